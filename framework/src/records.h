@@ -1,0 +1,173 @@
+/*
+ * records.h -- the records duraflow writes to Kafka and RocksDB (internal).
+ *
+ * Every record is Avro, single-object encoded (marker C3 01, the writer
+ * schema's 8-byte little-endian CRC-64-AVRO fingerprint, then the body); the
+ * schemas live in schemas/*.avsc.  These structs are the in-memory form.
+ *
+ * Ownership: every char * and df__buf_t inside a record is owned by the
+ * record and released by the matching df__*_clear().  Strings are NUL
+ * terminated, valid UTF-8, never NULL after a successful decode ("" when
+ * empty).  A zeroed struct is a valid empty record.
+ */
+#ifndef DF_RECORDS_H
+#define DF_RECORDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/** Owned byte buffer; data may be NULL when len is 0. */
+typedef struct df__buf {
+        uint8_t *data;
+        size_t len;
+} df__buf_t;
+
+/** Largest user payload (step result, input, output, callback payload), bytes. */
+#define DF__PAYLOAD_MAX 1000000
+
+/* ---- <prefix>.events: the workers' input, key = execution id ---- */
+typedef enum df__event_type {
+        DF__EV_START = 0,     /* start an execution: workflow, input */
+        DF__EV_TIMER = 1,     /* a timer fired: op_id, seq, timer_kind */
+        DF__EV_CALLBACK = 2,  /* external completion: callback_id, callback_kind, input (payload), error */
+        DF__EV_STOP = 3,      /* stop the execution: error = reason */
+        DF__EV_CONTINUE = 4,  /* resume replay (internal) */
+} df__event_type_t;
+
+typedef enum df__timer_kind {
+        DF__TK_WAIT = 0,         /* a wait() is over */
+        DF__TK_RETRY = 1,        /* a step's backoff delay is over */
+        DF__TK_CB_TIMEOUT = 2,   /* a callback's timeout */
+        DF__TK_CB_HEARTBEAT = 3, /* a callback's heartbeat timeout */
+} df__timer_kind_t;
+
+typedef enum df__callback_kind {
+        DF__CB_SUCCESS = 0,
+        DF__CB_FAILURE = 1,
+        DF__CB_HEARTBEAT = 2,
+} df__callback_kind_t;
+
+typedef struct df__event {
+        int32_t type;          /* df__event_type_t */
+        char *execution_id;
+        char *workflow;        /* START */
+        df__buf_t input;       /* START: input; CALLBACK: success payload */
+        char *op_id;           /* TIMER: target operation */
+        int64_t seq;           /* TIMER: generation the timer was armed with */
+        int32_t timer_kind;    /* TIMER: df__timer_kind_t */
+        char *callback_id;     /* CALLBACK */
+        int32_t callback_kind; /* CALLBACK: df__callback_kind_t */
+        char *error;           /* CALLBACK failure / STOP reason */
+        char *request_id;      /* correlation id of a control reply, "" if none */
+        int64_t ts_ms;         /* when the event was produced, UTC ms */
+} df__event_t;
+
+/* ---- <prefix>.state: changelog, key = execution id ---- */
+typedef enum df__exec_status {
+        DF__ES_PENDING = 0,
+        DF__ES_RUNNING = 1,
+        DF__ES_SUSPENDED = 2,
+        DF__ES_SUCCEEDED = 3,
+        DF__ES_FAILED = 4,
+        DF__ES_TIMED_OUT = 5,
+        DF__ES_STOPPED = 6,
+        DF__ES_NONDETERMINISM = 7, /* stopped in a visible, resumable error state */
+} df__exec_status_t;
+
+typedef struct df__exec_rec {
+        char *execution_id;
+        char *workflow;
+        df__buf_t input;
+        int32_t status;        /* df__exec_status_t */
+        df__buf_t output;      /* SUCCEEDED */
+        char *error;           /* FAILED / NONDETERMINISM / STOPPED */
+        int64_t created_ms;
+        int64_t updated_ms;
+        int32_t op_count;      /* number of top-level operations recorded */
+} df__exec_rec_t;
+
+/* ---- <prefix>.state: changelog, key = execution id + "/" + op id ---- */
+typedef enum df__op_type {
+        DF__OP_STEP = 0,
+        DF__OP_WAIT = 1,
+        DF__OP_CALLBACK = 2,
+        DF__OP_CHILD = 3,
+        DF__OP_INVOKE = 4,
+} df__op_type_t;
+
+typedef enum df__op_status {
+        DF__OS_STARTED = 0,    /* at-most-once START checkpoint, or callback created */
+        DF__OS_PENDING = 1,    /* waiting: wait timer, retry backoff, callback */
+        DF__OS_SUCCEEDED = 2,
+        DF__OS_FAILED = 3,
+        DF__OS_TIMED_OUT = 4,
+} df__op_status_t;
+
+typedef struct df__op_rec {
+        char *execution_id;
+        char *op_id;           /* "1", "2", child "3.1", ... */
+        char *parent_id;       /* "" at top level */
+        char *name;
+        int32_t type;          /* df__op_type_t */
+        int32_t status;        /* df__op_status_t */
+        int32_t attempt;       /* 1-based attempt of a step */
+        df__buf_t result;      /* SUCCEEDED result, or callback payload */
+        char *error;           /* FAILED / TIMED_OUT */
+        int64_t started_ms;
+        int64_t updated_ms;
+        int64_t due_ms;        /* PENDING wait / retry: when it is over, UTC ms */
+        char *callback_id;     /* CALLBACK */
+        int64_t seq;           /* timer generation (heartbeat re-arms bump it) */
+        int64_t hb_timeout_ms; /* CALLBACK heartbeat timeout, ms, 0 = none */
+} df__op_rec_t;
+
+/* ---- <prefix>.timers: key = timer id, compacted (tombstone when fired) ---- */
+typedef struct df__timer_rec {
+        char *timer_id;
+        int64_t due_ms;        /* absolute UTC ms */
+        char *topic;           /* where to deliver */
+        df__buf_t key;
+        df__buf_t payload;
+        int64_t created_ms;
+} df__timer_rec_t;
+
+/* ---- <prefix>.results: key = execution id ---- */
+typedef enum df__result_kind {
+        DF__RK_RESULT = 0,     /* an execution reached a terminal status */
+        DF__RK_REPLY = 1,      /* reply to a control request (request_id) */
+} df__result_kind_t;
+
+typedef struct df__result_rec {
+        int32_t kind;          /* df__result_kind_t */
+        char *execution_id;
+        char *request_id;
+        int32_t status;        /* df__exec_status_t (RESULT) */
+        int32_t code;          /* df_err_t of a REPLY (0 = accepted) */
+        df__buf_t output;
+        char *error;
+        int64_t ts_ms;
+} df__result_rec_t;
+
+/* ---- <prefix>.dlq: key = original key ---- */
+typedef struct df__dlq_rec {
+        char *topic;
+        int32_t partition;
+        int64_t offset;
+        df__buf_t key;
+        df__buf_t value;
+        char *error;
+        int64_t ts_ms;
+} df__dlq_rec_t;
+
+/** Which record a single-object encoded buffer holds (by fingerprint). */
+typedef enum df__rec_type {
+        DF__REC_UNKNOWN = 0,
+        DF__REC_EVENT,
+        DF__REC_EXEC,
+        DF__REC_OP,
+        DF__REC_TIMER,
+        DF__REC_RESULT,
+        DF__REC_DLQ,
+} df__rec_type_t;
+
+#endif /* DF_RECORDS_H */
