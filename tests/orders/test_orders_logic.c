@@ -2,6 +2,9 @@
  * Unit tests of the order example's business logic (workers/orders), which
  * has no framework dependency. Check framework, forked mode.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* mkdtemp, popen */
+#endif
 #include "orders_logic.h"
 
 #include <check.h>
@@ -529,6 +532,12 @@ START_TEST(test_texts)
                            "and has not shipped yet. We apologise for the delay. If it has "
                            "not shipped by 1996-09-20 it will be cancelled and refunded in "
                            "full.");
+    free(late);
+    /* customers.csv misspells BLONP ("Blondesddsl"); texts use the order's shipName */
+    late = ow_late_notice(ds, ow_dataset_find_order(ds, 10265));
+    ck_assert_str_eq(ow_dataset_find_customer(ds, "BLONP")->company_name,
+                     "Blondesddsl père et fils");
+    ck_assert_ptr_nonnull(strstr(late, "Dear Blondel père et fils, your order 10265"));
     free(late);
 
     char *conf = ow_confirmation_text(ds, ow_dataset_find_order(ds, 10264));

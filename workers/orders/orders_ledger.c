@@ -190,9 +190,11 @@ ow_reserve_result_t ow_ledger_reserve(ow_ledger_t *l, int32_t product_id, int32_
     }
     if (!rehash_if_needed(l))
         return OW_RESERVE_NO_MEMORY;
-    char *k = strdup(key);
+    size_t klen = strlen(key);
+    char *k = malloc(klen + 1);
     if (!k)
         return OW_RESERVE_NO_MEMORY;
+    memcpy(k, key, klen + 1);
     resv_t *r = probe(l->slots, l->n_slots, key, h);
     r->key = k;
     r->hash = h;

@@ -384,22 +384,23 @@ static char *xasprintf(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *s = NULL;
-    int n = vasprintf(&s, fmt, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    return n < 0 ? NULL : s;
+    if (n < 0)
+        return NULL;
+    char *s = malloc((size_t)n + 1);
+    if (!s)
+        return NULL;
+    va_start(ap, fmt);
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return s;
 }
 
 static const char *shipper_name(const ow_dataset_t *ds, const ow_order_t *o)
 {
     const ow_shipper_t *s = ow_dataset_find_shipper(ds, o->ship_via);
     return s ? s->company_name : "unknown shipper";
-}
-
-static const char *customer_name(const ow_dataset_t *ds, const ow_order_t *o)
-{
-    const ow_customer_t *c = ow_dataset_find_customer(ds, o->customer_id);
-    return c ? c->company_name : o->ship_name;
 }
 
 char *ow_shipping_label(const ow_dataset_t *ds, const ow_order_t *o)
@@ -417,6 +418,7 @@ char *ow_shipping_label(const ow_dataset_t *ds, const ow_order_t *o)
 
 char *ow_late_notice(const ow_dataset_t *ds, const ow_order_t *o)
 {
+    (void)ds; /* kept for symmetry with the other texts */
     char due[32], cancel[32];
     ow_format_date(o->required_date_ms, due, sizeof due);
     ow_format_date(o->required_date_ms + OW_LATE_GRACE_DAYS * OW_MS_PER_DAY, cancel,
@@ -424,7 +426,7 @@ char *ow_late_notice(const ow_dataset_t *ds, const ow_order_t *o)
     return xasprintf("Dear %s, your order %ld was due on %s and has not shipped yet. "
                      "We apologise for the delay. If it has not shipped by %s it will be "
                      "cancelled and refunded in full.",
-                     customer_name(ds, o), (long)o->order_id, due, cancel);
+                     o->ship_name, (long)o->order_id, due, cancel);
 }
 
 char *ow_confirmation_text(const ow_dataset_t *ds, const ow_order_t *o)
@@ -449,7 +451,7 @@ char *ow_confirmation_text(const ow_dataset_t *ds, const ow_order_t *o)
     }
     return xasprintf("Order %ld for %s is confirmed: %zu line%s, total %s "
                      "(freight %s included). Shipped on %s via %s, %s (due %s).",
-                     (long)o->order_id, customer_name(ds, o), o->n_lines,
+                     (long)o->order_id, o->ship_name, o->n_lines,
                      o->n_lines == 1 ? "" : "s", stotal, sfreight, shipped,
                      shipper_name(ds, o), timing, due);
 }

@@ -276,6 +276,10 @@ ow_outcome_t ow_expected_outcome(const ow_dataset_t *ds, const ow_order_t *order
  * code, country, shipper. */
 char *ow_shipping_label(const ow_dataset_t *ds, const ow_order_t *order);
 
+/* Texts address the customer by the order's shipName (customers.csv has
+ * typos such as "Blondesddsl père et fils" for BLONP; the orders carry the
+ * right name). */
+
 /* Late notice sent when requiredDate passes before the order shipped. */
 char *ow_late_notice(const ow_dataset_t *ds, const ow_order_t *order);
 
