@@ -3,7 +3,7 @@
  *
  * Every record is Avro, single-object encoded (marker C3 01, the writer
  * schema's 8-byte little-endian CRC-64-AVRO fingerprint, then the body); the
- * schemas live in schemas/*.avsc.  These structs are the in-memory form.
+ * schemas live in schemas/ (one .avsc per record).  These structs are the in-memory form.
  *
  * Ownership: every char * and df__buf_t inside a record is owned by the
  * record and released by the matching df__*_clear().  Strings are NUL
