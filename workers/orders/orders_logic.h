@@ -23,6 +23,9 @@
  * it hands out, and every string inside them; those pointers stay valid until
  * ow_dataset_free(). Functions returning `char *` return a malloc'd string the
  * caller frees with free(); they return NULL only when out of memory.
+ *
+ * Build: the CMake target `orders_logic` defines ORDERS_DATA_DIR (absolute
+ * path of workers/orders/data, the bundled Northwind CSVs) for its users.
  */
 #ifndef ORDERS_LOGIC_H
 #define ORDERS_LOGIC_H
@@ -189,7 +192,9 @@ void ow_dataset_free(ow_dataset_t *ds);
 /* Number of problems reported while loading (rows skipped or otherwise). */
 size_t ow_dataset_problem_count(const ow_dataset_t *ds);
 
-/* Orders are sorted by order id; lines of each order keep file order. */
+/* Orders are sorted by order id; lines of each order keep file order (a
+ * second line with the same orderID and productID is reported and skipped).
+ * Products and shippers are sorted by id, customers by customerID (strcmp). */
 size_t ow_dataset_order_count(const ow_dataset_t *ds);
 const ow_order_t *ow_dataset_order_at(const ow_dataset_t *ds, size_t i);
 const ow_order_t *ow_dataset_find_order(const ow_dataset_t *ds, int32_t order_id);
