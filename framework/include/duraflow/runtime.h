@@ -1,0 +1,156 @@
+/*
+ * duraflow/runtime.h -- the programs' building blocks: worker, timer
+ * service, control client, in-process test runner.
+ *
+ * Modes: with "brokers" empty, the first object created in a process starts
+ * librdkafka's in-process mock cluster (embedded mode) and every later
+ * object of the process uses it; df_embedded_bootstrap() tells its address.
+ *
+ * Every _new has a _destroy; _destroy(NULL) is a no-op.
+ */
+#ifndef DURAFLOW_RUNTIME_H
+#define DURAFLOW_RUNTIME_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "duraflow/conf.h"
+#include "duraflow/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Include through duraflow/duraflow.h, which defines df_handler_fn. */
+
+/* ---------------- worker ---------------- */
+
+typedef struct df_worker df_worker_t;
+
+/**
+ * Create a worker: joins the consumer group "group.id" on <prefix>.events,
+ * keeps execution state in RocksDB under "state.dir"/<worker.id>, writes
+ * changelog, timers, results and offsets in one Kafka transaction per batch
+ * (transactional id "<prefix>-worker-<worker.id>").  Creates the topics if
+ * missing.  Returns NULL with errstr set on failure.
+ */
+df_worker_t *df_worker_new(const df_conf_t *conf, char *errstr, size_t errstr_size);
+
+/** Register a workflow handler under name (before df_worker_run).
+ * DF_ERR_INVALID_ARG on an empty or duplicate name. */
+df_err_t df_worker_register(df_worker_t *w, const char *name, df_handler_fn fn, void *opaque);
+
+/** Run until df_worker_stop(); returns DF_OK, or the fatal error
+ * (DF_ERR_FENCED when another instance took over its transactional id). */
+df_err_t df_worker_run(df_worker_t *w);
+
+/** Ask df_worker_run to return after the current batch.  Thread- and
+ * async-signal-safe. */
+void df_worker_stop(df_worker_t *w);
+
+/** Counters since start (thread-safe reads). */
+typedef struct df_worker_stats {
+        uint64_t batches, events, executions_finished, steps_run, dlq, aborts;
+        int healthy; /* 0 after a store or Kafka error it is retrying */
+} df_worker_stats_t;
+void df_worker_get_stats(df_worker_t *w, df_worker_stats_t *out);
+
+void df_worker_destroy(df_worker_t *w);
+
+/* ---------------- timer service ---------------- */
+
+typedef struct df_timer_service df_timer_service_t;
+
+/**
+ * Create a timer service: consumes <prefix>.timers in consumer group
+ * "timer.group.id", indexes pending timers in RocksDB under
+ * "state.dir"/timers-<worker.id> by (due time, timer id), and when one is due
+ * produces its payload to its target topic and a tombstone to
+ * <prefix>.timers in one transaction.  Due times are absolute UTC ms.
+ */
+df_timer_service_t *df_timer_service_new(const df_conf_t *conf, char *errstr, size_t errstr_size);
+df_err_t df_timer_service_run(df_timer_service_t *ts);
+void df_timer_service_stop(df_timer_service_t *ts); /* thread- and signal-safe */
+typedef struct df_timer_stats {
+        uint64_t fired, pending;
+        int64_t lateness_max_ms;
+} df_timer_stats_t;
+void df_timer_service_get_stats(df_timer_service_t *ts, df_timer_stats_t *out);
+void df_timer_service_destroy(df_timer_service_t *ts);
+
+/* ---------------- control client ---------------- */
+
+typedef struct df_client df_client_t;
+
+df_client_t *df_client_new(const df_conf_t *conf, char *errstr, size_t errstr_size);
+void df_client_destroy(df_client_t *c);
+
+/**
+ * Start an execution named execution_id of workflow with input; idempotent
+ * by name: the same name with the same workflow and input returns DF_OK
+ * (*existed = 1 if it was already there); a different input returns
+ * DF_ERR_CONFLICT.  Waits up to "client.timeout.ms" for the worker's reply
+ * (DF_ERR_TIMEOUT).  existed may be NULL.  Thread-safe.
+ */
+df_err_t df_client_start(df_client_t *c, const char *workflow, const char *execution_id, const void *input,
+                         size_t len, int *existed, char *errstr, size_t errstr_size);
+
+/** Send a start without waiting for the reply (bulk loading); the start is
+ * acknowledged (durable in Kafka) when df_client_flush() returns DF_OK. */
+df_err_t df_client_start_async(df_client_t *c, const char *workflow, const char *execution_id,
+                               const void *input, size_t len, char *errstr, size_t errstr_size);
+df_err_t df_client_flush(df_client_t *c, int timeout_ms);
+
+typedef enum df_callback_outcome {
+        DF_CALLBACK_SUCCESS = 0,
+        DF_CALLBACK_FAILURE = 1,
+        DF_CALLBACK_HEARTBEAT = 2,
+} df_callback_outcome_t;
+
+/**
+ * Complete (or heartbeat) a callback.  With wait_reply, waits for the
+ * worker's verdict: DF_OK, DF_ERR_UNKNOWN_CALLBACK (forged or unknown id),
+ * DF_ERR_FINISHED (already completed or timed out), DF_ERR_NOT_FOUND (no such
+ * execution); without it, returns once the completion is durable in Kafka.
+ * payload is the success payload, error the failure message (may be NULL).
+ */
+df_err_t df_client_callback(df_client_t *c, const char *callback_id, df_callback_outcome_t outcome,
+                            const void *payload, size_t len, const char *error, int wait_reply,
+                            char *errstr, size_t errstr_size);
+
+/** Stop an execution (STOPPED); waits for the reply. */
+df_err_t df_client_stop(df_client_t *c, const char *execution_id, const char *reason, char *errstr,
+                        size_t errstr_size);
+
+/**
+ * Read the execution state from the <prefix>.state changelog (read_committed)
+ * and return JSON text (caller frees with free()):
+ *  - describe: {"execution_id","workflow","status","created_ms","updated_ms",
+ *    "input","output","error"} (payloads as UTF-8 text when valid, else base64
+ *    under "*_b64");
+ *  - history: the describe object plus "operations": [{"op_id","name","type",
+ *    "status","attempt","started_ms","updated_ms","due_ms","result","error",
+ *    "callback_id"}] in operation order;
+ *  - list: [describe objects] filtered by workflow and/or status (NULL = any).
+ * DF_ERR_NOT_FOUND when the execution does not exist.
+ */
+df_err_t df_client_describe(df_client_t *c, const char *execution_id, int with_history, char **json,
+                            char *errstr, size_t errstr_size);
+df_err_t df_client_list(df_client_t *c, const char *workflow, const char *status, char **json, char *errstr,
+                        size_t errstr_size);
+
+/* ---------------- embedded mode ---------------- */
+
+/** Bootstrap address "127.0.0.1:port" of this process's mock cluster, starting
+ * it if needed (partitions from conf); NULL on failure.  Static string. */
+const char *df_embedded_bootstrap(const df_conf_t *conf);
+
+/* ---------------- logging ---------------- */
+
+/** Log levels for "log.level": error, warn, info, debug. Logs go to stderr. */
+void df_log_set_level(const char *level);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DURAFLOW_RUNTIME_H */

@@ -1,0 +1,116 @@
+/*
+ * internal.h -- shared internals of libduraflow (not installed).
+ */
+#ifndef DF_INTERNAL_H
+#define DF_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdint.h>
+
+#include "codec.h"
+#include "duraflow/duraflow.h"
+#include "records.h"
+
+/* ---- time ---- */
+int64_t df__now_ms(void);  /* wall clock, UTC ms since the epoch */
+int64_t df__mono_ms(void); /* monotonic clock, ms */
+
+/* ---- logging (stderr) ---- */
+enum { DF__LOG_ERROR = 0, DF__LOG_WARN = 1, DF__LOG_INFO = 2, DF__LOG_DEBUG = 3 };
+extern int df__log_level;
+void df__log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- strings ---- */
+/** snprintf into errstr when errstr is not NULL. */
+void df__errf(char *errstr, size_t errstr_size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/** malloc'd printf; NULL on ENOMEM. */
+char *df__asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/** Fill buf with n random bytes (getrandom); 0 or -1. */
+int df__random_bytes(void *buf, size_t n);
+/** 1 if s is a valid execution id: 1..200 chars of [A-Za-z0-9._:@-]. */
+int df__execution_id_valid(const char *s);
+
+/* ---- string-keyed hash map ---- */
+typedef struct df__map df__map_t;
+df__map_t *df__map_new(void);
+void *df__map_get(const df__map_t *m, const char *key);
+/** Insert or replace (key copied); returns the old value or NULL; *err = -1 on ENOMEM. */
+void *df__map_put(df__map_t *m, const char *key, void *val, int *err);
+void *df__map_del(df__map_t *m, const char *key);
+size_t df__map_size(const df__map_t *m);
+void df__map_foreach(df__map_t *m, void (*fn)(const char *key, void *val, void *opaque), void *opaque);
+/** Remove everything, calling free_val (may be NULL) on each value. */
+void df__map_clear(df__map_t *m, void (*free_val)(void *));
+void df__map_destroy(df__map_t *m, void (*free_val)(void *));
+
+/* ---- an execution's state in memory ---- */
+typedef struct df__exec_state {
+        int exists;
+        df__exec_rec_t exec;
+        int exec_dirty;
+        df__op_rec_t **ops; /* ops[i] is top-level operation id i+1, may be NULL */
+        unsigned char *op_dirty;
+        int n_ops, cap_ops;
+} df__exec_state_t;
+
+df__exec_state_t *df__exec_state_new(void);
+void df__exec_state_free(void *st);
+/** Take ownership of *op (moved, *op zeroed) at its op id; 0 or -1. */
+int df__exec_state_put_op(df__exec_state_t *st, df__op_rec_t *op);
+df__op_rec_t *df__exec_state_op(const df__exec_state_t *st, int id);
+int df__exec_status_terminal(int status);
+const char *df__exec_status_name(int status);
+int df__exec_status_parse(const char *s);
+const char *df__op_status_name(int status);
+const char *df__op_type_name(int type);
+
+/* ---- the replay engine (no Kafka, no RocksDB) ---- */
+
+/** Where the engine sends what an event produced.  Each returns 0 or -1
+ * (then the batch must abort). */
+typedef struct df__engine_out {
+        int (*timer)(void *opaque, const df__timer_rec_t *t);
+        int (*event)(void *opaque, const df__event_t *ev); /* to <prefix>.events */
+        int (*result)(void *opaque, const df__result_rec_t *r);
+        void *opaque;
+} df__engine_out_t;
+
+typedef struct df__engine df__engine_t;
+typedef int64_t (*df__clock_fn)(void *opaque);
+
+df__engine_t *df__engine_new(const char *events_topic);
+void df__engine_destroy(df__engine_t *eng);
+df_err_t df__engine_register(df__engine_t *eng, const char *name, df_handler_fn fn, void *opaque);
+int df__engine_has_workflow(const df__engine_t *eng, const char *name);
+/** Replace the wall clock (the test runner's fake clock). */
+void df__engine_set_clock(df__engine_t *eng, df__clock_fn fn, void *opaque);
+int64_t df__engine_now(const df__engine_t *eng);
+
+/**
+ * Apply one event to st (the loaded state of ev->execution_id; st->exists
+ * is 0 for a new one) and replay the handler when the event moved the
+ * execution.  Changes are made in st with dirty flags; timers, events and
+ * results go to out.  committed = 1 when every earlier change of this
+ * execution is committed (the at-most-once steps whose START committed may
+ * now run).  Returns 0, or -1 on an internal failure (ENOMEM, encode): the
+ * caller must abort the batch and drop st.
+ */
+int df__engine_apply(df__engine_t *eng, df__exec_state_t *st, const df__event_t *ev, const df__engine_out_t *out,
+                     int committed);
+
+/** Executions with an at-most-once step whose START awaits its commit:
+ * calls fn(execution_id) for each and forgets them. */
+void df__engine_amo_drain(df__engine_t *eng, void (*fn)(const char *execution_id, void *opaque), void *opaque);
+/** Forget pending at-most-once runs (after an aborted transaction). */
+void df__engine_amo_reset(df__engine_t *eng);
+
+typedef struct df__engine_stats {
+        uint64_t steps_run, finished;
+} df__engine_stats_t;
+void df__engine_stats(const df__engine_t *eng, df__engine_stats_t *out);
+
+/** Parse a callback id "<32 hex>_<op id>_<execution id>"; 0 or -1. op_id
+ * receives at most op_id_size-1 chars; *exec points into cb. */
+int df__callback_id_parse(const char *cb, char *op_id, size_t op_id_size, const char **exec);
+
+#endif /* DF_INTERNAL_H */

@@ -1,0 +1,222 @@
+/*
+ * kafka.c -- client configuration, topic creation and embedded mode.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kafka.h"
+
+#include <librdkafka/rdkafka_mock.h>
+
+void df__topics_init(df__topics_t *t, const df_conf_t *conf)
+{
+        const char *p = df_conf_get(conf, "topic.prefix");
+        snprintf(t->events, sizeof(t->events), "%s.events", p);
+        snprintf(t->state, sizeof(t->state), "%s.state", p);
+        snprintf(t->timers, sizeof(t->timers), "%s.timers", p);
+        snprintf(t->results, sizeof(t->results), "%s.results", p);
+        snprintf(t->dlq, sizeof(t->dlq), "%s.dlq", p);
+        t->partitions = atoi(df_conf_get(conf, "partitions"));
+}
+
+void df__instance_id(const df_conf_t *conf, char *buf, size_t size)
+{
+        const char *id = df_conf_get(conf, "worker.id");
+        char host[128] = "host";
+        if (id && *id) {
+                snprintf(buf, size, "%s", id);
+                return;
+        }
+        gethostname(host, sizeof(host) - 1);
+        snprintf(buf, size, "%s-%d", host, (int)getpid());
+}
+
+/* ---------------- embedded mode: one mock cluster per process ---------------- */
+
+static pthread_mutex_t df__mock_lock = PTHREAD_MUTEX_INITIALIZER;
+static rd_kafka_t *df__mock_rk;
+static rd_kafka_mock_cluster_t *df__mock;
+static char df__mock_bootstrap[512];
+
+const char *df_embedded_bootstrap(const df_conf_t *conf)
+{
+        const char *ret = NULL;
+        pthread_mutex_lock(&df__mock_lock);
+        if (!df__mock) {
+                char errstr[512];
+                rd_kafka_conf_t *kc = rd_kafka_conf_new();
+                rd_kafka_conf_set(kc, "log_level", "3", errstr, sizeof(errstr));
+                df__mock_rk = rd_kafka_new(RD_KAFKA_PRODUCER, kc, errstr, sizeof(errstr));
+                if (!df__mock_rk) {
+                        rd_kafka_conf_destroy(kc);
+                        df__log(DF__LOG_ERROR, "embedded mode: %s", errstr);
+                        goto out;
+                }
+                df__mock = rd_kafka_mock_cluster_new(df__mock_rk, 1);
+                if (!df__mock) {
+                        df__log(DF__LOG_ERROR, "embedded mode: cannot start the mock cluster");
+                        rd_kafka_destroy(df__mock_rk);
+                        df__mock_rk = NULL;
+                        goto out;
+                }
+                snprintf(df__mock_bootstrap, sizeof(df__mock_bootstrap), "%s",
+                         rd_kafka_mock_cluster_bootstraps(df__mock));
+                df__log(DF__LOG_INFO, "embedded mode: in-process Kafka mock cluster at %s", df__mock_bootstrap);
+                (void)conf;
+        }
+        ret = df__mock_bootstrap;
+out:
+        pthread_mutex_unlock(&df__mock_lock);
+        return ret;
+}
+
+static int df__embedded(const df_conf_t *conf)
+{
+        const char *b = df_conf_get(conf, "brokers");
+        return !b || !*b;
+}
+
+/* ---------------- client configuration ---------------- */
+
+int df__kconf_set(rd_kafka_conf_t *kc, const char *name, const char *value, char *errstr, size_t errstr_size)
+{
+        char e[512];
+        if (rd_kafka_conf_set(kc, name, value, e, sizeof(e)) != RD_KAFKA_CONF_OK) {
+                df__errf(errstr, errstr_size, "Kafka property %s=%s: %s", name, value, e);
+                return -1;
+        }
+        return 0;
+}
+
+struct df__kpass {
+        rd_kafka_conf_t *kc;
+        char *errstr;
+        size_t errstr_size;
+        int failed;
+};
+
+static void df__kpass_one(const char *name, const char *value, void *opaque)
+{
+        struct df__kpass *p = opaque;
+        if (!p->failed && df__kconf_set(p->kc, name, value, p->errstr, p->errstr_size))
+                p->failed = 1;
+}
+
+rd_kafka_conf_t *df__kafka_conf(const df_conf_t *conf, const char *client_id, char *errstr, size_t errstr_size)
+{
+        rd_kafka_conf_t *kc = rd_kafka_conf_new();
+        const char *bootstrap = df_conf_get(conf, "brokers");
+        struct df__kpass pass = {kc, errstr, errstr_size, 0};
+
+        if (df__embedded(conf)) {
+                bootstrap = df_embedded_bootstrap(conf);
+                if (!bootstrap) {
+                        df__errf(errstr, errstr_size, "embedded mode: the in-process mock cluster did not start");
+                        goto fail;
+                }
+        }
+        if (df__kconf_set(kc, "bootstrap.servers", bootstrap, errstr, errstr_size) ||
+            df__kconf_set(kc, "client.id", client_id, errstr, errstr_size) ||
+            df__kconf_set(kc, "partitioner", "murmur2_random", errstr, errstr_size) ||
+            df__kconf_set(kc, "message.max.bytes", "2000000", errstr, errstr_size) ||
+            df__kconf_set(kc, "log_level", df__log_level >= DF__LOG_DEBUG ? "7" : "4", errstr, errstr_size))
+                goto fail;
+        df__conf_foreach_kafka(conf, df__kpass_one, &pass);
+        if (pass.failed)
+                goto fail;
+        return kc;
+fail:
+        rd_kafka_conf_destroy(kc);
+        return NULL;
+}
+
+/* ---------------- topics ---------------- */
+
+int df__topics_ensure(const df_conf_t *conf, const df__topics_t *t, char *errstr, size_t errstr_size)
+{
+        const char *names[5] = {t->events, t->state, t->timers, t->results, t->dlq};
+        const int compact[5] = {0, 1, 1, 0, 0};
+        int rf = atoi(df_conf_get(conf, "replication.factor"));
+        rd_kafka_NewTopic_t *nt[5] = {0};
+        rd_kafka_conf_t *kc;
+        rd_kafka_t *rk = NULL;
+        rd_kafka_queue_t *q = NULL;
+        rd_kafka_event_t *ev = NULL;
+        rd_kafka_AdminOptions_t *opts = NULL;
+        char e[512];
+        int i, ret = -1;
+
+        if (df__embedded(conf)) {
+                if (!df_embedded_bootstrap(conf)) {
+                        df__errf(errstr, errstr_size, "embedded mode: the in-process mock cluster did not start");
+                        return -1;
+                }
+                pthread_mutex_lock(&df__mock_lock);
+                for (i = 0; i < 5; i++)
+                        rd_kafka_mock_topic_create(df__mock, names[i], t->partitions, 1);
+                pthread_mutex_unlock(&df__mock_lock);
+                return 0;
+        }
+        kc = df__kafka_conf(conf, "duraflow-admin", errstr, errstr_size);
+        if (!kc)
+                return -1;
+        rk = rd_kafka_new(RD_KAFKA_PRODUCER, kc, e, sizeof(e));
+        if (!rk) {
+                rd_kafka_conf_destroy(kc);
+                df__errf(errstr, errstr_size, "admin client: %s", e);
+                return -1;
+        }
+        for (i = 0; i < 5; i++) {
+                nt[i] = rd_kafka_NewTopic_new(names[i], t->partitions, rf, e, sizeof(e));
+                if (!nt[i]) {
+                        df__errf(errstr, errstr_size, "topic %s: %s", names[i], e);
+                        goto out;
+                }
+                rd_kafka_NewTopic_set_config(nt[i], "cleanup.policy", compact[i] ? "compact" : "delete");
+                rd_kafka_NewTopic_set_config(nt[i], "max.message.bytes", "2097152");
+                if (compact[i])
+                        rd_kafka_NewTopic_set_config(nt[i], "min.compaction.lag.ms", "0");
+        }
+        q = rd_kafka_queue_new(rk);
+        opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+        rd_kafka_AdminOptions_set_operation_timeout(opts, 30000, e, sizeof(e));
+        rd_kafka_CreateTopics(rk, nt, 5, opts, q);
+        ev = rd_kafka_queue_poll(q, 60000);
+        if (!ev) {
+                df__errf(errstr, errstr_size, "creating topics: no answer from %s within 60 s",
+                         df_conf_get(conf, "brokers"));
+                goto out;
+        }
+        if (rd_kafka_event_error(ev)) {
+                df__errf(errstr, errstr_size, "creating topics: %s", rd_kafka_event_error_string(ev));
+                goto out;
+        } else {
+                const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
+                size_t n, j;
+                const rd_kafka_topic_result_t **tr = rd_kafka_CreateTopics_result_topics(res, &n);
+                for (j = 0; j < n; j++) {
+                        rd_kafka_resp_err_t err = rd_kafka_topic_result_error(tr[j]);
+                        if (err && err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+                                df__errf(errstr, errstr_size, "creating topic %s: %s",
+                                         rd_kafka_topic_result_name(tr[j]), rd_kafka_topic_result_error_string(tr[j]));
+                                goto out;
+                        }
+                }
+        }
+        ret = 0;
+out:
+        if (ev)
+                rd_kafka_event_destroy(ev);
+        if (opts)
+                rd_kafka_AdminOptions_destroy(opts);
+        if (q)
+                rd_kafka_queue_destroy(q);
+        for (i = 0; i < 5; i++)
+                if (nt[i])
+                        rd_kafka_NewTopic_destroy(nt[i]);
+        rd_kafka_destroy(rk);
+        return ret;
+}

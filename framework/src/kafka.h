@@ -1,0 +1,32 @@
+/* kafka.h -- shared Kafka plumbing: client configs, topics, embedded mode (internal). */
+#ifndef DF_KAFKA_H
+#define DF_KAFKA_H
+
+#include <librdkafka/rdkafka.h>
+
+#include "internal.h"
+
+typedef struct df__topics {
+        char events[256], state[256], timers[256], results[256], dlq[256];
+        int partitions;
+} df__topics_t;
+
+void df__topics_init(df__topics_t *t, const df_conf_t *conf);
+
+/** A librdkafka conf with bootstrap servers (embedded cluster when "brokers"
+ * is empty), the murmur2_random partitioner, and every kafka.* property.
+ * client_id names the role. NULL with errstr on failure. */
+rd_kafka_conf_t *df__kafka_conf(const df_conf_t *conf, const char *client_id, char *errstr, size_t errstr_size);
+/** rd_kafka_conf_set or fail with a message naming the property. */
+int df__kconf_set(rd_kafka_conf_t *kc, const char *name, const char *value, char *errstr, size_t errstr_size);
+
+/** Create the five topics if missing (state and timers compacted). */
+int df__topics_ensure(const df_conf_t *conf, const df__topics_t *t, char *errstr, size_t errstr_size);
+
+/** Instance id: "worker.id" or host-pid; written into buf. */
+void df__instance_id(const df_conf_t *conf, char *buf, size_t size);
+
+void df__conf_foreach_kafka(const df_conf_t *c, void (*fn)(const char *name, const char *value, void *opaque),
+                            void *opaque);
+
+#endif

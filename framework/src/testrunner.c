@@ -1,0 +1,534 @@
+/*
+ * testrunner.c -- the in-process test runner (duraflow/testing.h): the
+ * replay engine over an in-memory changelog, with a fake clock.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "duraflow/testing.h"
+#include "state.h"
+
+typedef struct df__qent {
+        df__buf_t ev; /* encoded event */
+        struct df__qent *next;
+} df__qent_t;
+
+typedef struct df__staged_timer {
+        df__timer_rec_t t;
+        struct df__staged_timer *next;
+} df__staged_timer_t;
+
+struct df_test {
+        df__engine_t *eng;
+        int64_t now;
+        df__map_t *store;  /* changelog key -> df__buf_t * (committed) */
+        df__map_t *timers; /* timer id -> df__timer_rec_t * (pending) */
+        df__map_t *replies; /* request id -> (intptr) code + 1 */
+        df__qent_t *qhead, *qtail;
+        /* staging of one delivery */
+        df__staged_timer_t *st_timers;
+        df__qent_t *st_events, *st_events_tail;
+        df__map_t *st_replies;
+        int crash_in, crashes;
+        unsigned req_seq;
+        df__exec_state_t *inspect;
+        df_test_op_t op_view;
+};
+
+static int64_t df__test_clock(void *opaque)
+{
+        return ((df_test_t *)opaque)->now;
+}
+
+static void df__buf_free(void *p)
+{
+        df__buf_t *b = p;
+        if (b) {
+                free(b->data);
+                free(b);
+        }
+}
+
+static void df__timer_free(void *p)
+{
+        df__timer_rec_t *t = p;
+        if (t) {
+                df__timer_clear(t);
+                free(t);
+        }
+}
+
+df_test_t *df_test_new(int64_t start_ms)
+{
+        df_test_t *t = calloc(1, sizeof(*t));
+        char errstr[256];
+
+        if (!t || df__codec_init(errstr, sizeof(errstr))) {
+                free(t);
+                return NULL;
+        }
+        t->now = start_ms;
+        t->eng = df__engine_new("duraflow.events");
+        t->store = df__map_new();
+        t->timers = df__map_new();
+        t->replies = df__map_new();
+        t->st_replies = df__map_new();
+        if (!t->eng || !t->store || !t->timers || !t->replies || !t->st_replies) {
+                df_test_destroy(t);
+                return NULL;
+        }
+        df__engine_set_clock(t->eng, df__test_clock, t);
+        return t;
+}
+
+static void df__q_free(df__qent_t *q)
+{
+        while (q) {
+                df__qent_t *n = q->next;
+                free(q->ev.data);
+                free(q);
+                q = n;
+        }
+}
+
+static void df__staging_clear(df_test_t *t)
+{
+        df__staged_timer_t *s = t->st_timers;
+        while (s) {
+                df__staged_timer_t *n = s->next;
+                df__timer_clear(&s->t);
+                free(s);
+                s = n;
+        }
+        t->st_timers = NULL;
+        df__q_free(t->st_events);
+        t->st_events = t->st_events_tail = NULL;
+        df__map_clear(t->st_replies, NULL);
+}
+
+void df_test_destroy(df_test_t *t)
+{
+        if (!t)
+                return;
+        df__staging_clear(t);
+        df__q_free(t->qhead);
+        df__engine_destroy(t->eng);
+        df__map_destroy(t->store, df__buf_free);
+        df__map_destroy(t->timers, df__timer_free);
+        df__map_destroy(t->replies, NULL);
+        df__map_destroy(t->st_replies, NULL);
+        df__exec_state_free(t->inspect);
+        free(t);
+}
+
+df_err_t df_test_register(df_test_t *t, const char *name, df_handler_fn fn, void *opaque)
+{
+        return df__engine_register(t->eng, name, fn, opaque);
+}
+
+int64_t df_test_now(const df_test_t *t)
+{
+        return t->now;
+}
+
+void df_test_crash_next(df_test_t *t, int nth)
+{
+        t->crash_in = nth;
+}
+
+int df_test_crashes(const df_test_t *t)
+{
+        return t->crashes;
+}
+
+int df_test_pending_timers(const df_test_t *t)
+{
+        return (int)df__map_size(t->timers);
+}
+
+/* ---- engine outputs, staged until the delivery commits ---- */
+
+static int df__out_timer(void *opaque, const df__timer_rec_t *rec)
+{
+        df_test_t *t = opaque;
+        df__staged_timer_t *s = calloc(1, sizeof(*s));
+        if (!s)
+                return -1;
+        s->t.timer_id = df__strdup0(rec->timer_id);
+        s->t.topic = df__strdup0(rec->topic);
+        s->t.due_ms = rec->due_ms;
+        s->t.created_ms = rec->created_ms;
+        if (!s->t.timer_id || !s->t.topic || df__buf_set(&s->t.key, rec->key.data, rec->key.len) ||
+            df__buf_set(&s->t.payload, rec->payload.data, rec->payload.len)) {
+                df__timer_clear(&s->t);
+                free(s);
+                return -1;
+        }
+        s->next = t->st_timers;
+        t->st_timers = s;
+        return 0;
+}
+
+static int df__q_push(df__qent_t **head, df__qent_t **tail, const df__event_t *ev)
+{
+        df__qent_t *q = calloc(1, sizeof(*q));
+        char errstr[256];
+        if (!q)
+                return -1;
+        if (df__event_encode(ev, &q->ev, errstr, sizeof(errstr))) {
+                free(q);
+                return -1;
+        }
+        if (*tail)
+                (*tail)->next = q;
+        else
+                *head = q;
+        *tail = q;
+        return 0;
+}
+
+static int df__out_event(void *opaque, const df__event_t *ev)
+{
+        df_test_t *t = opaque;
+        return df__q_push(&t->st_events, &t->st_events_tail, ev);
+}
+
+static int df__out_result(void *opaque, const df__result_rec_t *r)
+{
+        df_test_t *t = opaque;
+        int err;
+        if (r->kind == DF__RK_REPLY && r->request_id && *r->request_id)
+                df__map_put(t->st_replies, r->request_id, (void *)(intptr_t)(r->code + 1), &err);
+        return 0;
+}
+
+/* ---- store access ---- */
+
+static int df__store_get(void *opaque, const char *key, df__buf_t *val, int *found)
+{
+        df_test_t *t = opaque;
+        df__buf_t *b = df__map_get(t->store, key);
+        *found = b != NULL;
+        if (!b)
+                return 0;
+        return df__buf_set(val, b->data, b->len);
+}
+
+static int df__store_put(void *opaque, const char *key, const df__buf_t *val)
+{
+        df_test_t *t = opaque;
+        df__buf_t *b = calloc(1, sizeof(*b));
+        int err;
+        if (!b || df__buf_set(b, val->data, val->len)) {
+                free(b);
+                return -1;
+        }
+        df__buf_free(df__map_put(t->store, key, b, &err));
+        if (err) {
+                df__buf_free(b);
+                return -1;
+        }
+        return 0;
+}
+
+static void df__commit_reply(const char *key, void *val, void *opaque)
+{
+        df_test_t *t = opaque;
+        int err;
+        df__map_put(t->replies, key, val, &err);
+}
+
+static void df__deliver(df_test_t *t, const df__buf_t *raw, int committed_flag);
+
+static void df__amo_continue(const char *execution_id, void *opaque)
+{
+        df_test_t *t = opaque;
+        df__event_t ev;
+        df__buf_t raw = {0};
+        char errstr[256];
+
+        memset(&ev, 0, sizeof(ev));
+        ev.type = DF__EV_CONTINUE;
+        ev.execution_id = (char *)execution_id;
+        ev.ts_ms = t->now;
+        if (df__event_encode(&ev, &raw, errstr, sizeof(errstr)))
+                return;
+        df__deliver(t, &raw, 1);
+        free(raw.data);
+}
+
+/* One delivery = one transaction: apply, then commit or crash. */
+static void df__deliver(df_test_t *t, const df__buf_t *raw, int committed_flag)
+{
+        df__engine_out_t out = {df__out_timer, df__out_event, df__out_result, t};
+        df__exec_state_t *st;
+        df__event_t ev;
+        char errstr[256];
+        int rc;
+
+        memset(&ev, 0, sizeof(ev));
+        if (df__event_decode(raw->data, raw->len, &ev, errstr, sizeof(errstr))) {
+                df__log(DF__LOG_WARN, "test runner: undecodable event dropped: %s", errstr);
+                return;
+        }
+        st = df__exec_state_new();
+        if (!st || df__state_load(st, ev.execution_id, df__store_get, t, errstr, sizeof(errstr))) {
+                df__exec_state_free(st);
+                df__event_clear(&ev);
+                return;
+        }
+        rc = df__engine_apply(t->eng, st, &ev, &out, committed_flag);
+        if (t->crash_in > 0 && --t->crash_in == 0) {
+                /* Crash before commit: nothing of this delivery lands; the
+                 * event is delivered again (its offset was not committed). */
+                df__qent_t *q = calloc(1, sizeof(*q));
+                t->crashes++;
+                df__staging_clear(t);
+                df__engine_amo_reset(t->eng);
+                if (q && !df__buf_set(&q->ev, raw->data, raw->len)) {
+                        q->next = t->qhead;
+                        t->qhead = q;
+                        if (!t->qtail)
+                                t->qtail = q;
+                } else {
+                        free(q);
+                }
+                df__exec_state_free(st);
+                df__event_clear(&ev);
+                return;
+        }
+        if (rc || df__state_flush_dirty(st, df__store_put, t, errstr, sizeof(errstr))) {
+                df__log(DF__LOG_ERROR, "test runner: delivery aborted");
+                df__staging_clear(t);
+                df__engine_amo_reset(t->eng);
+                df__exec_state_free(st);
+                df__event_clear(&ev);
+                return;
+        }
+        /* commit */
+        while (t->st_timers) {
+                df__staged_timer_t *s = t->st_timers;
+                df__timer_rec_t *tr = malloc(sizeof(*tr));
+                int err;
+                t->st_timers = s->next;
+                if (tr) {
+                        *tr = s->t;
+                        df__timer_free(df__map_put(t->timers, tr->timer_id, tr, &err));
+                } else {
+                        df__timer_clear(&s->t);
+                }
+                free(s);
+        }
+        if (t->st_events) {
+                if (t->qtail)
+                        t->qtail->next = t->st_events;
+                else
+                        t->qhead = t->st_events;
+                t->qtail = t->st_events_tail;
+                t->st_events = t->st_events_tail = NULL;
+        }
+        df__map_foreach(t->st_replies, df__commit_reply, t);
+        df__map_clear(t->st_replies, NULL);
+        df__exec_state_free(st);
+        df__event_clear(&ev);
+        /* START checkpoints of at-most-once steps are committed: run them. */
+        df__engine_amo_drain(t->eng, df__amo_continue, t);
+}
+
+static void df__run_queue(df_test_t *t)
+{
+        while (t->qhead) {
+                df__qent_t *q = t->qhead;
+                t->qhead = q->next;
+                if (!t->qhead)
+                        t->qtail = NULL;
+                df__deliver(t, &q->ev, 0);
+                free(q->ev.data);
+                free(q);
+        }
+}
+
+struct df__earliest {
+        df__timer_rec_t *t;
+};
+
+static void df__find_earliest(const char *key, void *val, void *opaque)
+{
+        struct df__earliest *e = opaque;
+        df__timer_rec_t *t = val;
+        (void)key;
+        if (!e->t || t->due_ms < e->t->due_ms || (t->due_ms == e->t->due_ms && strcmp(t->timer_id, e->t->timer_id) < 0))
+                e->t = t;
+}
+
+void df_test_advance(df_test_t *t, int64_t ms)
+{
+        if (ms > 0)
+                t->now += ms;
+        df__run_queue(t);
+        for (;;) {
+                struct df__earliest e = {NULL};
+                df__timer_rec_t *tr;
+                df__map_foreach(t->timers, df__find_earliest, &e);
+                if (!e.t || e.t->due_ms > t->now)
+                        break;
+                tr = df__map_del(t->timers, e.t->timer_id);
+                df__deliver(t, &tr->payload, 0);
+                df__timer_free(tr);
+                df__run_queue(t);
+        }
+}
+
+static df_err_t df__request(df_test_t *t, df__event_t *ev)
+{
+        char rid[32];
+        df__buf_t raw = {0};
+        char errstr[256];
+        intptr_t code;
+
+        snprintf(rid, sizeof(rid), "r%u", ++t->req_seq);
+        ev->request_id = rid;
+        ev->ts_ms = t->now;
+        if (df__event_encode(ev, &raw, errstr, sizeof(errstr)))
+                return DF_ERR_CODEC;
+        df__deliver(t, &raw, 0);
+        free(raw.data);
+        df__run_queue(t);
+        code = (intptr_t)df__map_del(t->replies, rid);
+        return code ? (df_err_t)(code - 1) : DF_ERR_TIMEOUT;
+}
+
+df_err_t df_test_start(df_test_t *t, const char *workflow, const char *execution_id, const void *input, size_t len)
+{
+        df__event_t ev;
+
+        if (!t || !workflow || !df__execution_id_valid(execution_id) || (len && !input))
+                return DF_ERR_INVALID_ARG;
+        if (len > DF_PAYLOAD_MAX)
+                return DF_ERR_PAYLOAD_TOO_LARGE;
+        memset(&ev, 0, sizeof(ev));
+        ev.type = DF__EV_START;
+        ev.execution_id = (char *)execution_id;
+        ev.workflow = (char *)workflow;
+        ev.input.data = (uint8_t *)input;
+        ev.input.len = len;
+        return df__request(t, &ev);
+}
+
+df_err_t df_test_callback(df_test_t *t, const char *callback_id, int outcome, const void *payload, size_t len,
+                          const char *error)
+{
+        df__event_t ev;
+        char opid[16];
+        const char *exec;
+
+        if (!t || !callback_id)
+                return DF_ERR_INVALID_ARG;
+        if (df__callback_id_parse(callback_id, opid, sizeof(opid), &exec))
+                return DF_ERR_UNKNOWN_CALLBACK;
+        if (len > DF_PAYLOAD_MAX)
+                return DF_ERR_PAYLOAD_TOO_LARGE;
+        memset(&ev, 0, sizeof(ev));
+        ev.type = DF__EV_CALLBACK;
+        ev.execution_id = (char *)exec;
+        ev.callback_id = (char *)callback_id;
+        ev.callback_kind = outcome;
+        ev.input.data = (uint8_t *)payload;
+        ev.input.len = len;
+        ev.error = (char *)error;
+        return df__request(t, &ev);
+}
+
+df_err_t df_test_stop(df_test_t *t, const char *execution_id)
+{
+        df__event_t ev;
+        memset(&ev, 0, sizeof(ev));
+        ev.type = DF__EV_STOP;
+        ev.execution_id = (char *)execution_id;
+        ev.error = "stopped by test";
+        return df__request(t, &ev);
+}
+
+df_err_t df_test_resume(df_test_t *t, const char *execution_id)
+{
+        df__event_t ev;
+        memset(&ev, 0, sizeof(ev));
+        ev.type = DF__EV_CONTINUE;
+        ev.execution_id = (char *)execution_id;
+        return df__request(t, &ev);
+}
+
+/* ---- inspection ---- */
+
+static df__exec_state_t *df__inspect(df_test_t *t, const char *execution_id)
+{
+        char errstr[256];
+        df__exec_state_free(t->inspect);
+        t->inspect = df__exec_state_new();
+        if (!t->inspect)
+                return NULL;
+        if (df__state_load(t->inspect, execution_id, df__store_get, t, errstr, sizeof(errstr)) || !t->inspect->exists)
+                return NULL;
+        return t->inspect;
+}
+
+const char *df_test_status(df_test_t *t, const char *execution_id)
+{
+        df__exec_state_t *st = df__inspect(t, execution_id);
+        return st ? df__exec_status_name(st->exec.status) : NULL;
+}
+
+df_err_t df_test_output(df_test_t *t, const char *execution_id, df_bytes_t *out)
+{
+        df__exec_state_t *st = df__inspect(t, execution_id);
+        if (!st)
+                return DF_ERR_NOT_FOUND;
+        out->data = st->exec.output.data;
+        out->len = st->exec.output.len;
+        return DF_OK;
+}
+
+const char *df_test_error(df_test_t *t, const char *execution_id)
+{
+        df__exec_state_t *st = df__inspect(t, execution_id);
+        return st ? st->exec.error : NULL;
+}
+
+int df_test_op_count(df_test_t *t, const char *execution_id)
+{
+        df__exec_state_t *st = df__inspect(t, execution_id);
+        return st ? st->n_ops : -1;
+}
+
+df_err_t df_test_op(df_test_t *t, const char *execution_id, int op_id, df_test_op_t *out)
+{
+        df__exec_state_t *st = df__inspect(t, execution_id);
+        df__op_rec_t *op = st ? df__exec_state_op(st, op_id) : NULL;
+        if (!op)
+                return DF_ERR_NOT_FOUND;
+        out->name = op->name;
+        out->type = df__op_type_name(op->type);
+        out->status = df__op_status_name(op->status);
+        out->attempt = op->attempt;
+        out->result.data = op->result.data;
+        out->result.len = op->result.len;
+        out->error = op->error;
+        out->callback_id = op->callback_id;
+        out->due_ms = op->due_ms;
+        return DF_OK;
+}
+
+const char *df_test_callback_id(df_test_t *t, const char *execution_id, const char *name)
+{
+        df__exec_state_t *st = df__inspect(t, execution_id);
+        int i;
+        if (!st)
+                return NULL;
+        for (i = 1; i <= st->n_ops; i++) {
+                df__op_rec_t *op = df__exec_state_op(st, i);
+                if (op && op->type == DF__OP_CALLBACK && !strcmp(op->name, name))
+                        return op->callback_id;
+        }
+        return NULL;
+}

@@ -1,0 +1,437 @@
+/*
+ * util.c -- errors, time, logging, strings, the hash map and the in-memory
+ * execution state.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "internal.h"
+
+/* ---------------- errors ---------------- */
+
+static const struct {
+        const char *name;
+        int retriable;
+        const char *text;
+} df__errtab[] = {
+#define DF__ERR_ROW(name, retriable, text) {"DF_ERR_" #name, retriable, text},
+        DF_ERRORS(DF__ERR_ROW)
+#undef DF__ERR_ROW
+};
+
+const char *df_strerror(df_err_t err)
+{
+        if ((int)err < 0 || err >= DF_ERR__COUNT)
+                return "unknown error";
+        return df__errtab[err].text;
+}
+
+const char *df_err_name(df_err_t err)
+{
+        if ((int)err < 0 || err >= DF_ERR__COUNT)
+                return "DF_ERR_UNKNOWN";
+        return df__errtab[err].name;
+}
+
+int df_err_is_retriable(df_err_t err)
+{
+        if ((int)err < 0 || err >= DF_ERR__COUNT)
+                return 0;
+        return df__errtab[err].retriable;
+}
+
+/* ---------------- time ---------------- */
+
+int64_t df__now_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t df__mono_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---------------- logging ---------------- */
+
+int df__log_level = DF__LOG_INFO;
+
+void df_log_set_level(const char *level)
+{
+        if (!level)
+                return;
+        if (!strcmp(level, "error"))
+                df__log_level = DF__LOG_ERROR;
+        else if (!strcmp(level, "warn"))
+                df__log_level = DF__LOG_WARN;
+        else if (!strcmp(level, "info"))
+                df__log_level = DF__LOG_INFO;
+        else if (!strcmp(level, "debug"))
+                df__log_level = DF__LOG_DEBUG;
+}
+
+void df__log(int level, const char *fmt, ...)
+{
+        static const char *names[] = {"ERROR", "WARN", "INFO", "DEBUG"};
+        char line[2048];
+        va_list ap;
+        struct timespec ts;
+        struct tm tm;
+        int n;
+
+        if (level > df__log_level)
+                return;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        gmtime_r(&ts.tv_sec, &tm);
+        n = snprintf(line, sizeof(line), "%02d:%02d:%02d.%03ld %s ", tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     ts.tv_nsec / 1000000, names[level]);
+        va_start(ap, fmt);
+        vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+        va_end(ap);
+        fprintf(stderr, "%s\n", line);
+}
+
+/* ---------------- strings ---------------- */
+
+void df__errf(char *errstr, size_t errstr_size, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (!errstr || !errstr_size)
+                return;
+        va_start(ap, fmt);
+        vsnprintf(errstr, errstr_size, fmt, ap);
+        va_end(ap);
+}
+
+char *df__asprintf(const char *fmt, ...)
+{
+        va_list ap;
+        char *s = NULL;
+        int n;
+
+        va_start(ap, fmt);
+        n = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        return n < 0 ? NULL : s;
+}
+
+int df__random_bytes(void *buf, size_t n)
+{
+        size_t got = 0;
+
+        while (got < n) {
+                ssize_t r = getrandom((char *)buf + got, n - got, 0);
+                if (r < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -1;
+                }
+                got += (size_t)r;
+        }
+        return 0;
+}
+
+int df__execution_id_valid(const char *s)
+{
+        size_t n = 0;
+
+        if (!s)
+                return 0;
+        for (; s[n]; n++) {
+                char c = s[n];
+                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                      c == '_' || c == ':' || c == '@' || c == '-'))
+                        return 0;
+                if (n >= 200)
+                        return 0;
+        }
+        return n > 0;
+}
+
+/* ---------------- hash map (open chaining, FNV-1a) ---------------- */
+
+typedef struct df__map_ent {
+        struct df__map_ent *next;
+        void *val;
+        char key[];
+} df__map_ent_t;
+
+struct df__map {
+        df__map_ent_t **b;
+        size_t nb, n;
+};
+
+static uint64_t df__fnv(const char *s)
+{
+        uint64_t h = 1469598103934665603ULL;
+        for (; *s; s++) {
+                h ^= (unsigned char)*s;
+                h *= 1099511628211ULL;
+        }
+        return h;
+}
+
+df__map_t *df__map_new(void)
+{
+        df__map_t *m = calloc(1, sizeof(*m));
+        if (!m)
+                return NULL;
+        m->nb = 64;
+        m->b = calloc(m->nb, sizeof(*m->b));
+        if (!m->b) {
+                free(m);
+                return NULL;
+        }
+        return m;
+}
+
+void *df__map_get(const df__map_t *m, const char *key)
+{
+        df__map_ent_t *e;
+        for (e = m->b[df__fnv(key) & (m->nb - 1)]; e; e = e->next)
+                if (!strcmp(e->key, key))
+                        return e->val;
+        return NULL;
+}
+
+static void df__map_grow(df__map_t *m)
+{
+        size_t nb = m->nb * 2, i;
+        df__map_ent_t **b = calloc(nb, sizeof(*b));
+        if (!b)
+                return; /* keep the old table: slower, still correct */
+        for (i = 0; i < m->nb; i++) {
+                df__map_ent_t *e = m->b[i], *next;
+                for (; e; e = next) {
+                        size_t j = df__fnv(e->key) & (nb - 1);
+                        next = e->next;
+                        e->next = b[j];
+                        b[j] = e;
+                }
+        }
+        free(m->b);
+        m->b = b;
+        m->nb = nb;
+}
+
+void *df__map_put(df__map_t *m, const char *key, void *val, int *err)
+{
+        size_t i = df__fnv(key) & (m->nb - 1), klen;
+        df__map_ent_t *e;
+
+        if (err)
+                *err = 0;
+        for (e = m->b[i]; e; e = e->next) {
+                if (!strcmp(e->key, key)) {
+                        void *old = e->val;
+                        e->val = val;
+                        return old;
+                }
+        }
+        klen = strlen(key);
+        e = malloc(sizeof(*e) + klen + 1);
+        if (!e) {
+                if (err)
+                        *err = -1;
+                return NULL;
+        }
+        memcpy(e->key, key, klen + 1);
+        e->val = val;
+        e->next = m->b[i];
+        m->b[i] = e;
+        if (++m->n > m->nb * 2)
+                df__map_grow(m);
+        return NULL;
+}
+
+void *df__map_del(df__map_t *m, const char *key)
+{
+        df__map_ent_t **pp = &m->b[df__fnv(key) & (m->nb - 1)], *e;
+        for (; (e = *pp); pp = &e->next) {
+                if (!strcmp(e->key, key)) {
+                        void *v = e->val;
+                        *pp = e->next;
+                        free(e);
+                        m->n--;
+                        return v;
+                }
+        }
+        return NULL;
+}
+
+size_t df__map_size(const df__map_t *m)
+{
+        return m ? m->n : 0;
+}
+
+void df__map_foreach(df__map_t *m, void (*fn)(const char *key, void *val, void *opaque), void *opaque)
+{
+        size_t i;
+        for (i = 0; i < m->nb; i++) {
+                df__map_ent_t *e, *next;
+                for (e = m->b[i]; e; e = next) {
+                        next = e->next;
+                        fn(e->key, e->val, opaque);
+                }
+        }
+}
+
+void df__map_clear(df__map_t *m, void (*free_val)(void *))
+{
+        size_t i;
+        if (!m)
+                return;
+        for (i = 0; i < m->nb; i++) {
+                df__map_ent_t *e = m->b[i], *next;
+                for (; e; e = next) {
+                        next = e->next;
+                        if (free_val)
+                                free_val(e->val);
+                        free(e);
+                }
+                m->b[i] = NULL;
+        }
+        m->n = 0;
+}
+
+void df__map_destroy(df__map_t *m, void (*free_val)(void *))
+{
+        if (!m)
+                return;
+        df__map_clear(m, free_val);
+        free(m->b);
+        free(m);
+}
+
+/* ---------------- execution state ---------------- */
+
+df__exec_state_t *df__exec_state_new(void)
+{
+        return calloc(1, sizeof(df__exec_state_t));
+}
+
+void df__exec_state_free(void *p)
+{
+        df__exec_state_t *st = p;
+        int i;
+        if (!st)
+                return;
+        df__exec_clear(&st->exec);
+        for (i = 0; i < st->n_ops; i++) {
+                if (st->ops[i]) {
+                        df__op_clear(st->ops[i]);
+                        free(st->ops[i]);
+                }
+        }
+        free(st->ops);
+        free(st->op_dirty);
+        free(st);
+}
+
+static int df__op_index(const char *op_id)
+{
+        char *end;
+        long v;
+        errno = 0;
+        v = strtol(op_id, &end, 10);
+        if (errno || *end || end == op_id || v < 1 || v > 1000000)
+                return -1;
+        return (int)v - 1;
+}
+
+int df__exec_state_put_op(df__exec_state_t *st, df__op_rec_t *op)
+{
+        int i = df__op_index(op->op_id ? op->op_id : "");
+        df__op_rec_t *slot;
+
+        if (i < 0)
+                return -1;
+        if (i >= st->cap_ops) {
+                int cap = st->cap_ops ? st->cap_ops : 8;
+                df__op_rec_t **ops;
+                unsigned char *dirty;
+                while (cap <= i)
+                        cap *= 2;
+                ops = realloc(st->ops, (size_t)cap * sizeof(*ops));
+                if (!ops)
+                        return -1;
+                st->ops = ops;
+                dirty = realloc(st->op_dirty, (size_t)cap);
+                if (!dirty)
+                        return -1;
+                st->op_dirty = dirty;
+                memset(st->ops + st->cap_ops, 0, (size_t)(cap - st->cap_ops) * sizeof(*ops));
+                memset(st->op_dirty + st->cap_ops, 0, (size_t)(cap - st->cap_ops));
+                st->cap_ops = cap;
+        }
+        slot = st->ops[i];
+        if (!slot) {
+                slot = malloc(sizeof(*slot));
+                if (!slot)
+                        return -1;
+                st->ops[i] = slot;
+        } else {
+                df__op_clear(slot);
+        }
+        *slot = *op;
+        memset(op, 0, sizeof(*op));
+        if (i >= st->n_ops)
+                st->n_ops = i + 1;
+        return 0;
+}
+
+df__op_rec_t *df__exec_state_op(const df__exec_state_t *st, int id)
+{
+        if (id < 1 || id > st->n_ops)
+                return NULL;
+        return st->ops[id - 1];
+}
+
+int df__exec_status_terminal(int s)
+{
+        return s == DF__ES_SUCCEEDED || s == DF__ES_FAILED || s == DF__ES_TIMED_OUT || s == DF__ES_STOPPED;
+}
+
+static const char *const df__es_names[] = {"PENDING", "RUNNING", "SUSPENDED", "SUCCEEDED",
+                                           "FAILED",  "TIMED_OUT", "STOPPED", "NONDETERMINISM"};
+
+const char *df__exec_status_name(int s)
+{
+        if (s < 0 || s > DF__ES_NONDETERMINISM)
+                return "UNKNOWN";
+        return df__es_names[s];
+}
+
+int df__exec_status_parse(const char *s)
+{
+        int i;
+        for (i = 0; i <= DF__ES_NONDETERMINISM; i++)
+                if (!strcasecmp(s, df__es_names[i]))
+                        return i;
+        return -1;
+}
+
+const char *df__op_status_name(int s)
+{
+        static const char *const n[] = {"STARTED", "PENDING", "SUCCEEDED", "FAILED", "TIMED_OUT"};
+        if (s < 0 || s > DF__OS_TIMED_OUT)
+                return "UNKNOWN";
+        return n[s];
+}
+
+const char *df__op_type_name(int t)
+{
+        static const char *const n[] = {"STEP", "WAIT", "CALLBACK", "CHILD", "INVOKE"};
+        if (t < 0 || t > DF__OP_INVOKE)
+                return "UNKNOWN";
+        return n[t];
+}

@@ -1,0 +1,921 @@
+/*
+ * worker.c -- the worker runtime: the Kafka loop around the replay engine.
+ *
+ * One thread.  Each batch of <prefix>.events records is processed inside one
+ * Kafka transaction that carries the changelog records (<prefix>.state, to
+ * the event's partition), timer requests, outgoing events, results, dead
+ * letters and the consumer offsets (send_offsets_to_transaction with the
+ * group metadata, KIP-447, which fences a zombie that lost its partitions).
+ * RocksDB is written after the commit.  On assignment each partition's
+ * store is brought up to date from <prefix>.state before its events are
+ * processed; a stored changelog offset beyond the topic's end is not
+ * trusted: the partition's local state is dropped and rebuilt.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <rocksdb/c.h>
+
+#include "kafka.h"
+#include "state.h"
+
+#define DF__RESTORE_TIMEOUT_MS 120000
+
+struct df_worker {
+        df_conf_t *conf;
+        df__topics_t t;
+        char id[128];
+        int batch_max, batch_ms;
+        rd_kafka_t *consumer, *producer, *restorer;
+        rocksdb_t *db;
+        rocksdb_options_t *dbopts;
+        rocksdb_writeoptions_t *wo;
+        rocksdb_readoptions_t *ro;
+        df__engine_t *eng;
+        df__map_t *cache;      /* exec id -> df__exec_state_t*, this batch */
+        df__map_t *exec_part;  /* exec id -> partition+1, this batch */
+        rocksdb_writebatch_t *wb;
+        int64_t *dr_state_off; /* per partition: highest delivered state offset, -1 */
+        rd_kafka_message_t **msgs;
+        int n_msgs;
+        int cur_part;
+        int fatal;
+        int rebalanced;
+        int poison_part;       /* record whose processing aborted a batch: */
+        int64_t poison_off;    /* the retry sends it to the DLQ */
+        int failed_part;
+        int64_t failed_off;
+        volatile sig_atomic_t stop;
+        df_worker_stats_t stats;
+};
+
+/* ---------------- RocksDB keys ---------------- */
+
+/* state: "s" + 4-digit partition + ":" + changelog key; offsets: "m:cl:<p>" */
+static void df__skey(char *buf, size_t size, int part, const char *key)
+{
+        snprintf(buf, size, "s%04d:%s", part, key);
+}
+
+static int64_t df__stored_offset(df_worker_t *w, int part)
+{
+        char key[32], *err = NULL, *val;
+        size_t len;
+        int64_t off = 0;
+
+        snprintf(key, sizeof(key), "m:cl:%04d", part);
+        val = rocksdb_get(w->db, w->ro, key, strlen(key), &len, &err);
+        if (err) {
+                free(err);
+                return 0;
+        }
+        if (val && len == 8)
+                memcpy(&off, val, 8);
+        free(val);
+        return off;
+}
+
+static void df__wb_offset(rocksdb_writebatch_t *wb, int part, int64_t next)
+{
+        char key[32];
+        snprintf(key, sizeof(key), "m:cl:%04d", part);
+        rocksdb_writebatch_put(wb, key, strlen(key), (const char *)&next, 8);
+}
+
+/* ---------------- store access for the engine ---------------- */
+
+static int df__db_get(void *opaque, const char *key, df__buf_t *val, int *found)
+{
+        df_worker_t *w = opaque;
+        char k[512], *err = NULL, *v;
+        size_t len;
+
+        df__skey(k, sizeof(k), w->cur_part, key);
+        v = rocksdb_get(w->db, w->ro, k, strlen(k), &len, &err);
+        if (err) {
+                df__log(DF__LOG_ERROR, "RocksDB get %s: %s", k, err);
+                free(err);
+                return -1;
+        }
+        *found = v != NULL;
+        if (v) {
+                val->data = (uint8_t *)v;
+                val->len = len;
+        }
+        return 0;
+}
+
+/* Produce a changelog record (transactional) and stage it for RocksDB. */
+static int df__db_put(void *opaque, const char *key, const df__buf_t *val)
+{
+        df_worker_t *w = opaque;
+        char k[512];
+        rd_kafka_resp_err_t err;
+
+        err = rd_kafka_producev(w->producer, RD_KAFKA_V_TOPIC(w->t.state), RD_KAFKA_V_PARTITION(w->cur_part),
+                                RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_VALUE(val->data, val->len),
+                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+        if (err) {
+                df__log(DF__LOG_ERROR, "produce to %s: %s", w->t.state, rd_kafka_err2str(err));
+                return -1;
+        }
+        df__skey(k, sizeof(k), w->cur_part, key);
+        rocksdb_writebatch_put(w->wb, k, strlen(k), (const char *)val->data, val->len);
+        return 0;
+}
+
+/* ---------------- engine outputs ---------------- */
+
+static int df__produce(df_worker_t *w, const char *topic, int32_t part, const void *key, size_t klen,
+                       const df__buf_t *val)
+{
+        rd_kafka_resp_err_t err;
+        for (;;) {
+                err = rd_kafka_producev(w->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(part),
+                                        RD_KAFKA_V_KEY(key, klen),
+                                        RD_KAFKA_V_VALUE(val ? val->data : NULL, val ? val->len : 0),
+                                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+                if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+                        break;
+                rd_kafka_poll(w->producer, 10);
+        }
+        if (err) {
+                df__log(DF__LOG_ERROR, "produce to %s: %s", topic, rd_kafka_err2str(err));
+                return -1;
+        }
+        return 0;
+}
+
+static int df__out_timer(void *opaque, const df__timer_rec_t *t)
+{
+        df_worker_t *w = opaque;
+        df__buf_t v = {0};
+        char errstr[256];
+        int rc;
+        if (df__timer_encode(t, &v, errstr, sizeof(errstr))) {
+                df__log(DF__LOG_ERROR, "encode timer: %s", errstr);
+                return -1;
+        }
+        rc = df__produce(w, w->t.timers, RD_KAFKA_PARTITION_UA, t->timer_id, strlen(t->timer_id), &v);
+        free(v.data);
+        return rc;
+}
+
+static int df__out_event(void *opaque, const df__event_t *ev)
+{
+        df_worker_t *w = opaque;
+        df__buf_t v = {0};
+        char errstr[256];
+        int rc;
+        if (df__event_encode(ev, &v, errstr, sizeof(errstr))) {
+                df__log(DF__LOG_ERROR, "encode event: %s", errstr);
+                return -1;
+        }
+        rc = df__produce(w, w->t.events, RD_KAFKA_PARTITION_UA, ev->execution_id, strlen(ev->execution_id), &v);
+        free(v.data);
+        return rc;
+}
+
+static int df__out_result(void *opaque, const df__result_rec_t *r)
+{
+        df_worker_t *w = opaque;
+        df__buf_t v = {0};
+        char errstr[256];
+        int rc;
+        if (df__result_encode(r, &v, errstr, sizeof(errstr))) {
+                df__log(DF__LOG_ERROR, "encode result: %s", errstr);
+                return -1;
+        }
+        rc = df__produce(w, w->t.results, RD_KAFKA_PARTITION_UA, r->execution_id, strlen(r->execution_id), &v);
+        free(v.data);
+        return rc;
+}
+
+static int df__dead_letter(df_worker_t *w, const rd_kafka_message_t *m, const char *error)
+{
+        df__dlq_rec_t d;
+        df__buf_t v = {0};
+        char errstr[256];
+        int rc;
+
+        memset(&d, 0, sizeof(d));
+        d.topic = (char *)rd_kafka_topic_name(m->rkt);
+        d.partition = m->partition;
+        d.offset = m->offset;
+        d.key.data = m->key;
+        d.key.len = m->key_len;
+        d.value.data = m->payload;
+        d.value.len = m->len;
+        d.error = (char *)error;
+        d.ts_ms = df__now_ms();
+        df__log(DF__LOG_WARN, "dead letter %s[%d]@%lld: %s", d.topic, (int)d.partition, (long long)d.offset, error);
+        if (df__dlq_encode(&d, &v, errstr, sizeof(errstr))) {
+                /* The DLQ record itself could not be built (e.g. the hostile
+                 * value is larger than the DLQ limit): keep the coordinates. */
+                d.value.data = NULL;
+                d.value.len = 0;
+                if (df__dlq_encode(&d, &v, errstr, sizeof(errstr)))
+                        return -1;
+        }
+        rc = df__produce(w, w->t.dlq, RD_KAFKA_PARTITION_UA, m->key, m->key_len, &v);
+        free(v.data);
+        w->stats.dlq++;
+        return rc;
+}
+
+/* ---------------- processing ---------------- */
+
+static df__exec_state_t *df__load(df_worker_t *w, const char *exec_id, char *errstr, size_t errstr_size)
+{
+        df__exec_state_t *st = df__map_get(w->cache, exec_id);
+        int err;
+        if (st)
+                return st;
+        st = df__exec_state_new();
+        if (!st)
+                return NULL;
+        if (df__state_load(st, exec_id, df__db_get, w, errstr, errstr_size)) {
+                df__exec_state_free(st);
+                return NULL;
+        }
+        df__map_put(w->cache, exec_id, st, &err);
+        if (err) {
+                df__exec_state_free(st);
+                return NULL;
+        }
+        return st;
+}
+
+/* Apply one event; 0, or -1 when the batch must abort. */
+static int df__process_event(df_worker_t *w, const df__event_t *ev, int part, int committed)
+{
+        df__engine_out_t out = {df__out_timer, df__out_event, df__out_result, w};
+        df__exec_state_t *st;
+        char errstr[512];
+        int err;
+
+        w->cur_part = part;
+        st = df__load(w, ev->execution_id, errstr, sizeof(errstr));
+        if (!st) {
+                df__log(DF__LOG_ERROR, "execution %s: cannot load state: %s", ev->execution_id, errstr);
+                return -1;
+        }
+        df__map_put(w->exec_part, ev->execution_id, (void *)(intptr_t)(part + 1), &err);
+        if (df__engine_apply(w->eng, st, ev, &out, committed))
+                return -1;
+        if (df__state_flush_dirty(st, df__db_put, w, errstr, sizeof(errstr))) {
+                df__log(DF__LOG_ERROR, "execution %s: %s", ev->execution_id, errstr);
+                return -1;
+        }
+        w->stats.events++;
+        return 0;
+}
+
+static int df__process_msg(df_worker_t *w, const rd_kafka_message_t *m)
+{
+        df__event_t ev;
+        char errstr[512];
+        int rc;
+
+        memset(&ev, 0, sizeof(ev));
+        if (!m->payload || !m->len)
+                return df__dead_letter(w, m, "empty value");
+        if (df__event_decode(m->payload, m->len, &ev, errstr, sizeof(errstr)))
+                return df__dead_letter(w, m, errstr);
+        if (!df__execution_id_valid(ev.execution_id)) {
+                df__event_clear(&ev);
+                return df__dead_letter(w, m, "invalid execution id (1..200 chars of A-Za-z0-9._:@-)");
+        }
+        if (m->key_len != strlen(ev.execution_id) || memcmp(m->key, ev.execution_id, m->key_len)) {
+                df__event_clear(&ev);
+                return df__dead_letter(w, m, "record key differs from the event's execution id");
+        }
+        if (m->partition == w->poison_part && m->offset == w->poison_off) {
+                w->poison_part = -1;
+                df__event_clear(&ev);
+                return df__dead_letter(w, m, "processing failed twice (internal error); see the worker log");
+        }
+        rc = df__process_event(w, &ev, m->partition, 0);
+        if (rc) {
+                w->failed_part = m->partition;
+                w->failed_off = m->offset;
+        }
+        df__event_clear(&ev);
+        return rc;
+}
+
+static void df__dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+        df_worker_t *w = opaque;
+        (void)rk;
+        if (m->err) {
+                df__log(DF__LOG_WARN, "delivery failed: %s", rd_kafka_err2str(m->err));
+                return;
+        }
+        if (!strcmp(rd_kafka_topic_name(m->rkt), w->t.state) && m->partition >= 0 && m->partition < w->t.partitions &&
+            m->offset > w->dr_state_off[m->partition])
+                w->dr_state_off[m->partition] = m->offset;
+}
+
+/* Handle a transactional error: 1 = retry the call, 0 = aborted, -1 = fatal. */
+static int df__txn_error(df_worker_t *w, rd_kafka_error_t *error, const char *what)
+{
+        int ret;
+        df__log(DF__LOG_WARN, "%s: %s", what, rd_kafka_error_string(error));
+        if (rd_kafka_error_is_fatal(error)) {
+                w->fatal = rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR__FENCED ||
+                                           rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR_PRODUCER_FENCED
+                                   ? DF_ERR_FENCED
+                                   : DF_ERR_KAFKA;
+                ret = -1;
+        } else if (rd_kafka_error_txn_requires_abort(error)) {
+                rd_kafka_error_t *e2 = rd_kafka_abort_transaction(w->producer, 30000);
+                if (e2) {
+                        df__log(DF__LOG_ERROR, "abort_transaction: %s", rd_kafka_error_string(e2));
+                        if (rd_kafka_error_is_fatal(e2))
+                                w->fatal = DF_ERR_KAFKA;
+                        rd_kafka_error_destroy(e2);
+                }
+                w->stats.aborts++;
+                ret = w->fatal ? -1 : 0;
+        } else if (rd_kafka_error_is_retriable(error)) {
+                ret = 1;
+        } else {
+                w->fatal = DF_ERR_KAFKA;
+                ret = -1;
+        }
+        rd_kafka_error_destroy(error);
+        return ret;
+}
+
+/* Rewind the consumer to the batch's first offsets (after an abort). */
+static void df__rewind(df_worker_t *w)
+{
+        rd_kafka_topic_partition_list_t *tp = rd_kafka_topic_partition_list_new(8);
+        rd_kafka_error_t *e;
+        int i;
+        for (i = 0; i < w->n_msgs; i++) {
+                rd_kafka_message_t *m = w->msgs[i];
+                if (!rd_kafka_topic_partition_list_find(tp, w->t.events, m->partition))
+                        rd_kafka_topic_partition_list_add(tp, w->t.events, m->partition)->offset = m->offset;
+        }
+        if (tp->cnt && (e = rd_kafka_seek_partitions(w->consumer, tp, 10000))) {
+                df__log(DF__LOG_WARN, "seek after abort: %s", rd_kafka_error_string(e));
+                rd_kafka_error_destroy(e);
+        }
+        rd_kafka_topic_partition_list_destroy(tp);
+}
+
+static void df__batch_reset(df_worker_t *w)
+{
+        int i;
+        df__map_clear(w->cache, df__exec_state_free);
+        df__map_clear(w->exec_part, NULL);
+        rocksdb_writebatch_clear(w->wb);
+        for (i = 0; i < w->t.partitions; i++)
+                w->dr_state_off[i] = -1;
+}
+
+/* After a commit: changelog offsets and state into RocksDB. */
+static int df__store_commit(df_worker_t *w)
+{
+        char *err = NULL;
+        int i;
+        rd_kafka_poll(w->producer, 0); /* delivery reports */
+        for (i = 0; i < w->t.partitions; i++)
+                if (w->dr_state_off[i] >= 0)
+                        df__wb_offset(w->wb, i, w->dr_state_off[i] + 1);
+        rocksdb_write(w->db, w->wo, w->wb, &err);
+        if (err) {
+                df__log(DF__LOG_ERROR, "RocksDB write after commit: %s (state will be restored from %s)", err,
+                        w->t.state);
+                free(err);
+                w->stats.healthy = 0;
+                return -1;
+        }
+        w->stats.healthy = 1;
+        return 0;
+}
+
+struct df__amo_list {
+        char **ids;
+        int n, cap;
+};
+
+static void df__amo_collect(const char *exec_id, void *opaque)
+{
+        struct df__amo_list *l = opaque;
+        if (l->n == l->cap) {
+                int cap = l->cap ? l->cap * 2 : 8;
+                char **ids = realloc(l->ids, (size_t)cap * sizeof(*ids));
+                if (!ids)
+                        return;
+                l->ids = ids;
+                l->cap = cap;
+        }
+        l->ids[l->n] = strdup(exec_id);
+        if (l->ids[l->n])
+                l->n++;
+}
+
+/*
+ * Run one transaction: the collected messages (may be none) plus the
+ * at-most-once continuations (amo, may be NULL).  Returns 0 when committed,
+ * 1 when aborted (the messages will be consumed again), -1 on a fatal error.
+ */
+static int df__run_txn(df_worker_t *w, struct df__amo_list *amo, struct df__amo_list *parts)
+{
+        rd_kafka_error_t *error;
+        rd_kafka_topic_partition_list_t *offs = NULL;
+        rd_kafka_consumer_group_metadata_t *cgmd;
+        int i, r;
+
+        df__batch_reset(w);
+        w->failed_part = -1;
+        error = rd_kafka_begin_transaction(w->producer);
+        if (error) {
+                r = df__txn_error(w, error, "begin_transaction");
+                return r < 0 ? -1 : 1;
+        }
+        for (i = 0; amo && i < amo->n; i++) {
+                df__event_t ev;
+                memset(&ev, 0, sizeof(ev));
+                ev.type = DF__EV_CONTINUE;
+                ev.execution_id = amo->ids[i];
+                ev.ts_ms = df__now_ms();
+                if (df__process_event(w, &ev, (int)(intptr_t)parts->ids[i], 1))
+                        goto abort;
+        }
+        for (i = 0; i < w->n_msgs; i++) {
+                if (df__process_msg(w, w->msgs[i]))
+                        goto abort;
+        }
+        if (w->n_msgs) {
+                offs = rd_kafka_topic_partition_list_new(8);
+                for (i = 0; i < w->n_msgs; i++) {
+                        rd_kafka_message_t *m = w->msgs[i];
+                        rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(offs, w->t.events, m->partition);
+                        if (!p)
+                                p = rd_kafka_topic_partition_list_add(offs, w->t.events, m->partition);
+                        p->offset = m->offset + 1;
+                }
+                cgmd = rd_kafka_consumer_group_metadata(w->consumer);
+                error = rd_kafka_send_offsets_to_transaction(w->producer, offs, cgmd, 30000);
+                rd_kafka_consumer_group_metadata_destroy(cgmd);
+                rd_kafka_topic_partition_list_destroy(offs);
+                if (error) {
+                        r = df__txn_error(w, error, "send_offsets_to_transaction");
+                        if (r < 0)
+                                return -1;
+                        if (r == 0)
+                                goto aborted;
+                        goto abort;
+                }
+        }
+        for (;;) {
+                error = rd_kafka_commit_transaction(w->producer, 60000);
+                if (!error)
+                        break;
+                r = df__txn_error(w, error, "commit_transaction");
+                if (r < 0)
+                        return -1;
+                if (r == 0)
+                        goto aborted;
+        }
+        w->stats.batches++;
+        df__store_commit(w);
+        return 0;
+abort:
+        error = rd_kafka_abort_transaction(w->producer, 30000);
+        if (error) {
+                df__log(DF__LOG_ERROR, "abort_transaction: %s", rd_kafka_error_string(error));
+                if (rd_kafka_error_is_fatal(error))
+                        w->fatal = DF_ERR_KAFKA;
+                rd_kafka_error_destroy(error);
+                if (w->fatal)
+                        return -1;
+        }
+        w->stats.aborts++;
+aborted:
+        if (w->failed_part >= 0) {
+                w->poison_part = w->failed_part;
+                w->poison_off = w->failed_off;
+        }
+        df__engine_amo_reset(w->eng);
+        df__batch_reset(w);
+        df__rewind(w);
+        return 1;
+}
+
+/* ---------------- restore from the changelog ---------------- */
+
+static int df__wipe_partition(df_worker_t *w, int part)
+{
+        char lo[16], hi[16], *err = NULL;
+        rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+        snprintf(lo, sizeof(lo), "s%04d:", part);
+        snprintf(hi, sizeof(hi), "s%04d;", part);
+        rocksdb_writebatch_delete_range(wb, lo, strlen(lo), hi, strlen(hi));
+        df__wb_offset(wb, part, 0);
+        rocksdb_write(w->db, w->wo, wb, &err);
+        rocksdb_writebatch_destroy(wb);
+        if (err) {
+                df__log(DF__LOG_ERROR, "RocksDB wipe of partition %d: %s", part, err);
+                free(err);
+                return -1;
+        }
+        return 0;
+}
+
+static int df__restore_partition(df_worker_t *w, int part)
+{
+        int64_t next = df__stored_offset(w, part), lo = 0, hi = 0, t0 = df__mono_ms(), n = 0, bytes = 0;
+        rd_kafka_topic_partition_list_t *tp;
+        rd_kafka_resp_err_t err;
+        rocksdb_writebatch_t *wb;
+        int ret = -1, done = 0;
+
+        err = rd_kafka_query_watermark_offsets(w->restorer, w->t.state, part, &lo, &hi, 30000);
+        if (err) {
+                df__log(DF__LOG_ERROR, "restore %s[%d]: watermarks: %s", w->t.state, part, rd_kafka_err2str(err));
+                return -1;
+        }
+        if (next > hi || next < lo) {
+                df__log(DF__LOG_WARN,
+                        "restore %s[%d]: local checkpoint %lld is outside the changelog [%lld, %lld]: "
+                        "dropping the local state and rebuilding it",
+                        w->t.state, part, (long long)next, (long long)lo, (long long)hi);
+                if (df__wipe_partition(w, part))
+                        return -1;
+                next = lo;
+        }
+        if (next >= hi)
+                return 0;
+        tp = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(tp, w->t.state, part)->offset = next;
+        rd_kafka_assign(w->restorer, tp);
+        rd_kafka_topic_partition_list_destroy(tp);
+        wb = rocksdb_writebatch_create();
+        while (!done) {
+                rd_kafka_message_t *m = rd_kafka_consumer_poll(w->restorer, 500);
+                char k[512];
+                if (!m) {
+                        if (df__mono_ms() - t0 > DF__RESTORE_TIMEOUT_MS) {
+                                df__log(DF__LOG_ERROR, "restore %s[%d]: timed out", w->t.state, part);
+                                goto out;
+                        }
+                        continue;
+                }
+                if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                        done = 1;
+                } else if (m->err) {
+                        df__log(DF__LOG_WARN, "restore %s[%d]: %s", w->t.state, part, rd_kafka_message_errstr(m));
+                } else if (m->partition == part && m->key && m->key_len < 400) {
+                        snprintf(k, sizeof(k), "s%04d:%.*s", part, (int)m->key_len, (const char *)m->key);
+                        if (m->payload)
+                                rocksdb_writebatch_put(wb, k, strlen(k), m->payload, m->len);
+                        else
+                                rocksdb_writebatch_delete(wb, k, strlen(k));
+                        next = m->offset + 1;
+                        n++;
+                        bytes += (int64_t)m->len;
+                        if (rocksdb_writebatch_count(wb) >= 10000) {
+                                char *e = NULL;
+                                df__wb_offset(wb, part, next);
+                                rocksdb_write(w->db, w->wo, wb, &e);
+                                rocksdb_writebatch_clear(wb);
+                                if (e) {
+                                        df__log(DF__LOG_ERROR, "restore: RocksDB: %s", e);
+                                        free(e);
+                                        rd_kafka_message_destroy(m);
+                                        goto out;
+                                }
+                        }
+                }
+                rd_kafka_message_destroy(m);
+        }
+        {
+                char *e = NULL;
+                df__wb_offset(wb, part, next);
+                rocksdb_write(w->db, w->wo, wb, &e);
+                if (e) {
+                        df__log(DF__LOG_ERROR, "restore: RocksDB: %s", e);
+                        free(e);
+                        goto out;
+                }
+        }
+        df__log(DF__LOG_INFO, "restored %s[%d]: %lld records, %lld bytes in %lld ms", w->t.state, part,
+                (long long)n, (long long)bytes, (long long)(df__mono_ms() - t0));
+        ret = 0;
+out:
+        rocksdb_writebatch_destroy(wb);
+        rd_kafka_assign(w->restorer, NULL);
+        return ret;
+}
+
+static void df__drop_msgs(df_worker_t *w)
+{
+        int i;
+        for (i = 0; i < w->n_msgs; i++)
+                rd_kafka_message_destroy(w->msgs[i]);
+        w->n_msgs = 0;
+}
+
+static void df__rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
+                             void *opaque)
+{
+        df_worker_t *w = opaque;
+        int i;
+
+        w->rebalanced = 1;
+        if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+                for (i = 0; i < parts->cnt; i++) {
+                        if (df__restore_partition(w, parts->elems[i].partition)) {
+                                df__log(DF__LOG_ERROR, "cannot restore partition %d; leaving it unassigned",
+                                        parts->elems[i].partition);
+                                w->stats.healthy = 0;
+                        }
+                }
+                df__log(DF__LOG_INFO, "worker %s: assigned %d partition(s) of %s", w->id, parts->cnt, w->t.events);
+                rd_kafka_assign(rk, parts);
+        } else {
+                df__drop_msgs(w); /* not ours any more: the next owner consumes them */
+                df__log(DF__LOG_INFO, "worker %s: revoked %d partition(s)", w->id, parts->cnt);
+                rd_kafka_assign(rk, NULL);
+        }
+}
+
+/* ---------------- lifecycle ---------------- */
+
+df_worker_t *df_worker_new(const df_conf_t *conf, char *errstr, size_t errstr_size)
+{
+        df_worker_t *w = calloc(1, sizeof(*w));
+        rd_kafka_conf_t *kc = NULL;
+        char e[512], path[1024], txid[300], cid[300];
+        char *dberr = NULL;
+        const char *group;
+        rd_kafka_error_t *error;
+        int i;
+
+        if (!w || !conf) {
+                df__errf(errstr, errstr_size, "out of memory or NULL conf");
+                free(w);
+                return NULL;
+        }
+        w->conf = df_conf_dup(conf);
+        if (!w->conf || df__codec_init(errstr, errstr_size))
+                goto fail;
+        df_log_set_level(df_conf_get(conf, "log.level"));
+        df__topics_init(&w->t, conf);
+        df__instance_id(conf, w->id, sizeof(w->id));
+        w->batch_max = atoi(df_conf_get(conf, "batch.max.records"));
+        w->batch_ms = atoi(df_conf_get(conf, "batch.max.ms"));
+        w->stats.healthy = 1;
+        w->poison_part = -1;
+        w->eng = df__engine_new(w->t.events);
+        w->cache = df__map_new();
+        w->exec_part = df__map_new();
+        w->wb = rocksdb_writebatch_create();
+        w->msgs = calloc((size_t)w->batch_max, sizeof(*w->msgs));
+        w->dr_state_off = calloc((size_t)w->t.partitions, sizeof(int64_t));
+        if (!w->eng || !w->cache || !w->exec_part || !w->msgs || !w->dr_state_off) {
+                df__errf(errstr, errstr_size, "out of memory");
+                goto fail;
+        }
+        if (df__topics_ensure(conf, &w->t, errstr, errstr_size))
+                goto fail;
+
+        /* RocksDB */
+        snprintf(path, sizeof(path), "%s", df_conf_get(conf, "state.dir"));
+        mkdir(path, 0755);
+        snprintf(path, sizeof(path), "%s/worker-%s", df_conf_get(conf, "state.dir"), w->id);
+        w->dbopts = rocksdb_options_create();
+        rocksdb_options_set_create_if_missing(w->dbopts, 1);
+        rocksdb_options_set_compression(w->dbopts, rocksdb_lz4_compression);
+        w->db = rocksdb_open(w->dbopts, path, &dberr);
+        if (dberr) {
+                df__errf(errstr, errstr_size, "RocksDB open %s: %s", path, dberr);
+                free(dberr);
+                goto fail;
+        }
+        w->wo = rocksdb_writeoptions_create();
+        rocksdb_writeoptions_disable_WAL(w->wo, 0);
+        w->ro = rocksdb_readoptions_create();
+
+        /* producer */
+        snprintf(cid, sizeof(cid), "duraflow-worker-%s", w->id);
+        kc = df__kafka_conf(conf, cid, errstr, errstr_size);
+        if (!kc)
+                goto fail;
+        snprintf(txid, sizeof(txid), "%s-worker-%s", df_conf_get(conf, "topic.prefix"), w->id);
+        if (df__kconf_set(kc, "transactional.id", txid, errstr, errstr_size) ||
+            df__kconf_set(kc, "transaction.timeout.ms", df_conf_get(conf, "transaction.timeout.ms"), errstr,
+                          errstr_size) ||
+            df__kconf_set(kc, "linger.ms", "1", errstr, errstr_size))
+                goto fail_kc;
+        rd_kafka_conf_set_dr_msg_cb(kc, df__dr_cb);
+        rd_kafka_conf_set_opaque(kc, w);
+        w->producer = rd_kafka_new(RD_KAFKA_PRODUCER, kc, e, sizeof(e));
+        if (!w->producer) {
+                df__errf(errstr, errstr_size, "producer: %s", e);
+                goto fail_kc;
+        }
+        for (i = 0;; i++) {
+                error = rd_kafka_init_transactions(w->producer, 30000);
+                if (!error)
+                        break;
+                if (!rd_kafka_error_is_retriable(error) || i >= 10) {
+                        df__errf(errstr, errstr_size, "init_transactions (%s): %s", txid, rd_kafka_error_string(error));
+                        rd_kafka_error_destroy(error);
+                        goto fail;
+                }
+                df__log(DF__LOG_WARN, "init_transactions: %s; retrying", rd_kafka_error_string(error));
+                rd_kafka_error_destroy(error);
+        }
+
+        /* restore consumer: no group, read_committed, EOF events */
+        kc = df__kafka_conf(conf, cid, errstr, errstr_size);
+        if (!kc)
+                goto fail;
+        if (df__kconf_set(kc, "group.id", "duraflow-restore-unused", errstr, errstr_size) ||
+            df__kconf_set(kc, "enable.auto.commit", "false", errstr, errstr_size) ||
+            df__kconf_set(kc, "isolation.level", "read_committed", errstr, errstr_size) ||
+            df__kconf_set(kc, "enable.partition.eof", "true", errstr, errstr_size))
+                goto fail_kc;
+        w->restorer = rd_kafka_new(RD_KAFKA_CONSUMER, kc, e, sizeof(e));
+        if (!w->restorer) {
+                df__errf(errstr, errstr_size, "restore consumer: %s", e);
+                goto fail_kc;
+        }
+
+        /* group consumer */
+        kc = df__kafka_conf(conf, cid, errstr, errstr_size);
+        if (!kc)
+                goto fail;
+        group = df_conf_get(conf, "group.id");
+        if (!*group) {
+                snprintf(e, sizeof(e), "%s-workers", df_conf_get(conf, "topic.prefix"));
+                group = e;
+        }
+        if (df__kconf_set(kc, "group.id", group, errstr, errstr_size) ||
+            df__kconf_set(kc, "enable.auto.commit", "false", errstr, errstr_size) ||
+            df__kconf_set(kc, "auto.offset.reset", "earliest", errstr, errstr_size) ||
+            df__kconf_set(kc, "isolation.level", "read_committed", errstr, errstr_size) ||
+            df__kconf_set(kc, "session.timeout.ms", df_conf_get(conf, "session.timeout.ms"), errstr, errstr_size) ||
+            df__kconf_set(kc, "heartbeat.interval.ms", "1000", errstr, errstr_size) ||
+            df__kconf_set(kc, "max.poll.interval.ms", df_conf_get(conf, "max.poll.interval.ms"), errstr,
+                          errstr_size) ||
+            df__kconf_set(kc, "fetch.wait.max.ms", "10", errstr, errstr_size))
+                goto fail_kc;
+        rd_kafka_conf_set_rebalance_cb(kc, df__rebalance_cb);
+        rd_kafka_conf_set_opaque(kc, w);
+        w->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, kc, e, sizeof(e));
+        if (!w->consumer) {
+                df__errf(errstr, errstr_size, "consumer: %s", e);
+                goto fail_kc;
+        }
+        rd_kafka_poll_set_consumer(w->consumer);
+        return w;
+fail_kc:
+        rd_kafka_conf_destroy(kc);
+fail:
+        df_worker_destroy(w);
+        return NULL;
+}
+
+df_err_t df_worker_register(df_worker_t *w, const char *name, df_handler_fn fn, void *opaque)
+{
+        if (!w)
+                return DF_ERR_INVALID_ARG;
+        return df__engine_register(w->eng, name, fn, opaque);
+}
+
+void df_worker_stop(df_worker_t *w)
+{
+        if (w)
+                w->stop = 1;
+}
+
+void df_worker_get_stats(df_worker_t *w, df_worker_stats_t *out)
+{
+        df__engine_stats_t es;
+        df__engine_stats(w->eng, &es);
+        *out = w->stats;
+        out->steps_run = es.steps_run;
+        out->executions_finished = es.finished;
+}
+
+df_err_t df_worker_run(df_worker_t *w)
+{
+        rd_kafka_topic_partition_list_t *sub;
+        rd_kafka_resp_err_t err;
+        struct df__amo_list amo = {0}, parts = {0};
+        int i;
+
+        sub = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(sub, w->t.events, RD_KAFKA_PARTITION_UA);
+        err = rd_kafka_subscribe(w->consumer, sub);
+        rd_kafka_topic_partition_list_destroy(sub);
+        if (err) {
+                df__log(DF__LOG_ERROR, "subscribe %s: %s", w->t.events, rd_kafka_err2str(err));
+                return DF_ERR_KAFKA;
+        }
+        df__log(DF__LOG_INFO, "worker %s: consuming %s", w->id, w->t.events);
+        while (!w->stop && !w->fatal) {
+                int64_t deadline = 0;
+                w->n_msgs = 0;
+                w->rebalanced = 0;
+                while (w->n_msgs < w->batch_max && !w->stop) {
+                        int timeout = w->n_msgs == 0 ? 100 : (int)(deadline - df__mono_ms());
+                        rd_kafka_message_t *m;
+                        if (w->n_msgs && timeout < 0)
+                                break;
+                        m = rd_kafka_consumer_poll(w->consumer, timeout < 0 ? 0 : timeout);
+                        if (!m) {
+                                if (w->n_msgs == 0)
+                                        break;
+                                continue;
+                        }
+                        if (m->err) {
+                                if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                                        df__log(DF__LOG_WARN, "consume: %s", rd_kafka_message_errstr(m));
+                                rd_kafka_message_destroy(m);
+                                continue;
+                        }
+                        if (w->n_msgs == 0)
+                                deadline = df__mono_ms() + w->batch_ms;
+                        w->msgs[w->n_msgs++] = m;
+                }
+                if (!w->n_msgs)
+                        continue;
+                if (df__run_txn(w, NULL, NULL) < 0)
+                        break;
+                df__drop_msgs(w);
+                /* At-most-once steps whose START just committed run now, in
+                 * their own transaction, while we still own the partition. */
+                while (!w->fatal) {
+                        amo.n = 0;
+                        df__engine_amo_drain(w->eng, df__amo_collect, &amo);
+                        if (!amo.n)
+                                break;
+                        parts.n = 0;
+                        for (i = 0; i < amo.n; i++) {
+                                intptr_t p = (intptr_t)df__map_get(w->exec_part, amo.ids[i]);
+                                if (parts.n == parts.cap) {
+                                        parts.cap = parts.cap ? parts.cap * 2 : 8;
+                                        parts.ids = realloc(parts.ids, (size_t)parts.cap * sizeof(char *));
+                                }
+                                parts.ids[parts.n++] = (char *)(p - 1);
+                        }
+                        if (df__run_txn(w, &amo, &parts) < 0)
+                                break;
+                        for (i = 0; i < amo.n; i++)
+                                free(amo.ids[i]);
+                }
+                for (i = 0; i < amo.n; i++)
+                        free(amo.ids[i]);
+                amo.n = 0;
+        }
+        free(amo.ids);
+        free(parts.ids);
+        df__drop_msgs(w);
+        rd_kafka_consumer_close(w->consumer);
+        return w->fatal ? (df_err_t)w->fatal : DF_OK;
+}
+
+void df_worker_destroy(df_worker_t *w)
+{
+        if (!w)
+                return;
+        if (w->consumer)
+                rd_kafka_destroy(w->consumer);
+        if (w->restorer) {
+                rd_kafka_consumer_close(w->restorer);
+                rd_kafka_destroy(w->restorer);
+        }
+        if (w->producer) {
+                rd_kafka_flush(w->producer, 5000);
+                rd_kafka_destroy(w->producer);
+        }
+        if (w->db)
+                rocksdb_close(w->db);
+        if (w->dbopts)
+                rocksdb_options_destroy(w->dbopts);
+        if (w->wo)
+                rocksdb_writeoptions_destroy(w->wo);
+        if (w->ro)
+                rocksdb_readoptions_destroy(w->ro);
+        if (w->wb)
+                rocksdb_writebatch_destroy(w->wb);
+        df__map_destroy(w->cache, df__exec_state_free);
+        df__map_destroy(w->exec_part, NULL);
+        df__engine_destroy(w->eng);
+        free(w->msgs);
+        free(w->dr_state_off);
+        df_conf_destroy(w->conf);
+        free(w);
+}
