@@ -45,7 +45,8 @@ df_client_t *df_client_new(const df_conf_t *conf, char *errstr, size_t errstr_si
         kc = df__kafka_conf(conf, "duraflow-client", errstr, errstr_size);
         if (!kc)
                 goto fail;
-        if (df__kconf_set(kc, "enable.idempotence", "true", errstr, errstr_size) ||
+        if (df__kconf_set(kc, "partitioner", "murmur2_random", errstr, errstr_size) ||
+            df__kconf_set(kc, "enable.idempotence", "true", errstr, errstr_size) ||
             df__kconf_set(kc, "linger.ms", "5", errstr, errstr_size)) {
                 rd_kafka_conf_destroy(kc);
                 goto fail;

@@ -965,6 +965,10 @@ static int df__apply_callback(df__engine_t *eng, df__exec_state_t *st, const df_
                         st->exec.execution_id);
                 return df__emit_reply(out, ev, DF_ERR_UNKNOWN_CALLBACK, NULL, now);
         }
+        /* The id is checked first: a forged id is told it is unknown even
+         * when the execution is over. */
+        if (df__exec_status_terminal(st->exec.status))
+                return df__emit_reply(out, ev, DF_ERR_FINISHED, "execution already finished", now);
         if (op->status != DF__OS_PENDING)
                 return df__emit_reply(out, ev, DF_ERR_FINISHED, "callback already completed or timed out", now);
         switch (ev->callback_kind) {
@@ -1022,11 +1026,8 @@ int df__engine_apply(df__engine_t *eng, df__exec_state_t *st, const df__event_t 
         }
         if (!st->exists)
                 return df__emit_reply(out, ev, DF_ERR_NOT_FOUND, "no such execution", now);
-        if (df__exec_status_terminal(st->exec.status)) {
-                if (ev->type == DF__EV_CALLBACK)
-                        return df__emit_reply(out, ev, DF_ERR_FINISHED, "execution already finished", now);
+        if (df__exec_status_terminal(st->exec.status) && ev->type != DF__EV_CALLBACK)
                 return df__emit_reply(out, ev, DF_ERR_FINISHED, "execution already finished", now);
-        }
         switch (ev->type) {
         case DF__EV_TIMER:
                 if (df__apply_timer(eng, st, ev, out, now, &replay))

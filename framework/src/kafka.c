@@ -120,7 +120,6 @@ rd_kafka_conf_t *df__kafka_conf(const df_conf_t *conf, const char *client_id, ch
         }
         if (df__kconf_set(kc, "bootstrap.servers", bootstrap, errstr, errstr_size) ||
             df__kconf_set(kc, "client.id", client_id, errstr, errstr_size) ||
-            df__kconf_set(kc, "partitioner", "murmur2_random", errstr, errstr_size) ||
             df__kconf_set(kc, "message.max.bytes", "2000000", errstr, errstr_size) ||
             df__kconf_set(kc, "log_level", df__log_level >= DF__LOG_DEBUG ? "7" : "4", errstr, errstr_size))
                 goto fail;

@@ -108,6 +108,7 @@ static int df__index_record(df_timer_service_t *ts, rocksdb_writebatch_t *wb, co
         df__timer_rec_t rec;
         char errstr[256], ikey[600], dkey[600];
         unsigned char be[8];
+        int64_t due;
         size_t n;
 
         if (!m->key || !m->key_len || m->key_len > 500) {
@@ -125,12 +126,13 @@ static int df__index_record(df_timer_service_t *ts, rocksdb_writebatch_t *wb, co
                         (long long)m->offset, errstr);
                 return 0;
         }
+        due = rec.due_ms;
         df__timer_clear(&rec);
-        n = df__due_key(dkey, sizeof(dkey), rec.due_ms, m->key, m->key_len);
+        n = df__due_key(dkey, sizeof(dkey), due, m->key, m->key_len);
         rocksdb_writebatch_put(wb, dkey, n, m->payload, m->len);
         ikey[0] = 'i';
         memcpy(ikey + 1, m->key, m->key_len);
-        df__be64(be, (uint64_t)rec.due_ms ^ (1ULL << 63));
+        df__be64(be, (uint64_t)due ^ (1ULL << 63));
         rocksdb_writebatch_put(wb, ikey, m->key_len + 1, (const char *)be, 8);
         ts->stats.pending++;
         return 0;
@@ -242,6 +244,8 @@ static int df__fire_due(df_timer_service_t *ts, int64_t now, int64_t *next_due)
                         df__timer_clear(&rec);
                         goto abort;
                 }
+                df__log(DF__LOG_DEBUG, "timer %s fired: due %lld, now %lld", rec.timer_id, (long long)due,
+                        (long long)now);
                 if (now - due > late_max)
                         late_max = now - due;
                 rocksdb_writebatch_delete(wb, k, klen);
@@ -352,7 +356,8 @@ df_timer_service_t *df_timer_service_new(const df_conf_t *conf, char *errstr, si
         if (!kc)
                 goto fail;
         snprintf(txid, sizeof(txid), "%s-timers-%s", df_conf_get(conf, "topic.prefix"), ts->id);
-        if (df__kconf_set(kc, "transactional.id", txid, errstr, errstr_size) ||
+        if (df__kconf_set(kc, "partitioner", "murmur2_random", errstr, errstr_size) ||
+            df__kconf_set(kc, "transactional.id", txid, errstr, errstr_size) ||
             df__kconf_set(kc, "transaction.timeout.ms", df_conf_get(conf, "transaction.timeout.ms"), errstr,
                           errstr_size) ||
             df__kconf_set(kc, "linger.ms", "1", errstr, errstr_size))

@@ -258,6 +258,8 @@ static int df__process_event(df_worker_t *w, const df__event_t *ev, int part, in
         char errstr[512];
         int err;
 
+        df__log(DF__LOG_DEBUG, "event type %d exec %s op %s kind %d seq %lld cb %s", ev->type, ev->execution_id,
+                ev->op_id ? ev->op_id : "", ev->timer_kind, (long long)ev->seq, ev->callback_id ? ev->callback_id : "");
         w->cur_part = part;
         st = df__load(w, ev->execution_id, errstr, sizeof(errstr));
         if (!st) {
@@ -712,7 +714,8 @@ df_worker_t *df_worker_new(const df_conf_t *conf, char *errstr, size_t errstr_si
         if (!kc)
                 goto fail;
         snprintf(txid, sizeof(txid), "%s-worker-%s", df_conf_get(conf, "topic.prefix"), w->id);
-        if (df__kconf_set(kc, "transactional.id", txid, errstr, errstr_size) ||
+        if (df__kconf_set(kc, "partitioner", "murmur2_random", errstr, errstr_size) ||
+            df__kconf_set(kc, "transactional.id", txid, errstr, errstr_size) ||
             df__kconf_set(kc, "transaction.timeout.ms", df_conf_get(conf, "transaction.timeout.ms"), errstr,
                           errstr_size) ||
             df__kconf_set(kc, "linger.ms", "1", errstr, errstr_size))

@@ -1,0 +1,185 @@
+/*
+ * End-to-end: worker + timer service + client through Kafka (embedded mock
+ * cluster, or the real broker in $DF_BROKERS): step -> wait -> callback ->
+ * step, callbacks completed by the client, results read back from the
+ * changelog.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "e2e_common.h"
+
+#define N_EXEC 20
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static char cb_ids[N_EXEC][512];
+static int step_a_runs[N_EXEC];
+
+static int exec_index(const char *id)
+{
+        return atoi(strrchr(id, '-') + 1);
+}
+
+static df_err_t step_a(df_step_t *s, void *opaque)
+{
+        df_ctx_t *ctx = opaque;
+        char buf[128];
+        int i = exec_index(df_ctx_execution_id(ctx));
+        pthread_mutex_lock(&lock);
+        step_a_runs[i]++;
+        pthread_mutex_unlock(&lock);
+        snprintf(buf, sizeof(buf), "A(%s)", df_step_idempotency_key(s));
+        return df_step_set_result(s, buf, strlen(buf));
+}
+
+static df_err_t submit(df_step_t *s, const char *callback_id, void *opaque)
+{
+        df_ctx_t *ctx = opaque;
+        int i = exec_index(df_ctx_execution_id(ctx));
+        (void)s;
+        pthread_mutex_lock(&lock);
+        snprintf(cb_ids[i], sizeof(cb_ids[i]), "%s", callback_id);
+        pthread_mutex_unlock(&lock);
+        return DF_OK;
+}
+
+static df_err_t step_b(df_step_t *s, void *opaque)
+{
+        const df_bytes_t *cb = opaque;
+        char buf[256];
+        snprintf(buf, sizeof(buf), "B got %.*s", (int)cb->len, (const char *)cb->data);
+        return df_step_set_result(s, buf, strlen(buf));
+}
+
+static df_err_t flow(df_ctx_t *ctx, const df_bytes_t *input, void *opaque)
+{
+        df_bytes_t a, cb, b;
+        df_callback_opts_t copts = {60000, 0};
+        df_err_t rc;
+        char out[512];
+        (void)opaque;
+        (void)input;
+        if ((rc = df_step(ctx, "a", step_a, ctx, NULL, &a)) != DF_OK)
+                return rc;
+        if ((rc = df_wait(ctx, "pause", 1000)) != DF_OK)
+                return rc;
+        if ((rc = df_wait_for_callback(ctx, "approval", submit, ctx, &copts, NULL, &cb)) != DF_OK)
+                return rc;
+        if ((rc = df_step(ctx, "b", step_b, &cb, NULL, &b)) != DF_OK)
+                return rc;
+        snprintf(out, sizeof(out), "%.*s|%.*s", (int)a.len, (const char *)a.data, (int)b.len, (const char *)b.data);
+        return df_ctx_set_output(ctx, out, strlen(out));
+}
+
+static void reg(df_worker_t *w)
+{
+        df_worker_register(w, "flow", flow, NULL);
+}
+
+static json_t *describe(e2e_env_t *env, const char *id, int history)
+{
+        char errstr[256], *js = NULL;
+        json_t *o;
+        if (df_client_describe(env->client, id, history, &js, errstr, sizeof(errstr)) != DF_OK)
+                return NULL;
+        o = json_loads(js, 0, NULL);
+        free(js);
+        return o;
+}
+
+START_TEST(test_flow_end_to_end)
+{
+        e2e_env_t env;
+        char errstr[512], id[64];
+        int i, existed, done = 0, tries;
+
+        ck_assert_msg(e2e_start(&env, "flow", reg, errstr, sizeof(errstr)) == 0, "start: %s", errstr);
+        for (i = 0; i < N_EXEC; i++) {
+                snprintf(id, sizeof(id), "flow-%d", i);
+                ck_assert_int_eq(df_client_start(env.client, "flow", id, "in", 2, &existed, errstr, sizeof(errstr)),
+                                 DF_OK);
+                ck_assert_int_eq(existed, 0);
+        }
+        /* idempotent start, and conflict */
+        ck_assert_int_eq(df_client_start(env.client, "flow", "flow-0", "in", 2, &existed, errstr, sizeof(errstr)),
+                         DF_OK);
+        ck_assert_int_eq(existed, 1);
+        ck_assert_int_eq(df_client_start(env.client, "flow", "flow-0", "other", 5, &existed, errstr, sizeof(errstr)),
+                         DF_ERR_CONFLICT);
+        /* complete callbacks as they appear */
+        for (tries = 0; tries < 600 && done < N_EXEC; tries++) {
+                for (i = 0; i < N_EXEC; i++) {
+                        char cb[sizeof(cb_ids[0])];
+                        pthread_mutex_lock(&lock);
+                        memcpy(cb, cb_ids[i], sizeof(cb));
+                        cb_ids[i][0] = '\0';
+                        pthread_mutex_unlock(&lock);
+                        if (!*cb)
+                                continue;
+                        {
+                                df_err_t crc = df_client_callback(env.client, cb, DF_CALLBACK_SUCCESS, "ok", 2, NULL,
+                                                                  1, errstr, sizeof(errstr));
+                                if (crc != DF_OK) {
+                                        char id2[64], *js = NULL;
+                                        snprintf(id2, sizeof(id2), "flow-%d", i);
+                                        df_client_describe(env.client, id2, 1, &js, errstr, sizeof(errstr));
+                                        fprintf(stderr, "%s\n", js ? js : errstr);
+                                        free(js);
+                                }
+                                ck_assert_msg(crc == DF_OK, "callback %s: %s", cb, df_err_name(crc));
+                        }
+                        /* forged: same routing part, other random part */
+                        cb[0] = cb[0] == 'a' ? 'b' : 'a';
+                        ck_assert_int_eq(df_client_callback(env.client, cb, DF_CALLBACK_SUCCESS, "x", 1, NULL, 1,
+                                                            errstr, sizeof(errstr)),
+                                         DF_ERR_UNKNOWN_CALLBACK);
+                        done++;
+                }
+                usleep(100000);
+        }
+        ck_assert_int_eq(done, N_EXEC);
+        /* wait for every execution to succeed */
+        for (i = 0; i < N_EXEC; i++) {
+                json_t *o = NULL;
+                snprintf(id, sizeof(id), "flow-%d", i);
+                for (tries = 0; tries < 100; tries++) {
+                        o = describe(&env, id, 1);
+                        if (o && !strcmp(json_string_value(json_object_get(o, "status")), "SUCCEEDED"))
+                                break;
+                        json_decref(o);
+                        o = NULL;
+                        usleep(200000);
+                }
+                ck_assert_msg(o != NULL, "%s did not succeed", id);
+                {
+                        char want[256];
+                        snprintf(want, sizeof(want), "A(%s/1)|B got ok", id);
+                        ck_assert_str_eq(json_string_value(json_object_get(o, "output")), want);
+                        ck_assert_int_eq(json_array_size(json_object_get(o, "operations")), 5);
+                }
+                json_decref(o);
+        }
+        e2e_stop(&env);
+}
+END_TEST
+
+int main(void)
+{
+        Suite *s = suite_create(getenv("DF_BROKERS") && *getenv("DF_BROKERS") ? "e2e-broker" : "e2e-embedded");
+        TCase *tc = tcase_create("flow");
+        SRunner *sr;
+        int failed;
+        tcase_set_timeout(tc, 240);
+        tcase_add_test(tc, test_flow_end_to_end);
+        suite_add_tcase(s, tc);
+        sr = srunner_create(s);
+        srunner_run_all(sr, CK_NORMAL);
+        failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed ? 1 : 0;
+}
