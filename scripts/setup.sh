@@ -14,6 +14,7 @@ set -euo pipefail
 DF_PACKAGES="
   build-essential cmake pkg-config git ca-certificates
   librdkafka-dev libavro-dev librocksdb-dev libjansson-dev
+  libcurl4-openssl-dev libmicrohttpd-dev
   check libsubunit-dev
   maven default-jre-headless
   python3 python3-yaml

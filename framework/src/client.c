@@ -609,3 +609,91 @@ df_err_t df_client_list(df_client_t *c, const char *workflow, const char *status
         df__map_destroy(l.kv, df__bfree);
         return DF_OK;
 }
+
+/* ---------------- results reader ---------------- */
+
+struct df_results {
+        df_client_t c; /* for the conf, topics and reader helpers */
+        rd_kafka_t *rk;
+};
+
+df_results_t *df_results_open(const df_conf_t *conf, int from_beginning, char *errstr, size_t errstr_size)
+{
+        df_results_t *r = calloc(1, sizeof(*r));
+        rd_kafka_topic_partition_list_t *tp;
+        int p;
+
+        if (!r || !conf) {
+                free(r);
+                return NULL;
+        }
+        r->c.conf = df_conf_dup(conf);
+        if (!r->c.conf || df__codec_init(errstr, errstr_size))
+                goto fail;
+        df__topics_init(&r->c.t, conf);
+        r->c.timeout_ms = atoi(df_conf_get(conf, "client.timeout.ms"));
+        if (df__topics_ensure(conf, &r->c.t, errstr, errstr_size))
+                goto fail;
+        r->rk = df__reader_new(&r->c, 0, errstr, errstr_size);
+        if (!r->rk)
+                goto fail;
+        tp = rd_kafka_topic_partition_list_new(r->c.t.partitions);
+        for (p = 0; p < r->c.t.partitions; p++) {
+                int64_t lo = 0, hi = 0;
+                if (!from_beginning) {
+                        rd_kafka_resp_err_t err =
+                                rd_kafka_query_watermark_offsets(r->rk, r->c.t.results, p, &lo, &hi, 10000);
+                        if (err) {
+                                df__errf(errstr, errstr_size, "%s: %s", r->c.t.results, rd_kafka_err2str(err));
+                                rd_kafka_topic_partition_list_destroy(tp);
+                                goto fail;
+                        }
+                }
+                rd_kafka_topic_partition_list_add(tp, r->c.t.results, p)->offset =
+                        from_beginning ? RD_KAFKA_OFFSET_BEGINNING : hi;
+        }
+        rd_kafka_assign(r->rk, tp);
+        rd_kafka_topic_partition_list_destroy(tp);
+        return r;
+fail:
+        df_results_close(r);
+        return NULL;
+}
+
+int df_results_poll(df_results_t *r, int timeout_ms, df_result_fn fn, void *opaque)
+{
+        int64_t deadline = df__mono_ms() + timeout_ms;
+        int n = 0;
+        for (;;) {
+                int left = (int)(deadline - df__mono_ms());
+                rd_kafka_message_t *m = rd_kafka_consumer_poll(r->rk, left > 0 ? left : 0);
+                df__result_rec_t rec;
+                char e[256];
+                if (!m)
+                        break;
+                memset(&rec, 0, sizeof(rec));
+                if (!m->err && m->payload && !df__result_decode(m->payload, m->len, &rec, e, sizeof(e)) &&
+                    rec.kind == DF__RK_RESULT) {
+                        df_bytes_t out = {rec.output.data, rec.output.len};
+                        fn(rec.execution_id, df__exec_status_name(rec.status), &out, rec.error, opaque);
+                        n++;
+                }
+                df__result_clear(&rec);
+                rd_kafka_message_destroy(m);
+                if (df__mono_ms() >= deadline && n)
+                        break;
+        }
+        return n;
+}
+
+void df_results_close(df_results_t *r)
+{
+        if (!r)
+                return;
+        if (r->rk) {
+                rd_kafka_consumer_close(r->rk);
+                rd_kafka_destroy(r->rk);
+        }
+        df_conf_destroy(r->c.conf);
+        free(r);
+}

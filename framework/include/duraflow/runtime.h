@@ -139,6 +139,29 @@ df_err_t df_client_describe(df_client_t *c, const char *execution_id, int with_h
 df_err_t df_client_list(df_client_t *c, const char *workflow, const char *status, char **json, char *errstr,
                         size_t errstr_size);
 
+/* ---------------- results ---------------- */
+
+typedef struct df_results df_results_t;
+
+/**
+ * A reader of <prefix>.results (read_committed): terminal results of
+ * executions, for callers waiting on them.  from_beginning = 1 reads every
+ * result kept by the topic, 0 only those produced from now on.  Not
+ * thread-safe: one thread polls a reader.
+ */
+df_results_t *df_results_open(const df_conf_t *conf, int from_beginning, char *errstr, size_t errstr_size);
+
+/** Called for each terminal result: status is "SUCCEEDED", "FAILED", "STOPPED",
+ * "TIMED_OUT"; output and error are owned by the reader and valid during the
+ * call.  An execution's result may be delivered more than once (dedupe by id). */
+typedef void (*df_result_fn)(const char *execution_id, const char *status, const struct df_bytes *output,
+                             const char *error, void *opaque);
+
+/** Deliver what arrives within timeout_ms; returns how many results were
+ * delivered, or -1 on error. */
+int df_results_poll(df_results_t *r, int timeout_ms, df_result_fn fn, void *opaque);
+void df_results_close(df_results_t *r);
+
 /* ---------------- embedded mode ---------------- */
 
 /** Bootstrap address "127.0.0.1:port" of this process's mock cluster, starting
