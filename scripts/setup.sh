@@ -12,7 +12,7 @@ set -euo pipefail
 # ---------------------------------------------------------------------------
 # Packages the project needs (required: the script fails if one can't be had).
 DF_PACKAGES="
-  build-essential cmake pkg-config git ca-certificates
+  build-essential cmake ninja-build pkg-config git ca-certificates
   librdkafka-dev libavro-dev librocksdb-dev libjansson-dev
   libcurl4-openssl-dev libmicrohttpd-dev
   check libsubunit-dev

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh machine: installs what it needs, builds
+# (normal + AddressSanitizer/UndefinedBehaviorSanitizer), starts a real
+# Apache Kafka broker (KRaft, 127.0.0.1), runs every suite with CTest, stops
+# the broker, and exits non-zero if anything failed, the broker could not
+# start, or no test ran.
+#
+# Usage: scripts/test.sh            everything
+#        DF_TEST_SKIP_ASAN=1 ...    skip the sanitizer build (faster, local only)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+JOBS=$(nproc 2>/dev/null || echo 2)
+
+log() { printf '\n=== %s ===\n' "$*"; }
+
+log "installing packages"
+scripts/setup.sh
+
+log "building (RelWithDebInfo)"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null 2>&1 ||
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j "$JOBS"
+
+if [ "${DF_TEST_SKIP_ASAN:-0}" != 1 ]; then
+  log "building with ASan + UBSan"
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DDF_SANITIZE=ON >/dev/null 2>&1 ||
+    cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DDF_SANITIZE=ON >/dev/null
+  cmake --build build-asan -j "$JOBS"
+fi
+
+log "starting the real Kafka broker"
+export DF_KAFKA_STATE="$ROOT/.cache/kafka/run/test-broker.env"
+cleanup() { scripts/kafka.sh stop >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+if ! scripts/kafka.sh start; then
+  echo "test.sh: FAILED: the Kafka broker did not start; broker tests cannot run" >&2
+  exit 1
+fi
+eval "$(scripts/kafka.sh env)"
+export DF_BROKERS
+if [ -z "${DF_BROKERS:-}" ]; then
+  echo "test.sh: FAILED: no broker address from scripts/kafka.sh env" >&2
+  exit 1
+fi
+
+status=0
+log "unit, embedded and broker tests"
+(cd build && ctest --output-on-failure --timeout 900) || status=1
+
+if [ "${DF_TEST_SKIP_ASAN:-0}" != 1 ]; then
+  log "ASan + UBSan: unit and embedded tests"
+  (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --output-on-failure --timeout 900 -LE 'broker|slow') || status=1
+fi
+
+if [ $status -ne 0 ]; then
+  echo "test.sh: FAILED" >&2
+else
+  echo "test.sh: all suites passed"
+fi
+exit $status
