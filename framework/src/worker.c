@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <rocksdb/c.h>
 
@@ -49,6 +50,7 @@ struct df_worker {
         int64_t poison_off;    /* the retry sends it to the DLQ */
         int failed_part;
         int64_t failed_off;
+        int need_restore;      /* RocksDB missed a committed batch: catch up first */
         volatile sig_atomic_t stop;
         df_worker_stats_t stats;
 };
@@ -397,6 +399,7 @@ static int df__store_commit(df_worker_t *w)
                         w->t.state);
                 free(err);
                 w->stats.healthy = 0;
+                w->need_restore = 1;
                 return -1;
         }
         w->stats.healthy = 1;
@@ -651,6 +654,20 @@ static void df__rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_t
         }
 }
 
+/* Bring every assigned partition's store up to date from the changelog
+ * (after a failed RocksDB write).  0 when done. */
+static int df__restore_assigned(df_worker_t *w)
+{
+        rd_kafka_topic_partition_list_t *a = NULL;
+        int i, ret = 0;
+        if (rd_kafka_assignment(w->consumer, &a) != RD_KAFKA_RESP_ERR_NO_ERROR)
+                return -1;
+        for (i = 0; i < a->cnt && !ret; i++)
+                ret = df__restore_partition(w, a->elems[i].partition);
+        rd_kafka_topic_partition_list_destroy(a);
+        return ret;
+}
+
 /* ---------------- lifecycle ---------------- */
 
 df_worker_t *df_worker_new(const df_conf_t *conf, char *errstr, size_t errstr_size)
@@ -817,7 +834,7 @@ df_err_t df_worker_run(df_worker_t *w)
         rd_kafka_topic_partition_list_t *sub;
         rd_kafka_resp_err_t err;
         struct df__amo_list amo = {0}, parts = {0};
-        int i;
+        int i, backoff_ms = 100;
 
         sub = rd_kafka_topic_partition_list_new(1);
         rd_kafka_topic_partition_list_add(sub, w->t.events, RD_KAFKA_PARTITION_UA);
@@ -855,6 +872,27 @@ df_err_t df_worker_run(df_worker_t *w)
                 }
                 if (!w->n_msgs)
                         continue;
+                if (w->need_restore) {
+                        if (df__restore_assigned(w)) {
+                                /* Still cannot persist: process nothing, keep the
+                                 * records for later, report unhealthy. */
+                                df__log(DF__LOG_ERROR, "worker %s: unhealthy: state store cannot be brought up to "
+                                                       "date; retrying in %d ms",
+                                        w->id, backoff_ms);
+                                w->stats.healthy = 0;
+                                df__rewind(w);
+                                df__drop_msgs(w);
+                                rd_kafka_consumer_poll(w->consumer, 0);
+                                usleep((useconds_t)backoff_ms * 1000);
+                                if (backoff_ms < 5000)
+                                        backoff_ms *= 2;
+                                continue;
+                        }
+                        w->need_restore = 0;
+                        w->stats.healthy = 1;
+                        backoff_ms = 100;
+                        df__log(DF__LOG_INFO, "worker %s: state store caught up; healthy", w->id);
+                }
                 if (df__run_txn(w, NULL, NULL) < 0)
                         break;
                 df__drop_msgs(w);

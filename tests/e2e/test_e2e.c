@@ -12,6 +12,9 @@
 
 #include <jansson.h>
 
+#include <librdkafka/rdkafka.h>
+
+#include "codec.h"
 #include "e2e_common.h"
 
 #define N_EXEC 20
@@ -168,6 +171,115 @@ START_TEST(test_flow_end_to_end)
 }
 END_TEST
 
+/* Produce raw bytes to <prefix>.events (hostile input). */
+static void produce_raw(e2e_env_t *env, const char *key, const void *val, size_t len)
+{
+        char errstr[512], topic[128];
+        rd_kafka_conf_t *kc = rd_kafka_conf_new();
+        rd_kafka_t *rk;
+        const char *b = df_conf_get(env->conf, "brokers");
+        rd_kafka_conf_set(kc, "bootstrap.servers", b && *b ? b : df_embedded_bootstrap(env->conf), errstr,
+                          sizeof(errstr));
+        rd_kafka_conf_set(kc, "partitioner", "murmur2_random", errstr, sizeof(errstr));
+        rd_kafka_conf_set(kc, "message.max.bytes", "2000000", errstr, sizeof(errstr));
+        rk = rd_kafka_new(RD_KAFKA_PRODUCER, kc, errstr, sizeof(errstr));
+        ck_assert_msg(rk != NULL, "%s", errstr);
+        snprintf(topic, sizeof(topic), "%s.events", env->prefix);
+        ck_assert_int_eq(rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
+                                           RD_KAFKA_V_VALUE((void *)val, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                           RD_KAFKA_V_END),
+                         0);
+        ck_assert_int_eq(rd_kafka_flush(rk, 30000), 0);
+        rd_kafka_destroy(rk);
+}
+
+/* Count DLQ records (read to the end) and check their coordinates. */
+static int count_dlq(e2e_env_t *env, const char *want_topic)
+{
+        char errstr[512], topic[128], gid[160];
+        rd_kafka_conf_t *kc = rd_kafka_conf_new();
+        rd_kafka_t *rk;
+        rd_kafka_topic_partition_list_t *tp = rd_kafka_topic_partition_list_new(3);
+        const char *b = df_conf_get(env->conf, "brokers");
+        int n = 0, eofs = 0, p;
+        snprintf(topic, sizeof(topic), "%s.dlq", env->prefix);
+        snprintf(gid, sizeof(gid), "%s-dlq-reader", env->prefix);
+        rd_kafka_conf_set(kc, "bootstrap.servers", b && *b ? b : df_embedded_bootstrap(env->conf), errstr,
+                          sizeof(errstr));
+        rd_kafka_conf_set(kc, "group.id", gid, errstr, sizeof(errstr));
+        rd_kafka_conf_set(kc, "enable.partition.eof", "true", errstr, sizeof(errstr));
+        rd_kafka_conf_set(kc, "isolation.level", "read_committed", errstr, sizeof(errstr));
+        rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, errstr, sizeof(errstr));
+        ck_assert_msg(rk != NULL, "%s", errstr);
+        for (p = 0; p < 3; p++)
+                rd_kafka_topic_partition_list_add(tp, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+        rd_kafka_assign(rk, tp);
+        rd_kafka_topic_partition_list_destroy(tp);
+        while (eofs < 3) {
+                rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 10000);
+                ck_assert_msg(m != NULL, "DLQ read timed out");
+                if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                        eofs++;
+                } else if (!m->err) {
+                        df__dlq_rec_t d;
+                        memset(&d, 0, sizeof(d));
+                        ck_assert_int_eq(df__dlq_decode(m->payload, m->len, &d, errstr, sizeof(errstr)), 0);
+                        ck_assert_str_eq(d.topic, want_topic);
+                        ck_assert(d.offset >= 0);
+                        ck_assert(strlen(d.error) > 0);
+                        df__dlq_clear(&d);
+                        n++;
+                }
+                rd_kafka_message_destroy(m);
+        }
+        rd_kafka_consumer_close(rk);
+        rd_kafka_destroy(rk);
+        return n;
+}
+
+static void reg_simple(df_worker_t *w);
+
+START_TEST(test_poison_goes_to_dlq)
+{
+        e2e_env_t env;
+        char errstr[512], events[128], *js = NULL;
+        static const unsigned char garbage[] = {0xc3, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 0xff, 0x00};
+        int existed, tries;
+
+        ck_assert_msg(e2e_start(&env, "dlq", reg_simple, errstr, sizeof(errstr)) == 0, "start: %s", errstr);
+        snprintf(events, sizeof(events), "%s.events", env.prefix);
+        /* the same key as the execution that follows: same partition, in front of it */
+        produce_raw(&env, "victim", "", 0);
+        produce_raw(&env, "victim", "random bytes \xff\xfe", 15);
+        produce_raw(&env, "victim", garbage, sizeof(garbage));
+        ck_assert_int_eq(df_client_start(env.client, "simple", "victim", "x", 1, &existed, errstr, sizeof(errstr)),
+                         DF_OK);
+        for (tries = 0; tries < 100; tries++) {
+                ck_assert_int_eq(df_client_describe(env.client, "victim", 0, &js, errstr, sizeof(errstr)), DF_OK);
+                if (strstr(js, "SUCCEEDED"))
+                        break;
+                free(js);
+                js = NULL;
+                usleep(100000);
+        }
+        ck_assert_msg(js && strstr(js, "SUCCEEDED"), "the execution after the poison records did not succeed");
+        free(js);
+        ck_assert_int_eq(count_dlq(&env, events), 3);
+        e2e_stop(&env);
+}
+END_TEST
+
+static df_err_t simple(df_ctx_t *ctx, const df_bytes_t *input, void *opaque)
+{
+        (void)opaque;
+        return df_ctx_set_output(ctx, input->data, input->len);
+}
+
+static void reg_simple(df_worker_t *w)
+{
+        df_worker_register(w, "simple", simple, NULL);
+}
+
 int main(void)
 {
         Suite *s = suite_create(getenv("DF_BROKERS") && *getenv("DF_BROKERS") ? "e2e-broker" : "e2e-embedded");
@@ -176,6 +288,7 @@ int main(void)
         int failed;
         tcase_set_timeout(tc, 240);
         tcase_add_test(tc, test_flow_end_to_end);
+        tcase_add_test(tc, test_poison_goes_to_dlq);
         suite_add_tcase(s, tc);
         sr = srunner_create(s);
         srunner_run_all(sr, CK_NORMAL);
