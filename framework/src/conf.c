@@ -40,6 +40,9 @@ static const df__prop_def_t df__props[] = {
         {{"timer.poll.max.ms", "50", "longest sleep of the timer service between checks, ms"}, DF__P_INT, 1, 1000},
         {{"client.timeout.ms", "30000", "how long a client waits for a worker's reply, ms"}, DF__P_INT, 100,
          3600000},
+        {{"startup.timeout.ms", "120000",
+          "how long a program waits for the brokers at start (bounded backoff, reported as not ready), ms"},
+         DF__P_INT, 0, 86400000},
         {{"log.level", "info", "error, warn, info or debug"}, DF__P_STR, 0, 0},
         {{NULL, NULL, NULL}, 0, 0, 0},
 };

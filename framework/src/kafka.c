@@ -134,7 +134,25 @@ fail:
 
 /* ---------------- topics ---------------- */
 
+static int df__topics_create(const df_conf_t *conf, const df__topics_t *t, char *errstr, size_t errstr_size);
+
 int df__topics_ensure(const df_conf_t *conf, const df__topics_t *t, char *errstr, size_t errstr_size)
+{
+        int64_t deadline = df__mono_ms() + atoll(df_conf_get(conf, "startup.timeout.ms"));
+        int backoff = 500;
+        for (;;) {
+                if (!df__topics_create(conf, t, errstr, errstr_size))
+                        return 0;
+                if (df__mono_ms() + backoff > deadline)
+                        return -1;
+                df__log(DF__LOG_WARN, "not ready: %s; retrying in %d ms", errstr, backoff);
+                usleep((useconds_t)backoff * 1000);
+                if (backoff < 5000)
+                        backoff *= 2;
+        }
+}
+
+static int df__topics_create(const df_conf_t *conf, const df__topics_t *t, char *errstr, size_t errstr_size)
 {
         const char *names[5] = {t->events, t->state, t->timers, t->results, t->dlq};
         const int compact[5] = {0, 1, 1, 0, 0};
@@ -181,11 +199,12 @@ int df__topics_ensure(const df_conf_t *conf, const df__topics_t *t, char *errstr
         }
         q = rd_kafka_queue_new(rk);
         opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-        rd_kafka_AdminOptions_set_operation_timeout(opts, 30000, e, sizeof(e));
+        rd_kafka_AdminOptions_set_operation_timeout(opts, 10000, e, sizeof(e));
+        rd_kafka_AdminOptions_set_request_timeout(opts, 12000, e, sizeof(e));
         rd_kafka_CreateTopics(rk, nt, 5, opts, q);
-        ev = rd_kafka_queue_poll(q, 60000);
+        ev = rd_kafka_queue_poll(q, 15000);
         if (!ev) {
-                df__errf(errstr, errstr_size, "creating topics: no answer from %s within 60 s",
+                df__errf(errstr, errstr_size, "creating topics: no answer from %s within 15 s",
                          df_conf_get(conf, "brokers"));
                 goto out;
         }
