@@ -1,0 +1,168 @@
+/*
+ * orders-report -- read the order executions' terminal results from the
+ * results topic and print the summary (and the simulator's checks).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_common.h"
+#include "order_summary.h"
+#include "sim_http.h"
+
+static const char *prog = "orders-report";
+
+static void usage(FILE *f)
+{
+        fprintf(f,
+                "usage: orders-report [options]\n"
+                "\n"
+                "Reads every terminal result of the \"order\" executions from <prefix>.results\n"
+                "(from the beginning, deduplicated by execution id) until the expected number\n"
+                "is in or --timeout passes, fetches the simulator's /stats when --sim is given,\n"
+                "and prints the summary: orders per outcome, revenue of confirmed orders,\n"
+                "refunds, confirmed orders per shipper, and the simulator's checks.\n"
+                "\n"
+                "Options:\n"
+                "      --data DIR           Northwind CSV directory (default %s)\n"
+                "      --expect N           results to wait for (default: every order)\n"
+                "      --timeout SECONDS    longest wait for them (default 60)\n"
+                "      --sim URL            simulators' base URL, e.g. http://127.0.0.1:8089\n"
+                "      --json               print the summary as JSON (the field names of\n"
+                "                           tests/orders/expected_summary.py, plus \"sim\")\n" OW_CLI_HELP
+                "\n"
+                "Exit status: 0 when N results are in, none failed, and (with --sim) the\n"
+                "simulator's checks hold; 1 otherwise.\n",
+                ORDERS_DATA_DIR);
+}
+
+static void on_result(const char *id, const char *status, const df_bytes_t *out, const char *error, void *opaque)
+{
+        ow_tally_add(opaque, id, status, out->data, out->len, error);
+}
+
+static json_t *fetch_stats(const char *url)
+{
+        ow_http_t *h = ow_http_new(url);
+        char err[512], *body = NULL;
+        long st;
+        json_t *j = NULL;
+        if (!h)
+                return NULL;
+        st = ow_http_request(h, "GET", "/stats", NULL, 10000, &body, err, sizeof(err));
+        if (st == 200)
+                j = json_loads(body, 0, NULL);
+        if (!j)
+                fprintf(stderr, "%s: GET %s/stats: %s\n", prog, url, st < 0 ? err : "bad answer");
+        free(body);
+        ow_http_free(h);
+        return j;
+}
+
+int main(int argc, char **argv)
+{
+        enum { O_DATA = 1000, O_EXPECT, O_TIMEOUT, O_SIM, O_JSON };
+        static const struct option opts[] = {{"data", required_argument, NULL, O_DATA},
+                                             {"expect", required_argument, NULL, O_EXPECT},
+                                             {"timeout", required_argument, NULL, O_TIMEOUT},
+                                             {"sim", required_argument, NULL, O_SIM},
+                                             {"json", no_argument, NULL, O_JSON},
+                                             OW_CLI_LONG,
+                                             {NULL, 0, NULL, 0}};
+        const char *data = ORDERS_DATA_DIR, *sim = NULL;
+        int64_t expect = -1, timeout_s = 60, deadline;
+        df_conf_t *conf = ow_cli_conf_new();
+        ow_dataset_t *ds;
+        ow_tally_t *t;
+        df_results_t *r;
+        json_t *stats = NULL;
+        char errstr[512];
+        int c, json = 0, ok;
+
+        if (!conf)
+                return 1;
+        while ((c = getopt_long(argc, argv, OW_CLI_SHORT, opts, NULL)) != -1) {
+                int h = ow_cli_common(conf, c, optarg, prog);
+                if (h < 0)
+                        return 2;
+                if (h)
+                        continue;
+                switch (c) {
+                case O_DATA:
+                        data = optarg;
+                        break;
+                case O_EXPECT:
+                        if (ow_cli_int(prog, "--expect", optarg, 0, 1000000000, &expect))
+                                return 2;
+                        break;
+                case O_TIMEOUT:
+                        if (ow_cli_int(prog, "--timeout", optarg, 0, 86400, &timeout_s))
+                                return 2;
+                        break;
+                case O_SIM:
+                        sim = optarg;
+                        break;
+                case O_JSON:
+                        json = 1;
+                        break;
+                case 'h':
+                        usage(stdout);
+                        return 0;
+                default:
+                        usage(stderr);
+                        return 2;
+                }
+        }
+        if (optind < argc) {
+                fprintf(stderr, "%s: unexpected argument \"%s\"\n", prog, argv[optind]);
+                return 2;
+        }
+        if (!*df_conf_get(conf, "brokers")) {
+                fprintf(stderr, "%s: no brokers: give --brokers HOST:PORT or set DF_BROKERS\n", prog);
+                return 2;
+        }
+        if (ow_http_global_init())
+                return 1;
+        ds = ow_cli_load_dataset(prog, data);
+        if (!ds)
+                return 1;
+        if (expect < 0 || (size_t)expect > ow_dataset_order_count(ds))
+                expect = (int64_t)ow_dataset_order_count(ds);
+        t = ow_tally_new(ds);
+        r = t ? df_results_open(conf, 1, errstr, sizeof(errstr)) : NULL;
+        if (!r) {
+                fprintf(stderr, "%s: %s\n", prog, t ? errstr : "out of memory");
+                return 1;
+        }
+        deadline = ow_cli_mono_ms() + timeout_s * 1000;
+        while (ow_tally_done(t) < (size_t)expect && ow_cli_mono_ms() < deadline) {
+                if (df_results_poll(r, 500, on_result, t) < 0) {
+                        fprintf(stderr, "%s: reading the results failed\n", prog);
+                        break;
+                }
+        }
+        df_results_close(r);
+        if (ow_tally_done(t) < (size_t)expect)
+                fprintf(stderr, "%s: only %zu of %lld results within %lld s\n", prog, ow_tally_done(t),
+                        (long long)expect, (long long)timeout_s);
+        if (sim)
+                stats = fetch_stats(sim);
+        ok = ow_tally_done(t) >= (size_t)expect && !ow_tally_failed(t);
+        if (sim)
+                ok = ok && stats && ow_sim_checks(t, stats, NULL);
+        if (json) {
+                json_t *j = ow_tally_to_json(t, stats);
+                json_object_set_new(j, "expected_orders", json_integer((json_int_t)expect));
+                json_dumpf(j, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+                fputc('\n', stdout);
+                json_decref(j);
+        } else {
+                ow_tally_print(t, stats, stdout);
+        }
+        json_decref(stats);
+        ow_tally_free(t);
+        ow_dataset_free(ds);
+        df_conf_destroy(conf);
+        ow_http_global_cleanup();
+        return ok ? 0 : 1;
+}
