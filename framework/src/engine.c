@@ -338,6 +338,8 @@ static df_err_t df__op_lookup(df_ctx_t *ctx, int id, int type, const char *name,
         if (o->type != type || strcmp(o->name, name))
                 return df__nondet(ctx, id, o, type, name);
         *op = o;
+        /* the code after the last recorded operation runs for the first time */
+        ctx->replaying = id < ctx->st->n_ops;
         return DF_OK;
 }
 
@@ -860,7 +862,7 @@ static int df__replay(df__engine_t *eng, df__exec_state_t *st, const df__engine_
         ctx.out = out;
         ctx.now = now;
         ctx.committed = committed;
-        ctx.replaying = 1;
+        ctx.replaying = st->n_ops > 0; /* a fresh execution replays nothing */
         rc = wf->fn(&ctx, &input, wf->opaque);
         if (ctx.failed_internal) {
                 ret = -1;
