@@ -423,7 +423,7 @@ df_err_t df_test_callback(df_test_t *t, const char *callback_id, int outcome, co
         char opid[16];
         const char *exec;
 
-        if (!t || !callback_id)
+        if (!t || !callback_id || outcome < DF_CALLBACK_SUCCESS || outcome > DF_CALLBACK_HEARTBEAT)
                 return DF_ERR_INVALID_ARG;
         if (df__callback_id_parse(callback_id, opid, sizeof(opid), &exec))
                 return DF_ERR_UNKNOWN_CALLBACK;
