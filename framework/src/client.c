@@ -118,7 +118,7 @@ static int df__reader_arm(df_client_t *c, char *errstr, size_t errstr_size)
         tp = rd_kafka_topic_partition_list_new(c->t.partitions);
         for (p = 0; p < c->t.partitions; p++) {
                 int64_t lo, hi;
-                rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(c->reader, c->t.results, p, &lo, &hi, 10000);
+                rd_kafka_resp_err_t err = df__watermarks(c->reader, c->t.results, p, &lo, &hi);
                 if (err) {
                         df__errf(errstr, errstr_size, "%s: %s", c->t.results, rd_kafka_err2str(err));
                         rd_kafka_topic_partition_list_destroy(tp);
@@ -185,9 +185,14 @@ static df_err_t df__send(df_client_t *c, df__event_t *ev, int wait, char *errstr
         if (df__event_encode(ev, &v, errstr, errstr_size))
                 return DF_ERR_CODEC;
         pthread_mutex_lock(&c->lock);
-        if (wait && df__reader_arm(c, errstr, errstr_size)) {
-                rc = DF_ERR_KAFKA;
-                goto out;
+        /* The reply reader is positioned at the end of the results once;
+         * afterwards it keeps reading (replies are matched by request id). */
+        if (wait && !c->reader_ready) {
+                if (df__reader_arm(c, errstr, errstr_size)) {
+                        rc = DF_ERR_KAFKA;
+                        goto out;
+                }
+                c->reader_ready = 1;
         }
         for (;;) {
                 err = rd_kafka_producev(c->producer, RD_KAFKA_V_TOPIC(c->t.events),
@@ -363,7 +368,7 @@ static int df__snapshot_read(df_client_t *c, df__map_t *kv, char *errstr, size_t
         tp = rd_kafka_topic_partition_list_new(c->t.partitions);
         for (p = 0; p < c->t.partitions; p++) {
                 int64_t lo, hi;
-                rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(rk, c->t.state, p, &lo, &hi, 10000);
+                rd_kafka_resp_err_t err = df__watermarks(rk, c->t.state, p, &lo, &hi);
                 if (err) {
                         df__errf(errstr, errstr_size, "%s[%d]: %s", c->t.state, p, rd_kafka_err2str(err));
                         goto fail;
@@ -642,7 +647,7 @@ df_results_t *df_results_open(const df_conf_t *conf, int from_beginning, char *e
                 int64_t lo = 0, hi = 0;
                 if (!from_beginning) {
                         rd_kafka_resp_err_t err =
-                                rd_kafka_query_watermark_offsets(r->rk, r->c.t.results, p, &lo, &hi, 10000);
+                                df__watermarks(r->rk, r->c.t.results, p, &lo, &hi);
                         if (err) {
                                 df__errf(errstr, errstr_size, "%s: %s", r->c.t.results, rd_kafka_err2str(err));
                                 rd_kafka_topic_partition_list_destroy(tp);

@@ -238,3 +238,24 @@ out:
         rd_kafka_destroy(rk);
         return ret;
 }
+
+rd_kafka_resp_err_t df__watermarks(rd_kafka_t *rk, const char *topic, int32_t part, int64_t *lo, int64_t *hi)
+{
+        int64_t deadline = df__mono_ms() + 15000;
+        rd_kafka_resp_err_t err;
+        for (;;) {
+                err = rd_kafka_query_watermark_offsets(rk, topic, part, lo, hi, 5000);
+                if (!err)
+                        return err;
+                /* A topic just created has no leader for a moment. */
+                if (err != RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION &&
+                    err != RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE &&
+                    err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART && err != RD_KAFKA_RESP_ERR__TIMED_OUT &&
+                    err != RD_KAFKA_RESP_ERR__TRANSPORT && err != RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION &&
+                    err != RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT)
+                        return err;
+                if (df__mono_ms() > deadline)
+                        return err;
+                usleep(200000);
+        }
+}

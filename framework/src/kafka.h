@@ -26,6 +26,10 @@ int df__topics_ensure(const df_conf_t *conf, const df__topics_t *t, char *errstr
 /** Instance id: "worker.id" or host-pid; written into buf. */
 void df__instance_id(const df_conf_t *conf, char *buf, size_t size);
 
+/** rd_kafka_query_watermark_offsets, retrying for up to 15 s while the
+ * partition has no leader yet (a topic just created) or the broker is slow. */
+rd_kafka_resp_err_t df__watermarks(rd_kafka_t *rk, const char *topic, int32_t part, int64_t *lo, int64_t *hi);
+
 void df__conf_foreach_kafka(const df_conf_t *c, void (*fn)(const char *name, const char *value, void *opaque),
                             void *opaque);
 

@@ -544,7 +544,7 @@ static int df__restore_partition(df_worker_t *w, int part)
         rocksdb_writebatch_t *wb;
         int ret = -1, done = 0;
 
-        err = rd_kafka_query_watermark_offsets(w->restorer, w->t.state, part, &lo, &hi, 30000);
+        err = df__watermarks(w->restorer, w->t.state, part, &lo, &hi);
         if (err) {
                 df__log(DF__LOG_ERROR, "restore %s[%d]: watermarks: %s", w->t.state, part, rd_kafka_err2str(err));
                 return -1;
@@ -640,9 +640,13 @@ static void df__rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_t
         if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
                 for (i = 0; i < parts->cnt; i++) {
                         if (df__restore_partition(w, parts->elems[i].partition)) {
-                                df__log(DF__LOG_ERROR, "cannot restore partition %d; leaving it unassigned",
+                                /* Nothing of the partition is processed before
+                                 * its state is restored: the main loop retries. */
+                                df__log(DF__LOG_ERROR, "cannot restore partition %d yet; will retry before "
+                                                       "processing",
                                         parts->elems[i].partition);
                                 w->stats.healthy = 0;
+                                w->need_restore = 1;
                         }
                 }
                 df__log(DF__LOG_INFO, "worker %s: assigned %d partition(s) of %s", w->id, parts->cnt, w->t.events);

@@ -104,8 +104,11 @@ START_TEST(test_flow_end_to_end)
         ck_assert_msg(e2e_start(&env, "flow", reg, errstr, sizeof(errstr)) == 0, "start: %s", errstr);
         for (i = 0; i < N_EXEC; i++) {
                 snprintf(id, sizeof(id), "flow-%d", i);
-                ck_assert_int_eq(df_client_start(env.client, "flow", id, "in", 2, &existed, errstr, sizeof(errstr)),
-                                 DF_OK);
+                {
+                        df_err_t src = df_client_start(env.client, "flow", id, "in", 2, &existed, errstr,
+                                                       sizeof(errstr));
+                        ck_assert_msg(src == DF_OK, "start %s: %s: %s", id, df_err_name(src), errstr);
+                }
                 ck_assert_int_eq(existed, 0);
         }
         /* idempotent start, and conflict */
