@@ -298,6 +298,11 @@ df_err_t df_client_callback(df_client_t *c, const char *callback_id, df_callback
                 df__errf(errstr, errstr_size, "callback: callback id is required");
                 return DF_ERR_INVALID_ARG;
         }
+        if ((int)outcome < DF_CALLBACK_SUCCESS || outcome > DF_CALLBACK_HEARTBEAT) {
+                df__errf(errstr, errstr_size, "callback: outcome %d is not success, failure or heartbeat",
+                         (int)outcome);
+                return DF_ERR_INVALID_ARG;
+        }
         if (df__callback_id_parse(callback_id, opid, sizeof(opid), &ex)) {
                 df__errf(errstr, errstr_size, "callback id \"%.80s\" is malformed (expected <32 hex>_<op>_<execution>)",
                          callback_id);
