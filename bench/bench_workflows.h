@@ -1,0 +1,118 @@
+/*
+ * bench_workflows.h -- the workflows the benchmarks run (header-only, static).
+ *
+ *  noop3 : three no-op steps (default at-least-once), each returning a small
+ *          JSON result; output a small JSON object.
+ *  amo3  : the same with at-most-once steps: each step's START checkpoint
+ *          commits before its body runs (one transaction per step).
+ *  park  : one step, then a durable wait of BENCH_PARK_MS (30 days): the
+ *          execution stays suspended.
+ *  probe : one no-op step (recovery probes).
+ *
+ * Step bodies call bench_step_hook (if set) with the execution id, the step
+ * number (1-based) and the monotonic time (ns) at entry and exit.
+ */
+#ifndef BENCH_WORKFLOWS_H
+#define BENCH_WORKFLOWS_H
+
+#include <stdio.h>
+#include <string.h>
+
+#include "bench_common.h"
+
+#define BENCH_PARK_MS (30LL * 24 * 3600 * 1000)
+
+static __attribute__((unused)) void (*bench_step_hook)(const char *exec_id, int step, int64_t t_in, int64_t t_out);
+
+static df_err_t bench_noop_step(df_step_t *s, void *opaque)
+{
+        int64_t t_in = bench_mono_ns();
+        int step = (int)(intptr_t)opaque;
+        char res[64];
+        int n = snprintf(res, sizeof(res), "{\"step\":%d,\"ok\":true}", step);
+        df_err_t rc = df_step_set_result(s, res, (size_t)n);
+        if (bench_step_hook) {
+                /* the idempotency key is "<execution id>/<op id>" */
+                char exec[256];
+                const char *k = df_step_idempotency_key(s), *slash = strrchr(k, '/');
+                size_t l = slash ? (size_t)(slash - k) : strlen(k);
+                if (l >= sizeof(exec))
+                        l = sizeof(exec) - 1;
+                memcpy(exec, k, l);
+                exec[l] = 0;
+                bench_step_hook(exec, step, t_in, bench_mono_ns());
+        }
+        return rc;
+}
+
+static df_err_t bench_wf_steps(df_ctx_t *ctx, int n, const df_step_opts_t *o)
+{
+        static const char *names[] = {"validate", "reserve", "confirm", "s4", "s5", "s6"};
+        df_err_t rc;
+        int i;
+        for (i = 1; i <= n; i++)
+                if ((rc = df_step(ctx, names[(i - 1) % 6], bench_noop_step, (void *)(intptr_t)i, o, NULL)) != DF_OK)
+                        return rc;
+        return DF_OK;
+}
+
+static df_err_t bench_wf_noop3(df_ctx_t *ctx, const df_bytes_t *input, void *opaque)
+{
+        df_err_t rc;
+        static const char out[] = "{\"status\":\"confirmed\",\"steps\":3}";
+        (void)input;
+        (void)opaque;
+        if ((rc = bench_wf_steps(ctx, 3, NULL)) != DF_OK)
+                return rc;
+        return df_ctx_set_output(ctx, out, sizeof(out) - 1);
+}
+
+static df_err_t bench_wf_amo3(df_ctx_t *ctx, const df_bytes_t *input, void *opaque)
+{
+        df_step_opts_t o;
+        df_err_t rc;
+        static const char out[] = "{\"status\":\"confirmed\",\"steps\":3}";
+        (void)input;
+        (void)opaque;
+        memset(&o, 0, sizeof(o));
+        o.semantics = DF_AT_MOST_ONCE_PER_RETRY;
+        if ((rc = bench_wf_steps(ctx, 3, &o)) != DF_OK)
+                return rc;
+        return df_ctx_set_output(ctx, out, sizeof(out) - 1);
+}
+
+static df_err_t bench_wf_park(df_ctx_t *ctx, const df_bytes_t *input, void *opaque)
+{
+        df_err_t rc;
+        (void)input;
+        (void)opaque;
+        if ((rc = bench_wf_steps(ctx, 1, NULL)) != DF_OK)
+                return rc;
+        return df_wait(ctx, "park", BENCH_PARK_MS);
+}
+
+static df_err_t bench_wf_probe(df_ctx_t *ctx, const df_bytes_t *input, void *opaque)
+{
+        (void)input;
+        (void)opaque;
+        return bench_wf_steps(ctx, 1, NULL);
+}
+
+static __attribute__((unused)) void bench_register_all(df_worker_t *w)
+{
+        df_worker_register(w, "noop3", bench_wf_noop3, NULL);
+        df_worker_register(w, "amo3", bench_wf_amo3, NULL);
+        df_worker_register(w, "park", bench_wf_park, NULL);
+        df_worker_register(w, "probe", bench_wf_probe, NULL);
+}
+
+/* A small JSON-sized input (about 120 bytes). */
+static __attribute__((unused)) size_t bench_input(char *buf, size_t size, long i)
+{
+        return (size_t)snprintf(buf, size,
+                                "{\"orderId\":%ld,\"customer\":\"ALFKI\",\"items\":[{\"sku\":\"CHAI\",\"qty\":2},"
+                                "{\"sku\":\"CHANG\",\"qty\":1}],\"total\":42.50}",
+                                i);
+}
+
+#endif
