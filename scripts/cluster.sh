@@ -94,6 +94,7 @@ starttime() { # pid -> start time in clock ticks since boot (field 22 of stat)
   local stat
   stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
   stat="${stat##*) }"
+  # shellcheck disable=SC2086 # split the fields on purpose
   set -- $stat
   echo "${20}"
 }
