@@ -236,6 +236,44 @@ names() { # every process name, in start order
 # ---------------------------------------------------------------------------
 # commands
 # ---------------------------------------------------------------------------
+# Everything but the broker; returns 1 at the first process that fails to
+# start or to become ready (the caller stops the rest). set -e does not apply
+# in here (called in a condition): every step says `|| return 1`.
+start_all() { # sim-port workers
+  local workers="$2" i offs=() deadline pending
+  start_timer || return 1
+  start_sim "$1" || return 1
+  write_state || return 1
+  # The workers start together and become ready together (one rebalance).
+  for ((i = 1; i <= workers; i++)); do
+    offs[i]="$(log_size "worker-$i")"
+    mkdir -p "$RUN/state/worker-$i" || return 1
+    start_proc "worker-$i" "$WORKER" --brokers "$C_BROKERS" --prefix "$C_PREFIX" \
+      --state-dir "$RUN/state/worker-$i" --worker-id "$C_PREFIX-worker-$i" --sim "$C_SIM_URL" \
+      -X log.level=info "${SET_ARGS[@]}" || return 1
+  done
+  for ((i = 1; i <= workers; i++)); do
+    wait_log "worker-$i" "${offs[i]}" "worker $C_PREFIX-worker-$i: consuming" "'consuming' line" || return 1
+  done
+  # Settle: the group has balanced once every worker logged an assignment
+  # (a worker beyond the partition count may get none: not an error).
+  deadline=$((SECONDS + 15))
+  while :; do
+    pending=0
+    for ((i = 1; i <= workers; i++)); do
+      tail -c +"$((offs[i] + 1))" "$(log_of "worker-$i")" | grep -qE 'assigned [0-9]+ partition' ||
+        pending=$((pending + 1))
+    done
+    [ $pending -eq 0 ] && break
+    if [ $SECONDS -ge $deadline ]; then
+      say "note: $pending worker(s) have no partition assigned yet (more workers than partitions?)"
+      break
+    fi
+    sleep 0.2
+  done
+  return 0
+}
+
 cmd_up() {
   local workers=3 sim_port=0 n
   C_PREFIX="${DF_PREFIX:-duraflow}" C_DAY_MS="${DF_DAY_MS:-1000}" C_SETS=""
@@ -270,38 +308,14 @@ cmd_up() {
     C_BROKER_STARTED=1
   fi
   write_state
-  trap 'say "up failed; stopping what was started"; down_locked; exit 1' ERR
-  start_timer
-  start_sim "$sim_port"
-  write_state
-  # The workers start together and become ready together (one rebalance).
-  local i offs=()
-  for ((i = 1; i <= workers; i++)); do
-    offs[i]="$(log_size "worker-$i")"
-    mkdir -p "$RUN/state/worker-$i"
-    start_proc "worker-$i" "$WORKER" --brokers "$C_BROKERS" --prefix "$C_PREFIX" \
-      --state-dir "$RUN/state/worker-$i" --worker-id "$C_PREFIX-worker-$i" --sim "$C_SIM_URL" \
-      -X log.level=info "${SET_ARGS[@]}"
-  done
-  for ((i = 1; i <= workers; i++)); do
-    wait_log "worker-$i" "${offs[i]}" "worker $C_PREFIX-worker-$i: consuming" "'consuming' line"
-  done
-  trap - ERR
-  # Settle: the group has balanced once every worker logged an assignment
-  # (a worker beyond the partition count may get none: not an error).
-  local deadline=$((SECONDS + 15)) pending
-  while :; do
-    pending=0
-    for ((i = 1; i <= workers; i++)); do
-      tail -c +"$((offs[i] + 1))" "$(log_of "worker-$i")" | grep -qE 'assigned [0-9]+ partition' || pending=$((pending + 1))
-    done
-    [ $pending -eq 0 ] && break
-    if [ $SECONDS -ge $deadline ]; then
-      say "note: $pending worker(s) have no partition assigned yet (more workers than partitions?)"
-      break
-    fi
-    sleep 0.2
-  done
+  # Also on Ctrl-C: stop what was started.
+  trap 'say "interrupted; stopping what was started"; down_locked; exit 130' INT TERM
+  if ! start_all "$sim_port" "$workers"; then
+    say "up failed; stopping what was started"
+    down_locked || true
+    exit 1
+  fi
+  trap - INT TERM
   say "up in $((SECONDS - t0)) s: broker $C_BROKERS, prefix $C_PREFIX, simulator $C_SIM_URL, $workers worker(s), day ${C_DAY_MS} ms; run dir $RUN"
   cmd_env
 }
