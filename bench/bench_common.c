@@ -378,7 +378,7 @@ long long bench_topic_disk(const char *topic)
                 if (!strncmp(s, topic, tl) && s[tl] == '-' && strspn(s + tl + 1, "0123456789") == strlen(s + tl + 1)) {
                         long long n;
                         snprintf(path, sizeof(path), "%s/%s", dir, s);
-                        n = bench_du_apparent(path);
+                        n = bench_du(path); /* allocated: Kafka preallocates sparse index files */
                         if (n > 0)
                                 sum += n;
                 }
@@ -533,6 +533,59 @@ void bench_child_kill(bench_child_t *c)
         if (c->out)
                 fclose(c->out);
         c->out = NULL;
+}
+
+int bench_spawn_node(bench_child_t *c, const char *mode, const char *prefix, const char *state, const char *id,
+                     int partitions, int argc, char **argv, const char *const *extra, const char *errlog)
+{
+        char node[PATH_MAX], pb[16], line[1024];
+        char *nargv[64];
+        int na = 0, k, r;
+        int64_t deadline;
+        bench_sibling(node, sizeof(node), "bench_node");
+        snprintf(pb, sizeof(pb), "%d", partitions);
+        nargv[na++] = node;
+        nargv[na++] = (char *)mode;
+        nargv[na++] = "--prefix";
+        nargv[na++] = (char *)prefix;
+        nargv[na++] = "--state-dir";
+        nargv[na++] = (char *)state;
+        nargv[na++] = "--id";
+        nargv[na++] = (char *)id;
+        nargv[na++] = "--partitions";
+        nargv[na++] = pb;
+        for (k = 1; k + 1 < argc && na < 40; k++)
+                if (!strcmp(argv[k], "-X")) {
+                        nargv[na++] = "-X";
+                        nargv[na++] = argv[k + 1];
+                }
+        for (k = 0; extra && extra[k] && na < 60; k++) {
+                nargv[na++] = "-X";
+                nargv[na++] = (char *)extra[k];
+        }
+        nargv[na] = NULL;
+        if (bench_spawn(c, nargv, errlog))
+                return -1;
+        deadline = bench_mono_ns() + 120LL * 1000000000;
+        while (bench_mono_ns() < deadline) {
+                r = bench_child_line(c, line, sizeof(line), 1000);
+                if (r < 0)
+                        break;
+                if (r == 1 && !strcmp(line, "ready"))
+                        return 0;
+        }
+        fprintf(stderr, "bench_node %s %s did not start (log: %s)\n", mode, id, errlog ? errlog : "stderr");
+        bench_child_kill(c);
+        return -1;
+}
+
+long long bench_stat(const char *line, const char *key)
+{
+        char k[64];
+        const char *p;
+        snprintf(k, sizeof(k), " %s=", key);
+        p = strstr(line, k);
+        return p ? atoll(p + strlen(k)) : -1;
 }
 
 void bench_sibling(char *buf, size_t size, const char *name)

@@ -87,6 +87,13 @@ int bench_child_line(bench_child_t *c, char *buf, size_t size, int timeout_ms);
 /** SIGTERM then wait up to timeout_ms, then SIGKILL. */
 void bench_child_stop(bench_child_t *c, int timeout_ms);
 void bench_child_kill(bench_child_t *c); /* SIGKILL + reap */
+/** Start bench_node (sibling program) in mode "worker" or "timers", passing on
+ * every -X of argv plus the extra -X pairs in extra (NULL-terminated, may be
+ * NULL); stderr to errlog.  Waits for its "ready" line (up to 120 s); 0 or -1. */
+int bench_spawn_node(bench_child_t *c, const char *mode, const char *prefix, const char *state, const char *id,
+                     int partitions, int argc, char **argv, const char *const *extra, const char *errlog);
+/** Parse "key=value" (a number) out of a bench_node stats line; -1 if absent. */
+long long bench_stat(const char *line, const char *key);
 /** Path of a sibling program (same directory as this executable). */
 void bench_sibling(char *buf, size_t size, const char *name);
 

@@ -24,6 +24,14 @@ static df_worker_t *the_worker;
 static df_timer_service_t *the_ts;
 static volatile sig_atomic_t done;
 
+/* Tell the parent which worker ran a probe (recovery benchmark). */
+static void probe_hook(const char *exec, int step, int64_t t_in, int64_t t_out)
+{
+        (void)t_out;
+        if (!strncmp(exec, "probe-", 6))
+                printf("step %s %d %lld\n", exec, step, (long long)(t_in / 1000000));
+}
+
 static void on_signal(int sig)
 {
         (void)sig;
@@ -106,6 +114,7 @@ int main(int argc, char **argv)
                         return 1;
                 }
                 bench_register_all(the_worker);
+                bench_step_hook = probe_hook;
         } else {
                 the_ts = df_timer_service_new(conf, errstr, sizeof(errstr));
                 if (!the_ts) {

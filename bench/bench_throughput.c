@@ -348,7 +348,7 @@ int main(int argc, char **argv)
         long warmup = bench_arg_ll(argc, argv, "--warmup", 200);
         long open_s = bench_arg_ll(argc, argv, "--open-s", 15);
         int timeout_s = (int)bench_arg_ll(argc, argv, "--timeout-s", 300);
-        const char *label = bench_arg(argc, argv, "--label", "");
+        const char *label = bench_arg(argc, argv, "--label", "default");
         result_t res[32];
         int nres = 0, k, i;
         char wbuf[64], *save = NULL, *tok;
@@ -400,17 +400,17 @@ int main(int argc, char **argv)
                           "Workflow `%s` (3 no-op steps%s, ~120-byte JSON input, ~35-byte step results), %ld "
                           "executions per closed-loop run (open loop: max of that and %ld s at the offered rate), %d partitions, batch.max.records 500, batch.max.ms 5; workers are "
                           "threads of the benchmark process, which also runs the client (start_async) and the "
-                          "results reader. Settings: %s. %s",
+                          "results reader. Settings (`%s`): %s.",
                           workflow, !strcmp(workflow, "amo3") ? ", at-most-once: one transaction per step" : "",
                           count, open_s, partitions,
-                          *bench_conf_args_str(argc, argv) ? bench_conf_args_str(argc, argv) : "defaults", label);
+                          label, *bench_conf_args_str(argc, argv) ? bench_conf_args_str(argc, argv) : "defaults");
         bench_report_text(rep, "%s", "");
         bench_report_text(rep, "| workers | load | offered/s | executions/s | steady exec/s | step transitions/s | "
                                "events/batch | CPU s per 1k exec (bench / broker) | failed |");
         bench_report_text(rep, "| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         for (i = 0; i < nres; i++) {
                 result_t *r = &res[i];
-                char cfg[64], off[32];
+                char cfg[160], off[32];
                 if (r->offered > 0)
                         snprintf(off, sizeof(off), "%.0f", r->offered);
                 else
@@ -420,7 +420,7 @@ int main(int argc, char **argv)
                                   r->batches ? (double)r->events / (double)r->batches : 0,
                                   r->done ? r->cpu_self * 1000 / (double)r->done : 0,
                                   r->done ? r->cpu_broker * 1000 / (double)r->done : 0, r->failed);
-                snprintf(cfg, sizeof(cfg), "%s/w%d/%s", workflow, r->workers, r->mode);
+                snprintf(cfg, sizeof(cfg), "%s/%s/w%d/%s", label, workflow, r->workers, r->mode);
                 bench_report_csv(rep, cfg, "executions_per_s", r->exec_s, "1/s");
                 bench_report_csv(rep, cfg, "steady_executions_per_s", r->steady_s, "1/s");
                 bench_report_csv(rep, cfg, "step_transitions_per_s", r->exec_s * g_nsteps, "1/s");
