@@ -146,7 +146,7 @@ RESTART_OFF="$(stat -c %s "$RUN/logs/worker-$KILLED.log")"
 if timeout 120 "$CL" start-worker "$KILLED"; then ok "start-worker $KILLED"; else not_ok "start-worker $KILLED"; fi
 
 if wait "$LOAD_PID"; then
-  ok "orders-load: $(tail -n 1 "$RUN/load.out")"
+  ok "$(tail -n 1 "$RUN/load.out")"
 else
   not_ok "orders-load failed: $(tail -n 3 "$RUN/load.out")"
 fi
