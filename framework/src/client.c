@@ -47,7 +47,7 @@ df_client_t *df_client_new(const df_conf_t *conf, char *errstr, size_t errstr_si
                 goto fail;
         if (df__kconf_set(kc, "partitioner", "murmur2_random", errstr, errstr_size) ||
             df__kconf_set(kc, "enable.idempotence", "true", errstr, errstr_size) ||
-            df__kconf_set(kc, "linger.ms", "5", errstr, errstr_size)) {
+            df__kconf_set(kc, "linger.ms", "1", errstr, errstr_size)) {
                 rd_kafka_conf_destroy(kc);
                 goto fail;
         }
@@ -285,10 +285,12 @@ df_err_t df_client_flush(df_client_t *c, int timeout_ms)
         return rd_kafka_flush(c->producer, timeout_ms) ? DF_ERR_TIMEOUT : DF_OK;
 }
 
-df_err_t df_client_callback(df_client_t *c, const char *callback_id, df_callback_outcome_t outcome,
-                            const void *payload, size_t len, const char *error, int wait_reply, char *errstr,
-                            size_t errstr_size)
+/* mode: 1 wait for the worker's reply, 0 wait for Kafka's ack, -1 enqueue only */
+static df_err_t df__callback(df_client_t *c, const char *callback_id, df_callback_outcome_t outcome,
+                             const void *payload, size_t len, const char *error, int mode, char *errstr,
+                             size_t errstr_size)
 {
+        int wait_reply = mode > 0;
         df__event_t ev;
         char opid[16], exec[256];
         const char *ex;
@@ -323,11 +325,25 @@ df_err_t df_client_callback(df_client_t *c, const char *callback_id, df_callback
         ev.input.len = len;
         ev.error = (char *)(error ? error : "");
         rc = df__send(c, &ev, wait_reply, errstr, errstr_size);
-        if (rc == DF_OK && !wait_reply && rd_kafka_flush(c->producer, c->timeout_ms)) {
+        if (rc == DF_OK && mode == 0 && rd_kafka_flush(c->producer, c->timeout_ms)) {
                 df__errf(errstr, errstr_size, "callback not acknowledged by Kafka within %d ms", c->timeout_ms);
                 return DF_ERR_TIMEOUT;
         }
         return rc;
+}
+
+df_err_t df_client_callback(df_client_t *c, const char *callback_id, df_callback_outcome_t outcome,
+                            const void *payload, size_t len, const char *error, int wait_reply, char *errstr,
+                            size_t errstr_size)
+{
+        return df__callback(c, callback_id, outcome, payload, len, error, wait_reply ? 1 : 0, errstr, errstr_size);
+}
+
+df_err_t df_client_callback_async(df_client_t *c, const char *callback_id, df_callback_outcome_t outcome,
+                                  const void *payload, size_t len, const char *error, char *errstr,
+                                  size_t errstr_size)
+{
+        return df__callback(c, callback_id, outcome, payload, len, error, -1, errstr, errstr_size);
 }
 
 df_err_t df_client_stop(df_client_t *c, const char *execution_id, const char *reason, char *errstr,

@@ -118,6 +118,14 @@ df_err_t df_client_callback(df_client_t *c, const char *callback_id, df_callback
                             const void *payload, size_t len, const char *error, int wait_reply,
                             char *errstr, size_t errstr_size);
 
+/** Enqueue a callback completion without waiting: it is acknowledged (durable
+ * in Kafka) once df_client_flush() returns DF_OK.  For senders of many
+ * completions (one flush for a batch).  Errors as df_client_callback's
+ * argument checks. */
+df_err_t df_client_callback_async(df_client_t *c, const char *callback_id, df_callback_outcome_t outcome,
+                                  const void *payload, size_t len, const char *error, char *errstr,
+                                  size_t errstr_size);
+
 /** Stop an execution (STOPPED); waits for the reply. */
 df_err_t df_client_stop(df_client_t *c, const char *execution_id, const char *reason, char *errstr,
                         size_t errstr_size);

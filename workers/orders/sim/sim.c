@@ -61,6 +61,8 @@
 #define SIM_TEXT_MAX (32 * 1024)
 #define SIM_BACKOFF_MIN_MS 100
 #define SIM_BACKOFF_MAX_MS 5000
+#define SIM_SEND_BATCH 256
+#define SIM_FLUSH_TIMEOUT_MS 10000
 
 /* ------------------------------------------------------------------------ */
 /* small helpers                                                            */
@@ -442,7 +444,6 @@ static void *scheduler_main(void *arg)
         while (!s->stopping) {
                 job_t *j;
                 int64_t now = mono_ms();
-                df_err_t rc;
 
                 if (!s->heap_n) {
                         pthread_cond_wait(&s->cv, &s->mu);
@@ -461,45 +462,80 @@ static void *scheduler_main(void *arg)
                         pthread_cond_timedwait(&s->cv, &s->mu, &ts);
                         continue;
                 }
-                j = heap_pop(s);
-                if (j->kind == JOB_SHIP) {
-                        ship_now(s, &s->orders[j->order_idx]);
-                        job_free(j);
-                        continue;
-                }
-                s->inflight++;
-                pthread_mutex_unlock(&s->mu);
-                errstr[0] = '\0';
-                rc = df_client_callback(s->client, j->callback_id, (df_callback_outcome_t)j->outcome, j->payload,
-                                        j->payload ? strlen(j->payload) : 0, j->error, 0, errstr, sizeof(errstr));
-                if (rc == DF_OK && s->on_sent)
-                        s->on_sent(s->on_sent_opaque, j->callback_id, j->outcome, j->payload, j->error);
-                pthread_mutex_lock(&s->mu);
-                s->inflight--;
-                if (rc == DF_OK) {
-                        s->st.callbacks_sent++;
-                        job_free(j);
-                } else if (df_err_is_retriable(rc)) {
-                        int64_t backoff = SIM_BACKOFF_MIN_MS;
-                        unsigned k;
-                        for (k = 0; k < j->attempts && backoff < SIM_BACKOFF_MAX_MS; k++)
-                                backoff *= 2;
-                        if (backoff > SIM_BACKOFF_MAX_MS)
-                                backoff = SIM_BACKOFF_MAX_MS;
-                        j->attempts++;
-                        j->due = mono_ms() + backoff;
-                        s->st.callbacks_retried++;
-                        fprintf(stderr, "orders-sim: callback %s not sent (%s: %s), retry %u in %lld ms\n",
-                                j->callback_id, df_err_name(rc), errstr, j->attempts, (long long)backoff);
-                        if (!heap_push(s, j)) {
-                                fprintf(stderr, "orders-sim: out of memory, callback %s lost\n", j->callback_id);
-                                job_free(j);
+                /* Take every due job: shipments happen here, completions
+                 * are sent as one batch with one flush (one Kafka round trip). */
+                {
+                        job_t *batch[SIM_SEND_BATCH];
+                        df_err_t rcs[SIM_SEND_BATCH];
+                        int nb = 0, k2;
+                        df_err_t frc = DF_OK;
+                        while (s->heap_n && s->heap[0]->due <= now && nb < SIM_SEND_BATCH) {
+                                j = heap_pop(s);
+                                if (j->kind == JOB_SHIP) {
+                                        ship_now(s, &s->orders[j->order_idx]);
+                                        job_free(j);
+                                        continue;
+                                }
+                                batch[nb++] = j;
                         }
-                } else {
-                        s->st.callbacks_rejected++;
-                        fprintf(stderr, "orders-sim: callback %s rejected (%s: %s)\n", j->callback_id,
-                                df_err_name(rc), errstr);
-                        job_free(j);
+                        if (!nb)
+                                continue;
+                        s->inflight += nb;
+                        pthread_mutex_unlock(&s->mu);
+                        for (k2 = 0; k2 < nb; k2++) {
+                                j = batch[k2];
+                                errstr[0] = '\0';
+                                rcs[k2] = df_client_callback_async(s->client, j->callback_id,
+                                                                   (df_callback_outcome_t)j->outcome, j->payload,
+                                                                   j->payload ? strlen(j->payload) : 0, j->error,
+                                                                   errstr, sizeof(errstr));
+                                if (rcs[k2] != DF_OK && df_err_is_retriable(rcs[k2]))
+                                        fprintf(stderr, "orders-sim: callback %s not queued (%s: %s)\n",
+                                                j->callback_id, df_err_name(rcs[k2]), errstr);
+                                else if (rcs[k2] != DF_OK)
+                                        fprintf(stderr, "orders-sim: callback %s rejected (%s: %s)\n",
+                                                j->callback_id, df_err_name(rcs[k2]), errstr);
+                        }
+                        frc = df_client_flush(s->client, SIM_FLUSH_TIMEOUT_MS);
+                        for (k2 = 0; k2 < nb; k2++) {
+                                if (rcs[k2] == DF_OK && frc != DF_OK)
+                                        rcs[k2] = frc;
+                                if (rcs[k2] == DF_OK && s->on_sent)
+                                        s->on_sent(s->on_sent_opaque, batch[k2]->callback_id, batch[k2]->outcome,
+                                                   batch[k2]->payload, batch[k2]->error);
+                        }
+                        pthread_mutex_lock(&s->mu);
+                        s->inflight -= nb;
+                        for (k2 = 0; k2 < nb; k2++) {
+                                df_err_t rc = rcs[k2];
+                                j = batch[k2];
+                                if (rc == DF_OK) {
+                                        s->st.callbacks_sent++;
+                                        job_free(j);
+                                } else if (df_err_is_retriable(rc)) {
+                                        /* Not acknowledged: send again later (the worker
+                                         * rejects a second completion as finished). */
+                                        int64_t backoff = SIM_BACKOFF_MIN_MS;
+                                        unsigned k;
+                                        for (k = 0; k < j->attempts && backoff < SIM_BACKOFF_MAX_MS; k++)
+                                                backoff *= 2;
+                                        if (backoff > SIM_BACKOFF_MAX_MS)
+                                                backoff = SIM_BACKOFF_MAX_MS;
+                                        j->attempts++;
+                                        j->due = mono_ms() + backoff;
+                                        s->st.callbacks_retried++;
+                                        fprintf(stderr, "orders-sim: callback %s not acknowledged (%s), retry %u in %lld ms\n",
+                                                j->callback_id, df_err_name(rc), j->attempts, (long long)backoff);
+                                        if (!heap_push(s, j)) {
+                                                fprintf(stderr, "orders-sim: out of memory, callback %s lost\n",
+                                                        j->callback_id);
+                                                job_free(j);
+                                        }
+                                } else {
+                                        s->st.callbacks_rejected++;
+                                        job_free(j);
+                                }
+                        }
                 }
         }
         pthread_mutex_unlock(&s->mu);
