@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# bench/run.sh -- build and run every duraflow benchmark against a real local
+# Kafka broker, append the figures to bench/RESULTS.md and bench/results.csv,
+# and draw bench/latency.png and bench/throughput.png (bench/plot.py).
+#
+# Usage: bench/run.sh [--quick] [--only NAME[,NAME...]] [--wait-load L] [--no-tuned]
+#   --quick         small counts (a few minutes; for development, not for figures)
+#   --only          run only these: rawloop, throughput, timers, suspended, recovery, plot
+#   --wait-load L   before starting, wait (up to BENCH_WAIT_MAX_S, default 1800 s)
+#                   until the 1-minute load average is below L
+#   --no-tuned      skip the runs with the tuned librdkafka settings
+#
+# Environment:
+#   DF_BROKERS       use this broker (otherwise scripts/kafka.sh starts one with
+#                    the state file DF_KAFKA_STATE, default
+#                    .cache/kafka/run/bench.env, and stops it at the end)
+#   BUILD_DIR        build directory (default <repo>/build)
+#   BENCH_OUT_DIR    where RESULTS.md / results.csv / PNGs go (default bench/)
+#   N_EXEC, N_TIMERS, N_DUE, N_SUSPENDED, N_RECOVERY   counts (defaults: 20000,
+#                    1000000, 10000, 1000000, 100000)
+#
+# Two configurations are measured: "default" (duraflow's defaults) and
+# "tuned" (-X kafka.retry.backoff.ms=5 -X kafka.fetch.wait.max.ms=10, and for
+# recovery also -X session.timeout.ms=6000), the settings proposed in
+# RESULTS.md.  Every benchmark is bounded in time and stops by itself.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
+export BENCH_OUT_DIR="${BENCH_OUT_DIR:-$ROOT/bench}"
+QUICK=0 ONLY="" WAIT_LOAD="" TUNED=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) QUICK=1 ;;
+    --only) ONLY="$2"; shift ;;
+    --wait-load) WAIT_LOAD="$2"; shift ;;
+    --no-tuned) TUNED=0 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+if [ "$QUICK" = 1 ]; then
+  : "${N_EXEC:=3000}" "${N_TIMERS:=20000}" "${N_DUE:=1000}" "${N_SUSPENDED:=20000}" "${N_RECOVERY:=10000}"
+else
+  : "${N_EXEC:=20000}" "${N_TIMERS:=1000000}" "${N_DUE:=10000}" "${N_SUSPENDED:=1000000}" "${N_RECOVERY:=100000}"
+fi
+TUNE=(-X kafka.retry.backoff.ms=5 -X kafka.fetch.wait.max.ms=10)
+
+FAILED=""
+run_b() { "$@" || { echo "run.sh: FAILED: ${*##*/}" >&2; FAILED="$FAILED ${1##*/}"; }; }
+want() { [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]; }
+say() { printf '\n=== %s (load %s)\n' "$*" "$(cut -d' ' -f1-3 /proc/loadavg)" >&2; }
+
+# ---- build
+if [ ! -f "$BUILD_DIR/build.ninja" ]; then
+  cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+fi
+if ! ninja -C "$BUILD_DIR" bench_node bench_throughput bench_rawloop bench_timers bench_suspended \
+     bench_recovery >/dev/null; then
+  grep -q 'add_subdirectory(bench)' "$ROOT/CMakeLists.txt" ||
+    echo "run.sh: the top-level CMakeLists.txt has no add_subdirectory(bench)" >&2
+  exit 1
+fi
+B="$BUILD_DIR/bench"
+
+# ---- broker
+STARTED=0
+if [ -z "${DF_BROKERS:-}" ]; then
+  export DF_KAFKA_STATE="${DF_KAFKA_STATE:-$ROOT/.cache/kafka/run/bench.env}"
+  if ! "$ROOT/scripts/kafka.sh" status >/dev/null 2>&1; then
+    "$ROOT/scripts/kafka.sh" start >/dev/null
+    STARTED=1
+  fi
+  eval "$("$ROOT/scripts/kafka.sh" env)"
+  export DF_BROKERS
+fi
+cleanup() { if [ "$STARTED" = 1 ]; then "$ROOT/scripts/kafka.sh" stop >/dev/null 2>&1 || true; fi; }
+trap cleanup EXIT
+echo "run.sh: broker $DF_BROKERS" >&2
+
+# ---- a quiet machine, if asked
+if [ -n "$WAIT_LOAD" ]; then
+  end=$((SECONDS + ${BENCH_WAIT_MAX_S:-1800}))
+  while awk -v l="$WAIT_LOAD" '{exit !($1 >= l)}' /proc/loadavg && [ $SECONDS -lt $end ]; do
+    sleep 15
+  done
+  echo "run.sh: load average now $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+fi
+
+# ---- the benchmarks
+if want rawloop; then
+  say "raw transactional loop (physical limit)"
+  run_b "$B/bench_rawloop" --count "$N_EXEC" --out 2,5 --label default
+  if [ "$TUNED" = 1 ]; then run_b "$B/bench_rawloop" --count "$N_EXEC" --out 2,5 --label tuned --kafka retry.backoff.ms=5; fi
+fi
+if want throughput; then
+  say "throughput and latency"
+  run_b "$B/bench_throughput" --count "$N_EXEC" --workers 1,2 --modes closed,open --label default
+  if [ "$TUNED" = 1 ]; then run_b "$B/bench_throughput" --count "$N_EXEC" --workers 1,2 --modes closed,open --label tuned "${TUNE[@]}"; fi
+fi
+if want timers; then
+  say "timers"
+  run_b "$B/bench_timers" --pending "$N_TIMERS" --due "$N_DUE" --label default
+  if [ "$TUNED" = 1 ]; then run_b "$B/bench_timers" --pending "$N_TIMERS" --due "$N_DUE" --label tuned "${TUNE[@]}"; fi
+fi
+if want suspended; then
+  say "suspended executions"
+  run_b "$B/bench_suspended" --count "$N_SUSPENDED" --label default
+fi
+if want recovery; then
+  say "recovery"
+  run_b "$B/bench_recovery" --count "$N_RECOVERY" --mode hot --label default
+  if [ "$TUNED" = 1 ]; then run_b "$B/bench_recovery" --count "$N_RECOVERY" --mode hot --label tuned "${TUNE[@]}" \
+    -X session.timeout.ms=6000; fi
+  run_b "$B/bench_recovery" --count "$N_RECOVERY" --mode cold --label default
+fi
+if want plot; then
+  say "plots"
+  PY=/usr/bin/python3
+  "$PY" -c 'import matplotlib' 2>/dev/null || PY=python3
+  "$PY" "$ROOT/bench/plot.py" --csv "$BENCH_OUT_DIR/results.csv" --out "$BENCH_OUT_DIR" ||
+    echo "run.sh: plotting failed (is python3-matplotlib installed?)" >&2
+fi
+echo "run.sh: figures appended to $BENCH_OUT_DIR/RESULTS.md" >&2
+if [ -n "$FAILED" ]; then
+  echo "run.sh: failed:$FAILED" >&2
+  exit 1
+fi
