@@ -114,6 +114,8 @@ if want recovery; then
   if [ "$TUNED" = 1 ]; then run_b "$B/bench_recovery" --count "$N_RECOVERY" --mode hot --label tuned "${TUNE[@]}" \
     -X session.timeout.ms=6000; fi
   run_b "$B/bench_recovery" --count "$N_RECOVERY" --mode cold --label default
+  if [ "$TUNED" = 1 ]; then run_b "$B/bench_recovery" --count "$N_RECOVERY" --mode cold --label tuned "${TUNE[@]}" \
+    -X session.timeout.ms=6000; fi
 fi
 if want plot; then
   say "plots"
