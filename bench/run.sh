@@ -98,6 +98,9 @@ if want throughput; then
   say "throughput and latency"
   run_b "$B/bench_throughput" --count "$N_EXEC" --workers 1,2 --modes closed,open --label default
   if [ "$TUNED" = 1 ]; then run_b "$B/bench_throughput" --count "$N_EXEC" --workers 1,2 --modes closed,open --label tuned "${TUNE[@]}"; fi
+  # at-most-once steps: one transaction per step (the per-step checkpoint round trip)
+  run_b "$B/bench_throughput" --count "$N_EXEC" --workers 1 --modes closed,open --repeat 1 --workflow amo3 --label default
+  if [ "$TUNED" = 1 ]; then run_b "$B/bench_throughput" --count "$N_EXEC" --workers 1 --modes closed,open --repeat 1 --workflow amo3 --label tuned "${TUNE[@]}"; fi
 fi
 if want timers; then
   say "timers"
