@@ -267,7 +267,7 @@ void bench_delete_topics(const char *prefix)
                 return;
         }
         for (i = 0; i < md->topic_cnt && n < 64; i++)
-                if (!strncmp(md->topics[i].topic, prefix, pl))
+                if (!strncmp(md->topics[i].topic, prefix, pl) && md->topics[i].topic[pl] == '.')
                         dt[n++] = rd_kafka_DeleteTopic_new(md->topics[i].topic);
         rd_kafka_metadata_destroy(md);
         if (n) {

@@ -53,7 +53,7 @@ void bench_prefix(char *buf, size_t size, const char *tag);
 rd_kafka_conf_t *bench_kconf(const char *first, ...);
 /** Create topics (partitions, compact 0/1); 0 or -1. */
 int bench_create_topic(const char *name, int partitions, int compact);
-/** Delete every topic whose name starts with prefix (best effort). */
+/** Delete every topic named "<prefix>.<anything>" (best effort). */
 void bench_delete_topics(const char *prefix);
 /** Partition of key as librdkafka's murmur2 (Java-compatible) partitioner picks it. */
 int bench_partition(const char *key, int partitions);
