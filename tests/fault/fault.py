@@ -1,0 +1,545 @@
+#!/usr/bin/env python3
+"""Fault scenarios for duraflow against a real Kafka broker.
+
+    fault.py --bin BUILD/tests/fault --cli BUILD/framework/tools/duraflow \
+             --work DIR --repo REPO SCENARIO
+
+SCENARIO is one of the names in SCENARIOS below.  The broker comes from
+$DF_BROKERS (required: the test fails loudly without it).  Scenarios that
+take the broker down start a private broker of their own with
+scripts/kafka.sh (own state file, own port) and stop it afterwards.
+
+Every scenario: its own topic prefix and work directory, a time budget
+(SIGALRM) well under the CTest timeout, every process it starts killed by
+pid at the end (and by PR_SET_PDEATHSIG if the driver itself dies), its
+topics deleted, and a summary with its figures.  Exit 0 = PASS.
+"""
+import argparse
+import ctypes
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+ARGS = None
+FAILED = False      # an exception ended the scenario: keep its files
+PROCS = []          # every Proc started, for cleanup
+CLEANUPS = []       # functions run at exit, last first
+T_START = time.monotonic()
+
+
+class Budget(Exception):
+    pass
+
+
+def log(msg):
+    print("[%6.1f s] %s" % (time.monotonic() - T_START, msg), flush=True)
+
+
+def _pdeathsig():
+    # The child dies with the driver, whatever kills the driver.
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+class Proc:
+    """A child process with its stderr (and stdout) in a log file."""
+
+    def __init__(self, name, argv, logfile, env=None):
+        self.name, self.argv, self.logfile = name, argv, logfile
+        self.env = env
+        self.p = None
+        self.starts = 0
+        self.start()
+
+    def start(self):
+        f = open(self.logfile, "ab")
+        f.write(("---- start %s at %.3f: %s\n" % (self.name, time.time(), " ".join(self.argv))).encode())
+        f.flush()
+        self.p = subprocess.Popen(self.argv, stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                  preexec_fn=_pdeathsig, env=self.env)
+        f.close()
+        self.starts += 1
+        if self not in PROCS:
+            PROCS.append(self)
+
+    @property
+    def pid(self):
+        return self.p.pid
+
+    def alive(self):
+        return self.p is not None and self.p.poll() is None
+
+    def signal(self, sig):
+        if self.alive():
+            os.kill(self.p.pid, sig)
+
+    def kill(self):
+        if self.alive():
+            os.kill(self.p.pid, signal.SIGKILL)
+            self.p.wait()
+
+    def stop(self, timeout=20):
+        """SIGTERM, then SIGKILL after timeout. Returns the exit code."""
+        if not self.alive():
+            return self.p.returncode if self.p else None
+        os.kill(self.p.pid, signal.SIGCONT)
+        os.kill(self.p.pid, signal.SIGTERM)
+        try:
+            return self.p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            log("%s (pid %d) did not stop in %d s: SIGKILL" % (self.name, self.p.pid, timeout))
+            self.kill()
+            return self.p.returncode
+
+    def text(self):
+        try:
+            with open(self.logfile, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+
+def run(argv, timeout=120, check=True, quiet=False):
+    """Run a harness program to completion; its output is echoed."""
+    r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout,
+                       stdin=subprocess.DEVNULL, preexec_fn=_pdeathsig)
+    out = r.stdout.decode("utf-8", "replace")
+    if not quiet:
+        for line in out.splitlines():
+            print("    " + line, flush=True)
+    if check and r.returncode != 0:
+        raise AssertionError("%s exited %d" % (os.path.basename(argv[0]), r.returncode))
+    return r.returncode, out
+
+
+def figures(out):
+    m = re.findall(r"^FIGURES (\{.*\})$", out, re.M)
+    return json.loads(m[-1]) if m else {}
+
+
+class Scenario:
+    """Shared plumbing of one scenario: names, directories, programs."""
+
+    def __init__(self, tag, brokers):
+        self.tag = tag
+        self.brokers = brokers
+        self.prefix = "fault-%s-%d-%d" % (tag, os.getpid(), int(time.time()))
+        self.dir = os.path.join(ARGS.work, self.prefix)
+        os.makedirs(self.dir, exist_ok=True)
+        self.state = os.path.join(self.dir, "state")
+        self.workers = {}
+        self.ts = None
+        self.figs = {}
+        self.ok = True
+        self.notes = []
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def bin(self, name):
+        return os.path.join(ARGS.bin, name)
+
+    def worker(self, wid, extra=(), state=None, brokers=None, prefix=None):
+        argv = [self.bin("fault_worker"), "--brokers", brokers or self.brokers, "--prefix", prefix or self.prefix,
+                "--state-dir", state or self.state, "--worker-id", wid,
+                "--log", self.path("steps-%s.log" % wid), "--status", self.path("status-%s.json" % wid),
+                "--cb-file", self.path("callbacks.txt"), "-X", "session.timeout.ms=6000"] + list(extra)
+        w = Proc("worker " + wid, argv, self.path("worker-%s.err" % wid))
+        self.workers[wid] = w
+        return w
+
+    def timer_service(self, extra=(), brokers=None):
+        argv = [ARGS.cli, "--brokers", brokers or self.brokers, "--prefix", self.prefix,
+                "-X", "state.dir=" + self.state, "-X", "worker.id=ts", "-X", "session.timeout.ms=6000",
+                "-X", "log.level=info"] + list(extra) + ["timer-service"]
+        self.ts = Proc("timer service", argv, self.path("timer-service.err"))
+        return self.ts
+
+    def step_logs(self):
+        return [a for wid in sorted(self.workers) for a in ("--log", self.path("steps-%s.log" % wid))]
+
+    def load(self, n, workflow="five", name_prefix=None, rate=0, first=0, timeout=120, brokers=None):
+        argv = [self.bin("fault_load"), "start", "--brokers", brokers or self.brokers, "--prefix", self.prefix,
+                "--workflow", workflow, "--name-prefix", name_prefix or (workflow + "-"), "--count", str(n),
+                "--first", str(first), "--timeout", str(timeout)]
+        if rate:
+            argv += ["--rate", str(rate)]
+        return argv
+
+    def wait_results(self, n, timeout):
+        return [self.bin("fault_check"), "wait", "--brokers", self.brokers, "--prefix", self.prefix,
+                "--expect", str(n), "--timeout", str(timeout)]
+
+    def verify(self, five=0, cb=0, expect_dlq=None, brokers=None, prefix=None):
+        argv = [self.bin("fault_check"), "verify", "--brokers", brokers or self.brokers,
+                "--prefix", prefix or self.prefix, "--five", str(five), "--cb", str(cb)] + self.step_logs()
+        if expect_dlq is not None:
+            argv += ["--expect-dlq", str(expect_dlq)]
+        rc, out = run(argv, timeout=180, check=False)
+        f = figures(out)
+        lost = re.findall(r"LOST: (\S+) has no execution record", out)
+        if lost:
+            self.forensics(lost, brokers, prefix)
+        return rc == 0, f
+
+    def forensics(self, ids, brokers=None, prefix=None):
+        """Where did lost executions go? Look for their records in the topics."""
+        prefix = prefix or self.prefix
+        for topic in ("events", "state"):
+            for mode in ([], ["--uncommitted"]):
+                rc, out = run([self.bin("fault_check"), "dump", "--brokers", brokers or self.brokers, "--topic",
+                               "%s.%s" % (prefix, topic)] + mode, timeout=120, check=False, quiet=True)
+                name = self.path("dump-%s%s.txt" % (topic, "-uncommitted" if mode else ""))
+                with open(name, "w") as f:
+                    f.write(out)
+                for i in ids[:5]:
+                    hits = [l for l in out.splitlines() if "\t%s\t" % i in l]
+                    log("forensics: %s in %s.%s (%s): %d record(s)%s" % (
+                        i, prefix, topic, "read_uncommitted" if mode else "read_committed", len(hits),
+                        "".join("\n      " + h for h in hits[:6])))
+
+    def expect(self, cond, what):
+        if not cond:
+            self.ok = False
+            log("CHECK FAILED: " + what)
+        return cond
+
+    def stop_all(self):
+        for w in self.workers.values():
+            w.stop()
+        if self.ts:
+            self.ts.stop()
+
+    def cleanup(self):
+        for p in PROCS:
+            if p.alive():
+                p.signal(signal.SIGCONT)
+                p.kill()
+        keep = not self.ok or FAILED or os.environ.get("DF_FAULT_KEEP")
+        try:
+            if not keep:
+                run([self.bin("fault_check"), "delete-topics", "--brokers", self.brokers, "--prefix",
+                     self.prefix], timeout=60, check=False, quiet=True)
+        except Exception as e:  # the broker may be gone
+            log("topic cleanup: %s" % e)
+        if not keep:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        else:
+            log("kept %s (logs, state) and the topics %s.* for inspection" % (self.dir, self.prefix))
+
+    def report(self, title):
+        print("\n== %s: %s ==" % (title, "PASS" if self.ok else "FAIL"))
+        for k, v in self.figs.items():
+            print("   %-28s %s" % (k, v))
+        for n in self.notes:
+            print("   note: " + n)
+        print("   wall time                    %.1f s" % (time.monotonic() - T_START), flush=True)
+
+
+def grep_count(text, pattern):
+    return len(re.findall(pattern, text))
+
+
+def worker_assigned_after(w, offset):
+    """Seconds-resolution helper: does w's log show an assignment after byte offset?"""
+    t = w.text()[offset:]
+    return re.search(r"assigned [1-9]\d* partition", t) is not None
+
+
+# ---------------------------------------------------------------------------
+# 1. worker crash
+# ---------------------------------------------------------------------------
+def scenario_worker_crash(brokers):
+    s = Scenario("crash", brokers)
+    CLEANUPS.append(s.cleanup)
+    n = int(os.environ.get("DF_FAULT_CRASH_EXECS", "2000"))
+    s.timer_service()
+    for i in range(1, 4):
+        s.worker("w%d" % i)
+    log("3 workers + timer service started; loading %d executions" % n)
+    loader = Proc("loader", s.load(n, rate=80), s.path("load.out"))
+    waiter = Proc("waiter", s.wait_results(n, 120), s.path("wait.out"))
+    kills, recoveries, pending = 0, [], []
+    rnd = random.Random(os.getpid())
+    time.sleep(3)
+    while waiter.alive():
+        # record when each restarted worker got partitions again
+        for item in list(pending):
+            wid, t_kill, off = item
+            if worker_assigned_after(s.workers[wid], off):
+                recoveries.append(time.monotonic() - t_kill)
+                pending.remove(item)
+        wid = rnd.choice(sorted(s.workers))
+        w = s.workers[wid]
+        if not any(p[0] == wid for p in pending):
+            w.kill()
+            t_kill = time.monotonic()
+            kills += 1
+            off = len(w.text())
+            w.start()
+            pending.append((wid, t_kill, off))
+            log("SIGKILL %s (kill %d), restarted as pid %d" % (wid, kills, w.pid))
+        deadline = time.monotonic() + rnd.uniform(3, 6)
+        while time.monotonic() < deadline and waiter.alive():
+            time.sleep(0.2)
+    waiter.p.wait()
+    print(waiter.text().strip().splitlines()[-1])
+    s.expect(waiter.p.returncode == 0, "every execution reached a result")
+    time.sleep(2)
+    for item in pending:
+        if worker_assigned_after(s.workers[item[0]], item[2]):
+            recoveries.append(None)
+    loader.p.wait()
+    s.expect(loader.p.returncode == 0, "every start acknowledged")
+    s.stop_all()
+    ok, f = s.verify(five=n)
+    s.expect(ok, "checker")
+    s.figs.update({
+        "executions": n, "kills (SIGKILL)": kills,
+        "step runs / steps": "%s / %s" % (f.get("step_runs"), f.get("steps")),
+        "re-runs (at-least-once)": f.get("re_runs"),
+        "duplicates found": f.get("duplicates"), "lost": f.get("lost"),
+        "unfinished": f.get("unfinished"), "history errors": f.get("history_errors"),
+        "DLQ records": f.get("dlq"),
+        "recovery (kill -> partitions again)": fmt_times([r for r in recoveries if r is not None]),
+    })
+    s.report("scenario 1: worker crash")
+    return s.ok
+
+
+# ---------------------------------------------------------------------------
+# 2. zombie worker
+# ---------------------------------------------------------------------------
+def step_lines(path, start=0):
+    try:
+        with open(path, "rb") as f:
+            f.seek(start)
+            return [l.split() for l in f.read().decode("utf-8", "replace").splitlines() if l.strip()]
+    except OSError:
+        return []
+
+
+def file_size(path):
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def wait_for(cond, timeout, step=0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(step)
+    return cond()
+
+
+def scenario_zombie(brokers):
+    s = Scenario("zombie", brokers)
+    CLEANUPS.append(s.cleanup)
+    n = 300
+    stop_s = 12  # > session.timeout.ms (6 s), < transaction.timeout.ms (30 s)
+    s.timer_service()
+    # Steps take 40 ms: the zombie is inside a batch (an open transaction
+    # with changelog records already produced) when it is stopped.
+    z = s.worker("w1", ["--sleep-in-step", "25"])
+    s.worker("w2", ["--sleep-in-step", "25"])
+    other = s.workers["w2"]
+    assert wait_for(lambda: "assigned" in z.text() and "assigned" in other.text(), 30), "workers did not join"
+    loader = Proc("loader", s.load(n, rate=50), s.path("load.out"))
+    waiter = Proc("waiter", s.wait_results(n, 100), s.path("wait.out"))
+    time.sleep(4)
+    zlog = s.path("steps-w1.log")
+    while True:  # stop it in the middle of a step
+        size = file_size(zlog)
+        time.sleep(0.01)
+        if file_size(zlog) != size:
+            break
+    z.signal(signal.SIGSTOP)
+    t_stop = time.monotonic()
+    off_stop, zerr_off, oerr_off = file_size(zlog), len(z.text()), len(other.text())
+    log("SIGSTOP w1 (pid %d) in the middle of a batch" % z.pid)
+    took = wait_for(lambda: re.search(r"assigned 6 partition", other.text()[oerr_off:]) is not None, stop_s + 10)
+    t_takeover = time.monotonic() - t_stop
+    s.expect(took, "w2 took over all 6 partitions while w1 was stopped")
+    log("w2 owns all partitions %.1f s after the stop" % t_takeover)
+    rest = stop_s - (time.monotonic() - t_stop)
+    if rest > 0:
+        time.sleep(rest)
+    z.signal(signal.SIGCONT)
+    t_cont = time.monotonic()
+    log("SIGCONT w1 after %.1f s" % (t_cont - t_stop))
+    waiter.p.wait()
+    print(waiter.text().strip().splitlines()[-1])
+    s.expect(waiter.p.returncode == 0, "every execution reached a result")
+    loader.p.wait()
+    s.expect(loader.p.returncode == 0, "every start acknowledged")
+    time.sleep(1)
+    s.expect(z.alive(), "the zombie is still running (it rejoined) or exited cleanly")
+    s.stop_all()
+    # What the zombie did after it woke up
+    # What the zombie did after it woke up, before it rejoined the group:
+    # the rest of the batch it was in when it was stopped.
+    zerr = z.text()[zerr_off:]
+    refused = re.findall(r"^\S+ \S+ ((?:send_offsets_to_transaction|commit_transaction|begin_transaction)[^\n]*)",
+                         zerr, re.M)
+    for r in refused[:4]:
+        log("zombie: " + r)
+    m = re.search(r"^(\d\d):(\d\d):(\d\d)\.(\d\d\d) \S+ (?:send_offsets_to_transaction|commit_transaction|"
+                  r"worker w1: revoked|worker w1: assigned)", zerr, re.M)
+    t_rejoin_tod = None
+    if m:
+        h, mi, se, ms = (int(x) for x in m.groups())
+        t_rejoin_tod = ((h * 60 + mi) * 60 + se) * 1000 + ms
+    zruns = []
+    for l in step_lines(zlog, off_stop):
+        tod = int(l[5]) % 86400000 if len(l) > 5 else 0
+        if t_rejoin_tod is None or tod <= t_rejoin_tod:
+            zruns.append(l)
+    new_owner = set((l[0], l[1]) for l in step_lines(s.path("steps-w2.log")))
+    zkeys = set((l[0], l[1]) for l in zruns)
+    also_new = len([k for k in zkeys if k in new_owner])
+    ok, f = s.verify(five=n)
+    s.expect(ok, "checker")
+    s.expect(len(zruns) > 0, "the zombie ran steps after it woke up (it was stopped mid-batch)")
+    s.expect(len(refused) > 0, "the zombie's transaction or offsets commit was refused")
+    s.figs.update({
+        "executions": n, "stop (SIGSTOP..SIGCONT)": "%.1f s" % (t_cont - t_stop),
+        "takeover by w2 after": "%.1f s" % t_takeover,
+        "zombie step runs after waking": "%d (before it rejoined the group)" % len(zruns),
+        "  of which the new owner also ran": also_new,
+        "zombie's refused txn calls": len(refused),
+        "duplicates found": f.get("duplicates"), "lost": f.get("lost"),
+        "unfinished": f.get("unfinished"), "history errors": f.get("history_errors"),
+        "re-runs (at-least-once)": f.get("re_runs"), "DLQ records": f.get("dlq"),
+    })
+    s.report("scenario 2: zombie worker")
+    return s.ok
+
+
+# ---------------------------------------------------------------------------
+# 3. timer service crash
+# ---------------------------------------------------------------------------
+def scenario_timer_crash(brokers):
+    s = Scenario("timers", brokers)
+    CLEANUPS.append(s.cleanup)
+    n, past, spread = 10000, 3000, 20000
+    target = s.prefix + ".target"
+    run([s.bin("fault_timers"), "produce", "--brokers", brokers, "--prefix", s.prefix, "--target", target,
+         "--count", str(n), "--due-past", str(past), "--spread-ms", str(spread)], timeout=90)
+    t0 = time.monotonic()
+    ts = s.timer_service()
+    kills, recoveries = 0, []
+    for delay in (3.0, 3.0):  # the second kill 3 s after the first restart loaded its index
+        time.sleep(delay)
+        ts.kill()
+        kills += 1
+        off = len(ts.text())
+        t_kill = time.monotonic()
+        log("SIGKILL timer service (kill %d); restarting it" % kills)
+        ts.start()
+        if wait_for(lambda: "pending timer(s) loaded" in ts.text()[off:], 60):
+            recoveries.append(time.monotonic() - t_kill)
+            m = re.findall(r"(\d+) pending timer\(s\) loaded", ts.text()[off:])
+            log("restarted timer service loaded %s pending timers %.1f s after the kill" % (m[0], recoveries[-1]))
+    rc, out = run([s.bin("fault_timers"), "verify", "--brokers", brokers, "--target", target, "--count", str(n),
+                   "--timeout", "60", "--settle-ms", "3000"], timeout=120, check=False)
+    f = figures(out)
+    s.expect(rc == 0, "every timer fired exactly once, none early")
+    # after the last fire the topic holds no pending timer: one more restart loads 0
+    off = len(ts.text())
+    ts.stop()
+    ts.start()
+    left = None
+    if wait_for(lambda: "pending timer(s) loaded" in ts.text()[off:], 40):
+        left = int(re.findall(r"(\d+) pending timer\(s\) loaded", ts.text()[off:])[0])
+    s.expect(left == 0, "no timer left pending in %s.timers (found %s)" % (s.prefix, left))
+    ts.stop()
+    s.figs.update({
+        "timers": n, "already due at start": past, "others due within": "%d s" % (spread // 1000),
+        "kills (SIGKILL)": kills,
+        "fired (distinct)": f.get("distinct"), "duplicates found": f.get("duplicates"),
+        "lost (missing)": f.get("missing"), "fired early": f.get("early"),
+        "lateness p50 / p99 / max": "%s / %s / %s ms" % (f.get("late_p50_ms"), f.get("late_p99_ms"),
+                                                         f.get("late_max_ms")),
+        "recovery (kill -> index loaded)": fmt_times(recoveries),
+        "pending after the run": left,
+    })
+    s.report("scenario 3: timer service crash")
+    return s.ok
+
+
+def fmt_times(ts):
+    if not ts:
+        return "n/a"
+    ts = sorted(ts)
+    return "n=%d, median %.1f s, max %.1f s" % (len(ts), ts[len(ts) // 2], ts[-1])
+
+
+SCENARIOS = {
+    "worker-crash": (scenario_worker_crash, 200),
+    "zombie": (scenario_zombie, 150),
+    "timer-crash": (scenario_timer_crash, 200),
+}
+
+
+def main():
+    global ARGS, FAILED
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bin", required=True, help="directory of the fault_* programs")
+    ap.add_argument("--cli", required=True, help="the duraflow CLI")
+    ap.add_argument("--work", required=True, help="work directory (logs, state)")
+    ap.add_argument("--repo", required=True, help="repository root (scripts/kafka.sh)")
+    ap.add_argument("scenario", choices=sorted(SCENARIOS))
+    ARGS = ap.parse_args()
+    brokers = os.environ.get("DF_BROKERS", "")
+    if not brokers:
+        print("fault.py: DF_BROKERS is not set: start a broker (scripts/kafka.sh start; "
+              "eval \"$(scripts/kafka.sh env)\"; export DF_BROKERS)", file=sys.stderr)
+        return 1
+    fn, budget = SCENARIOS[ARGS.scenario]
+
+    def on_alarm(sig, frame):
+        raise Budget("time budget of %d s exceeded" % budget)
+
+    def on_term(sig, frame):
+        raise Budget("terminated by signal %d" % sig)
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+    signal.alarm(budget)
+    ok = False
+    try:
+        ok = fn(brokers)
+    except (Budget, AssertionError, subprocess.TimeoutExpired) as e:
+        FAILED = True
+        log("FAIL: %s" % e)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for c in reversed(CLEANUPS):
+            try:
+                c()
+            except Exception as e:
+                log("cleanup: %s" % e)
+        for p in PROCS:
+            if p.alive():
+                p.kill()
+    print("fault.py %s: %s in %.1f s" % (ARGS.scenario, "PASS" if ok else "FAIL", time.monotonic() - T_START))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
