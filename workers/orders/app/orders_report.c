@@ -153,6 +153,8 @@ int main(int argc, char **argv)
         if (json) {
                 json_t *j = ow_tally_to_json(t, stats);
                 json_object_set_new(j, "expected_orders", json_integer((json_int_t)expect));
+                json_object_set_new(j, "all_terminal", json_boolean(ow_tally_done(t) >= (size_t)expect));
+                json_object_set_new(j, "ok", json_boolean(ok));
                 json_dumpf(j, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
                 fputc('\n', stdout);
                 json_decref(j);
