@@ -19,10 +19,10 @@
 #   N_EXEC, N_TIMERS, N_DUE, N_SUSPENDED, N_RECOVERY   counts (defaults: 20000,
 #                    1000000, 10000, 1000000, 100000)
 #
-# Two configurations are measured: "default" (duraflow's defaults) and
-# "tuned" (-X kafka.retry.backoff.ms=5 -X kafka.fetch.wait.max.ms=10, and for
-# recovery also -X session.timeout.ms=6000), the settings proposed in
-# RESULTS.md.  Every benchmark is bounded in time and stops by itself.
+# Configurations: "default" (duraflow's defaults), "tuned" (-X
+# kafka.retry.backoff.ms=5 -X kafka.fetch.wait.max.ms=10, and for recovery
+# also -X session.timeout.ms=6000: the settings proposed in RESULTS.md) and,
+# for latency, "lowlat" (tuned + -X batch.max.ms=1).  Every benchmark is bounded in time and stops by itself.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -98,6 +98,8 @@ if want throughput; then
   say "throughput and latency"
   run_b "$B/bench_throughput" --count "$N_EXEC" --workers 1,2 --modes closed,open --label default
   if [ "$TUNED" = 1 ]; then run_b "$B/bench_throughput" --count "$N_EXEC" --workers 1,2 --modes closed,open --label tuned "${TUNE[@]}"; fi
+  # lowest latency: tuned + the worker's batch.max.ms 1 (instead of 5)
+  if [ "$TUNED" = 1 ]; then run_b "$B/bench_throughput" --count "$N_EXEC" --workers 1 --modes closed,open --label lowlat "${TUNE[@]}" -X batch.max.ms=1; fi
   # at-most-once steps: one transaction per step (the per-step checkpoint round trip)
   run_b "$B/bench_throughput" --count "$N_EXEC" --workers 1 --modes closed,open --repeat 1 --workflow amo3 --label default
   if [ "$TUNED" = 1 ]; then run_b "$B/bench_throughput" --count "$N_EXEC" --workers 1 --modes closed,open --repeat 1 --workflow amo3 --label tuned "${TUNE[@]}"; fi
