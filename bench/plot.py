@@ -50,7 +50,8 @@ def configs(data, bench):
 
 
 def plot_latency(data, out):
-    tp = [c for c in configs(data, "throughput")]
+    # open-loop runs only: closed-loop latency is queueing behind the burst
+    tp = [c for c in configs(data, "throughput") if c.split("/")[-1].startswith("open")]
     timers = configs(data, "timers")
     fig, axes = plt.subplots(1, 3, figsize=(18, 5.5), gridspec_kw={"width_ratios": [3, 3, 1.4]})
 
@@ -64,7 +65,7 @@ def plot_latency(data, out):
     ax.set_xticklabels([c.replace("/", "\n") for c in tp], fontsize=7)
     ax.set_yscale("log")
     ax.set_ylabel("ms (log)")
-    ax.set_title("3-step execution latency (start sent -> result seen)")
+    ax.set_title("3-step execution latency, open loop (start sent -> result seen)")
     ax.legend(fontsize=8)
     ax.grid(axis="y", which="both", alpha=0.3)
 
@@ -115,7 +116,7 @@ def plot_throughput(data, out):
         ws, ex, st = [], [], []
         for c in tp:
             parts = c.split("/")
-            if parts[0] != label or parts[-1] != "closed" or len(parts) < 4:
+            if len(parts) < 4 or parts[0] != label or parts[1] != "noop3" or parts[-1] != "closed":
                 continue
             ws.append(int(parts[2].lstrip("w")))
             ex.append(data.get(("throughput", c, "executions_per_s"), 0))
