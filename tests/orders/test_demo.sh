@@ -20,10 +20,11 @@
 # e.g. test_demo.sh embedded build/workers/orders/app/orders-demo \
 #        tests/orders/expected_summary.py workers/orders/data --day-ms 500
 # Without --day-ms orders-demo runs at its default scale (1 day = 1 s, ~85 s).
+# KEEP_TMP=1 keeps the temporary directory (logs of every process).
 set -euo pipefail
 
 if [ $# -lt 4 ]; then
-  sed -n '2,25p' "$0" >&2
+  sed -n '2,26p' "$0" >&2
   exit 2
 fi
 mode=$1 prog=$2 expected_py=$3 data=$4
@@ -42,7 +43,7 @@ cleanup() {
   local p
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$tmp"
+  [ -n "${KEEP_TMP:-}" ] && echo "kept $tmp" || rm -rf "$tmp"
 }
 trap cleanup EXIT
 

@@ -129,13 +129,15 @@ size_t ow_tally_failed(const ow_tally_t *t)
 
 void ow_tally_progress(const ow_tally_t *t, char *buf, size_t size)
 {
+        static const char *const short_names[N_OUTCOMES] = {"on_time", "late",    "cancelled", "declined",
+                                                            "invalid", "rejected", "other"};
         size_t i, n = 0;
         buf[0] = '\0';
         for (i = 0; i < N_OUTCOMES && n < size; i++) {
                 int k;
                 if (i >= N_ALWAYS && !t->outcomes[i])
                         continue;
-                k = snprintf(buf + n, size - n, "%s%s %zu", n ? "  " : "", outcome_names[i], t->outcomes[i]);
+                k = snprintf(buf + n, size - n, "%s%s %zu", n ? "  " : "", short_names[i], t->outcomes[i]);
                 if (k < 0)
                         return;
                 n += (size_t)k;

@@ -42,7 +42,8 @@ size_t ow_tally_outcome(const ow_tally_t *t, const char *outcome);
 /* Executions that ended FAILED, STOPPED or TIMED_OUT. */
 size_t ow_tally_failed(const ow_tally_t *t);
 
-/* One line of progress counts: "on_time 12  late 0  cancelled 0 ..." */
+/* Outcome counts for a progress line: "on_time 12  late 0  cancelled 0
+ * declined 3" (+ invalid / rejected / other / FAILED when non-zero). */
 void ow_tally_progress(const ow_tally_t *t, char *buf, size_t size);
 
 /*

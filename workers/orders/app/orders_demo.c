@@ -347,12 +347,11 @@ int main(int argc, char **argv)
                         df_timer_service_get_stats(d.ts, &tst);
                         ow_tally_progress(d.tally, counts, sizeof(counts));
                         fprintf(progress,
-                                "[%6.1fs] started %zu  in flight %zu (awaiting shipment %lld; callbacks queued at the sim %lld; "
-                                "durable timers %llu)  done %zu: %s\n",
-                                (double)(now - t_load) / 1000.0, started, started - ow_tally_done(d.tally),
-                                (long long)jint(st, "shipments_pending"), (long long)jint(st, "callbacks_pending"),
-                                (unsigned long long)tst.pending,
-                                ow_tally_done(d.tally), counts);
+                                "[%6.1fs] started %zu  finished %zu  in flight %zu (awaiting shipment %lld) | %s"
+                                " | sim queue %lld  timers %llu\n",
+                                (double)(now - t_load) / 1000.0, started, ow_tally_done(d.tally),
+                                started - ow_tally_done(d.tally), (long long)jint(st, "shipments_pending"), counts,
+                                (long long)jint(st, "callbacks_pending"), (unsigned long long)tst.pending);
                         json_decref(st);
                         while (next_tick <= now)
                                 next_tick += 1000;
