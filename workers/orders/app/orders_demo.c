@@ -47,7 +47,7 @@ static void usage(FILE *f)
                 "      --data DIR           Northwind CSV directory (default %s)\n"
                 "      --json               the summary as JSON on stdout (progress goes to stderr)\n"
                 "  -b, --brokers HOST:PORT  run on this Kafka cluster instead of the embedded one\n"
-                "                           (default $DF_BROKERS; topics get a fresh prefix)\n"
+                "                           (topics get a fresh prefix; $DF_BROKERS is ignored)\n"
                 "  -p, --prefix NAME        topic prefix (default orders-demo-<pid>-<time>)\n"
                 "  -s, --state-dir DIR      keep RocksDB here (default: a temporary directory,\n"
                 "                           removed at the end)\n"
@@ -175,6 +175,9 @@ int main(int argc, char **argv)
         d.conf = ow_cli_conf_new();
         if (!d.conf)
                 return 1;
+        /* The demo is embedded unless --brokers says otherwise: $DF_BROKERS
+         * (set by the broker scripts) does not redirect it. */
+        df_conf_set(d.conf, "brokers", "", errstr, sizeof(errstr));
         while ((c = getopt_long(argc, argv, OW_CLI_SHORT, opts, NULL)) != -1) {
                 int h = ow_cli_common(d.conf, c, optarg, prog);
                 if (h < 0)
