@@ -151,6 +151,8 @@ static int cmd_callbacks(void)
                         df_err_t rc;
                         if (s->done || s->tried)
                                 continue;
+                        if (fc_mono_ms() > deadline)
+                                break;
                         snprintf(pay, sizeof(pay), "pay:%s", order[i]);
                         rc = df_client_callback(c, s->cb, DF_CALLBACK_SUCCESS, pay, strlen(pay), NULL, 1, errstr,
                                                 sizeof(errstr));
