@@ -41,8 +41,10 @@ struct df_worker {
         df__map_t *exec_part;  /* exec id -> partition+1, this batch */
         rocksdb_writebatch_t *wb;
         int64_t *dr_state_off; /* per partition: highest delivered state offset, -1 */
-        rd_kafka_message_t **msgs;
+        rd_kafka_message_t **msgs; /* consumed, not yet committed; capacity 2 * batch_max */
         int n_msgs;
+        int n_done;                /* how many of msgs the last transaction processed */
+        int64_t txn_budget_ms;     /* stop adding events to a transaction after this long */
         int cur_part;
         int fatal;
         int rebalanced;
@@ -356,24 +358,6 @@ static int df__txn_error(df_worker_t *w, rd_kafka_error_t *error, const char *wh
         return ret;
 }
 
-/* Rewind the consumer to the batch's first offsets (after an abort). */
-static void df__rewind(df_worker_t *w)
-{
-        rd_kafka_topic_partition_list_t *tp = rd_kafka_topic_partition_list_new(8);
-        rd_kafka_error_t *e;
-        int i;
-        for (i = 0; i < w->n_msgs; i++) {
-                rd_kafka_message_t *m = w->msgs[i];
-                if (!rd_kafka_topic_partition_list_find(tp, w->t.events, m->partition))
-                        rd_kafka_topic_partition_list_add(tp, w->t.events, m->partition)->offset = m->offset;
-        }
-        if (tp->cnt && (e = rd_kafka_seek_partitions(w->consumer, tp, 10000))) {
-                df__log(DF__LOG_WARN, "seek after abort: %s", rd_kafka_error_string(e));
-                rd_kafka_error_destroy(e);
-        }
-        rd_kafka_topic_partition_list_destroy(tp);
-}
-
 static void df__batch_reset(df_worker_t *w)
 {
         int i;
@@ -428,12 +412,16 @@ static void df__amo_collect(const char *exec_id, void *opaque)
 }
 
 /*
- * Run one transaction: the collected messages (may be none) plus the
- * at-most-once continuations (amo, may be NULL).  Returns 0 when committed,
- * 1 when aborted (the messages will be consumed again), -1 on a fatal error.
+ * Run one transaction: either the at-most-once continuations (amo), or a
+ * prefix of the collected messages, as many as fit in the time budget (at
+ * least one), recorded in w->n_done.  Returns 0 when committed, 1 when
+ * aborted (the messages stay collected and are processed again), -1 on a
+ * fatal error.
  */
 static int df__run_txn(df_worker_t *w, struct df__amo_list *amo, struct df__amo_list *parts)
 {
+        int64_t t0 = df__mono_ms();
+        int n = 0;
         rd_kafka_error_t *error;
         rd_kafka_topic_partition_list_t *offs = NULL;
         rd_kafka_consumer_group_metadata_t *cgmd;
@@ -455,13 +443,15 @@ static int df__run_txn(df_worker_t *w, struct df__amo_list *amo, struct df__amo_
                 if (df__process_event(w, &ev, (int)(intptr_t)parts->ids[i], 1))
                         goto abort;
         }
-        for (i = 0; i < w->n_msgs; i++) {
-                if (df__process_msg(w, w->msgs[i]))
+        for (; !amo && n < w->n_msgs; n++) {
+                if (n > 0 && df__mono_ms() - t0 > w->txn_budget_ms)
+                        break; /* commit what is done; the rest goes in the next transaction */
+                if (df__process_msg(w, w->msgs[n]))
                         goto abort;
         }
-        if (w->n_msgs) {
+        if (n) {
                 offs = rd_kafka_topic_partition_list_new(8);
-                for (i = 0; i < w->n_msgs; i++) {
+                for (i = 0; i < n; i++) {
                         rd_kafka_message_t *m = w->msgs[i];
                         rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(offs, w->t.events, m->partition);
                         if (!p)
@@ -492,6 +482,7 @@ static int df__run_txn(df_worker_t *w, struct df__amo_list *amo, struct df__amo_
                         goto aborted;
         }
         w->stats.batches++;
+        w->n_done = n;
         df__store_commit(w);
         return 0;
 abort:
@@ -512,7 +503,7 @@ aborted:
         }
         df__engine_amo_reset(w->eng);
         df__batch_reset(w);
-        df__rewind(w);
+        w->n_done = 0;
         return 1;
 }
 
@@ -622,6 +613,16 @@ out:
         return ret;
 }
 
+/* Forget the first n collected messages (committed). */
+static void df__shift_msgs(df_worker_t *w, int n)
+{
+        int i;
+        for (i = 0; i < n; i++)
+                rd_kafka_message_destroy(w->msgs[i]);
+        memmove(w->msgs, w->msgs + n, (size_t)(w->n_msgs - n) * sizeof(*w->msgs));
+        w->n_msgs -= n;
+}
+
 static void df__drop_msgs(df_worker_t *w)
 {
         int i;
@@ -703,7 +704,8 @@ df_worker_t *df_worker_new(const df_conf_t *conf, char *errstr, size_t errstr_si
         w->cache = df__map_new();
         w->exec_part = df__map_new();
         w->wb = rocksdb_writebatch_create();
-        w->msgs = calloc((size_t)w->batch_max, sizeof(*w->msgs));
+        w->msgs = calloc((size_t)w->batch_max * 2, sizeof(*w->msgs));
+        w->txn_budget_ms = atoll(df_conf_get(conf, "transaction.timeout.ms")) / 3;
         w->dr_state_off = calloc((size_t)w->t.partitions, sizeof(int64_t));
         if (!w->eng || !w->cache || !w->exec_part || !w->msgs || !w->dr_state_off) {
                 df__errf(errstr, errstr_size, "out of memory");
@@ -851,16 +853,19 @@ df_err_t df_worker_run(df_worker_t *w)
         df__log(DF__LOG_INFO, "worker %s: consuming %s", w->id, w->t.events);
         while (!w->stop && !w->fatal) {
                 int64_t deadline = 0;
-                w->n_msgs = 0;
+                int had = w->n_msgs, r;
                 w->rebalanced = 0;
+                /* Top up the collected messages: wait for the first one, then
+                 * up to batch.max.ms for more; with leftovers, take only what
+                 * is already there (this also serves rebalances). */
                 while (w->n_msgs < w->batch_max && !w->stop) {
-                        int timeout = w->n_msgs == 0 ? 100 : (int)(deadline - df__mono_ms());
+                        int timeout = had ? 0 : w->n_msgs == 0 ? 100 : (int)(deadline - df__mono_ms());
                         rd_kafka_message_t *m;
-                        if (w->n_msgs && timeout < 0)
+                        if (!had && w->n_msgs && timeout < 0)
                                 break;
                         m = rd_kafka_consumer_poll(w->consumer, timeout < 0 ? 0 : timeout);
                         if (!m) {
-                                if (w->n_msgs == 0)
+                                if (w->n_msgs == 0 || had)
                                         break;
                                 continue;
                         }
@@ -884,9 +889,6 @@ df_err_t df_worker_run(df_worker_t *w)
                                                        "date; retrying in %d ms",
                                         w->id, backoff_ms);
                                 w->stats.healthy = 0;
-                                df__rewind(w);
-                                df__drop_msgs(w);
-                                rd_kafka_consumer_poll(w->consumer, 0);
                                 usleep((useconds_t)backoff_ms * 1000);
                                 if (backoff_ms < 5000)
                                         backoff_ms *= 2;
@@ -897,9 +899,16 @@ df_err_t df_worker_run(df_worker_t *w)
                         backoff_ms = 100;
                         df__log(DF__LOG_INFO, "worker %s: state store caught up; healthy", w->id);
                 }
-                if (df__run_txn(w, NULL, NULL) < 0)
+                r = df__run_txn(w, NULL, NULL);
+                if (r < 0)
                         break;
-                df__drop_msgs(w);
+                if (r > 0) {
+                        /* Aborted: the same messages go again (a record whose
+                         * processing failed goes to the DLQ on that retry). */
+                        usleep(50000);
+                        continue;
+                }
+                df__shift_msgs(w, w->n_done);
                 /* At-most-once steps whose START just committed run now, in
                  * their own transaction, while we still own the partition. */
                 while (!w->fatal) {

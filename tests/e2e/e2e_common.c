@@ -20,6 +20,12 @@ static void *ts_main(void *p)
 
 int e2e_start(e2e_env_t *env, const char *tag, void (*register_fn)(df_worker_t *w), char *errstr, size_t errstr_size)
 {
+        return e2e_start_conf(env, tag, register_fn, NULL, errstr, errstr_size);
+}
+
+int e2e_start_conf(e2e_env_t *env, const char *tag, void (*register_fn)(df_worker_t *w), const char *const *extra,
+                   char *errstr, size_t errstr_size)
+{
         const char *brokers = getenv("DF_BROKERS");
         char e[256];
 
@@ -35,6 +41,12 @@ int e2e_start(e2e_env_t *env, const char *tag, void (*register_fn)(df_worker_t *
             (brokers && *brokers && df_conf_set(env->conf, "brokers", brokers, e, sizeof(e)))) {
                 snprintf(errstr, errstr_size, "conf: %s", e);
                 return -1;
+        }
+        for (; extra && *extra; extra++) {
+                if (df_conf_set_pair(env->conf, *extra, e, sizeof(e))) {
+                        snprintf(errstr, errstr_size, "conf: %s", e);
+                        return -1;
+                }
         }
         env->ts = df_timer_service_new(env->conf, errstr, errstr_size);
         if (!env->ts)

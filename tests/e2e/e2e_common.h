@@ -20,6 +20,9 @@ typedef struct e2e_env {
 /* Start the timer service and the client (and, if register_fn is given, a
  * worker with the workflows it registers). Returns 0 or -1 (errstr set). */
 int e2e_start(e2e_env_t *env, const char *tag, void (*register_fn)(df_worker_t *w), char *errstr, size_t errstr_size);
+/* The same with extra "name=value" configuration (NULL-terminated list). */
+int e2e_start_conf(e2e_env_t *env, const char *tag, void (*register_fn)(df_worker_t *w), const char *const *extra,
+                   char *errstr, size_t errstr_size);
 void e2e_stop(e2e_env_t *env);
 
 #endif
