@@ -449,6 +449,10 @@ static int df__snap_get(void *opaque, const char *key, df__buf_t *val, int *foun
 static void df__json_payload(json_t *o, const char *name, const df__buf_t *b)
 {
         char key[64];
+        if (!b->len) {
+                json_object_set_new(o, name, json_string(""));
+                return;
+        }
         if (df__utf8_valid((const char *)b->data, b->len) && !memchr(b->data, 0, b->len)) {
                 json_object_set_new(o, name, json_stringn(b->len ? (const char *)b->data : "", b->len));
         } else {
