@@ -676,6 +676,50 @@ def scenario_lost_state(brokers):
     return s.ok
 
 
+# ---------------------------------------------------------------------------
+# 6. a step longer than max.poll.interval.ms
+# ---------------------------------------------------------------------------
+def scenario_long_step(brokers):
+    s = Scenario("longstep", brokers)
+    CLEANUPS.append(s.cleanup)
+    n, step_ms, budget = 2, 15000, 60
+    s.timer_service()
+    extra = ["-X", "max.poll.interval.ms=10000", "--sleep-in-step", str(step_ms), "--sleep-step", "step2"]
+    s.worker("w1", extra)
+    s.worker("w2", extra)
+    assert wait_for(lambda: all("assigned" in w.text() for w in s.workers.values()), 30), "workers did not join"
+    run(s.load(n), timeout=60)
+    t0 = time.monotonic()
+    rc, _ = run(s.wait_results(n, budget), timeout=budget + 30, check=False)
+    t_done = time.monotonic() - t0
+    s.expect(rc == 0, "every execution finished within %d s" % budget)
+    s.stop_all()
+    runs = {}
+    for wid in s.workers:
+        for l in step_lines(s.path("steps-%s.log" % wid)):
+            if l[1] == "2":
+                runs.setdefault(l[0], []).append(wid)
+    for e, ws in sorted(runs.items()):
+        log("%s: step2 (%d s) ran %d time(s), on %s" % (e, step_ms // 1000, len(ws), ", ".join(ws)))
+    rebal = sum(grep_count(w.text(), r"revoked \d+ partition") for w in s.workers.values())
+    aborts = sum(grep_count(w.text(), r"(send_offsets_to_transaction|commit_transaction):") for w in s.workers.values())
+    poll_exceeded = sum(grep_count(w.text(), r"max\.poll\.interval|maximum poll interval") for w in s.workers.values())
+    ok, f = s.verify(five=n)
+    s.expect(ok, "checker")
+    most = max((len(v) for v in runs.values()), default=0)
+    s.expect(most <= 2, "a long step ran at most twice per execution (ran %d times)" % most)
+    s.figs.update({
+        "executions": n, "step2 duration": "%d s (max.poll.interval.ms 10 s)" % (step_ms // 1000),
+        "finished after": "%.1f s" % t_done if rc == 0 else "not within %d s" % budget,
+        "step2 runs per execution": ", ".join("%s: %d" % (e, len(v)) for e, v in sorted(runs.items())),
+        "rebalances (revocations)": rebal, "refused commits": aborts,
+        "max.poll.interval exceeded (librdkafka)": poll_exceeded,
+        "duplicates found": f.get("duplicates"), "lost": f.get("lost"), "unfinished": f.get("unfinished"),
+    })
+    s.report("scenario 6: long step")
+    return s.ok
+
+
 def fmt_times(ts):
     if not ts:
         return "n/a"
@@ -689,6 +733,7 @@ SCENARIOS = {
     "timer-crash": (scenario_timer_crash, 200),
     "poison": (scenario_poison, 200),
     "lost-state": (scenario_lost_state, 200),
+    "long-step": (scenario_long_step, 150),
 }
 
 
