@@ -199,11 +199,18 @@ static int df__out_result(void *opaque, const df__result_rec_t *r)
         return rc;
 }
 
+/* Largest original value a dead letter carries whole; a larger one is cut
+ * to its first DF__DLQ_KEEP bytes (the record must fit the topic's
+ * max.message.bytes, 2 MiB, and the producer's message.max.bytes). */
+#define DF__DLQ_INLINE_MAX 1000000
+#define DF__DLQ_KEEP 65536
+
 static int df__dead_letter(df_worker_t *w, const rd_kafka_message_t *m, const char *error)
 {
         df__dlq_rec_t d;
         df__buf_t v = {0};
-        char errstr[256];
+        char errstr[256], *text = NULL;
+        size_t klen = m->key_len > 4096 ? 4096 : m->key_len;
         int rc;
 
         memset(&d, 0, sizeof(d));
@@ -211,22 +218,32 @@ static int df__dead_letter(df_worker_t *w, const rd_kafka_message_t *m, const ch
         d.partition = m->partition;
         d.offset = m->offset;
         d.key.data = m->key;
-        d.key.len = m->key_len;
+        d.key.len = klen;
         d.value.data = m->payload;
         d.value.len = m->len;
         d.error = (char *)error;
         d.ts_ms = df__now_ms();
         df__log(DF__LOG_WARN, "dead letter %s[%d]@%lld: %s", d.topic, (int)d.partition, (long long)d.offset, error);
+        if (m->len > DF__DLQ_INLINE_MAX) {
+                text = df__asprintf("%s (value of %zu bytes cut to its first %d)", error, m->len, DF__DLQ_KEEP);
+                d.error = text ? text : (char *)error;
+                d.value.len = DF__DLQ_KEEP;
+        }
         if (df__dlq_encode(&d, &v, errstr, sizeof(errstr))) {
-                /* The DLQ record itself could not be built (e.g. the hostile
-                 * value is larger than the DLQ limit): keep the coordinates. */
+                /* The record could not be built whole: keep the coordinates. */
                 d.value.data = NULL;
                 d.value.len = 0;
-                if (df__dlq_encode(&d, &v, errstr, sizeof(errstr)))
+                d.key.len = 0;
+                if (df__dlq_encode(&d, &v, errstr, sizeof(errstr))) {
+                        df__log(DF__LOG_ERROR, "dead letter %s[%d]@%lld not written: %s", d.topic,
+                                (int)d.partition, (long long)d.offset, errstr);
+                        free(text);
                         return -1;
+                }
         }
-        rc = df__produce(w, w->t.dlq, RD_KAFKA_PARTITION_UA, m->key, m->key_len, &v);
+        rc = df__produce(w, w->t.dlq, RD_KAFKA_PARTITION_UA, m->key, klen, &v);
         free(v.data);
+        free(text);
         w->stats.dlq++;
         return rc;
 }
