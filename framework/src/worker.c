@@ -40,7 +40,7 @@ struct df_worker {
         df__map_t *cache;      /* exec id -> df__exec_state_t*, this batch */
         df__map_t *exec_part;  /* exec id -> partition+1, this batch */
         rocksdb_writebatch_t *wb;
-        int64_t *dr_state_off; /* per partition: highest delivered state offset, -1 */
+        struct df__ckpt *dr_ckpt; /* per partition: last delivered state record (next = -1: none) */
         rd_kafka_message_t **msgs; /* consumed, not yet committed; capacity 2 * batch_max */
         int n_msgs;
         int n_done;                /* how many of msgs the last transaction processed */
@@ -65,29 +65,62 @@ static void df__skey(char *buf, size_t size, int part, const char *key)
         snprintf(buf, size, "s%04d:%s", part, key);
 }
 
-static int64_t df__stored_offset(df_worker_t *w, int part)
+/*
+ * A partition's changelog checkpoint: the next offset to read, and the
+ * identity (timestamp, key hash) of the record just before it.  On restore the
+ * record at next-1 must still be that record; otherwise the store was built
+ * from another changelog (a topic deleted and recreated, a state directory
+ * copied from elsewhere) and is dropped.
+ */
+typedef struct df__ckpt {
+        int64_t next;
+        int64_t ts;
+        uint64_t keyh;
+} df__ckpt_t;
+
+static uint64_t df__keyhash(const void *key, size_t len)
+{
+        const unsigned char *p = key;
+        uint64_t h = 1469598103934665603ULL;
+        size_t i;
+        for (i = 0; i < len; i++) {
+                h ^= p[i];
+                h *= 1099511628211ULL;
+        }
+        return h;
+}
+
+static void df__ckpt_of(df__ckpt_t *c, const rd_kafka_message_t *m)
+{
+        rd_kafka_timestamp_type_t tt;
+        c->next = m->offset + 1;
+        c->ts = rd_kafka_message_timestamp(m, &tt);
+        c->keyh = df__keyhash(m->key, m->key_len);
+}
+
+static df__ckpt_t df__stored_ckpt(df_worker_t *w, int part)
 {
         char key[32], *err = NULL, *val;
         size_t len;
-        int64_t off = 0;
+        df__ckpt_t c = {0, 0, 0};
 
         snprintf(key, sizeof(key), "m:cl:%04d", part);
         val = rocksdb_get(w->db, w->ro, key, strlen(key), &len, &err);
         if (err) {
                 free(err);
-                return 0;
+                return c;
         }
-        if (val && len == 8)
-                memcpy(&off, val, 8);
+        if (val && len == sizeof(c))
+                memcpy(&c, val, sizeof(c));
         free(val);
-        return off;
+        return c;
 }
 
-static void df__wb_offset(rocksdb_writebatch_t *wb, int part, int64_t next)
+static void df__wb_ckpt(rocksdb_writebatch_t *wb, int part, const df__ckpt_t *c)
 {
         char key[32];
         snprintf(key, sizeof(key), "m:cl:%04d", part);
-        rocksdb_writebatch_put(wb, key, strlen(key), (const char *)&next, 8);
+        rocksdb_writebatch_put(wb, key, strlen(key), (const char *)c, sizeof(*c));
 }
 
 /* ---------------- store access for the engine ---------------- */
@@ -340,8 +373,8 @@ static void df__dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
                 return;
         }
         if (!strcmp(rd_kafka_topic_name(m->rkt), w->t.state) && m->partition >= 0 && m->partition < w->t.partitions &&
-            m->offset > w->dr_state_off[m->partition])
-                w->dr_state_off[m->partition] = m->offset;
+            m->offset + 1 > w->dr_ckpt[m->partition].next)
+                df__ckpt_of(&w->dr_ckpt[m->partition], m);
 }
 
 /* Handle a transactional error: 1 = retry the call, 0 = aborted, -1 = fatal. */
@@ -382,7 +415,7 @@ static void df__batch_reset(df_worker_t *w)
         df__map_clear(w->exec_part, NULL);
         rocksdb_writebatch_clear(w->wb);
         for (i = 0; i < w->t.partitions; i++)
-                w->dr_state_off[i] = -1;
+                w->dr_ckpt[i].next = -1;
 }
 
 /* After a commit: changelog offsets and state into RocksDB. */
@@ -392,8 +425,8 @@ static int df__store_commit(df_worker_t *w)
         int i;
         rd_kafka_poll(w->producer, 0); /* delivery reports */
         for (i = 0; i < w->t.partitions; i++)
-                if (w->dr_state_off[i] >= 0)
-                        df__wb_offset(w->wb, i, w->dr_state_off[i] + 1);
+                if (w->dr_ckpt[i].next >= 0)
+                        df__wb_ckpt(w->wb, i, &w->dr_ckpt[i]);
         rocksdb_write(w->db, w->wo, w->wb, &err);
         if (err) {
                 df__log(DF__LOG_ERROR, "RocksDB write after commit: %s (state will be restored from %s)", err,
@@ -533,7 +566,10 @@ static int df__wipe_partition(df_worker_t *w, int part)
         snprintf(lo, sizeof(lo), "s%04d:", part);
         snprintf(hi, sizeof(hi), "s%04d;", part);
         rocksdb_writebatch_delete_range(wb, lo, strlen(lo), hi, strlen(hi));
-        df__wb_offset(wb, part, 0);
+        {
+                df__ckpt_t zero = {0, 0, 0};
+                df__wb_ckpt(wb, part, &zero);
+        }
         rocksdb_write(w->db, w->wo, wb, &err);
         rocksdb_writebatch_destroy(wb);
         if (err) {
@@ -544,9 +580,42 @@ static int df__wipe_partition(df_worker_t *w, int part)
         return 0;
 }
 
+/* 1 when the record at ck->next - 1 is the one the checkpoint names, 0 when
+ * not (or it cannot be read: compacted away, behind an open transaction). */
+static int df__ckpt_verify(df_worker_t *w, int part, const df__ckpt_t *ck)
+{
+        rd_kafka_topic_partition_list_t *tp = rd_kafka_topic_partition_list_new(1);
+        int64_t deadline = df__mono_ms() + 30000;
+        int ok = 0;
+
+        rd_kafka_topic_partition_list_add(tp, w->t.state, part)->offset = ck->next - 1;
+        rd_kafka_assign(w->restorer, tp);
+        rd_kafka_topic_partition_list_destroy(tp);
+        while (df__mono_ms() < deadline) {
+                rd_kafka_message_t *m = rd_kafka_consumer_poll(w->restorer, 500);
+                int stop = 0;
+                if (!m)
+                        continue;
+                if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                        stop = 1;
+                } else if (!m->err && m->partition == part) {
+                        df__ckpt_t got;
+                        df__ckpt_of(&got, m);
+                        ok = m->offset == ck->next - 1 && got.ts == ck->ts && got.keyh == ck->keyh;
+                        stop = 1;
+                }
+                rd_kafka_message_destroy(m);
+                if (stop)
+                        break;
+        }
+        rd_kafka_assign(w->restorer, NULL);
+        return ok;
+}
+
 static int df__restore_partition(df_worker_t *w, int part)
 {
-        int64_t next = df__stored_offset(w, part), lo = 0, hi = 0, t0 = df__mono_ms(), n = 0, bytes = 0;
+        df__ckpt_t ck = df__stored_ckpt(w, part);
+        int64_t next = ck.next, lo = 0, hi = 0, t0 = df__mono_ms(), n = 0, bytes = 0;
         rd_kafka_topic_partition_list_t *tp;
         rd_kafka_resp_err_t err;
         rocksdb_writebatch_t *wb;
@@ -565,6 +634,16 @@ static int df__restore_partition(df_worker_t *w, int part)
                 if (df__wipe_partition(w, part))
                         return -1;
                 next = lo;
+                ck.next = lo;
+        } else if (next > lo && df__ckpt_verify(w, part, &ck) != 1) {
+                df__log(DF__LOG_WARN,
+                        "restore %s[%d]: the changelog record at offset %lld is not the one the local checkpoint "
+                        "names: dropping the local state and rebuilding it",
+                        w->t.state, part, (long long)(next - 1));
+                if (df__wipe_partition(w, part))
+                        return -1;
+                next = lo;
+                ck.next = lo;
         }
         if (next >= hi)
                 return 0;
@@ -594,11 +673,12 @@ static int df__restore_partition(df_worker_t *w, int part)
                         else
                                 rocksdb_writebatch_delete(wb, k, strlen(k));
                         next = m->offset + 1;
+                        df__ckpt_of(&ck, m);
                         n++;
                         bytes += (int64_t)m->len;
                         if (rocksdb_writebatch_count(wb) >= 10000) {
                                 char *e = NULL;
-                                df__wb_offset(wb, part, next);
+                                df__wb_ckpt(wb, part, &ck);
                                 rocksdb_write(w->db, w->wo, wb, &e);
                                 rocksdb_writebatch_clear(wb);
                                 if (e) {
@@ -613,7 +693,7 @@ static int df__restore_partition(df_worker_t *w, int part)
         }
         {
                 char *e = NULL;
-                df__wb_offset(wb, part, next);
+                df__wb_ckpt(wb, part, &ck);
                 rocksdb_write(w->db, w->wo, wb, &e);
                 if (e) {
                         df__log(DF__LOG_ERROR, "restore: RocksDB: %s", e);
@@ -723,8 +803,8 @@ df_worker_t *df_worker_new(const df_conf_t *conf, char *errstr, size_t errstr_si
         w->wb = rocksdb_writebatch_create();
         w->msgs = calloc((size_t)w->batch_max * 2, sizeof(*w->msgs));
         w->txn_budget_ms = atoll(df_conf_get(conf, "transaction.timeout.ms")) / 3;
-        w->dr_state_off = calloc((size_t)w->t.partitions, sizeof(int64_t));
-        if (!w->eng || !w->cache || !w->exec_part || !w->msgs || !w->dr_state_off) {
+        w->dr_ckpt = calloc((size_t)w->t.partitions, sizeof(*w->dr_ckpt));
+        if (!w->eng || !w->cache || !w->exec_part || !w->msgs || !w->dr_ckpt) {
                 df__errf(errstr, errstr_size, "out of memory");
                 goto fail;
         }
@@ -986,7 +1066,7 @@ void df_worker_destroy(df_worker_t *w)
         df__map_destroy(w->exec_part, NULL);
         df__engine_destroy(w->eng);
         free(w->msgs);
-        free(w->dr_state_off);
+        free(w->dr_ckpt);
         df_conf_destroy(w->conf);
         free(w);
 }
