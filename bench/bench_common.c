@@ -613,6 +613,8 @@ struct bench_report {
         char machine[512];
         char cmd[2048];
         double load_start;
+        int64_t t_start;
+        double cpu_busy0, cpu_self0, cpu_broker0;
         char *text;
         size_t len, cap;
         char *csv;
@@ -680,6 +682,41 @@ static void machine_desc(char *buf, size_t size)
                  (double)memkb / 1048576.0, model, u.release, rd_kafka_version_str());
 }
 
+/* Busy CPU seconds of the whole machine (all CPUs) from /proc/stat. */
+static double machine_busy_s(void)
+{
+        unsigned long long v[10] = {0};
+        double busy = -1;
+        FILE *f = fopen("/proc/stat", "r");
+        if (f) {
+                if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+                           &v[6], &v[7]) == 8)
+                        busy = (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / (double)sysconf(_SC_CLK_TCK);
+                fclose(f);
+        }
+        return busy;
+}
+
+/* CPU seconds of this process and its reaped children. */
+static double self_and_children_s(void)
+{
+        char buf[2048], *p;
+        unsigned long long ut = 0, st = 0;
+        long long cut = 0, cst = 0;
+        size_t n;
+        FILE *f = fopen("/proc/self/stat", "r");
+        if (!f)
+                return -1;
+        n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[n] = 0;
+        p = strrchr(buf, ')');
+        if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %lld %lld", &ut, &st, &cut,
+                         &cst) != 4)
+                return -1;
+        return (double)(ut + st + (unsigned long long)cut + (unsigned long long)cst) / (double)sysconf(_SC_CLK_TCK);
+}
+
 bench_report_t *bench_report_new(const char *bench, const char *title, int argc, char **argv)
 {
         bench_report_t *r = calloc(1, sizeof(*r));
@@ -693,6 +730,10 @@ bench_report_t *bench_report_new(const char *bench, const char *title, int argc,
         strftime(r->date, sizeof(r->date), "%Y-%m-%d %H:%M:%S UTC", &tm);
         machine_desc(r->machine, sizeof(r->machine));
         r->load_start = bench_load1();
+        r->t_start = bench_mono_ns();
+        r->cpu_busy0 = machine_busy_s();
+        r->cpu_self0 = self_and_children_s();
+        r->cpu_broker0 = bench_broker_pid() ? bench_proc_cpu_s(bench_broker_pid()) : -1;
         for (i = 0; i < argc && l + 2 < sizeof(r->cmd); i++) {
                 const char *a = i == 0 ? (strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0]) : argv[i];
                 l += (size_t)snprintf(r->cmd + l, sizeof(r->cmd) - l, "%s%s", i ? " " : "", a);
@@ -731,12 +772,23 @@ void bench_report_finish(bench_report_t *r)
         double load_end = bench_load1();
         int new_csv;
 
+        double wall = (double)(bench_mono_ns() - r->t_start) / 1e9, ncpu = (double)sysconf(_SC_NPROCESSORS_ONLN);
+        double busy = machine_busy_s() - r->cpu_busy0, own = self_and_children_s() - r->cpu_self0;
+        double brk = r->cpu_broker0 >= 0 ? bench_proc_cpu_s(bench_broker_pid()) - r->cpu_broker0 : 0;
+        double other = busy - own - brk;
+        if (other < 0)
+                other = 0;
         snprintf(head, sizeof(head),
                  "\n## %s — %s\n\n"
                  "- machine: %s\n"
-                 "- load average (1 min): %.2f at start, %.2f at end (other work on the machine shares its CPUs)\n"
+                 "- load: 1-min load average %.2f at start, %.2f at end (the end includes this benchmark); during "
+                 "its %.0f s the benchmark (with its child processes) used %.0f%% and the broker %.0f%% of the "
+                 "machine's %.0f CPUs, **other processes %.0f%%**\n"
                  "- command: `%s` (brokers %s)\n\n",
-                 r->title, r->date, r->machine, r->load_start, load_end, r->cmd, bench_brokers());
+                 r->title, r->date, r->machine, r->load_start, load_end, wall, 100 * own / (wall * ncpu),
+                 100 * brk / (wall * ncpu), ncpu, 100 * other / (wall * ncpu), r->cmd, bench_brokers());
+        bench_report_csv(r, "_machine", "other_cpu_pct", 100 * other / (wall * ncpu), "%");
+        bench_report_csv(r, "_machine", "load1_start", r->load_start, "");
         fputs(head, stdout);
         if (r->text)
                 fputs(r->text, stdout);

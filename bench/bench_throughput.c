@@ -24,7 +24,8 @@
  *
  * Usage: bench_throughput [--count 20000] [--workers 1,2] [--modes closed,open]
  *        [--rate R] [--partitions 6] [--workflow noop3|amo3] [--warmup 200]
- *        [--timeout-s 300] [--open-s 15] [--repeat 3] [--label TEXT] [-X name=value ...]
+ *        [--timeout-s 300] [--open-s 15] [--repeat 3] [--rates R1,R2] [--label TEXT] [-X name=value ...]
+ * --rates adds open-loop runs at those fixed rates (executions/s).
  * The closed loop runs --repeat times; the median run (by executions/s)
  * goes to results.csv and sets the open-loop rate.
  */
@@ -352,6 +353,7 @@ int main(int argc, char **argv)
         long warmup = bench_arg_ll(argc, argv, "--warmup", 200);
         long open_s = bench_arg_ll(argc, argv, "--open-s", 15);
         int repeat = (int)bench_arg_ll(argc, argv, "--repeat", 3);
+        const char *rates = bench_arg(argc, argv, "--rates", NULL);
         int timeout_s = (int)bench_arg_ll(argc, argv, "--timeout-s", 300);
         const char *label = bench_arg(argc, argv, "--label", "default");
         result_t res[32];
@@ -425,6 +427,28 @@ int main(int argc, char **argv)
                                 fprintf(stderr, "run: %d worker(s), open loop did not keep up; again at %.0f/s\n",
                                         workers, rate);
                                 if (run(workers, "open2", rate, n, partitions, workflow, warmup, timeout_s,
+                                        &res[nres]) < 0)
+                                        return 1;
+                                print_progress(&res[nres]);
+                                nres++;
+                        }
+                }
+                if (rates && *rates) {
+                        /* fixed open-loop rates (e.g. the target load) */
+                        char rb[128], *rs = NULL, *rt;
+                        snprintf(rb, sizeof(rb), "%s", rates);
+                        for (rt = strtok_r(rb, ",", &rs); rt && nres < 30; rt = strtok_r(NULL, ",", &rs)) {
+                                double rate = atof(rt);
+                                long n = (long)(rate * (double)open_s);
+                                static char modes_buf[30][32];
+                                if (rate <= 0)
+                                        continue;
+                                if (n < count)
+                                        n = count;
+                                snprintf(modes_buf[nres], sizeof(modes_buf[nres]), "open%.0f", rate);
+                                fprintf(stderr, "run: %d worker(s), open loop at %.0f/s (fixed), %ld executions\n",
+                                        workers, rate, n);
+                                if (run(workers, modes_buf[nres], rate, n, partitions, workflow, warmup, timeout_s,
                                         &res[nres]) < 0)
                                         return 1;
                                 print_progress(&res[nres]);

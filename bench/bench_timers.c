@@ -7,7 +7,9 @@
  *     30 days from now, for a target topic nobody reads.
  *  2. The timer service runs as a child process (bench_node timers); the
  *     time it takes to index them all is measured.
- *  3. --due M timers (default 10,000) due uniformly within one --window-ms
+ *  3. After 20 warm-up timers (due at once: the service's first transaction
+ *     to a topic it has not produced to yet is slow, ~0.5-1 s), --due M
+ *     timers (default 10,000) due uniformly within one --window-ms
  *     window (default 10 s, starting --lead-ms = 5 s after they are sent) are
  *     produced; a read_committed consumer of the target topic records when
  *     each arrives.  Lateness = arrival (wall clock) - due time.
@@ -230,6 +232,28 @@ int main(int argc, char **argv)
                 rd_kafka_topic_partition_list_add(tp, target, k)->offset = RD_KAFKA_OFFSET_BEGINNING;
         rd_kafka_assign(c, tp);
         rd_kafka_topic_partition_list_destroy(tp);
+        /* warm-up: a few timers due now, so that the service's producer knows
+         * the target topic (its first transaction to a new topic is slow) */
+        {
+                int64_t wdl = bench_mono_ns() + 60LL * 1000000000;
+                int warm = 0;
+                for (k = 0; k < 20; k++) {
+                        snprintf(id, sizeof(id), "warm-%d/1/0/1", k);
+                        produce_timer(p, timers_topic, id, bench_wall_ms(), target, "warm");
+                }
+                rd_kafka_flush(p, 30000);
+                while (warm < 20 && bench_mono_ns() < wdl) {
+                        rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 100);
+                        if (m) {
+                                if (!m->err && m->len == 4 && !memcmp(m->payload, "warm", 4))
+                                        warm++;
+                                rd_kafka_message_destroy(m);
+                        }
+                        while (bench_child_line(&child, line, sizeof(line), 0) == 1)
+                                ;
+                }
+                fprintf(stderr, "  warm-up: %d of 20 warm-up timers arrived\n", warm);
+        }
         late = calloc((size_t)ndue, sizeof(int64_t));
         seen_at = calloc((size_t)ndue, sizeof(int64_t));
         base_due = bench_wall_ms() + lead_ms;
@@ -311,14 +335,14 @@ int main(int argc, char **argv)
                           *bench_conf_args_str(argc, argv) ? bench_conf_args_str(argc, argv) : "defaults");
         bench_report_text(rep, "%s", "");
         bench_report_text(rep, "| pending | produce pending (s) | index pending (s) | due timers arrived | duplicates | "
-                               "lateness p50 / p95 / p99 / max (ms) | service's own late max (ms) | peak RSS after "
+                               "lateness p50 / p95 / p99 / max (ms) | peak RSS after "
                                "indexing / at end (MB) | RSS at end (MB) | state dir on disk (MB, allocated / "
                                "apparent) | `.timers` log on the broker (MB) | service CPU during the window (s) |");
-        bench_report_text(rep, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
-        bench_report_text(rep, "| %ld | %.1f | %.1f | %ld / %ld | %ld | %s / %s / %s / %s | %lld | %.0f / %.0f | %.0f | "
+        bench_report_text(rep, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        bench_report_text(rep, "| %ld | %.1f | %.1f | %ld / %ld | %ld | %s / %s / %s / %s | %.0f / %.0f | %.0f | "
                                "%.1f / %.1f | %.1f | %.1f |",
                           pending, (double)produce_ns / 1e9, (double)(t_loaded - t0) / 1e9, arrived, ndue, dup,
-                          bench_ms(lp.p50), bench_ms(lp.p95), bench_ms(lp.p99), bench_ms(lp.max), late_max_stat,
+                          bench_ms(lp.p50), bench_ms(lp.p95), bench_ms(lp.p99), bench_ms(lp.max),
                           (double)(hwm_loaded > hwm_idle ? hwm_loaded : hwm_idle) / 1024.0, (double)hwm_end / 1024.0,
                           (double)rss_end / 1024.0, (double)du_state / 1048576.0, (double)du_app / 1048576.0,
                           (double)kafka_timers / 1048576.0, cpu_child);
@@ -335,6 +359,7 @@ int main(int argc, char **argv)
                 bench_report_csv(rep, cfg, "arrived", (double)arrived, "");
         }
         (void)fired_stat;
+        (void)late_max_stat;
         bench_report_finish(rep);
         bench_delete_topics(prefix);
         bench_rm_rf(state);

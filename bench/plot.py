@@ -53,7 +53,8 @@ def plot_latency(data, out):
     # open-loop runs only: closed-loop latency is queueing behind the burst
     tp = [c for c in configs(data, "throughput") if c.split("/")[-1].startswith("open")]
     timers = configs(data, "timers")
-    fig, axes = plt.subplots(1, 3, figsize=(18, 5.5), gridspec_kw={"width_ratios": [3, 3, 1.4]})
+    w = max(18, 1.6 * len(tp) + 4)
+    fig, axes = plt.subplots(1, 3, figsize=(w, 6), gridspec_kw={"width_ratios": [3, 3, 1.4]})
 
     ax = axes[0]
     pcts = ["p50", "p95", "p99", "max"]

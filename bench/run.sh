@@ -96,10 +96,11 @@ if want rawloop; then
 fi
 if want throughput; then
   say "throughput and latency"
-  run_b "$B/bench_throughput" --count "$N_EXEC" --workers 1,2 --modes closed,open --label default
-  if [ "$TUNED" = 1 ]; then run_b "$B/bench_throughput" --count "$N_EXEC" --workers 1,2 --modes closed,open --label tuned "${TUNE[@]}"; fi
+  # --rates 3333: also an open loop at the target load, 10,000 step transitions/s
+  run_b "$B/bench_throughput" --count "$N_EXEC" --workers 1,2 --modes closed,open --rates 3333 --label default
+  if [ "$TUNED" = 1 ]; then run_b "$B/bench_throughput" --count "$N_EXEC" --workers 1,2 --modes closed,open --rates 3333 --label tuned "${TUNE[@]}"; fi
   # lowest latency: tuned + the worker's batch.max.ms 1 (instead of 5)
-  if [ "$TUNED" = 1 ]; then run_b "$B/bench_throughput" --count "$N_EXEC" --workers 1 --modes closed,open --label lowlat "${TUNE[@]}" -X batch.max.ms=1; fi
+  if [ "$TUNED" = 1 ]; then run_b "$B/bench_throughput" --count "$N_EXEC" --workers 1 --modes closed,open --rates 3333 --label lowlat "${TUNE[@]}" -X batch.max.ms=1; fi
   # at-most-once steps: one transaction per step (the per-step checkpoint round trip)
   run_b "$B/bench_throughput" --count "$N_EXEC" --workers 1 --modes closed,open --repeat 1 --workflow amo3 --label default
   if [ "$TUNED" = 1 ]; then run_b "$B/bench_throughput" --count "$N_EXEC" --workers 1 --modes closed,open --repeat 1 --workflow amo3 --label tuned "${TUNE[@]}"; fi
