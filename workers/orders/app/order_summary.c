@@ -127,6 +127,25 @@ size_t ow_tally_failed(const ow_tally_t *t)
         return t->failed;
 }
 
+size_t ow_tally_missing(const ow_tally_t *t, size_t n, size_t max, char *buf, size_t size)
+{
+        size_t i, missing = 0, len = 0;
+        if (size)
+                buf[0] = '\0';
+        for (i = 0; i < n && i < t->n_orders; i++) {
+                if (t->seen[i])
+                        continue;
+                if (missing < max && len < size) {
+                        int k = snprintf(buf + len, size - len, "%sorder-%ld", len ? " " : "",
+                                         (long)ow_dataset_order_at(t->ds, i)->order_id);
+                        if (k > 0)
+                                len += (size_t)k;
+                }
+                missing++;
+        }
+        return missing;
+}
+
 void ow_tally_progress(const ow_tally_t *t, char *buf, size_t size)
 {
         static const char *const short_names[N_OUTCOMES] = {"on_time", "late",    "cancelled", "declined",

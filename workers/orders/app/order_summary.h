@@ -42,6 +42,10 @@ size_t ow_tally_outcome(const ow_tally_t *t, const char *outcome);
 /* Executions that ended FAILED, STOPPED or TIMED_OUT. */
 size_t ow_tally_failed(const ow_tally_t *t);
 
+/* The execution ids of up to max orders among the first n of the dataset
+ * without a result yet, space separated, into buf; how many are missing. */
+size_t ow_tally_missing(const ow_tally_t *t, size_t n, size_t max, char *buf, size_t size);
+
 /* Outcome counts for a progress line: "on_time 12  late 0  cancelled 0
  * declined 3" (+ invalid / rejected / other / FAILED when non-zero). */
 void ow_tally_progress(const ow_tally_t *t, char *buf, size_t size);

@@ -393,10 +393,16 @@ int main(int argc, char **argv)
                         printf("Wall time                       %9.1f s\n", wall);
                         printf("%s\n", ok ? "OK" : "FAILED");
                 }
-                if (!all_done)
+                if (!all_done) {
+                        char missing[512];
+                        size_t n_missing = ow_tally_missing(d.tally, n_orders, 10, missing, sizeof(missing));
                         fprintf(stderr, "%s: %zu of %zu orders reached a terminal state%s\n", prog,
                                 ow_tally_done(d.tally), n_orders,
                                 interrupted ? " (interrupted)" : " within the time limit");
+                        if (n_missing)
+                                fprintf(stderr, "%s: without a result: %s%s (`duraflow -p %s history <id>` tells why)\n",
+                                        prog, missing, n_missing > 10 ? " ..." : "", df_conf_get(d.conf, "topic.prefix"));
+                }
         }
         json_decref(stats);
         demo_stop(&d);
