@@ -511,9 +511,9 @@ def scenario_poison(brokers):
     run(s.load(100, first=100), timeout=60)
     run(s.load(n_cb, workflow="cb"), timeout=60)
     rc, _ = run([s.bin("fault_load"), "callbacks", "--brokers", brokers, "--prefix", s.prefix, "--cb-file",
-                 s.path("callbacks.txt"), "--count", str(n_cb), "--timeout", "45"], timeout=60, check=False)
+                 s.path("callbacks.txt"), "--count", str(n_cb), "--timeout", "30"], timeout=60, check=False)
     s.expect(rc == 0, "every callback completed")
-    rc, out = run(s.wait_results(n_five + n_cb, 30), timeout=60, check=False)
+    rc, out = run(s.wait_results(n_five + n_cb, 20), timeout=60, check=False)
     s.expect(rc == 0, "every execution reached a result")
     rc, probes = run([s.bin("fault_poison"), "probe", "--brokers", brokers, "--prefix", s.prefix, "--cb-file",
                       s.path("callbacks.txt")], timeout=150, check=False)
@@ -720,6 +720,325 @@ def scenario_long_step(brokers):
     return s.ok
 
 
+# ---------------------------------------------------------------------------
+# 7. broker outage (a private broker: scripts/kafka.sh, own state file and port)
+# ---------------------------------------------------------------------------
+def free_port():
+    import socket
+    with socket.socket() as so:
+        so.bind(("127.0.0.1", 0))
+        return so.getsockname()[1]
+
+
+def broker_ready(port):
+    """A Metadata request answered with at least one broker (as scripts/kafka.sh probes)."""
+    import socket
+    import struct
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as so:
+            so.settimeout(2)
+            cid = b"df-fault"
+            body = struct.pack(">hhih", 3, 4, 7, len(cid)) + cid + struct.pack(">i", 0) + b"\x00"
+            so.sendall(struct.pack(">i", len(body)) + body)
+            head = b""
+            while len(head) < 16:
+                c = so.recv(16 - len(head))
+                if not c:
+                    return False
+                head += c
+            _, corr, _, nbrokers = struct.unpack(">iiii", head)
+            return corr == 7 and nbrokers >= 1
+    except OSError:
+        return False
+
+
+class PrivateBroker:
+    """A broker of this scenario only: started and stopped with scripts/kafka.sh;
+    taken down (SIGKILL) and brought back on the same port and data dir by
+    relaunching the command line kafka.sh started (read from /proc)."""
+
+    def __init__(self, s):
+        self.s = s
+        self.state = s.path("kafka.env")
+        self.port, self.cport = free_port(), free_port()
+        self.env = dict(os.environ, DF_KAFKA_STATE=self.state, DF_KAFKA_PORT=str(self.port),
+                        DF_KAFKA_CONTROLLER_PORT=str(self.cport))
+        self.addr = "127.0.0.1:%d" % self.port
+        self.started = False
+
+    def kafka_sh(self, *args, timeout=180):
+        return subprocess.run([os.path.join(ARGS.repo, "scripts", "kafka.sh")] + list(args), env=self.env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
+
+    def start(self):
+        self.started = True
+        r = self.kafka_sh("start")
+        if r.returncode != 0:
+            raise AssertionError("private broker did not start: %s" % r.stdout.decode()[-800:])
+
+    def _state(self):
+        st = {}
+        with open(self.state) as f:
+            for line in f:
+                k, _, v = line.strip().partition("=")
+                st[k] = v.strip("'\"")
+        return st
+
+    def kill(self):
+        st = self._state()
+        pid = int(st["DF_KAFKA_PID"])
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            self.argv = [a.decode() for a in f.read().split(b"\0") if a]
+        self.dir = st["DF_KAFKA_DIR"]
+        os.kill(pid, signal.SIGKILL)
+        while os.path.exists("/proc/%d" % pid) and open("/proc/%d/stat" % pid).read().split()[2] != "Z":
+            time.sleep(0.05)
+
+    def relaunch(self):
+        with open(os.path.join(self.dir, "logs", "stdout.log"), "ab") as out:
+            out.write(("---- relaunched by tests/fault/fault.py at %s ----\n" % time.ctime()).encode())
+            p = subprocess.Popen(self.argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                 start_new_session=True)
+        with open(self.state) as f:
+            text = f.read()
+        with open(self.state + ".tmp", "w") as f:
+            f.write(re.sub(r"^DF_KAFKA_PID=.*$", "DF_KAFKA_PID=%d" % p.pid, text, flags=re.M))
+        os.rename(self.state + ".tmp", self.state)
+        return p.pid
+
+    def wait_ready(self, timeout=120):
+        return wait_for(lambda: broker_ready(self.port), timeout, 0.3)
+
+    def stop(self):
+        if self.started:
+            # Its data is thrown away: no need for a clean (slow) shutdown.
+            try:
+                os.kill(int(self._state()["DF_KAFKA_PID"]), signal.SIGKILL)
+                time.sleep(0.5)
+            except (OSError, KeyError, ValueError):
+                pass
+            r = self.kafka_sh("stop", timeout=120)
+            log("private broker stopped: %s" % r.stdout.decode().strip().splitlines()[-1:])
+
+
+def scenario_broker_outage(brokers):
+    s = Scenario("outage", brokers)
+    b = PrivateBroker(s)
+    CLEANUPS.append(b.stop)      # runs after s.cleanup has killed the processes
+    CLEANUPS.append(s.cleanup)
+    s.brokers = b.addr  # everything of this scenario talks to the private broker
+    s.prefixes = []     # its topics go with the private broker
+    n, n_cb, n_timers, down_s, before_s = 300, 30, 1000, 30, 15
+
+    # (a) workers and the timer service start while the broker is down
+    s.timer_service()
+    s.worker("w1")
+    s.worker("w2")
+    log("timer service and 2 workers started against %s, where no broker listens yet" % b.addr)
+    time.sleep(before_s)
+    early = {name: (p.alive(), p.text()) for name, p in [("w1", s.workers["w1"]), ("w2", s.workers["w2"]),
+                                                        ("timer service", s.ts)]}
+    for name, (alive, text) in early.items():
+        nr = re.findall(r"not ready: [^\n]*", text)
+        log("%s after %d s without a broker: %s; %d 'not ready' reports%s" % (
+            name, before_s, "running" if alive else "EXITED", len(nr), (": " + nr[-1][:160]) if nr else ""))
+    t_b = time.monotonic()
+    b.start()
+    t_up = time.monotonic()
+    log("private broker up at %s after %.1f s" % (b.addr, t_up - t_b))
+    exited = []
+    for wid, w in s.workers.items():
+        if not w.alive():
+            exited.append(wid)
+            w.start()
+    if not s.ts.alive():
+        exited.append("timer service")
+        s.ts.start()
+    ready = {}
+    for name, p in [("w1", s.workers["w1"]), ("w2", s.workers["w2"])]:
+        if wait_for(lambda: re.search(r"assigned [1-9]", p.text()) is not None, 90):
+            ready[name] = time.monotonic() - t_up
+    s.expect(len(ready) == 2, "both workers got partitions once the broker was up")
+    s.expect(not exited, "no process gave up while the broker was down (exited: %s)" % ", ".join(exited))
+
+    # (b) the broker goes down for 30 s in the middle of a run
+    run([s.bin("fault_timers"), "produce", "--brokers", b.addr, "--prefix", s.prefix, "--target",
+         s.prefix + ".target", "--count", str(n_timers), "--due-past", "0", "--spread-ms", "50000"], timeout=90)
+    loader = Proc("loader", s.load(n, rate=25, timeout=150), s.path("load.out"))
+    loader_cb = Proc("loader cb", s.load(n_cb, workflow="cb", rate=5, timeout=150), s.path("load-cb.out"))
+    completer = Proc("completer", [s.bin("fault_load"), "callbacks", "--brokers", b.addr, "--prefix", s.prefix,
+                                   "--cb-file", s.path("callbacks.txt"), "--count", str(n_cb), "--timeout", "150"],
+                     s.path("callbacks.out"))
+    time.sleep(5)
+    b.kill()
+    t_down = time.monotonic()
+    log("broker SIGKILLed in the middle of the run; down for %d s" % down_s)
+    time.sleep(down_s)
+    died = [name for name, p in list(s.workers.items()) + [("timer service", s.ts)] if not p.alive()]
+    for name in died:
+        p = s.ts if name == "timer service" else s.workers[name]
+        log("%s EXITED during the outage (exit %s): %s" % (
+            name, p.p.returncode, (re.findall(r"[^\n]*(?:stopped|fatal|FATAL)[^\n]*", p.text()) or ["?"])[-1]))
+    b.relaunch()
+    ok_up = b.wait_ready(120)
+    t_back = time.monotonic()
+    s.expect(ok_up, "the broker came back")
+    log("broker back after %.1f s down (%.1f s to serve requests again)" % (t_back - t_down, t_back - t_down - down_s))
+    for name in died:  # a supervisor would restart them
+        (s.ts if name == "timer service" else s.workers[name]).start()
+    t_wait = time.monotonic()
+    rc_w, out_w = run(s.wait_results(n + n_cb, 120), timeout=150, check=False)
+    s.expect(rc_w == 0, "every execution finished after the outage")
+    t_all = time.monotonic() - t_back
+    for p, what in ((loader, "start"), (loader_cb, "cb start")):
+        p.p.wait(60)
+        s.expect(p.p.returncode == 0, "every %s acknowledged" % what)
+    completer.p.wait(60)
+    s.expect(completer.p.returncode == 0, "every callback completed and acknowledged")
+    rc_t, out_t = run([s.bin("fault_timers"), "verify", "--brokers", b.addr, "--target", s.prefix + ".target",
+                       "--count", str(n_timers), "--timeout", "60", "--settle-ms", "2000"], timeout=120, check=False)
+    ft = figures(out_t)
+    s.expect(rc_t == 0, "every acknowledged timer fired exactly once")
+    s.stop_all()
+    ok, f = s.verify(five=n, cb=n_cb)
+    s.expect(ok, "checker")
+    s.figs.update({
+        "start while the broker is down": "%d s; exited: %s" % (before_s, ", ".join(exited) or "none"),
+        "'not ready' reports (w1, w2, ts)": ", ".join(str(len(re.findall("not ready", t))) for _, t in early.values()),
+        "ready after the broker came up": ", ".join("%s %.1f s" % kv for kv in sorted(ready.items())),
+        "outage": "%d s (SIGKILL, relaunch on the same data)" % down_s,
+        "processes that exited during it": ", ".join(died) or "none",
+        "all finished after the broker was back": "%.1f s" % t_all if rc_w == 0 else "no",
+        "executions (five + cb)": "%d + %d" % (n, n_cb), "succeeded": f.get("succeeded"),
+        "lost": f.get("lost"), "unfinished": f.get("unfinished"), "duplicates found": f.get("duplicates"),
+        "re-runs (at-least-once)": f.get("re_runs"),
+        "timers fired / lost / duplicates": "%s / %s / %s of %d" % (ft.get("distinct"), ft.get("missing"),
+                                                                     ft.get("duplicates"), n_timers),
+        "timer lateness max": "%s ms" % ft.get("late_max_ms"),
+        "callbacks": re.findall(r"completed \d+ callbacks[^\n]*", completer.text())[-1:] or ["not completed"],
+        "DLQ records": f.get("dlq"),
+    })
+    s.report("scenario 7: broker outage")
+    return s.ok
+
+
+# ---------------------------------------------------------------------------
+# 8. full disk under the worker's state dir
+# ---------------------------------------------------------------------------
+def fill(path):
+    """Write zeros to path until the file system is full; returns bytes written."""
+    n = 0
+    buf = b"\0" * 65536
+    with open(path, "wb", buffering=0) as f:
+        while True:
+            try:
+                n += f.write(buf)
+            except OSError:
+                break
+        # the last partial block
+        for size in (4096, 512, 1):
+            while True:
+                try:
+                    n += f.write(b"\0" * size)
+                except OSError:
+                    break
+    return n
+
+
+def scenario_full_disk(brokers):
+    """The state dir of w1 on a 32 MB tmpfs that the test fills.  Where
+    mount is not permitted (DF_FAULT_DISK=rlimit forces it), the disk is
+    "full" for w1 alone: its RLIMIT_FSIZE is lowered to the size of its
+    biggest store file (prlimit on its pid; fault_worker ignores SIGXFSZ, so
+    writes fail with EFBIG), and raised again to free the space."""
+    import resource
+    s = Scenario("disk", brokers)
+    small = s.path("small")
+    os.makedirs(small)
+    mounted = False
+
+    def unmount():
+        if mounted:
+            subprocess.run(["umount", "-l", small], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    CLEANUPS.append(unmount)    # runs after s.cleanup has killed the worker
+    CLEANUPS.append(s.cleanup)
+    mode = os.environ.get("DF_FAULT_DISK", "tmpfs")
+    if mode == "tmpfs":
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", small], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT)
+        if r.returncode == 0:
+            mounted = True
+        else:
+            log("mount -t tmpfs is not permitted here (%s); falling back to RLIMIT_FSIZE" %
+                r.stdout.decode().strip())
+            mode = "rlimit"
+    n1, n2 = 200, 200
+    s.timer_service()
+    w1 = s.worker("w1", state=small)
+    s.worker("w2")
+    assert wait_for(lambda: all("assigned" in w.text() for w in s.workers.values()), 30), "workers did not join"
+    run(s.load(n1, rate=100), timeout=60)
+    rc, _ = run(s.wait_results(n1, 60), timeout=90, check=False)
+    s.expect(rc == 0, "the first executions finished before the disk filled")
+    if mode == "tmpfs":
+        filled = fill(os.path.join(small, "filler"))
+        df = os.statvfs(small)
+        how = "tmpfs of 32 MB, filled with %d bytes" % filled
+        log("filled the state dir's file system (tmpfs 32 MB): wrote %d bytes, %d bytes free" % (
+            filled, df.f_bavail * df.f_frsize))
+    else:
+        biggest = max(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(small) for f in fs)
+        resource.prlimit(w1.pid, resource.RLIMIT_FSIZE, (biggest, resource.RLIM_INFINITY))
+        how = "RLIMIT_FSIZE of w1 lowered to %d bytes (its biggest store file)" % biggest
+        log(how)
+    off = len(w1.text())
+    t_full = time.monotonic()
+    loader = Proc("loader", s.load(n2, first=n1, rate=100), s.path("load2.out"))
+    got_unhealthy = wait_for(lambda: read_status(s, "w1").get("healthy") == 0, 30)
+    t_unhealthy = time.monotonic() - t_full
+    s.expect(got_unhealthy, "w1 reports unhealthy once it cannot write its store")
+    st0 = read_status(s, "w1")
+    time.sleep(8)
+    st1 = read_status(s, "w1")
+    s.expect(st1.get("batches") == st0.get("batches"),
+             "w1 commits nothing while it cannot persist (batches %s -> %s)" % (st0.get("batches"),
+                                                                               st1.get("batches")))
+    s.expect(st1.get("healthy") == 0, "w1 still reports unhealthy while the disk is full")
+    errs = re.findall(r"^\S+ (?:ERROR|WARN) ([^\n]*(?:RocksDB|unhealthy|space)[^\n]*)", w1.text()[off:], re.M)
+    for e in errs[:3]:
+        log("w1: " + e[:220])
+    if mode == "tmpfs":
+        os.unlink(os.path.join(small, "filler"))
+    else:
+        resource.prlimit(w1.pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    t_freed = time.monotonic()
+    log("freed the space")
+    healthy_again = wait_for(lambda: read_status(s, "w1").get("healthy") == 1, 30)
+    t_rec = time.monotonic() - t_freed
+    s.expect(healthy_again, "w1 reports healthy again after the space is freed")
+    rc, _ = run(s.wait_results(n1 + n2, 45 if healthy_again else 10), timeout=90, check=False)
+    s.expect(rc == 0, "every execution finished after the space was freed")
+    loader.p.wait(30)
+    s.expect(loader.p.returncode == 0, "every start acknowledged")
+    s.stop_all()
+    unmount()
+    mounted = False
+    ok, f = s.verify(five=n1 + n2)
+    s.expect(ok, "checker")
+    s.figs.update({
+        "state dir": how,
+        "unhealthy reported after": "%.1f s" % t_unhealthy if got_unhealthy else "never",
+        "batches committed while full": "%s -> %s" % (st0.get("batches"), st1.get("batches")),
+        "store errors logged": len(errs),
+        "healthy again after freeing": "%.1f s" % t_rec if healthy_again else "no (within 30 s)",
+        "executions": n1 + n2, "succeeded": f.get("succeeded"), "lost": f.get("lost"),
+        "unfinished": f.get("unfinished"), "duplicates found": f.get("duplicates"),
+        "re-runs (at-least-once)": f.get("re_runs"),
+    })
+    s.report("scenario 8: full disk")
+    return s.ok
+
+
 def fmt_times(ts):
     if not ts:
         return "n/a"
@@ -734,6 +1053,8 @@ SCENARIOS = {
     "poison": (scenario_poison, 200),
     "lost-state": (scenario_lost_state, 200),
     "long-step": (scenario_long_step, 150),
+    "broker-outage": (scenario_broker_outage, 330),
+    "full-disk": (scenario_full_disk, 200),
 }
 
 
@@ -766,9 +1087,9 @@ def main():
     ok = False
     try:
         ok = fn(brokers)
-    except (Budget, AssertionError, subprocess.TimeoutExpired) as e:
+    except Exception as e:  # Budget, a failed check, a timeout, a program that could not start
         FAILED = True
-        log("FAIL: %s" % e)
+        log("FAIL: %s: %s" % (type(e).__name__, e))
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)

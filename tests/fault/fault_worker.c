@@ -232,6 +232,7 @@ int main(int argc, char **argv)
         sa.sa_handler = on_signal;
         sigaction(SIGTERM, &sa, NULL);
         sigaction(SIGINT, &sa, NULL);
+        signal(SIGXFSZ, SIG_IGN); /* a lowered RLIMIT_FSIZE makes writes fail with EFBIG (full-disk test) */
 
         t0 = fc_mono_ms();
         fprintf(stderr, "fault_worker %s: pid %d starting (brokers %s, prefix %s)\n", id, (int)getpid(), brokers,
