@@ -246,6 +246,7 @@ int main(int argc, char **argv)
                 return 1;
         signal(SIGINT, on_signal);
         signal(SIGTERM, on_signal);
+        signal(SIGPIPE, on_signal); /* stdout closed (| head): stop, but clean up */
 
         d.ds = ow_cli_load_dataset(prog, data);
         if (!d.ds)
