@@ -12,6 +12,7 @@
  * trusted: the partition's local state is dropped and rebuilt.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,18 @@ struct df_worker {
         int failed_part;
         int64_t failed_off;
         int need_restore;      /* RocksDB missed a committed batch: catch up first */
+        /* keepalive: while a batch runs longer than max.poll.interval.ms / 4,
+         * another thread pauses the partitions and polls the consumer, so a
+         * long step does not cost the group membership */
+        pthread_t ka_thr;
+        int ka_started;
+        pthread_mutex_t poll_lock;  /* held by whichever thread polls the consumer */
+        int64_t busy_since;         /* monotonic ms a batch started, 0 when idle (atomic) */
+        int64_t ka_after_ms;
+        int in_keepalive;           /* the keepalive thread is inside a poll */
+        int paused;                 /* partitions paused by the keepalive */
+        int lost;                   /* a rebalance happened while a batch ran: abort it */
+        volatile sig_atomic_t ka_stop;
         volatile sig_atomic_t stop;
         df_worker_stats_t stats;
 };
@@ -499,6 +512,8 @@ static int df__run_txn(df_worker_t *w, struct df__amo_list *amo, struct df__amo_
                 if (df__process_msg(w, w->msgs[n]))
                         goto abort;
         }
+        if (__atomic_load_n(&w->lost, __ATOMIC_SEQ_CST))
+                goto abort;
         if (n) {
                 offs = rd_kafka_topic_partition_list_new(8);
                 for (i = 0; i < n; i++) {
@@ -521,6 +536,8 @@ static int df__run_txn(df_worker_t *w, struct df__amo_list *amo, struct df__amo_
                         goto abort;
                 }
         }
+        if (__atomic_load_n(&w->lost, __ATOMIC_SEQ_CST))
+                goto abort;
         for (;;) {
                 error = rd_kafka_commit_transaction(w->producer, 60000);
                 if (!error)
@@ -735,6 +752,13 @@ static void df__rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_t
         int i;
 
         w->rebalanced = 1;
+        if (w->in_keepalive) {
+                /* The main thread is inside a batch: its transaction must
+                 * not commit (its records may now be another worker's). It
+                 * aborts and drops the collected messages itself. */
+                __atomic_store_n(&w->lost, 1, __ATOMIC_SEQ_CST);
+                w->paused = 0; /* a new assignment starts unpaused */
+        }
         if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
                 for (i = 0; i < parts->cnt; i++) {
                         if (df__restore_partition(w, parts->elems[i].partition)) {
@@ -750,9 +774,80 @@ static void df__rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_t
                 df__log(DF__LOG_INFO, "worker %s: assigned %d partition(s) of %s", w->id, parts->cnt, w->t.events);
                 rd_kafka_assign(rk, parts);
         } else {
-                df__drop_msgs(w); /* not ours any more: the next owner consumes them */
+                if (!w->in_keepalive)
+                        df__drop_msgs(w); /* not ours any more: the next owner consumes them */
                 df__log(DF__LOG_INFO, "worker %s: revoked %d partition(s)", w->id, parts->cnt);
                 rd_kafka_assign(rk, NULL);
+        }
+}
+
+static void df__pause_all(df_worker_t *w, int pause)
+{
+        rd_kafka_topic_partition_list_t *a = NULL;
+        if (rd_kafka_assignment(w->consumer, &a) != RD_KAFKA_RESP_ERR_NO_ERROR)
+                return;
+        if (a->cnt) {
+                if (pause)
+                        rd_kafka_pause_partitions(w->consumer, a);
+                else
+                        rd_kafka_resume_partitions(w->consumer, a);
+        }
+        rd_kafka_topic_partition_list_destroy(a);
+}
+
+static void *df__keepalive_main(void *arg)
+{
+        df_worker_t *w = arg;
+        while (!w->ka_stop) {
+                int64_t since = __atomic_load_n(&w->busy_since, __ATOMIC_SEQ_CST);
+                usleep(100000);
+                if (!since || df__mono_ms() - since < w->ka_after_ms)
+                        continue;
+                if (pthread_mutex_trylock(&w->poll_lock))
+                        continue;
+                /* re-check under the lock: the batch may have ended */
+                if (__atomic_load_n(&w->busy_since, __ATOMIC_SEQ_CST)) {
+                        rd_kafka_message_t *m;
+                        w->in_keepalive = 1;
+                        if (!w->paused) {
+                                df__pause_all(w, 1);
+                                w->paused = 1;
+                                df__log(DF__LOG_INFO, "worker %s: a batch has run %lld ms: partitions paused, "
+                                                      "polling to keep the group membership",
+                                        w->id, (long long)(df__mono_ms() - since));
+                        }
+                        /* paused: no records come back, only rebalances */
+                        while ((m = rd_kafka_consumer_poll(w->consumer, 0)))
+                                rd_kafka_message_destroy(m);
+                        w->in_keepalive = 0;
+                }
+                pthread_mutex_unlock(&w->poll_lock);
+        }
+        return NULL;
+}
+
+/* Around the processing of a batch: the keepalive may poll meanwhile. */
+static void df__busy_begin(df_worker_t *w)
+{
+        __atomic_store_n(&w->busy_since, df__mono_ms(), __ATOMIC_SEQ_CST);
+        pthread_mutex_unlock(&w->poll_lock);
+}
+
+static void df__busy_end(df_worker_t *w)
+{
+        pthread_mutex_lock(&w->poll_lock);
+        __atomic_store_n(&w->busy_since, 0, __ATOMIC_SEQ_CST);
+        if (__atomic_load_n(&w->lost, __ATOMIC_SEQ_CST)) {
+                /* A rebalance came while the batch ran: its transaction was
+                 * aborted; the records are consumed again from the committed
+                 * offsets by whoever owns them now. */
+                df__drop_msgs(w);
+                df__engine_amo_reset(w->eng);
+                __atomic_store_n(&w->lost, 0, __ATOMIC_SEQ_CST);
+                w->paused = 0;
+        } else if (w->paused) {
+                df__pause_all(w, 0);
+                w->paused = 0;
         }
 }
 
@@ -797,6 +892,10 @@ df_worker_t *df_worker_new(const df_conf_t *conf, char *errstr, size_t errstr_si
         w->batch_ms = atoi(df_conf_get(conf, "batch.max.ms"));
         w->stats.healthy = 1;
         w->poison_part = -1;
+        pthread_mutex_init(&w->poll_lock, NULL);
+        w->ka_after_ms = atoll(df_conf_get(conf, "max.poll.interval.ms")) / 4;
+        if (w->ka_after_ms < 500)
+                w->ka_after_ms = 500;
         w->eng = df__engine_new(w->t.events);
         w->cache = df__map_new();
         w->exec_part = df__map_new();
@@ -948,6 +1047,9 @@ df_err_t df_worker_run(df_worker_t *w)
                 return DF_ERR_KAFKA;
         }
         df__log(DF__LOG_INFO, "worker %s: consuming %s", w->id, w->t.events);
+        if (!w->ka_started && !pthread_create(&w->ka_thr, NULL, df__keepalive_main, w))
+                w->ka_started = 1;
+        pthread_mutex_lock(&w->poll_lock);
         while (!w->stop && !w->fatal) {
                 int64_t deadline = 0;
                 int had = w->n_msgs, r;
@@ -996,12 +1098,16 @@ df_err_t df_worker_run(df_worker_t *w)
                         backoff_ms = 100;
                         df__log(DF__LOG_INFO, "worker %s: state store caught up; healthy", w->id);
                 }
+                df__busy_begin(w);
                 r = df__run_txn(w, NULL, NULL);
-                if (r < 0)
+                if (r < 0) {
+                        df__busy_end(w);
                         break;
+                }
                 if (r > 0) {
                         /* Aborted: the same messages go again (a record whose
                          * processing failed goes to the DLQ on that retry). */
+                        df__busy_end(w);
                         usleep(50000);
                         continue;
                 }
@@ -1030,6 +1136,13 @@ df_err_t df_worker_run(df_worker_t *w)
                 for (i = 0; i < amo.n; i++)
                         free(amo.ids[i]);
                 amo.n = 0;
+                df__busy_end(w);
+        }
+        pthread_mutex_unlock(&w->poll_lock);
+        if (w->ka_started) {
+                w->ka_stop = 1;
+                pthread_join(w->ka_thr, NULL);
+                w->ka_started = 0;
         }
         free(amo.ids);
         free(parts.ids);
@@ -1068,5 +1181,6 @@ void df_worker_destroy(df_worker_t *w)
         free(w->msgs);
         free(w->dr_ckpt);
         df_conf_destroy(w->conf);
+        pthread_mutex_destroy(&w->poll_lock);
         free(w);
 }
