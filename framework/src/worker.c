@@ -33,6 +33,8 @@ struct df_worker {
         char id[128];
         int batch_max, batch_ms;
         rd_kafka_t *consumer, *producer, *restorer;
+        rd_kafka_t *probe;     /* read_uncommitted: the changelog's high watermark */
+        int64_t txn_timeout_ms;
         rocksdb_t *db;
         rocksdb_options_t *dbopts;
         rocksdb_writeoptions_t *wo;
@@ -638,10 +640,34 @@ static int df__restore_partition(df_worker_t *w, int part)
         rocksdb_writebatch_t *wb;
         int ret = -1, done = 0;
 
-        err = df__watermarks(w->restorer, w->t.state, part, &lo, &hi);
-        if (err) {
-                df__log(DF__LOG_ERROR, "restore %s[%d]: watermarks: %s", w->t.state, part, rd_kafka_err2str(err));
-                return -1;
+        /* The last stable offset (read_committed end) trails the high
+         * watermark while the previous owner's transaction is open; what it
+         * commits must be restored too, so wait until the transaction is
+         * over (committed or aborted: at most transaction.timeout.ms). */
+        {
+                int64_t hw_lo = 0, hw = 0, deadline = df__mono_ms() + w->txn_timeout_ms + 5000;
+                for (;;) {
+                        err = df__watermarks(w->restorer, w->t.state, part, &lo, &hi);
+                        if (!err)
+                                err = df__watermarks(w->probe, w->t.state, part, &hw_lo, &hw);
+                        if (err) {
+                                df__log(DF__LOG_ERROR, "restore %s[%d]: watermarks: %s", w->t.state, part,
+                                        rd_kafka_err2str(err));
+                                return -1;
+                        }
+                        if (hi >= hw)
+                                break;
+                        if (df__mono_ms() > deadline) {
+                                df__log(DF__LOG_ERROR,
+                                        "restore %s[%d]: a transaction is still open on the changelog "
+                                        "(stable end %lld, high watermark %lld); will retry",
+                                        w->t.state, part, (long long)hi, (long long)hw);
+                                return -1;
+                        }
+                        df__log(DF__LOG_DEBUG, "restore %s[%d]: waiting for an open transaction (%lld < %lld)",
+                                w->t.state, part, (long long)hi, (long long)hw);
+                        usleep(200000);
+                }
         }
         if (next > hi || next < lo) {
                 df__log(DF__LOG_WARN,
@@ -901,7 +927,8 @@ df_worker_t *df_worker_new(const df_conf_t *conf, char *errstr, size_t errstr_si
         w->exec_part = df__map_new();
         w->wb = rocksdb_writebatch_create();
         w->msgs = calloc((size_t)w->batch_max * 2, sizeof(*w->msgs));
-        w->txn_budget_ms = atoll(df_conf_get(conf, "transaction.timeout.ms")) / 3;
+        w->txn_timeout_ms = atoll(df_conf_get(conf, "transaction.timeout.ms"));
+        w->txn_budget_ms = w->txn_timeout_ms / 3;
         w->dr_ckpt = calloc((size_t)w->t.partitions, sizeof(*w->dr_ckpt));
         if (!w->eng || !w->cache || !w->exec_part || !w->msgs || !w->dr_ckpt) {
                 df__errf(errstr, errstr_size, "out of memory");
@@ -971,6 +998,18 @@ df_worker_t *df_worker_new(const df_conf_t *conf, char *errstr, size_t errstr_si
         w->restorer = rd_kafka_new(RD_KAFKA_CONSUMER, kc, e, sizeof(e));
         if (!w->restorer) {
                 df__errf(errstr, errstr_size, "restore consumer: %s", e);
+                goto fail_kc;
+        }
+        kc = df__kafka_conf(conf, cid, errstr, errstr_size);
+        if (!kc)
+                goto fail;
+        if (df__kconf_set(kc, "group.id", "duraflow-probe-unused", errstr, errstr_size) ||
+            df__kconf_set(kc, "enable.auto.commit", "false", errstr, errstr_size) ||
+            df__kconf_set(kc, "isolation.level", "read_uncommitted", errstr, errstr_size))
+                goto fail_kc;
+        w->probe = rd_kafka_new(RD_KAFKA_CONSUMER, kc, e, sizeof(e));
+        if (!w->probe) {
+                df__errf(errstr, errstr_size, "watermark probe: %s", e);
                 goto fail_kc;
         }
 
@@ -1160,6 +1199,10 @@ void df_worker_destroy(df_worker_t *w)
         if (w->restorer) {
                 rd_kafka_consumer_close(w->restorer);
                 rd_kafka_destroy(w->restorer);
+        }
+        if (w->probe) {
+                rd_kafka_consumer_close(w->probe);
+                rd_kafka_destroy(w->probe);
         }
         if (w->producer) {
                 rd_kafka_flush(w->producer, 5000);

@@ -19,6 +19,8 @@
 
 #include "duraflow/error.h"
 
+#include "duraflow/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -32,26 +34,26 @@ typedef struct df_conf_prop {
         const char *description;   /* with its unit */
 } df_conf_prop_t;
 
-df_conf_t *df_conf_new(void);
-df_conf_t *df_conf_dup(const df_conf_t *conf);
-void df_conf_destroy(df_conf_t *conf); /* NULL is a no-op */
+DF_EXPORT df_conf_t *df_conf_new(void);
+DF_EXPORT df_conf_t *df_conf_dup(const df_conf_t *conf);
+DF_EXPORT void df_conf_destroy(df_conf_t *conf); /* NULL is a no-op */
 
 /**
  * Set property name to value.  Returns DF_OK, or DF_ERR_CONF with a message
  * naming the property and what was wrong in errstr (unknown property, not a
  * number, out of range).
  */
-df_err_t df_conf_set(df_conf_t *conf, const char *name, const char *value, char *errstr, size_t errstr_size);
+DF_EXPORT df_err_t df_conf_set(df_conf_t *conf, const char *name, const char *value, char *errstr, size_t errstr_size);
 
 /** "name=value" form of df_conf_set (the CLI's --set / -X). */
-df_err_t df_conf_set_pair(df_conf_t *conf, const char *pair, char *errstr, size_t errstr_size);
+DF_EXPORT df_err_t df_conf_set_pair(df_conf_t *conf, const char *pair, char *errstr, size_t errstr_size);
 
 /** Value of a property, or NULL if unknown.  Owned by conf, valid until the
  * next df_conf_set of that name or df_conf_destroy. */
-const char *df_conf_get(const df_conf_t *conf, const char *name);
+DF_EXPORT const char *df_conf_get(const df_conf_t *conf, const char *name);
 
 /** The property table, terminated by an entry with name NULL.  Static. */
-const df_conf_prop_t *df_conf_properties(void);
+DF_EXPORT const df_conf_prop_t *df_conf_properties(void);
 
 #ifdef __cplusplus
 }

@@ -38,16 +38,12 @@
 #include <stdint.h>
 
 #include "duraflow/error.h"
+#include "duraflow/export.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#if defined(__GNUC__)
-#define DF_EXPORT __attribute__((visibility("default")))
-#else
-#define DF_EXPORT
-#endif
 
 /** A read-only byte range.  Not NUL terminated; data may be NULL when len is 0. */
 typedef struct df_bytes {

@@ -10,6 +10,8 @@
 #ifndef DURAFLOW_ERROR_H
 #define DURAFLOW_ERROR_H
 
+#include "duraflow/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -51,11 +53,11 @@ typedef enum df_err {
 #define DF_SUSPENDED DF_ERR_SUSPENDED
 
 /** Human text of an error; a static string, never NULL. */
-const char *df_strerror(df_err_t err);
+DF_EXPORT const char *df_strerror(df_err_t err);
 /** Symbolic name ("DF_ERR_CONFLICT"); a static string, never NULL. */
-const char *df_err_name(df_err_t err);
+DF_EXPORT const char *df_err_name(df_err_t err);
 /** 1 if retrying the same call later may succeed (Kafka, store, timeout, NOMEM). */
-int df_err_is_retriable(df_err_t err);
+DF_EXPORT int df_err_is_retriable(df_err_t err);
 
 #ifdef __cplusplus
 }

@@ -17,6 +17,8 @@
 #include "duraflow/conf.h"
 #include "duraflow/error.h"
 
+#include "duraflow/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -34,28 +36,28 @@ typedef struct df_worker df_worker_t;
  * (transactional id "<prefix>-worker-<worker.id>").  Creates the topics if
  * missing.  Returns NULL with errstr set on failure.
  */
-df_worker_t *df_worker_new(const df_conf_t *conf, char *errstr, size_t errstr_size);
+DF_EXPORT df_worker_t *df_worker_new(const df_conf_t *conf, char *errstr, size_t errstr_size);
 
 /** Register a workflow handler under name (before df_worker_run).
  * DF_ERR_INVALID_ARG on an empty or duplicate name. */
-df_err_t df_worker_register(df_worker_t *w, const char *name, df_handler_fn fn, void *opaque);
+DF_EXPORT df_err_t df_worker_register(df_worker_t *w, const char *name, df_handler_fn fn, void *opaque);
 
 /** Run until df_worker_stop(); returns DF_OK, or the fatal error
  * (DF_ERR_FENCED when another instance took over its transactional id). */
-df_err_t df_worker_run(df_worker_t *w);
+DF_EXPORT df_err_t df_worker_run(df_worker_t *w);
 
 /** Ask df_worker_run to return after the current batch.  Thread- and
  * async-signal-safe. */
-void df_worker_stop(df_worker_t *w);
+DF_EXPORT void df_worker_stop(df_worker_t *w);
 
 /** Counters since start (thread-safe reads). */
 typedef struct df_worker_stats {
         uint64_t batches, events, executions_finished, steps_run, dlq, aborts;
         int healthy; /* 0 after a store or Kafka error it is retrying */
 } df_worker_stats_t;
-void df_worker_get_stats(df_worker_t *w, df_worker_stats_t *out);
+DF_EXPORT void df_worker_get_stats(df_worker_t *w, df_worker_stats_t *out);
 
-void df_worker_destroy(df_worker_t *w);
+DF_EXPORT void df_worker_destroy(df_worker_t *w);
 
 /* ---------------- timer service ---------------- */
 
@@ -68,22 +70,22 @@ typedef struct df_timer_service df_timer_service_t;
  * produces its payload to its target topic and a tombstone to
  * <prefix>.timers in one transaction.  Due times are absolute UTC ms.
  */
-df_timer_service_t *df_timer_service_new(const df_conf_t *conf, char *errstr, size_t errstr_size);
-df_err_t df_timer_service_run(df_timer_service_t *ts);
-void df_timer_service_stop(df_timer_service_t *ts); /* thread- and signal-safe */
+DF_EXPORT df_timer_service_t *df_timer_service_new(const df_conf_t *conf, char *errstr, size_t errstr_size);
+DF_EXPORT df_err_t df_timer_service_run(df_timer_service_t *ts);
+DF_EXPORT void df_timer_service_stop(df_timer_service_t *ts); /* thread- and signal-safe */
 typedef struct df_timer_stats {
         uint64_t fired, pending;
         int64_t lateness_max_ms;
 } df_timer_stats_t;
-void df_timer_service_get_stats(df_timer_service_t *ts, df_timer_stats_t *out);
-void df_timer_service_destroy(df_timer_service_t *ts);
+DF_EXPORT void df_timer_service_get_stats(df_timer_service_t *ts, df_timer_stats_t *out);
+DF_EXPORT void df_timer_service_destroy(df_timer_service_t *ts);
 
 /* ---------------- control client ---------------- */
 
 typedef struct df_client df_client_t;
 
-df_client_t *df_client_new(const df_conf_t *conf, char *errstr, size_t errstr_size);
-void df_client_destroy(df_client_t *c);
+DF_EXPORT df_client_t *df_client_new(const df_conf_t *conf, char *errstr, size_t errstr_size);
+DF_EXPORT void df_client_destroy(df_client_t *c);
 
 /**
  * Start an execution named execution_id of workflow with input; idempotent
@@ -92,14 +94,14 @@ void df_client_destroy(df_client_t *c);
  * DF_ERR_CONFLICT.  Waits up to "client.timeout.ms" for the worker's reply
  * (DF_ERR_TIMEOUT).  existed may be NULL.  Thread-safe.
  */
-df_err_t df_client_start(df_client_t *c, const char *workflow, const char *execution_id, const void *input,
+DF_EXPORT df_err_t df_client_start(df_client_t *c, const char *workflow, const char *execution_id, const void *input,
                          size_t len, int *existed, char *errstr, size_t errstr_size);
 
 /** Send a start without waiting for the reply (bulk loading); the start is
  * acknowledged (durable in Kafka) when df_client_flush() returns DF_OK. */
-df_err_t df_client_start_async(df_client_t *c, const char *workflow, const char *execution_id,
+DF_EXPORT df_err_t df_client_start_async(df_client_t *c, const char *workflow, const char *execution_id,
                                const void *input, size_t len, char *errstr, size_t errstr_size);
-df_err_t df_client_flush(df_client_t *c, int timeout_ms);
+DF_EXPORT df_err_t df_client_flush(df_client_t *c, int timeout_ms);
 
 typedef enum df_callback_outcome {
         DF_CALLBACK_SUCCESS = 0,
@@ -114,7 +116,7 @@ typedef enum df_callback_outcome {
  * execution); without it, returns once the completion is durable in Kafka.
  * payload is the success payload, error the failure message (may be NULL).
  */
-df_err_t df_client_callback(df_client_t *c, const char *callback_id, df_callback_outcome_t outcome,
+DF_EXPORT df_err_t df_client_callback(df_client_t *c, const char *callback_id, df_callback_outcome_t outcome,
                             const void *payload, size_t len, const char *error, int wait_reply,
                             char *errstr, size_t errstr_size);
 
@@ -122,12 +124,12 @@ df_err_t df_client_callback(df_client_t *c, const char *callback_id, df_callback
  * in Kafka) once df_client_flush() returns DF_OK.  For senders of many
  * completions (one flush for a batch).  Errors as df_client_callback's
  * argument checks. */
-df_err_t df_client_callback_async(df_client_t *c, const char *callback_id, df_callback_outcome_t outcome,
+DF_EXPORT df_err_t df_client_callback_async(df_client_t *c, const char *callback_id, df_callback_outcome_t outcome,
                                   const void *payload, size_t len, const char *error, char *errstr,
                                   size_t errstr_size);
 
 /** Stop an execution (STOPPED); waits for the reply. */
-df_err_t df_client_stop(df_client_t *c, const char *execution_id, const char *reason, char *errstr,
+DF_EXPORT df_err_t df_client_stop(df_client_t *c, const char *execution_id, const char *reason, char *errstr,
                         size_t errstr_size);
 
 /**
@@ -142,9 +144,9 @@ df_err_t df_client_stop(df_client_t *c, const char *execution_id, const char *re
  *  - list: [describe objects] filtered by workflow and/or status (NULL = any).
  * DF_ERR_NOT_FOUND when the execution does not exist.
  */
-df_err_t df_client_describe(df_client_t *c, const char *execution_id, int with_history, char **json,
+DF_EXPORT df_err_t df_client_describe(df_client_t *c, const char *execution_id, int with_history, char **json,
                             char *errstr, size_t errstr_size);
-df_err_t df_client_list(df_client_t *c, const char *workflow, const char *status, char **json, char *errstr,
+DF_EXPORT df_err_t df_client_list(df_client_t *c, const char *workflow, const char *status, char **json, char *errstr,
                         size_t errstr_size);
 
 /* ---------------- results ---------------- */
@@ -157,7 +159,7 @@ typedef struct df_results df_results_t;
  * result kept by the topic, 0 only those produced from now on.  Not
  * thread-safe: one thread polls a reader.
  */
-df_results_t *df_results_open(const df_conf_t *conf, int from_beginning, char *errstr, size_t errstr_size);
+DF_EXPORT df_results_t *df_results_open(const df_conf_t *conf, int from_beginning, char *errstr, size_t errstr_size);
 
 /** Called for each terminal result: status is "SUCCEEDED", "FAILED", "STOPPED",
  * "TIMED_OUT"; output and error are owned by the reader and valid during the
@@ -167,19 +169,19 @@ typedef void (*df_result_fn)(const char *execution_id, const char *status, const
 
 /** Deliver what arrives within timeout_ms; returns how many results were
  * delivered, or -1 on error. */
-int df_results_poll(df_results_t *r, int timeout_ms, df_result_fn fn, void *opaque);
-void df_results_close(df_results_t *r);
+DF_EXPORT int df_results_poll(df_results_t *r, int timeout_ms, df_result_fn fn, void *opaque);
+DF_EXPORT void df_results_close(df_results_t *r);
 
 /* ---------------- embedded mode ---------------- */
 
 /** Bootstrap address "127.0.0.1:port" of this process's mock cluster, starting
  * it if needed (partitions from conf); NULL on failure.  Static string. */
-const char *df_embedded_bootstrap(const df_conf_t *conf);
+DF_EXPORT const char *df_embedded_bootstrap(const df_conf_t *conf);
 
 /* ---------------- logging ---------------- */
 
 /** Log levels for "log.level": error, warn, info, debug. Logs go to stderr. */
-void df_log_set_level(const char *level);
+DF_EXPORT void df_log_set_level(const char *level);
 
 #ifdef __cplusplus
 }
