@@ -44,7 +44,7 @@ def load(path, date_prefix=None):
 def configs(data, bench):
     seen = []
     for b, c, _ in data:
-        if b == bench and c not in seen:
+        if b == bench and c not in seen and not c.startswith("_"):
             seen.append(c)
     return sorted(seen)
 
@@ -71,8 +71,8 @@ def plot_latency(data, out):
     ax.grid(axis="y", which="both", alpha=0.3)
 
     ax = axes[1]
-    series = [("step1_durable", "step 1 durable"), ("step2_durable", "step 2 durable"),
-              ("step3_durable", "step 3 durable"), ("step1_start", "step 1 start")]
+    series = [("step1_start", "step 1 start"), ("step2_start", "step 2 start"),
+              ("step2_durable", "step 2 durable")]
     width = 0.8 / (2 * len(series))
     k = 0
     for key, name in series:
@@ -84,7 +84,7 @@ def plot_latency(data, out):
     ax.set_xticklabels([c.replace("/", "\n") for c in tp], fontsize=7)
     ax.set_yscale("log")
     ax.set_ylabel("ms (log)")
-    ax.set_title("per-step latency (runnable -> body / -> checkpoint visible)")
+    ax.set_title("per-step latency: runnable -> body entered (start), -> checkpoint visible (durable)")
     ax.legend(fontsize=6, ncol=2)
     ax.grid(axis="y", which="both", alpha=0.3)
 
@@ -136,6 +136,7 @@ def plot_throughput(data, out):
             ax.axhline(raw, color=col, linestyle=":", linewidth=1,
                        label="%s: raw txn loop, records in/s (5 out each)" % label)
     ax.axhline(10000, color="grey", linestyle="-.", linewidth=0.8, label="target: 10,000 step transitions/s")
+    ax.set_ylim(bottom=0)
     ax.set_xlabel("workers")
     ax.set_xticks([1, 2])
     ax.set_ylabel("per second")
