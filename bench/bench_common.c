@@ -784,9 +784,12 @@ void bench_report_finish(bench_report_t *r)
                  "- load: 1-min load average %.2f at start, %.2f at end (the end includes this benchmark); during "
                  "its %.0f s the benchmark (with its child processes) used %.0f%% and the broker %.0f%% of the "
                  "machine's %.0f CPUs, **other processes %.0f%%**\n"
+                 "- duraflow: %s\n"
                  "- command: `%s` (brokers %s)\n\n",
                  r->title, r->date, r->machine, r->load_start, load_end, wall, 100 * own / (wall * ncpu),
-                 100 * brk / (wall * ncpu), ncpu, 100 * other / (wall * ncpu), r->cmd, bench_brokers());
+                 100 * brk / (wall * ncpu), ncpu, 100 * other / (wall * ncpu),
+                 getenv("BENCH_GIT_DESC") && *getenv("BENCH_GIT_DESC") ? getenv("BENCH_GIT_DESC") : "(commit unknown)",
+                 r->cmd, bench_brokers());
         bench_report_csv(r, "_machine", "other_cpu_pct", 100 * other / (wall * ncpu), "%");
         bench_report_csv(r, "_machine", "load1_start", r->load_start, "");
         fputs(head, stdout);

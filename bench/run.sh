@@ -63,6 +63,14 @@ if ! ninja -C "$BUILD_DIR" bench_node bench_throughput bench_rawloop bench_timer
   exit 1
 fi
 B="$BUILD_DIR/bench"
+# which duraflow the figures belong to (printed in every report)
+if git -C "$ROOT" rev-parse --short HEAD >/dev/null 2>&1; then
+  BENCH_GIT_DESC="commit $(git -C "$ROOT" rev-parse --short HEAD)"
+  if [ -n "$(git -C "$ROOT" status --porcelain -- framework 2>/dev/null)" ]; then
+    BENCH_GIT_DESC="$BENCH_GIT_DESC (framework/ has uncommitted changes)"
+  fi
+  export BENCH_GIT_DESC
+fi
 
 # ---- broker
 STARTED=0
