@@ -866,6 +866,11 @@ def scenario_broker_outage(brokers):
     completer = Proc("completer", [s.bin("fault_load"), "callbacks", "--brokers", b.addr, "--prefix", s.prefix,
                                    "--cb-file", s.path("callbacks.txt"), "--count", str(n_cb), "--timeout", "150"],
                      s.path("callbacks.out"))
+    # A client whose records expire after 5 s (kafka.message.timeout.ms;
+    # 300 s by default): its starts sent during the outage cannot be
+    # delivered, so df_client_flush() must not call them acknowledged.
+    probe = Proc("probe loader", s.load(4, name_prefix="probe-", rate=0.25, timeout=60) +
+                 ["-X", "kafka.message.timeout.ms=5000"], s.path("load-probe.out"))
     time.sleep(5)
     b.kill()
     t_down = time.monotonic()
@@ -904,6 +909,15 @@ def scenario_broker_outage(brokers):
         s.expect(p.p.returncode == 0, "every %s acknowledged" % what)
     completer.p.wait(60)
     s.expect(completer.p.returncode == 0, "every callback completed and acknowledged")
+    probe.p.wait(60)
+    probe_acked = probe.p.returncode == 0
+    time.sleep(3)
+    _, fp = s.verify(five=4, five_prefix="probe-", logs=[])
+    probe_missing = fp.get("lost", 0)
+    log("probe client (kafka.message.timeout.ms=5000): %s; %d of its 4 starts never reached Kafka" % (
+        "df_client_flush said every start was acknowledged" if probe_acked else "not acknowledged", probe_missing))
+    s.expect(not (probe_acked and probe_missing), "an acknowledged start is never lost (df_client_flush returned "
+             "DF_OK for %d starts that were never delivered)" % probe_missing)
     rc_t, out_t = run([s.bin("fault_timers"), "verify", "--brokers", b.addr, "--target", s.prefix + ".target",
                        "--count", str(n_timers), "--timeout", "60", "--settle-ms", "2000"], timeout=120, check=False)
     ft = figures(out_t)
@@ -925,6 +939,7 @@ def scenario_broker_outage(brokers):
         "timers fired / lost / duplicates": "%s / %s / %s of %d" % (ft.get("distinct"), ft.get("missing"),
                                                                      ft.get("duplicates"), n_timers),
         "timer lateness max": "%s ms" % ft.get("late_max_ms"),
+        "probe: starts acked by flush / lost": "%s / %d of 4" % ("all" if probe_acked else "no", probe_missing),
         "callbacks": re.findall(r"completed \d+ callbacks[^\n]*", completer.text())[-1:] or ["not completed"],
         "DLQ records": f.get("dlq"),
     })
