@@ -270,7 +270,9 @@ def scenario_worker_crash(brokers):
     n = int(os.environ.get("DF_FAULT_CRASH_EXECS", "2000"))
     s.timer_service()
     for i in range(1, 4):
-        s.worker("w%d" % i)
+        # 2 ms steps: a worker is busy about a quarter of the time, so some
+        # kills land inside a batch (its steps run again: re-runs)
+        s.worker("w%d" % i, ["--sleep-in-step", "2"])
     log("3 workers + timer service started; loading %d executions" % n)
     loader = Proc("loader", s.load(n, rate=80), s.path("load.out"))
     waiter = Proc("waiter", s.wait_results(n, 120), s.path("wait.out"))
