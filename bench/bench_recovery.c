@@ -16,7 +16,9 @@
  * figures come from B's log ("restored <topic>[p]: N records, B bytes in T ms").
  *
  * Usage: bench_recovery [--count 100000] [--mode hot|cold] [--partitions 6]
- *        [--probe-ms 100] [-X name=value ...]   (e.g. -X session.timeout.ms=6000)
+ *        [--probe-ms 100] [--load-rate R] [-X name=value ...]   (e.g. -X session.timeout.ms=6000)
+ * --load-rate R keeps R one-step executions/s flowing (from 5 s before the
+ * kill), so the killed worker dies inside a transaction.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -136,6 +138,31 @@ typedef struct loader {
         long count;
 } loader_t;
 
+/* Background load: one-step executions at a steady rate on every partition,
+ * so that the killed worker is in the middle of a transaction. */
+typedef struct bg {
+        df_client_t *client;
+        double rate;
+        volatile int stop;
+        long sent;
+} bg_t;
+
+static void *bg_main(void *p)
+{
+        bg_t *b = p;
+        char id[48], err[256];
+        int64_t t0 = bench_mono_ns();
+        while (!b->stop) {
+                int64_t target = t0 + (int64_t)((double)b->sent * 1e9 / b->rate), now = bench_mono_ns();
+                if (target > now)
+                        bench_sleep_ns(target - now);
+                snprintf(id, sizeof(id), "bg-%ld", b->sent++);
+                df_client_start_async(b->client, "probe", id, NULL, 0, err, sizeof(err));
+        }
+        df_client_flush(b->client, 10000);
+        return NULL;
+}
+
 static void *loader_main(void *p)
 {
         loader_t *l = p;
@@ -158,6 +185,10 @@ int main(int argc, char **argv)
         const char *mode = bench_arg(argc, argv, "--mode", "hot");
         int partitions = (int)bench_arg_ll(argc, argv, "--partitions", 6);
         long probe_ms = bench_arg_ll(argc, argv, "--probe-ms", 100);
+        double load_rate = (double)bench_arg_ll(argc, argv, "--load-rate", 0);
+        bg_t bg;
+        pthread_t bgt;
+        df_client_t *bgc = NULL;
         int cold = !strcmp(mode, "cold");
         char prefix[128], state[256], loga[300], logb[300], e[512], line[2048], id[32];
         df_conf_t *conf;
@@ -175,7 +206,7 @@ int main(int argc, char **argv)
         int64_t first_assigned = -1;
         double tk_min = 1e18, tk_max = 0;
         FILE *f;
-        const char *sess;
+        const char *sess, *load_under = "";
 
         bench_brokers();
         g_parts = partitions > MAXP ? MAXP : partitions;
@@ -248,6 +279,28 @@ int main(int argc, char **argv)
         fprintf(stderr, "A owns %d of %d partitions, holding %ld executions; loaded in %.1f s\n", nA, g_parts, held,
                 (double)t_load / 1e9);
 
+        memset(&bg, 0, sizeof(bg));
+        if (load_rate > 0) {
+                bgc = df_client_new(conf, e, sizeof(e));
+                if (!bgc) {
+                        fprintf(stderr, "background client: %s\n", e);
+                        return 1;
+                }
+                bg.client = bgc;
+                bg.rate = load_rate;
+                pthread_create(&bgt, NULL, bg_main, &bg);
+                /* run under load for a few seconds before the crash */
+                {
+                        int64_t until = bench_mono_ns() + 5000000000LL;
+                        while (bench_mono_ns() < until) {
+                                df_results_poll(rr, 100, on_result, NULL);
+                                drain(&a, 'A', &ev_a, 0);
+                                if (!cold)
+                                        drain(&b, 'B', &ev_b, 0);
+                        }
+                }
+        }
+
         /* the crash */
         kill_wall = bench_wall_ms();
         t_kill = bench_mono_ns();
@@ -280,6 +333,11 @@ int main(int argc, char **argv)
                         if (tk_max >= 0 && t > tk_max)
                                 tk_max = t;
                 }
+        if (load_rate > 0) {
+                bg.stop = 1;
+                pthread_join(bgt, NULL);
+                df_client_destroy(bgc);
+        }
         bench_sleep_ns(500000000);
         bench_child_stop(&b, 30000);
 
@@ -307,19 +365,31 @@ int main(int argc, char **argv)
         if (f)
                 fclose(f);
 
+        {
+                static char lu[160];
+                if (load_rate > 0)
+                        snprintf(lu, sizeof(lu),
+                                 "**Under load**: %.0f one-step executions/s on all partitions from 5 s before the "
+                                 "kill (the killed worker is likely inside a transaction).",
+                                 load_rate);
+                else
+                        snprintf(lu, sizeof(lu), "No other load at the kill (the killed worker is idle).");
+                load_under = lu;
+        }
         bench_report_text(rep,
                           "Mode **%s**: %s. `park` executions (one step, then a 30-day wait) are the held state "
                           "(per execution: an Execution and an Operation record in `.state`). Workers are "
                           "`bench_node worker` child processes, %d partitions, session.timeout.ms %s, settings: %s. "
                           "Probes (a one-step workflow) every %ld ms on each of the killed worker's partitions; "
-                          "takeover = kill → first result of a probe sent after the kill.",
+                          "takeover = kill → first result of a probe sent after the kill. %s",
                           cold ? "cold" : "hot",
                           cold ? "worker A alone holds the executions; it is SIGKILLed and a new worker B is started "
                                  "at that moment"
                                : "workers A and B both run and share the executions by partition; A is SIGKILLed and "
                                  "B takes its partitions over",
                           partitions, sess,
-                          *bench_conf_args_str(argc, argv) ? bench_conf_args_str(argc, argv) : "defaults", probe_ms);
+                          *bench_conf_args_str(argc, argv) ? bench_conf_args_str(argc, argv) : "defaults", probe_ms,
+                          load_under);
         bench_report_text(rep, "%s", "");
         bench_report_text(rep, "| mode | executions held by the killed worker | its partitions | takeover, first / last "
                                "partition (s) | kill → B's assignment logged (s) | changelog records restored | MB "
@@ -327,7 +397,9 @@ int main(int argc, char **argv)
                                "rate over the latter (records/s; MB/s) |");
         bench_report_text(rep, "| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         bench_report_text(rep, "| %s | %ld | %d of %d | %.2f / %s | %.2f | %lld | %.1f | %.2f / %.2f | %.0f; %.1f |",
-                          cold ? "cold" : "hot", held, nA, g_parts, tk_min < 1e17 ? tk_min / 1000 : -1,
+                          cold ? (load_rate > 0 ? "cold, under load" : "cold")
+                               : (load_rate > 0 ? "hot, under load" : "hot"),
+                          held, nA, g_parts, tk_min < 1e17 ? tk_min / 1000 : -1,
                           tk_max >= 0 ? bench_ms(tk_max / 1000) : "not within 300 s",
                           first_assigned >= 0 ? (double)first_assigned / 1000 : -1, rec, (double)bytes / 1048576.0,
                           (double)rms / 1000, (double)rms_data / 1000,
@@ -335,7 +407,8 @@ int main(int argc, char **argv)
                           rms_data ? (double)bytes / 1048576.0 * 1000 / (double)rms_data : 0);
         {
                 char cfg[160];
-                snprintf(cfg, sizeof(cfg), "%s/%s/session%s", bench_arg(argc, argv, "--label", "default"), cold ? "cold" : "hot", sess);
+                snprintf(cfg, sizeof(cfg), "%s/%s%s/session%s", bench_arg(argc, argv, "--label", "default"),
+                         cold ? "cold" : "hot", load_rate > 0 ? "-loaded" : "", sess);
                 bench_report_csv(rep, cfg, "takeover_s", tk_max >= 0 ? tk_max / 1000 : -1, "s");
                 bench_report_csv(rep, cfg, "restore_records_per_s",
                                  rms_data ? (double)rec * 1000 / (double)rms_data : 0, "1/s");

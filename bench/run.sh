@@ -5,7 +5,8 @@
 #
 # Usage: bench/run.sh [--quick] [--only NAME[,NAME...]] [--wait-load L] [--no-tuned]
 #   --quick         small counts (a few minutes; for development, not for figures)
-#   --only          run only these: rawloop, throughput, timers, suspended, recovery, plot
+#   --only          run only these: rawloop, throughput, timers, suspended, recovery,
+#                   recovery-load, plot
 #   --wait-load L   before starting, wait (up to BENCH_WAIT_MAX_S, default 1800 s)
 #                   until the 1-minute load average is below L
 #   --no-tuned      skip the runs with the tuned librdkafka settings
@@ -21,7 +22,8 @@
 #
 # Configurations: "default" (duraflow's defaults), "tuned" (-X
 # kafka.retry.backoff.ms=5 -X kafka.fetch.wait.max.ms=10, and for recovery
-# also -X session.timeout.ms=6000: the settings proposed in RESULTS.md) and,
+# also -X session.timeout.ms=6000, and under load -X transaction.timeout.ms=6000:
+# the settings proposed in RESULTS.md) and,
 # for latency, "lowlat" (tuned + -X batch.max.ms=1).  Every benchmark is bounded in time and stops by itself.
 set -euo pipefail
 
@@ -130,6 +132,14 @@ if want recovery; then
   run_b "$B/bench_recovery" --count "$N_RECOVERY" --mode cold --label default
   if [ "$TUNED" = 1 ]; then run_b "$B/bench_recovery" --count "$N_RECOVERY" --mode cold --label tuned "${TUNE[@]}" \
     -X session.timeout.ms=6000; fi
+fi
+if want recovery-load; then
+  say "recovery under load"
+  # the killed worker dies inside a transaction: the new owner's restore waits
+  # until the coordinator aborts it (transaction.timeout.ms)
+  run_b "$B/bench_recovery" --count "$N_RECOVERY" --mode hot --load-rate 2000 --label default
+  if [ "$TUNED" = 1 ]; then run_b "$B/bench_recovery" --count "$N_RECOVERY" --mode hot --load-rate 2000 --label tuned \
+    "${TUNE[@]}" -X session.timeout.ms=6000 -X transaction.timeout.ms=6000; fi
 fi
 if want plot; then
   say "plots"
