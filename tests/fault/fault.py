@@ -356,12 +356,17 @@ def scenario_zombie(brokers):
     s = Scenario("zombie", brokers)
     CLEANUPS.append(s.cleanup)
     n = 300
-    stop_s = 12  # > session.timeout.ms (6 s), < transaction.timeout.ms (30 s)
+    # Longer than session.timeout.ms (6 s) and than transaction.timeout.ms
+    # (10 s here): a new owner restores a partition only once the previous
+    # owner's open transaction is over, so it can take over while the
+    # zombie sleeps only after the broker has aborted that transaction.
+    stop_min, stop_max = 16, 30  # SIGCONT once w2 owns everything, after at least 16 s
     s.timer_service()
-    # Steps take 40 ms: the zombie is inside a batch (an open transaction
+    # Steps take 25 ms: the zombie is inside a batch (an open transaction
     # with changelog records already produced) when it is stopped.
-    z = s.worker("w1", ["--sleep-in-step", "25"])
-    s.worker("w2", ["--sleep-in-step", "25"])
+    extra = ["--sleep-in-step", "25", "-X", "transaction.timeout.ms=10000"]
+    z = s.worker("w1", extra)
+    s.worker("w2", extra)
     other = s.workers["w2"]
     assert wait_for(lambda: "assigned" in z.text() and "assigned" in other.text(), 30), "workers did not join"
     loader = Proc("loader", s.load(n, rate=50), s.path("load.out"))
@@ -377,11 +382,12 @@ def scenario_zombie(brokers):
     t_stop = time.monotonic()
     off_stop, zerr_off, oerr_off = file_size(zlog), len(z.text()), len(other.text())
     log("SIGSTOP w1 (pid %d) in the middle of a batch" % z.pid)
-    took = wait_for(lambda: re.search(r"assigned 6 partition", other.text()[oerr_off:]) is not None, stop_s + 10)
+    took = wait_for(lambda: re.search(r"assigned 6 partition", other.text()[oerr_off:]) is not None, stop_max)
     t_takeover = time.monotonic() - t_stop
     s.expect(took, "w2 took over all 6 partitions while w1 was stopped")
-    log("w2 owns all partitions %.1f s after the stop" % t_takeover)
-    rest = stop_s - (time.monotonic() - t_stop)
+    if took:
+        log("w2 owns all partitions %.1f s after the stop" % t_takeover)
+    rest = max(stop_min - (time.monotonic() - t_stop), 1.0)
     if rest > 0:
         time.sleep(rest)
     z.signal(signal.SIGCONT)
@@ -393,18 +399,22 @@ def scenario_zombie(brokers):
     loader.p.wait()
     s.expect(loader.p.returncode == 0, "every start acknowledged")
     time.sleep(1)
-    s.expect(z.alive(), "the zombie is still running (it rejoined) or exited cleanly")
+    z_exit = None if z.alive() else z.p.returncode
+    z_how = ("rejoined the group and kept working" if z_exit is None else
+             "exited %s: %s" % (z_exit, (re.findall(r"fault_worker w1: stopped: [^\n]*", z.text()) or ["?"])[-1]))
+    log("the zombie " + z_how)
+    s.expect(z_exit is None or "DF_ERR_FENCED" in z_how, "the zombie rejoined, or stopped as fenced")
     s.stop_all()
     # What the zombie did after it woke up
     # What the zombie did after it woke up, before it rejoined the group:
     # the rest of the batch it was in when it was stopped.
     zerr = z.text()[zerr_off:]
-    refused = re.findall(r"^\S+ \S+ ((?:send_offsets_to_transaction|commit_transaction|begin_transaction)[^\n]*)",
-                         zerr, re.M)
+    refused = re.findall(r"^\S+ \S+ ((?:send_offsets_to_transaction|commit_transaction|begin_transaction|"
+                         r"abort_transaction)[^\n]*)", zerr, re.M)
     for r in refused[:4]:
         log("zombie: " + r)
     m = re.search(r"^(\d\d):(\d\d):(\d\d)\.(\d\d\d) \S+ (?:send_offsets_to_transaction|commit_transaction|"
-                  r"worker w1: revoked|worker w1: assigned)", zerr, re.M)
+                  r"begin_transaction|abort_transaction|worker w1: revoked|worker w1: assigned)", zerr, re.M)
     t_rejoin_tod = None
     if m:
         h, mi, se, ms = (int(x) for x in m.groups())
@@ -423,7 +433,8 @@ def scenario_zombie(brokers):
     s.expect(len(refused) > 0, "the zombie's transaction or offsets commit was refused")
     s.figs.update({
         "executions": n, "stop (SIGSTOP..SIGCONT)": "%.1f s" % (t_cont - t_stop),
-        "takeover by w2 after": "%.1f s" % t_takeover,
+        "takeover by w2 after": "%.1f s" % t_takeover if took else "not while w1 was stopped",
+        "the zombie then": z_how,
         "zombie step runs after waking": "%d (before it rejoined the group)" % len(zruns),
         "  of which the new owner also ran": also_new,
         "zombie's refused txn calls": len(refused),
