@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <rocksdb/c.h>
@@ -35,7 +36,10 @@ struct df_worker {
         rd_kafka_t *consumer, *producer, *restorer;
         rd_kafka_t *probe;     /* read_uncommitted: the changelog's high watermark */
         int64_t txn_timeout_ms;
-        rocksdb_t *db;
+        rocksdb_t *db;         /* NULL while it could not be reopened */
+        char dbpath[1024];
+        int64_t min_free;      /* state.min.free.bytes */
+        int disk_low;          /* logged once per episode */
         rocksdb_options_t *dbopts;
         rocksdb_writeoptions_t *wo;
         rocksdb_readoptions_t *ro;
@@ -599,6 +603,8 @@ static int df__wipe_partition(df_worker_t *w, int part)
         return 0;
 }
 
+static int df__restore_partition_db(df_worker_t *w, int part);
+
 /* 1 when the record at ck->next - 1 is the one the checkpoint names, 0 when
  * not (or it cannot be read: compacted away, behind an open transaction). */
 static int df__ckpt_verify(df_worker_t *w, int part, const df__ckpt_t *ck)
@@ -632,6 +638,13 @@ static int df__ckpt_verify(df_worker_t *w, int part, const df__ckpt_t *ck)
 }
 
 static int df__restore_partition(df_worker_t *w, int part)
+{
+        if (!w->db)
+                return -1;
+        return df__restore_partition_db(w, part);
+}
+
+static int df__restore_partition_db(df_worker_t *w, int part)
 {
         df__ckpt_t ck = df__stored_ckpt(w, part);
         int64_t next = ck.next, lo = 0, hi = 0, t0 = df__mono_ms(), n = 0, bytes = 0;
@@ -877,6 +890,45 @@ static void df__busy_end(df_worker_t *w)
         }
 }
 
+/* 1 when the state directory's file system has less than state.min.free.bytes free. */
+static int df__disk_low(df_worker_t *w)
+{
+        struct statvfs sv;
+        int64_t avail;
+        if (w->min_free <= 0 || statvfs(w->dbpath, &sv))
+                return 0;
+        avail = (int64_t)sv.f_bavail * (int64_t)sv.f_frsize;
+        if (avail < w->min_free) {
+                if (!w->disk_low)
+                        df__log(DF__LOG_ERROR, "worker %s: unhealthy: %lld bytes free under %s, less than "
+                                               "state.min.free.bytes (%lld): processing nothing until there is room",
+                                w->id, (long long)avail, w->dbpath, (long long)w->min_free);
+                w->disk_low = 1;
+                return 1;
+        }
+        if (w->disk_low)
+                df__log(DF__LOG_INFO, "worker %s: %lld bytes free again; healthy", w->id, (long long)avail);
+        w->disk_low = 0;
+        return 0;
+}
+
+/* RocksDB refuses every write after an I/O error (a full disk) until it is
+ * reopened: close it and open it again.  0 when open. */
+static int df__db_reopen(df_worker_t *w)
+{
+        char *err = NULL;
+        if (w->db)
+                rocksdb_close(w->db);
+        w->db = rocksdb_open(w->dbopts, w->dbpath, &err);
+        if (err) {
+                df__log(DF__LOG_ERROR, "RocksDB reopen %s: %s", w->dbpath, err);
+                free(err);
+                w->db = NULL;
+                return -1;
+        }
+        return 0;
+}
+
 /* Bring every assigned partition's store up to date from the changelog
  * (after a failed RocksDB write).  0 when done. */
 static int df__restore_assigned(df_worker_t *w)
@@ -928,6 +980,7 @@ df_worker_t *df_worker_new(const df_conf_t *conf, char *errstr, size_t errstr_si
         w->wb = rocksdb_writebatch_create();
         w->msgs = calloc((size_t)w->batch_max * 2, sizeof(*w->msgs));
         w->txn_timeout_ms = atoll(df_conf_get(conf, "transaction.timeout.ms"));
+        w->min_free = atoll(df_conf_get(conf, "state.min.free.bytes"));
         w->txn_budget_ms = w->txn_timeout_ms / 3;
         w->dr_ckpt = calloc((size_t)w->t.partitions, sizeof(*w->dr_ckpt));
         if (!w->eng || !w->cache || !w->exec_part || !w->msgs || !w->dr_ckpt) {
@@ -944,6 +997,7 @@ df_worker_t *df_worker_new(const df_conf_t *conf, char *errstr, size_t errstr_si
         w->dbopts = rocksdb_options_create();
         rocksdb_options_set_create_if_missing(w->dbopts, 1);
         rocksdb_options_set_compression(w->dbopts, rocksdb_lz4_compression);
+        snprintf(w->dbpath, sizeof(w->dbpath), "%s", path);
         w->db = rocksdb_open(w->dbopts, path, &dberr);
         if (dberr) {
                 df__errf(errstr, errstr_size, "RocksDB open %s: %s", path, dberr);
@@ -1119,8 +1173,15 @@ df_err_t df_worker_run(df_worker_t *w)
                 }
                 if (!w->n_msgs)
                         continue;
+                if (df__disk_low(w)) {
+                        w->stats.healthy = 0;
+                        usleep((useconds_t)backoff_ms * 1000);
+                        if (backoff_ms < 1000)
+                                backoff_ms *= 2;
+                        continue;
+                }
                 if (w->need_restore) {
-                        if (df__restore_assigned(w)) {
+                        if (df__restore_assigned(w) && (df__db_reopen(w) || df__restore_assigned(w))) {
                                 /* Still cannot persist: process nothing, keep the
                                  * records for later, report unhealthy. */
                                 df__log(DF__LOG_ERROR, "worker %s: unhealthy: state store cannot be brought up to "
@@ -1137,6 +1198,8 @@ df_err_t df_worker_run(df_worker_t *w)
                         backoff_ms = 100;
                         df__log(DF__LOG_INFO, "worker %s: state store caught up; healthy", w->id);
                 }
+                w->stats.healthy = 1;
+                backoff_ms = 100;
                 df__busy_begin(w);
                 r = df__run_txn(w, NULL, NULL);
                 if (r < 0) {
