@@ -206,6 +206,8 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 # tests want a consumer group to rebalance at once
 group.initial.rebalance.delay.ms=0
+# abort a dead producer's timed-out transaction within ~1 s of its timeout (takeover time)
+transaction.abort.timed.out.transaction.cleanup.interval.ms=1000
 # after a crash (restart --kill) the controller waits for the old broker
 # session to expire before the broker may register again: keep that short
 broker.heartbeat.interval.ms=500

@@ -51,6 +51,11 @@ df_client_t *df_client_new(const df_conf_t *conf, char *errstr, size_t errstr_si
                 rd_kafka_conf_destroy(kc);
                 goto fail;
         }
+        if (df__kconf_user(kc, c->conf, errstr, errstr_size)) {
+                rd_kafka_conf_destroy(kc);
+                kc = NULL;
+                goto fail;
+        }
         c->producer = rd_kafka_new(RD_KAFKA_PRODUCER, kc, e, sizeof(e));
         if (!c->producer) {
                 rd_kafka_conf_destroy(kc);
@@ -93,6 +98,10 @@ static rd_kafka_t *df__reader_new(df_client_t *c, int eof, char *errstr, size_t 
             df__kconf_set(kc, "isolation.level", "read_committed", errstr, errstr_size) ||
             df__kconf_set(kc, "fetch.wait.max.ms", "10", errstr, errstr_size) ||
             df__kconf_set(kc, "enable.partition.eof", eof ? "true" : "false", errstr, errstr_size)) {
+                rd_kafka_conf_destroy(kc);
+                return NULL;
+        }
+        if (df__kconf_user(kc, c->conf, errstr, errstr_size)) {
                 rd_kafka_conf_destroy(kc);
                 return NULL;
         }

@@ -105,12 +105,17 @@ static void df__kpass_one(const char *name, const char *value, void *opaque)
                 p->failed = 1;
 }
 
+int df__kconf_user(rd_kafka_conf_t *kc, const df_conf_t *conf, char *errstr, size_t errstr_size)
+{
+        struct df__kpass pass = {kc, errstr, errstr_size, 0};
+        df__conf_foreach_kafka(conf, df__kpass_one, &pass);
+        return pass.failed ? -1 : 0;
+}
+
 rd_kafka_conf_t *df__kafka_conf(const df_conf_t *conf, const char *client_id, char *errstr, size_t errstr_size)
 {
         rd_kafka_conf_t *kc = rd_kafka_conf_new();
         const char *bootstrap = df_conf_get(conf, "brokers");
-        struct df__kpass pass = {kc, errstr, errstr_size, 0};
-
         if (df__embedded(conf)) {
                 bootstrap = df_embedded_bootstrap(conf);
                 if (!bootstrap) {
@@ -121,10 +126,12 @@ rd_kafka_conf_t *df__kafka_conf(const df_conf_t *conf, const char *client_id, ch
         if (df__kconf_set(kc, "bootstrap.servers", bootstrap, errstr, errstr_size) ||
             df__kconf_set(kc, "client.id", client_id, errstr, errstr_size) ||
             df__kconf_set(kc, "message.max.bytes", "2000000", errstr, errstr_size) ||
+            /* librdkafka's 100 ms backoff stalls back-to-back transactions
+             * (CONCURRENT_TRANSACTIONS retries) */
+            df__kconf_set(kc, "retry.backoff.ms", "10", errstr, errstr_size) ||
             df__kconf_set(kc, "log_level", df__log_level >= DF__LOG_DEBUG ? "7" : "4", errstr, errstr_size))
                 goto fail;
-        df__conf_foreach_kafka(conf, df__kpass_one, &pass);
-        if (pass.failed)
+        if (df__kconf_user(kc, conf, errstr, errstr_size))
                 goto fail;
         return kc;
 fail:

@@ -17,6 +17,9 @@ void df__topics_init(df__topics_t *t, const df_conf_t *conf);
  * is empty), the murmur2_random partitioner, and every kafka.* property.
  * client_id names the role. NULL with errstr on failure. */
 rd_kafka_conf_t *df__kafka_conf(const df_conf_t *conf, const char *client_id, char *errstr, size_t errstr_size);
+/** Apply the kafka.* properties (again: after a role's own defaults, so the
+ * user's word is last). */
+int df__kconf_user(rd_kafka_conf_t *kc, const df_conf_t *conf, char *errstr, size_t errstr_size);
 /** rd_kafka_conf_set or fail with a message naming the property. */
 int df__kconf_set(rd_kafka_conf_t *kc, const char *name, const char *value, char *errstr, size_t errstr_size);
 

@@ -362,6 +362,11 @@ df_timer_service_t *df_timer_service_new(const df_conf_t *conf, char *errstr, si
                           errstr_size) ||
             df__kconf_set(kc, "linger.ms", "1", errstr, errstr_size))
                 goto fail_kc;
+        if (df__kconf_user(kc, ts->conf, errstr, errstr_size)) {
+                rd_kafka_conf_destroy(kc);
+                kc = NULL;
+                goto fail;
+        }
         ts->producer = rd_kafka_new(RD_KAFKA_PRODUCER, kc, e, sizeof(e));
         if (!ts->producer) {
                 df__errf(errstr, errstr_size, "timer producer: %s", e);
@@ -398,6 +403,11 @@ df_timer_service_t *df_timer_service_new(const df_conf_t *conf, char *errstr, si
                 goto fail_kc;
         rd_kafka_conf_set_rebalance_cb(kc, df__ts_rebalance);
         rd_kafka_conf_set_opaque(kc, ts);
+        if (df__kconf_user(kc, ts->conf, errstr, errstr_size)) {
+                rd_kafka_conf_destroy(kc);
+                kc = NULL;
+                goto fail;
+        }
         ts->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, kc, e, sizeof(e));
         if (!ts->consumer) {
                 df__errf(errstr, errstr_size, "timer consumer: %s", e);

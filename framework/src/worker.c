@@ -1022,6 +1022,11 @@ df_worker_t *df_worker_new(const df_conf_t *conf, char *errstr, size_t errstr_si
                 goto fail_kc;
         rd_kafka_conf_set_dr_msg_cb(kc, df__dr_cb);
         rd_kafka_conf_set_opaque(kc, w);
+        if (df__kconf_user(kc, w->conf, errstr, errstr_size)) {
+                rd_kafka_conf_destroy(kc);
+                kc = NULL;
+                goto fail;
+        }
         w->producer = rd_kafka_new(RD_KAFKA_PRODUCER, kc, e, sizeof(e));
         if (!w->producer) {
                 df__errf(errstr, errstr_size, "producer: %s", e);
@@ -1045,10 +1050,16 @@ df_worker_t *df_worker_new(const df_conf_t *conf, char *errstr, size_t errstr_si
         if (!kc)
                 goto fail;
         if (df__kconf_set(kc, "group.id", "duraflow-restore-unused", errstr, errstr_size) ||
+            df__kconf_set(kc, "fetch.wait.max.ms", "10", errstr, errstr_size) ||
             df__kconf_set(kc, "enable.auto.commit", "false", errstr, errstr_size) ||
             df__kconf_set(kc, "isolation.level", "read_committed", errstr, errstr_size) ||
             df__kconf_set(kc, "enable.partition.eof", "true", errstr, errstr_size))
                 goto fail_kc;
+        if (df__kconf_user(kc, w->conf, errstr, errstr_size)) {
+                rd_kafka_conf_destroy(kc);
+                kc = NULL;
+                goto fail;
+        }
         w->restorer = rd_kafka_new(RD_KAFKA_CONSUMER, kc, e, sizeof(e));
         if (!w->restorer) {
                 df__errf(errstr, errstr_size, "restore consumer: %s", e);
@@ -1061,6 +1072,11 @@ df_worker_t *df_worker_new(const df_conf_t *conf, char *errstr, size_t errstr_si
             df__kconf_set(kc, "enable.auto.commit", "false", errstr, errstr_size) ||
             df__kconf_set(kc, "isolation.level", "read_uncommitted", errstr, errstr_size))
                 goto fail_kc;
+        if (df__kconf_user(kc, w->conf, errstr, errstr_size)) {
+                rd_kafka_conf_destroy(kc);
+                kc = NULL;
+                goto fail;
+        }
         w->probe = rd_kafka_new(RD_KAFKA_CONSUMER, kc, e, sizeof(e));
         if (!w->probe) {
                 df__errf(errstr, errstr_size, "watermark probe: %s", e);
@@ -1088,6 +1104,11 @@ df_worker_t *df_worker_new(const df_conf_t *conf, char *errstr, size_t errstr_si
                 goto fail_kc;
         rd_kafka_conf_set_rebalance_cb(kc, df__rebalance_cb);
         rd_kafka_conf_set_opaque(kc, w);
+        if (df__kconf_user(kc, w->conf, errstr, errstr_size)) {
+                rd_kafka_conf_destroy(kc);
+                kc = NULL;
+                goto fail;
+        }
         w->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, kc, e, sizeof(e));
         if (!w->consumer) {
                 df__errf(errstr, errstr_size, "consumer: %s", e);
