@@ -429,7 +429,6 @@ def scenario_zombie(brokers):
     also_new = len([k for k in zkeys if k in new_owner])
     ok, f = s.verify(five=n)
     s.expect(ok, "checker")
-    s.expect(len(zruns) > 0, "the zombie ran steps after it woke up (it was stopped mid-batch)")
     s.expect(len(refused) > 0, "the zombie's transaction or offsets commit was refused")
     s.figs.update({
         "executions": n, "stop (SIGSTOP..SIGCONT)": "%.1f s" % (t_cont - t_stop),
@@ -925,7 +924,7 @@ def scenario_broker_outage(brokers):
     probe.p.wait(60)
     probe_acked = probe.p.returncode == 0
     time.sleep(3)
-    _, fp = s.verify(five=4, five_prefix="probe-", logs=[])
+    _, fp = s.verify(five=4, five_prefix="probe-")
     probe_missing = fp.get("lost", 0)
     log("probe client (kafka.message.timeout.ms=5000): %s; %d of its 4 starts never reached Kafka" % (
         "df_client_flush said every start was acknowledged" if probe_acked else "not acknowledged", probe_missing))
