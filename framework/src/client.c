@@ -21,7 +21,37 @@ struct df_client {
         pthread_mutex_t lock;
         int timeout_ms;
         int reader_ready;
+        int failed;                    /* deliveries that failed since the last flush (atomic) */
+        rd_kafka_resp_err_t last_err;
 };
+
+/* Delivery reports: a message librdkafka gave up on must not be reported
+ * acknowledged (rd_kafka_flush also returns once messages have failed). */
+static void df__client_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+        df_client_t *c = opaque;
+        (void)rk;
+        if (m->err) {
+                c->last_err = m->err;
+                __atomic_add_fetch(&c->failed, 1, __ATOMIC_SEQ_CST);
+        }
+}
+
+/* Flush, then tell whether every message since the last check was delivered. */
+static df_err_t df__client_flush(df_client_t *c, int timeout_ms, char *errstr, size_t errstr_size)
+{
+        int failed;
+        if (rd_kafka_flush(c->producer, timeout_ms)) {
+                df__errf(errstr, errstr_size, "not acknowledged by Kafka within %d ms", timeout_ms);
+                return DF_ERR_TIMEOUT;
+        }
+        failed = __atomic_exchange_n(&c->failed, 0, __ATOMIC_SEQ_CST);
+        if (failed) {
+                df__errf(errstr, errstr_size, "%d message(s) not delivered: %s", failed, rd_kafka_err2str(c->last_err));
+                return DF_ERR_KAFKA;
+        }
+        return DF_OK;
+}
 
 df_client_t *df_client_new(const df_conf_t *conf, char *errstr, size_t errstr_size)
 {
@@ -56,6 +86,8 @@ df_client_t *df_client_new(const df_conf_t *conf, char *errstr, size_t errstr_si
                 kc = NULL;
                 goto fail;
         }
+        rd_kafka_conf_set_dr_msg_cb(kc, df__client_dr);
+        rd_kafka_conf_set_opaque(kc, c);
         c->producer = rd_kafka_new(RD_KAFKA_PRODUCER, kc, e, sizeof(e));
         if (!c->producer) {
                 rd_kafka_conf_destroy(kc);
@@ -218,12 +250,9 @@ static df_err_t df__send(df_client_t *c, df__event_t *ev, int wait, char *errstr
                 goto out;
         }
         if (wait) {
-                if (rd_kafka_flush(c->producer, c->timeout_ms)) {
-                        df__errf(errstr, errstr_size, "the request was not acknowledged by Kafka within %d ms",
-                                 c->timeout_ms);
-                        rc = DF_ERR_TIMEOUT;
+                rc = df__client_flush(c, c->timeout_ms, errstr, errstr_size);
+                if (rc != DF_OK)
                         goto out;
-                }
                 rc = df__wait_reply(c, rid, errstr, errstr_size);
         }
 out:
@@ -291,7 +320,7 @@ df_err_t df_client_start_async(df_client_t *c, const char *workflow, const char 
 
 df_err_t df_client_flush(df_client_t *c, int timeout_ms)
 {
-        return rd_kafka_flush(c->producer, timeout_ms) ? DF_ERR_TIMEOUT : DF_OK;
+        return df__client_flush(c, timeout_ms, NULL, 0);
 }
 
 /* mode: 1 wait for the worker's reply, 0 wait for Kafka's ack, -1 enqueue only */
@@ -334,10 +363,8 @@ static df_err_t df__callback(df_client_t *c, const char *callback_id, df_callbac
         ev.input.len = len;
         ev.error = (char *)(error ? error : "");
         rc = df__send(c, &ev, wait_reply, errstr, errstr_size);
-        if (rc == DF_OK && mode == 0 && rd_kafka_flush(c->producer, c->timeout_ms)) {
-                df__errf(errstr, errstr_size, "callback not acknowledged by Kafka within %d ms", c->timeout_ms);
-                return DF_ERR_TIMEOUT;
-        }
+        if (rc == DF_OK && mode == 0)
+                rc = df__client_flush(c, c->timeout_ms, errstr, errstr_size);
         return rc;
 }
 

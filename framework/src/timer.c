@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <rocksdb/c.h>
 
@@ -44,6 +45,8 @@ struct df_timer_service {
         int fatal;
         volatile sig_atomic_t stop;
         df_timer_stats_t stats;
+        int recoveries;
+        int64_t recover_window_ms;
 };
 
 static void df__be64(unsigned char *b, uint64_t v)
@@ -310,14 +313,89 @@ out:
         return ts->fatal ? -1 : n;
 }
 
+/* The transactional producer, initialised.  NULL with errstr on failure. */
+static rd_kafka_t *df__ts_producer_new(df_timer_service_t *ts, char *errstr, size_t errstr_size)
+{
+        const df_conf_t *conf = ts->conf;
+        rd_kafka_conf_t *kc;
+        rd_kafka_error_t *error;
+        rd_kafka_t *rk;
+        char cid[300], txid[300], e[512];
+        int i;
+
+        snprintf(cid, sizeof(cid), "duraflow-timers-%s", ts->id);
+        snprintf(txid, sizeof(txid), "%s-timers-%s", df_conf_get(conf, "topic.prefix"), ts->id);
+        kc = df__kafka_conf(conf, cid, errstr, errstr_size);
+        if (!kc)
+                return NULL;
+        if (df__kconf_set(kc, "partitioner", "murmur2_random", errstr, errstr_size) ||
+            df__kconf_set(kc, "transactional.id", txid, errstr, errstr_size) ||
+            df__kconf_set(kc, "transaction.timeout.ms", df_conf_get(conf, "transaction.timeout.ms"), errstr,
+                          errstr_size) ||
+            df__kconf_set(kc, "linger.ms", "1", errstr, errstr_size) ||
+            df__kconf_user(kc, conf, errstr, errstr_size)) {
+                rd_kafka_conf_destroy(kc);
+                return NULL;
+        }
+        rk = rd_kafka_new(RD_KAFKA_PRODUCER, kc, e, sizeof(e));
+        if (!rk) {
+                rd_kafka_conf_destroy(kc);
+                df__errf(errstr, errstr_size, "timer producer: %s", e);
+                return NULL;
+        }
+        for (i = 0;; i++) {
+                error = rd_kafka_init_transactions(rk, 30000);
+                if (!error)
+                        return rk;
+                if (!rd_kafka_error_is_retriable(error) || i >= 10) {
+                        df__errf(errstr, errstr_size, "init_transactions (%s): %s", txid, rd_kafka_error_string(error));
+                        rd_kafka_error_destroy(error);
+                        rd_kafka_destroy(rk);
+                        return NULL;
+                }
+                rd_kafka_error_destroy(error);
+        }
+}
+
+/* After a fatal producer error (a transaction fenced by the coordinator
+ * while the broker was away): a new producer, at most 3 times a minute.
+ * The index is untouched: what was not fired is still pending. */
+static int df__ts_recover(df_timer_service_t *ts)
+{
+        char errstr[512];
+        int64_t now = df__mono_ms();
+        rd_kafka_t *rk;
+
+        if (now - ts->recover_window_ms > 60000) {
+                ts->recover_window_ms = now;
+                ts->recoveries = 0;
+        }
+        if (++ts->recoveries > 3)
+                return -1;
+        df__log(DF__LOG_WARN, "timer service %s: fatal producer error: recreating the transactional producer", ts->id);
+        rd_kafka_purge(ts->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        rd_kafka_destroy(ts->producer);
+        ts->producer = NULL;
+        for (;;) {
+                rk = df__ts_producer_new(ts, errstr, sizeof(errstr));
+                if (rk)
+                        break;
+                if (ts->stop)
+                        return -1;
+                df__log(DF__LOG_WARN, "timer service %s: not ready: %s; retrying in 1 s", ts->id, errstr);
+                sleep(1);
+        }
+        ts->producer = rk;
+        ts->fatal = 0;
+        return 0;
+}
+
 df_timer_service_t *df_timer_service_new(const df_conf_t *conf, char *errstr, size_t errstr_size)
 {
         df_timer_service_t *ts = calloc(1, sizeof(*ts));
         rd_kafka_conf_t *kc = NULL;
-        rd_kafka_error_t *error;
-        char e[512], cid[300], txid[300], *dberr = NULL;
+        char e[512], cid[300], *dberr = NULL;
         const char *group;
-        int i;
 
         if (!ts || !conf) {
                 free(ts);
@@ -352,37 +430,9 @@ df_timer_service_t *df_timer_service_new(const df_conf_t *conf, char *errstr, si
         ts->ro = rocksdb_readoptions_create();
 
         snprintf(cid, sizeof(cid), "duraflow-timers-%s", ts->id);
-        kc = df__kafka_conf(conf, cid, errstr, errstr_size);
-        if (!kc)
+        ts->producer = df__ts_producer_new(ts, errstr, errstr_size);
+        if (!ts->producer)
                 goto fail;
-        snprintf(txid, sizeof(txid), "%s-timers-%s", df_conf_get(conf, "topic.prefix"), ts->id);
-        if (df__kconf_set(kc, "partitioner", "murmur2_random", errstr, errstr_size) ||
-            df__kconf_set(kc, "transactional.id", txid, errstr, errstr_size) ||
-            df__kconf_set(kc, "transaction.timeout.ms", df_conf_get(conf, "transaction.timeout.ms"), errstr,
-                          errstr_size) ||
-            df__kconf_set(kc, "linger.ms", "1", errstr, errstr_size))
-                goto fail_kc;
-        if (df__kconf_user(kc, ts->conf, errstr, errstr_size)) {
-                rd_kafka_conf_destroy(kc);
-                kc = NULL;
-                goto fail;
-        }
-        ts->producer = rd_kafka_new(RD_KAFKA_PRODUCER, kc, e, sizeof(e));
-        if (!ts->producer) {
-                df__errf(errstr, errstr_size, "timer producer: %s", e);
-                goto fail_kc;
-        }
-        for (i = 0;; i++) {
-                error = rd_kafka_init_transactions(ts->producer, 30000);
-                if (!error)
-                        break;
-                if (!rd_kafka_error_is_retriable(error) || i >= 10) {
-                        df__errf(errstr, errstr_size, "init_transactions (%s): %s", txid, rd_kafka_error_string(error));
-                        rd_kafka_error_destroy(error);
-                        goto fail;
-                }
-                rd_kafka_error_destroy(error);
-        }
 
         kc = df__kafka_conf(conf, cid, errstr, errstr_size);
         if (!kc)
@@ -476,8 +526,11 @@ df_err_t df_timer_service_run(df_timer_service_t *ts)
                 }
                 rocksdb_writebatch_destroy(wb);
                 if (ts->n_assigned && ts->n_loaded == ts->n_assigned) {
-                        if (df__fire_due(ts, df__now_ms(), &next_due) < 0)
+                        if (df__fire_due(ts, df__now_ms(), &next_due) < 0) {
+                                if (df__ts_recover(ts) == 0)
+                                        continue;
                                 break;
+                        }
                 } else {
                         next_due = INT64_MAX;
                 }

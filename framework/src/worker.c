@@ -72,6 +72,8 @@ struct df_worker {
         int paused;                 /* partitions paused by the keepalive */
         int lost;                   /* a rebalance happened while a batch ran: abort it */
         volatile sig_atomic_t ka_stop;
+        int recoveries;             /* producer recreations in the current minute */
+        int64_t recover_window_ms;
         volatile sig_atomic_t stop;
         df_worker_stats_t stats;
 };
@@ -945,15 +947,105 @@ static int df__restore_assigned(df_worker_t *w)
 
 /* ---------------- lifecycle ---------------- */
 
+/* The transactional producer, initialised (init_transactions aborts what a
+ * previous incarnation left open).  NULL with errstr on failure. */
+static rd_kafka_t *df__producer_new(df_worker_t *w, char *errstr, size_t errstr_size)
+{
+        const df_conf_t *conf = w->conf;
+        rd_kafka_conf_t *kc;
+        rd_kafka_error_t *error;
+        rd_kafka_t *rk;
+        char cid[300], txid[300], e[512];
+        int i;
+
+        snprintf(cid, sizeof(cid), "duraflow-worker-%s", w->id);
+        snprintf(txid, sizeof(txid), "%s-worker-%s", df_conf_get(conf, "topic.prefix"), w->id);
+        kc = df__kafka_conf(conf, cid, errstr, errstr_size);
+        if (!kc)
+                return NULL;
+        if (df__kconf_set(kc, "partitioner", "murmur2_random", errstr, errstr_size) ||
+            df__kconf_set(kc, "transactional.id", txid, errstr, errstr_size) ||
+            df__kconf_set(kc, "transaction.timeout.ms", df_conf_get(conf, "transaction.timeout.ms"), errstr,
+                          errstr_size) ||
+            df__kconf_set(kc, "linger.ms", "1", errstr, errstr_size) ||
+            df__kconf_user(kc, conf, errstr, errstr_size)) {
+                rd_kafka_conf_destroy(kc);
+                return NULL;
+        }
+        rd_kafka_conf_set_dr_msg_cb(kc, df__dr_cb);
+        rd_kafka_conf_set_opaque(kc, w);
+        rk = rd_kafka_new(RD_KAFKA_PRODUCER, kc, e, sizeof(e));
+        if (!rk) {
+                rd_kafka_conf_destroy(kc);
+                df__errf(errstr, errstr_size, "producer: %s", e);
+                return NULL;
+        }
+        for (i = 0;; i++) {
+                error = rd_kafka_init_transactions(rk, 30000);
+                if (!error)
+                        return rk;
+                if (!rd_kafka_error_is_retriable(error) || i >= 10) {
+                        df__errf(errstr, errstr_size, "init_transactions (%s): %s", txid, rd_kafka_error_string(error));
+                        rd_kafka_error_destroy(error);
+                        rd_kafka_destroy(rk);
+                        return NULL;
+                }
+                df__log(DF__LOG_WARN, "init_transactions: %s; retrying", rd_kafka_error_string(error));
+                rd_kafka_error_destroy(error);
+        }
+}
+
+/*
+ * After a fatal producer error (a transaction that timed out while the broker
+ * was away is fenced by the coordinator's epoch bump): a new producer with
+ * the same transactional id, so the worker carries on.  The collected
+ * messages are processed again.  A real twin with the same worker.id would
+ * make this happen again and again: after 3 times within a minute the
+ * worker stops with the error.  0 when recovered.
+ */
+static int df__producer_recover(df_worker_t *w)
+{
+        char errstr[512];
+        int64_t now = df__mono_ms();
+        rd_kafka_t *rk;
+
+        if (now - w->recover_window_ms > 60000) {
+                w->recover_window_ms = now;
+                w->recoveries = 0;
+        }
+        if (++w->recoveries > 3) {
+                df__log(DF__LOG_ERROR, "worker %s: fatal producer errors keep coming (another instance with "
+                                       "worker.id %s?): stopping",
+                        w->id, w->id);
+                return -1;
+        }
+        df__log(DF__LOG_WARN, "worker %s: fatal producer error: recreating the transactional producer", w->id);
+        rd_kafka_purge(w->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        rd_kafka_destroy(w->producer);
+        w->producer = NULL;
+        for (;;) {
+                rk = df__producer_new(w, errstr, sizeof(errstr));
+                if (rk)
+                        break;
+                if (w->stop)
+                        return -1;
+                df__log(DF__LOG_WARN, "worker %s: not ready: %s; retrying in 1 s", w->id, errstr);
+                sleep(1);
+        }
+        w->producer = rk;
+        w->fatal = 0;
+        df__engine_amo_reset(w->eng);
+        df__batch_reset(w);
+        return 0;
+}
+
 df_worker_t *df_worker_new(const df_conf_t *conf, char *errstr, size_t errstr_size)
 {
         df_worker_t *w = calloc(1, sizeof(*w));
         rd_kafka_conf_t *kc = NULL;
-        char e[512], path[1024], txid[300], cid[300];
+        char e[512], path[1024], cid[300];
         char *dberr = NULL;
         const char *group;
-        rd_kafka_error_t *error;
-        int i;
 
         if (!w || !conf) {
                 df__errf(errstr, errstr_size, "out of memory or NULL conf");
@@ -1010,40 +1102,9 @@ df_worker_t *df_worker_new(const df_conf_t *conf, char *errstr, size_t errstr_si
 
         /* producer */
         snprintf(cid, sizeof(cid), "duraflow-worker-%s", w->id);
-        kc = df__kafka_conf(conf, cid, errstr, errstr_size);
-        if (!kc)
+        w->producer = df__producer_new(w, errstr, errstr_size);
+        if (!w->producer)
                 goto fail;
-        snprintf(txid, sizeof(txid), "%s-worker-%s", df_conf_get(conf, "topic.prefix"), w->id);
-        if (df__kconf_set(kc, "partitioner", "murmur2_random", errstr, errstr_size) ||
-            df__kconf_set(kc, "transactional.id", txid, errstr, errstr_size) ||
-            df__kconf_set(kc, "transaction.timeout.ms", df_conf_get(conf, "transaction.timeout.ms"), errstr,
-                          errstr_size) ||
-            df__kconf_set(kc, "linger.ms", "1", errstr, errstr_size))
-                goto fail_kc;
-        rd_kafka_conf_set_dr_msg_cb(kc, df__dr_cb);
-        rd_kafka_conf_set_opaque(kc, w);
-        if (df__kconf_user(kc, w->conf, errstr, errstr_size)) {
-                rd_kafka_conf_destroy(kc);
-                kc = NULL;
-                goto fail;
-        }
-        w->producer = rd_kafka_new(RD_KAFKA_PRODUCER, kc, e, sizeof(e));
-        if (!w->producer) {
-                df__errf(errstr, errstr_size, "producer: %s", e);
-                goto fail_kc;
-        }
-        for (i = 0;; i++) {
-                error = rd_kafka_init_transactions(w->producer, 30000);
-                if (!error)
-                        break;
-                if (!rd_kafka_error_is_retriable(error) || i >= 10) {
-                        df__errf(errstr, errstr_size, "init_transactions (%s): %s", txid, rd_kafka_error_string(error));
-                        rd_kafka_error_destroy(error);
-                        goto fail;
-                }
-                df__log(DF__LOG_WARN, "init_transactions: %s; retrying", rd_kafka_error_string(error));
-                rd_kafka_error_destroy(error);
-        }
 
         /* restore consumer: no group, read_committed, EOF events */
         kc = df__kafka_conf(conf, cid, errstr, errstr_size);
@@ -1225,6 +1286,10 @@ df_err_t df_worker_run(df_worker_t *w)
                 r = df__run_txn(w, NULL, NULL);
                 if (r < 0) {
                         df__busy_end(w);
+                        if (w->fatal == DF_ERR_FENCED || w->fatal == DF_ERR_KAFKA) {
+                                if (df__producer_recover(w) == 0)
+                                        continue;
+                        }
                         break;
                 }
                 if (r > 0) {

@@ -61,6 +61,7 @@ static int cmd_start(void)
         long i;
         df_err_t rc;
 
+resend:
         for (i = 0; i < count; i++) {
                 snprintf(id, sizeof(id), "%s%ld", name_prefix, first + i);
                 while ((rc = df_client_start_async(c, workflow, id, input, strlen(input), errstr, sizeof(errstr))) !=
@@ -84,6 +85,13 @@ static int cmd_start(void)
                         fprintf(stderr, "fault_load: not every start was acknowledged within %d s\n", timeout_s);
                         df_client_destroy(c);
                         return 1;
+                }
+                if (rc == DF_ERR_KAFKA) {
+                        /* some were not delivered: send them all again
+                         * (a start is idempotent by execution name) */
+                        fprintf(stderr, "fault_load: %s; sending the starts again\n", df_strerror(rc));
+                        rate = 0;
+                        goto resend;
                 }
         }
         printf("fault_load: acked %ld starts (%s%ld..%s%ld) in %lld ms\n", count, name_prefix, first, name_prefix,

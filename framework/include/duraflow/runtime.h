@@ -101,6 +101,11 @@ DF_EXPORT df_err_t df_client_start(df_client_t *c, const char *workflow, const c
  * acknowledged (durable in Kafka) when df_client_flush() returns DF_OK. */
 DF_EXPORT df_err_t df_client_start_async(df_client_t *c, const char *workflow, const char *execution_id,
                                const void *input, size_t len, char *errstr, size_t errstr_size);
+/** Wait until every message sent so far is acknowledged.  DF_OK; DF_ERR_TIMEOUT
+ * (still in flight: call again); DF_ERR_KAFKA when some message since the last
+ * flush was not delivered and is gone (send those again: starts are
+ * idempotent by execution name, a repeated completion is rejected as
+ * finished). */
 DF_EXPORT df_err_t df_client_flush(df_client_t *c, int timeout_ms);
 
 typedef enum df_callback_outcome {
