@@ -266,3 +266,47 @@ rd_kafka_resp_err_t df__watermarks(rd_kafka_t *rk, const char *topic, int32_t pa
                 usleep(200000);
         }
 }
+
+rd_kafka_t *df__txn_producer_new(const df_conf_t *conf, const char *client_id, const char *txid,
+                                 void (*dr_cb)(rd_kafka_t *, const rd_kafka_message_t *, void *), void *opaque,
+                                 char *errstr, size_t errstr_size)
+{
+        rd_kafka_conf_t *kc = df__kafka_conf(conf, client_id, errstr, errstr_size);
+        rd_kafka_error_t *error;
+        rd_kafka_t *rk;
+        char e[512];
+        int i;
+
+        if (!kc)
+                return NULL;
+        if (df__kconf_set(kc, "partitioner", "murmur2_random", errstr, errstr_size) ||
+            df__kconf_set(kc, "transactional.id", txid, errstr, errstr_size) ||
+            df__kconf_set(kc, "transaction.timeout.ms", df_conf_get(conf, "transaction.timeout.ms"), errstr,
+                          errstr_size) ||
+            df__kconf_set(kc, "linger.ms", "1", errstr, errstr_size) || df__kconf_user(kc, conf, errstr, errstr_size)) {
+                rd_kafka_conf_destroy(kc);
+                return NULL;
+        }
+        if (dr_cb)
+                rd_kafka_conf_set_dr_msg_cb(kc, dr_cb);
+        rd_kafka_conf_set_opaque(kc, opaque);
+        rk = rd_kafka_new(RD_KAFKA_PRODUCER, kc, e, sizeof(e));
+        if (!rk) {
+                rd_kafka_conf_destroy(kc);
+                df__errf(errstr, errstr_size, "producer %s: %s", txid, e);
+                return NULL;
+        }
+        for (i = 0;; i++) {
+                error = rd_kafka_init_transactions(rk, 30000);
+                if (!error)
+                        return rk;
+                if (!rd_kafka_error_is_retriable(error) || i >= 10) {
+                        df__errf(errstr, errstr_size, "init_transactions (%s): %s", txid, rd_kafka_error_string(error));
+                        rd_kafka_error_destroy(error);
+                        rd_kafka_destroy(rk);
+                        return NULL;
+                }
+                df__log(DF__LOG_WARN, "init_transactions (%s): %s; retrying", txid, rd_kafka_error_string(error));
+                rd_kafka_error_destroy(error);
+        }
+}

@@ -23,6 +23,14 @@ int df__kconf_user(rd_kafka_conf_t *kc, const df_conf_t *conf, char *errstr, siz
 /** rd_kafka_conf_set or fail with a message naming the property. */
 int df__kconf_set(rd_kafka_conf_t *kc, const char *name, const char *value, char *errstr, size_t errstr_size);
 
+/** A transactional producer (murmur2_random partitioner, the conf's
+ * transaction timeout, kafka.* applied last), initialised: init_transactions
+ * fences and aborts what an earlier incarnation with the same txid left open.
+ * dr_cb may be NULL.  NULL with errstr on failure. */
+rd_kafka_t *df__txn_producer_new(const df_conf_t *conf, const char *client_id, const char *txid,
+                                 void (*dr_cb)(rd_kafka_t *, const rd_kafka_message_t *, void *), void *opaque,
+                                 char *errstr, size_t errstr_size);
+
 /** Create the five topics if missing (state and timers compacted). */
 int df__topics_ensure(const df_conf_t *conf, const df__topics_t *t, char *errstr, size_t errstr_size);
 

@@ -316,45 +316,10 @@ out:
 /* The transactional producer, initialised.  NULL with errstr on failure. */
 static rd_kafka_t *df__ts_producer_new(df_timer_service_t *ts, char *errstr, size_t errstr_size)
 {
-        const df_conf_t *conf = ts->conf;
-        rd_kafka_conf_t *kc;
-        rd_kafka_error_t *error;
-        rd_kafka_t *rk;
-        char cid[300], txid[300], e[512];
-        int i;
-
+        char cid[300], txid[300];
         snprintf(cid, sizeof(cid), "duraflow-timers-%s", ts->id);
-        snprintf(txid, sizeof(txid), "%s-timers-%s", df_conf_get(conf, "topic.prefix"), ts->id);
-        kc = df__kafka_conf(conf, cid, errstr, errstr_size);
-        if (!kc)
-                return NULL;
-        if (df__kconf_set(kc, "partitioner", "murmur2_random", errstr, errstr_size) ||
-            df__kconf_set(kc, "transactional.id", txid, errstr, errstr_size) ||
-            df__kconf_set(kc, "transaction.timeout.ms", df_conf_get(conf, "transaction.timeout.ms"), errstr,
-                          errstr_size) ||
-            df__kconf_set(kc, "linger.ms", "1", errstr, errstr_size) ||
-            df__kconf_user(kc, conf, errstr, errstr_size)) {
-                rd_kafka_conf_destroy(kc);
-                return NULL;
-        }
-        rk = rd_kafka_new(RD_KAFKA_PRODUCER, kc, e, sizeof(e));
-        if (!rk) {
-                rd_kafka_conf_destroy(kc);
-                df__errf(errstr, errstr_size, "timer producer: %s", e);
-                return NULL;
-        }
-        for (i = 0;; i++) {
-                error = rd_kafka_init_transactions(rk, 30000);
-                if (!error)
-                        return rk;
-                if (!rd_kafka_error_is_retriable(error) || i >= 10) {
-                        df__errf(errstr, errstr_size, "init_transactions (%s): %s", txid, rd_kafka_error_string(error));
-                        rd_kafka_error_destroy(error);
-                        rd_kafka_destroy(rk);
-                        return NULL;
-                }
-                rd_kafka_error_destroy(error);
-        }
+        snprintf(txid, sizeof(txid), "%s-timers-%s", df_conf_get(ts->conf, "topic.prefix"), ts->id);
+        return df__txn_producer_new(ts->conf, cid, txid, NULL, ts, errstr, errstr_size);
 }
 
 /* After a fatal producer error (a transaction fenced by the coordinator

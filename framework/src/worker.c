@@ -951,48 +951,10 @@ static int df__restore_assigned(df_worker_t *w)
  * previous incarnation left open).  NULL with errstr on failure. */
 static rd_kafka_t *df__producer_new(df_worker_t *w, char *errstr, size_t errstr_size)
 {
-        const df_conf_t *conf = w->conf;
-        rd_kafka_conf_t *kc;
-        rd_kafka_error_t *error;
-        rd_kafka_t *rk;
-        char cid[300], txid[300], e[512];
-        int i;
-
+        char cid[300], txid[300];
         snprintf(cid, sizeof(cid), "duraflow-worker-%s", w->id);
-        snprintf(txid, sizeof(txid), "%s-worker-%s", df_conf_get(conf, "topic.prefix"), w->id);
-        kc = df__kafka_conf(conf, cid, errstr, errstr_size);
-        if (!kc)
-                return NULL;
-        if (df__kconf_set(kc, "partitioner", "murmur2_random", errstr, errstr_size) ||
-            df__kconf_set(kc, "transactional.id", txid, errstr, errstr_size) ||
-            df__kconf_set(kc, "transaction.timeout.ms", df_conf_get(conf, "transaction.timeout.ms"), errstr,
-                          errstr_size) ||
-            df__kconf_set(kc, "linger.ms", "1", errstr, errstr_size) ||
-            df__kconf_user(kc, conf, errstr, errstr_size)) {
-                rd_kafka_conf_destroy(kc);
-                return NULL;
-        }
-        rd_kafka_conf_set_dr_msg_cb(kc, df__dr_cb);
-        rd_kafka_conf_set_opaque(kc, w);
-        rk = rd_kafka_new(RD_KAFKA_PRODUCER, kc, e, sizeof(e));
-        if (!rk) {
-                rd_kafka_conf_destroy(kc);
-                df__errf(errstr, errstr_size, "producer: %s", e);
-                return NULL;
-        }
-        for (i = 0;; i++) {
-                error = rd_kafka_init_transactions(rk, 30000);
-                if (!error)
-                        return rk;
-                if (!rd_kafka_error_is_retriable(error) || i >= 10) {
-                        df__errf(errstr, errstr_size, "init_transactions (%s): %s", txid, rd_kafka_error_string(error));
-                        rd_kafka_error_destroy(error);
-                        rd_kafka_destroy(rk);
-                        return NULL;
-                }
-                df__log(DF__LOG_WARN, "init_transactions: %s; retrying", rd_kafka_error_string(error));
-                rd_kafka_error_destroy(error);
-        }
+        snprintf(txid, sizeof(txid), "%s-worker-%s", df_conf_get(w->conf, "topic.prefix"), w->id);
+        return df__txn_producer_new(w->conf, cid, txid, df__dr_cb, w, errstr, errstr_size);
 }
 
 /*
