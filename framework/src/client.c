@@ -76,6 +76,7 @@ df_client_t *df_client_new(const df_conf_t *conf, char *errstr, size_t errstr_si
         if (!kc)
                 goto fail;
         if (df__kconf_set(kc, "partitioner", "murmur2_random", errstr, errstr_size) ||
+            df__kconf_set(kc, "retry.backoff.ms", "10", errstr, errstr_size) ||
             df__kconf_set(kc, "enable.idempotence", "true", errstr, errstr_size) ||
             df__kconf_set(kc, "linger.ms", "1", errstr, errstr_size)) {
                 rd_kafka_conf_destroy(kc);

@@ -126,9 +126,6 @@ rd_kafka_conf_t *df__kafka_conf(const df_conf_t *conf, const char *client_id, ch
         if (df__kconf_set(kc, "bootstrap.servers", bootstrap, errstr, errstr_size) ||
             df__kconf_set(kc, "client.id", client_id, errstr, errstr_size) ||
             df__kconf_set(kc, "message.max.bytes", "2000000", errstr, errstr_size) ||
-            /* librdkafka's 100 ms backoff stalls back-to-back transactions
-             * (CONCURRENT_TRANSACTIONS retries) */
-            df__kconf_set(kc, "retry.backoff.ms", "10", errstr, errstr_size) ||
             df__kconf_set(kc, "log_level", df__log_level >= DF__LOG_DEBUG ? "7" : "4", errstr, errstr_size))
                 goto fail;
         if (df__kconf_user(kc, conf, errstr, errstr_size))
@@ -147,6 +144,16 @@ int df__topics_ensure(const df_conf_t *conf, const df__topics_t *t, char *errstr
 {
         int64_t deadline = df__mono_ms() + atoll(df_conf_get(conf, "startup.timeout.ms"));
         int backoff = 500;
+        rd_kafka_conf_t *kc;
+
+        /* A configuration error (a mistyped kafka.* property) is final:
+         * report it at once instead of retrying as if the broker were away. */
+        if (!df__embedded(conf)) {
+                kc = df__kafka_conf(conf, "duraflow-admin", errstr, errstr_size);
+                if (!kc)
+                        return -1;
+                rd_kafka_conf_destroy(kc);
+        }
         for (;;) {
                 if (!df__topics_create(conf, t, errstr, errstr_size))
                         return 0;
@@ -279,7 +286,10 @@ rd_kafka_t *df__txn_producer_new(const df_conf_t *conf, const char *client_id, c
 
         if (!kc)
                 return NULL;
+        /* librdkafka's 100 ms retry backoff stalls back-to-back transactions
+         * (CONCURRENT_TRANSACTIONS retries) */
         if (df__kconf_set(kc, "partitioner", "murmur2_random", errstr, errstr_size) ||
+            df__kconf_set(kc, "retry.backoff.ms", "10", errstr, errstr_size) ||
             df__kconf_set(kc, "transactional.id", txid, errstr, errstr_size) ||
             df__kconf_set(kc, "transaction.timeout.ms", df_conf_get(conf, "transaction.timeout.ms"), errstr,
                           errstr_size) ||

@@ -172,7 +172,7 @@ static int cmd_start(int argc, char **argv)
         df_client_t *cl;
         df_err_t rc;
 
-        optind = 1;
+        optind = 0; /* 0: glibc re-initialises, so options may follow the arguments */
         while ((c = getopt_long(argc, argv, "i:f:h", opts, NULL)) != -1) {
                 switch (c) {
                 case 'i':
@@ -250,7 +250,7 @@ static int cmd_describe(int argc, char **argv, int history)
         df_err_t rc;
         int c;
 
-        optind = 1;
+        optind = 0; /* 0: glibc re-initialises, so options may follow the arguments */
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
                 if (c == 'h') {
                         printf("usage: duraflow %s <execution-id>\n%s\n", history ? "history" : "describe",
@@ -294,7 +294,7 @@ static int cmd_list(int argc, char **argv)
         df_err_t rc;
         int c;
 
-        optind = 1;
+        optind = 0; /* 0: glibc re-initialises, so options may follow the arguments */
         while ((c = getopt_long(argc, argv, "w:s:h", opts, NULL)) != -1) {
                 switch (c) {
                 case 'w':
@@ -354,7 +354,7 @@ static int cmd_callback(int argc, char **argv)
         df_client_t *cl;
         df_err_t rc;
 
-        optind = 1;
+        optind = 0; /* 0: glibc re-initialises, so options may follow the arguments */
         while ((c = getopt_long(argc, argv, "p:f:e:nh", opts, NULL)) != -1) {
                 switch (c) {
                 case 'p':
@@ -425,7 +425,7 @@ static int cmd_stop(int argc, char **argv)
         df_err_t rc;
         int c, ex;
 
-        optind = 1;
+        optind = 0; /* 0: glibc re-initialises, so options may follow the arguments */
         while ((c = getopt_long(argc, argv, "r:h", opts, NULL)) != -1) {
                 switch (c) {
                 case 'r':
