@@ -54,7 +54,6 @@ struct df_worker {
         int64_t txn_budget_ms;     /* stop adding events to a transaction after this long */
         int cur_part;
         int fatal;
-        int rebalanced;
         int poison_part;       /* record whose processing aborted a batch: */
         int64_t poison_off;    /* the retry sends it to the DLQ */
         int failed_part;
@@ -792,7 +791,6 @@ static void df__rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_t
         df_worker_t *w = opaque;
         int i;
 
-        w->rebalanced = 1;
         if (w->in_keepalive) {
                 /* The main thread is inside a batch: its transaction must
                  * not commit (its records may now be another worker's). It
@@ -1190,7 +1188,6 @@ df_err_t df_worker_run(df_worker_t *w)
         while (!w->stop && !w->fatal) {
                 int64_t deadline = 0;
                 int had = w->n_msgs, r;
-                w->rebalanced = 0;
                 /* Top up the collected messages: wait for the first one, then
                  * up to batch.max.ms for more; with leftovers, take only what
                  * is already there (this also serves rebalances). */
