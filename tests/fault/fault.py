@@ -774,6 +774,7 @@ class PrivateBroker:
                         DF_KAFKA_CONTROLLER_PORT=str(self.cport))
         self.addr = "127.0.0.1:%d" % self.port
         self.started = False
+        self.relaunched = []  # every pid relaunch() started: all are killed by stop()
 
     def kafka_sh(self, *args, timeout=180):
         return subprocess.run([os.path.join(ARGS.repo, "scripts", "kafka.sh")] + list(args), env=self.env,
@@ -813,6 +814,7 @@ class PrivateBroker:
         with open(self.state + ".tmp", "w") as f:
             f.write(re.sub(r"^DF_KAFKA_PID=.*$", "DF_KAFKA_PID=%d" % p.pid, text, flags=re.M))
         os.rename(self.state + ".tmp", self.state)
+        self.relaunched.append(p)
         return p.pid
 
     def wait_ready(self, timeout=120):
@@ -827,6 +829,11 @@ class PrivateBroker:
             except (OSError, KeyError, ValueError):
                 pass
             r = self.kafka_sh("stop", timeout=120)
+            # the relaunched brokers are ours too (a CI run must stop what it started)
+            for p in self.relaunched:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait(30)
             log("private broker stopped: %s" % r.stdout.decode().strip().splitlines()[-1:])
 
 
