@@ -110,11 +110,6 @@ df_err_t df__engine_register(df__engine_t *eng, const char *name, df_handler_fn 
         return DF_OK;
 }
 
-int df__engine_has_workflow(const df__engine_t *eng, const char *name)
-{
-        return df__map_get(eng->workflows, name) != NULL;
-}
-
 void df__engine_set_clock(df__engine_t *eng, df__clock_fn fn, void *opaque)
 {
         eng->clock = fn ? fn : df__wall_clock;
@@ -906,15 +901,12 @@ static int df__replay(df__engine_t *eng, df__exec_state_t *st, const df__engine_
         return ret;
 }
 
-static int df__apply_timer(df__engine_t *eng, df__exec_state_t *st, const df__event_t *ev,
-                           const df__engine_out_t *out, int64_t now, int *replay)
+static int df__apply_timer(df__exec_state_t *st, const df__event_t *ev, int64_t now, int *replay)
 {
         char *end;
         long id = strtol(ev->op_id ? ev->op_id : "", &end, 10);
         df__op_rec_t *op = (*end || id < 1) ? NULL : df__exec_state_op(st, (int)id);
 
-        (void)eng;
-        (void)out;
         *replay = 0;
         if (!op)
                 return 0;
@@ -1032,7 +1024,7 @@ int df__engine_apply(df__engine_t *eng, df__exec_state_t *st, const df__event_t 
                 return df__emit_reply(out, ev, DF_ERR_FINISHED, "execution already finished", now);
         switch (ev->type) {
         case DF__EV_TIMER:
-                if (df__apply_timer(eng, st, ev, out, now, &replay))
+                if (df__apply_timer(st, ev, now, &replay))
                         return -1;
                 break;
         case DF__EV_CALLBACK:

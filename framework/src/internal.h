@@ -81,7 +81,6 @@ typedef int64_t (*df__clock_fn)(void *opaque);
 df__engine_t *df__engine_new(const char *events_topic);
 void df__engine_destroy(df__engine_t *eng);
 df_err_t df__engine_register(df__engine_t *eng, const char *name, df_handler_fn fn, void *opaque);
-int df__engine_has_workflow(const df__engine_t *eng, const char *name);
 /** Replace the wall clock (the test runner's fake clock). */
 void df__engine_set_clock(df__engine_t *eng, df__clock_fn fn, void *opaque);
 int64_t df__engine_now(const df__engine_t *eng);
