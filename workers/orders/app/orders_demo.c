@@ -152,19 +152,20 @@ static void demo_stop(demo_t *d)
 
 int main(int argc, char **argv)
 {
-        enum { O_DAY_MS = 1000, O_WORKERS, O_LIMIT, O_TIMEOUT, O_DATA, O_JSON };
-        static const struct option opts[] = {{"day-ms", required_argument, NULL, O_DAY_MS},
-                                             {"workers", required_argument, NULL, O_WORKERS},
-                                             {"limit", required_argument, NULL, O_LIMIT},
-                                             {"timeout", required_argument, NULL, O_TIMEOUT},
-                                             {"data", required_argument, NULL, O_DATA},
-                                             {"json", no_argument, NULL, O_JSON},
-                                             OW_CLI_LONG,
-                                             {NULL, 0, NULL, 0}};
         const char *data = ORDERS_DATA_DIR;
         int64_t day_ms = 1000, workers = 2, limit = -1, timeout_s = 300;
         int64_t t_begin = ow_cli_mono_ms(), t_load, t_end, deadline, next_tick;
-        int c, i, json = 0, own_state = 0, prefix_given = 0, ok;
+        int i, json = 0, own_state = 0, ok, status;
+        const ow_opt_t opts[] = {OW_OPT_INT("day-ms", &day_ms, 1, 86400000),
+                                 OW_OPT_INT("workers", &workers, 1, MAX_WORKERS),
+                                 OW_OPT_INT("limit", &limit, 0, 1000000000),
+                                 OW_OPT_INT("timeout", &timeout_s, 1, 86400),
+                                 OW_OPT_STR("data", &data),
+                                 OW_OPT_FLAG("json", &json),
+                                 OW_OPT_END};
+        /* The demo is embedded unless --brokers says otherwise: $DF_BROKERS
+         * (set by the broker scripts) does not redirect it. */
+        ow_cli_t cli = {.prog = prog, .usage = usage, .opts = opts, .ignore_env_brokers = 1};
         char errstr[512], state_dir[256] = "", sim_url[64], prefix[96];
         size_t n_orders, started = 0;
         demo_t d;
@@ -172,63 +173,15 @@ int main(int argc, char **argv)
         FILE *progress;
 
         memset(&d, 0, sizeof(d));
-        d.conf = ow_cli_conf_new();
-        if (!d.conf)
-                return 1;
-        /* The demo is embedded unless --brokers says otherwise: $DF_BROKERS
-         * (set by the broker scripts) does not redirect it. */
-        df_conf_set(d.conf, "brokers", "", errstr, sizeof(errstr));
-        while ((c = getopt_long(argc, argv, OW_CLI_SHORT, opts, NULL)) != -1) {
-                int h = ow_cli_common(d.conf, c, optarg, prog);
-                if (h < 0)
-                        return 2;
-                if (h) {
-                        if (c == 'p')
-                                prefix_given = 1;
-                        if (c == 's')
-                                snprintf(state_dir, sizeof(state_dir), "%s", optarg);
-                        continue;
-                }
-                switch (c) {
-                case O_DAY_MS:
-                        if (ow_cli_int(prog, "--day-ms", optarg, 1, 86400000, &day_ms))
-                                return 2;
-                        break;
-                case O_WORKERS:
-                        if (ow_cli_int(prog, "--workers", optarg, 1, MAX_WORKERS, &workers))
-                                return 2;
-                        break;
-                case O_LIMIT:
-                        if (ow_cli_int(prog, "--limit", optarg, 0, 1000000000, &limit))
-                                return 2;
-                        break;
-                case O_TIMEOUT:
-                        if (ow_cli_int(prog, "--timeout", optarg, 1, 86400, &timeout_s))
-                                return 2;
-                        break;
-                case O_DATA:
-                        data = optarg;
-                        break;
-                case O_JSON:
-                        json = 1;
-                        break;
-                case 'h':
-                        usage(stdout);
-                        return 0;
-                default:
-                        usage(stderr);
-                        return 2;
-                }
-        }
-        if (optind < argc) {
-                fprintf(stderr, "%s: unexpected argument \"%s\"\n", prog, argv[optind]);
-                return 2;
-        }
+        if (!(d.conf = ow_cli_parse(&cli, argc, argv, &status)))
+                return status;
+        if (cli.state_dir)
+                snprintf(state_dir, sizeof(state_dir), "%s", cli.state_dir);
         progress = json ? stderr : stdout;
         setvbuf(stdout, NULL, _IOLBF, 0);
 
         /* configuration: fresh prefix and state directory */
-        if (!prefix_given) {
+        if (!cli.prefix) {
                 snprintf(prefix, sizeof(prefix), "orders-demo-%ld-%ld", (long)getpid(), (long)time(NULL));
                 df_conf_set(d.conf, "topic.prefix", prefix, errstr, sizeof(errstr));
         }

@@ -87,65 +87,27 @@ static void *loader(void *p)
 
 int main(int argc, char **argv)
 {
-        enum { O_DATA = 1000, O_DAY_MS, O_LIMIT, O_CONC };
-        static const struct option opts[] = {{"data", required_argument, NULL, O_DATA},
-                                             {"day-ms", required_argument, NULL, O_DAY_MS},
-                                             {"limit", required_argument, NULL, O_LIMIT},
-                                             {"concurrency", required_argument, NULL, O_CONC},
-                                             OW_CLI_LONG,
-                                             {NULL, 0, NULL, 0}};
         const char *data = ORDERS_DATA_DIR;
         int64_t day_ms = 1000, limit = -1, conc = 8, t0;
-        df_conf_t *conf = ow_cli_conf_new();
+        const ow_opt_t opts[] = {OW_OPT_STR("data", &data),
+                                 OW_OPT_INT("day-ms", &day_ms, 1, 86400000),
+                                 OW_OPT_INT("limit", &limit, 0, 1000000000),
+                                 OW_OPT_INT("concurrency", &conc, 1, 64),
+                                 OW_OPT_END};
+        ow_cli_t cli = {.prog = prog,
+                        .usage = usage,
+                        .opts = opts,
+                        .need_brokers = " (an orders-worker in\n"
+                                        "embedded mode prints the address of its in-process Kafka); orders-demo runs\n"
+                                        "everything in one process"};
+        df_conf_t *conf;
         ow_dataset_t *ds;
         pthread_t thr[64];
         load_t l;
-        int c, i;
+        int i, status;
 
-        if (!conf)
-                return 1;
-        while ((c = getopt_long(argc, argv, OW_CLI_SHORT, opts, NULL)) != -1) {
-                int h = ow_cli_common(conf, c, optarg, prog);
-                if (h < 0)
-                        return 2;
-                if (h)
-                        continue;
-                switch (c) {
-                case O_DATA:
-                        data = optarg;
-                        break;
-                case O_DAY_MS:
-                        if (ow_cli_int(prog, "--day-ms", optarg, 1, 86400000, &day_ms))
-                                return 2;
-                        break;
-                case O_LIMIT:
-                        if (ow_cli_int(prog, "--limit", optarg, 0, 1000000000, &limit))
-                                return 2;
-                        break;
-                case O_CONC:
-                        if (ow_cli_int(prog, "--concurrency", optarg, 1, 64, &conc))
-                                return 2;
-                        break;
-                case 'h':
-                        usage(stdout);
-                        return 0;
-                default:
-                        usage(stderr);
-                        return 2;
-                }
-        }
-        if (optind < argc) {
-                fprintf(stderr, "%s: unexpected argument \"%s\"\n", prog, argv[optind]);
-                return 2;
-        }
-        if (!*df_conf_get(conf, "brokers")) {
-                fprintf(stderr,
-                        "%s: no brokers: give --brokers HOST:PORT or set DF_BROKERS (an orders-worker in\n"
-                        "embedded mode prints the address of its in-process Kafka); orders-demo runs\n"
-                        "everything in one process\n",
-                        prog);
-                return 2;
-        }
+        if (!(conf = ow_cli_parse(&cli, argc, argv, &status)))
+                return status;
         ds = ow_cli_load_dataset(prog, data);
         if (!ds)
                 return 1;

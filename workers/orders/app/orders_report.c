@@ -61,66 +61,25 @@ static json_t *fetch_stats(const char *url)
 
 int main(int argc, char **argv)
 {
-        enum { O_DATA = 1000, O_EXPECT, O_TIMEOUT, O_SIM, O_JSON };
-        static const struct option opts[] = {{"data", required_argument, NULL, O_DATA},
-                                             {"expect", required_argument, NULL, O_EXPECT},
-                                             {"timeout", required_argument, NULL, O_TIMEOUT},
-                                             {"sim", required_argument, NULL, O_SIM},
-                                             {"json", no_argument, NULL, O_JSON},
-                                             OW_CLI_LONG,
-                                             {NULL, 0, NULL, 0}};
         const char *data = ORDERS_DATA_DIR, *sim = NULL;
         int64_t expect = -1, timeout_s = 60, deadline;
-        df_conf_t *conf = ow_cli_conf_new();
+        int json = 0, ok, status;
+        const ow_opt_t opts[] = {OW_OPT_STR("data", &data),
+                                 OW_OPT_INT("expect", &expect, 0, 1000000000),
+                                 OW_OPT_INT("timeout", &timeout_s, 0, 86400),
+                                 OW_OPT_STR("sim", &sim),
+                                 OW_OPT_FLAG("json", &json),
+                                 OW_OPT_END};
+        ow_cli_t cli = {.prog = prog, .usage = usage, .opts = opts, .need_brokers = ""};
+        df_conf_t *conf;
         ow_dataset_t *ds;
         ow_tally_t *t;
         df_results_t *r;
         json_t *stats = NULL;
         char errstr[512];
-        int c, json = 0, ok;
 
-        if (!conf)
-                return 1;
-        while ((c = getopt_long(argc, argv, OW_CLI_SHORT, opts, NULL)) != -1) {
-                int h = ow_cli_common(conf, c, optarg, prog);
-                if (h < 0)
-                        return 2;
-                if (h)
-                        continue;
-                switch (c) {
-                case O_DATA:
-                        data = optarg;
-                        break;
-                case O_EXPECT:
-                        if (ow_cli_int(prog, "--expect", optarg, 0, 1000000000, &expect))
-                                return 2;
-                        break;
-                case O_TIMEOUT:
-                        if (ow_cli_int(prog, "--timeout", optarg, 0, 86400, &timeout_s))
-                                return 2;
-                        break;
-                case O_SIM:
-                        sim = optarg;
-                        break;
-                case O_JSON:
-                        json = 1;
-                        break;
-                case 'h':
-                        usage(stdout);
-                        return 0;
-                default:
-                        usage(stderr);
-                        return 2;
-                }
-        }
-        if (optind < argc) {
-                fprintf(stderr, "%s: unexpected argument \"%s\"\n", prog, argv[optind]);
-                return 2;
-        }
-        if (!*df_conf_get(conf, "brokers")) {
-                fprintf(stderr, "%s: no brokers: give --brokers HOST:PORT or set DF_BROKERS\n", prog);
-                return 2;
-        }
+        if (!(conf = ow_cli_parse(&cli, argc, argv, &status)))
+                return status;
         if (ow_http_global_init())
                 return 1;
         ds = ow_cli_load_dataset(prog, data);

@@ -52,58 +52,23 @@ static void *timer_main(void *p)
 
 int main(int argc, char **argv)
 {
-        enum { O_SIM = 1000, O_DATA, O_WORKER_ID, O_TIMERS };
-        static const struct option opts[] = {{"sim", required_argument, NULL, O_SIM},
-                                             {"data", required_argument, NULL, O_DATA},
-                                             {"worker-id", required_argument, NULL, O_WORKER_ID},
-                                             {"timer-service", no_argument, NULL, O_TIMERS},
-                                             OW_CLI_LONG,
-                                             {NULL, 0, NULL, 0}};
         const char *sim = "http://127.0.0.1:8089", *data = ORDERS_DATA_DIR;
-        df_conf_t *conf = ow_cli_conf_new();
+        int with_timers = 0, status = 0;
+        const ow_opt_t opts[] = {OW_OPT_STR("sim", &sim),
+                                 OW_OPT_STR("data", &data),
+                                 OW_OPT_CONF("worker-id", "worker.id"),
+                                 OW_OPT_FLAG("timer-service", &with_timers),
+                                 OW_OPT_END};
+        ow_cli_t cli = {.prog = prog, .usage = usage, .opts = opts};
+        df_conf_t *conf;
         ow_dataset_t *ds;
         ow_flow_t *flow;
         pthread_t tthr;
         char errstr[512];
-        int c, with_timers = 0, status = 0;
         df_err_t rc;
 
-        if (!conf)
-                return 1;
-        while ((c = getopt_long(argc, argv, OW_CLI_SHORT, opts, NULL)) != -1) {
-                int h = ow_cli_common(conf, c, optarg, prog);
-                if (h < 0)
-                        return 2;
-                if (h)
-                        continue;
-                switch (c) {
-                case O_SIM:
-                        sim = optarg;
-                        break;
-                case O_DATA:
-                        data = optarg;
-                        break;
-                case O_WORKER_ID:
-                        if (df_conf_set(conf, "worker.id", optarg, errstr, sizeof(errstr)) != DF_OK) {
-                                fprintf(stderr, "%s: %s\n", prog, errstr);
-                                return 2;
-                        }
-                        break;
-                case O_TIMERS:
-                        with_timers = 1;
-                        break;
-                case 'h':
-                        usage(stdout);
-                        return 0;
-                default:
-                        usage(stderr);
-                        return 2;
-                }
-        }
-        if (optind < argc) {
-                fprintf(stderr, "%s: unexpected argument \"%s\"\n", prog, argv[optind]);
-                return 2;
-        }
+        if (!(conf = ow_cli_parse(&cli, argc, argv, &status)))
+                return status;
         if (ow_http_global_init()) {
                 fprintf(stderr, "%s: curl_global_init failed\n", prog);
                 return 1;
