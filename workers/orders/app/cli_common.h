@@ -1,9 +1,10 @@
 /*
  * cli_common.h -- the command line of the order example's programs.
  *
- * Options every program has (OW_CLI_HELP is their help text):
+ * Options every program has (OW_CLI_HELP_BROKERS* and OW_CLI_HELP are their help):
  *   -b, --brokers HOST:PORT   Kafka bootstrap servers (default $DF_BROKERS;
- *                             empty = embedded mode, an in-process mock cluster)
+ *                             empty = embedded mode, an in-process mock cluster,
+ *                             unless the program needs brokers)
  *   -p, --prefix NAME         topic prefix (default "duraflow")
  *   -s, --state-dir DIR       RocksDB directory (default "duraflow-state")
  *   -X, --set NAME=VALUE      any duraflow property (kafka.* goes to librdkafka)
@@ -23,9 +24,16 @@
 #include "duraflow/duraflow.h"
 #include "orders_logic.h"
 
-#define OW_CLI_HELP                                                                               \
+/* Help of --brokers: OW_CLI_HELP_BROKERS for a program that may run embedded,
+ * OW_CLI_HELP_BROKERS_NEEDED for one with need_brokers (below). */
+#define OW_CLI_HELP_BROKERS                                                                       \
         "  -b, --brokers HOST:PORT  Kafka bootstrap servers (default $DF_BROKERS; empty =\n"      \
-        "                           embedded mode: an in-process mock Kafka cluster)\n"           \
+        "                           embedded mode: an in-process mock Kafka cluster)\n"
+#define OW_CLI_HELP_BROKERS_NEEDED                                                                \
+        "  -b, --brokers HOST:PORT  Kafka bootstrap servers (default $DF_BROKERS; required:\n"    \
+        "                           a real cluster: the embedded one lives in one process)\n"
+/* Help of the other common options. */
+#define OW_CLI_HELP                                                                               \
         "  -p, --prefix NAME        topic prefix (default duraflow)\n"                            \
         "  -s, --state-dir DIR      directory of the RocksDB stores (default duraflow-state)\n"   \
         "  -X, --set NAME=VALUE     any duraflow property (`duraflow config` lists them);\n"      \

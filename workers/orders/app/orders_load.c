@@ -29,7 +29,8 @@ static void usage(FILE *f)
                 "      --day-ms MS          length of one day of the orders' calendar in real\n"
                 "                           milliseconds (default 1000: a day per second)\n"
                 "      --limit N            only the first N orders (by order id)\n"
-                "      --concurrency N      parallel start requests (default 8)\n" OW_CLI_HELP
+                "      --concurrency N      parallel start requests (default 8)\n"
+                OW_CLI_HELP_BROKERS_NEEDED OW_CLI_HELP
                 "\n"
                 "Exit status: 0 when every order is started (new or already there), 1 otherwise.\n",
                 ORDERS_DATA_DIR);

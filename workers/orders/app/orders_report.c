@@ -29,7 +29,8 @@ static void usage(FILE *f)
                 "      --timeout SECONDS    longest wait for them (default 60)\n"
                 "      --sim URL            simulators' base URL, e.g. http://127.0.0.1:8089\n"
                 "      --json               print the summary as JSON (the field names of\n"
-                "                           tests/orders/expected_summary.py, plus \"sim\")\n" OW_CLI_HELP
+                "                           tests/orders/expected_summary.py, plus \"sim\")\n"
+                OW_CLI_HELP_BROKERS_NEEDED OW_CLI_HELP
                 "\n"
                 "Exit status: 0 when N results are in, none failed, and (with --sim) the\n"
                 "simulator's checks hold; 1 otherwise.\n",

@@ -32,7 +32,8 @@ static void usage(FILE *f)
                 "      --data DIR           Northwind CSV directory (default %s)\n"
                 "      --worker-id ID       stable id of this worker (transactional id, store);\n"
                 "                           default host-pid\n"
-                "      --timer-service      also run a timer service in this process\n" OW_CLI_HELP,
+                "      --timer-service      also run a timer service in this process\n"
+                OW_CLI_HELP_BROKERS OW_CLI_HELP,
                 ORDERS_DATA_DIR);
 }
 
