@@ -1,11 +1,16 @@
 /*
  * worker.c -- the worker runtime: the Kafka loop around the replay engine.
  *
- * One thread.  Each batch of <prefix>.events records is processed inside one
+ * One thread.  Each batch of <prefix>.events records is processed first
+ * (the steps run; their outputs are kept in memory), then committed in one
  * Kafka transaction that carries the changelog records (<prefix>.state, to
  * the event's partition), timer requests, outgoing events, results, dead
  * letters and the consumer offsets (send_offsets_to_transaction with the
  * group metadata, KIP-447, which fences a zombie that lost its partitions).
+ * The transaction is open only while the outputs are produced and
+ * committed, not while steps run: a step may take longer than
+ * transaction.timeout.ms, and a worker that dies mid-step leaves no open
+ * transaction for the next owner of its partitions to wait for.
  * RocksDB is written after the commit.  On assignment each partition's
  * store is brought up to date from <prefix>.state before its events are
  * processed; a stored changelog offset beyond the topic's end is not
@@ -47,11 +52,16 @@ struct df_worker {
         df__map_t *cache;      /* exec id -> df__exec_state_t*, this batch */
         df__map_t *exec_part;  /* exec id -> partition+1, this batch */
         rocksdb_writebatch_t *wb;
+        struct df__out *outs;  /* this batch's output records, produced at commit time */
+        int n_outs, cap_outs;
+        int cur_msg;           /* index in msgs of the record being processed, -1: none */
+        int abort_pending;     /* an abort_transaction timed out: call it again before anything else */
+        int fails;             /* batches not committed in a row (for the retry backoff) */
         struct df__ckpt *dr_ckpt; /* per partition: last delivered state record (next = -1: none) */
         rd_kafka_message_t **msgs; /* consumed, not yet committed; capacity 2 * batch_max */
         int n_msgs;
         int n_done;                /* how many of msgs the last transaction processed */
-        int64_t txn_budget_ms;     /* stop adding events to a transaction after this long */
+        int64_t txn_budget_ms;     /* stop adding events to a batch after processing this long */
         int cur_part;
         int fatal;
         int poison_part;       /* record whose processing aborted a batch: */
@@ -145,6 +155,9 @@ static void df__wb_ckpt(rocksdb_writebatch_t *wb, int part, const df__ckpt_t *c)
 
 /* ---------------- store access for the engine ---------------- */
 
+static int df__produce(df_worker_t *w, const char *topic, int32_t part, const void *key, size_t klen,
+                       const df__buf_t *val);
+
 static int df__db_get(void *opaque, const char *key, df__buf_t *val, int *found)
 {
         df_worker_t *w = opaque;
@@ -166,20 +179,14 @@ static int df__db_get(void *opaque, const char *key, df__buf_t *val, int *found)
         return 0;
 }
 
-/* Produce a changelog record (transactional) and stage it for RocksDB. */
+/* A changelog record for the batch's transaction, staged for RocksDB too. */
 static int df__db_put(void *opaque, const char *key, const df__buf_t *val)
 {
         df_worker_t *w = opaque;
         char k[512];
-        rd_kafka_resp_err_t err;
 
-        err = rd_kafka_producev(w->producer, RD_KAFKA_V_TOPIC(w->t.state), RD_KAFKA_V_PARTITION(w->cur_part),
-                                RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_VALUE(val->data, val->len),
-                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-        if (err) {
-                df__log(DF__LOG_ERROR, "produce to %s: %s", w->t.state, rd_kafka_err2str(err));
+        if (df__produce(w, w->t.state, w->cur_part, key, strlen(key), val))
                 return -1;
-        }
         df__skey(k, sizeof(k), w->cur_part, key);
         rocksdb_writebatch_put(w->wb, k, strlen(k), (const char *)val->data, val->len);
         return 0;
@@ -187,22 +194,85 @@ static int df__db_put(void *opaque, const char *key, const df__buf_t *val)
 
 /* ---------------- engine outputs ---------------- */
 
+/* One output record of the batch, owned (key and value copied). */
+struct df__out {
+        const char *topic; /* one of w->t's names */
+        int32_t part;      /* RD_KAFKA_PARTITION_UA: by key */
+        char *key;
+        size_t klen;
+        void *val;         /* NULL: tombstone */
+        size_t vlen;
+        int msg;           /* index in msgs of the record it came from, -1: none */
+};
+
+static void df__outs_clear(df_worker_t *w)
+{
+        int i;
+        for (i = 0; i < w->n_outs; i++) {
+                free(w->outs[i].key);
+                free(w->outs[i].val);
+        }
+        w->n_outs = 0;
+}
+
+/* Keep an output record for the batch's transaction.  0, or -1 (no memory). */
 static int df__produce(df_worker_t *w, const char *topic, int32_t part, const void *key, size_t klen,
                        const df__buf_t *val)
 {
-        rd_kafka_resp_err_t err;
-        for (;;) {
-                err = rd_kafka_producev(w->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(part),
-                                        RD_KAFKA_V_KEY(key, klen),
-                                        RD_KAFKA_V_VALUE(val ? val->data : NULL, val ? val->len : 0),
-                                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-                if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-                        break;
-                rd_kafka_poll(w->producer, 10);
+        struct df__out *o;
+        if (w->n_outs == w->cap_outs) {
+                int cap = w->cap_outs ? w->cap_outs * 2 : 1024;
+                struct df__out *outs = realloc(w->outs, (size_t)cap * sizeof(*outs));
+                if (!outs)
+                        return -1;
+                w->outs = outs;
+                w->cap_outs = cap;
         }
-        if (err) {
-                df__log(DF__LOG_ERROR, "produce to %s: %s", topic, rd_kafka_err2str(err));
+        o = &w->outs[w->n_outs];
+        o->topic = topic;
+        o->part = part;
+        o->klen = klen;
+        o->vlen = val ? val->len : 0;
+        o->key = malloc(klen ? klen : 1);
+        o->val = val && val->data ? malloc(val->len ? val->len : 1) : NULL;
+        o->msg = w->cur_msg;
+        if (!o->key || (val && val->data && !o->val)) {
+                free(o->key);
+                free(o->val);
+                df__log(DF__LOG_ERROR, "output record for %s: out of memory", topic);
                 return -1;
+        }
+        memcpy(o->key, key, klen);
+        if (o->val)
+                memcpy(o->val, val->data, val->len);
+        w->n_outs++;
+        return 0;
+}
+
+/* Produce the batch's output records into the open transaction.  0, or -1
+ * with the failing record's source noted as w->failed_part/off. */
+static int df__produce_outs(df_worker_t *w)
+{
+        int i;
+        for (i = 0; i < w->n_outs; i++) {
+                struct df__out *o = &w->outs[i];
+                rd_kafka_resp_err_t err;
+                for (;;) {
+                        err = rd_kafka_producev(w->producer, RD_KAFKA_V_TOPIC(o->topic), RD_KAFKA_V_PARTITION(o->part),
+                                                RD_KAFKA_V_KEY(o->key, o->klen), RD_KAFKA_V_VALUE(o->val, o->vlen),
+                                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+                        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+                                break;
+                        rd_kafka_poll(w->producer, 10);
+                }
+                if (err) {
+                        df__log(DF__LOG_ERROR, "produce to %s: %s", o->topic, rd_kafka_err2str(err));
+                        if (o->msg >= 0 && o->msg < w->n_msgs) {
+                                w->failed_part = w->msgs[o->msg]->partition;
+                                w->failed_off = w->msgs[o->msg]->offset;
+                        }
+                        return -1;
+                }
         }
         return 0;
 }
@@ -397,6 +467,31 @@ static void df__dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
                 df__ckpt_of(&w->dr_ckpt[m->partition], m);
 }
 
+/*
+ * Abort the current transaction.  librdkafka asks for the call to be made
+ * again when it times out (the broker away): until it has completed, the
+ * producer refuses to begin another transaction, so the pending abort is
+ * resumed first thing next time.  0 when aborted, 1 when still pending,
+ * -1 when the producer is fatally failed (w->fatal set).
+ */
+static int df__txn_abort(df_worker_t *w)
+{
+        rd_kafka_error_t *error = rd_kafka_abort_transaction(w->producer, 30000);
+        if (!error) {
+                w->abort_pending = 0;
+                return 0;
+        }
+        df__log(DF__LOG_ERROR, "abort_transaction: %s", rd_kafka_error_string(error));
+        if (rd_kafka_error_is_fatal(error) || rd_kafka_fatal_error(w->producer, NULL, 0)) {
+                w->fatal = DF_ERR_KAFKA;
+                rd_kafka_error_destroy(error);
+                return -1;
+        }
+        w->abort_pending = 1;
+        rd_kafka_error_destroy(error);
+        return 1;
+}
+
 /* Handle a transactional error: 1 = retry the call, 0 = aborted, -1 = fatal. */
 static int df__txn_error(df_worker_t *w, rd_kafka_error_t *error, const char *what)
 {
@@ -409,15 +504,8 @@ static int df__txn_error(df_worker_t *w, rd_kafka_error_t *error, const char *wh
                                    : DF_ERR_KAFKA;
                 ret = -1;
         } else if (rd_kafka_error_txn_requires_abort(error)) {
-                rd_kafka_error_t *e2 = rd_kafka_abort_transaction(w->producer, 30000);
-                if (e2) {
-                        df__log(DF__LOG_ERROR, "abort_transaction: %s", rd_kafka_error_string(e2));
-                        if (rd_kafka_error_is_fatal(e2))
-                                w->fatal = DF_ERR_KAFKA;
-                        rd_kafka_error_destroy(e2);
-                }
                 w->stats.aborts++;
-                ret = w->fatal ? -1 : 0;
+                ret = df__txn_abort(w) < 0 ? -1 : 0;
         } else if (rd_kafka_error_is_retriable(error)) {
                 ret = 1;
         } else {
@@ -434,6 +522,7 @@ static void df__batch_reset(df_worker_t *w)
         df__map_clear(w->cache, df__exec_state_free);
         df__map_clear(w->exec_part, NULL);
         rocksdb_writebatch_clear(w->wb);
+        df__outs_clear(w);
         for (i = 0; i < w->t.partitions; i++)
                 w->dr_ckpt[i].next = -1;
 }
@@ -482,11 +571,13 @@ static void df__amo_collect(const char *exec_id, void *opaque)
 }
 
 /*
- * Run one transaction: either the at-most-once continuations (amo), or a
- * prefix of the collected messages, as many as fit in the time budget (at
- * least one), recorded in w->n_done.  Returns 0 when committed, 1 when
- * aborted (the messages stay collected and are processed again), -1 on a
- * fatal error.
+ * Run one batch: either the at-most-once continuations (amo), or a prefix of
+ * the collected messages, as many as fit in the time budget (at least one),
+ * recorded in w->n_done.  The events are processed first, with no
+ * transaction open (steps run here and may take long); their outputs are
+ * then produced and committed with the offsets in one transaction.  Returns
+ * 0 when committed, 1 when not (the messages stay collected and are
+ * processed again), -1 on a fatal error.
  */
 static int df__run_txn(df_worker_t *w, struct df__amo_list *amo, struct df__amo_list *parts)
 {
@@ -499,10 +590,26 @@ static int df__run_txn(df_worker_t *w, struct df__amo_list *amo, struct df__amo_
 
         df__batch_reset(w);
         w->failed_part = -1;
+        w->cur_msg = -1;
+        /* A producer that failed fatally in the background (the coordinator
+         * fenced its epoch while the broker was away) is replaced by the
+         * caller; an abort that timed out is completed first. */
+        if (rd_kafka_fatal_error(w->producer, NULL, 0)) {
+                w->fatal = DF_ERR_KAFKA;
+                return -1;
+        }
+        if (w->abort_pending && (r = df__txn_abort(w)) != 0)
+                return r < 0 ? -1 : 1;
+        /* begin_transaction is local: the broker's transaction (and its
+         * timeout) starts with the first record produced, after the steps */
         error = rd_kafka_begin_transaction(w->producer);
         if (error) {
                 r = df__txn_error(w, error, "begin_transaction");
-                return r < 0 ? -1 : 1;
+                if (r < 0 || rd_kafka_fatal_error(w->producer, NULL, 0)) {
+                        w->fatal = DF_ERR_KAFKA;
+                        return -1;
+                }
+                return 1;
         }
         for (i = 0; amo && i < amo->n; i++) {
                 df__event_t ev;
@@ -516,10 +623,14 @@ static int df__run_txn(df_worker_t *w, struct df__amo_list *amo, struct df__amo_
         for (; !amo && n < w->n_msgs; n++) {
                 if (n > 0 && df__mono_ms() - t0 > w->txn_budget_ms)
                         break; /* commit what is done; the rest goes in the next transaction */
+                w->cur_msg = n;
                 if (df__process_msg(w, w->msgs[n]))
                         goto abort;
         }
+        w->cur_msg = -1;
         if (__atomic_load_n(&w->lost, __ATOMIC_SEQ_CST))
+                goto abort;
+        if (df__produce_outs(w))
                 goto abort;
         if (n) {
                 offs = rd_kafka_topic_partition_list_new(8);
@@ -558,23 +669,18 @@ static int df__run_txn(df_worker_t *w, struct df__amo_list *amo, struct df__amo_
         w->stats.batches++;
         w->n_done = n;
         df__store_commit(w);
+        df__outs_clear(w);
         return 0;
 abort:
-        error = rd_kafka_abort_transaction(w->producer, 30000);
-        if (error) {
-                df__log(DF__LOG_ERROR, "abort_transaction: %s", rd_kafka_error_string(error));
-                if (rd_kafka_error_is_fatal(error))
-                        w->fatal = DF_ERR_KAFKA;
-                rd_kafka_error_destroy(error);
-                if (w->fatal)
-                        return -1;
-        }
         w->stats.aborts++;
+        if (df__txn_abort(w) < 0)
+                return -1;
 aborted:
         if (w->failed_part >= 0) {
                 w->poison_part = w->failed_part;
                 w->poison_off = w->failed_off;
         }
+        w->cur_msg = -1;
         df__engine_amo_reset(w->eng);
         df__batch_reset(w);
         w->n_done = 0;
@@ -994,6 +1100,7 @@ static int df__producer_recover(df_worker_t *w)
         }
         w->producer = rk;
         w->fatal = 0;
+        w->abort_pending = 0;
         df__engine_amo_reset(w->eng);
         df__batch_reset(w);
         return 0;
@@ -1022,6 +1129,7 @@ df_worker_t *df_worker_new(const df_conf_t *conf, char *errstr, size_t errstr_si
         w->batch_ms = atoi(df_conf_get(conf, "batch.max.ms"));
         w->stats.healthy = 1;
         w->poison_part = -1;
+        w->cur_msg = -1;
         pthread_mutex_init(&w->poll_lock, NULL);
         w->ka_after_ms = atoll(df_conf_get(conf, "max.poll.interval.ms")) / 4;
         if (w->ka_after_ms < 500)
@@ -1253,11 +1361,17 @@ df_err_t df_worker_run(df_worker_t *w)
                 }
                 if (r > 0) {
                         /* Aborted: the same messages go again (a record whose
-                         * processing failed goes to the DLQ on that retry). */
+                         * processing failed goes to the DLQ on that retry),
+                         * after 50 ms, doubling up to 2 s while it keeps
+                         * failing (the broker away: steps would re-run in a
+                         * tight loop). */
+                        int wait_ms = 50 << (w->fails < 6 ? w->fails : 6);
+                        w->fails++;
                         df__busy_end(w);
-                        usleep(50000);
+                        usleep((useconds_t)(wait_ms > 2000 ? 2000 : wait_ms) * 1000);
                         continue;
                 }
+                w->fails = 0;
                 df__shift_msgs(w, w->n_done);
                 /* At-most-once steps whose START just committed run now, in
                  * their own transaction, while we still own the partition. */
@@ -1330,6 +1444,8 @@ void df_worker_destroy(df_worker_t *w)
         df__map_destroy(w->exec_part, NULL);
         df__engine_destroy(w->eng);
         free(w->msgs);
+        df__outs_clear(w);
+        free(w->outs);
         free(w->dr_ckpt);
         df_conf_destroy(w->conf);
         pthread_mutex_destroy(&w->poll_lock);

@@ -336,6 +336,84 @@ START_TEST(test_slow_batch_commits_within_transaction_timeout)
 }
 END_TEST
 
+/* A step longer than transaction.timeout.ms: the transaction opens only
+ * after the step returned, so it commits, and the body runs exactly once
+ * (it used to abort on every try: a step had to fit in the timeout). */
+static int long_runs;
+
+static df_err_t long_step(df_step_t *s, void *opaque)
+{
+        (void)opaque;
+        __atomic_add_fetch(&long_runs, 1, __ATOMIC_SEQ_CST);
+        usleep(2500000);
+        return df_step_set_result(s, "long", 4);
+}
+
+static df_err_t long_wf(df_ctx_t *ctx, const df_bytes_t *input, void *opaque)
+{
+        df_err_t rc;
+        (void)input;
+        (void)opaque;
+        if ((rc = df_step(ctx, "long", long_step, NULL, NULL, NULL)) != DF_OK)
+                return rc;
+        return df_ctx_set_output(ctx, "done", 4);
+}
+
+static df_err_t quick_step(df_step_t *s, void *opaque)
+{
+        (void)opaque;
+        return df_step_set_result(s, "quick", 5);
+}
+
+static df_err_t quick_wf(df_ctx_t *ctx, const df_bytes_t *input, void *opaque)
+{
+        df_err_t rc;
+        (void)input;
+        (void)opaque;
+        if ((rc = df_step(ctx, "quick", quick_step, NULL, NULL, NULL)) != DF_OK)
+                return rc;
+        return df_ctx_set_output(ctx, "done", 4);
+}
+
+static void reg_long(df_worker_t *w)
+{
+        df_worker_register(w, "long", long_wf, NULL);
+        df_worker_register(w, "quick", quick_wf, NULL);
+}
+
+START_TEST(test_step_longer_than_transaction_timeout)
+{
+        static const char *const extra[] = {"transaction.timeout.ms=1000", NULL};
+        e2e_env_t env;
+        char errstr[512], id[64], *js = NULL;
+        int i, tries, done = 0;
+
+        ck_assert_msg(e2e_start_conf(&env, "long", reg_long, extra, errstr, sizeof(errstr)) == 0, "start: %s", errstr);
+        /* quick executions around it, in the same batch: the first one
+         * processed produces its records before the long step runs (the
+         * transaction used to be open from there, and outlived its timeout) */
+        for (i = 0; i < 41; i++) {
+                if (i == 20)
+                        snprintf(id, sizeof(id), "long-1");
+                else
+                        snprintf(id, sizeof(id), "quick-%d", i);
+                ck_assert_int_eq(df_client_start_async(env.client, i == 20 ? "long" : "quick", id, "", 0, errstr,
+                                                        sizeof(errstr)),
+                                 DF_OK);
+        }
+        ck_assert_int_eq(df_client_flush(env.client, 10000), DF_OK);
+        for (tries = 0; tries < 60 && !done; tries++) {
+                usleep(500000);
+                ck_assert_int_eq(df_client_list(env.client, "long", "SUCCEEDED", &js, errstr, sizeof(errstr)), DF_OK);
+                done = strstr(js, "\"long-1\"") != NULL;
+                free(js);
+        }
+        ck_assert_msg(done, "a 2.5 s step with a 1 s transaction timeout did not succeed within 30 s");
+        ck_assert_int_eq(__atomic_load_n(&long_runs, __ATOMIC_SEQ_CST), 1);
+        e2e_stop(&env);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create(getenv("DF_BROKERS") && *getenv("DF_BROKERS") ? "e2e-broker" : "e2e-embedded");
@@ -346,6 +424,7 @@ int main(void)
         tcase_add_test(tc, test_flow_end_to_end);
         tcase_add_test(tc, test_poison_goes_to_dlq);
         tcase_add_test(tc, test_slow_batch_commits_within_transaction_timeout);
+        tcase_add_test(tc, test_step_longer_than_transaction_timeout);
         suite_add_tcase(s, tc);
         sr = srunner_create(s);
         srunner_run_all(sr, CK_NORMAL);
