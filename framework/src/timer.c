@@ -47,6 +47,12 @@ struct df_timer_service {
         df_timer_stats_t stats;
         int recoveries;
         int64_t recover_window_ms;
+        /* No pending timer is due before this (ms): the due-index scan starts
+         * here instead of at the index's start, where fired timers leave
+         * RocksDB tombstones that every scan would step over until compaction.
+         * Lowered when a timer due earlier is indexed; raised after a commit. */
+        int64_t scan_from;
+        int abort_pending; /* an abort_transaction timed out: resume it before the next transaction */
 };
 
 static void df__be64(unsigned char *b, uint64_t v)
@@ -131,6 +137,8 @@ static int df__index_record(df_timer_service_t *ts, rocksdb_writebatch_t *wb, co
         }
         due = rec.due_ms;
         df__timer_clear(&rec);
+        if (due < ts->scan_from)
+                ts->scan_from = due;
         n = df__due_key(dkey, sizeof(dkey), due, m->key, m->key_len);
         rocksdb_writebatch_put(wb, dkey, n, m->payload, m->len);
         ikey[0] = 'i';
@@ -149,6 +157,7 @@ static int df__wipe_index(df_timer_service_t *ts)
         rocksdb_write(ts->db, ts->wo, wb, &err);
         rocksdb_writebatch_destroy(wb);
         ts->stats.pending = 0;
+        ts->scan_from = INT64_MIN;
         if (err) {
                 df__log(DF__LOG_ERROR, "timer index wipe: %s", err);
                 free(err);
@@ -194,11 +203,31 @@ static int df__fire_due(df_timer_service_t *ts, int64_t now, int64_t *next_due)
         rd_kafka_topic_partition_list_t *pos = NULL;
         rd_kafka_consumer_group_metadata_t *cgmd;
         int n = 0, began = 0;
-        int64_t late_max = 0;
-        char *err = NULL;
+        int64_t late_max = 0, scan_next;
+        char *err = NULL, start[9];
 
         *next_due = INT64_MAX;
-        for (rocksdb_iter_seek(it, "d", 1); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+        scan_next = now; /* all due by now are fired when this commits */
+        /* a producer failed in the background is replaced by the caller; an
+         * abort that timed out (broker away) must complete before anything */
+        if (rd_kafka_fatal_error(ts->producer, NULL, 0)) {
+                ts->fatal = 1;
+                goto out;
+        }
+        if (ts->abort_pending) {
+                error = rd_kafka_abort_transaction(ts->producer, 30000);
+                if (error) {
+                        df__log(DF__LOG_WARN, "timer abort_transaction: %s", rd_kafka_error_string(error));
+                        if (rd_kafka_error_is_fatal(error))
+                                ts->fatal = 1;
+                        rd_kafka_error_destroy(error);
+                        *next_due = df__now_ms() + 500; /* try again in a while */
+                        goto out;
+                }
+                ts->abort_pending = 0;
+        }
+        df__due_key(start, sizeof(start), ts->scan_from, "", 0);
+        for (rocksdb_iter_seek(it, start, 9); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
                 size_t klen, vlen;
                 const char *k = rocksdb_iter_key(it, &klen);
                 const char *v;
@@ -216,6 +245,7 @@ static int df__fire_due(df_timer_service_t *ts, int64_t now, int64_t *next_due)
                 }
                 if (n >= DF__FIRE_BATCH) {
                         *next_due = due;
+                        scan_next = due;
                         break;
                 }
                 v = rocksdb_iter_value(it, &vlen);
@@ -262,8 +292,11 @@ static int df__fire_due(df_timer_service_t *ts, int64_t now, int64_t *next_due)
                 df__timer_clear(&rec);
                 n++;
         }
-        if (!began)
+        if (!began) {
+                if (*next_due != INT64_MAX)
+                        ts->scan_from = *next_due; /* nothing pending is due before it */
                 goto out;
+        }
         if (rd_kafka_assignment(ts->consumer, &pos) == RD_KAFKA_RESP_ERR_NO_ERROR && pos->cnt) {
                 rd_kafka_position(ts->consumer, pos);
                 cgmd = rd_kafka_consumer_group_metadata(ts->consumer);
@@ -289,6 +322,8 @@ static int df__fire_due(df_timer_service_t *ts, int64_t now, int64_t *next_due)
         if (err) {
                 df__log(DF__LOG_ERROR, "timer index write: %s", err);
                 free(err);
+        } else {
+                ts->scan_from = scan_next;
         }
         ts->stats.fired += (uint64_t)n;
         ts->stats.pending -= (uint64_t)n;
@@ -299,8 +334,11 @@ abort:
         if (!ts->fatal) {
                 error = rd_kafka_abort_transaction(ts->producer, 30000);
                 if (error) {
-                        if (rd_kafka_error_is_fatal(error))
+                        df__log(DF__LOG_WARN, "timer abort_transaction: %s", rd_kafka_error_string(error));
+                        if (rd_kafka_error_is_fatal(error) || rd_kafka_fatal_error(ts->producer, NULL, 0))
                                 ts->fatal = 1;
+                        else
+                                ts->abort_pending = 1;
                         rd_kafka_error_destroy(error);
                 }
         }
@@ -352,6 +390,7 @@ static int df__ts_recover(df_timer_service_t *ts)
         }
         ts->producer = rk;
         ts->fatal = 0;
+        ts->abort_pending = 0;
         return 0;
 }
 
@@ -373,6 +412,7 @@ df_timer_service_t *df_timer_service_new(const df_conf_t *conf, char *errstr, si
         df__topics_init(&ts->t, conf);
         df__instance_id(conf, ts->id, sizeof(ts->id));
         ts->poll_max_ms = atoi(df_conf_get(conf, "timer.poll.max.ms"));
+        ts->scan_from = INT64_MIN;
         ts->loaded = calloc((size_t)ts->t.partitions, 1);
         ts->assigned = calloc((size_t)ts->t.partitions, 1);
         if (!ts->loaded || !ts->assigned)
