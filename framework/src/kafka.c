@@ -166,6 +166,53 @@ int df__topics_ensure(const df_conf_t *conf, const df__topics_t *t, char *errstr
         }
 }
 
+/*
+ * A topic just created (by us or by another process a moment ago) is not
+ * usable until the broker's metadata lists every partition with a leader:
+ * wait for that (up to 15 s), so that nothing is produced or consumed
+ * against a half-created topic.  0 when every topic is ready.
+ */
+static int df__topics_wait_leaders(rd_kafka_t *rk, const char *const *names, int n, char *errstr,
+                                   size_t errstr_size)
+{
+        int64_t deadline = df__mono_ms() + 15000;
+        int i, j;
+
+        for (i = 0; i < n; i++) {
+                rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, names[i], NULL);
+                const char *why = "no metadata";
+                for (;;) {
+                        const struct rd_kafka_metadata *md = NULL;
+                        int ready = 0;
+                        if (rkt && rd_kafka_metadata(rk, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR && md) {
+                                if (md->topic_cnt == 1 && !md->topics[0].err && md->topics[0].partition_cnt > 0) {
+                                        ready = 1;
+                                        for (j = 0; j < md->topics[0].partition_cnt; j++)
+                                                if (md->topics[0].partitions[j].err ||
+                                                    md->topics[0].partitions[j].leader < 0)
+                                                        ready = 0;
+                                        why = "a partition has no leader";
+                                } else if (md->topic_cnt == 1) {
+                                        why = rd_kafka_err2str(md->topics[0].err);
+                                }
+                        }
+                        if (md)
+                                rd_kafka_metadata_destroy(md);
+                        if (ready)
+                                break;
+                        if (df__mono_ms() > deadline) {
+                                df__errf(errstr, errstr_size, "topic %s not ready within 15 s: %s", names[i], why);
+                                if (rkt)
+                                        rd_kafka_topic_destroy(rkt);
+                                return -1;
+                        }
+                        usleep(100000);
+                }
+                rd_kafka_topic_destroy(rkt);
+        }
+        return 0;
+}
+
 static int df__topics_create(const df_conf_t *conf, const df__topics_t *t, char *errstr, size_t errstr_size)
 {
         const char *names[5] = {t->events, t->state, t->timers, t->results, t->dlq};
@@ -238,7 +285,7 @@ static int df__topics_create(const df_conf_t *conf, const df__topics_t *t, char 
                         }
                 }
         }
-        ret = 0;
+        ret = df__topics_wait_leaders(rk, names, 5, errstr, errstr_size);
 out:
         if (ev)
                 rd_kafka_event_destroy(ev);
