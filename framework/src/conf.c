@@ -30,13 +30,17 @@ static const df__prop_def_t df__props[] = {
          DF__P_STR, 0, 0},
         {{"group.id", "", "consumer group of the workers; default <prefix>-workers"}, DF__P_STR, 0, 0},
         {{"timer.group.id", "", "consumer group of timer services; default <prefix>-timers"}, DF__P_STR, 0, 0},
-        {{"batch.max.records", "500", "most events processed in one transaction"}, DF__P_INT, 1, 100000},
+        {{"batch.max.records", "500", "most events processed in one batch (one transaction)"}, DF__P_INT, 1, 100000},
         {{"batch.max.ms", "5", "longest wait for more events before a batch is processed, ms"}, DF__P_INT, 0, 10000},
         {{"transaction.timeout.ms", "10000",
-          "Kafka transaction timeout, ms (as Kafka Streams' exactly-once default): a batch commits within a third "
-          "of it; a partition taken over from a crashed worker waits at most this long for its open transaction"},
+          "Kafka transaction timeout, ms (as Kafka Streams' exactly-once default). A transaction is open only while "
+          "a batch's outputs are produced and committed (steps run before it opens); a batch stops taking events "
+          "after a third of it; a partition taken over from a crashed worker waits at most this long for its open "
+          "transaction"},
          DF__P_INT, 1000, 900000},
-        {{"session.timeout.ms", "10000", "consumer group session timeout, ms (takeover time after a crash)"},
+        {{"session.timeout.ms", "6000",
+          "consumer group session timeout, ms: how long a crashed worker keeps its partitions (the broker's "
+          "group.min.session.timeout.ms, 6000 by default, is the lowest it accepts)"},
          DF__P_INT, 1000, 300000},
         {{"max.poll.interval.ms", "300000", "longest processing of one batch before the worker leaves the group, ms"},
          DF__P_INT, 1000, 86400000},
