@@ -206,11 +206,27 @@ class Scenario:
                 name = self.path("dump-%s%s.txt" % (topic, "-uncommitted" if mode else ""))
                 with open(name, "w") as f:
                     f.write(out)
+                log("forensics: %s.%s (%s): dump exit %s, %d line(s) in all" % (
+                    prefix, topic, "read_uncommitted" if mode else "read_committed", rc, len(out.splitlines())))
                 for i in ids[:3]:
                     hits = [l for l in out.splitlines() if "\t%s\t" % i in l]
                     log("forensics: %s in %s.%s (%s): %d record(s)%s" % (
                         i, prefix, topic, "read_uncommitted" if mode else "read_committed", len(hits),
                         "".join("\n      " + h for h in hits[:6])))
+        # what the programs said about them: the loader's output, and every
+        # log line of the workers and step logs that names them
+        for name in sorted(os.listdir(self.dir)):
+            path = self.path(name)
+            if not os.path.isfile(path) or not (name.endswith(".out") or name.endswith(".err") or
+                                                name.endswith(".log")):
+                continue
+            with open(path, errors="replace") as f:
+                lines = f.read().splitlines()
+            hits = [l for l in lines if any(re.search(r"\b%s\b" % re.escape(i), l) for i in ids[:3])]
+            if name.startswith("load"):
+                hits = lines[-8:] + hits
+            if hits:
+                log("forensics: %s:%s" % (name, "".join("\n      " + h for h in hits[:12])))
 
     def expect(self, cond, what):
         if not cond:
