@@ -7,6 +7,7 @@
 #
 # Usage: scripts/setup.sh            install what is missing
 #        scripts/setup.sh --check    only report what is missing (exit 1 if any)
+#        scripts/setup.sh --bench    also what bench/run.sh needs (plots, profiler)
 set -euo pipefail
 
 # ---------------------------------------------------------------------------
@@ -20,6 +21,10 @@ DF_PACKAGES="
   python3 python3-yaml
   procps iproute2
 "
+# Only for the benchmarks (bench/run.sh runs `setup.sh --bench`).
+DF_BENCH_PACKAGES="
+  python3-matplotlib valgrind
+"
 # Nice-to-have packages: installed when the distribution has them, skipped
 # (with a note) otherwise. Alternatives are separated by '|': the first one
 # available is installed, none if one is already there.
@@ -30,7 +35,13 @@ DF_OPTIONAL_PACKAGES="
 
 export DEBIAN_FRONTEND=noninteractive
 CHECK_ONLY=0
-[ "${1:-}" = "--check" ] && CHECK_ONLY=1
+for arg in "$@"; do
+  case "$arg" in
+    --check) CHECK_ONLY=1 ;;
+    --bench) DF_PACKAGES="$DF_PACKAGES $DF_BENCH_PACKAGES" ;;
+    *) printf 'setup.sh: unknown option %s (use --check or --bench)\n' "$arg" >&2; exit 2 ;;
+  esac
+done
 
 log() { printf 'setup.sh: %s\n' "$*" >&2; }
 
