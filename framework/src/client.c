@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -53,38 +54,174 @@ static df_err_t df__client_flush(df_client_t *c, int timeout_ms, char *errstr, s
         return DF_OK;
 }
 
-df_client_t *df_client_new(const df_conf_t *conf, char *errstr, size_t errstr_size)
+/* ---------------- opening: are the brokers there, do the topics exist? ---------------- */
+
+/* The probe handle's librdkafka logs and errors: connection failures are
+ * expected while the brokers are away and are reported once, in errstr,
+ * instead of a stream of FAIL lines on stderr. */
+struct df__probe {
+        char last_error[256];
+};
+
+static void df__probe_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
-        df_client_t *c = calloc(1, sizeof(*c));
+        (void)rk;
+        (void)level;
+        df__log(DF__LOG_DEBUG, "librdkafka %s: %s", fac, buf);
+}
+
+static void df__probe_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+        struct df__probe *p = opaque;
+        (void)rk;
+        /* "1/1 brokers are down" says less than the connect failure before it */
+        if (err != RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || !p->last_error[0])
+                snprintf(p->last_error, sizeof(p->last_error), "%s", reason);
+}
+
+/*
+ * Ask the brokers which of the five topics exist, waiting for an answer
+ * until "startup.timeout.ms" (at least one attempt; each attempt up to 5 s).
+ * The metadata request lists every topic: naming ours could make a broker
+ * with auto.create.topics.enable create them with the wrong settings.
+ * *missing: bit i set when names[i] does not exist.
+ * DF_OK; DF_ERR_CONF (a kafka.* property librdkafka refuses); DF_ERR_KAFKA
+ * (no answer: errstr names the brokers and the last connection error).
+ */
+static df_err_t df__client_probe(const df_conf_t *conf, const char *const names[5], int *missing, char *errstr,
+                                 size_t errstr_size)
+{
+        const char *brokers = df_conf_get(conf, "brokers");
+        int64_t budget = atoll(df_conf_get(conf, "startup.timeout.ms"));
+        int64_t deadline = df__mono_ms() + budget;
+        struct df__probe probe = {""};
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_resp_err_t err;
         rd_kafka_conf_t *kc;
+        rd_kafka_t *rk;
+        char e[512];
+        int i, j;
+
+        if ((!brokers || !*brokers) && !df_embedded_bootstrap(conf)) {
+                df__errf(errstr, errstr_size, "embedded mode: the in-process mock cluster did not start");
+                return DF_ERR_KAFKA;
+        }
+        kc = df__kafka_conf(conf, "duraflow-client-probe", errstr, errstr_size);
+        if (!kc)
+                return DF_ERR_CONF;
+        rd_kafka_conf_set_log_cb(kc, df__probe_log);
+        rd_kafka_conf_set_error_cb(kc, df__probe_error);
+        rd_kafka_conf_set_opaque(kc, &probe);
+        rk = rd_kafka_new(RD_KAFKA_PRODUCER, kc, e, sizeof(e));
+        if (!rk) {
+                rd_kafka_conf_destroy(kc);
+                df__errf(errstr, errstr_size, "Kafka client: %s", e);
+                return DF_ERR_CONF;
+        }
+        for (;;) {
+                int64_t left = deadline - df__mono_ms();
+                int attempt = left > 5000 ? 5000 : left < 1000 ? 1000 : (int)left;
+                int64_t t0 = df__mono_ms();
+                err = rd_kafka_metadata(rk, 1, NULL, &md, attempt);
+                rd_kafka_poll(rk, 0); /* serves the error callback */
+                if (!err || df__mono_ms() >= deadline)
+                        break;
+                if (df__mono_ms() - t0 < 100)
+                        usleep(100000); /* an immediate refusal: do not spin */
+        }
+        if (err) {
+                df__errf(errstr, errstr_size, "no answer from Kafka at %s within %lld ms (startup.timeout.ms): %s",
+                         brokers && *brokers ? brokers : "(embedded)", (long long)(budget > 1000 ? budget : 1000),
+                         probe.last_error[0] ? probe.last_error : rd_kafka_err2str(err));
+                rd_kafka_destroy(rk);
+                return DF_ERR_KAFKA;
+        }
+        *missing = 0;
+        for (i = 0; i < 5; i++) {
+                int found = 0;
+                for (j = 0; j < md->topic_cnt && !found; j++)
+                        found = !md->topics[j].err && !strcmp(md->topics[j].topic, names[i]);
+                if (!found)
+                        *missing |= 1 << i;
+        }
+        rd_kafka_metadata_destroy(md);
+        rd_kafka_destroy(rk);
+        return DF_OK;
+}
+
+df_err_t df_client_open(const df_conf_t *conf, unsigned flags, df_client_t **out, char *errstr, size_t errstr_size)
+{
+        const char *brokers;
+        df_client_t *c;
+        rd_kafka_conf_t *kc;
+        df_err_t rc = DF_ERR_CONF;
         char e[512];
 
-        if (!c || !conf) {
-                free(c);
-                return NULL;
+        if (out)
+                *out = NULL;
+        if (!conf || !out || (flags & ~(unsigned)DF_CLIENT_NO_CREATE_TOPICS)) {
+                df__errf(errstr, errstr_size, "df_client_open: NULL conf or out, or unknown flags 0x%x", flags);
+                return DF_ERR_INVALID_ARG;
+        }
+        c = calloc(1, sizeof(*c));
+        if (!c) {
+                df__errf(errstr, errstr_size, "out of memory");
+                return DF_ERR_NOMEM;
         }
         pthread_mutex_init(&c->lock, NULL);
         c->conf = df_conf_dup(conf);
-        if (!c->conf || df__codec_init(errstr, errstr_size))
+        if (!c->conf) {
+                df__errf(errstr, errstr_size, "out of memory");
+                rc = DF_ERR_NOMEM;
                 goto fail;
+        }
+        if (df__codec_init(errstr, errstr_size)) {
+                rc = DF_ERR_CODEC;
+                goto fail;
+        }
         df_log_set_level(df_conf_get(conf, "log.level"));
         df__topics_init(&c->t, conf);
         c->timeout_ms = atoi(df_conf_get(conf, "client.timeout.ms"));
-        if (df__topics_ensure(conf, &c->t, errstr, errstr_size))
+        brokers = df_conf_get(conf, "brokers");
+        /* Embedded mode creates its topics in-process: nothing to wait for. */
+        if ((flags & DF_CLIENT_NO_CREATE_TOPICS) || (brokers && *brokers)) {
+                const char *names[5] = {c->t.events, c->t.state, c->t.timers, c->t.results, c->t.dlq};
+                int missing = 0, i;
+                rc = df__client_probe(conf, names, &missing, errstr, errstr_size);
+                if (rc != DF_OK)
+                        goto fail;
+                if ((flags & DF_CLIENT_NO_CREATE_TOPICS) && missing) {
+                        const char *where = brokers && *brokers ? brokers : "the embedded cluster";
+                        const char *prefix = df_conf_get(conf, "topic.prefix");
+                        if (missing == 0x1f) {
+                                df__errf(errstr, errstr_size, "no duraflow topics with prefix \"%s\" on %s", prefix,
+                                         where);
+                        } else {
+                                char list[1400] = "";
+                                for (i = 0; i < 5; i++)
+                                        if (missing & (1 << i))
+                                                snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+                                                         *list ? ", " : "", names[i]);
+                                df__errf(errstr, errstr_size, "duraflow topics missing on %s: %s", where, list);
+                        }
+                        rc = DF_ERR_NOT_FOUND;
+                        goto fail;
+                }
+        }
+        if (!(flags & DF_CLIENT_NO_CREATE_TOPICS) && df__topics_ensure(conf, &c->t, errstr, errstr_size)) {
+                rc = DF_ERR_KAFKA;
                 goto fail;
+        }
+        rc = DF_ERR_CONF;
         kc = df__kafka_conf(conf, "duraflow-client", errstr, errstr_size);
         if (!kc)
                 goto fail;
         if (df__kconf_set(kc, "partitioner", "murmur2_random", errstr, errstr_size) ||
             df__kconf_set(kc, "retry.backoff.ms", "10", errstr, errstr_size) ||
             df__kconf_set(kc, "enable.idempotence", "true", errstr, errstr_size) ||
-            df__kconf_set(kc, "linger.ms", "1", errstr, errstr_size)) {
+            df__kconf_set(kc, "linger.ms", "1", errstr, errstr_size) ||
+            df__kconf_user(kc, c->conf, errstr, errstr_size)) {
                 rd_kafka_conf_destroy(kc);
-                goto fail;
-        }
-        if (df__kconf_user(kc, c->conf, errstr, errstr_size)) {
-                rd_kafka_conf_destroy(kc);
-                kc = NULL;
                 goto fail;
         }
         rd_kafka_conf_set_dr_msg_cb(kc, df__client_dr);
@@ -95,10 +232,18 @@ df_client_t *df_client_new(const df_conf_t *conf, char *errstr, size_t errstr_si
                 df__errf(errstr, errstr_size, "client producer: %s", e);
                 goto fail;
         }
-        return c;
+        *out = c;
+        return DF_OK;
 fail:
         df_client_destroy(c);
-        return NULL;
+        return rc;
+}
+
+df_client_t *df_client_new(const df_conf_t *conf, char *errstr, size_t errstr_size)
+{
+        df_client_t *c = NULL;
+        df_client_open(conf, 0, &c, errstr, errstr_size);
+        return c;
 }
 
 void df_client_destroy(df_client_t *c)

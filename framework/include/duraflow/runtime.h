@@ -84,7 +84,40 @@ DF_EXPORT void df_timer_service_destroy(df_timer_service_t *ts);
 
 typedef struct df_client df_client_t;
 
+/** df_client_open(conf, 0, ...): creates the topics if missing.  NULL with
+ * errstr set on failure (the reason's code is lost: use df_client_open to
+ * tell them apart). */
 DF_EXPORT df_client_t *df_client_new(const df_conf_t *conf, char *errstr, size_t errstr_size);
+
+/** Flag of df_client_open: never create the topics; report them missing. */
+#define DF_CLIENT_NO_CREATE_TOPICS 0x1u
+
+/**
+ * Create a control client.  conf is copied (the caller keeps its own).
+ * Unless in embedded mode with flags 0, first waits for the brokers to
+ * answer a metadata request, for up to "startup.timeout.ms" (at least 1 s;
+ * librdkafka's connection errors meanwhile are logged at debug level only).  Then with flags 0 creates the five topics
+ * <prefix>.events, .state, .timers, .results, .dlq if missing (as
+ * df_client_new always did); with DF_CLIENT_NO_CREATE_TOPICS (callers that
+ * only read, such as `duraflow list`) checks that all five exist and creates
+ * nothing.
+ *
+ * Returns DF_OK and a client in *out, to free with df_client_destroy().
+ * Otherwise *out is NULL, errstr holds a one-line message and the code is:
+ *  - DF_ERR_INVALID_ARG: conf or out NULL, or a flag not defined above;
+ *  - DF_ERR_CONF: a kafka.* property librdkafka refuses (the message names it);
+ *  - DF_ERR_KAFKA: no answer from the brokers within startup.timeout.ms (the
+ *    message names the "brokers" address and the last connection error), or
+ *    creating the topics failed;
+ *  - DF_ERR_NOT_FOUND: DF_CLIENT_NO_CREATE_TOPICS and a topic is missing:
+ *    "no duraflow topics with prefix \"P\" on BROKERS" when none exists, else
+ *    the missing topics by name;
+ *  - DF_ERR_NOMEM, DF_ERR_CODEC (the Avro schemas did not load).
+ * Thread-safe: clients may be opened concurrently (the embedded cluster is
+ * started once per process).
+ */
+DF_EXPORT df_err_t df_client_open(const df_conf_t *conf, unsigned flags, df_client_t **out, char *errstr,
+                                  size_t errstr_size);
 DF_EXPORT void df_client_destroy(df_client_t *c);
 
 /**
