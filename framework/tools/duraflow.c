@@ -2,15 +2,23 @@
  * duraflow -- the command line: control executions, complete callbacks, run
  * the timer service.
  *
- * Exit codes: 0 success; 1 failure; 2 usage error; 3 not found; 4 conflict;
- * 5 rejected (unknown callback, already finished); 6 unavailable (timeout,
- * Kafka unreachable).
+ * Exit codes: 0 success; 1 failure; 2 usage error (also: no brokers given, a
+ * property refused, a bad --input-file); 3 not found (execution, workflow, or
+ * no duraflow topics with the prefix); 4 conflict; 5 rejected (unknown
+ * callback, already finished); 6 unavailable (timeout, Kafka unreachable).
+ *
+ * The commands that talk to Kafka wait at most CLI_STARTUP_TIMEOUT_MS for the
+ * brokers (not the library's 120 s, meant for services starting with their
+ * broker), unless -X startup.timeout.ms is given; timer-service is a service
+ * and keeps the library default.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -18,7 +26,10 @@
 
 enum { EX_OK = 0, EX_FAIL = 1, EX_USAGE = 2, EX_NOTFOUND = 3, EX_CONFLICT = 4, EX_REJECTED = 5, EX_UNAVAIL = 6 };
 
+#define CLI_STARTUP_TIMEOUT_MS "10000"
+
 static int json_out;
+static int user_startup_timeout; /* -X startup.timeout.ms was given */
 static df_conf_t *conf;
 
 static int exit_code(df_err_t rc)
@@ -70,8 +81,11 @@ static void usage_main(FILE *f)
                 "  -j, --json                machine-readable output\n"
                 "  -h, --help                this help; `duraflow <command> --help` for a command\n"
                 "\n"
-                "Exit codes: 0 ok, 1 failure, 2 usage, 3 not found, 4 conflict,\n"
-                "            5 rejected (unknown or finished callback), 6 unavailable.\n");
+                "Exit codes: 0 ok, 1 failure, 2 usage (or configuration: no brokers, a property refused),\n"
+                "            3 not found (execution, workflow, or no topics with the prefix), 4 conflict,\n"
+                "            5 rejected (unknown or finished callback), 6 unavailable (Kafka unreachable, timeout).\n"
+                "The commands wait at most " CLI_STARTUP_TIMEOUT_MS " ms for the brokers "
+                "(-X startup.timeout.ms=MS to change).\n");
 }
 
 static int set(const char *name, const char *value)
@@ -84,23 +98,61 @@ static int set(const char *name, const char *value)
         return 0;
 }
 
-static char *read_file(const char *path, size_t *len)
+/* The brokers the CLI needs (embedded mode lives inside one process: another
+ * process cannot see it).  0, or EX_USAGE with the message printed. */
+static int need_brokers(const char *what)
+{
+        const char *b = df_conf_get(conf, "brokers");
+        if (b && *b)
+                return 0;
+        fprintf(stderr, "duraflow %s: no brokers: give --brokers HOST:PORT or set DF_BROKERS (embedded mode lives "
+                        "inside one process, so the CLI cannot reach it)\n", what);
+        return EX_USAGE;
+}
+
+/* Exactly n positional arguments (names: what they are, for the message).
+ * 0, or EX_USAGE with the message printed. */
+static int positional(const char *what, int argc, char **argv, int n, const char *names)
+{
+        if (argc - optind > n) {
+                fprintf(stderr, "duraflow %s: unexpected argument \"%s\" (see --help)\n", what, argv[optind + n]);
+                return EX_USAGE;
+        }
+        if (argc - optind < n) {
+                fprintf(stderr, "duraflow %s: needs %s (see --help)\n", what, names);
+                return EX_USAGE;
+        }
+        return 0;
+}
+
+/* The contents of path ("-": stdin), given with option opt of command what.
+ * NULL with *ex set and the message printed: EX_USAGE when the file cannot
+ * be opened, is a directory or is too large; EX_FAIL on a read error or out
+ * of memory. */
+static char *read_file(const char *what, const char *opt, const char *path, size_t *len, int *ex)
 {
         FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+        struct stat sb;
         char *buf = NULL;
         size_t cap = 0, n = 0;
+
+        *ex = EX_USAGE;
         if (!f) {
-                fprintf(stderr, "duraflow: cannot open %s\n", path);
+                fprintf(stderr, "duraflow %s: %s %s: %s\n", what, opt, path, strerror(errno));
                 return NULL;
+        }
+        if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+                fprintf(stderr, "duraflow %s: %s %s: is a directory, not a file\n", what, opt, path);
+                goto fail;
         }
         for (;;) {
                 size_t r;
                 if (n == cap) {
                         char *nb = realloc(buf, cap ? cap * 2 : 65536);
                         if (!nb) {
-                                free(buf);
-                                buf = NULL;
-                                break;
+                                fprintf(stderr, "duraflow %s: %s %s: out of memory\n", what, opt, path);
+                                *ex = EX_FAIL;
+                                goto fail;
                         }
                         buf = nb;
                         cap = cap ? cap * 2 : 65536;
@@ -110,36 +162,68 @@ static char *read_file(const char *path, size_t *len)
                 if (r == 0)
                         break;
                 if (n > 2 * DF_PAYLOAD_MAX) {
-                        fprintf(stderr, "duraflow: %s is over %d bytes\n", path, 2 * DF_PAYLOAD_MAX);
-                        free(buf);
-                        buf = NULL;
-                        break;
+                        fprintf(stderr, "duraflow %s: %s %s: over %d bytes\n", what, opt, path, 2 * DF_PAYLOAD_MAX);
+                        goto fail;
                 }
+        }
+        if (ferror(f)) {
+                fprintf(stderr, "duraflow %s: %s %s: %s\n", what, opt, path, strerror(errno));
+                *ex = EX_FAIL;
+                goto fail;
         }
         if (f != stdin)
                 fclose(f);
         *len = n;
+        *ex = EX_OK;
         return buf;
+fail:
+        if (f != stdin)
+                fclose(f);
+        free(buf);
+        return NULL;
 }
 
-static df_client_t *client(void)
+/* errstr without a leading "<what>: " (the library names the operation, the
+ * CLI's message already names the command). */
+static const char *strip_what(const char *what, const char *errstr)
 {
-        char errstr[512];
-        df_client_t *c;
-        const char *b = df_conf_get(conf, "brokers");
-        if (!b || !*b) {
-                fprintf(stderr, "duraflow: no brokers: give --brokers HOST:PORT or set DF_BROKERS "
-                                "(embedded mode lives inside one process, the CLI cannot reach it)\n");
-                return NULL;
+        static const char *const names[] = {"start", "describe", "history", "list", "callback", "stop", NULL};
+        int i;
+        if (!errstr)
+                return errstr;
+        for (i = 0; names[i]; i++) {
+                size_t n = strlen(names[i]);
+                if (!strncmp(errstr, names[i], n) && !strncmp(errstr + n, ": ", 2) &&
+                    (!strcmp(names[i], what) || !strcmp(what, "history")))
+                        return errstr + n + 2;
         }
-        c = df_client_new(conf, errstr, sizeof(errstr));
-        if (!c)
-                fprintf(stderr, "duraflow: %s\n", errstr);
+        return errstr;
+}
+
+static int report(df_err_t rc, const char *what, const char *errstr, const char *ok_text);
+
+/* A client for command what.  NULL with *ex set and the message printed when
+ * there are no brokers (EX_USAGE), a property is refused (EX_USAGE), Kafka
+ * does not answer (EX_UNAVAIL) or, with DF_CLIENT_NO_CREATE_TOPICS, the
+ * topics do not exist (EX_NOTFOUND). */
+static df_client_t *client(const char *what, unsigned flags, int *ex)
+{
+        char errstr[512] = "";
+        df_client_t *c = NULL;
+        df_err_t rc;
+
+        *ex = need_brokers(what);
+        if (*ex)
+                return NULL;
+        rc = df_client_open(conf, flags, &c, errstr, sizeof(errstr));
+        if (rc != DF_OK)
+                *ex = report(rc, what, errstr, "");
         return c;
 }
 
 static int report(df_err_t rc, const char *what, const char *errstr, const char *ok_text)
 {
+        errstr = strip_what(what, errstr);
         if (json_out) {
                 json_t *o = json_object();
                 json_object_set_new(o, "ok", json_boolean(rc == DF_OK));
@@ -190,21 +274,23 @@ static int cmd_start(int argc, char **argv)
                         return EX_USAGE;
                 }
         }
-        if (argc - optind != 2) {
-                fprintf(stderr, "duraflow start: needs <workflow> <execution-id> (see --help)\n");
+        if ((ex = positional("start", argc, argv, 2, "<workflow> <execution-id>")))
+                return ex;
+        if (input && file) {
+                fprintf(stderr, "duraflow start: give --input or --input-file, not both\n");
                 return EX_USAGE;
         }
         if (file) {
-                buf = read_file(file, &len);
+                buf = read_file("start", "--input-file", file, &len, &ex);
                 if (!buf)
-                        return EX_FAIL;
+                        return ex;
         } else if (input) {
                 len = strlen(input);
         }
-        cl = client();
+        cl = client("start", 0, &ex);
         if (!cl) {
                 free(buf);
-                return EX_UNAVAIL;
+                return ex;
         }
         rc = df_client_start(cl, argv[optind], argv[optind + 1], buf ? buf : input, len, &existed, errstr,
                              sizeof(errstr));
@@ -245,10 +331,11 @@ static void print_human(json_t *o, int history)
 static int cmd_describe(int argc, char **argv, int history)
 {
         static const struct option opts[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        const char *what = history ? "history" : "describe";
         char errstr[512] = "", *json = NULL;
         df_client_t *cl;
         df_err_t rc;
-        int c;
+        int c, ex;
 
         optind = 0; /* 0: glibc re-initialises, so options may follow the arguments */
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -260,17 +347,15 @@ static int cmd_describe(int argc, char **argv, int history)
                 }
                 return EX_USAGE;
         }
-        if (argc - optind != 1) {
-                fprintf(stderr, "duraflow %s: needs <execution-id>\n", history ? "history" : "describe");
-                return EX_USAGE;
-        }
-        cl = client();
+        if ((ex = positional(what, argc, argv, 1, "<execution-id>")))
+                return ex;
+        cl = client(what, DF_CLIENT_NO_CREATE_TOPICS, &ex);
         if (!cl)
-                return EX_UNAVAIL;
+                return ex;
         rc = df_client_describe(cl, argv[optind], history, &json, errstr, sizeof(errstr));
         df_client_destroy(cl);
         if (rc != DF_OK)
-                return report(rc, history ? "history" : "describe", errstr, "");
+                return report(rc, what, errstr, "");
         if (json_out) {
                 printf("%s\n", json);
         } else {
@@ -292,7 +377,7 @@ static int cmd_list(int argc, char **argv)
         char errstr[512] = "", *json = NULL;
         df_client_t *cl;
         df_err_t rc;
-        int c;
+        int c, ex;
 
         optind = 0; /* 0: glibc re-initialises, so options may follow the arguments */
         while ((c = getopt_long(argc, argv, "w:s:h", opts, NULL)) != -1) {
@@ -311,9 +396,11 @@ static int cmd_list(int argc, char **argv)
                         return EX_USAGE;
                 }
         }
-        cl = client();
+        if ((ex = positional("list", argc, argv, 0, "")))
+                return ex;
+        cl = client("list", DF_CLIENT_NO_CREATE_TOPICS, &ex);
         if (!cl)
-                return EX_UNAVAIL;
+                return ex;
         rc = df_client_list(cl, wf, status, &json, errstr, sizeof(errstr));
         df_client_destroy(cl);
         if (rc != DF_OK)
@@ -380,8 +467,10 @@ static int cmd_callback(int argc, char **argv)
                         return EX_USAGE;
                 }
         }
-        if (argc - optind != 2) {
-                fprintf(stderr, "duraflow callback: needs succeed|fail|heartbeat <callback-id> (see --help)\n");
+        if ((ex = positional("callback", argc, argv, 2, "succeed|fail|heartbeat <callback-id>")))
+                return ex;
+        if (payload && file) {
+                fprintf(stderr, "duraflow callback: give --payload or --payload-file, not both\n");
                 return EX_USAGE;
         }
         if (!strcmp(argv[optind], "succeed"))
@@ -395,16 +484,16 @@ static int cmd_callback(int argc, char **argv)
                 return EX_USAGE;
         }
         if (file) {
-                buf = read_file(file, &len);
+                buf = read_file("callback", "--payload-file", file, &len, &ex);
                 if (!buf)
-                        return EX_FAIL;
+                        return ex;
         } else if (payload) {
                 len = strlen(payload);
         }
-        cl = client();
+        cl = client("callback", 0, &ex);
         if (!cl) {
                 free(buf);
-                return EX_UNAVAIL;
+                return ex;
         }
         rc = df_client_callback(cl, argv[optind + 1], outcome, buf ? buf : payload, len, error, wait, errstr,
                                 sizeof(errstr));
@@ -438,13 +527,11 @@ static int cmd_stop(int argc, char **argv)
                         return EX_USAGE;
                 }
         }
-        if (argc - optind != 1) {
-                fprintf(stderr, "duraflow stop: needs <execution-id>\n");
-                return EX_USAGE;
-        }
-        cl = client();
+        if ((ex = positional("stop", argc, argv, 1, "<execution-id>")))
+                return ex;
+        cl = client("stop", 0, &ex);
         if (!cl)
-                return EX_UNAVAIL;
+                return ex;
         rc = df_client_stop(cl, argv[optind], reason, errstr, sizeof(errstr));
         ex = report(rc, "stop", errstr, "stopped");
         df_client_destroy(cl);
@@ -459,17 +546,34 @@ static void on_signal(int sig)
         df_timer_service_stop(the_ts);
 }
 
+/* Only --help, no positional argument: 0, 1 when help was printed, or EX_USAGE. */
+static int no_args(const char *what, int argc, char **argv, const char *help)
+{
+        static const struct option opts[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        int c;
+        optind = 0; /* 0: glibc re-initialises */
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+                if (c == 'h') {
+                        fputs(help, stdout);
+                        return 1;
+                }
+                return EX_USAGE;
+        }
+        return positional(what, argc, argv, 0, "");
+}
+
 static int cmd_timer_service(int argc, char **argv)
 {
         char errstr[512];
         df_err_t rc;
-        (void)argv;
-        if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-                printf("usage: duraflow [options] timer-service\n"
-                       "Runs the timer service (consumes <prefix>.timers, fires due timers) until\n"
-                       "SIGINT or SIGTERM. State: <state.dir>/timers-<worker.id>.\n");
-                return EX_OK;
-        }
+        int ex = no_args("timer-service", argc, argv,
+                         "usage: duraflow [options] timer-service\n"
+                         "Runs the timer service (consumes <prefix>.timers, fires due timers) until\n"
+                         "SIGINT or SIGTERM. State: <state.dir>/timers-<worker.id>.\n");
+        if (ex)
+                return ex == 1 ? EX_OK : ex;
+        if ((ex = need_brokers("timer-service")))
+                return ex;
         the_ts = df_timer_service_new(conf, errstr, sizeof(errstr));
         if (!the_ts) {
                 fprintf(stderr, "duraflow timer-service: %s\n", errstr);
@@ -482,9 +586,15 @@ static int cmd_timer_service(int argc, char **argv)
         return exit_code(rc);
 }
 
-static int cmd_config(void)
+static int cmd_config(int argc, char **argv)
 {
         const df_conf_prop_t *p;
+        int ex = no_args("config", argc, argv,
+                         "usage: duraflow [--json] config\n"
+                         "Prints every configuration property with its default and meaning (a Markdown\n"
+                         "table, or a JSON array with --json). Set them with -X NAME=VALUE.\n");
+        if (ex)
+                return ex == 1 ? EX_OK : ex;
         if (json_out) {
                 json_t *arr = json_array();
                 for (p = df_conf_properties(); p->name; p++) {
@@ -516,7 +626,9 @@ int main(int argc, char **argv)
                                              {"help", no_argument, 0, 'h'},
                                              {0, 0, 0, 0}};
         const char *env = getenv("DF_BROKERS");
+        static char prog[64];
         char errstr[512];
+        const char *cmd;
         int c, ret;
 
         conf = df_conf_new();
@@ -540,6 +652,8 @@ int main(int argc, char **argv)
                                 fprintf(stderr, "duraflow: %s\n", errstr);
                                 return EX_USAGE;
                         }
+                        if (!strncmp(optarg, "startup.timeout.ms=", 19))
+                                user_startup_timeout = 1;
                         break;
                 case 'j':
                         json_out = 1;
@@ -559,24 +673,32 @@ int main(int argc, char **argv)
         df_log_set_level(df_conf_get(conf, "log.level"));
         argc -= optind;
         argv += optind;
-        if (!strcmp(argv[0], "start"))
+        cmd = argv[0];
+        /* getopt's own messages name argv[0]: "duraflow <command>" */
+        snprintf(prog, sizeof(prog), "duraflow %s", cmd);
+        argv[0] = prog;
+        /* an interactive command fails within seconds when Kafka is away */
+        if (!user_startup_timeout && strcmp(cmd, "timer-service") &&
+            set("startup.timeout.ms", CLI_STARTUP_TIMEOUT_MS))
+                return EX_FAIL;
+        if (!strcmp(cmd, "start"))
                 ret = cmd_start(argc, argv);
-        else if (!strcmp(argv[0], "describe"))
+        else if (!strcmp(cmd, "describe"))
                 ret = cmd_describe(argc, argv, 0);
-        else if (!strcmp(argv[0], "history"))
+        else if (!strcmp(cmd, "history"))
                 ret = cmd_describe(argc, argv, 1);
-        else if (!strcmp(argv[0], "list"))
+        else if (!strcmp(cmd, "list"))
                 ret = cmd_list(argc, argv);
-        else if (!strcmp(argv[0], "callback"))
+        else if (!strcmp(cmd, "callback"))
                 ret = cmd_callback(argc, argv);
-        else if (!strcmp(argv[0], "stop"))
+        else if (!strcmp(cmd, "stop"))
                 ret = cmd_stop(argc, argv);
-        else if (!strcmp(argv[0], "timer-service"))
+        else if (!strcmp(cmd, "timer-service"))
                 ret = cmd_timer_service(argc, argv);
-        else if (!strcmp(argv[0], "config"))
-                ret = cmd_config();
+        else if (!strcmp(cmd, "config"))
+                ret = cmd_config(argc, argv);
         else {
-                fprintf(stderr, "duraflow: unknown command \"%s\" (see --help)\n", argv[0]);
+                fprintf(stderr, "duraflow: unknown command \"%s\" (see --help)\n", cmd);
                 ret = EX_USAGE;
         }
         df_conf_destroy(conf);
