@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""The `duraflow` CLI as a new user meets it: exit codes and messages.
+
+    test_cli.py --cli BUILD/framework/tools/duraflow --helper BUILD/tests/cli/cli_client offline
+    test_cli.py --cli ... --helper ... broker        (needs DF_BROKERS: fails without it, never skips)
+
+offline: argument errors, no brokers configured, an unreachable broker
+         (127.0.0.1:1: refused), a directory as --input-file.  No broker.
+broker:  read-only commands on a prefix without topics (and that they create
+         none), a mistyped kafka.* property, the command named once in
+         messages.  Uses a fresh topic prefix and deletes its topics.
+
+Exit codes (duraflow --help): 0 ok, 1 failure, 2 usage, 3 not found,
+4 conflict, 5 rejected, 6 unavailable.
+"""
+import argparse
+import concurrent.futures
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+ARGS = None
+PASSED = 0
+FAILED = 0
+
+
+def run(argv, env_brokers=None, timeout=60):
+    """Run the CLI; env_brokers None: no DF_BROKERS at all. (rc, stdout, stderr, seconds)"""
+    env = dict(os.environ)
+    env.pop("DF_BROKERS", None)
+    if env_brokers is not None:
+        env["DF_BROKERS"] = env_brokers
+    t0 = time.monotonic()
+    p = subprocess.run([ARGS.cli] + argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=timeout, stdin=subprocess.DEVNULL)
+    return p.returncode, p.stdout.decode(), p.stderr.decode(), time.monotonic() - t0
+
+
+def check(name, result, rc, stderr_re=None, stdout_re=None, max_s=None, not_re=None):
+    global PASSED, FAILED
+    got_rc, out, err, secs = result
+    why = []
+    if got_rc != rc:
+        why.append("exit %d, expected %d" % (got_rc, rc))
+    if stderr_re and not re.search(stderr_re, err):
+        why.append("stderr does not match %r" % stderr_re)
+    if stdout_re and not re.search(stdout_re, out):
+        why.append("stdout does not match %r" % stdout_re)
+    if not_re and re.search(not_re, err + out):
+        why.append("output matches %r" % not_re)
+    if max_s is not None and secs > max_s:
+        why.append("took %.1f s, more than %d s" % (secs, max_s))
+    if why:
+        FAILED += 1
+        print("NOT OK %s: %s\n       stdout: %s\n       stderr: %s" % (name, "; ".join(why), out.strip()[-400:],
+                                                                     err.strip()[-600:]))
+    else:
+        PASSED += 1
+        print("ok     %s (exit %d, %.1f s)" % (name, got_rc, secs))
+
+
+def offline():
+    no_brokers = r"no brokers: give --brokers HOST:PORT or set DF_BROKERS \(embedded mode lives inside one process"
+    for cmd in (["list"], ["describe", "e1"], ["history", "e1"], ["start", "wf", "e1"], ["stop", "e1"],
+                ["callback", "succeed", "x"], ["timer-service"]):
+        check("no brokers: %s" % " ".join(cmd), run(cmd), 2, r"^duraflow %s: %s" % (cmd[0], no_brokers))
+    check("no brokers, DF_BROKERS empty: list", run(["list"], env_brokers=""), 2, no_brokers)
+    check("no brokers: list --help still works", run(["list", "--help"]), 0, stdout_re=r"usage: duraflow list")
+    check("config --help", run(["config", "--help"]), 0, stdout_re=r"usage: duraflow \[--json\] config")
+
+    for cmd in (["list", "extra-arg"], ["describe", "e1", "extra-arg"], ["history", "e1", "extra-arg"],
+                ["start", "wf", "e1", "extra-arg"], ["stop", "e1", "extra-arg"],
+                ["callback", "succeed", "x", "extra-arg"], ["timer-service", "extra-arg"], ["config", "extra-arg"],
+                ["list", "--workflow", "w", "extra-arg"]):
+        check("unexpected argument: %s" % " ".join(cmd), run(["--brokers", "127.0.0.1:1"] + cmd), 2,
+              r'^duraflow %s: unexpected argument "extra-arg" \(see --help\)' % cmd[0], max_s=5)
+    check("missing argument: describe", run(["--brokers", "127.0.0.1:1", "describe"]), 2,
+          r"^duraflow describe: needs <execution-id>", max_s=5)
+    check("unknown option", run(["--brokers", "127.0.0.1:1", "list", "--bogus"]), 2,
+          r"^duraflow list: unrecognized option '--bogus'", max_s=5)
+
+    with tempfile.TemporaryDirectory() as d:
+        f = os.path.join(d, "input.json")
+        with open(f, "w") as fh:
+            fh.write("{}")
+        check("--input with --input-file", run(["--brokers", "127.0.0.1:1", "start", "wf", "e1", "--input", "{}",
+                                                "--input-file", f]), 2,
+              r"^duraflow start: give --input or --input-file, not both", max_s=5)
+        check("--payload with --payload-file",
+              run(["--brokers", "127.0.0.1:1", "callback", "succeed", "x", "--payload", "{}", "--payload-file", f]),
+              2, r"^duraflow callback: give --payload or --payload-file, not both", max_s=5)
+        check("--input-file a directory", run(["--brokers", "127.0.0.1:1", "start", "wf", "e1", "--input-file", d]),
+              2, r"^duraflow start: --input-file %s: is a directory" % re.escape(d), max_s=5)
+        missing = os.path.join(d, "nope.json")
+        check("--input-file missing", run(["--brokers", "127.0.0.1:1", "start", "wf", "e1", "--input-file", missing]),
+              2, r"^duraflow start: --input-file %s: No such file or directory" % re.escape(missing), max_s=5)
+
+    # An unreachable broker: the CLI gives up within seconds (its own
+    # startup.timeout.ms of 10 s, not the library's 120 s), naming the
+    # address; -X startup.timeout.ms is the user's word.  Concurrently.
+    slow = {
+        "unreachable: list": ["--brokers", "127.0.0.1:1", "list"],
+        "unreachable: start": ["--brokers", "127.0.0.1:1", "start", "wf", "e1", "--input", "{}"],
+        "unreachable: --json describe": ["--brokers", "127.0.0.1:1", "--json", "describe", "e1"],
+        "unreachable: -X startup.timeout.ms=2000 list": ["--brokers", "127.0.0.1:1", "-X", "startup.timeout.ms=2000",
+                                                         "list"],
+    }
+    with concurrent.futures.ThreadPoolExecutor(len(slow)) as pool:
+        futures = {name: pool.submit(run, argv, "", 120) for name, argv in slow.items()}
+        res = {name: f.result() for name, f in futures.items()}
+    addr = r"no answer from Kafka at 127\.0\.0\.1:1 within %d ms \(startup\.timeout\.ms\): .*Connection refused"
+    check("unreachable: list", res["unreachable: list"], 6, r"^duraflow list: " + addr % 10000, max_s=15)
+    check("unreachable: start", res["unreachable: start"], 6, r"^duraflow start: " + addr % 10000, max_s=15)
+    check("unreachable: --json describe", res["unreachable: --json describe"], 6,
+          stdout_re=r'^\{"ok":false,"code":"DF_ERR_KAFKA","message":"no answer from Kafka at 127\.0\.0\.1:1', max_s=15)
+    check("unreachable: -X startup.timeout.ms=2000 list", res["unreachable: -X startup.timeout.ms=2000 list"], 6,
+          r"^duraflow list: " + addr % 2000, max_s=5)
+    # librdkafka's connection errors are in the message, not a stream of FAIL lines
+    check("unreachable: quiet", res["unreachable: list"], 6, not_re=r"%3\|")
+
+
+def broker():
+    brokers = os.environ.get("DF_BROKERS", "")
+    if not brokers:
+        print("test_cli broker: DF_BROKERS is not set: start a broker (scripts/kafka.sh start)", file=sys.stderr)
+        return False
+    prefix = "dfcli-%d-%d" % (int(time.time()), os.getpid())
+    b = ["--brokers", brokers, "--prefix", prefix]
+    try:
+        none = r'no duraflow topics with prefix "%s" on %s \(DF_ERR_NOT_FOUND\)' % (prefix, re.escape(brokers))
+        check("no topics: list", run(b + ["list"]), 3, r"^duraflow list: " + none, max_s=10)
+        check("no topics: describe", run(b + ["describe", "e1"]), 3, r"^duraflow describe: " + none, max_s=10)
+        check("no topics: history", run(b + ["history", "e1"]), 3, r"^duraflow history: " + none, max_s=10)
+        r = run(b + ["--json", "list"])
+        check("no topics: --json list", r, 3, stdout_re=r'"code":"DF_ERR_NOT_FOUND","message":"no duraflow topics')
+        check("no topics: and the read-only commands created none", run(b + ["list"]), 3, none)
+
+        check("mistyped kafka.* property: list", run(b + ["-X", "kafka.no.such.prop=1", "list"]), 2,
+              r'^duraflow list: Kafka property no\.such\.prop=1: No such configuration property', max_s=5)
+        check("mistyped kafka.* property: start", run(b + ["-X", "kafka.no.such.prop=1", "start", "wf", "e1"]), 2,
+              r'^duraflow start: Kafka property no\.such\.prop=1', max_s=5)
+
+        # start creates the topics (then rejects the id): the command is named once
+        check("command named once: start", run(b + ["start", "wf", "bad id!"]), 2,
+              r'^duraflow start: execution id "bad id!" is invalid', not_re=r"start: start:", max_s=30)
+        check("topics exist: list", run(b + ["list"]), 0, stdout_re=r"^execution .*\n0 execution\(s\)\n$", max_s=30)
+        r = run(b + ["--json", "list"])
+        check("topics exist: --json list", r, 0, stdout_re=r"^\[\]\n$", max_s=30)
+        check("topics exist: describe unknown", run(b + ["describe", "nosuch"]), 3,
+              r'^duraflow describe: no execution named "nosuch" \(DF_ERR_NOT_FOUND\)', max_s=30)
+        check("command named once: history", run(b + ["history", "bad id!"]), 2,
+              r"^duraflow history: invalid execution id \(DF_ERR_INVALID_ARG\)", not_re=r"describe: ", max_s=30)
+        check("command named once: stop", run(b + ["stop", "bad id!"]), 2,
+              r"^duraflow stop: invalid execution id \(DF_ERR_INVALID_ARG\)", not_re=r"stop: stop:", max_s=30)
+        r = run(b + ["--json", "stop", "bad id!"])
+        check("command named once: --json stop", r, 2,
+              stdout_re=r'"message":"invalid execution id"')
+    finally:
+        subprocess.run([ARGS.helper, "delete-topics", brokers, prefix], timeout=60)
+    return True
+
+
+def main():
+    global ARGS
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cli", required=True, help="the duraflow CLI")
+    ap.add_argument("--helper", required=True, help="tests/cli/cli_client (deletes the test's topics)")
+    ap.add_argument("suite", choices=["offline", "broker"])
+    ARGS = ap.parse_args()
+    ok = offline() if ARGS.suite == "offline" else broker()
+    print("cli %s: %d passed, %d failed" % (ARGS.suite, PASSED, FAILED))
+    sys.exit(0 if ok is not False and FAILED == 0 and PASSED > 0 else 1)
+
+
+if __name__ == "__main__":
+    main()
