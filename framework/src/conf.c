@@ -31,12 +31,13 @@ static const df__prop_def_t df__props[] = {
         {{"group.id", "", "consumer group of the workers; default <prefix>-workers"}, DF__P_STR, 0, 0},
         {{"timer.group.id", "", "consumer group of timer services; default <prefix>-timers"}, DF__P_STR, 0, 0},
         {{"batch.max.records", "500", "most events processed in one batch (one transaction)"}, DF__P_INT, 1, 100000},
-        {{"batch.max.ms", "5", "longest wait for more events before a batch is processed, ms"}, DF__P_INT, 0, 10000},
-        {{"transaction.timeout.ms", "10000",
-          "Kafka transaction timeout, ms (as Kafka Streams' exactly-once default). A transaction is open only while "
-          "a batch's outputs are produced and committed (steps run before it opens); a batch stops taking events "
-          "after a third of it; a partition taken over from a crashed worker waits at most this long for its open "
-          "transaction"},
+        {{"batch.max.ms", "1",
+          "longest wait for more events after the first before a batch is processed, ms (under load a fetch "
+          "already brings many: a longer wait only adds latency)"}, DF__P_INT, 0, 10000},
+        {{"transaction.timeout.ms", "5000",
+          "Kafka transaction timeout, ms. A transaction is open only while a batch's outputs are produced and "
+          "committed (steps run before it opens); a batch stops taking events after a third of it; a partition "
+          "taken over from a crashed worker waits at most this long for its open transaction"},
          DF__P_INT, 1000, 900000},
         {{"session.timeout.ms", "6000",
           "consumer group session timeout, ms: how long a crashed worker keeps its partitions (the broker's "
