@@ -2,7 +2,7 @@
  * bench_rawloop -- the physical limit: a minimal librdkafka transactional
  * consume -> produce -> send_offsets_to_transaction -> commit loop on the
  * same broker, with the worker's settings (batch.max.records 500,
- * batch.max.ms 5, read_committed, linger.ms 1, murmur2_random,
+ * batch.max.ms 1, read_committed, linger.ms 1, murmur2_random,
  * fetch.wait.max.ms 10) and no engine, no RocksDB, no Avro.
  *
  * The input topic is filled first (--count records of ~140 bytes, keyed
@@ -172,7 +172,7 @@ static int run(long count, int nout, int partitions, raw_res_t *res)
                                 continue;
                         }
                         if (!n)
-                                bdeadline = bench_mono_ns() + 5000000;
+                                bdeadline = bench_mono_ns() + 1000000;
                         if (!t_first)
                                 t_first = bench_mono_ns();
                         msgs[n++] = m;
@@ -305,7 +305,7 @@ int main(int argc, char **argv)
         }
         bench_report_text(rep,
                           "librdkafka only (no engine, RocksDB, Avro): one group consumer + one transactional "
-                          "producer, batches of up to 500 records / 5 ms, %ld input records of ~140 bytes per run, "
+                          "producer, batches of up to 500 records / 1 ms (the worker's batch.max.records and batch.max.ms), %ld input records of ~140 bytes per run, "
                           "%d partitions, outputs of 150 bytes. Settings (`%s`): %s.",
                           count, partitions, label, g_kprops ? g_kprops : "librdkafka defaults");
         bench_report_text(rep, "%s", "");

@@ -461,7 +461,7 @@ int main(int argc, char **argv)
                           "Workflow `%s` (3 no-op steps%s, ~120-byte JSON input, ~35-byte step results), %ld "
                           "executions per closed-loop run (open loop: max of that and %ld s at the offered rate: half "
                           "of the median closed-loop executions/s, and a quarter when that was not sustained), %d "
-                          "partitions, batch.max.records 500, batch.max.ms 5; workers are threads of the benchmark process, which also runs the client (start_async) and the "
+                          "partitions, batch.max.records 500, batch.max.ms 1 unless set below; workers are threads of the benchmark process, which also runs the client (start_async) and the "
                           "results reader. Settings (`%s`): %s.",
                           workflow, !strcmp(workflow, "amo3") ? ", at-most-once: one transaction per step" : "",
                           count, open_s, partitions,
