@@ -194,6 +194,16 @@ static void df__ts_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_t
         }
 }
 
+/* Log a failed transactional call; a fatal error makes the caller replace
+ * the producer.  Consumes error. */
+static void df__ts_txn_failed(df_timer_service_t *ts, const char *what, rd_kafka_error_t *error)
+{
+        df__log(DF__LOG_WARN, "timer %s: %s", what, rd_kafka_error_string(error));
+        if (rd_kafka_error_is_fatal(error) || rd_kafka_fatal_error(ts->producer, NULL, 0))
+                ts->fatal = 1;
+        rd_kafka_error_destroy(error);
+}
+
 /* Fire what is due; returns the number fired or -1 on a fatal error. */
 static int df__fire_due(df_timer_service_t *ts, int64_t now, int64_t *next_due)
 {
@@ -217,10 +227,7 @@ static int df__fire_due(df_timer_service_t *ts, int64_t now, int64_t *next_due)
         if (ts->abort_pending) {
                 error = rd_kafka_abort_transaction(ts->producer, 30000);
                 if (error) {
-                        df__log(DF__LOG_WARN, "timer abort_transaction: %s", rd_kafka_error_string(error));
-                        if (rd_kafka_error_is_fatal(error))
-                                ts->fatal = 1;
-                        rd_kafka_error_destroy(error);
+                        df__ts_txn_failed(ts, "abort_transaction", error);
                         *next_due = df__now_ms() + 500; /* try again in a while */
                         goto out;
                 }
@@ -255,10 +262,7 @@ static int df__fire_due(df_timer_service_t *ts, int64_t now, int64_t *next_due)
                 if (!began) {
                         error = rd_kafka_begin_transaction(ts->producer);
                         if (error) {
-                                df__log(DF__LOG_ERROR, "timer begin_transaction: %s", rd_kafka_error_string(error));
-                                if (rd_kafka_error_is_fatal(error))
-                                        ts->fatal = 1;
-                                rd_kafka_error_destroy(error);
+                                df__ts_txn_failed(ts, "begin_transaction", error);
                                 df__timer_clear(&rec);
                                 goto out;
                         }
@@ -303,19 +307,13 @@ static int df__fire_due(df_timer_service_t *ts, int64_t now, int64_t *next_due)
                 error = rd_kafka_send_offsets_to_transaction(ts->producer, pos, cgmd, 30000);
                 rd_kafka_consumer_group_metadata_destroy(cgmd);
                 if (error) {
-                        df__log(DF__LOG_WARN, "timer send_offsets: %s", rd_kafka_error_string(error));
-                        if (rd_kafka_error_is_fatal(error))
-                                ts->fatal = 1;
-                        rd_kafka_error_destroy(error);
+                        df__ts_txn_failed(ts, "send_offsets_to_transaction", error);
                         goto abort;
                 }
         }
         error = rd_kafka_commit_transaction(ts->producer, 60000);
         if (error) {
-                df__log(DF__LOG_WARN, "timer commit: %s", rd_kafka_error_string(error));
-                if (rd_kafka_error_is_fatal(error))
-                        ts->fatal = 1;
-                rd_kafka_error_destroy(error);
+                df__ts_txn_failed(ts, "commit_transaction", error);
                 goto abort;
         }
         rocksdb_write(ts->db, ts->wo, wb, &err);
@@ -334,12 +332,8 @@ abort:
         if (!ts->fatal) {
                 error = rd_kafka_abort_transaction(ts->producer, 30000);
                 if (error) {
-                        df__log(DF__LOG_WARN, "timer abort_transaction: %s", rd_kafka_error_string(error));
-                        if (rd_kafka_error_is_fatal(error) || rd_kafka_fatal_error(ts->producer, NULL, 0))
-                                ts->fatal = 1;
-                        else
-                                ts->abort_pending = 1;
-                        rd_kafka_error_destroy(error);
+                        df__ts_txn_failed(ts, "abort_transaction", error);
+                        ts->abort_pending = !ts->fatal;
                 }
         }
         n = 0;
