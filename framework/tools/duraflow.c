@@ -483,6 +483,19 @@ static int cmd_callback(int argc, char **argv)
                 fprintf(stderr, "duraflow callback: \"%s\" is not succeed, fail or heartbeat\n", argv[optind]);
                 return EX_USAGE;
         }
+        if (outcome == DF_CALLBACK_FAILURE && (!error || !*error)) {
+                fprintf(stderr, "duraflow callback: fail needs --error MESSAGE (what the workflow's callback "
+                                "sees as the failure)\n");
+                return EX_USAGE;
+        }
+        if (outcome != DF_CALLBACK_FAILURE && error) {
+                fprintf(stderr, "duraflow callback: --error goes with fail only\n");
+                return EX_USAGE;
+        }
+        if (outcome != DF_CALLBACK_SUCCESS && (payload || file)) {
+                fprintf(stderr, "duraflow callback: --payload and --payload-file go with succeed only\n");
+                return EX_USAGE;
+        }
         if (file) {
                 buf = read_file("callback", "--payload-file", file, &len, &ex);
                 if (!buf)

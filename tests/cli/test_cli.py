@@ -92,6 +92,14 @@ def offline():
         check("--payload with --payload-file",
               run(["--brokers", "127.0.0.1:1", "callback", "succeed", "x", "--payload", "{}", "--payload-file", f]),
               2, r"^duraflow callback: give --payload or --payload-file, not both", max_s=5)
+        # regression: `callback fail` without --error was accepted and failed a real order's callback
+        check("callback fail without --error", run(["--brokers", "127.0.0.1:1", "callback", "fail", "x"]), 2,
+              r"^duraflow callback: fail needs --error MESSAGE", max_s=5)
+        check("--error with succeed", run(["--brokers", "127.0.0.1:1", "callback", "succeed", "x", "--error", "e"]),
+              2, r"^duraflow callback: --error goes with fail only", max_s=5)
+        check("--payload with heartbeat",
+              run(["--brokers", "127.0.0.1:1", "callback", "heartbeat", "x", "--payload", "{}"]),
+              2, r"^duraflow callback: --payload and --payload-file go with succeed only", max_s=5)
         check("--input-file a directory", run(["--brokers", "127.0.0.1:1", "start", "wf", "e1", "--input-file", d]),
               2, r"^duraflow start: --input-file %s: is a directory" % re.escape(d), max_s=5)
         missing = os.path.join(d, "nope.json")
