@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 
 #include <jansson.h>
@@ -301,6 +302,29 @@ static int cmd_start(int argc, char **argv)
         return ex;
 }
 
+/* "HH:MM:SS.mmm" (UTC) of an epoch time in ms, "-" for none. */
+static const char *clock_utc(char *buf, size_t size, int64_t ms)
+{
+        time_t t = (time_t)(ms / 1000);
+        struct tm tm;
+        if (ms <= 0 || !gmtime_r(&t, &tm)) {
+                snprintf(buf, size, "-");
+                return buf;
+        }
+        snprintf(buf, size, "%02d:%02d:%02d.%03d", tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+        return buf;
+}
+
+/* "YYYY-MM-DD HH:MM:SS" (UTC) of an epoch time in ms. */
+static const char *date_utc(char *buf, size_t size, int64_t ms)
+{
+        time_t t = (time_t)(ms / 1000);
+        struct tm tm;
+        if (!gmtime_r(&t, &tm) || !strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm))
+                snprintf(buf, size, "%lld ms", (long long)ms);
+        return buf;
+}
+
 static void print_human(json_t *o, int history)
 {
         const char *keys[] = {"execution_id", "workflow", "status", "input", "output", "error", NULL};
@@ -313,18 +337,33 @@ static void print_human(json_t *o, int history)
         if (history) {
                 json_t *ops = json_object_get(o, "operations"), *op;
                 size_t idx;
-                printf("\n%-4s %-9s %-10s %-3s %-28s %s\n", "op", "type", "status", "att", "name", "result / error");
+                char started[32], updated[32];
+                printf("\n%-4s %-9s %-10s %-3s %-24s %-12s %-12s %s\n", "op", "type", "status", "att", "name",
+                       "started", "updated", "result / error");
                 json_array_foreach(ops, idx, op)
                 {
                         const char *res = json_string_value(json_object_get(op, "result"));
                         const char *err = json_string_value(json_object_get(op, "error"));
-                        printf("%-4s %-9s %-10s %-3lld %-28s %.80s\n", json_string_value(json_object_get(op, "op_id")),
+                        const char *cb = json_string_value(json_object_get(op, "callback_id"));
+                        int64_t due = (int64_t)json_integer_value(json_object_get(op, "due_ms"));
+                        char due_s[32];
+                        printf("%-4s %-9s %-10s %-3lld %-24s %-12s %-12s %.80s\n",
+                               json_string_value(json_object_get(op, "op_id")),
                                json_string_value(json_object_get(op, "type")),
                                json_string_value(json_object_get(op, "status")),
                                (long long)json_integer_value(json_object_get(op, "attempt")),
                                json_string_value(json_object_get(op, "name")),
+                               clock_utc(started, sizeof(started),
+                                         (int64_t)json_integer_value(json_object_get(op, "started_ms"))),
+                               clock_utc(updated, sizeof(updated),
+                                         (int64_t)json_integer_value(json_object_get(op, "updated_ms"))),
                                err && *err ? err : (res ? res : "(binary)"));
+                        if (due > 0)
+                                printf("     due %s UTC\n", date_utc(due_s, sizeof(due_s), due));
+                        if (cb && *cb)
+                                printf("     callback id %s\n", cb);
                 }
+                printf("(times UTC; --json for every field in full)\n");
         }
 }
 
