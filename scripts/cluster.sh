@@ -435,5 +435,6 @@ case "${1:-}" in
   kill-worker) shift; cmd_kill_worker "$@" ;;
   start-worker) shift; cmd_start_worker "$@" ;;
   logs) shift; cmd_logs "$@" ;;
+  -h|--help|help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
   *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
 esac

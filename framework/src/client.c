@@ -347,7 +347,10 @@ static df_err_t df__wait_reply(df_client_t *c, const char *request_id, char *err
                 df__result_clear(&r);
                 rd_kafka_message_destroy(m);
         }
-        df__errf(errstr, errstr_size, "no reply from a worker within %d ms (is a worker running?)", c->timeout_ms);
+        df__errf(errstr, errstr_size,
+                 "no reply from a worker within %d ms (client.timeout.ms; is a worker running?); the request is "
+                 "in Kafka and a worker will still process it",
+                 c->timeout_ms);
         return DF_ERR_TIMEOUT;
 }
 

@@ -287,6 +287,14 @@ int main(int argc, char **argv)
         fprintf(progress, "[%6.1fs] started %zu orders (acknowledged by Kafka in %lld ms)\n",
                 (double)(ow_cli_mono_ms() - t_load) / 1000.0, started, (long long)(ow_cli_mono_ms() - t_load));
 
+        fprintf(progress,
+                "           (in flight: orders not finished; awaiting shipment: dispatched, the warehouse has not "
+                "reported yet;\n"
+                "            sim queue: callback completions the simulators have still to send; timers: pending "
+                "timers, i.e.\n"
+                "            payment and shipment timeouts and late orders' 30-day grace periods: the 21 orders "
+                "that never\n"
+                "            ship wait there, at 1 day = 1 s, before they are cancelled)\n");
         /* run: results as they come, progress once per second */
         deadline = t_load + timeout_s * 1000;
         next_tick = t_load + 1000;
