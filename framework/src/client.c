@@ -232,6 +232,17 @@ df_err_t df_client_open(const df_conf_t *conf, unsigned flags, df_client_t **out
                 df__errf(errstr, errstr_size, "client producer: %s", e);
                 goto fail;
         }
+        /* Learn <prefix>.events' partitions now: librdkafka otherwise holds
+         * the first message of a topic it has no metadata for until its
+         * 1-second topic scan (every CLI start, stop or callback took 1 s). */
+        {
+                rd_kafka_topic_t *rkt = rd_kafka_topic_new(c->producer, c->t.events, NULL);
+                const struct rd_kafka_metadata *md = NULL;
+                if (rkt && rd_kafka_metadata(c->producer, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR)
+                        rd_kafka_metadata_destroy(md);
+                if (rkt)
+                        rd_kafka_topic_destroy(rkt);
+        }
         *out = c;
         return DF_OK;
 fail:
