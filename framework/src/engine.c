@@ -236,6 +236,39 @@ static int df__emit_result(const df__engine_out_t *out, const df__exec_state_t *
 }
 
 /* Ask the timer service for a TIMER event at due_ms. */
+/* Timer ids: "<execution id>/<operation id>/<kind>/<seq>" (unique per arming). */
+static char *df__timer_id(const df__op_rec_t *op, int kind, int64_t seq)
+{
+        return df__asprintf("%s/%s/%d/%lld", op->execution_id, op->op_id, kind, (long long)seq);
+}
+
+/* Withdraw a timer that can only fire as a no-op now (the timer service
+ * drops it from its index instead of firing it). */
+static int df__cancel_timer(const df__engine_out_t *out, const df__op_rec_t *op, int kind, int64_t seq)
+{
+        char *tid;
+        int rc;
+        if (!out || !out->cancel_timer)
+                return 0;
+        tid = df__timer_id(op, kind, seq);
+        if (!tid)
+                return -1;
+        rc = out->cancel_timer(out->opaque, tid);
+        free(tid);
+        return rc;
+}
+
+/* A callback is over (completed or timed out): its other timers go. */
+static int df__cancel_callback_timers(const df__engine_out_t *out, const df__op_rec_t *op, int fired_kind)
+{
+        if (op->due_ms > 0 && fired_kind != DF__TK_CB_TIMEOUT && df__cancel_timer(out, op, DF__TK_CB_TIMEOUT, 0))
+                return -1;
+        if (op->hb_timeout_ms > 0 && fired_kind != DF__TK_CB_HEARTBEAT &&
+            df__cancel_timer(out, op, DF__TK_CB_HEARTBEAT, op->seq))
+                return -1;
+        return 0;
+}
+
 static int df__arm_timer(df_ctx_t *ctx, const df__op_rec_t *op, int kind, int64_t seq, int64_t due_ms)
 {
         df__event_t ev;
@@ -256,7 +289,7 @@ static int df__arm_timer(df_ctx_t *ctx, const df__op_rec_t *op, int kind, int64_
                 df__log(DF__LOG_ERROR, "cannot encode timer event: %s", errstr);
                 return -1;
         }
-        tid = df__asprintf("%s/%s/%d/%lld", op->execution_id, op->op_id, kind, (long long)seq);
+        tid = df__timer_id(op, kind, seq);
         if (!tid) {
                 free(payload.data);
                 return -1;
@@ -901,7 +934,8 @@ static int df__replay(df__engine_t *eng, df__exec_state_t *st, const df__engine_
         return ret;
 }
 
-static int df__apply_timer(df__exec_state_t *st, const df__event_t *ev, int64_t now, int *replay)
+static int df__apply_timer(df__exec_state_t *st, const df__event_t *ev, const df__engine_out_t *out, int64_t now,
+                           int *replay)
 {
         char *end;
         long id = strtol(ev->op_id ? ev->op_id : "", &end, 10);
@@ -930,6 +964,8 @@ static int df__apply_timer(df__exec_state_t *st, const df__event_t *ev, int64_t 
                 op->status = DF__OS_TIMED_OUT;
                 df__set_str(&op->error, ev->timer_kind == DF__TK_CB_TIMEOUT ? "callback timed out"
                                                                             : "callback heartbeat timed out");
+                if (df__cancel_callback_timers(out, op, ev->timer_kind))
+                        return -1;
                 break;
         default:
                 return 0;
@@ -971,11 +1007,15 @@ static int df__apply_callback(df__engine_t *eng, df__exec_state_t *st, const df_
                         return -1;
                 op->status = DF__OS_SUCCEEDED;
                 *replay = 1;
+                if (df__cancel_callback_timers(out, op, -1))
+                        return -1;
                 break;
         case DF__CB_FAILURE:
                 df__set_str(&op->error, ev->error && *ev->error ? ev->error : "callback failed");
                 op->status = DF__OS_FAILED;
                 *replay = 1;
+                if (df__cancel_callback_timers(out, op, -1))
+                        return -1;
                 break;
         case DF__CB_HEARTBEAT:
                 if (op->hb_timeout_ms > 0) {
@@ -985,6 +1025,9 @@ static int df__apply_callback(df__engine_t *eng, df__exec_state_t *st, const df_
                         ctx.st = st;
                         ctx.out = out;
                         ctx.now = now;
+                        /* the heartbeat timer armed before is superseded */
+                        if (df__cancel_timer(out, op, DF__TK_CB_HEARTBEAT, op->seq))
+                                return -1;
                         op->seq++;
                         if (df__arm_timer(&ctx, op, DF__TK_CB_HEARTBEAT, op->seq, now + op->hb_timeout_ms))
                                 return -1;
@@ -1024,7 +1067,7 @@ int df__engine_apply(df__engine_t *eng, df__exec_state_t *st, const df__event_t 
                 return df__emit_reply(out, ev, DF_ERR_FINISHED, "execution already finished", now);
         switch (ev->type) {
         case DF__EV_TIMER:
-                if (df__apply_timer(st, ev, now, &replay))
+                if (df__apply_timer(st, ev, out, now, &replay))
                         return -1;
                 break;
         case DF__EV_CALLBACK:

@@ -73,6 +73,9 @@ typedef struct df__engine_out {
         int (*event)(void *opaque, const df__event_t *ev); /* to <prefix>.events */
         int (*result)(void *opaque, const df__result_rec_t *r);
         void *opaque;
+        /* Optional (NULL: none): the timer with this id is no longer needed
+         * (a callback completed before its timeout): a tombstone for it. */
+        int (*cancel_timer)(void *opaque, const char *timer_id);
 } df__engine_out_t;
 
 typedef struct df__engine df__engine_t;

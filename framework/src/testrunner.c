@@ -16,6 +16,7 @@ typedef struct df__qent {
 
 typedef struct df__staged_timer {
         df__timer_rec_t t;
+        int cancel; /* a tombstone for t.timer_id */
         struct df__staged_timer *next;
 } df__staged_timer_t;
 
@@ -31,6 +32,7 @@ struct df_test {
         df__qent_t *st_events, *st_events_tail;
         df__map_t *st_replies;
         int crash_in, crashes;
+        int keep_withdrawn; /* df_test_keep_withdrawn_timers */
         unsigned req_seq;
         df__exec_state_t *inspect;
         df_test_op_t op_view;
@@ -147,6 +149,11 @@ int df_test_pending_timers(const df_test_t *t)
         return (int)df__map_size(t->timers);
 }
 
+void df_test_keep_withdrawn_timers(df_test_t *t, int ignore)
+{
+        t->keep_withdrawn = ignore;
+}
+
 /* ---- engine outputs, staged until the delivery commits ---- */
 
 static int df__out_timer(void *opaque, const df__timer_rec_t *rec)
@@ -162,6 +169,23 @@ static int df__out_timer(void *opaque, const df__timer_rec_t *rec)
         if (!s->t.timer_id || !s->t.topic || df__buf_set(&s->t.key, rec->key.data, rec->key.len) ||
             df__buf_set(&s->t.payload, rec->payload.data, rec->payload.len)) {
                 df__timer_clear(&s->t);
+                free(s);
+                return -1;
+        }
+        s->next = t->st_timers;
+        t->st_timers = s;
+        return 0;
+}
+
+static int df__out_cancel_timer(void *opaque, const char *timer_id)
+{
+        df_test_t *t = opaque;
+        df__staged_timer_t *s = calloc(1, sizeof(*s));
+        if (!s)
+                return -1;
+        s->cancel = 1;
+        s->t.timer_id = df__strdup0(timer_id);
+        if (!s->t.timer_id) {
                 free(s);
                 return -1;
         }
@@ -261,7 +285,7 @@ static void df__amo_continue(const char *execution_id, void *opaque)
 /* One delivery = one transaction: apply, then commit or crash. */
 static void df__deliver(df_test_t *t, const df__buf_t *raw, int committed_flag)
 {
-        df__engine_out_t out = {df__out_timer, df__out_event, df__out_result, t};
+        df__engine_out_t out = {df__out_timer, df__out_event, df__out_result, t, df__out_cancel_timer};
         df__exec_state_t *st;
         df__event_t ev;
         char errstr[256];
@@ -312,7 +336,12 @@ static void df__deliver(df_test_t *t, const df__buf_t *raw, int committed_flag)
                 df__timer_rec_t *tr = malloc(sizeof(*tr));
                 int err;
                 t->st_timers = s->next;
-                if (tr) {
+                if (s->cancel) {
+                        if (!t->keep_withdrawn)
+                                df__timer_free(df__map_del(t->timers, s->t.timer_id));
+                        df__timer_clear(&s->t);
+                        free(tr);
+                } else if (tr) {
                         *tr = s->t;
                         df__timer_free(df__map_put(t->timers, tr->timer_id, tr, &err));
                 } else {

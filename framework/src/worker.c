@@ -292,6 +292,14 @@ static int df__out_timer(void *opaque, const df__timer_rec_t *t)
         return rc;
 }
 
+/* A timer no longer needed: a tombstone on <prefix>.timers (same key, so
+ * the same partition as the timer record). */
+static int df__out_cancel_timer(void *opaque, const char *timer_id)
+{
+        df_worker_t *w = opaque;
+        return df__produce(w, w->t.timers, RD_KAFKA_PARTITION_UA, timer_id, strlen(timer_id), NULL);
+}
+
 static int df__out_event(void *opaque, const df__event_t *ev)
 {
         df_worker_t *w = opaque;
@@ -397,7 +405,7 @@ static df__exec_state_t *df__load(df_worker_t *w, const char *exec_id, char *err
 /* Apply one event; 0, or -1 when the batch must abort. */
 static int df__process_event(df_worker_t *w, const df__event_t *ev, int part, int committed)
 {
-        df__engine_out_t out = {df__out_timer, df__out_event, df__out_result, w};
+        df__engine_out_t out = {df__out_timer, df__out_event, df__out_result, w, df__out_cancel_timer};
         df__exec_state_t *st;
         char errstr[512];
         int err;

@@ -189,6 +189,8 @@ START_TEST(test_stale_timeout_after_success)
         G.opts.timeout_ms = 10000;
         G.grace_ms = _i == 0 ? 60000 : 0;
         t = start_cb(id);
+        /* the timeout's timer fires although the success withdrew it */
+        df_test_keep_withdrawn_timers(t, 1);
         df_test_advance(t, 5000);
         ASSERT_RC(df_test_callback(t, id, DF_CALLBACK_SUCCESS, payload, sizeof(payload), NULL), DF_OK);
         ASSERT_RC(G.cb_rc, DF_OK);
@@ -282,6 +284,36 @@ START_TEST(test_heartbeat_overall_timeout_wins)
 }
 END_TEST
 
+/* A completed callback withdraws its timeout and heartbeat timers (they
+ * would only fire as no-ops: 1,650 such timers for the 830 demo orders); a
+ * heartbeat withdraws the heartbeat timer it supersedes; a crash before the
+ * commit withdraws nothing.  Loop 0: success, 1: failure. */
+START_TEST(test_completion_withdraws_timers)
+{
+        df_test_t *t;
+        char id[CBID_MAX];
+
+        G.opts.timeout_ms = 60000;
+        G.opts.heartbeat_timeout_ms = 10000;
+        t = start_cb(id);
+        ck_assert_int_eq(df_test_pending_timers(t), 2); /* timeout + heartbeat */
+        df_test_advance(t, 5000);
+        ASSERT_RC(df_test_callback(t, id, DF_CALLBACK_HEARTBEAT, NULL, 0, NULL), DF_OK);
+        ck_assert_int_eq(df_test_pending_timers(t), 2); /* the old heartbeat timer replaced, not added */
+        df_test_crash_next(t, 1);
+        ASSERT_RC(df_test_callback(t, id, _i == 0 ? DF_CALLBACK_SUCCESS : DF_CALLBACK_FAILURE, "ok", 2,
+                                   _i == 0 ? NULL : "no"),
+                  DF_OK);
+        ck_assert_int_eq(df_test_crashes(t), 1);
+        ck_assert_int_eq(df_test_pending_timers(t), 0); /* redelivered after the crash, then committed */
+        ASSERT_OP(t, EXEC, 1, "approval", "CALLBACK", _i == 0 ? "SUCCEEDED" : "FAILED");
+        df_test_advance(t, 120000);
+        ck_assert_int_eq(G.timed_out_seen, 0);
+        ASSERT_STATUS(t, EXEC, _i == 0 ? "SUCCEEDED" : "FAILED");
+        df_test_destroy(t);
+}
+END_TEST
+
 /* Heartbeats then success: the later heartbeat timers are no-ops. */
 START_TEST(test_heartbeat_then_success)
 {
@@ -290,6 +322,7 @@ START_TEST(test_heartbeat_then_success)
 
         G.opts.heartbeat_timeout_ms = 10000;
         t = start_cb(id);
+        df_test_keep_withdrawn_timers(t, 1); /* the superseded heartbeat timers fire anyway */
         df_test_advance(t, 6000);
         ASSERT_RC(df_test_callback(t, id, DF_CALLBACK_HEARTBEAT, NULL, 0, NULL), DF_OK);
         df_test_advance(t, 6000);
@@ -712,6 +745,7 @@ Suite *suite_callbacks(void)
         tcase_add_test(tc, test_heartbeat_missing);
         tcase_add_test(tc, test_heartbeat_overall_timeout_wins);
         tcase_add_test(tc, test_heartbeat_then_success);
+        tcase_add_loop_test(tc, test_completion_withdraws_timers, 0, 2);
         tcase_add_loop_test(tc, test_failure_completion, 0, 2);
         tcase_add_test(tc, test_forged_ids_rejected);
         tcase_add_test(tc, test_unknown_execution);
