@@ -162,10 +162,31 @@ df_err_t df_conf_set(df_conf_t *c, const char *name, const char *value, char *er
                 return DF_ERR_INVALID_ARG;
         }
         if (!strncmp(name, "kafka.", 6)) {
+                /* What duraflow's guarantees rest on is not the user's to
+                 * change: exactly-once needs read_committed readers,
+                 * transactional producers with duraflow's ids (fencing) and
+                 * offsets committed only inside transactions. */
+                static const char *const reserved[] = {
+                    "isolation.level", "transactional.id", "enable.idempotence", "enable.auto.commit",
+                    "group.id",        "bootstrap.servers", "metadata.broker.list", "transaction.timeout.ms",
+                    "auto.offset.reset", NULL};
+                int i;
                 if (!name[6]) {
                         df__errf(errstr, errstr_size, "property \"kafka.\" needs a librdkafka property name after it");
                         return DF_ERR_CONF;
                 }
+                for (i = 0; reserved[i]; i++)
+                        if (!strcmp(name + 6, reserved[i])) {
+                                df__errf(errstr, errstr_size,
+                                         "property \"%s\" is set by duraflow and cannot be overridden (%s)", name,
+                                         !strcmp(reserved[i], "bootstrap.servers") ||
+                                                 !strcmp(reserved[i], "metadata.broker.list")
+                                             ? "use brokers"
+                                         : !strcmp(reserved[i], "group.id")               ? "use group.id"
+                                         : !strcmp(reserved[i], "transaction.timeout.ms") ? "use transaction.timeout.ms"
+                                                                                          : "exactly-once depends on it");
+                                return DF_ERR_CONF;
+                        }
                 return df__conf_put(c, name, value) ? DF_ERR_NOMEM : DF_OK;
         }
         for (p = df__props; p->doc.name; p++)

@@ -92,6 +92,10 @@ def offline():
         check("--payload with --payload-file",
               run(["--brokers", "127.0.0.1:1", "callback", "succeed", "x", "--payload", "{}", "--payload-file", f]),
               2, r"^duraflow callback: give --payload or --payload-file, not both", max_s=5)
+        # what exactly-once rests on cannot be overridden through kafka.*
+        check("reserved kafka.* property",
+              run(["--brokers", "127.0.0.1:1", "-X", "kafka.isolation.level=read_uncommitted", "list"]), 2,
+              r'^duraflow: property "kafka\.isolation\.level" is set by duraflow and cannot be overridden', max_s=5)
         # regression: `callback fail` without --error was accepted and failed a real order's callback
         check("callback fail without --error", run(["--brokers", "127.0.0.1:1", "callback", "fail", "x"]), 2,
               r"^duraflow callback: fail needs --error MESSAGE", max_s=5)
