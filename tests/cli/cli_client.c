@@ -14,6 +14,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "duraflow/duraflow.h"
+#include "fault_common.h"
 
 static int failed;
 
@@ -90,43 +91,15 @@ static int embedded(void)
         return failed ? 1 : 0;
 }
 
-/* Delete every topic PREFIX.* (what the broker test created). */
+/* Delete every topic PREFIX.* (what the broker test created), with the
+ * fault tests' helper. */
 static int delete_topics(const char *brokers, const char *prefix)
 {
-        rd_kafka_conf_t *kc = rd_kafka_conf_new();
-        const struct rd_kafka_metadata *md = NULL;
-        rd_kafka_DeleteTopic_t *dt[64];
-        size_t plen = strlen(prefix);
-        rd_kafka_t *rk;
-        char e[512];
-        int i, n = 0;
-
-        if (rd_kafka_conf_set(kc, "bootstrap.servers", brokers, e, sizeof(e)) != RD_KAFKA_CONF_OK ||
-            !(rk = rd_kafka_new(RD_KAFKA_PRODUCER, kc, e, sizeof(e)))) {
-                fprintf(stderr, "delete-topics: %s\n", e);
-                return 1;
-        }
-        if (rd_kafka_metadata(rk, 1, NULL, &md, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        int n = fc_delete_topics(brokers, prefix);
+        if (n < 0) {
                 fprintf(stderr, "delete-topics: no metadata from %s\n", brokers);
-                rd_kafka_destroy(rk);
                 return 1;
         }
-        for (i = 0; i < md->topic_cnt && n < 64; i++)
-                if (!strncmp(md->topics[i].topic, prefix, plen) && md->topics[i].topic[plen] == '.')
-                        dt[n++] = rd_kafka_DeleteTopic_new(md->topics[i].topic);
-        rd_kafka_metadata_destroy(md);
-        if (n) {
-                rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-                rd_kafka_event_t *ev;
-                rd_kafka_DeleteTopics(rk, dt, (size_t)n, NULL, q);
-                ev = rd_kafka_queue_poll(q, 30000);
-                if (ev)
-                        rd_kafka_event_destroy(ev);
-                rd_kafka_queue_destroy(q);
-                for (i = 0; i < n; i++)
-                        rd_kafka_DeleteTopic_destroy(dt[i]);
-        }
-        rd_kafka_destroy(rk);
         printf("deleted %d topic(s) of prefix %s\n", n, prefix);
         return 0;
 }
