@@ -234,14 +234,13 @@ df_err_t df_client_open(const df_conf_t *conf, unsigned flags, df_client_t **out
         }
         /* Learn <prefix>.events' partitions now: librdkafka otherwise holds
          * the first message of a topic it has no metadata for until its
-         * 1-second topic scan (every CLI start, stop or callback took 1 s). */
+         * 1-second topic scan (every CLI start, stop or callback took 1 s).
+         * Not fatal: the scan still finds them. */
         {
-                rd_kafka_topic_t *rkt = rd_kafka_topic_new(c->producer, c->t.events, NULL);
-                const struct rd_kafka_metadata *md = NULL;
-                if (rkt && rd_kafka_metadata(c->producer, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR)
-                        rd_kafka_metadata_destroy(md);
-                if (rkt)
-                        rd_kafka_topic_destroy(rkt);
+                const char *events = c->t.events;
+                char e[256];
+                if (df__topics_wait_leaders(c->producer, &events, 1, e, sizeof(e)))
+                        df__log(DF__LOG_WARN, "client: %s", e);
         }
         *out = c;
         return DF_OK;

@@ -172,8 +172,7 @@ int df__topics_ensure(const df_conf_t *conf, const df__topics_t *t, char *errstr
  * wait for that (up to 15 s), so that nothing is produced or consumed
  * against a half-created topic.  0 when every topic is ready.
  */
-static int df__topics_wait_leaders(rd_kafka_t *rk, const char *const *names, int n, char *errstr,
-                                   size_t errstr_size)
+int df__topics_wait_leaders(rd_kafka_t *rk, const char *const *names, int n, char *errstr, size_t errstr_size)
 {
         int64_t deadline = df__mono_ms() + 15000;
         int i, j;

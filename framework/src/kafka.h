@@ -33,6 +33,10 @@ rd_kafka_t *df__txn_producer_new(const df_conf_t *conf, const char *client_id, c
 
 /** Create the five topics if missing (state and timers compacted). */
 int df__topics_ensure(const df_conf_t *conf, const df__topics_t *t, char *errstr, size_t errstr_size);
+/* Wait (up to 15 s) until rk's metadata lists every partition of the n
+ * topics with a leader; rk then knows their partitions.  0, or -1 with
+ * errstr. */
+int df__topics_wait_leaders(rd_kafka_t *rk, const char *const *names, int n, char *errstr, size_t errstr_size);
 
 /** Instance id: "worker.id" or host-pid; written into buf. */
 void df__instance_id(const df_conf_t *conf, char *buf, size_t size);
