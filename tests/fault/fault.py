@@ -755,12 +755,12 @@ def free_port():
         return so.getsockname()[1]
 
 
-def broker_ready(port):
+def broker_ready(port, host="127.0.0.1"):
     """A Metadata request answered with at least one broker (as scripts/kafka.sh probes)."""
     import socket
     import struct
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=2) as so:
+        with socket.create_connection((host, port), timeout=2) as so:
             so.settimeout(2)
             cid = b"df-fault"
             body = struct.pack(">hhih", 3, 4, 7, len(cid)) + cid + struct.pack(">i", 0) + b"\x00"
@@ -1132,6 +1132,16 @@ def main():
         print("fault.py: DF_BROKERS is not set: start a broker (scripts/kafka.sh start; "
               "eval \"$(scripts/kafka.sh env)\"; export DF_BROKERS)", file=sys.stderr)
         return 1
+    # fail at once, saying why, when nothing answers there (instead of a
+    # program timing out a minute later)
+    host, _, port = brokers.split(",")[0].rpartition(":")
+    deadline = time.monotonic() + 10
+    while not (port.isdigit() and broker_ready(int(port), host or "127.0.0.1")):
+        if time.monotonic() > deadline:
+            print("fault.py %s: FAIL: no Kafka broker answers at %s (DF_BROKERS) within 10 s" %
+                  (ARGS.scenario, brokers), file=sys.stderr)
+            return 1
+        time.sleep(0.5)
     fn, budget = SCENARIOS[ARGS.scenario]
 
     def on_alarm(sig, frame):
