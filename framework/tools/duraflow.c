@@ -45,6 +45,7 @@ static int exit_code(df_err_t rc)
                 return EX_CONFLICT;
         case DF_ERR_UNKNOWN_CALLBACK:
         case DF_ERR_FINISHED:
+        case DF_ERR_REJECTED:
                 return EX_REJECTED;
         case DF_ERR_TIMEOUT:
         case DF_ERR_KAFKA:

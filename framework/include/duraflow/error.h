@@ -40,7 +40,8 @@ extern "C" {
         X(STORE, 1, "state store (RocksDB) error")                                      \
         X(TIMEOUT, 1, "operation timed out")                                            \
         X(STATE, 0, "invalid state for this call")                                      \
-        X(UNKNOWN_WORKFLOW, 0, "no workflow registered under that name")
+        X(UNKNOWN_WORKFLOW, 0, "no workflow registered under that name")              \
+        X(REJECTED, 0, "rejected: the worker could not process the request (dead-lettered)")
 
 typedef enum df_err {
 #define DF__ERR_ENUM(name, retriable, text) DF_ERR_##name,
