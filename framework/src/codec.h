@@ -68,6 +68,18 @@ void df__buf_clear(df__buf_t *b);
 char *df__strdup0(const char *s);
 /** 1 if s[0..len) is valid UTF-8 (no overlongs, no surrogates). */
 int df__utf8_valid(const char *s, size_t len);
+/** Offset of the first byte of s[0..len) that starts no valid UTF-8
+ * sequence; len when s is valid. */
+size_t df__utf8_invalid_at(const char *s, size_t len);
+/**
+ * A copy of the NUL-terminated text s (NULL = "") that is valid UTF-8 and at
+ * most max bytes (at least 64) plus a marker: every byte that starts no valid
+ * sequence becomes U+FFFD, and text beyond max is cut on a character
+ * boundary with " [... N of M bytes cut]" appended.  For text a workflow
+ * hands over (error messages, failure texts), recorded as safely as its bytes
+ * allow.  malloc'd; NULL on ENOMEM.
+ */
+char *df__text_safe(const char *s, size_t max);
 
 /** CRC-64-AVRO (Rabin) fingerprint of bytes, as in the Avro specification. */
 uint64_t df__crc64_avro(const void *buf, size_t len);

@@ -7,6 +7,7 @@
  * create_callback, wait_for_callback) as described in DESIGN.md.
  */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -310,13 +311,66 @@ static int df__arm_timer(df_ctx_t *ctx, const df__op_rec_t *op, int kind, int64_
 
 /* ---------------- replay context helpers ---------------- */
 
-static void df__set_str(char **dst, const char *src)
+/* Every text the engine records goes through here: made valid UTF-8 and
+ * cut to DF__TEXT_MAX bytes with a marker (df__text_safe), so what a
+ * workflow hands over can always be encoded. */
+static void df__set_text(char **dst, const char *src, size_t max)
 {
-        char *s = df__strdup0(src);
+        char *s = df__text_safe(src, max);
         if (!s)
                 return; /* keep the old text rather than lose the pointer */
         free(*dst);
         *dst = s;
+}
+
+static void df__set_str(char **dst, const char *src)
+{
+        df__set_text(dst, src, DF__TEXT_MAX);
+}
+
+/* Set ctx->last_error to a formatted message (kept when out of memory). */
+static void df__ctx_errorf(df_ctx_t *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void df__ctx_errorf(df_ctx_t *ctx, const char *fmt, ...)
+{
+        char buf[512];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(buf, sizeof(buf), fmt, ap);
+        va_end(ap);
+        df__set_str(&ctx->last_error, buf);
+}
+
+/*
+ * An operation name from the workflow's code: 1..DF__NAME_MAX bytes of
+ * UTF-8 without control characters.  DF_OK, or DF_ERR_INVALID_ARG with
+ * ctx's last error naming the rule (the handler that returns it fails the
+ * execution visibly with that message).
+ */
+static df_err_t df__name_check(df_ctx_t *ctx, const char *what, const char *name)
+{
+        size_t len = strlen(name), bad = df__utf8_invalid_at(name, len), i;
+
+        if (len == 0 || len > DF__NAME_MAX) {
+                df__ctx_errorf(ctx, "%s name is %zu bytes: a name is 1..%d bytes of UTF-8 without control characters",
+                               what, len, DF__NAME_MAX);
+                return DF_ERR_INVALID_ARG;
+        }
+        if (bad < len) {
+                df__ctx_errorf(ctx, "%s name: invalid UTF-8 at byte %zu (a name is 1..%d bytes of UTF-8 without "
+                                    "control characters)",
+                               what, bad, DF__NAME_MAX);
+                return DF_ERR_INVALID_ARG;
+        }
+        for (i = 0; i < len; i++) {
+                unsigned char c = (unsigned char)name[i];
+                if (c < 0x20 || c == 0x7f) {
+                        df__ctx_errorf(ctx, "%s name: control character 0x%02x at byte %zu (a name is 1..%d bytes "
+                                            "of UTF-8 without control characters)",
+                                       what, c, i, DF__NAME_MAX);
+                        return DF_ERR_INVALID_ARG;
+                }
+        }
+        return DF_OK;
 }
 
 static df_err_t df__internal(df_ctx_t *ctx)
@@ -462,8 +516,9 @@ void df_step_set_error(df_step_t *step, const char *type, const char *message)
 {
         if (!step)
                 return;
-        df__set_str(&step->err_type, type ? type : "StepError");
-        df__set_str(&step->err_msg, message);
+        /* cut so that "type: message" stays within DF__TEXT_MAX */
+        df__set_text(&step->err_type, type ? type : "StepError", DF__NAME_MAX);
+        df__set_text(&step->err_msg, message, DF__TEXT_MAX - DF__NAME_MAX - 64);
 }
 
 static void df__step_opts_resolve(const df_step_opts_t *in, df_step_opts_t *o)
@@ -613,6 +668,8 @@ df_err_t df_step(df_ctx_t *ctx, const char *name, df_step_fn fn, void *opaque, c
                 return DF_ERR_INVALID_ARG;
         if ((rc = df__op_gate(ctx)) != DF_OK)
                 return rc;
+        if ((rc = df__name_check(ctx, "step", name)) != DF_OK)
+                return rc;
         df__step_opts_resolve(opts, &o);
         id = ++ctx->next_op;
         if ((rc = df__op_lookup(ctx, id, DF__OP_STEP, name, &op)) != DF_OK)
@@ -691,8 +748,13 @@ df_err_t df_wait(df_ctx_t *ctx, const char *name, int64_t duration_ms)
                 return DF_ERR_INVALID_ARG;
         if ((rc = df__op_gate(ctx)) != DF_OK)
                 return rc;
-        if (duration_ms < 0 || duration_ms > DF_WAIT_MAX_MS)
+        if ((rc = df__name_check(ctx, "wait", name)) != DF_OK)
+                return rc;
+        if (duration_ms < 0 || duration_ms > DF_WAIT_MAX_MS) {
+                df__ctx_errorf(ctx, "wait \"%s\": duration_ms %lld is outside 0..%lld (366 days)", name,
+                               (long long)duration_ms, (long long)DF_WAIT_MAX_MS);
                 return DF_ERR_INVALID_ARG;
+        }
         id = ++ctx->next_op;
         if ((rc = df__op_lookup(ctx, id, DF__OP_WAIT, name, &op)) != DF_OK)
                 return rc;
@@ -730,11 +792,18 @@ df_err_t df_create_callback(df_ctx_t *ctx, const char *name, const df_callback_o
                 return DF_ERR_INVALID_ARG;
         if ((rc = df__op_gate(ctx)) != DF_OK)
                 return rc;
+        if ((rc = df__name_check(ctx, "callback", name)) != DF_OK)
+                return rc;
         if (opts)
                 o = *opts;
         if (o.timeout_ms < 0 || o.timeout_ms > DF_WAIT_MAX_MS || o.heartbeat_timeout_ms < 0 ||
-            o.heartbeat_timeout_ms > DF_WAIT_MAX_MS)
+            o.heartbeat_timeout_ms > DF_WAIT_MAX_MS) {
+                df__ctx_errorf(ctx, "callback \"%s\": timeout_ms %lld and heartbeat_timeout_ms %lld must be in "
+                                    "0..%lld (366 days)",
+                               name, (long long)o.timeout_ms, (long long)o.heartbeat_timeout_ms,
+                               (long long)DF_WAIT_MAX_MS);
                 return DF_ERR_INVALID_ARG;
+        }
         id = ++ctx->next_op;
         if ((rc = df__op_lookup(ctx, id, DF__OP_CALLBACK, name, &op)) != DF_OK)
                 return rc;

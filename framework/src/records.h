@@ -24,6 +24,11 @@ typedef struct df__buf {
 
 /** Largest user payload (step result, input, output, callback payload), bytes. */
 #define DF__PAYLOAD_MAX 1000000
+/** Longest recorded text (error messages, failure texts, stop reasons),
+ * bytes; longer text is cut with a marker saying how much (df__text_safe). */
+#define DF__TEXT_MAX 32768
+/** Longest operation name, bytes (UTF-8, no control characters). */
+#define DF__NAME_MAX 256
 
 /* ---- <prefix>.events: the workers' input, key = execution id ---- */
 typedef enum df__event_type {

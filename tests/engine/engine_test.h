@@ -79,5 +79,6 @@ Suite *suite_waits(void);
 Suite *suite_callbacks(void);
 Suite *suite_determinism(void);
 Suite *suite_control(void);
+Suite *suite_hostile(void);
 
 #endif
