@@ -816,9 +816,9 @@ START_TEST(test_enum_ranges)
         char err[ERRSZ] = "";
         df__buf_t b = {0};
         df__event_t ev = {0}, out;
-        ev.type = 5;
+        ev.type = 7;
         ck_assert_int_eq(df__event_encode(&ev, &b, err, sizeof err), -1);
-        ck_assert_str_eq(err, "Event.type is 5, out of range [0, 4]");
+        ck_assert_str_eq(err, "Event.type is 7, out of range [0, 6]");
         ev.type = DF__EV_TIMER;
         ev.timer_kind = -1;
         ck_assert_int_eq(df__event_encode(&ev, &b, err, sizeof err), -1);
@@ -829,7 +829,7 @@ START_TEST(test_enum_ranges)
         ck_assert_int_eq(df__op_encode(&op, &b, err, sizeof err), -1);
         ck_assert_str_eq(err, "Operation.status is 99, out of range [0, 4]");
 
-        /* Decode: status 8 of an Execution, Event.callback_kind 3. */
+        /* Decode: status 9 of an Execution, Event.callback_kind 3. */
         tb_t t = {0};
         tb_hdr(&t, df__codec_fingerprint(DF__REC_EVENT));
         tb_fmt(&t, EVENT_FMT, (int32_t)2, "e", "", "", (size_t)0, "", (int64_t)0, (int32_t)0, "cb", (int32_t)3, "", "",
@@ -841,10 +841,10 @@ START_TEST(test_enum_ranges)
 
         df__exec_rec_t ex;
         tb_hdr(&t, df__codec_fingerprint(DF__REC_EXEC));
-        tb_fmt(&t, "ssbibsll" "i", "e", "w", "", (size_t)0, (int32_t)8, "", (size_t)0, "", (int64_t)0, (int64_t)0,
-               (int32_t)0);
+        tb_fmt(&t, "ssbibsll" "i" "isib", "e", "w", "", (size_t)0, (int32_t)9, "", (size_t)0, "", (int64_t)0,
+               (int64_t)0, (int32_t)0, (int32_t)0, "", (int32_t)0, "", (size_t)0);
         ck_assert_int_eq(df__exec_decode(t.p, t.len, &ex, err, sizeof err), -1);
-        ck_assert_str_eq(err, "Execution.status is 8, out of range [0, 7]");
+        ck_assert_str_eq(err, "Execution.status is 9, out of range [0, 8]");
         tb_free(&t);
 
         /* An int field whose varint does not fit 32 bits. */

@@ -104,7 +104,7 @@ typedef struct rdesc {
 #define F_LONG(T, f) {#f, K_LONG, offsetof(T, f), INT64_MIN, INT64_MAX, 0}
 
 static const fdesc_t event_fields[] = {
-        F_INT(df__event_t, type, DF__EV_START, DF__EV_CONTINUE),
+        F_INT(df__event_t, type, DF__EV_START, DF__EV_RESUME),
         F_STR(df__event_t, execution_id),
         F_STR(df__event_t, workflow),
         F_BYTES(df__event_t, input, DF__PAYLOAD_MAX),
@@ -122,12 +122,16 @@ static const fdesc_t exec_fields[] = {
         F_STR(df__exec_rec_t, execution_id),
         F_STR(df__exec_rec_t, workflow),
         F_BYTES(df__exec_rec_t, input, DF__PAYLOAD_MAX),
-        F_INT(df__exec_rec_t, status, DF__ES_PENDING, DF__ES_NONDETERMINISM),
+        F_INT(df__exec_rec_t, status, DF__ES_PENDING, DF__ES_QUARANTINED),
         F_BYTES(df__exec_rec_t, output, DF__PAYLOAD_MAX),
         F_STR(df__exec_rec_t, error),
         F_LONG(df__exec_rec_t, created_ms),
         F_LONG(df__exec_rec_t, updated_ms),
         F_INT(df__exec_rec_t, op_count, 0, INT32_MAX),
+        F_INT(df__exec_rec_t, crash_count, 0, INT32_MAX),
+        F_STR(df__exec_rec_t, crash_op),
+        F_INT(df__exec_rec_t, crash_attempt, 0, INT32_MAX),
+        F_BYTES(df__exec_rec_t, stash, DF__PAYLOAD_MAX + 65536),
 };
 
 static const fdesc_t op_fields[] = {
@@ -161,7 +165,7 @@ static const fdesc_t result_fields[] = {
         F_INT(df__result_rec_t, kind, DF__RK_RESULT, DF__RK_REPLY),
         F_STR(df__result_rec_t, execution_id),
         F_STR(df__result_rec_t, request_id),
-        F_INT(df__result_rec_t, status, DF__ES_PENDING, DF__ES_NONDETERMINISM),
+        F_INT(df__result_rec_t, status, DF__ES_PENDING, DF__ES_QUARANTINED),
         F_INT(df__result_rec_t, code, INT32_MIN, INT32_MAX),
         F_BYTES(df__result_rec_t, output, DF__PAYLOAD_MAX),
         F_STR(df__result_rec_t, error),

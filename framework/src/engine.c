@@ -26,6 +26,7 @@ struct df__engine {
         df__map_t *amo_execs; /* exec id -> (void *)1 */
         df__clock_fn clock;
         void *clock_opaque;
+        int max_crashes;      /* crash events before an execution is QUARANTINED */
         df__engine_stats_t stats;
 };
 
@@ -40,6 +41,7 @@ struct df_ctx {
         int failed_internal;
         int committed;
         int replaying;
+        int crash_consumed;   /* this replay turned a crash note into a failed attempt */
         char *last_error;
         char *fail_msg;
         df__buf_t output;
@@ -73,6 +75,7 @@ df__engine_t *df__engine_new(const char *events_topic)
         eng->amo = df__map_new();
         eng->amo_execs = df__map_new();
         eng->clock = df__wall_clock;
+        eng->max_crashes = 5;
         if (!eng->events_topic || !eng->workflows || !eng->amo || !eng->amo_execs) {
                 df__engine_destroy(eng);
                 return NULL;
@@ -109,6 +112,11 @@ df_err_t df__engine_register(df__engine_t *eng, const char *name, df_handler_fn 
                 return DF_ERR_NOMEM;
         }
         return DF_OK;
+}
+
+void df__engine_set_max_crashes(df__engine_t *eng, int n)
+{
+        eng->max_crashes = n < 1 ? 1 : n;
 }
 
 void df__engine_set_clock(df__engine_t *eng, df__clock_fn fn, void *opaque)
@@ -154,6 +162,44 @@ void df__engine_amo_drain(df__engine_t *eng, void (*fn)(const char *execution_id
         }
         df__map_foreach(execs, df__drain_one, &d);
         df__map_destroy(execs, NULL);
+}
+
+struct df__forget {
+        const char *exec;
+        size_t len;
+        char **keys;
+        int n, cap;
+};
+
+static void df__forget_collect(const char *key, void *val, void *opaque)
+{
+        struct df__forget *f = opaque;
+        (void)val;
+        if (strncmp(key, f->exec, f->len) || key[f->len] != '/')
+                return;
+        if (f->n == f->cap) {
+                int cap = f->cap ? f->cap * 2 : 4;
+                char **k = realloc(f->keys, (size_t)cap * sizeof(*k));
+                if (!k)
+                        return;
+                f->keys = k;
+                f->cap = cap;
+        }
+        if ((f->keys[f->n] = strdup(key)))
+                f->n++;
+}
+
+void df__engine_amo_forget(df__engine_t *eng, const char *execution_id)
+{
+        struct df__forget f = {execution_id, strlen(execution_id), NULL, 0, 0};
+        int i;
+        df__map_del(eng->amo_execs, execution_id);
+        df__map_foreach(eng->amo, df__forget_collect, &f);
+        for (i = 0; i < f.n; i++) {
+                df__map_del(eng->amo, f.keys[i]);
+                free(f.keys[i]);
+        }
+        free(f.keys);
 }
 
 void df__engine_amo_reset(df__engine_t *eng)
@@ -617,7 +663,13 @@ static df_err_t df__step_run(df_ctx_t *ctx, int id, df_step_fn fn, void *opaque,
         if (!s.idem_key)
                 return df__internal(ctx);
         ctx->replaying = 0;
+        if (ctx->out->step_begin && ctx->out->step_begin(ctx->out->opaque, op->execution_id, op->op_id, attempt)) {
+                df__step_free(&s);
+                return df__internal(ctx);
+        }
         rc = fn(&s, opaque);
+        if (ctx->out->step_end)
+                ctx->out->step_end(ctx->out->opaque);
         ctx->eng->stats.steps_run++;
         op = df__exec_state_op(ctx->st, id);
         if (rc == DF_OK && !s.result_err) {
@@ -649,6 +701,37 @@ static df_err_t df__step_run(df_ctx_t *ctx, int id, df_step_fn fn, void *opaque,
         }
         df__step_free(&s);
         return rc;
+}
+
+/*
+ * A crash note (DF__EV_CRASH) says the worker process died while the body of
+ * step id ran at this attempt: that attempt failed with WorkerCrashed and
+ * goes into the retry strategy, without running the body again.  1 when
+ * the note was for it (and is now consumed), else 0.
+ */
+static int df__crash_noted(df_ctx_t *ctx, int id, int attempt)
+{
+        df__exec_rec_t *e = &ctx->st->exec;
+        char idbuf[16];
+
+        if (!e->crash_op || !*e->crash_op)
+                return 0;
+        snprintf(idbuf, sizeof(idbuf), "%d", id);
+        if (strcmp(e->crash_op, idbuf) || e->crash_attempt != attempt)
+                return 0;
+        df__set_str(&e->crash_op, "");
+        e->crash_attempt = 0;
+        ctx->st->exec_dirty = 1;
+        ctx->crash_consumed = 1;
+        return 1;
+}
+
+static df_err_t df__step_crashed(df_ctx_t *ctx, int id, const df_step_opts_t *o, int attempt, const char *name)
+{
+        char msg[DF__NAME_MAX + 128];
+        snprintf(msg, sizeof(msg), "the worker process died while running step \"%s\" (attempt %d)", name, attempt);
+        df__log(DF__LOG_WARN, "execution %s: %s", ctx->st->exec.execution_id, msg);
+        return df__step_failed(ctx, id, o, attempt, "WorkerCrashed", msg);
 }
 
 df_err_t df_step(df_ctx_t *ctx, const char *name, df_step_fn fn, void *opaque, const df_step_opts_t *opts,
@@ -699,6 +782,8 @@ df_err_t df_step(df_ctx_t *ctx, const char *name, df_step_fn fn, void *opaque, c
                                 return df__step_run(ctx, id, fn, opaque, &o, op->attempt, result);
                         }
                         /* START committed by a run that never recorded a result. */
+                        if (df__crash_noted(ctx, id, op->attempt))
+                                return df__step_crashed(ctx, id, &o, op->attempt, name);
                         return df__step_failed(ctx, id, &o, op->attempt, "StepInterrupted",
                                                "at-most-once step started but no result was recorded");
                 default:
@@ -710,6 +795,8 @@ df_err_t df_step(df_ctx_t *ctx, const char *name, df_step_fn fn, void *opaque, c
                         return df__internal(ctx);
                 attempt = 1;
         }
+        if (df__crash_noted(ctx, id, attempt))
+                return df__step_crashed(ctx, id, &o, attempt, name);
         if (o.semantics == DF_AT_MOST_ONCE_PER_RETRY) {
                 df__event_t ev;
                 int err;
@@ -997,6 +1084,12 @@ static int df__replay(df__engine_t *eng, df__exec_state_t *st, const df__engine_
                 st->exec.op_count = st->n_ops;
                 st->exec_dirty = 1;
         }
+        /* A replay that ran through without a crash note to consume shows
+         * that what killed workers before does not always do so. */
+        if (!ctx.failed_internal && !ctx.crash_consumed && st->exec.crash_count) {
+                st->exec.crash_count = 0;
+                st->exec_dirty = 1;
+        }
         free(ctx.last_error);
         free(ctx.fail_msg);
         free(ctx.output.data);
@@ -1110,27 +1203,184 @@ static int df__apply_callback(df__engine_t *eng, df__exec_state_t *st, const df_
         return df__emit_reply(out, ev, DF_OK, NULL, now);
 }
 
+/* Statuses in which events are recorded but the handler is not replayed. */
+static int df__exec_parked(int status)
+{
+        return status == DF__ES_NONDETERMINISM || status == DF__ES_QUARANTINED;
+}
+
+/*
+ * DF__EV_CRASH: a worker process died while processing the execution.  The
+ * count is kept with the execution (whoever owns it next sees it); the
+ * step whose body ran is remembered for the next replay, which fails that
+ * attempt with WorkerCrashed.  At max_crashes the execution is QUARANTINED.
+ * An execution not recorded yet (its START was being processed) gets a
+ * placeholder (status PENDING, no workflow) that the START fills in.
+ */
+static int df__apply_crash(df__engine_t *eng, df__exec_state_t *st, const df__event_t *ev, int64_t now)
+{
+        df__exec_rec_t *e = &st->exec;
+        char *msg;
+
+        if (!st->exists) {
+                df__exec_clear(e);
+                e->execution_id = df__strdup0(ev->execution_id);
+                e->workflow = df__strdup0("");
+                e->error = df__strdup0("");
+                if (!e->execution_id || !e->workflow || !e->error)
+                        return -1;
+                e->status = DF__ES_PENDING;
+                e->created_ms = e->updated_ms = now;
+                st->exists = 1;
+        } else if (df__exec_status_terminal(e->status)) {
+                return 0;
+        }
+        e->crash_count++;
+        df__set_str(&e->crash_op, ev->op_id ? ev->op_id : "");
+        e->crash_attempt = (int32_t)ev->seq;
+        e->updated_ms = now;
+        st->exec_dirty = 1;
+        df__log(DF__LOG_WARN, "execution %s: a worker process died while processing it (%d so far; %s%s%s)",
+                e->execution_id, e->crash_count, *e->crash_op ? "in the body of operation " : "outside any step body",
+                e->crash_op, "");
+        if (e->crash_count < eng->max_crashes || e->status == DF__ES_QUARANTINED)
+                return 0;
+        if (*e->crash_op)
+                msg = df__asprintf("quarantined: %d worker processes died while processing this execution, the last "
+                                   "while operation %s ran (attempt %d); fix the cause, then resume it",
+                                   e->crash_count, e->crash_op, e->crash_attempt);
+        else
+                msg = df__asprintf("quarantined: %d worker processes died while processing this execution, the last "
+                                   "outside any step body (in the handler or while loading its state); fix the "
+                                   "cause, then resume it",
+                                   e->crash_count);
+        if (msg) {
+                free(e->error);
+                e->error = msg;
+        }
+        e->status = DF__ES_QUARANTINED;
+        df__log(DF__LOG_ERROR, "execution %s: %s", e->execution_id, e->error);
+        return 0;
+}
+
+static int df__apply_resume(df__engine_t *eng, df__exec_state_t *st, const df__event_t *ev,
+                            const df__engine_out_t *out, int committed, int64_t now)
+{
+        df__exec_rec_t *e = &st->exec;
+        df__event_t stashed;
+        char errstr[256];
+        int rc;
+
+        if (!df__exec_parked(e->status)) {
+                /* running or suspended: a replay, as a CONTINUE (harmless) */
+                if (df__emit_reply(out, ev, DF_OK, NULL, now))
+                        return -1;
+                return df__replay(eng, st, out, committed, now);
+        }
+        e->crash_count = 0;
+        df__set_str(&e->crash_op, "");
+        e->crash_attempt = 0;
+        df__set_str(&e->error, "");
+        df__exec_touch(st, DF__ES_RUNNING, now);
+        if (df__emit_reply(out, ev, DF_OK, NULL, now))
+                return -1;
+        if (!e->stash.len)
+                return df__replay(eng, st, out, committed, now);
+        /* The event whose processing failed: apply it now (it replays). */
+        memset(&stashed, 0, sizeof(stashed));
+        if (df__event_decode(e->stash.data, e->stash.len, &stashed, errstr, sizeof(errstr))) {
+                df__log(DF__LOG_WARN, "execution %s: stashed event undecodable, dropped: %s", e->execution_id, errstr);
+                df__buf_clear(&e->stash);
+                return df__replay(eng, st, out, committed, now);
+        }
+        df__buf_clear(&e->stash);
+        free(stashed.request_id); /* its requester was answered when it was stashed */
+        stashed.request_id = NULL;
+        rc = df__engine_apply(eng, st, &stashed, out, committed);
+        df__event_clear(&stashed);
+        return rc;
+}
+
+int df__engine_quarantine(df__engine_t *eng, df__exec_state_t *st, const df__event_t *ev, const df__buf_t *raw,
+                          const char *reason, const df__engine_out_t *out)
+{
+        int64_t now = df__engine_now(eng);
+        df__exec_rec_t *e = &st->exec;
+        char *msg;
+
+        if (!st->exists || !*e->workflow) {
+                if (ev->type != DF__EV_START)
+                        return -1; /* nothing to park: the caller dead-letters it */
+                if (df__exec_create(st, ev, now))
+                        return -1;
+        } else if (df__exec_status_terminal(e->status)) {
+                return -1;
+        } else if (ev->type != DF__EV_START && raw && raw->len && !e->stash.len) {
+                if (df__buf_set(&e->stash, raw->data, raw->len))
+                        return -1;
+        }
+        msg = df__asprintf("quarantined: processing a %s event failed: %s; resume it once fixed",
+                           ev->type == DF__EV_START ? "start" : ev->type == DF__EV_TIMER ? "timer" :
+                           ev->type == DF__EV_CALLBACK ? "callback" : "control",
+                           reason);
+        df__set_str(&e->error, msg ? msg : reason);
+        free(msg);
+        df__exec_touch(st, DF__ES_QUARANTINED, now);
+        df__log(DF__LOG_ERROR, "execution %s: %s", e->execution_id, e->error);
+        return df__emit_reply(out, ev, DF_ERR_REJECTED, e->error, now);
+}
+
 int df__engine_apply(df__engine_t *eng, df__exec_state_t *st, const df__event_t *ev, const df__engine_out_t *out,
                      int committed)
 {
         int64_t now = df__engine_now(eng);
         int replay = 0;
 
+        if (ev->type == DF__EV_CRASH)
+                return df__apply_crash(eng, st, ev, now);
         if (ev->type == DF__EV_START) {
-                if (st->exists) {
+                /* a placeholder left by a crash event is filled in, not an existing execution */
+                if (st->exists && *st->exec.workflow) {
                         int same = !strcmp(st->exec.workflow, ev->workflow) && st->exec.input.len == ev->input.len &&
                                    (!ev->input.len || !memcmp(st->exec.input.data, ev->input.data, ev->input.len));
                         return df__emit_reply(out, ev, same ? DF_OK : DF_ERR_CONFLICT, same ? "exists" : NULL, now);
                 }
                 if (!df__map_get(eng->workflows, ev->workflow))
                         return df__emit_reply(out, ev, DF_ERR_UNKNOWN_WORKFLOW, NULL, now);
-                if (df__exec_create(st, ev, now))
-                        return -1;
+                {
+                        /* keep what a crash event recorded before the start landed */
+                        int32_t cc = st->exists ? st->exec.crash_count : 0, ca = st->exists ? st->exec.crash_attempt : 0;
+                        int quarantined = st->exists && st->exec.status == DF__ES_QUARANTINED;
+                        char *cop = st->exists ? st->exec.crash_op : NULL, *qerr = NULL;
+                        if (st->exists) {
+                                st->exec.crash_op = NULL;
+                                qerr = st->exec.error;
+                                st->exec.error = NULL;
+                        }
+                        if (df__exec_create(st, ev, now)) {
+                                free(cop);
+                                free(qerr);
+                                return -1;
+                        }
+                        st->exec.crash_count = cc;
+                        st->exec.crash_attempt = ca;
+                        free(st->exec.crash_op);
+                        st->exec.crash_op = cop ? cop : df__strdup0("");
+                        if (quarantined) {
+                                free(st->exec.error);
+                                st->exec.error = qerr;
+                                st->exec.status = DF__ES_QUARANTINED;
+                        } else {
+                                free(qerr);
+                        }
+                }
                 if (df__emit_reply(out, ev, DF_OK, NULL, now))
                         return -1;
+                if (st->exec.status == DF__ES_QUARANTINED)
+                        return 0;
                 return df__replay(eng, st, out, committed, now);
         }
-        if (!st->exists)
+        if (!st->exists || !*st->exec.workflow)
                 return df__emit_reply(out, ev, DF_ERR_NOT_FOUND, "no such execution", now);
         if (df__exec_status_terminal(st->exec.status) && ev->type != DF__EV_CALLBACK)
                 return df__emit_reply(out, ev, DF_ERR_FINISHED, "execution already finished", now);
@@ -1150,16 +1400,16 @@ int df__engine_apply(df__engine_t *eng, df__exec_state_t *st, const df__event_t 
                         return -1;
                 return df__emit_reply(out, ev, DF_OK, NULL, now);
         case DF__EV_CONTINUE:
-                if (st->exec.status == DF__ES_NONDETERMINISM)
-                        df__exec_touch(st, DF__ES_RUNNING, now);
                 replay = 1;
                 if (df__emit_reply(out, ev, DF_OK, NULL, now))
                         return -1;
                 break;
+        case DF__EV_RESUME:
+                return df__apply_resume(eng, st, ev, out, committed, now);
         default:
                 return df__emit_reply(out, ev, DF_ERR_INVALID_ARG, "unknown event type", now);
         }
-        if (!replay || st->exec.status == DF__ES_NONDETERMINISM)
+        if (!replay || df__exec_parked(st->exec.status))
                 return 0;
         return df__replay(eng, st, out, committed, now);
 }

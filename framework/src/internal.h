@@ -76,6 +76,14 @@ typedef struct df__engine_out {
         /* Optional (NULL: none): the timer with this id is no longer needed
          * (a callback completed before its timeout): a tombstone for it. */
         int (*cancel_timer)(void *opaque, const char *timer_id);
+        /* Optional: a step body of the execution being applied is about to
+         * run (op_id, 1-based attempt) / has returned.  The worker keeps a
+         * crash breadcrumb with them (crashlog.h), so that a process death
+         * inside the body is counted against that attempt.  step_begin
+         * returning -1 aborts the delivery without running the body (the
+         * test runner's simulated crash). */
+        int (*step_begin)(void *opaque, const char *execution_id, const char *op_id, int attempt);
+        void (*step_end)(void *opaque);
 } df__engine_out_t;
 
 typedef struct df__engine df__engine_t;
@@ -84,6 +92,22 @@ typedef int64_t (*df__clock_fn)(void *opaque);
 df__engine_t *df__engine_new(const char *events_topic);
 void df__engine_destroy(df__engine_t *eng);
 df_err_t df__engine_register(df__engine_t *eng, const char *name, df_handler_fn fn, void *opaque);
+/** An execution that this many worker processes died while processing
+ * (crash events) is QUARANTINED; default 5 ("execution.max.crashes"). */
+void df__engine_set_max_crashes(df__engine_t *eng, int n);
+
+/**
+ * The fallback when applying ev (raw: its encoded form) to an execution
+ * failed inside the engine or its records could not be encoded: st must be
+ * the execution's state as committed (reloaded, the failed attempt's
+ * changes dropped).  The execution is recorded as QUARANTINED with reason as
+ * its error and ev kept in its stash (applied first on resume); a START
+ * creates the execution so.  A request is answered DF_ERR_REJECTED.
+ * 0, or -1 (then the caller dead-letters the event).
+ */
+int df__engine_quarantine(df__engine_t *eng, df__exec_state_t *st, const df__event_t *ev, const df__buf_t *raw,
+                          const char *reason, const df__engine_out_t *out);
+
 /** Replace the wall clock (the test runner's fake clock). */
 void df__engine_set_clock(df__engine_t *eng, df__clock_fn fn, void *opaque);
 int64_t df__engine_now(const df__engine_t *eng);
@@ -103,6 +127,9 @@ int df__engine_apply(df__engine_t *eng, df__exec_state_t *st, const df__event_t 
 /** Executions with an at-most-once step whose START awaits its commit:
  * calls fn(execution_id) for each and forgets them. */
 void df__engine_amo_drain(df__engine_t *eng, void (*fn)(const char *execution_id, void *opaque), void *opaque);
+/** Forget the pending at-most-once runs of one execution (its changes in
+ * this batch were dropped). */
+void df__engine_amo_forget(df__engine_t *eng, const char *execution_id);
 /** Forget pending at-most-once runs (after an aborted transaction). */
 void df__engine_amo_reset(df__engine_t *eng);
 

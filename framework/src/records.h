@@ -36,7 +36,10 @@ typedef enum df__event_type {
         DF__EV_TIMER = 1,     /* a timer fired: op_id, seq, timer_kind */
         DF__EV_CALLBACK = 2,  /* external completion: callback_id, callback_kind, input (payload), error */
         DF__EV_STOP = 3,      /* stop the execution: error = reason */
-        DF__EV_CONTINUE = 4,  /* resume replay (internal) */
+        DF__EV_CONTINUE = 4,  /* resume replay (internal; also resumes NONDETERMINISM / QUARANTINED) */
+        DF__EV_CRASH = 5,     /* a worker died while processing the execution: op_id (the step
+                               * whose body ran, "" = elsewhere), seq = its attempt */
+        DF__EV_RESUME = 6,    /* operator: run a QUARANTINED / NONDETERMINISM execution again */
 } df__event_type_t;
 
 typedef enum df__timer_kind {
@@ -77,6 +80,8 @@ typedef enum df__exec_status {
         DF__ES_TIMED_OUT = 5,
         DF__ES_STOPPED = 6,
         DF__ES_NONDETERMINISM = 7, /* stopped in a visible, resumable error state */
+        DF__ES_QUARANTINED = 8,    /* kept killing workers (or could not be processed): parked,
+                                    * events still recorded; resumable by the operator */
 } df__exec_status_t;
 
 typedef struct df__exec_rec {
@@ -89,6 +94,10 @@ typedef struct df__exec_rec {
         int64_t created_ms;
         int64_t updated_ms;
         int32_t op_count;      /* number of top-level operations recorded */
+        int32_t crash_count;   /* worker deaths while processing it, since it last ran through */
+        char *crash_op;        /* step whose body ran at the last such death, "" = none / handler */
+        int32_t crash_attempt; /* its attempt */
+        df__buf_t stash;       /* QUARANTINED: encoded event whose processing failed, applied on resume */
 } df__exec_rec_t;
 
 /* ---- <prefix>.state: changelog, key = execution id + "/" + op id ---- */

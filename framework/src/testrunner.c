@@ -32,6 +32,10 @@ struct df_test {
         df__qent_t *st_events, *st_events_tail;
         df__map_t *st_replies;
         int crash_in, crashes;
+        int kill_in;                  /* df_test_kill_in_step */
+        int fault_in;                 /* df_test_fail_next */
+        int killed, killed_attempt;   /* the simulated death's breadcrumb */
+        char killed_exec[256], killed_op[32];
         int keep_withdrawn; /* df_test_keep_withdrawn_timers */
         unsigned req_seq;
         df__exec_state_t *inspect;
@@ -137,6 +141,16 @@ int64_t df_test_now(const df_test_t *t)
 void df_test_crash_next(df_test_t *t, int nth)
 {
         t->crash_in = nth;
+}
+
+void df_test_fail_next(df_test_t *t, int nth)
+{
+        t->fault_in = nth;
+}
+
+void df_test_kill_in_step(df_test_t *t, int nth)
+{
+        t->kill_in = nth;
 }
 
 int df_test_crashes(const df_test_t *t)
@@ -282,55 +296,9 @@ static void df__amo_continue(const char *execution_id, void *opaque)
         free(raw.data);
 }
 
-/* One delivery = one transaction: apply, then commit or crash. */
-static void df__deliver(df_test_t *t, const df__buf_t *raw, int committed_flag)
+/* The staged outputs of a delivery land: timers, events, replies. */
+static void df__commit_staged(df_test_t *t)
 {
-        df__engine_out_t out = {df__out_timer, df__out_event, df__out_result, t, df__out_cancel_timer};
-        df__exec_state_t *st;
-        df__event_t ev;
-        char errstr[256];
-        int rc;
-
-        memset(&ev, 0, sizeof(ev));
-        if (df__event_decode(raw->data, raw->len, &ev, errstr, sizeof(errstr))) {
-                df__log(DF__LOG_WARN, "test runner: undecodable event dropped: %s", errstr);
-                return;
-        }
-        st = df__exec_state_new();
-        if (!st || df__state_load(st, ev.execution_id, df__store_get, t, errstr, sizeof(errstr))) {
-                df__exec_state_free(st);
-                df__event_clear(&ev);
-                return;
-        }
-        rc = df__engine_apply(t->eng, st, &ev, &out, committed_flag);
-        if (t->crash_in > 0 && --t->crash_in == 0) {
-                /* Crash before commit: nothing of this delivery lands; the
-                 * event is delivered again (its offset was not committed). */
-                df__qent_t *q = calloc(1, sizeof(*q));
-                t->crashes++;
-                df__staging_clear(t);
-                df__engine_amo_reset(t->eng);
-                if (q && !df__buf_set(&q->ev, raw->data, raw->len)) {
-                        q->next = t->qhead;
-                        t->qhead = q;
-                        if (!t->qtail)
-                                t->qtail = q;
-                } else {
-                        free(q);
-                }
-                df__exec_state_free(st);
-                df__event_clear(&ev);
-                return;
-        }
-        if (rc || df__state_flush_dirty(st, df__store_put, t, errstr, sizeof(errstr))) {
-                df__log(DF__LOG_ERROR, "test runner: delivery aborted");
-                df__staging_clear(t);
-                df__engine_amo_reset(t->eng);
-                df__exec_state_free(st);
-                df__event_clear(&ev);
-                return;
-        }
-        /* commit */
         while (t->st_timers) {
                 df__staged_timer_t *s = t->st_timers;
                 df__timer_rec_t *tr = malloc(sizeof(*tr));
@@ -359,10 +327,141 @@ static void df__deliver(df_test_t *t, const df__buf_t *raw, int committed_flag)
         }
         df__map_foreach(t->st_replies, df__commit_reply, t);
         df__map_clear(t->st_replies, NULL);
+}
+
+/* Put raw back at the head of the queue (its offset was not committed). */
+static void df__requeue_head(df_test_t *t, const df__buf_t *raw)
+{
+        df__qent_t *q = calloc(1, sizeof(*q));
+        if (q && !df__buf_set(&q->ev, raw->data, raw->len)) {
+                q->next = t->qhead;
+                t->qhead = q;
+                if (!t->qtail)
+                        t->qtail = q;
+        } else {
+                free(q);
+        }
+}
+
+static int df__t_step_begin(void *opaque, const char *execution_id, const char *op_id, int attempt)
+{
+        df_test_t *t = opaque;
+        if (t->kill_in <= 0 || --t->kill_in > 0)
+                return 0;
+        /* the simulated process dies inside this body: what the worker's
+         * crash breadcrumb would hold */
+        snprintf(t->killed_exec, sizeof(t->killed_exec), "%s", execution_id);
+        snprintf(t->killed_op, sizeof(t->killed_op), "%s", op_id);
+        t->killed_attempt = attempt;
+        t->killed = 1;
+        return -1;
+}
+
+static void df__t_step_end(void *opaque)
+{
+        (void)opaque;
+}
+
+static void df__deliver_ev(df_test_t *t, const df__buf_t *raw, int committed_flag, int depth);
+
+/* After a simulated process death: the restarted worker commits a crash
+ * event for the breadcrumb first, then the event comes again. */
+static void df__after_kill(df_test_t *t, const df__buf_t *raw, int depth)
+{
+        df__event_t ce;
+        df__buf_t craw = {0};
+        char errstr[256];
+
+        t->killed = 0;
+        t->crashes++;
+        memset(&ce, 0, sizeof(ce));
+        ce.type = DF__EV_CRASH;
+        ce.execution_id = t->killed_exec;
+        ce.op_id = t->killed_op;
+        ce.seq = t->killed_attempt;
+        ce.ts_ms = t->now;
+        df__requeue_head(t, raw);
+        if (!df__event_encode(&ce, &craw, errstr, sizeof(errstr)))
+                df__deliver_ev(t, &craw, 1, depth + 1);
+        free(craw.data);
+}
+
+/* One delivery = one transaction: apply, then commit or crash. */
+static void df__deliver_ev(df_test_t *t, const df__buf_t *raw, int committed_flag, int depth)
+{
+        df__engine_out_t out = {.timer = df__out_timer,
+                                .event = df__out_event,
+                                .result = df__out_result,
+                                .opaque = t,
+                                .cancel_timer = df__out_cancel_timer,
+                                .step_begin = df__t_step_begin,
+                                .step_end = df__t_step_end};
+        df__exec_state_t *st;
+        df__event_t ev;
+        char errstr[256];
+        int rc;
+
+        memset(&ev, 0, sizeof(ev));
+        if (df__event_decode(raw->data, raw->len, &ev, errstr, sizeof(errstr))) {
+                df__log(DF__LOG_WARN, "test runner: undecodable event dropped: %s", errstr);
+                return;
+        }
+        st = df__exec_state_new();
+        if (!st || df__state_load(st, ev.execution_id, df__store_get, t, errstr, sizeof(errstr))) {
+                df__exec_state_free(st);
+                df__event_clear(&ev);
+                return;
+        }
+        rc = df__engine_apply(t->eng, st, &ev, &out, committed_flag);
+        if (t->fault_in > 0 && --t->fault_in == 0)
+                rc = -1; /* df_test_fail_next: as an internal failure */
+        if (t->killed || (t->crash_in > 0 && --t->crash_in == 0)) {
+                /* Crash before commit: nothing of this delivery lands; the
+                 * event is delivered again (its offset was not committed). */
+                df__staging_clear(t);
+                df__engine_amo_reset(t->eng);
+                df__exec_state_free(st);
+                df__event_clear(&ev);
+                if (t->killed && depth < 8) {
+                        df__after_kill(t, raw, depth);
+                } else {
+                        t->killed = 0;
+                        t->crashes++;
+                        df__requeue_head(t, raw);
+                }
+                return;
+        }
+        if (rc || df__state_flush_dirty(st, df__store_put, t, errstr, sizeof(errstr))) {
+                /* As the worker: this execution is parked (QUARANTINED) with
+                 * the event stashed; nothing else is held up. */
+                const char *why = rc ? "internal error in the replay engine" : errstr;
+                char reason[300];
+                snprintf(reason, sizeof(reason), "%s", why);
+                df__log(DF__LOG_ERROR, "test runner: delivery failed: %s", reason);
+                df__staging_clear(t);
+                df__engine_amo_reset(t->eng);
+                df__exec_state_free(st);
+                st = df__exec_state_new();
+                if (!st || df__state_load(st, ev.execution_id, df__store_get, t, errstr, sizeof(errstr)) ||
+                    df__engine_quarantine(t->eng, st, &ev, raw, reason, &out) ||
+                    df__state_flush_dirty(st, df__store_put, t, errstr, sizeof(errstr))) {
+                        df__log(DF__LOG_ERROR, "test runner: event dropped (would be dead-lettered)");
+                        df__staging_clear(t);
+                        df__exec_state_free(st);
+                        df__event_clear(&ev);
+                        return;
+                }
+        }
+        df__commit_staged(t);
         df__exec_state_free(st);
         df__event_clear(&ev);
         /* START checkpoints of at-most-once steps are committed: run them. */
         df__engine_amo_drain(t->eng, df__amo_continue, t);
+}
+
+static void df__deliver(df_test_t *t, const df__buf_t *raw, int committed_flag)
+{
+        df__deliver_ev(t, raw, committed_flag, 0);
 }
 
 static void df__run_queue(df_test_t *t)
@@ -483,7 +582,7 @@ df_err_t df_test_resume(df_test_t *t, const char *execution_id)
 {
         df__event_t ev;
         memset(&ev, 0, sizeof(ev));
-        ev.type = DF__EV_CONTINUE;
+        ev.type = DF__EV_RESUME;
         ev.execution_id = (char *)execution_id;
         return df__request(t, &ev);
 }

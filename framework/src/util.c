@@ -402,11 +402,12 @@ int df__exec_status_terminal(int s)
 }
 
 static const char *const df__es_names[] = {"PENDING", "RUNNING", "SUSPENDED", "SUCCEEDED",
-                                           "FAILED",  "TIMED_OUT", "STOPPED", "NONDETERMINISM"};
+                                           "FAILED",  "TIMED_OUT", "STOPPED", "NONDETERMINISM",
+                                           "QUARANTINED"};
 
 const char *df__exec_status_name(int s)
 {
-        if (s < 0 || s > DF__ES_NONDETERMINISM)
+        if (s < 0 || s > DF__ES_QUARANTINED)
                 return "UNKNOWN";
         return df__es_names[s];
 }
@@ -414,7 +415,7 @@ const char *df__exec_status_name(int s)
 int df__exec_status_parse(const char *s)
 {
         int i;
-        for (i = 0; i <= DF__ES_NONDETERMINISM; i++)
+        for (i = 0; i <= DF__ES_QUARANTINED; i++)
                 if (!strcasecmp(s, df__es_names[i]))
                         return i;
         return -1;

@@ -28,6 +28,7 @@
 
 #include <rocksdb/c.h>
 
+#include "crashlog.h"
 #include "kafka.h"
 #include "state.h"
 
@@ -69,6 +70,10 @@ struct df_worker {
         int failed_part;
         int64_t failed_off;
         int need_restore;      /* RocksDB missed a committed batch: catch up first */
+        int store_err;         /* the last store read failed (I/O), not a record that cannot be decoded */
+        df__crashlog_t *crashlog;  /* breadcrumbs: which execution / step body this process runs */
+        df__crash_rec_t *crashes;  /* left by the previous process with this worker.id: to report */
+        int n_crashes;
         /* keepalive: while a batch runs longer than max.poll.interval.ms / 4,
          * another thread pauses the partitions and polls the consumer, so a
          * long step does not cost the group membership */
@@ -169,6 +174,7 @@ static int df__db_get(void *opaque, const char *key, df__buf_t *val, int *found)
         if (err) {
                 df__log(DF__LOG_ERROR, "RocksDB get %s: %s", k, err);
                 free(err);
+                w->store_err = 1;
                 return -1;
         }
         *found = v != NULL;
@@ -402,36 +408,139 @@ static df__exec_state_t *df__load(df_worker_t *w, const char *exec_id, char *err
         return st;
 }
 
-/* Apply one event; 0, or -1 when the batch must abort. */
-static int df__process_event(df_worker_t *w, const df__event_t *ev, int part, int committed)
+static int df__out_step_begin(void *opaque, const char *execution_id, const char *op_id, int attempt)
 {
-        df__engine_out_t out = {df__out_timer, df__out_event, df__out_result, w, df__out_cancel_timer};
+        df_worker_t *w = opaque;
+        (void)execution_id;
+        df__crashlog_step(w->crashlog, 0, op_id, attempt);
+        return 0;
+}
+
+static void df__out_step_end(void *opaque)
+{
+        df_worker_t *w = opaque;
+        df__crashlog_step(w->crashlog, 0, NULL, 0);
+}
+
+static const df__engine_out_t *df__engine_out(df_worker_t *w)
+{
+        static __thread df__engine_out_t out;
+        out = (df__engine_out_t){.timer = df__out_timer,
+                                 .event = df__out_event,
+                                 .result = df__out_result,
+                                 .opaque = w,
+                                 .cancel_timer = df__out_cancel_timer,
+                                 .step_begin = df__out_step_begin,
+                                 .step_end = df__out_step_end};
+        return &out;
+}
+
+/* Drop the output records from index mark on (one execution's, undone). */
+static void df__outs_truncate(df_worker_t *w, int mark)
+{
+        int i;
+        for (i = mark; i < w->n_outs; i++) {
+                free(w->outs[i].key);
+                free(w->outs[i].val);
+        }
+        w->n_outs = mark;
+}
+
+/*
+ * Apply one event.  0 when applied (or, if that failed inside the engine or
+ * its records could not be encoded, when the execution was parked as
+ * QUARANTINED instead: its own changes are undone, the batch goes on);
+ * -1 when the batch must abort (a store read error: retried); -2 when the
+ * event must be dead-lettered (its execution's state cannot be read, or it
+ * could not even be quarantined).  raw is the event's encoded form (NULL
+ * for a synthesised event).  The crash breadcrumb names the execution
+ * while it is processed (steps run here).
+ */
+static int df__process_event(df_worker_t *w, const df__event_t *ev, int part, int committed, const df__buf_t *raw)
+{
+        const df__engine_out_t *out = df__engine_out(w);
         df__exec_state_t *st;
-        char errstr[512];
-        int err;
+        char errstr[512], reason[600];
+        char *err = NULL;
+        int mark = w->n_outs, perr, ret = 0;
 
         df__log(DF__LOG_DEBUG, "event type %d exec %s op %s kind %d seq %lld cb %s", ev->type, ev->execution_id,
                 ev->op_id ? ev->op_id : "", ev->timer_kind, (long long)ev->seq, ev->callback_id ? ev->callback_id : "");
         w->cur_part = part;
+        w->store_err = 0;
+        rocksdb_writebatch_set_save_point(w->wb);
+        df__crashlog_enter(w->crashlog, 0, ev->execution_id, part);
         st = df__load(w, ev->execution_id, errstr, sizeof(errstr));
         if (!st) {
                 df__log(DF__LOG_ERROR, "execution %s: cannot load state: %s", ev->execution_id, errstr);
-                return -1;
+                ret = w->store_err ? -1 : -2;
+                goto out;
         }
-        df__map_put(w->exec_part, ev->execution_id, (void *)(intptr_t)(part + 1), &err);
-        if (df__engine_apply(w->eng, st, ev, &out, committed))
-                return -1;
-        if (df__state_flush_dirty(st, df__db_put, w, errstr, sizeof(errstr))) {
-                df__log(DF__LOG_ERROR, "execution %s: %s", ev->execution_id, errstr);
-                return -1;
+        df__map_put(w->exec_part, ev->execution_id, (void *)(intptr_t)(part + 1), &perr);
+        if (df__engine_apply(w->eng, st, ev, out, committed) == 0 &&
+            df__state_flush_dirty(st, df__db_put, w, errstr, sizeof(errstr)) == 0) {
+                w->stats.events++;
+                goto out;
+        }
+        /* This execution alone failed: undo its changes in the batch and
+         * park it, so that its content never costs the others theirs. */
+        snprintf(reason, sizeof(reason), "%s", errstr[0] ? errstr : "internal error in the replay engine");
+        errstr[0] = '\0';
+        df__outs_truncate(w, mark);
+        rocksdb_writebatch_rollback_to_save_point(w->wb, &err);
+        free(err);
+        err = NULL;
+        rocksdb_writebatch_set_save_point(w->wb);
+        df__engine_amo_forget(w->eng, ev->execution_id);
+        df__exec_state_free(df__map_del(w->cache, ev->execution_id));
+        st = df__load(w, ev->execution_id, errstr, sizeof(errstr));
+        if (!st || df__engine_quarantine(w->eng, st, ev, raw, reason, out) ||
+            df__state_flush_dirty(st, df__db_put, w, errstr, sizeof(errstr))) {
+                df__outs_truncate(w, mark);
+                rocksdb_writebatch_rollback_to_save_point(w->wb, &err);
+                free(err);
+                err = NULL;
+                rocksdb_writebatch_set_save_point(w->wb);
+                if (st)
+                        df__exec_state_free(df__map_del(w->cache, ev->execution_id));
+                ret = w->store_err ? -1 : -2;
+                goto out;
         }
         w->stats.events++;
-        return 0;
+out:
+        df__crashlog_leave(w->crashlog, 0);
+        rocksdb_writebatch_pop_save_point(w->wb, &err);
+        free(err);
+        errstr[0] = '\0';
+        return ret;
+}
+
+/* A reply to a request whose event could not be processed at all. */
+static int df__reply_rejected(df_worker_t *w, const df__event_t *ev, const char *why)
+{
+        df__result_rec_t r;
+        char *msg;
+        int rc;
+
+        if (!ev || !ev->request_id || !*ev->request_id)
+                return 0;
+        msg = df__asprintf("rejected (dead-lettered to %s): %s", w->t.dlq, why);
+        memset(&r, 0, sizeof(r));
+        r.kind = DF__RK_REPLY;
+        r.execution_id = ev->execution_id;
+        r.request_id = ev->request_id;
+        r.code = DF_ERR_REJECTED;
+        r.error = msg ? msg : (char *)why;
+        r.ts_ms = df__now_ms();
+        rc = df__out_result(w, &r);
+        free(msg);
+        return rc;
 }
 
 static int df__process_msg(df_worker_t *w, const rd_kafka_message_t *m)
 {
         df__event_t ev;
+        df__buf_t raw;
         char errstr[512];
         int rc;
 
@@ -450,13 +559,21 @@ static int df__process_msg(df_worker_t *w, const rd_kafka_message_t *m)
         }
         if (m->partition == w->poison_part && m->offset == w->poison_off) {
                 w->poison_part = -1;
+                rc = df__dead_letter(w, m, "processing failed twice (internal error); see the worker log");
+                if (!rc)
+                        rc = df__reply_rejected(w, &ev, "processing failed twice (internal error)");
                 df__event_clear(&ev);
-                return df__dead_letter(w, m, "processing failed twice (internal error); see the worker log");
+                return rc;
         }
-        rc = df__process_event(w, &ev, m->partition, 0);
-        if (rc) {
-                w->failed_part = m->partition;
-                w->failed_off = m->offset;
+        raw.data = m->payload;
+        raw.len = m->len;
+        rc = df__process_event(w, &ev, m->partition, 0, &raw);
+        if (rc == -2) {
+                snprintf(errstr, sizeof(errstr), "the state of execution %s cannot be read or recorded; see the "
+                                                 "worker log", ev.execution_id);
+                rc = df__dead_letter(w, m, errstr);
+                if (!rc)
+                        rc = df__reply_rejected(w, &ev, errstr);
         }
         df__event_clear(&ev);
         return rc;
@@ -625,7 +742,7 @@ static int df__run_txn(df_worker_t *w, struct df__amo_list *amo, struct df__amo_
                 ev.type = DF__EV_CONTINUE;
                 ev.execution_id = amo->ids[i];
                 ev.ts_ms = df__now_ms();
-                if (df__process_event(w, &ev, (int)(intptr_t)parts->ids[i], 1))
+                if (df__process_event(w, &ev, (int)(intptr_t)parts->ids[i], 1, NULL) == -1)
                         goto abort;
         }
         for (; !amo && n < w->n_msgs; n++) {

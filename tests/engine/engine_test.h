@@ -80,5 +80,6 @@ Suite *suite_callbacks(void);
 Suite *suite_determinism(void);
 Suite *suite_control(void);
 Suite *suite_hostile(void);
+Suite *suite_crash(void);
 
 #endif

@@ -59,6 +59,7 @@ int main(void)
         srunner_add_suite(sr, suite_determinism());
         srunner_add_suite(sr, suite_control());
         srunner_add_suite(sr, suite_hostile());
+        srunner_add_suite(sr, suite_crash());
         srunner_run_all(sr, CK_NORMAL);
         failed = srunner_ntests_failed(sr);
         srunner_free(sr);

@@ -41,11 +41,28 @@ DF_EXPORT int64_t df_test_now(const df_test_t *t);
 DF_EXPORT df_err_t df_test_callback(df_test_t *t, const char *callback_id, int outcome, const void *payload,
                                     size_t len, const char *error);
 DF_EXPORT df_err_t df_test_stop(df_test_t *t, const char *execution_id);
-/** Send a CONTINUE (resume a NONDETERMINISM execution after a code fix). */
+/** Resume a NONDETERMINISM or QUARANTINED execution (after a code fix); on
+ * a running or suspended one it forces a replay.  DF_OK, DF_ERR_FINISHED. */
 DF_EXPORT df_err_t df_test_resume(df_test_t *t, const char *execution_id);
 /** Crash before the commit of the nth delivery from now (1 = the next one). */
 DF_EXPORT void df_test_crash_next(df_test_t *t, int nth);
-/** Deliveries that crashed so far. */
+/**
+ * The worker process dies inside the nth step body from now (1 = the next
+ * one to run), before the body runs: its delivery is lost, and the
+ * restarted worker first commits a crash event for it (as the worker's crash
+ * breadcrumb does), then the event is delivered again.  The crashed attempt
+ * fails with "WorkerCrashed" into the step's retry strategy; after
+ * "execution.max.crashes" (5) deaths the execution is QUARANTINED.
+ */
+DF_EXPORT void df_test_kill_in_step(df_test_t *t, int nth);
+/**
+ * The nth delivery from now fails inside the worker (as when its records
+ * cannot be encoded or the engine runs out of memory): as the worker does,
+ * its changes are dropped and the execution is QUARANTINED with the event
+ * kept, to be applied on df_test_resume(); other executions go on.
+ */
+DF_EXPORT void df_test_fail_next(df_test_t *t, int nth);
+/** Deliveries that crashed so far (df_test_crash_next and df_test_kill_in_step). */
 DF_EXPORT int df_test_crashes(const df_test_t *t);
 /** Number of timers pending. */
 DF_EXPORT int df_test_pending_timers(const df_test_t *t);
@@ -57,7 +74,7 @@ DF_EXPORT void df_test_keep_withdrawn_timers(df_test_t *t, int ignore);
 
 /* ---- inspection (strings and bytes owned by t, valid until its next call) ---- */
 
-/** "RUNNING", "SUSPENDED", "SUCCEEDED", "FAILED", "STOPPED", "NONDETERMINISM", or NULL if unknown. */
+/** "RUNNING", "SUSPENDED", "SUCCEEDED", "FAILED", "STOPPED", "NONDETERMINISM", "QUARANTINED", or NULL if unknown. */
 DF_EXPORT const char *df_test_status(df_test_t *t, const char *execution_id);
 DF_EXPORT df_err_t df_test_output(df_test_t *t, const char *execution_id, df_bytes_t *out);
 DF_EXPORT const char *df_test_error(df_test_t *t, const char *execution_id);
