@@ -26,7 +26,10 @@ static const df__prop_def_t df__props[] = {
         {{"replication.factor", "1", "replication factor of topics duraflow creates"}, DF__P_INT, 1, 16},
         {{"state.dir", "duraflow-state", "directory holding RocksDB stores (one sub-directory per instance)"},
          DF__P_STR, 0, 0},
-        {{"worker.id", "", "stable id of this instance; default host-pid. Names the transactional id and store"},
+        {{"worker.id", "",
+          "stable id of this instance; default host-pid. Names the transactional id, the store and the crash "
+          "breadcrumbs; when set it is also the static group member id (group.instance.id, KIP-345), so a "
+          "restarted instance takes its partitions back at once"},
          DF__P_STR, 0, 0},
         {{"group.id", "", "consumer group of the workers; default <prefix>-workers"}, DF__P_STR, 0, 0},
         {{"timer.group.id", "", "consumer group of timer services; default <prefix>-timers"}, DF__P_STR, 0, 0},
@@ -54,6 +57,11 @@ static const df__prop_def_t df__props[] = {
         {{"startup.timeout.ms", "120000",
           "how long a program waits for the brokers at start (bounded backoff, reported as not ready), ms"},
          DF__P_INT, 0, 86400000},
+        {{"execution.max.crashes", "5",
+          "an execution that this many worker processes died while processing (a step body that segfaults, "
+          "aborts or is OOM-killed; counted across restarts and workers) is QUARANTINED: parked, visible, "
+          "resumable. Each death also fails the step attempt that ran (WorkerCrashed) into its retry strategy"},
+         DF__P_INT, 1, 1000},
         {{"log.level", "info", "error, warn, info or debug"}, DF__P_STR, 0, 0},
         {{NULL, NULL, NULL}, 0, 0, 0},
 };

@@ -450,6 +450,11 @@ df_timer_service_t *df_timer_service_new(const df_conf_t *conf, char *errstr, si
             df__kconf_set(kc, "heartbeat.interval.ms", "1000", errstr, errstr_size) ||
             df__kconf_set(kc, "fetch.wait.max.ms", "10", errstr, errstr_size))
                 goto fail_kc;
+        /* static membership (KIP-345): a restart with the same worker.id gets
+         * its partitions back at once instead of after session.timeout.ms */
+        if (*df_conf_get(conf, "worker.id") &&
+            df__kconf_set(kc, "group.instance.id", ts->id, errstr, errstr_size))
+                goto fail_kc;
         rd_kafka_conf_set_rebalance_cb(kc, df__ts_rebalance);
         rd_kafka_conf_set_opaque(kc, ts);
         if (df__kconf_user(kc, ts->conf, errstr, errstr_size)) {

@@ -812,6 +812,111 @@ aborted:
         return 1;
 }
 
+/*
+ * The previous process with this worker.id died while processing some
+ * executions (its crash breadcrumbs).  Before anything else is processed,
+ * a crash event is recorded for each, in a transaction of its own: the
+ * count is then durable even if processing the same event kills this
+ * process too.  An execution of a partition assigned here gets the event
+ * applied at once; one whose partition another worker owns now gets it on
+ * <prefix>.events, for its owner.  The assigned partitions' committed
+ * offsets go with the transaction (send_offsets_to_transaction with the
+ * group metadata), so a zombie cannot write these records.
+ * 0 when recorded, 1 when not yet (retried), -1 on a fatal error.
+ */
+static int df__report_crashes(df_worker_t *w)
+{
+        rd_kafka_topic_partition_list_t *a = NULL;
+        rd_kafka_consumer_group_metadata_t *cgmd;
+        rd_kafka_error_t *error;
+        int i, j, r;
+
+        if (rd_kafka_assignment(w->consumer, &a) != RD_KAFKA_RESP_ERR_NO_ERROR)
+                return 1;
+        if (!a->cnt) {
+                rd_kafka_topic_partition_list_destroy(a);
+                return 1;
+        }
+        df__batch_reset(w);
+        w->cur_msg = -1;
+        if (w->abort_pending && (r = df__txn_abort(w)) != 0) {
+                rd_kafka_topic_partition_list_destroy(a);
+                return r < 0 ? -1 : 1;
+        }
+        error = rd_kafka_begin_transaction(w->producer);
+        if (error) {
+                r = df__txn_error(w, error, "begin_transaction");
+                rd_kafka_topic_partition_list_destroy(a);
+                return r < 0 ? -1 : 1;
+        }
+        for (i = 0; i < w->n_crashes; i++) {
+                df__crash_rec_t *c = &w->crashes[i];
+                df__event_t ev;
+                int mine = 0;
+                memset(&ev, 0, sizeof(ev));
+                ev.type = DF__EV_CRASH;
+                ev.execution_id = c->execution_id;
+                ev.op_id = c->op_id;
+                ev.seq = c->attempt;
+                ev.ts_ms = df__now_ms();
+                if (!df__execution_id_valid(c->execution_id))
+                        continue;
+                for (j = 0; j < a->cnt; j++)
+                        mine |= a->elems[j].partition == c->partition;
+                if (mine ? df__process_event(w, &ev, c->partition, 1, NULL) == -1 : df__out_event(w, &ev) != 0)
+                        goto abort;
+        }
+        if (df__produce_outs(w))
+                goto abort;
+        if (rd_kafka_committed(w->consumer, a, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+                goto abort;
+        for (j = 0; j < a->cnt; j++) {
+                if (a->elems[j].offset < 0) {
+                        int64_t lo = 0, hi = 0;
+                        if (df__watermarks(w->probe, w->t.events, a->elems[j].partition, &lo, &hi))
+                                goto abort;
+                        a->elems[j].offset = lo;
+                }
+        }
+        cgmd = rd_kafka_consumer_group_metadata(w->consumer);
+        error = rd_kafka_send_offsets_to_transaction(w->producer, a, cgmd, 30000);
+        rd_kafka_consumer_group_metadata_destroy(cgmd);
+        if (error) {
+                r = df__txn_error(w, error, "send_offsets_to_transaction (crash report)");
+                if (r <= 0) {
+                        rd_kafka_topic_partition_list_destroy(a);
+                        df__batch_reset(w);
+                        return r < 0 ? -1 : 1;
+                }
+                goto abort;
+        }
+        error = rd_kafka_commit_transaction(w->producer, 60000);
+        if (error) {
+                r = df__txn_error(w, error, "commit_transaction (crash report)");
+                rd_kafka_topic_partition_list_destroy(a);
+                if (r > 0 && df__txn_abort(w) < 0)
+                        return -1;
+                df__batch_reset(w);
+                return r < 0 ? -1 : 1;
+        }
+        rd_kafka_topic_partition_list_destroy(a);
+        df__store_commit(w);
+        df__outs_clear(w);
+        df__log(DF__LOG_INFO, "worker %s: recorded %d crash(es) of the previous process", w->id, w->n_crashes);
+        free(w->crashes);
+        w->crashes = NULL;
+        w->n_crashes = 0;
+        return 0;
+abort:
+        rd_kafka_topic_partition_list_destroy(a);
+        w->stats.aborts++;
+        if (df__txn_abort(w) < 0)
+                return -1;
+        df__engine_amo_reset(w->eng);
+        df__batch_reset(w);
+        return 1;
+}
+
 /* ---------------- restore from the changelog ---------------- */
 
 static int df__wipe_partition(df_worker_t *w, int part)
@@ -1260,6 +1365,8 @@ df_worker_t *df_worker_new(const df_conf_t *conf, char *errstr, size_t errstr_si
         if (w->ka_after_ms < 500)
                 w->ka_after_ms = 500;
         w->eng = df__engine_new(w->t.events);
+        if (w->eng)
+                df__engine_set_max_crashes(w->eng, atoi(df_conf_get(conf, "execution.max.crashes")));
         w->cache = df__map_new();
         w->exec_part = df__map_new();
         w->wb = rocksdb_writebatch_create();
@@ -1292,6 +1399,23 @@ df_worker_t *df_worker_new(const df_conf_t *conf, char *errstr, size_t errstr_si
         w->wo = rocksdb_writeoptions_create();
         rocksdb_writeoptions_disable_WAL(w->wo, 0);
         w->ro = rocksdb_readoptions_create();
+
+        /* crash breadcrumbs: what the previous process with this id died doing */
+        snprintf(path, sizeof(path), "%s/worker-%s.crashlog", df_conf_get(conf, "state.dir"), w->id);
+        w->crashlog = df__crashlog_open(path, 1, &w->crashes, &w->n_crashes, e, sizeof(e));
+        if (!w->crashlog)
+                df__log(DF__LOG_WARN, "worker %s: %s: deaths inside step bodies will not be counted", w->id, e);
+        else if (!*df_conf_get(conf, "worker.id"))
+                df__log(DF__LOG_WARN, "worker %s: worker.id is not set: a restarted worker gets a new id, so it "
+                                      "neither takes its partitions back at once (static membership) nor counts "
+                                      "a death inside a step body (set a stable worker.id per instance)",
+                        w->id);
+        for (int i = 0; i < w->n_crashes; i++)
+                df__log(DF__LOG_WARN, "worker %s: the previous process died while processing execution %s "
+                                      "(partition %d%s%s, attempt %d): reporting it",
+                        w->id, w->crashes[i].execution_id, w->crashes[i].partition,
+                        w->crashes[i].op_id[0] ? ", in the body of operation " : ", outside any step body",
+                        w->crashes[i].op_id, w->crashes[i].attempt);
 
         /* producer */
         snprintf(cid, sizeof(cid), "duraflow-worker-%s", w->id);
@@ -1355,6 +1479,11 @@ df_worker_t *df_worker_new(const df_conf_t *conf, char *errstr, size_t errstr_si
             df__kconf_set(kc, "max.poll.interval.ms", df_conf_get(conf, "max.poll.interval.ms"), errstr,
                           errstr_size) ||
             df__kconf_set(kc, "fetch.wait.max.ms", "10", errstr, errstr_size))
+                goto fail_kc;
+        /* static membership (KIP-345): a restart with the same worker.id gets
+         * its partitions back at once instead of after session.timeout.ms */
+        if (*df_conf_get(conf, "worker.id") &&
+            df__kconf_set(kc, "group.instance.id", w->id, errstr, errstr_size))
                 goto fail_kc;
         rd_kafka_conf_set_rebalance_cb(kc, df__rebalance_cb);
         rd_kafka_conf_set_opaque(kc, w);
@@ -1444,6 +1573,18 @@ df_err_t df_worker_run(df_worker_t *w)
                         if (w->n_msgs == 0)
                                 deadline = df__mono_ms() + w->batch_ms;
                         w->msgs[w->n_msgs++] = m;
+                }
+                if (w->n_crashes && !w->need_restore) {
+                        r = df__report_crashes(w);
+                        if (r < 0) {
+                                if (df__producer_recover(w) == 0)
+                                        continue;
+                                break;
+                        }
+                        if (r > 0) {
+                                usleep(100000);
+                                continue;
+                        }
                 }
                 if (!w->n_msgs)
                         continue;
@@ -1568,6 +1709,8 @@ void df_worker_destroy(df_worker_t *w)
         df__map_destroy(w->cache, df__exec_state_free);
         df__map_destroy(w->exec_part, NULL);
         df__engine_destroy(w->eng);
+        df__crashlog_close(w->crashlog);
+        free(w->crashes);
         free(w->msgs);
         df__outs_clear(w);
         free(w->outs);
