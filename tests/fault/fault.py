@@ -1099,6 +1099,154 @@ def scenario_full_disk(brokers):
     return s.ok
 
 
+# ---------------------------------------------------------------------------
+# 9. a step that kills its worker, every time
+# ---------------------------------------------------------------------------
+def cli_describe(s, exec_id, extra=()):
+    r = subprocess.run([ARGS.cli, "--brokers", s.brokers, "--prefix", s.prefix] + list(extra) +
+                       ["--json", "describe", exec_id],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60, stdin=subprocess.DEVNULL)
+    try:
+        return json.loads(r.stdout.decode("utf-8", "replace"))
+    except ValueError:
+        return {}
+
+
+def supervise(procs, until, timeout, deaths, on_restart=None):
+    """Restart every proc of procs that dies, at once, as systemd or a
+    Kubernetes controller would; deaths gets (name, time) per death."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not until():
+        for p in procs:
+            if not p.alive():
+                deaths.append((p.name, time.monotonic(), p.p.returncode))
+                off = len(p.text())
+                p.start()
+                if on_restart:
+                    on_restart(p, off)
+        time.sleep(0.05)
+    return until()
+
+
+def scenario_crash_loop(brokers):
+    """One partition; two executions whose step body SIGKILLs the worker
+    every time (at-least-once and at-most-once), and 20 ordinary executions
+    behind them on the same partition.  The worker is restarted whenever it
+    dies (same worker.id).  Each death must be counted against the step's
+    attempt: both killers FAILED with WorkerCrashed after 3 attempts (3
+    deaths each, no more), and all 20 others SUCCEEDED."""
+    s = Scenario("crashloop", brokers)
+    CLEANUPS.append(s.cleanup)
+    one = ["-X", "partitions=1"]
+    w = s.worker("w1", ["--wait-ms", "200"] + one)
+    if not wait_for(lambda: "ready after" in w.text(), 60):
+        raise AssertionError("worker did not start")
+    s.timer_service(one)
+    deaths, progress = [], []
+
+    def on_restart(p, off):
+        t0 = time.monotonic()
+        ok = wait_for(lambda: "recorded" in p.text()[off:] and "crash(es) of the previous process" in p.text()[off:],
+                      20, 0.02)
+        progress.append(time.monotonic() - t0 if ok else None)
+
+    t_load = time.monotonic()
+    run(s.load(1, workflow="killer", name_prefix="killer-alo-") + ["--input", "alo"], timeout=60)
+    run(s.load(1, workflow="killer", name_prefix="killer-amo-") + ["--input", "amo"], timeout=60)
+    run(s.load(20, name_prefix="five-"), timeout=60)
+    waiter = Proc("waiter", s.wait_results(22, 100), s.path("wait.out"))
+    supervise([w], lambda: not waiter.alive(), 110, deaths, on_restart)
+    t_done = time.monotonic() - t_load
+    waiter.p.wait()
+    s.expect(waiter.p.returncode == 0, "all 22 executions reached a result")
+    s.stop_all()
+    steps = s.path("steps-w1.log")
+    lines = step_lines(steps)
+    runs = {k: [l for l in lines if l[:2] == [k, "1"]] for k in ("killer-alo-0", "killer-amo-0")}
+    for k, ls in runs.items():
+        d = cli_describe(s, k, one)
+        s.expect(d.get("status") == "FAILED", "%s FAILED (is %s)" % (k, d.get("status")))
+        err = d.get("error", "")
+        s.expect(err.startswith("WorkerCrashed: the worker process died while running step \"kill\" (attempt 3)"),
+                 "%s failed with the crash error (got %r)" % (k, err[:200]))
+        s.expect(len(ls) == 3, "%s: the killing body ran 3 times (ran %d)" % (k, len(ls)))
+        s.expect([l[2] for l in ls] == ["1", "2", "3"], "%s: attempts 1, 2, 3 (got %s)" % (k, [l[2] for l in ls]))
+    s.expect(len(deaths) == 6, "6 worker deaths in all (got %d)" % len(deaths))
+    waits = []
+    for i in range(20):
+        d = cli_describe(s, "five-%d" % i, one)
+        s.expect(d.get("status") == "SUCCEEDED", "five-%d SUCCEEDED (is %s)" % (i, d.get("status")))
+        if d.get("updated_ms") and d.get("created_ms"):
+            waits.append((d["updated_ms"] - d["created_ms"]) / 1000.0)
+    ok, f = s.verify(five=20)
+    s.expect(ok, "checker (the 20 others: each step recorded once, none lost)")
+    s.figs.update({
+        "killers": "2 (at-least-once, at-most-once), 3 attempts each",
+        "worker deaths": len(deaths),
+        "killer body runs (alo / amo)": "%d / %d" % (len(runs["killer-alo-0"]), len(runs["killer-amo-0"])),
+        "others on the partition": "20, %d SUCCEEDED" % sum(1 for _ in waits),
+        "others' start -> end (max / median)": "%.2f / %.2f s" % (max(waits), sorted(waits)[len(waits) // 2])
+        if waits else None,
+        "all 22 done after": "%.1f s" % t_done,
+        "restart -> crash recorded": fmt_times([p for p in progress if p is not None]),
+        "duplicates found": f.get("duplicates"), "lost": f.get("lost"),
+    })
+    s.report("scenario 9: a step that kills its worker")
+    return s.ok
+
+
+# ---------------------------------------------------------------------------
+# 10. restart storms: worker and timer service killed 3 times in 10 s
+# ---------------------------------------------------------------------------
+def scenario_restart_storm(brokers):
+    """A worker and the timer service are each SIGKILLed and restarted (same
+    worker.id) three times within 10 s while executions run.  With static
+    group membership a restarted process takes its partitions back at once;
+    the figures are the time from each restart to the first progress."""
+    s = Scenario("storm", brokers)
+    CLEANUPS.append(s.cleanup)
+    n = 300
+    s.timer_service()
+    w1 = s.worker("w1", ["--wait-ms", "500"])
+    w2 = s.worker("w2", ["--wait-ms", "500"])
+    if not wait_for(lambda: "assigned" in w1.text() and "assigned" in w2.text(), 60):
+        raise AssertionError("workers did not get partitions")
+    loader = Proc("loader", s.load(n, rate=40), s.path("load.out"))
+    waiter = Proc("waiter", s.wait_results(n, 120), s.path("wait.out"))
+    time.sleep(2)
+    w_times, t_times = [], []
+    for i in range(3):
+        for p, pat, times in ((w1, "assigned", w_times), (s.ts, "pending timer(s) loaded", t_times)):
+            p.kill()
+            off = len(p.text())
+            p.start()
+            t0 = time.monotonic()
+            got = wait_for(lambda: pat in p.text()[off:], 20, 0.02)
+            times.append(time.monotonic() - t0 if got else None)
+            log("restart %d of %s: %s after %s s" % (i + 1, p.name, pat,
+                                                       "%.2f" % times[-1] if times[-1] is not None else "never"))
+        time.sleep(1.5)
+    waiter.p.wait()
+    s.expect(waiter.p.returncode == 0, "every execution reached a result")
+    loader.p.wait()
+    s.expect(loader.p.returncode == 0, "every start acknowledged")
+    s.stop_all()
+    ok, f = s.verify(five=n)
+    s.expect(ok, "checker")
+    for name, times in (("worker", w_times), ("timer service", t_times)):
+        s.expect(all(t is not None and t < 4.0 for t in times),
+                 "%s took its partitions back within 4 s of each restart (%s)" % (name, times))
+    s.figs.update({
+        "executions": n, "restarts": "3 worker + 3 timer service in %d s" % 10,
+        "worker restart -> partitions assigned": fmt_times([t for t in w_times if t is not None]),
+        "timer service restart -> index loaded": fmt_times([t for t in t_times if t is not None]),
+        "duplicates found": f.get("duplicates"), "lost": f.get("lost"), "unfinished": f.get("unfinished"),
+    })
+    s.report("scenario 10: restart storm")
+    return s.ok
+
+
+
 def fmt_times(ts):
     if not ts:
         return "n/a"
@@ -1115,6 +1263,8 @@ SCENARIOS = {
     "long-step": (scenario_long_step, 150),
     "broker-outage": (scenario_broker_outage, 330),
     "full-disk": (scenario_full_disk, 200),
+    "crash-loop": (scenario_crash_loop, 200),
+    "restart-storm": (scenario_restart_storm, 200),
 }
 
 

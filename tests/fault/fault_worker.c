@@ -7,6 +7,9 @@
  *   cb:   step "a", wait_for_callback "approval" (its submitter appends
  *         "<execution id> <callback id>" to --cb-file), step "b"; output =
  *         the callback's payload.
+ *   killer: step "kill" whose body logs its line, then SIGKILLs its own
+ *         process, every time (input "amo": at-most-once semantics, else
+ *         at-least-once; 3 attempts, 300 ms apart); then step "after".
  * Every step body appends one line
  *   "<execution id> <op id> <attempt> <idempotency key> <pid> <wall clock ms>"
  * to --log (O_APPEND, one write() per line) and returns "<execution id>:<op id>:ok",
@@ -114,6 +117,31 @@ static df_err_t cbflow(df_ctx_t *ctx, const df_bytes_t *input, void *opaque)
                 return rc;
         STEP(ctx, "b", 4);
         return df_ctx_set_output(ctx, pay.data, pay.len);
+}
+
+static df_err_t kill_body(df_step_t *s, void *opaque)
+{
+        const step_arg_t *a = opaque;
+        char line[600];
+        snprintf(line, sizeof(line), "%s %d %d %s %d %lld\n", df_ctx_execution_id(a->ctx), a->op, df_step_attempt(s),
+                 df_step_idempotency_key(s), (int)getpid(), (long long)fc_now_ms());
+        fc_write_line(log_fd, line);
+        raise(SIGKILL);
+        return DF_OK;
+}
+
+static df_err_t killer(df_ctx_t *ctx, const df_bytes_t *input, void *opaque)
+{
+        df_step_opts_t o = {.max_attempts = 3, .initial_delay_ms = 300, .backoff_rate = 1.0};
+        step_arg_t a = {ctx, "kill", 1};
+        df_err_t rc;
+        (void)opaque;
+        if (input->len == 3 && !memcmp(input->data, "amo", 3))
+                o.semantics = DF_AT_MOST_ONCE_PER_RETRY;
+        if ((rc = df_step(ctx, "kill", kill_body, &a, &o, NULL)) != DF_OK)
+                return rc;
+        STEP(ctx, "after", 2);
+        return DF_OK;
 }
 
 static void on_signal(int sig)
@@ -244,7 +272,8 @@ int main(int argc, char **argv)
                 return 3;
         }
         fprintf(stderr, "fault_worker %s: ready after %lld ms\n", id, (long long)(fc_mono_ms() - t0));
-        if (df_worker_register(worker, "five", five, NULL) || df_worker_register(worker, "cb", cbflow, NULL)) {
+        if (df_worker_register(worker, "five", five, NULL) || df_worker_register(worker, "cb", cbflow, NULL) ||
+            df_worker_register(worker, "killer", killer, NULL)) {
                 fprintf(stderr, "fault_worker: register failed\n");
                 return 2;
         }
