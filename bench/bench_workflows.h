@@ -8,6 +8,10 @@
  *  park  : one step, then a durable wait of BENCH_PARK_MS (30 days): the
  *          execution stays suspended.
  *  probe : one no-op step (recovery probes).
+ *  history: input "N:BYTES": N steps, each returning BYTES bytes (a long
+ *          history: worker memory while replaying it, and after).
+ *  waits0: input "N": N durable waits of 0 ms, each fired by the timer
+ *          service, so the handler replays N times over a growing history.
  *
  * Step bodies call bench_step_hook (if set) with the execution id, the step
  * number (1-based) and the monotonic time (ns) at entry and exit.
@@ -15,7 +19,9 @@
 #ifndef BENCH_WORKFLOWS_H
 #define BENCH_WORKFLOWS_H
 
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bench_common.h"
@@ -98,8 +104,66 @@ static df_err_t bench_wf_probe(df_ctx_t *ctx, const df_bytes_t *input, void *opa
         return bench_wf_steps(ctx, 1, NULL);
 }
 
+static df_err_t bench_big_step(df_step_t *s, void *opaque)
+{
+        size_t n = (size_t)(uintptr_t)opaque, i;
+        char *buf = malloc(n ? n : 1);
+        df_err_t rc;
+        if (!buf)
+                return DF_ERR_NOMEM;
+        for (i = 0; i < n; i++)
+                buf[i] = (char)('a' + (i * 7 + (size_t)df_step_attempt(s)) % 26);
+        rc = df_step_set_result(s, buf, n);
+        free(buf);
+        return rc;
+}
+
+static int bench_parse_nm(const df_bytes_t *in, long *n, long *m)
+{
+        char buf[64];
+        size_t l = in->len < sizeof(buf) - 1 ? in->len : sizeof(buf) - 1;
+        memcpy(buf, in->data, l);
+        buf[l] = 0;
+        *m = 0;
+        return sscanf(buf, "%ld:%ld", n, m) >= 1 ? 0 : -1;
+}
+
+static df_err_t bench_wf_history(df_ctx_t *ctx, const df_bytes_t *input, void *opaque)
+{
+        long n, bytes, i;
+        char name[32];
+        df_err_t rc;
+        (void)opaque;
+        if (bench_parse_nm(input, &n, &bytes))
+                return DF_ERR_INVALID_ARG;
+        for (i = 0; i < n; i++) {
+                snprintf(name, sizeof(name), "s%ld", i);
+                if ((rc = df_step(ctx, name, bench_big_step, (void *)(uintptr_t)bytes, NULL, NULL)) != DF_OK)
+                        return rc;
+        }
+        return df_ctx_set_output(ctx, "done", 4);
+}
+
+static df_err_t bench_wf_waits0(df_ctx_t *ctx, const df_bytes_t *input, void *opaque)
+{
+        long n, unused, i;
+        char name[32];
+        df_err_t rc;
+        (void)opaque;
+        if (bench_parse_nm(input, &n, &unused))
+                return DF_ERR_INVALID_ARG;
+        for (i = 0; i < n; i++) {
+                snprintf(name, sizeof(name), "w%ld", i);
+                if ((rc = df_wait(ctx, name, 0)) != DF_OK)
+                        return rc;
+        }
+        return df_ctx_set_output(ctx, "done", 4);
+}
+
 static __attribute__((unused)) void bench_register_all(df_worker_t *w)
 {
+        df_worker_register(w, "history", bench_wf_history, NULL);
+        df_worker_register(w, "waits0", bench_wf_waits0, NULL);
         df_worker_register(w, "noop3", bench_wf_noop3, NULL);
         df_worker_register(w, "amo3", bench_wf_amo3, NULL);
         df_worker_register(w, "park", bench_wf_park, NULL);

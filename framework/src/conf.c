@@ -34,6 +34,11 @@ static const df__prop_def_t df__props[] = {
         {{"group.id", "", "consumer group of the workers; default <prefix>-workers"}, DF__P_STR, 0, 0},
         {{"timer.group.id", "", "consumer group of timer services; default <prefix>-timers"}, DF__P_STR, 0, 0},
         {{"batch.max.records", "500", "most events processed in one batch (one transaction)"}, DF__P_INT, 1, 100000},
+        {{"batch.max.bytes", "16777216",
+          "most bytes of output records (changelog, events, timers, results) one batch holds before it commits; "
+          "an execution that would add more goes on in the next batch, so a long history is never buffered "
+          "whole, bytes"},
+         DF__P_INT, 1048576, 1LL << 40},
         {{"batch.max.ms", "1",
           "longest wait for more events after the first before a batch is processed, ms (under load a fetch "
           "already brings many: a longer wait only adds latency)"}, DF__P_INT, 0, 10000},

@@ -42,6 +42,7 @@ struct df_ctx {
         int committed;
         int replaying;
         int crash_consumed;   /* this replay turned a crash note into a failed attempt */
+        size_t new_bytes;     /* results recorded by this replay (not flushed yet), bytes */
         char *last_error;
         char *fail_msg;
         df__buf_t output;
@@ -433,6 +434,19 @@ static df_err_t df__suspend(df_ctx_t *ctx)
         return DF_SUSPENDED;
 }
 
+/* Suspend now and continue in a later batch (a CONTINUE event). */
+static df_err_t df__yield(df_ctx_t *ctx)
+{
+        df__event_t ev;
+        memset(&ev, 0, sizeof(ev));
+        ev.type = DF__EV_CONTINUE;
+        ev.execution_id = ctx->st->exec.execution_id;
+        ev.ts_ms = ctx->now;
+        if (ctx->out->event(ctx->out->opaque, &ev))
+                return df__internal(ctx);
+        return df__suspend(ctx);
+}
+
 static df_err_t df__nondet(df_ctx_t *ctx, int id, const df__op_rec_t *op, int type, const char *name)
 {
         char *msg = df__asprintf("non-determinism at operation %d: history has %s \"%s\", code calls %s \"%s\"", id,
@@ -679,6 +693,7 @@ static df_err_t df__step_run(df_ctx_t *ctx, int id, df_step_fn fn, void *opaque,
                 op->status = DF__OS_SUCCEEDED;
                 op->attempt = attempt;
                 op->due_ms = 0;
+                ctx->new_bytes += op->result.len + 256;
                 df__set_str(&op->error, "");
                 df__op_touch(ctx, id);
                 df__step_free(&s);
@@ -790,6 +805,10 @@ df_err_t df_step(df_ctx_t *ctx, const char *name, df_step_fn fn, void *opaque, c
                         return df__internal(ctx);
                 }
         } else {
+                /* The batch holds as many output bytes as it may: commit it
+                 * first; this execution goes on in the next batch. */
+                if (ctx->out->over_budget && ctx->out->over_budget(ctx->out->opaque, ctx->new_bytes))
+                        return df__yield(ctx);
                 op = df__op_new(ctx, id, DF__OP_STEP, name);
                 if (!op)
                         return df__internal(ctx);

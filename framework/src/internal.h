@@ -84,6 +84,12 @@ typedef struct df__engine_out {
          * test runner's simulated crash). */
         int (*step_begin)(void *opaque, const char *execution_id, const char *op_id, int attempt);
         void (*step_end)(void *opaque);
+        /* Optional: 1 when the batch already holds "batch.max.bytes" of
+         * output records, counting pending bytes that the execution being
+         * replayed has recorded but not yet flushed; a new step then waits
+         * for the next batch (the execution suspends with a CONTINUE event),
+         * so that a long history is never held whole in a batch's buffers. */
+        int (*over_budget)(void *opaque, size_t pending);
 } df__engine_out_t;
 
 typedef struct df__engine df__engine_t;

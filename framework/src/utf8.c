@@ -85,7 +85,7 @@ char *df__text_safe(const char *s, size_t max)
         if (max < 64)
                 max = 64;
         /* Worst case every byte becomes U+FFFD (3 bytes); output is cut at max. */
-        out = malloc(max + sizeof(marker) + 1);
+        out = malloc((len * 3 < max ? len * 3 : max) + sizeof(marker) + 1);
         if (!out)
                 return NULL;
         while (i < len) {

@@ -17,6 +17,7 @@
  * trusted: the partition's local state is dropped and rebuilt.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,6 +34,8 @@
 #include "state.h"
 
 #define DF__RESTORE_TIMEOUT_MS 120000
+/* A batch that moved this many bytes of state gives memory back (malloc_trim). */
+#define DF__TRIM_AFTER_BYTES (8u << 20)
 
 struct df_worker {
         df_conf_t *conf;
@@ -51,10 +54,15 @@ struct df_worker {
         rocksdb_readoptions_t *ro;
         df__engine_t *eng;
         df__map_t *cache;      /* exec id -> df__exec_state_t*, this batch */
+        df__map_t *yielded;    /* exec ids that asked to go on in the next batch (CONTINUE), this batch */
+        df__map_t *carry;      /* exec id -> committed state of a yielded execution, for the next batch */
         df__map_t *exec_part;  /* exec id -> partition+1, this batch */
         rocksdb_writebatch_t *wb;
         struct df__out *outs;  /* this batch's output records, produced at commit time */
         int n_outs, cap_outs;
+        size_t out_bytes;      /* their keys and values, bytes */
+        size_t batch_max_bytes; /* batch.max.bytes */
+        size_t loaded_bytes;   /* state records read this batch (memory to give back after) */
         int cur_msg;           /* index in msgs of the record being processed, -1: none */
         int abort_pending;     /* an abort_transaction timed out: call it again before anything else */
         int fails;             /* batches not committed in a row (for the retry backoff) */
@@ -181,6 +189,7 @@ static int df__db_get(void *opaque, const char *key, df__buf_t *val, int *found)
         if (v) {
                 val->data = (uint8_t *)v;
                 val->len = len;
+                w->loaded_bytes += len;
         }
         return 0;
 }
@@ -219,6 +228,7 @@ static void df__outs_clear(df_worker_t *w)
                 free(w->outs[i].val);
         }
         w->n_outs = 0;
+        w->out_bytes = 0;
 }
 
 /* Keep an output record for the batch's transaction.  0, or -1 (no memory). */
@@ -252,6 +262,7 @@ static int df__produce(df_worker_t *w, const char *topic, int32_t part, const vo
         if (o->val)
                 memcpy(o->val, val->data, val->len);
         w->n_outs++;
+        w->out_bytes += klen + o->vlen;
         return 0;
 }
 
@@ -311,7 +322,9 @@ static int df__out_event(void *opaque, const df__event_t *ev)
         df_worker_t *w = opaque;
         df__buf_t v = {0};
         char errstr[256];
-        int rc;
+        int rc, err;
+        if (ev->type == DF__EV_CONTINUE)
+                df__map_put(w->yielded, ev->execution_id, (void *)1, &err);
         if (df__event_encode(ev, &v, errstr, sizeof(errstr))) {
                 df__log(DF__LOG_ERROR, "encode event: %s", errstr);
                 return -1;
@@ -387,12 +400,28 @@ static int df__dead_letter(df_worker_t *w, const rd_kafka_message_t *m, const ch
 
 /* ---------------- processing ---------------- */
 
+/* Committed states carried over are only valid while nothing was aborted
+ * and the partitions did not move. */
+static void df__carry_clear(df_worker_t *w)
+{
+        df__map_clear(w->carry, df__exec_state_free);
+}
+
 static df__exec_state_t *df__load(df_worker_t *w, const char *exec_id, char *errstr, size_t errstr_size)
 {
         df__exec_state_t *st = df__map_get(w->cache, exec_id);
         int err;
         if (st)
                 return st;
+        /* an execution that yielded in the last batch: its committed state
+         * is still in memory (no second read of a long history) */
+        st = df__map_del(w->carry, exec_id);
+        if (st) {
+                df__map_put(w->cache, exec_id, st, &err);
+                if (!err)
+                        return st;
+                df__exec_state_free(st);
+        }
         st = df__exec_state_new();
         if (!st)
                 return NULL;
@@ -422,6 +451,12 @@ static void df__out_step_end(void *opaque)
         df__crashlog_step(w->crashlog, 0, NULL, 0);
 }
 
+static int df__out_over_budget(void *opaque, size_t pending)
+{
+        df_worker_t *w = opaque;
+        return w->out_bytes + pending >= w->batch_max_bytes;
+}
+
 static const df__engine_out_t *df__engine_out(df_worker_t *w)
 {
         static __thread df__engine_out_t out;
@@ -431,7 +466,8 @@ static const df__engine_out_t *df__engine_out(df_worker_t *w)
                                  .opaque = w,
                                  .cancel_timer = df__out_cancel_timer,
                                  .step_begin = df__out_step_begin,
-                                 .step_end = df__out_step_end};
+                                 .step_end = df__out_step_end,
+                                 .over_budget = df__out_over_budget};
         return &out;
 }
 
@@ -440,6 +476,7 @@ static void df__outs_truncate(df_worker_t *w, int mark)
 {
         int i;
         for (i = mark; i < w->n_outs; i++) {
+                w->out_bytes -= w->outs[i].klen + w->outs[i].vlen;
                 free(w->outs[i].key);
                 free(w->outs[i].val);
         }
@@ -646,6 +683,7 @@ static void df__batch_reset(df_worker_t *w)
         int i;
         df__map_clear(w->cache, df__exec_state_free);
         df__map_clear(w->exec_part, NULL);
+        df__map_clear(w->yielded, NULL);
         rocksdb_writebatch_clear(w->wb);
         df__outs_clear(w);
         for (i = 0; i < w->t.partitions; i++)
@@ -672,6 +710,59 @@ static int df__store_commit(df_worker_t *w)
         }
         w->stats.healthy = 1;
         return 0;
+}
+
+static void df__count_bytes(const char *key, void *val, void *opaque)
+{
+        const df__exec_state_t *st = val;
+        size_t *n = opaque;
+        int i;
+        (void)key;
+        *n += st->exec.input.len + st->exec.output.len + st->exec.stash.len;
+        for (i = 0; i < st->n_ops; i++)
+                if (st->ops[i])
+                        *n += st->ops[i]->result.len + 128;
+}
+
+static void df__carry_one(const char *exec_id, void *val, void *opaque)
+{
+        df_worker_t *w = opaque;
+        df__exec_state_t *st = df__map_del(w->cache, exec_id);
+        int err;
+        (void)val;
+        if (!st)
+                return;
+        df__map_put(w->carry, exec_id, st, &err);
+        if (err)
+                df__exec_state_free(st);
+}
+
+/* After a committed batch: free its executions' state and buffers now (not
+ * at the next batch), and after a batch that read or wrote a lot (a long
+ * history) give that memory back to the system instead of keeping it in
+ * malloc's arenas. */
+static void df__batch_done(df_worker_t *w)
+{
+        size_t moved = w->loaded_bytes + w->out_bytes;
+        /* keep the committed state of executions that go on in the next
+         * batch (a yield, an at-most-once continuation); free the rest */
+        df__map_foreach(w->carry, df__count_bytes, &moved);
+        df__carry_clear(w);
+        df__map_foreach(w->yielded, df__carry_one, w);
+        df__map_clear(w->yielded, NULL);
+        if (moved < DF__TRIM_AFTER_BYTES)
+                df__map_foreach(w->cache, df__count_bytes, &moved);
+        df__map_clear(w->cache, df__exec_state_free);
+        df__outs_clear(w);
+        if (moved >= DF__TRIM_AFTER_BYTES) {
+                /* a cleared write batch keeps its buffer's capacity */
+                rocksdb_writebatch_destroy(w->wb);
+                w->wb = rocksdb_writebatch_create();
+                malloc_trim(0);
+        } else {
+                rocksdb_writebatch_clear(w->wb);
+        }
+        w->loaded_bytes = 0;
 }
 
 struct df__amo_list {
@@ -746,7 +837,7 @@ static int df__run_txn(df_worker_t *w, struct df__amo_list *amo, struct df__amo_
                         goto abort;
         }
         for (; !amo && n < w->n_msgs; n++) {
-                if (n > 0 && df__mono_ms() - t0 > w->txn_budget_ms)
+                if (n > 0 && (df__mono_ms() - t0 > w->txn_budget_ms || w->out_bytes >= w->batch_max_bytes))
                         break; /* commit what is done; the rest goes in the next transaction */
                 w->cur_msg = n;
                 if (df__process_msg(w, w->msgs[n]))
@@ -794,7 +885,7 @@ static int df__run_txn(df_worker_t *w, struct df__amo_list *amo, struct df__amo_
         w->stats.batches++;
         w->n_done = n;
         df__store_commit(w);
-        df__outs_clear(w);
+        df__batch_done(w);
         return 0;
 abort:
         w->stats.aborts++;
@@ -808,6 +899,7 @@ aborted:
         w->cur_msg = -1;
         df__engine_amo_reset(w->eng);
         df__batch_reset(w);
+        df__carry_clear(w);
         w->n_done = 0;
         return 1;
 }
@@ -914,6 +1006,7 @@ abort:
                 return -1;
         df__engine_amo_reset(w->eng);
         df__batch_reset(w);
+        df__carry_clear(w);
         return 1;
 }
 
@@ -1134,6 +1227,9 @@ static void df__rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_t
                 __atomic_store_n(&w->lost, 1, __ATOMIC_SEQ_CST);
                 w->paused = 0; /* a new assignment starts unpaused */
         }
+        if (!w->in_keepalive)
+                df__carry_clear(w); /* partitions move: nothing carried is known to be current
+                                     * (inside a batch the main thread aborts it and clears it) */
         if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
                 for (i = 0; i < parts->cnt; i++) {
                         if (df__restore_partition(w, parts->elems[i].partition)) {
@@ -1333,6 +1429,7 @@ static int df__producer_recover(df_worker_t *w)
         w->abort_pending = 0;
         df__engine_amo_reset(w->eng);
         df__batch_reset(w);
+        df__carry_clear(w);
         return 0;
 }
 
@@ -1357,6 +1454,7 @@ df_worker_t *df_worker_new(const df_conf_t *conf, char *errstr, size_t errstr_si
         df__instance_id(conf, w->id, sizeof(w->id));
         w->batch_max = atoi(df_conf_get(conf, "batch.max.records"));
         w->batch_ms = atoi(df_conf_get(conf, "batch.max.ms"));
+        w->batch_max_bytes = (size_t)atoll(df_conf_get(conf, "batch.max.bytes"));
         w->stats.healthy = 1;
         w->poison_part = -1;
         w->cur_msg = -1;
@@ -1368,6 +1466,8 @@ df_worker_t *df_worker_new(const df_conf_t *conf, char *errstr, size_t errstr_si
         if (w->eng)
                 df__engine_set_max_crashes(w->eng, atoi(df_conf_get(conf, "execution.max.crashes")));
         w->cache = df__map_new();
+        w->yielded = df__map_new();
+        w->carry = df__map_new();
         w->exec_part = df__map_new();
         w->wb = rocksdb_writebatch_create();
         w->msgs = calloc((size_t)w->batch_max * 2, sizeof(*w->msgs));
@@ -1375,7 +1475,7 @@ df_worker_t *df_worker_new(const df_conf_t *conf, char *errstr, size_t errstr_si
         w->min_free = atoll(df_conf_get(conf, "state.min.free.bytes"));
         w->txn_budget_ms = w->txn_timeout_ms / 3;
         w->dr_ckpt = calloc((size_t)w->t.partitions, sizeof(*w->dr_ckpt));
-        if (!w->eng || !w->cache || !w->exec_part || !w->msgs || !w->dr_ckpt) {
+        if (!w->eng || !w->cache || !w->yielded || !w->carry || !w->exec_part || !w->msgs || !w->dr_ckpt) {
                 df__errf(errstr, errstr_size, "out of memory");
                 goto fail;
         }
@@ -1389,6 +1489,9 @@ df_worker_t *df_worker_new(const df_conf_t *conf, char *errstr, size_t errstr_si
         w->dbopts = rocksdb_options_create();
         rocksdb_options_set_create_if_missing(w->dbopts, 1);
         rocksdb_options_set_compression(w->dbopts, rocksdb_lz4_compression);
+        /* 16 MB memtables (RocksDB's default is 64 MB): what a worker holds
+         * in memory for recent writes, e.g. after a long history */
+        rocksdb_options_set_write_buffer_size(w->dbopts, 16u << 20);
         snprintf(w->dbpath, sizeof(w->dbpath), "%s", path);
         w->db = rocksdb_open(w->dbopts, path, &dberr);
         if (dberr) {
@@ -1707,6 +1810,8 @@ void df_worker_destroy(df_worker_t *w)
         if (w->wb)
                 rocksdb_writebatch_destroy(w->wb);
         df__map_destroy(w->cache, df__exec_state_free);
+        df__map_destroy(w->yielded, NULL);
+        df__map_destroy(w->carry, df__exec_state_free);
         df__map_destroy(w->exec_part, NULL);
         df__engine_destroy(w->eng);
         df__crashlog_close(w->crashlog);
