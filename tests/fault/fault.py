@@ -284,13 +284,20 @@ def scenario_worker_crash(brokers):
     s = Scenario("crash", brokers)
     CLEANUPS.append(s.cleanup)
     n = int(os.environ.get("DF_FAULT_CRASH_EXECS", "2000"))
+    race = os.environ.get("DF_FAULT_RACE_TOPICS") == "1"
+    if race:
+        # the loader first: its starts race the creation of the topics by
+        # itself, the timer service and the three workers (tests/fault/soak.sh)
+        loader = Proc("loader", s.load(n, rate=80), s.path("load.out"))
     s.timer_service()
     for i in range(1, 4):
         # 2 ms steps: a worker is busy about a quarter of the time, so some
         # kills land inside a batch (its steps run again: re-runs)
         s.worker("w%d" % i, ["--sleep-in-step", "2"])
-    log("3 workers + timer service started; loading %d executions" % n)
-    loader = Proc("loader", s.load(n, rate=80), s.path("load.out"))
+    log("3 workers + timer service started; loading %d executions%s" % (n, " (loader racing topic creation)"
+                                                                       if race else ""))
+    if not race:
+        loader = Proc("loader", s.load(n, rate=80), s.path("load.out"))
     waiter = Proc("waiter", s.wait_results(n, 120), s.path("wait.out"))
     kills, recoveries, pending = 0, [], []
     rnd = random.Random(os.getpid())
