@@ -50,7 +50,9 @@ DF_EXPORT df_err_t df_worker_run(df_worker_t *w);
  * async-signal-safe. */
 DF_EXPORT void df_worker_stop(df_worker_t *w);
 
-/** Counters since start (thread-safe reads). */
+/** Counters since start.  Thread-safe: may be called from any thread while
+ * df_worker_run() runs; each counter is read atomically (the set is not one
+ * snapshot). */
 typedef struct df_worker_stats {
         uint64_t batches, events, executions_finished, steps_run, dlq, aborts;
         int healthy; /* 0 after a store or Kafka error it is retrying */
