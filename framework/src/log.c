@@ -39,17 +39,30 @@ void df_log_set_level(const char *level)
                 df__log_level = DF__LOG_DEBUG;
 }
 
-df_err_t df__log_set_format(const char *format, char *errstr, size_t errstr_size)
+df_err_t df__log_format_parse(const char *format, df__log_format_t *out, char *errstr, size_t errstr_size)
 {
+        df__log_format_t f;
         if (format && !strcmp(format, "text"))
-                atomic_store(&df__log_fmt, DF__LOG_TEXT);
+                f = DF__LOG_TEXT;
         else if (format && !strcmp(format, "json"))
-                atomic_store(&df__log_fmt, DF__LOG_JSON);
+                f = DF__LOG_JSON;
         else {
-                df__errf(errstr, errstr_size, "property \"log.format\": \"%.64s\" is not text or json",
-                         format ? format : "(null)");
+                char shown[128];
+                df__term_escape(format ? format : "(null)", shown, 64);
+                df__errf(errstr, errstr_size, "property \"log.format\": \"%s\" is not text or json", shown);
                 return DF_ERR_CONF;
         }
+        if (out)
+                *out = f;
+        return DF_OK;
+}
+
+df_err_t df__log_set_format(const char *format, char *errstr, size_t errstr_size)
+{
+        df__log_format_t f;
+        if (df__log_format_parse(format, &f, errstr, errstr_size) != DF_OK)
+                return DF_ERR_CONF;
+        atomic_store(&df__log_fmt, f);
         return DF_OK;
 }
 

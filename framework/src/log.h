@@ -48,7 +48,10 @@ typedef struct df__log_fields {
         const char *worker_id;
 } df__log_fields_t;
 
-/** "text" or "json"; DF_ERR_CONF with a message naming log.format otherwise. */
+/** "text" or "json" into *out (may be NULL: only check); DF_ERR_CONF with a
+ * message naming log.format otherwise. */
+df_err_t df__log_format_parse(const char *format, df__log_format_t *out, char *errstr, size_t errstr_size);
+/** Parse and make it the process's format. */
 df_err_t df__log_set_format(const char *format, char *errstr, size_t errstr_size);
 df__log_format_t df__log_get_format(void);
 /** The worker id written on every line that does not name one (copied;

@@ -627,6 +627,18 @@ static df_err_t df__metrics_listen_addr(const char *listen, int *off, struct soc
                 *off = 1;
                 return DF_OK;
         }
+        for (size_t i = 0; listen[i]; i++)
+                if ((unsigned char)listen[i] <= 0x20 || (unsigned char)listen[i] >= 0x7f) {
+                        df__errf(errstr, errstr_size,
+                                 "property \"metrics.listen\": byte %zu is whitespace, a control character or not "
+                                 "ASCII (an address is host:port)",
+                                 i);
+                        return DF_ERR_CONF;
+                }
+        if (strlen(listen) > 128) {
+                df__errf(errstr, errstr_size, "property \"metrics.listen\": longer than 128 bytes");
+                return DF_ERR_CONF;
+        }
         if (listen[0] == '[') {
                 he = strchr(listen, ']');
                 if (!he || he[1] != ':') {
