@@ -294,6 +294,20 @@ static size_t df__append(char *buf, size_t size, size_t n, const char *s)
         return n;
 }
 
+/* " key=value", the value escaped for a terminal and cut to 512 bytes;
+ * nothing when value is NULL or empty */
+static size_t df__append_kv(char *buf, size_t size, size_t n, const char *key, const char *value)
+{
+        char esc[512];
+        if (!value || !*value)
+                return n;
+        df__term_escape(value, esc, sizeof(esc));
+        n = df__append(buf, size, n, " ");
+        n = df__append(buf, size, n, key);
+        n = df__append(buf, size, n, "=");
+        return df__append(buf, size, n, esc);
+}
+
 static size_t df__line_text(char *buf, size_t size, int level, int64_t ts_ms, const df__log_fields_t *f,
                             const char *worker, const char *msg)
 {
@@ -310,35 +324,17 @@ static size_t df__line_text(char *buf, size_t size, int level, int64_t ts_ms, co
         df__term_escape(msg, esc, sizeof(esc));
         n = df__append(buf, size, n, esc);
         if (f) {
-                const char *keys[] = {"execution_id", "workflow", "op_id"};
-                const char *vals[] = {f->execution_id, f->workflow, f->op_id};
-                size_t k;
-                for (k = 0; k < 3; k++) {
-                        char kv[600];
-                        if (!vals[k] || !*vals[k])
-                                continue;
-                        df__term_escape(vals[k], esc, 512);
-                        snprintf(kv, sizeof(kv), " %s=%s", keys[k], esc);
-                        n = df__append(buf, size, n, kv);
-                }
+                n = df__append_kv(buf, size, n, "execution_id", f->execution_id);
+                n = df__append_kv(buf, size, n, "workflow", f->workflow);
+                n = df__append_kv(buf, size, n, "op_id", f->op_id);
                 if (f->attempt > 0) {
                         char kv[32];
                         snprintf(kv, sizeof(kv), " attempt=%d", f->attempt);
                         n = df__append(buf, size, n, kv);
                 }
-                if (f->trace_id && *f->trace_id) {
-                        char kv[600];
-                        df__term_escape(f->trace_id, esc, 512);
-                        snprintf(kv, sizeof(kv), " trace_id=%s", esc);
-                        n = df__append(buf, size, n, kv);
-                }
+                n = df__append_kv(buf, size, n, "trace_id", f->trace_id);
         }
-        if (worker && *worker) {
-                char kv[600];
-                df__term_escape(worker, esc, 512);
-                snprintf(kv, sizeof(kv), " worker_id=%s", esc);
-                n = df__append(buf, size, n, kv);
-        }
+        n = df__append_kv(buf, size, n, "worker_id", worker);
         return n;
 }
 
