@@ -216,70 +216,79 @@ static void df__ts_rfc3339(int64_t ts_ms, char *out, size_t n)
                  tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ts_ms % 1000));
 }
 
-static void df__json_set_str(json_t *o, const char *key, const char *v)
+#define DF__LOG_FIELD_MAX 256 /* bytes of one correlation field */
+
+static void df__json_set_str(json_t *o, const char *key, const char *v, size_t max)
 {
         char *fixed;
         if (!v)
                 return;
-        fixed = df__utf8_repair(v, strlen(v), DF__LOG_LINE_MAX);
+        fixed = df__utf8_repair(v, strlen(v), max);
         if (fixed)
                 json_object_set_new(o, key, json_string(fixed));
         free(fixed);
+}
+
+/* The object of one line, msg cut to keep bytes, the fields to field_max
+ * (0: left out). */
+static json_t *df__line_obj(int level, const char *ts, const df__log_fields_t *f, const char *worker,
+                            const char *msg, size_t keep, size_t field_max)
+{
+        json_t *o = json_object();
+        size_t mlen = msg ? strlen(msg) : 0;
+
+        if (!o)
+                return NULL;
+        json_object_set_new(o, "ts", json_string(ts));
+        json_object_set_new(o, "level", json_string(df__level_lower[level]));
+        df__json_set_str(o, "msg", msg ? msg : "", keep);
+        if (mlen > keep)
+                json_object_set_new(o, "truncated", json_true());
+        if (f && field_max) {
+                df__json_set_str(o, "execution_id", f->execution_id, field_max);
+                df__json_set_str(o, "workflow", f->workflow, field_max);
+                df__json_set_str(o, "op_id", f->op_id, field_max);
+                if (f->attempt > 0)
+                        json_object_set_new(o, "attempt", json_integer(f->attempt));
+                df__json_set_str(o, "trace_id", f->trace_id, field_max);
+        }
+        if (field_max)
+                df__json_set_str(o, "worker_id", worker, field_max);
+        return o;
 }
 
 static size_t df__line_json(char *buf, size_t size, int level, int64_t ts_ms, const df__log_fields_t *f,
                             const char *worker, const char *msg)
 {
         char ts[64];
-        json_t *o = json_object();
-        size_t n;
+        size_t keep = size, n = 0, field_max = DF__LOG_FIELD_MAX;
 
-        if (!o)
-                goto oom;
         df__ts_rfc3339(ts_ms, ts, sizeof(ts));
-        json_object_set_new(o, "ts", json_string(ts));
-        json_object_set_new(o, "level", json_string(df__level_lower[level]));
-        df__json_set_str(o, "msg", msg);
-        if (f) {
-                df__json_set_str(o, "execution_id", f->execution_id);
-                df__json_set_str(o, "workflow", f->workflow);
-                df__json_set_str(o, "op_id", f->op_id);
-                if (f->attempt > 0)
-                        json_object_set_new(o, "attempt", json_integer(f->attempt));
-                df__json_set_str(o, "trace_id", f->trace_id);
-        }
-        df__json_set_str(o, "worker_id", worker);
-        /* JSON_ENSURE_ASCII: non-ASCII as \uXXXX, so no byte of a line can
-         * be a terminal control even when someone tails the raw file */
-        n = json_dumpb(o, buf, size - 1, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER);
-        if (n == 0 || n > size - 1) {
-                /* too long for one line: the message is what grows, cut it */
-                size_t keep = size / 2;
-                const char *m = msg ? msg : "";
-                char *cut = df__utf8_repair(m, strlen(m), keep);
-                if (cut) {
-                        char *withdots = malloc(strlen(cut) + 4);
-                        if (withdots) {
-                                sprintf(withdots, "%s...", cut);
-                                json_object_set_new(o, "msg", json_string(withdots));
-                                free(withdots);
-                        }
-                        free(cut);
-                }
-                json_object_set_new(o, "truncated", json_true());
+        /* JSON_ENSURE_ASCII: non-ASCII as \uXXXX, so no byte of a line can be
+         * a terminal control even when someone tails the raw file.  Too long
+         * for one line: the message is cut (and "truncated": true), halving
+         * until it fits; then the fields, then they go. */
+        for (;;) {
+                json_t *o = df__line_obj(level, ts, f, worker, msg, keep, field_max);
+                if (!o)
+                        break;
                 n = json_dumpb(o, buf, size - 1, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER);
-                if (n > size - 1)
-                        n = 0;
+                json_decref(o);
+                if (n > 0 && n <= size - 1) {
+                        buf[n] = '\0';
+                        return n;
+                }
+                if (keep > 16)
+                        keep /= 2;
+                else if (field_max > 16)
+                        field_max /= 2;
+                else if (field_max)
+                        field_max = 0;
+                else
+                        break;
         }
-        json_decref(o);
-        if (n == 0)
-                goto oom;
-        buf[n] = '\0';
-        return n;
-oom:
-        json_decref(o);
-        n = (size_t)snprintf(buf, size, "{\"level\":\"%s\",\"msg\":\"log line could not be encoded\"}",
-                             df__level_lower[level]);
+        n = (size_t)snprintf(buf, size, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"log line could not be encoded\"}",
+                             ts, df__level_lower[level]);
         return n < size ? n : size - 1;
 }
 

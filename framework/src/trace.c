@@ -762,14 +762,43 @@ static size_t df__curl_discard(char *p, size_t size, size_t n, void *opaque)
         return size * n;
 }
 
-static int df__curl_progress(void *opaque, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+/* curl_easy_perform, through a multi handle polled every 50 ms, so that
+ * destroy can abort a request in flight at once (abort_transfer). */
+static CURLcode df__curl_perform(df__otlp_t *e)
 {
-        df__otlp_t *e = opaque;
-        (void)dt;
-        (void)dn;
-        (void)ut;
-        (void)un;
-        return atomic_load(&e->abort_transfer) ? 1 : 0;
+        CURLM *m = curl_multi_init();
+        CURLcode rc = CURLE_FAILED_INIT;
+        int running = 1;
+
+        if (!m)
+                return rc;
+        if (curl_multi_add_handle(m, e->curl) != CURLM_OK) {
+                curl_multi_cleanup(m);
+                return rc;
+        }
+        while (running) {
+                if (curl_multi_perform(m, &running) != CURLM_OK)
+                        break;
+                if (!running)
+                        break;
+                if (atomic_load(&e->abort_transfer)) {
+                        rc = CURLE_ABORTED_BY_CALLBACK;
+                        running = -1;
+                        break;
+                }
+                if (curl_multi_poll(m, NULL, 0, 50, NULL) != CURLM_OK)
+                        break;
+        }
+        if (running == 0) {
+                CURLMsg *msg;
+                int left;
+                while ((msg = curl_multi_info_read(m, &left)))
+                        if (msg->msg == CURLMSG_DONE && msg->easy_handle == e->curl)
+                                rc = msg->data.result;
+        }
+        curl_multi_remove_handle(m, e->curl);
+        curl_multi_cleanup(m);
+        return rc;
 }
 
 static void df__free_list(df__span_t *sp)
@@ -823,7 +852,7 @@ static int df__otlp_send(df__otlp_t *e, int64_t deadline_ms)
         curl_easy_setopt(e->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
         curl_easy_setopt(e->curl, CURLOPT_TIMEOUT_MS, (long)timeout);
         curl_easy_setopt(e->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)(timeout < 2000 ? timeout : 2000));
-        rc = curl_easy_perform(e->curl);
+        rc = df__curl_perform(e);
         free(body);
         if (rc != CURLE_OK)
                 return 1;
@@ -990,9 +1019,6 @@ df_err_t df__otlp_new(const df__otlp_opts_t *o, df__otlp_t **out, char *errstr, 
         curl_easy_setopt(e->curl, CURLOPT_HTTPHEADER, e->headers);
         curl_easy_setopt(e->curl, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(e->curl, CURLOPT_WRITEFUNCTION, df__curl_discard);
-        curl_easy_setopt(e->curl, CURLOPT_NOPROGRESS, 0L);
-        curl_easy_setopt(e->curl, CURLOPT_XFERINFOFUNCTION, df__curl_progress);
-        curl_easy_setopt(e->curl, CURLOPT_XFERINFODATA, e);
         curl_easy_setopt(e->curl, CURLOPT_PROTOCOLS_STR, "http,https");
         curl_easy_setopt(e->curl, CURLOPT_USERAGENT, "duraflow/" DF_VERSION_STRING);
         if (o->metrics) {

@@ -252,7 +252,7 @@ void df__otlp_stats(df__otlp_t *exp, df__otlp_stats_t *out);
 
 /**
  * Stop: try to send what is queued for at most flush_timeout_ms (a request
- * in flight is aborted at the deadline), drop the rest (counted as
+ * in flight is aborted at the deadline, within 50 ms), drop the rest (counted as
  * shutdown), join the thread, free.  NULL is a no-op.
  */
 void df__otlp_destroy(df__otlp_t *exp, int flush_timeout_ms);

@@ -116,9 +116,27 @@ START_TEST(json_oversized_message)
         for (n = 0; n + 4 < 99999; n += 4)
                 memcpy(big + n, "\xf0\x9f\x98\x80", 4);
         big[n] = '\0';
+        /* (a double free once: the cut message still did not fit) */
         df__log_format_line(line, sizeof(line), DF__LOG_JSON, DF__LOG_WARN, TS, NULL, big);
         o = json_line(line);
+        ck_assert(json_is_true(json_object_get(o, "truncated")));
+        ck_assert_uint_gt(strlen(jstr(o, "msg")), 100);
         json_decref(o);
+        /* huge fields of control characters (6 bytes each escaped): cut too */
+        {
+                char *ctl = malloc(5000);
+                df__log_fields_t f;
+                memset(ctl, '\x01', 4999);
+                ctl[4999] = '\0';
+                f = (df__log_fields_t){ctl, ctl, ctl, 9, ctl, ctl};
+                n = df__log_format_line(line, sizeof(line), DF__LOG_JSON, DF__LOG_ERROR, TS, &f, big);
+                ck_assert_uint_lt(n, sizeof(line));
+                o = json_line(line);
+                ck_assert_str_eq(jstr(o, "level"), "error");
+                ck_assert_uint_le(strlen(jstr(o, "execution_id")), 256);
+                json_decref(o);
+                free(ctl);
+        }
         free(big);
 }
 END_TEST
