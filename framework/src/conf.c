@@ -72,7 +72,7 @@ static const df__prop_def_t df__props[] = {
          DF__P_INT, 1, 1000},
         {{"log.level", "info", "error, warn, info or debug"}, DF__P_STR, 0, 0},
         {{"log.format", "text",
-          "text (for a terminal; control characters escaped) or json (one object a line: ts, level, msg and, when "
+          "text (for a terminal; control and bidi characters escaped) or json (one object a line: ts, level, msg and, when "
           "known, execution_id, workflow, op_id, attempt, trace_id, worker_id)"},
          DF__P_STR, 0, 0},
         {{"metrics.listen", "",
