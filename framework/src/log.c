@@ -140,7 +140,19 @@ char *df__utf8_repair(const char *s, size_t n, size_t max)
                 return NULL;
         while (i < n) {
                 unsigned cp;
-                size_t len = df__utf8_seq(p + i, n - i, &cp);
+                size_t len, run = i;
+                /* a run of ASCII (no NUL) is copied at once */
+                while (run < n && p[run] && p[run] < 0x80 && o + (run - i) < max)
+                        run++;
+                if (run > i) {
+                        memcpy(out + o, p + i, run - i);
+                        o += run - i;
+                        i = run;
+                        if (o >= max)
+                                break;
+                        continue;
+                }
+                len = df__utf8_seq(p + i, n - i, &cp);
                 if (len) {
                         if (o + len > max)
                                 break;
