@@ -20,6 +20,7 @@ DF_PACKAGES="
   maven default-jre-headless
   python3 python3-yaml
   procps iproute2
+  prometheus
 "
 # Only for the benchmarks (bench/run.sh runs `setup.sh --bench`).
 DF_BENCH_PACKAGES="

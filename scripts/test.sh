@@ -44,6 +44,8 @@ if [ -z "${DF_BROKERS:-}" ]; then
   exit 1
 fi
 
+scripts/tools.sh ensure || echo "test.sh: scripts/tools.sh could not provide Prometheus/Jaeger: the telemetry tests will fail" >&2
+
 status=0
 log "unit, embedded and broker tests"
 (cd build && ctest --output-on-failure --timeout 900) || status=1

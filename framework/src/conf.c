@@ -7,6 +7,9 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "log.h"
+#include "metrics.h"
+#include "trace.h"
 
 enum { DF__P_STR, DF__P_INT };
 
@@ -68,6 +71,28 @@ static const df__prop_def_t df__props[] = {
           "resumable. Each death also fails the step attempt that ran (WorkerCrashed) into its retry strategy"},
          DF__P_INT, 1, 1000},
         {{"log.level", "info", "error, warn, info or debug"}, DF__P_STR, 0, 0},
+        {{"log.format", "text",
+          "text (for a terminal; control and bidi characters escaped) or json (one object a line: ts, level, msg and, when "
+          "known, execution_id, workflow, op_id, attempt, trace_id, worker_id)"},
+         DF__P_STR, 0, 0},
+        {{"metrics.listen", "",
+          "address of the /metrics, /healthz and /readyz endpoint, IPv4:port or [IPv6]:port; empty = off, "
+          "127.0.0.1:0 = any free port"},
+         DF__P_STR, 0, 0},
+        {{"metrics.statistics.interval.ms", "5000",
+          "how often librdkafka's statistics (consumer lag, rebalances) refresh the metrics when metrics.listen is "
+          "set (librdkafka's statistics.interval.ms), ms"},
+         DF__P_INT, 100, 3600000},
+        {{"otlp.endpoint", "",
+          "OTLP/HTTP collector base URL (spans go to <endpoint>/v1/traces, JSON), e.g. http://127.0.0.1:4318; "
+          "empty = tracing off"},
+         DF__P_STR, 0, 0},
+        {{"otlp.batch.max", "512", "most spans in one OTLP export request"}, DF__P_INT, 1, 10000},
+        {{"otlp.queue.max", "2048",
+          "most spans waiting for export; more are dropped and counted (duraflow_otlp_spans_dropped_total), never "
+          "waited for"},
+         DF__P_INT, 1, 1000000},
+        {{"service.name", "duraflow", "OpenTelemetry service.name of this program's spans"}, DF__P_STR, 0, 0},
         {{NULL, NULL, NULL}, 0, 0, 0},
 };
 
@@ -166,6 +191,27 @@ void df_conf_destroy(df_conf_t *c)
         free(c);
 }
 
+/* A human-readable name: valid UTF-8, no control character, 1..max bytes. */
+static df_err_t df__conf_text_check(const char *name, const char *value, size_t max, char *errstr,
+                                    size_t errstr_size)
+{
+        size_t n = strnlen(value, max + 1), i;
+        if (!n || n > max) {
+                df__errf(errstr, errstr_size, "property \"%s\": must be 1 to %zu bytes", name, max);
+                return DF_ERR_CONF;
+        }
+        if (!df__utf8_valid(value, n)) {
+                df__errf(errstr, errstr_size, "property \"%s\": not valid UTF-8", name);
+                return DF_ERR_CONF;
+        }
+        for (i = 0; i < n; i++)
+                if ((unsigned char)value[i] < 0x20 || value[i] == 0x7f) {
+                        df__errf(errstr, errstr_size, "property \"%s\": control character at byte %zu", name, i);
+                        return DF_ERR_CONF;
+                }
+        return DF_OK;
+}
+
 df_err_t df_conf_set(df_conf_t *c, const char *name, const char *value, char *errstr, size_t errstr_size)
 {
         const df__prop_def_t *p;
@@ -234,6 +280,17 @@ df_err_t df_conf_set(df_conf_t *c, const char *name, const char *value, char *er
                          value);
                 return DF_ERR_CONF;
         }
+        if (!strcmp(name, "log.format") && df__log_format_parse(value, NULL, errstr, errstr_size) != DF_OK)
+                return DF_ERR_CONF;
+        if (!strcmp(name, "metrics.listen")) {
+                int off;
+                if (df__metrics_listen_parse(value, &off, errstr, errstr_size) != DF_OK)
+                        return DF_ERR_CONF;
+        }
+        if (!strcmp(name, "otlp.endpoint") && *value && df__otlp_endpoint_check(value, errstr, errstr_size) != DF_OK)
+                return DF_ERR_CONF;
+        if (!strcmp(name, "service.name") && df__conf_text_check(name, value, 256, errstr, errstr_size) != DF_OK)
+                return DF_ERR_CONF;
         return df__conf_put(c, name, value) ? DF_ERR_NOMEM : DF_OK;
 }
 
