@@ -4,9 +4,26 @@
  *
  *   cli_client embedded                        the checks below, no broker
  *   cli_client delete-topics BROKERS PREFIX    delete PREFIX.* (test clean-up)
+ *   cli_client create-topics BROKERS PREFIX N [STATE_N]
+ *                                              create PREFIX.events, .state,
+ *                                              .timers, .results, .dlq with N
+ *                                              partitions (.state: STATE_N), as
+ *                                              an operator would, not duraflow
+ *   cli_client worker BROKERS PREFIX STATE_DIR  a worker (default "partitions")
+ *                                              running the workflows below
+ *                                              until SIGTERM
+ *
+ * Workflows of the worker:
+ *   echo     step "echo" returns the input; output = the input
+ *   cb       wait_for_callback "approval" (no timeout); output = its payload
+ *   hostile  step "paint" returns text with ESC, CR, BEL, U+202E and C1
+ *            controls; step "boom" fails (one attempt) with such an error, and
+ *            so does the execution
+ *   big      input "N SIZE": N steps each returning SIZE bytes
  *
  * Exit 0 when every check passed.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,12 +121,181 @@ static int delete_topics(const char *brokers, const char *prefix)
         return 0;
 }
 
+/* The five topics with partition counts chosen by the operator. */
+static int create_topics(const char *brokers, const char *prefix, int n, int state_n)
+{
+        static const char *const suffix[] = {"events", "state", "timers", "results", "dlq"};
+        char topic[300], e[512];
+        int i;
+        for (i = 0; i < 5; i++) {
+                snprintf(topic, sizeof(topic), "%s.%s", prefix, suffix[i]);
+                if (fc_create_topic(brokers, topic, i == 1 ? state_n : n, e, sizeof(e))) {
+                        fprintf(stderr, "create-topics: %s\n", e);
+                        return 1;
+                }
+        }
+        printf("created %s.* with %d partitions (state %d)\n", prefix, n, state_n);
+        return 0;
+}
+
+/* ---------------- the worker's workflows ---------------- */
+
+/* What hostile text looks like: CSI colour, CR (overwrites the line), BEL,
+ * U+202E (right-to-left override), a C1 control (U+009B, CSI), DEL. */
+#define HOSTILE_RESULT "\x1b[31mred\rover\a\xe2\x80\xae" "evil\xc2\x9bx\x7f"
+#define HOSTILE_ERROR "bad\x1b]0;title\x07\r\n\xe2\x81\xa6isolate\xd8\x9c"
+
+static df_err_t echo_body(df_step_t *s, void *opaque)
+{
+        const df_bytes_t *in = opaque;
+        return df_step_set_result(s, in->data, in->len);
+}
+
+static df_err_t wf_echo(df_ctx_t *ctx, const df_bytes_t *input, void *opaque)
+{
+        df_bytes_t r;
+        df_err_t rc;
+        (void)opaque;
+        if ((rc = df_step(ctx, "echo", echo_body, (void *)input, NULL, &r)) != DF_OK)
+                return rc;
+        return df_ctx_set_output(ctx, r.data, r.len);
+}
+
+static df_err_t submit_nothing(df_step_t *s, const char *callback_id, void *opaque)
+{
+        (void)callback_id;
+        (void)opaque;
+        return df_step_set_result(s, "", 0);
+}
+
+static df_err_t wf_cb(df_ctx_t *ctx, const df_bytes_t *input, void *opaque)
+{
+        df_callback_opts_t o = {0, 0};
+        df_bytes_t r;
+        df_err_t rc;
+        (void)input;
+        (void)opaque;
+        if ((rc = df_wait_for_callback(ctx, "approval", submit_nothing, NULL, &o, NULL, &r)) != DF_OK)
+                return rc;
+        return df_ctx_set_output(ctx, r.data, r.len);
+}
+
+static df_err_t paint(df_step_t *s, void *opaque)
+{
+        (void)opaque;
+        return df_step_set_result(s, HOSTILE_RESULT, strlen(HOSTILE_RESULT));
+}
+
+static df_err_t boom(df_step_t *s, void *opaque)
+{
+        (void)opaque;
+        df_step_set_error(s, "Hostile", HOSTILE_ERROR);
+        return DF_ERR_STEP_FAILED;
+}
+
+static df_err_t wf_hostile(df_ctx_t *ctx, const df_bytes_t *input, void *opaque)
+{
+        df_step_opts_t once = {.max_attempts = 1};
+        df_err_t rc;
+        (void)input;
+        (void)opaque;
+        if ((rc = df_step(ctx, "paint", paint, NULL, NULL, NULL)) != DF_OK)
+                return rc;
+        if ((rc = df_step(ctx, "boom", boom, NULL, &once, NULL)) != DF_OK) {
+                if (rc != DF_SUSPENDED)
+                        df_ctx_fail(ctx, HOSTILE_ERROR);
+                return rc;
+        }
+        return DF_OK;
+}
+
+static size_t big_size;
+
+static df_err_t big_body(df_step_t *s, void *opaque)
+{
+        char *buf = malloc(big_size ? big_size : 1);
+        df_err_t rc;
+        (void)opaque;
+        if (!buf)
+                return DF_ERR_NOMEM;
+        memset(buf, 'a' + df_step_attempt(s) % 26, big_size);
+        rc = df_step_set_result(s, buf, big_size);
+        free(buf);
+        return rc;
+}
+
+static df_err_t wf_big(df_ctx_t *ctx, const df_bytes_t *input, void *opaque)
+{
+        char in[64], name[32];
+        long n = 0, size = 0, i;
+        df_err_t rc;
+        (void)opaque;
+        snprintf(in, sizeof(in), "%.*s", (int)(input->len < 63 ? input->len : 63), (const char *)input->data);
+        if (sscanf(in, "%ld %ld", &n, &size) != 2 || n < 1 || size < 0 || size > DF_PAYLOAD_MAX) {
+                df_ctx_fail(ctx, "input must be \"N SIZE\"");
+                return DF_ERR_INVALID_ARG;
+        }
+        big_size = (size_t)size;
+        for (i = 1; i <= n; i++) {
+                snprintf(name, sizeof(name), "s%ld", i);
+                if ((rc = df_step(ctx, name, big_body, NULL, NULL, NULL)) != DF_OK)
+                        return rc;
+        }
+        return DF_OK;
+}
+
+static df_worker_t *the_worker;
+
+static void on_term(int sig)
+{
+        (void)sig;
+        df_worker_stop(the_worker);
+}
+
+static int worker(const char *brokers, const char *prefix, const char *state_dir)
+{
+        char e[512];
+        df_conf_t *c = df_conf_new();
+        df_err_t rc;
+        if (!c || df_conf_set(c, "brokers", brokers, e, sizeof(e)) || df_conf_set(c, "topic.prefix", prefix, e, sizeof(e)) ||
+            df_conf_set(c, "state.dir", state_dir, e, sizeof(e)) || df_conf_set(c, "log.level", "warn", e, sizeof(e))) {
+                fprintf(stderr, "worker conf: %s\n", e);
+                return 2;
+        }
+        the_worker = df_worker_new(c, e, sizeof(e));
+        df_conf_destroy(c);
+        if (!the_worker) {
+                fprintf(stderr, "worker: %s\n", e);
+                return 3;
+        }
+        df_worker_register(the_worker, "echo", wf_echo, NULL);
+        df_worker_register(the_worker, "cb", wf_cb, NULL);
+        df_worker_register(the_worker, "hostile", wf_hostile, NULL);
+        df_worker_register(the_worker, "big", wf_big, NULL);
+        signal(SIGTERM, on_term);
+        signal(SIGINT, on_term);
+        printf("worker running\n");
+        fflush(stdout);
+        rc = df_worker_run(the_worker);
+        df_worker_destroy(the_worker);
+        if (rc != DF_OK) {
+                fprintf(stderr, "worker: %s\n", df_err_name(rc));
+                return 4;
+        }
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         if (argc == 2 && !strcmp(argv[1], "embedded"))
                 return embedded();
         if (argc == 4 && !strcmp(argv[1], "delete-topics"))
                 return delete_topics(argv[2], argv[3]);
-        fprintf(stderr, "usage: cli_client embedded | delete-topics BROKERS PREFIX\n");
+        if ((argc == 5 || argc == 6) && !strcmp(argv[1], "create-topics"))
+                return create_topics(argv[2], argv[3], atoi(argv[4]), atoi(argv[argc == 6 ? 5 : 4]));
+        if (argc == 5 && !strcmp(argv[1], "worker"))
+                return worker(argv[2], argv[3], argv[4]);
+        fprintf(stderr, "usage: cli_client embedded | delete-topics BROKERS PREFIX | create-topics BROKERS PREFIX N "
+                        "[STATE_N] | worker BROKERS PREFIX STATE_DIR\n");
         return 2;
 }

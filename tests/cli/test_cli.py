@@ -9,12 +9,17 @@ offline: argument errors, no brokers configured, an unreachable broker
 broker:  read-only commands on a prefix without topics (and that they create
          none), a mistyped kafka.* property, the command named once in
          messages.  Uses a fresh topic prefix and deletes its topics.
+partitions: topics of 1, 2 and 12 partitions created by an operator (not by
+         duraflow), a worker and the CLI with the default "partitions" (6):
+         start, describe, history, list, callback and stop reach executions on
+         every partition; .events and .state of different counts are refused.
 
 Exit codes (duraflow --help): 0 ok, 1 failure, 2 usage, 3 not found,
 4 conflict, 5 rejected, 6 unavailable.
 """
 import argparse
 import concurrent.futures
+import json
 import os
 import re
 import subprocess
@@ -175,14 +180,157 @@ def broker():
     return True
 
 
+def murmur2(data):
+    """Kafka's murmur2 (librdkafka's murmur2_random partitioner for non-empty keys)."""
+    m = 0x5bd1e995
+    h = (0x9747b28c ^ len(data)) & 0xffffffff
+    for i in range(len(data) // 4):
+        k = data[4 * i] | (data[4 * i + 1] << 8) | (data[4 * i + 2] << 16) | (data[4 * i + 3] << 24)
+        k = (k * m) & 0xffffffff
+        k ^= k >> 24
+        k = (k * m) & 0xffffffff
+        h = ((h * m) & 0xffffffff) ^ k
+    extra, idx = len(data) % 4, len(data) & ~3
+    if extra >= 3:
+        h ^= data[idx + 2] << 16
+    if extra >= 2:
+        h ^= data[idx + 1] << 8
+    if extra >= 1:
+        h = ((h ^ data[idx]) * m) & 0xffffffff
+    h ^= h >> 13
+    h = (h * m) & 0xffffffff
+    return h ^ (h >> 15)
+
+
+def partition_of(key, n):
+    return (murmur2(key.encode()) & 0x7fffffff) % n
+
+
+class Worker:
+    """cli_client's worker on a prefix (stopped with SIGTERM)."""
+
+    def __init__(self, brokers, prefix, state_dir):
+        self.log = open(os.path.join(state_dir, "worker.log"), "w+")
+        self.p = subprocess.Popen([ARGS.helper, "worker", brokers, prefix, state_dir], stdout=self.log,
+                                  stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    def stop(self):
+        self.p.terminate()
+        try:
+            self.p.wait(30)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+        self.log.seek(0)
+        return self.log.read()
+
+
+def wait_status(b, eid, status, secs=20):
+    """describe until the execution has status (or secs pass); the last result."""
+    deadline = time.monotonic() + secs
+    while True:
+        r = run(b + ["describe", eid])
+        if re.search(r"^status +%s$" % status, r[1], re.M) or time.monotonic() > deadline:
+            return r
+        time.sleep(0.3)
+
+
+def partitions():
+    brokers = os.environ.get("DF_BROKERS", "")
+    if not brokers:
+        print("test_cli partitions: DF_BROKERS is not set: start a broker (scripts/kafka.sh start)", file=sys.stderr)
+        return False
+    stamp = "%d-%d" % (int(time.time()), os.getpid())
+    for n in (1, 2, 12):
+        prefix = "dfclip%d-%s" % (n, stamp)
+        b = ["--brokers", brokers, "--prefix", prefix]  # no -X partitions: the default, 6
+        subprocess.run([ARGS.helper, "create-topics", brokers, prefix, str(n)], check=True, timeout=60)
+        with tempfile.TemporaryDirectory() as d:
+            w = Worker(brokers, prefix, d)
+            try:
+                # execution ids on every partition (12 of them when there are 12)
+                ids, seen = [], set()
+                i = 0
+                while len(seen) < n or len(ids) < 3:
+                    eid = "p%d-e%d" % (n, i)
+                    i += 1
+                    if partition_of(eid, n) not in seen or len(ids) < 3:
+                        seen.add(partition_of(eid, n))
+                        ids.append(eid)
+                for eid in ids:
+                    check("%d partitions: start %s (partition %d)" % (n, eid, partition_of(eid, n)),
+                          run(b + ["start", "echo", eid, "--input", "in-" + eid]), 0, stdout_re=r"^%s started\n$" % eid)
+                for eid in ids:
+                    check("%d partitions: describe %s" % (n, eid), wait_status(b, eid, "SUCCEEDED"), 0,
+                          stdout_re=r"(?m)^execution_id +%s\nworkflow +echo\nstatus +SUCCEEDED\ninput +in-%s\n"
+                                    r"output +in-%s$" % (eid, eid, eid))
+                    check("%d partitions: history %s" % (n, eid), run(b + ["history", eid]), 0,
+                          stdout_re=r"(?m)^1 +STEP +SUCCEEDED +1 +echo .* in-%s$" % eid)
+                r = run(b + ["list"])
+                check("%d partitions: list shows all %d" % (n, len(ids)), r, 0,
+                      stdout_re=r"(?m)^%d execution\(s\)$" % len(ids))
+                check("%d partitions: list names each" % n, r, 0,
+                      stdout_re="".join(r"(?=[\s\S]*^%s +echo +SUCCEEDED +1$)" % re.escape(e) for e in ids))
+                r = run(b + ["--json", "list"])
+                got = sorted(e["execution_id"] for e in json.loads(r[1])) if r[0] == 0 else []
+                check("%d partitions: --json list has every id" % n, (0 if got == sorted(ids) else 1,) + r[1:], 0)
+                # a callback and a stop on the last partition
+                cb_id, stop_id = None, None
+                for j in range(200):
+                    eid = "p%d-x%d" % (n, j)
+                    if partition_of(eid, n) == n - 1:
+                        if cb_id is None:
+                            cb_id = eid
+                        elif stop_id is None:
+                            stop_id = eid
+                            break
+                for eid in (cb_id, stop_id):
+                    check("%d partitions: start cb %s" % (n, eid), run(b + ["start", "cb", eid]), 0)
+                    wait_status(b, eid, "SUSPENDED")
+                r = run(b + ["--json", "history", cb_id])
+                ops = json.loads(r[1]).get("operations", []) if r[0] == 0 else []
+                cbs = [o.get("callback_id") for o in ops if o.get("callback_id")]
+                check("%d partitions: history --json shows the callback id" % n, (0 if cbs else 1,) + r[1:], 0)
+                if cbs:
+                    check("%d partitions: callback succeed" % n,
+                          run(b + ["callback", "succeed", cbs[0], "--payload", "paid"]), 0,
+                          stdout_re=r"^callback accepted\n$")
+                    check("%d partitions: the callback's execution succeeded" % n,
+                          wait_status(b, cb_id, "SUCCEEDED"), 0, stdout_re=r"(?m)^output +paid$")
+                check("%d partitions: stop" % n, run(b + ["stop", stop_id, "--reason", "enough"]), 0,
+                      stdout_re=r"^stopped\n$")
+                check("%d partitions: stopped" % n, wait_status(b, stop_id, "STOPPED"), 0,
+                      stdout_re=r"(?m)^error +enough$")
+            finally:
+                log = w.stop()
+                if FAILED:
+                    print("worker log (%d partitions):\n%s" % (n, log[-2000:]))
+                subprocess.run([ARGS.helper, "delete-topics", brokers, prefix], timeout=60)
+    # .events and .state must have the same count: a clear error, not a wrong partition
+    prefix = "dfclipm-%s" % stamp
+    subprocess.run([ARGS.helper, "create-topics", brokers, prefix, "2", "3"], check=True, timeout=60)
+    try:
+        b = ["--brokers", brokers, "--prefix", prefix]
+        mismatch = (r"%s\.events has 2 partitions and %s\.state 3: they must have the same count" %
+                    (re.escape(prefix), re.escape(prefix)))
+        check("events 2, state 3: start", run(b + ["start", "echo", "m1"]), 2, r"^duraflow start: " + mismatch,
+              max_s=30)
+        check("events 2, state 3: describe", run(b + ["describe", "m1"]), 2, r"^duraflow describe: " + mismatch,
+              max_s=30)
+        check("events 2, state 3: list", run(b + ["list"]), 2, r"^duraflow list: " + mismatch, max_s=30)
+    finally:
+        subprocess.run([ARGS.helper, "delete-topics", brokers, prefix], timeout=60)
+    return True
+
+
 def main():
     global ARGS
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cli", required=True, help="the duraflow CLI")
     ap.add_argument("--helper", required=True, help="tests/cli/cli_client (deletes the test's topics)")
-    ap.add_argument("suite", choices=["offline", "broker"])
+    ap.add_argument("suite", choices=["offline", "broker", "partitions"])
     ARGS = ap.parse_args()
-    ok = offline() if ARGS.suite == "offline" else broker()
+    ok = {"offline": offline, "broker": broker, "partitions": partitions}[ARGS.suite]()
     print("cli %s: %d passed, %d failed" % (ARGS.suite, PASSED, FAILED))
     sys.exit(0 if ok is not False and FAILED == 0 and PASSED > 0 else 1)
 
