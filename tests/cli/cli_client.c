@@ -59,12 +59,69 @@ static df_conf_t *conf_with(const char *prefix, const char *extra)
         return c;
 }
 
+/* df_text_escape and the status names: no Kafka. */
+static void text_checks(void)
+{
+        static const struct {
+                const char *in;
+                size_t len;
+                const char *out;
+        } cases[] = {
+                {"plain text", 10, "plain text"},
+                {"caf\xc3\xa9 \xe2\x82\xac", 9, "caf\xc3\xa9 \xe2\x82\xac"},  /* UTF-8 passes */
+                {"a\x1b[31mb", 7, "a\\x1B[31mb"},                        /* ESC */
+                {"l1\r\nl2\t", 7, "l1\\x0D\\x0Al2\\x09"},                 /* CR LF TAB */
+                {"x\x7f\x00y", 4, "x\\x7F\\x00y"},                          /* DEL, NUL */
+                {"\xc2\x9b" "1m", 4, "\\u009B1m"},                           /* C1 CSI */
+                {"\xe2\x80\xae" "cba", 6, "\\u202Ecba"},                      /* RLO */
+                {"\xe2\x81\xa6" "i\xe2\x81\xa9", 7, "\\u2066i\\u2069"},        /* isolates */
+                {"\xe2\x80\x8e\xe2\x80\x8f\xd8\x9c", 8, "\\u200E\\u200F\\u061C"}, /* LRM RLM ALM */
+                {"\xe2\x80\xa8", 3, "\\u2028"},                              /* line separator */
+                {"bad\xc3\x28", 5, "bad\\xC3("},                             /* invalid UTF-8 */
+                {"\xed\xa0\x80", 3, "\\xED\\xA0\\x80"},                       /* a surrogate */
+                {"\xf0\x9f\x98\x80", 4, "\xf0\x9f\x98\x80"},                  /* U+1F600 passes */
+                {"back\\slash", 10, "back\\slash"},                         /* kept */
+        };
+        char out[64];
+        size_t i, n;
+        df_exec_status_t st;
+
+        for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                n = df_text_escape(out, sizeof(out), cases[i].in, cases[i].len);
+                CHECK(!strcmp(out, cases[i].out) && n == strlen(cases[i].out), "df_text_escape case %zu: \"%s\"", i,
+                      out);
+        }
+        /* cut at a whole escape, never in the middle of one */
+        n = df_text_escape(out, 6, "ab\x1b\x1b", 4);
+        CHECK(n == 10 && !strcmp(out, "ab"), "df_text_escape cuts at a whole escape: \"%s\" (%zu)", out, n);
+        n = df_text_escape(out, 3, "a\xc3\xa9", 3);
+        CHECK(n == 3 && !strcmp(out, "a"), "df_text_escape cuts at a whole character: \"%s\" (%zu)", out, n);
+        n = df_text_escape(NULL, 0, "\x01", 1);
+        CHECK(n == 4, "df_text_escape measures with a NULL dst: %zu", n);
+
+        CHECK(!strcmp(df_exec_status_name(DF_EXEC_NONDETERMINISM), "NONDETERMINISM") &&
+                      !strcmp(df_exec_status_name(DF_EXEC_PENDING), "PENDING") &&
+                      !strcmp(df_exec_status_name((df_exec_status_t)99), "UNKNOWN"),
+              "df_exec_status_name");
+        CHECK(df_exec_status_parse("timed_out", &st) == DF_OK && st == DF_EXEC_TIMED_OUT &&
+                      df_exec_status_parse("DONE", &st) == DF_ERR_INVALID_ARG,
+              "df_exec_status_parse");
+        CHECK(!strcmp(df_op_type_name(DF_OP_TYPE_CALLBACK), "CALLBACK") &&
+                      !strcmp(df_op_type_name((df_op_type_t)7), "UNKNOWN") &&
+                      !strcmp(df_op_status_name(DF_OP_STATUS_TIMED_OUT), "TIMED_OUT"),
+              "df_op_type_name, df_op_status_name");
+        CHECK(df_execution_id_check("order-10248:v2@x.y_z", out, sizeof(out)) == DF_OK &&
+                      df_execution_id_check("", out, sizeof(out)) == DF_ERR_INVALID_ARG &&
+                      df_workflow_name_check("commandes \xc3\xa0 livrer", out, sizeof(out)) == DF_OK &&
+                      df_workflow_name_check("w\xe2\x80\xae", out, sizeof(out)) == DF_ERR_INVALID_ARG,
+              "df_execution_id_check, df_workflow_name_check");
+}
+
 static int embedded(void)
 {
         char e[512];
         df_client_t *c = (df_client_t *)&e; /* must come back NULL */
         df_conf_t *conf = conf_with("cliemb", NULL), *bad = conf_with("cliemb", "kafka.no.such.prop=1");
-        char *json = NULL;
         df_err_t rc;
 
         rc = df_client_open(NULL, 0, &c, e, sizeof(e));
@@ -92,16 +149,67 @@ static int embedded(void)
         rc = df_client_open(conf, DF_CLIENT_NO_CREATE_TOPICS, &c, e, sizeof(e));
         CHECK(rc == DF_OK && c, "then DF_CLIENT_NO_CREATE_TOPICS opens: %s (%s)", df_err_name(rc), rc ? e : "");
         if (c) {
-                rc = df_client_list(c, NULL, NULL, &json, e, sizeof(e));
-                CHECK(rc == DF_OK && json && !strcmp(json, "[]"), "and lists nothing: %s %s", df_err_name(rc),
-                      json ? json : e);
-                free(json);
+                df_exec_list_t *list = NULL;
+                df_exec_info_t *x = (df_exec_info_t *)&e; /* must come back NULL */
+                df_history_t *h = (df_history_t *)&e;
+                rc = df_client_list(c, NULL, DF_EXEC_ANY, &list, e, sizeof(e));
+                CHECK(rc == DF_OK && list && list->count == 0, "and lists nothing: %s %zu", df_err_name(rc),
+                      list ? list->count : (size_t)99);
+                df_exec_list_destroy(list);
+                rc = df_client_list(c, NULL, (df_exec_status_t)42, &list, e, sizeof(e));
+                CHECK(rc == DF_ERR_INVALID_ARG && !list, "list by an unknown status: %s (%s)", df_err_name(rc), e);
+                rc = df_client_describe(c, "nosuch", &x, e, sizeof(e));
+                CHECK(rc == DF_ERR_NOT_FOUND && !x && !strcmp(e, "no execution named \"nosuch\""),
+                      "describe of a missing execution: %s (%s)", df_err_name(rc), e);
+                rc = df_client_history(c, "a/b", &h, e, sizeof(e));
+                CHECK(rc == DF_ERR_INVALID_ARG && !h &&
+                              !strcmp(e, "history: execution id \"a/b\" is invalid: it must be 1..200 characters of "
+                                         "A-Z a-z 0-9 . _ : @ -"),
+                      "history a/b says the allowed form: %s (%s)", df_err_name(rc), e);
+                rc = df_client_describe(c, "x\x1b[2J\r", &x, e, sizeof(e));
+                CHECK(rc == DF_ERR_INVALID_ARG && !strchr(e, '\x1b') && !strchr(e, '\r') &&
+                              strstr(e, "\"x\\x1B[2J\\x0D\""),
+                      "an id with ESC and CR is quoted escaped: %s", e);
+                rc = df_client_start(c, "wf\xc3\x28", "e1", NULL, 0, NULL, e, sizeof(e));
+                CHECK(rc == DF_ERR_INVALID_ARG && strstr(e, "workflow name \"wf\\xC3(\" is not valid UTF-8"),
+                      "a workflow name of invalid UTF-8: %s (%s)", df_err_name(rc), e);
+                rc = df_client_start(c, "wf\nx", "e1", NULL, 0, NULL, e, sizeof(e));
+                CHECK(rc == DF_ERR_INVALID_ARG && strstr(e, "contains a control character (U+000A)"),
+                      "a workflow name with a newline: %s (%s)", df_err_name(rc), e);
+                rc = df_client_start(c, "", "e1", NULL, 0, NULL, e, sizeof(e));
+                CHECK(rc == DF_ERR_INVALID_ARG && strstr(e, "workflow name is empty"), "an empty workflow name: %s (%s)",
+                      df_err_name(rc), e);
+                rc = df_client_start_async(c, "wf", "bad id", "x", 1, e, sizeof(e));
+                CHECK(rc == DF_ERR_INVALID_ARG && strstr(e, "execution id \"bad id\" is invalid: it must be"),
+                      "start_async checks the id: %s (%s)", df_err_name(rc), e);
+                rc = df_client_stop(c, "e1", "why\xff", e, sizeof(e));
+                CHECK(rc == DF_ERR_INVALID_ARG && strstr(e, "stop: the reason \"why\\xFF\" is not valid UTF-8"),
+                      "a stop reason of invalid UTF-8: %s (%s)", df_err_name(rc), e);
+                rc = df_client_callback(c, "0123456789abcdef0123456789abcdef_1_e1", DF_CALLBACK_FAILURE, NULL, 0,
+                                        "no\xc3\x28", 1, e, sizeof(e));
+                CHECK(rc == DF_ERR_INVALID_ARG && strstr(e, "the failure message \"no\\xC3(\" is not valid UTF-8"),
+                      "a callback failure text of invalid UTF-8: %s (%s)", df_err_name(rc), e);
+                {
+                        char *big = malloc(DF_MESSAGE_MAX + 2);
+                        memset(big, 'a', DF_MESSAGE_MAX + 1);
+                        big[DF_MESSAGE_MAX + 1] = '\0';
+                        rc = df_client_stop(c, "e1", big, e, sizeof(e));
+                        CHECK(rc == DF_ERR_INVALID_ARG && strstr(e, "the reason is 65537 bytes, over the limit of 65536"),
+                              "a stop reason over DF_MESSAGE_MAX: %s (%s)", df_err_name(rc), e);
+                        free(big);
+                }
                 df_client_destroy(c);
         }
         c = df_client_new(conf, e, sizeof(e));
         CHECK(c != NULL, "df_client_new still works");
         df_client_destroy(c);
+        rc = df_conf_check(bad, e, sizeof(e));
+        CHECK(rc == DF_ERR_CONF && strstr(e, "no.such.prop"), "df_conf_check names the refused property: %s (%s)",
+              df_err_name(rc), e);
+        rc = df_conf_check(conf, e, sizeof(e));
+        CHECK(rc == DF_OK, "df_conf_check accepts the defaults: %s", df_err_name(rc));
 
+        text_checks();
         df_conf_destroy(conf);
         df_conf_destroy(bad);
         printf("cli_client embedded: %d failed\n", failed);

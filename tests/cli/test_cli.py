@@ -160,21 +160,42 @@ def broker():
         check("mistyped kafka.* property: start", run(b + ["-X", "kafka.no.such.prop=1", "start", "wf", "e1"]), 2,
               r'^duraflow start: Kafka property no\.such\.prop=1', max_s=5)
 
-        # start creates the topics (then rejects the id): the command is named once
+        # regression (issue 10): start with an invalid id created the topics, then rejected it
+        form = r'execution id "bad id!" is invalid: it must be 1\.\.200 characters of A-Z a-z 0-9 \. _ : @ -'
         check("command named once: start", run(b + ["start", "wf", "bad id!"]), 2,
-              r'^duraflow start: execution id "bad id!" is invalid', not_re=r"start: start:", max_s=30)
-        check("topics exist: list", run(b + ["list"]), 0, stdout_re=r"^execution .*\n0 execution\(s\)\n$", max_s=30)
+              r'^duraflow start: %s \(DF_ERR_INVALID_ARG\)\n$' % form, not_re=r"start: start:", max_s=5)
+        check("start with an invalid id created no topic", run(b + ["list"]), 3, none, max_s=10)
+        check("start: a workflow name of invalid UTF-8", run(b + ["start", "wf\udcc3(", "e1"]), 2,
+              r'^duraflow start: workflow name "wf\\xC3\(" is not valid UTF-8 \(DF_ERR_INVALID_ARG\)\n$', max_s=5)
+        check("start: a workflow name with ESC", run(b + ["start", "w\x1b[2Jf", "e1"]), 2,
+              r'^duraflow start: workflow name "w\\x1B\[2Jf" contains a control character \(U\+001B\)', max_s=5)
+        check("... and they created no topic", run(b + ["list"]), 3, none, max_s=10)
+        # regression (issue 9): no reply within client.timeout.ms claimed "a worker will still process it"
+        r = run(b + ["-X", "client.timeout.ms=1500", "start", "wf", "e-noworker", "--input", "{}"])
+        check("no worker: start says what is known", r, 6,
+              r"^duraflow start: no worker replied within 1500 ms \(client\.timeout\.ms; is a worker running\?\): "
+              r"the request is durable in %s\.events; `duraflow describe e-noworker` tells whether a worker recorded "
+              r"it \(DF_ERR_TIMEOUT\)\n$" % re.escape(prefix), not_re=r"will still process", max_s=30)
+        check("topics exist: list", run(b + ["list"]), 0,
+              stdout_re=r"^execution .*\n0 execution\(s\)\n$", max_s=30)
         r = run(b + ["--json", "list"])
         check("topics exist: --json list", r, 0, stdout_re=r"^\[\]\n$", max_s=30)
         check("topics exist: describe unknown", run(b + ["describe", "nosuch"]), 3,
               r'^duraflow describe: no execution named "nosuch" \(DF_ERR_NOT_FOUND\)', max_s=30)
         check("command named once: history", run(b + ["history", "bad id!"]), 2,
-              r"^duraflow history: invalid execution id \(DF_ERR_INVALID_ARG\)", not_re=r"describe: ", max_s=30)
+              r"^duraflow history: %s \(DF_ERR_INVALID_ARG\)" % form, not_re=r"describe: ", max_s=30)
+        check("describe a/b says the allowed form", run(b + ["describe", "a/b"]), 2,
+              r'^duraflow describe: execution id "a/b" is invalid: it must be 1\.\.200 characters of '
+              r'A-Z a-z 0-9 \. _ : @ - \(DF_ERR_INVALID_ARG\)\n$', max_s=30)
         check("command named once: stop", run(b + ["stop", "bad id!"]), 2,
-              r"^duraflow stop: invalid execution id \(DF_ERR_INVALID_ARG\)", not_re=r"stop: stop:", max_s=30)
+              r"^duraflow stop: %s \(DF_ERR_INVALID_ARG\)" % form, not_re=r"stop: stop:", max_s=30)
         r = run(b + ["--json", "stop", "bad id!"])
         check("command named once: --json stop", r, 2,
-              stdout_re=r'"message":"invalid execution id"')
+              stdout_re=r'"message":"execution id \\"bad id!\\" is invalid: it must be 1\.\.200 characters')
+        r = run(b + ["-X", "client.timeout.ms=1500", "stop", "e-noworker"])
+        check("no worker: stop says what is known", r, 6,
+              r"the request is durable in %s\.events; `duraflow describe e-noworker` tells whether" % re.escape(prefix),
+              not_re=r"will still process", max_s=30)
     finally:
         subprocess.run([ARGS.helper, "delete-topics", brokers, prefix], timeout=60)
     return True
@@ -270,7 +291,7 @@ def partitions():
                 check("%d partitions: list shows all %d" % (n, len(ids)), r, 0,
                       stdout_re=r"(?m)^%d execution\(s\)$" % len(ids))
                 check("%d partitions: list names each" % n, r, 0,
-                      stdout_re="".join(r"(?=[\s\S]*^%s +echo +SUCCEEDED +1$)" % re.escape(e) for e in ids))
+                      stdout_re="(?m)" + "".join(r"(?=[\s\S]*^%s +echo +SUCCEEDED +1$)" % re.escape(e) for e in ids))
                 r = run(b + ["--json", "list"])
                 got = sorted(e["execution_id"] for e in json.loads(r[1])) if r[0] == 0 else []
                 check("%d partitions: --json list has every id" % n, (0 if got == sorted(ids) else 1,) + r[1:], 0)
