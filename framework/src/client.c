@@ -599,10 +599,14 @@ df_err_t df_client_stop(df_client_t *c, const char *execution_id, const char *re
 
 /* ---------------- names of statuses and types ---------------- */
 
+_Static_assert(DF_MESSAGE_MAX == DF__TEXT_MAX, "a text the client accepts is recorded whole");
+_Static_assert(DF_PAYLOAD_MAX == DF__PAYLOAD_MAX, "one payload limit");
+
 _Static_assert(DF_EXEC_PENDING == (int)DF__ES_PENDING && DF_EXEC_RUNNING == (int)DF__ES_RUNNING &&
                        DF_EXEC_SUSPENDED == (int)DF__ES_SUSPENDED && DF_EXEC_SUCCEEDED == (int)DF__ES_SUCCEEDED &&
                        DF_EXEC_FAILED == (int)DF__ES_FAILED && DF_EXEC_TIMED_OUT == (int)DF__ES_TIMED_OUT &&
-                       DF_EXEC_STOPPED == (int)DF__ES_STOPPED && DF_EXEC_NONDETERMINISM == (int)DF__ES_NONDETERMINISM,
+                       DF_EXEC_STOPPED == (int)DF__ES_STOPPED && DF_EXEC_NONDETERMINISM == (int)DF__ES_NONDETERMINISM &&
+                       DF_EXEC_QUARANTINED == (int)DF__ES_QUARANTINED,
                "df_exec_status_t is the changelog's status");
 _Static_assert(DF_OP_TYPE_STEP == (int)DF__OP_STEP && DF_OP_TYPE_WAIT == (int)DF__OP_WAIT &&
                        DF_OP_TYPE_CALLBACK == (int)DF__OP_CALLBACK,
@@ -683,8 +687,9 @@ static df_err_t df__scan(df_client_t *c, rd_kafka_t *rk, const int32_t *parts, i
                 rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
                 if (!m) {
                         if (df__mono_ms() > deadline) {
-                                df__errf(errstr, errstr_size, "reading %s: nothing arrived for %d ms (client.timeout.ms)",
-                                         c->t.state, c->timeout_ms);
+                                df__errf(errstr, errstr_size,
+                                         "reading %s: nothing arrived for %d ms (client.timeout.ms)", c->t.state,
+                                         c->timeout_ms);
                                 rc = DF_ERR_KAFKA;
                                 goto out;
                         }

@@ -579,7 +579,8 @@ static int cmd_describe(int argc, char **argv, int history)
         while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
                 if (c == 'h') {
                         printf("usage: duraflow %s <execution-id>\n%s\n", history ? "history" : "describe",
-                               history ? "Prints every operation of the execution: type, status, attempt, result or error."
+                               history ? "Prints every operation of the execution: type, status, attempt, result or "
+                                         "error."
                                        : "Prints the execution's workflow, status, input, output and error.");
                         printf("<execution-id>: 1..%d characters of A-Z a-z 0-9 . _ : @ -\n", DF_EXECUTION_ID_MAX);
                         return EX_OK;
@@ -690,8 +691,9 @@ static int cmd_list(int argc, char **argv)
                 case 'h':
                         printf("usage: duraflow list [--workflow NAME] [--status STATUS]\n"
                                "STATUS: PENDING, RUNNING, SUSPENDED, SUCCEEDED, FAILED, TIMED_OUT, STOPPED,\n"
-                               "NONDETERMINISM. Each execution's small fields (--json: execution_id, workflow,\n"
-                               "status, created_ms, updated_ms, operations_count); `describe` for the rest.\n");
+                               "NONDETERMINISM, QUARANTINED.\n"
+                               "Prints each execution's small fields (--json: execution_id, workflow, status,\n"
+                               "created_ms, updated_ms, operations_count); `describe` for the rest.\n");
                         return EX_OK;
                 default:
                         return bad_option(argv[0], c, argv);
@@ -702,7 +704,7 @@ static int cmd_list(int argc, char **argv)
         if (status && df_exec_status_parse(status, &st) != DF_OK) {
                 snprintf(errstr, sizeof(errstr),
                          "--status \"%.80s\" is not a status (PENDING, RUNNING, SUSPENDED, SUCCEEDED, FAILED, "
-                         "TIMED_OUT, STOPPED, NONDETERMINISM)",
+                         "TIMED_OUT, STOPPED, NONDETERMINISM, QUARANTINED)",
                          status);
                 return report(DF_ERR_INVALID_ARG, "list", errstr, "");
         }

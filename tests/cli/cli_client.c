@@ -177,8 +177,8 @@ static int embedded(void)
                 CHECK(rc == DF_ERR_INVALID_ARG && strstr(e, "contains a control character (U+000A)"),
                       "a workflow name with a newline: %s (%s)", df_err_name(rc), e);
                 rc = df_client_start(c, "", "e1", NULL, 0, NULL, e, sizeof(e));
-                CHECK(rc == DF_ERR_INVALID_ARG && strstr(e, "workflow name is empty"), "an empty workflow name: %s (%s)",
-                      df_err_name(rc), e);
+                CHECK(rc == DF_ERR_INVALID_ARG && strstr(e, "workflow name is empty"),
+                      "an empty workflow name: %s (%s)", df_err_name(rc), e);
                 rc = df_client_start_async(c, "wf", "bad id", "x", 1, e, sizeof(e));
                 CHECK(rc == DF_ERR_INVALID_ARG && strstr(e, "execution id \"bad id\" is invalid: it must be"),
                       "start_async checks the id: %s (%s)", df_err_name(rc), e);
@@ -194,7 +194,8 @@ static int embedded(void)
                         memset(big, 'a', DF_MESSAGE_MAX + 1);
                         big[DF_MESSAGE_MAX + 1] = '\0';
                         rc = df_client_stop(c, "e1", big, e, sizeof(e));
-                        CHECK(rc == DF_ERR_INVALID_ARG && strstr(e, "the reason is 65537 bytes, over the limit of 65536"),
+                        CHECK(rc == DF_ERR_INVALID_ARG &&
+                                      strstr(e, "the reason is 32769 bytes, over the limit of 32768"),
                               "a stop reason over DF_MESSAGE_MAX: %s (%s)", df_err_name(rc), e);
                         free(big);
                 }
@@ -365,7 +366,8 @@ static int worker(const char *brokers, const char *prefix, const char *state_dir
         char e[512];
         df_conf_t *c = df_conf_new();
         df_err_t rc;
-        if (!c || df_conf_set(c, "brokers", brokers, e, sizeof(e)) || df_conf_set(c, "topic.prefix", prefix, e, sizeof(e)) ||
+        if (!c || df_conf_set(c, "brokers", brokers, e, sizeof(e)) ||
+            df_conf_set(c, "topic.prefix", prefix, e, sizeof(e)) ||
             df_conf_set(c, "state.dir", state_dir, e, sizeof(e)) || df_conf_set(c, "log.level", "warn", e, sizeof(e))) {
                 fprintf(stderr, "worker conf: %s\n", e);
                 return 2;

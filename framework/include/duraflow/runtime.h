@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h> /* programs have come to rely on it */
 
 /* df_bytes_t, df_handler_fn (duraflow.h includes this header at its end) */
 #include "duraflow/duraflow.h"
@@ -91,8 +92,9 @@ typedef struct df_client df_client_t;
 #define DF_EXECUTION_ID_MAX 200
 /** Longest workflow name, bytes (UTF-8, no control characters). */
 #define DF_WORKFLOW_NAME_MAX 200
-/** Longest callback failure message or stop reason, bytes (UTF-8). */
-#define DF_MESSAGE_MAX 65536
+/** Longest callback failure message or stop reason, bytes (UTF-8): what a
+ * worker records of a text whole. */
+#define DF_MESSAGE_MAX 32768
 
 /** DF_OK when id is 1..DF_EXECUTION_ID_MAX characters of A-Z a-z 0-9 . _ : @ -;
  * otherwise DF_ERR_INVALID_ARG with a message that quotes id (escaped, as
@@ -219,8 +221,8 @@ DF_EXPORT df_err_t df_client_stop(df_client_t *c, const char *execution_id, cons
 /* ---------------- reading executions (typed) ---------------- */
 
 /** An execution's status.  Values are stable (they are what the changelog
- * records); more will be added (PAUSED, QUARANTINED): treat a value you do
- * not know as "not finished" and print it with df_exec_status_name. */
+ * records); more will be added (PAUSED): treat a value you do not know as
+ * "not finished" and print it with df_exec_status_name. */
 typedef enum df_exec_status {
         DF_EXEC_ANY = -1, /* only as a filter of df_client_list: every status */
         DF_EXEC_PENDING = 0,
@@ -231,10 +233,12 @@ typedef enum df_exec_status {
         DF_EXEC_TIMED_OUT = 5,
         DF_EXEC_STOPPED = 6,
         DF_EXEC_NONDETERMINISM = 7, /* stopped in a visible, resumable error state */
+        DF_EXEC_QUARANTINED = 8,    /* kept killing workers (or could not be processed): parked, resumable */
 } df_exec_status_t;
 
 /** "PENDING", "RUNNING", "SUSPENDED", "SUCCEEDED", "FAILED", "TIMED_OUT",
- * "STOPPED", "NONDETERMINISM"; "UNKNOWN" for another value.  Static. */
+ * "STOPPED", "NONDETERMINISM", "QUARANTINED"; "UNKNOWN" for another value.
+ * Static. */
 DF_EXPORT const char *df_exec_status_name(df_exec_status_t status);
 /** The status named name (case-insensitive, as df_exec_status_name spells
  * it) into *out: DF_OK, or DF_ERR_INVALID_ARG for another name. */
