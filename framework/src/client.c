@@ -942,39 +942,63 @@ const df_exec_info_t *df_history_execution(const df_history_t *h)
 /* The latest record of key at offset >= from: read forward from where the
  * reader is, or seek when from is behind it or far ahead.  *m (to destroy)
  * or NULL when the partition ends first (the record was deleted since). */
+/* Position h's reader at offset (a seek: what librdkafka has queued for the
+ * partition is dropped). */
+static df_err_t df__history_seek(df_history_t *h, int64_t offset, char *errstr, size_t errstr_size)
+{
+        rd_kafka_topic_partition_list_t *tp = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_error_t *error;
+        rd_kafka_topic_partition_list_add(tp, h->c->t.state, h->part)->offset = offset;
+        df__log(DF__LOG_DEBUG, "history: seek %s[%d] from %lld to %lld", h->c->t.state, h->part, (long long)h->pos,
+                (long long)offset);
+        /* asynchronous: what the seek meets comes through the poll */
+        error = rd_kafka_seek_partitions(h->rk, tp, 0);
+        if (!error && tp->elems[0].err && tp->elems[0].err != RD_KAFKA_RESP_ERR__IN_PROGRESS)
+                error = rd_kafka_error_new(tp->elems[0].err, "%s", rd_kafka_err2str(tp->elems[0].err));
+        rd_kafka_topic_partition_list_destroy(tp);
+        if (error) {
+                df__errf(errstr, errstr_size, "seeking %s[%d] to %lld: %s", h->c->t.state, h->part, (long long)offset,
+                         rd_kafka_error_string(error));
+                rd_kafka_error_destroy(error);
+                return DF_ERR_KAFKA;
+        }
+        h->pos = offset;
+        return DF_OK;
+}
+
+/* The latest record of key at offset >= from: read forward from where the
+ * reader is, or seek when from is behind it or far ahead.  *m (to destroy)
+ * or NULL when the partition ends first (the record was deleted since). */
 static df_err_t df__history_fetch(df_history_t *h, const char *key, int64_t from, rd_kafka_message_t **out,
                                   char *errstr, size_t errstr_size)
 {
         int64_t deadline = df__mono_ms() + h->c->timeout_ms;
         size_t klen = strlen(key);
+        int idle = 0;
+        df_err_t rc;
 
         *out = NULL;
-        if (h->pos < 0 || from < h->pos || from - h->pos > DF__SKIP_MAX) {
-                rd_kafka_topic_partition_list_t *tp = rd_kafka_topic_partition_list_new(1);
-                rd_kafka_error_t *error;
-                rd_kafka_topic_partition_list_add(tp, h->c->t.state, h->part)->offset = from;
-                error = rd_kafka_seek_partitions(h->rk, tp, h->c->timeout_ms);
-                if (!error && tp->elems[0].err)
-                        error = rd_kafka_error_new(tp->elems[0].err, "%s", rd_kafka_err2str(tp->elems[0].err));
-                rd_kafka_topic_partition_list_destroy(tp);
-                if (error) {
-                        df__errf(errstr, errstr_size, "seeking %s[%d] to %lld: %s", h->c->t.state, h->part,
-                                 (long long)from, rd_kafka_error_string(error));
-                        rd_kafka_error_destroy(error);
-                        return DF_ERR_KAFKA;
-                }
-                h->pos = from;
-        }
+        if ((h->pos < 0 || from < h->pos || from - h->pos > DF__SKIP_MAX) &&
+            (rc = df__history_seek(h, from, errstr, errstr_size)) != DF_OK)
+                return rc;
         for (;;) {
-                rd_kafka_message_t *m = rd_kafka_consumer_poll(h->rk, 200);
+                rd_kafka_message_t *m = rd_kafka_consumer_poll(h->rk, 10);
                 if (!m) {
                         if (df__mono_ms() > deadline) {
                                 df__errf(errstr, errstr_size, "reading %s[%d] again: nothing arrived for %d ms",
                                          h->c->t.state, h->part, h->c->timeout_ms);
                                 return DF_ERR_KAFKA;
                         }
+                        /* librdkafka stops fetching a partition whose queue
+                         * reached queued.max.messages.kbytes and looks again
+                         * only about once a second (2.0: an indefinite
+                         * backoff): nothing is queued now, so a seek to where
+                         * the reader is makes it fetch at once */
+                        if (++idle == 1 && (rc = df__history_seek(h, h->pos, errstr, errstr_size)) != DF_OK)
+                                return rc;
                         continue;
                 }
+                idle = 0;
                 deadline = df__mono_ms() + h->c->timeout_ms;
                 if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
                         rd_kafka_message_destroy(m);

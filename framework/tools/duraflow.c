@@ -498,14 +498,14 @@ static json_t *op_json(const df_op_info_t *op)
 static void print_nested(json_t *o, int indent)
 {
         char *txt = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        const char *p;
+        const char *p, *nl;
         if (!txt)
                 return;
-        for (p = txt; *p; p++) {
-                fputc(*p, stdout);
-                if (*p == '\n')
-                        printf("%*s", indent, "");
+        for (p = txt; (nl = strchr(p, '\n')); p = nl + 1) {
+                fwrite(p, 1, (size_t)(nl - p) + 1, stdout);
+                printf("%*s", indent, "");
         }
+        fputs(p, stdout);
         free(txt);
 }
 
@@ -546,11 +546,12 @@ static void print_exec(const df_exec_info_t *x)
 static void print_op(const df_op_info_t *op)
 {
         char started[32], updated[32], due_s[32];
+        /* the column shows 80 bytes: escape no more than can show */
         char *name = esc_n(op->name, strlen(op->name)), *what;
         if (*op->error)
-                what = esc_n(op->error, strlen(op->error));
+                what = esc_n(op->error, strlen(op->error) < 400 ? strlen(op->error) : 400);
         else if (is_text(&op->result))
-                what = esc_n(op->result.data, op->result.len);
+                what = esc_n(op->result.data, op->result.len < 400 ? op->result.len : 400);
         else
                 what = esc_n("(binary)", 8);
         if (what)

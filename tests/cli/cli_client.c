@@ -12,6 +12,11 @@
  *   cli_client worker BROKERS PREFIX STATE_DIR  a worker (default "partitions")
  *                                              running the workflows below
  *                                              until SIGTERM
+ *   cli_client reply BROKERS PREFIX CODE MESSAGE
+ *                                              a stand-in worker: answers every
+ *                                              request on PREFIX.events with a
+ *                                              reply of code CODE (a df_err_t
+ *                                              name) and MESSAGE, until SIGTERM
  *
  * Workflows of the worker:
  *   echo     step "echo" returns the input; output = the input
@@ -30,6 +35,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "codec.h" /* the framework's own records, for the stand-in worker */
 #include "duraflow/duraflow.h"
 #include "fault_common.h"
 
@@ -354,6 +360,91 @@ static df_err_t wf_big(df_ctx_t *ctx, const df_bytes_t *input, void *opaque)
 }
 
 static df_worker_t *the_worker;
+static volatile sig_atomic_t stop_reply;
+
+static void on_term_reply(int sig)
+{
+        (void)sig;
+        stop_reply = 1;
+}
+
+/* Answer every request from the end of PREFIX.events on, as a worker that
+ * dead-letters everything would (code DF_ERR_REJECTED and its message). */
+static int reply(const char *brokers, const char *prefix, const char *code_name, const char *message)
+{
+        static const char *const extra[] = {"group.id=cli-client-reply", "enable.partition.eof=false", NULL};
+        char events[300], results[300], e[512];
+        rd_kafka_t *cons, *prod = fc_producer(brokers);
+        rd_kafka_conf_t *kc = fc_kconf(brokers, extra);
+        rd_kafka_topic_partition_list_t *tp;
+        int code = -1, i, n, answered = 0;
+
+        for (i = 0; i < DF_ERR__COUNT; i++)
+                if (!strcmp(df_err_name((df_err_t)i), code_name))
+                        code = i;
+        if (code < 0 || df__codec_init(e, sizeof(e))) {
+                fprintf(stderr, "reply: unknown code %s or codec: %s\n", code_name, e);
+                return 2;
+        }
+        snprintf(events, sizeof(events), "%s.events", prefix);
+        snprintf(results, sizeof(results), "%s.results", prefix);
+        cons = rd_kafka_new(RD_KAFKA_CONSUMER, kc, e, sizeof(e));
+        if (!cons)
+                fc_die("reply: %s", e);
+        n = fc_partitions(cons, events, 10000);
+        if (n < 1)
+                fc_die("reply: no topic %s", events);
+        tp = rd_kafka_topic_partition_list_new(n);
+        for (i = 0; i < n; i++) {
+                /* from the end as it is now: a request sent after "replying" is seen */
+                int64_t lo, hi;
+                if (rd_kafka_query_watermark_offsets(cons, events, i, &lo, &hi, 10000))
+                        fc_die("reply: watermarks of %s[%d]", events, i);
+                rd_kafka_topic_partition_list_add(tp, events, i)->offset = hi;
+        }
+        rd_kafka_assign(cons, tp);
+        rd_kafka_topic_partition_list_destroy(tp);
+        signal(SIGTERM, on_term_reply);
+        signal(SIGINT, on_term_reply);
+        printf("replying %s\n", code_name);
+        fflush(stdout);
+        while (!stop_reply) {
+                rd_kafka_message_t *m = rd_kafka_consumer_poll(cons, 100);
+                df__event_t ev;
+                if (!m)
+                        continue;
+                memset(&ev, 0, sizeof(ev));
+                if (!m->err && m->payload && !df__event_decode(m->payload, m->len, &ev, e, sizeof(e)) &&
+                    ev.request_id && *ev.request_id) {
+                        df__result_rec_t r;
+                        df__buf_t v = {0};
+                        memset(&r, 0, sizeof(r));
+                        r.kind = DF__RK_REPLY;
+                        r.execution_id = ev.execution_id;
+                        r.request_id = ev.request_id;
+                        r.code = code;
+                        r.error = (char *)message;
+                        r.ts_ms = fc_now_ms();
+                        if (df__result_encode(&r, &v, e, sizeof(e)))
+                                fc_die("reply: encode: %s", e);
+                        if (rd_kafka_producev(prod, RD_KAFKA_V_TOPIC(results),
+                                              RD_KAFKA_V_KEY(ev.execution_id, strlen(ev.execution_id)),
+                                              RD_KAFKA_V_VALUE(v.data, v.len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                              RD_KAFKA_V_END))
+                                fc_die("reply: produce failed");
+                        rd_kafka_flush(prod, 10000);
+                        free(v.data);
+                        answered++;
+                }
+                df__event_clear(&ev);
+                rd_kafka_message_destroy(m);
+        }
+        printf("answered %d request(s)\n", answered);
+        rd_kafka_consumer_close(cons);
+        rd_kafka_destroy(cons);
+        rd_kafka_destroy(prod);
+        return 0;
+}
 
 static void on_term(int sig)
 {
@@ -405,7 +496,9 @@ int main(int argc, char **argv)
                 return create_topics(argv[2], argv[3], atoi(argv[4]), atoi(argv[argc == 6 ? 5 : 4]));
         if (argc == 5 && !strcmp(argv[1], "worker"))
                 return worker(argv[2], argv[3], argv[4]);
+        if (argc == 6 && !strcmp(argv[1], "reply"))
+                return reply(argv[2], argv[3], argv[4], argv[5]);
         fprintf(stderr, "usage: cli_client embedded | delete-topics BROKERS PREFIX | create-topics BROKERS PREFIX N "
-                        "[STATE_N] | worker BROKERS PREFIX STATE_DIR\n");
+                        "[STATE_N] | worker BROKERS PREFIX STATE_DIR | reply BROKERS PREFIX CODE MESSAGE\n");
         return 2;
 }
