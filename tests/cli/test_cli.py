@@ -9,6 +9,11 @@ offline: argument errors, no brokers configured, an unreachable broker
 broker:  read-only commands on a prefix without topics (and that they create
          none), a mistyped kafka.* property, the command named once in
          messages.  Uses a fresh topic prefix and deletes its topics.
+content: hostile text recorded by a workflow (ESC, CR, BEL, DEL, C1, bidi
+         controls) shown escaped by describe/history/list and exact in
+         --json; a worker's DF_ERR_REJECTED reply (exit 5, its message
+         escaped); the memory describe, history --json and list take for an
+         execution of 300 x 100 KB.
 partitions: topics of 1, 2 and 12 partitions created by an operator (not by
          duraflow), a worker and the CLI with the default "partitions" (6):
          start, describe, history, list, callback and stop reach executions on
@@ -246,6 +251,32 @@ class Worker:
         return self.log.read()
 
 
+# what a terminal must never receive from a value: C0 (but the newlines the
+# CLI writes itself), DEL, C1, bidi and line-breaking controls
+FORBIDDEN = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+HOSTILE_RESULT = "\x1b[31mred\rover\x07\u202eevil\x9bx\x7f"  # as tests/cli/cli_client.c
+HOSTILE_ERROR = "bad\x1b]0;title\x07\r\n\u2066isolate\u061c"
+
+
+def run_rss(argv, timeout=120):
+    """Run the CLI under /usr/bin/time (Debian's "time"): (rc, stdout, stderr,
+    seconds, max RSS in KB).  Not wait4's rusage: Linux keeps the high-water
+    RSS across exec, so a child forked from this Python would inherit its size."""
+    with tempfile.NamedTemporaryFile("r") as t:
+        t0 = time.monotonic()
+        p = subprocess.run(["/usr/bin/time", "-o", t.name, "-f", "%M", ARGS.cli] + argv, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=timeout, stdin=subprocess.DEVNULL)
+        secs = time.monotonic() - t0
+        lines = t.read().split()
+        return p.returncode, p.stdout.decode(), p.stderr.decode(), secs, int(lines[-1]) if lines else 10 ** 9
+
+
+def no_controls(name, text):
+    """check that text carries no raw control or bidi character"""
+    bad = sorted(set("U+%04X" % ord(c) for c in FORBIDDEN.findall(text)))
+    check(name, (0 if not bad else 1, text, "raw: " + ", ".join(bad), 0), 0)
+
+
 def wait_status(b, eid, status, secs=20):
     """describe until the execution has status (or secs pass); the last result."""
     deadline = time.monotonic() + secs
@@ -254,6 +285,83 @@ def wait_status(b, eid, status, secs=20):
         if re.search(r"^status +%s$" % status, r[1], re.M) or time.monotonic() > deadline:
             return r
         time.sleep(0.3)
+
+
+def content():
+    brokers = os.environ.get("DF_BROKERS", "")
+    if not brokers:
+        print("test_cli content: DF_BROKERS is not set: start a broker (scripts/kafka.sh start)", file=sys.stderr)
+        return False
+    prefix = "dfclic-%d-%d" % (int(time.time()), os.getpid())
+    b = ["--brokers", brokers, "--prefix", prefix]
+    d = tempfile.mkdtemp(prefix="dfclic-")
+    w = Worker(brokers, prefix, d)
+    try:
+        # --- hostile text a workflow recorded ---
+        check("hostile: start", run(b + ["start", "hostile", "h1"]), 0, stdout_re=r"^h1 started\n$", max_s=40)
+        r = wait_status(b, "h1", "FAILED")
+        check("hostile: describe", r, 0,
+              stdout_re=r"(?m)^error +bad\\x1B\]0;title\\x07\\x0D\\x0A\\u2066isolate\\u061C$")
+        no_controls("hostile: describe shows no raw control", r[1])
+        r = run(b + ["history", "h1"])
+        check("hostile: history", r, 0,
+              stdout_re=r"(?m)^1 +STEP +SUCCEEDED +1 +paint .* \\x1B\[31mred\\x0Dover\\x07\\u202Eevil\\u009Bx\\x7F$")
+        check("hostile: history shows the step's error", r, 0,
+              stdout_re=r"(?m)^2 +STEP +FAILED +1 +boom .* Hostile: bad\\x1B\]0;title\\x07\\x0D\\x0A\\u2066isolate")
+        no_controls("hostile: history shows no raw control", r[1])
+        r = run(b + ["--json", "history", "h1"])
+        doc = json.loads(r[1]) if r[0] == 0 else {}
+        ops = doc.get("operations", [])
+        exact = (doc.get("error") == HOSTILE_ERROR and len(ops) == 2 and ops[0].get("result") == HOSTILE_RESULT and
+                 HOSTILE_ERROR in ops[1].get("error", ""))
+        check("hostile: --json history is exact", (0 if exact else 1,) + r[1:], 0)
+        r = run(b + ["--json", "describe", "h1"])
+        check("hostile: --json describe is exact",
+              (0 if r[0] == 0 and json.loads(r[1]).get("error") == HOSTILE_ERROR else 1,) + r[1:], 0)
+        r = run(b + ["list"])
+        check("hostile: list", r, 0, stdout_re=r"(?m)^h1 +hostile +FAILED +2$")
+        # --- a worker that dead-letters the request (DF_ERR_REJECTED) ---
+        w.stop()
+        w = None
+        rej = subprocess.Popen([ARGS.helper, "reply", brokers, prefix, "DF_ERR_REJECTED",
+                                "rejected (dead-lettered to %s.dlq): bad\x1b[1m record" % prefix],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        try:
+            ready = rej.stdout.readline().decode()
+            check("rejected: the stand-in worker is up", (0 if "replying" in ready else 1, ready, "", 0), 0)
+            check("rejected: start says so, escaped", run(b + ["start", "echo", "r1"]), 5,
+                  r"^duraflow start: rejected \(dead-lettered to %s\.dlq\): bad\\x1B\[1m record "
+                  r"\(DF_ERR_REJECTED\)\n$" % re.escape(prefix), not_re=r"will still process", max_s=30)
+            r = run(b + ["--json", "start", "echo", "r2"])
+            check("rejected: --json start", r, 5, stdout_re=r'^\{"ok":false,"code":"DF_ERR_REJECTED","message":'
+                  r'"rejected \(dead-lettered to [^"]*\): bad\\u001[bB]\[1m record"\}\n$', max_s=30)
+            check("rejected: stop", run(b + ["stop", "r1"]), 5, r"^duraflow stop: rejected \(dead-lettered", max_s=30)
+            check("rejected: callback", run(b + ["callback", "succeed", "0123456789abcdef0123456789abcdef_1_r1"]), 5,
+                  r"^duraflow callback: rejected \(dead-lettered", max_s=30)
+        finally:
+            rej.terminate()
+            rej.wait(30)
+        # --- memory: an execution of 300 steps x 100 KB (30 MB of history) ---
+        w = Worker(brokers, prefix, d)
+        check("memory: start big", run(b + ["-X", "client.timeout.ms=120000", "start", "big", "big1", "--input",
+                                             "300 100000"], timeout=150), 0, max_s=150)
+        wait_status(b, "big1", "SUCCEEDED", 60)
+        limit = 40 * 1024  # KB; 533bd37 took ~5x the history (150 MB) for history --json
+        for argv in (["describe", "big1"], ["history", "big1"], ["--json", "history", "big1"], ["list"]):
+            r = run_rss(b + argv)
+            ok = r[0] == 0 and r[4] < limit
+            if argv[0] == "--json" and ok:
+                doc = json.loads(r[1])
+                ok = len(doc["operations"]) == 300 and all(len(o["result"]) == 100000 for o in doc["operations"])
+            print("       %s: max RSS %d KB, %.1f s, %d bytes out" % (" ".join(argv), r[4], r[3], len(r[1])))
+            check("memory: %s under %d MB" % (" ".join(argv), limit // 1024), (0 if ok else 1,) + r[1:4], 0)
+    finally:
+        if w:
+            log = w.stop()
+            if FAILED:
+                print("worker log:\n%s" % log[-2000:])
+        subprocess.run([ARGS.helper, "delete-topics", brokers, prefix], timeout=60)
+    return True
 
 
 def partitions():
@@ -349,9 +457,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cli", required=True, help="the duraflow CLI")
     ap.add_argument("--helper", required=True, help="tests/cli/cli_client (deletes the test's topics)")
-    ap.add_argument("suite", choices=["offline", "broker", "partitions"])
+    ap.add_argument("suite", choices=["offline", "broker", "content", "partitions"])
     ARGS = ap.parse_args()
-    ok = {"offline": offline, "broker": broker, "partitions": partitions}[ARGS.suite]()
+    ok = {"offline": offline, "broker": broker, "content": content, "partitions": partitions}[ARGS.suite]()
     print("cli %s: %d passed, %d failed" % (ARGS.suite, PASSED, FAILED))
     sys.exit(0 if ok is not False and FAILED == 0 and PASSED > 0 else 1)
 
