@@ -120,6 +120,54 @@ def offline():
         check("--input-file missing", run(["--brokers", "127.0.0.1:1", "start", "wf", "e1", "--input-file", missing]),
               2, r"^duraflow start: --input-file %s: No such file or directory" % re.escape(missing), max_s=5)
 
+    # Invalid arguments: exit 2 at the boundary, before any connection (the
+    # broker 127.0.0.1:1 is never asked), naming the field and the rule; the
+    # value quoted escaped.  Regressions of issue 9 item 6: invalid UTF-8 in a
+    # workflow name or a failure text exited 1; hostile ids were echoed raw.
+    u = "127.0.0.1:1"
+    id_rule = r"it must be 1\.\.200 characters of A-Z a-z 0-9 \. _ : @ -"
+    for cmd in (["describe", "a/b"], ["history", "a/b"], ["stop", "a/b"], ["start", "wf", "a/b"]):
+        check("invalid id: %s" % " ".join(cmd), run(["--brokers", u] + cmd), 2,
+              r'^duraflow %s: execution id "a/b" is invalid: %s \(DF_ERR_INVALID_ARG\)\n$' % (cmd[0], id_rule), max_s=5)
+    r = run(["--brokers", u, "describe", "x\x1b[2J\u202eabc\r"])
+    check("hostile id: escaped", r, 2, r'^duraflow describe: execution id "x\\x1B\[2J\\u202Eabc\\x0D" is invalid',
+          max_s=5)
+    no_controls("hostile id: no raw control in the message", r[2])
+    check("workflow name of invalid UTF-8", run(["--brokers", u, "start", "wf\udcc3(", "e1"]), 2,
+          r'^duraflow start: workflow name "wf\\xC3\(" is not valid UTF-8 \(DF_ERR_INVALID_ARG\)', max_s=5)
+    check("workflow name with a bidi control", run(["--brokers", u, "start", "w\u202ef", "e1"]), 2,
+          r'^duraflow start: workflow name "w\\u202Ef" contains a control character \(U\+202E\)', max_s=5)
+    check("workflow name too long", run(["--brokers", u, "start", "w" * 201, "e1"]), 2,
+          r'^duraflow start: workflow name "w+\.\.\." is 201 bytes, over the limit of 200', max_s=5)
+    check("callback fail --error of invalid UTF-8",
+          run(["--brokers", u, "callback", "fail", "0123456789abcdef0123456789abcdef_1_e1", "--error", "no\udcc3("]), 2,
+          r'^duraflow callback: the failure message \(--error\) "no\\xC3\(" is not valid UTF-8 '
+          r'\(DF_ERR_INVALID_ARG\)', max_s=5)
+    check("stop --reason too long", run(["--brokers", u, "stop", "e1", "--reason", "r" * 32769]), 2,
+          r"^duraflow stop: the reason \(--reason\) is 32769 bytes, over the limit of 32768", max_s=5)
+    with tempfile.NamedTemporaryFile("w") as big:
+        big.write("i" * 1000001)
+        big.flush()
+        check("start --input-file too large", run(["--brokers", u, "start", "wf", "e1", "--input-file", big.name]), 2,
+              r"^duraflow start: --input-file %s: over the limit of 1000000 bytes \(DF_ERR_PAYLOAD_TOO_LARGE\)" %
+              re.escape(big.name), max_s=5)
+    check("list --status unknown", run(["--brokers", u, "list", "--status", "DONE\x1b"]), 2,
+          r'^duraflow list: --status "DONE\\x1B" is not a status \(PENDING, RUNNING, SUSPENDED, SUCCEEDED, FAILED, '
+          r'TIMED_OUT, STOPPED, NONDETERMINISM, QUARANTINED\)', max_s=5)
+    r = run(["--brokers", u, "st\x1bart"])
+    check("unknown command: escaped", r, 2, r'^duraflow: unknown command "st\\x1Bart"', max_s=5)
+    no_controls("unknown command: no raw control", r[2])
+    check("unknown option: escaped", run(["--brokers", u, "list", "--bo\x1bgus"]), 2,
+          r"^duraflow list: unrecognized option '--bo\\x1Bgus'\n$", max_s=5)
+    check("missing option argument", run(["--brokers", u, "stop", "e1", "--reason"]), 2,
+          r"^duraflow stop: option '--reason' requires an argument\n$", max_s=5)
+    check("unexpected argument: escaped", run(["--brokers", u, "list", "\u2066x"]), 2,
+          r'^duraflow list: unexpected argument "\\u2066x"', max_s=5)
+    # regression (issue 10): a refused kafka.* property made timer-service exit 6
+    check("timer-service: a refused kafka.* property", run(["--brokers", u, "-X", "kafka.no.such.prop=1",
+                                                            "timer-service"]), 2,
+          r"^duraflow timer-service: Kafka property no\.such\.prop=1: No such configuration property", max_s=5)
+
     # An unreachable broker: the CLI gives up within seconds (its own
     # startup.timeout.ms of 10 s, not the library's 120 s), naming the
     # address; -X startup.timeout.ms is the user's word.  Concurrently.
