@@ -1006,11 +1006,18 @@ static df_err_t df__history_fetch(df_history_t *h, const char *key, int64_t from
                                 return DF_OK; /* gone */
                         continue;
                 }
-                if (m->err || m->offset < from) {
+                if (m->err) {
                         rd_kafka_message_destroy(m);
                         continue;
                 }
-                h->pos = m->offset + 1;
+                /* every record read moves the position, those skipped too:
+                 * a wake-up seek must not read them again */
+                if (m->offset + 1 > h->pos)
+                        h->pos = m->offset + 1;
+                if (m->offset < from) {
+                        rd_kafka_message_destroy(m);
+                        continue;
+                }
                 if (m->key && m->key_len == klen && !memcmp(m->key, key, klen)) {
                         if (!m->payload) {
                                 rd_kafka_message_destroy(m);

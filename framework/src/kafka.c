@@ -40,6 +40,8 @@ df_err_t df__topics_set_counts(df__topics_t *t, const int counts[5], char *errst
 
 int32_t df__topics_partition_of(const df__topics_t *t, const char *key)
 {
+        if (t->partitions <= 0)
+                return 0; /* not learnt: callers learn the counts first */
         return rd_kafka_msg_partitioner_murmur2_random(NULL, key, strlen(key), t->partitions, NULL, NULL);
 }
 
