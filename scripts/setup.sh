@@ -19,7 +19,7 @@ DF_PACKAGES="
   check libsubunit-dev
   maven default-jre-headless
   python3 python3-yaml
-  procps iproute2
+  procps iproute2 time
   prometheus
 "
 # Only for the benchmarks (bench/run.sh runs `setup.sh --bench`).

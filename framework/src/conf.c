@@ -24,7 +24,7 @@ static const df__prop_def_t df__props[] = {
          DF__P_STR, 0, 0},
         {{"topic.prefix", "duraflow", "prefix of the topics <p>.events, .state, .timers, .results, .dlq"}, DF__P_STR, 0,
          0},
-        {{"partitions", "6", "partitions of each topic when duraflow creates it (events and state must match)"},
+        {{"partitions", "6", "partitions of each topic duraflow creates; topics that exist keep theirs (every program reads the counts from the brokers; events and state must have the same count)"},
          DF__P_INT, 1, 10000},
         {{"replication.factor", "1", "replication factor of topics duraflow creates"}, DF__P_INT, 1, 16},
         {{"state.dir", "duraflow-state", "directory holding RocksDB stores (one sub-directory per instance)"},

@@ -126,8 +126,8 @@ static void df__ts_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_t
         df_timer_service_t *ts = opaque;
         int i;
 
-        memset(ts->loaded, 0, (size_t)ts->t.partitions);
-        memset(ts->assigned, 0, (size_t)ts->t.partitions);
+        memset(ts->loaded, 0, (size_t)ts->t.timers_partitions);
+        memset(ts->assigned, 0, (size_t)ts->t.timers_partitions);
         ts->n_loaded = 0;
         ts->n_assigned = 0;
         df__wipe_index(ts);
@@ -135,7 +135,7 @@ static void df__ts_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_t
                 for (i = 0; i < parts->cnt; i++) {
                         int p = parts->elems[i].partition;
                         parts->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
-                        if (p >= 0 && p < ts->t.partitions) {
+                        if (p >= 0 && p < ts->t.timers_partitions) {
                                 ts->assigned[p] = 1;
                                 ts->n_assigned++;
                         }
@@ -290,11 +290,12 @@ df_timer_service_t *df_timer_service_new(const df_conf_t *conf, char *errstr, si
         df__instance_id(conf, ts->id, sizeof(ts->id));
         ts->poll_max_ms = atoi(df_conf_get(conf, "timer.poll.max.ms"));
         ts->scan_from = INT64_MIN;
-        ts->loaded = calloc((size_t)ts->t.partitions, 1);
-        ts->assigned = calloc((size_t)ts->t.partitions, 1);
-        if (!ts->loaded || !ts->assigned)
-                goto fail;
         if (df__topics_ensure(conf, &ts->t, errstr, errstr_size))
+                goto fail;
+        /* indexed by <prefix>.timers' partitions, as the brokers reported them */
+        ts->loaded = calloc((size_t)ts->t.timers_partitions, 1);
+        ts->assigned = calloc((size_t)ts->t.timers_partitions, 1);
+        if (!ts->loaded || !ts->assigned)
                 goto fail;
 
         snprintf(who, sizeof(who), "timer service %s", ts->id);
@@ -375,7 +376,7 @@ df_err_t df_timer_service_run(df_timer_service_t *ts)
                         if (!m)
                                 break;
                         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-                                if (m->partition >= 0 && m->partition < ts->t.partitions &&
+                                if (m->partition >= 0 && m->partition < ts->t.timers_partitions &&
                                     ts->assigned[m->partition] && !ts->loaded[m->partition]) {
                                         ts->loaded[m->partition] = 1;
                                         if (++ts->n_loaded == ts->n_assigned)

@@ -601,14 +601,19 @@ df_worker_t *df_worker_new(const df_conf_t *conf, char *errstr, size_t errstr_si
         w->txn_budget_ms = atoll(df_conf_get(conf, "transaction.timeout.ms")) / 3;
         w->eng = df__engine_new(w->t.events);
         w->msgs = calloc((size_t)w->batch_max * 2, sizeof(*w->msgs));
-        w->dr_ckpt = calloc((size_t)w->t.partitions, sizeof(*w->dr_ckpt));
-        if (!w->eng || !w->msgs || !w->dr_ckpt) {
+        if (!w->eng || !w->msgs) {
                 df__errf(errstr, errstr_size, "out of memory");
                 goto fail;
         }
         df__engine_set_max_crashes(w->eng, atoi(df_conf_get(conf, "execution.max.crashes")));
         if (df__topics_ensure(conf, &w->t, errstr, errstr_size))
                 goto fail;
+        /* sized by the partitions the brokers reported, not the setting */
+        w->dr_ckpt = calloc((size_t)w->t.partitions, sizeof(*w->dr_ckpt));
+        if (!w->dr_ckpt) {
+                df__errf(errstr, errstr_size, "out of memory");
+                goto fail;
+        }
 
         snprintf(who, sizeof(who), "worker %s", w->id);
         snprintf(path, sizeof(path), "%s/worker-%s", df_conf_get(conf, "state.dir"), w->id);

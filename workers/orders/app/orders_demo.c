@@ -91,9 +91,10 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
         return 0;
 }
 
-static void on_result(const char *id, const char *status, const df_bytes_t *out, const char *error, void *opaque)
+static void on_result(const char *id, df_exec_status_t status, const df_bytes_t *out, const char *error,
+                      void *opaque)
 {
-        ow_tally_add(opaque, id, status, out->data, out->len, error);
+        ow_tally_add(opaque, id, df_exec_status_name(status), out->data, out->len, error);
 }
 
 static json_t *sim_stats(orders_sim_t *sim)
