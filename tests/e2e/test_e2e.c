@@ -252,6 +252,97 @@ static int count_dlq(e2e_env_t *env, const char *want_topic)
         return n;
 }
 
+
+/*
+ * Issue 9, item 1, on the worker: hostile text a workflow hands over
+ * (invalid UTF-8 C3 28, a 1.2 MB error) in the same batch as ordinary
+ * executions.  Before the fix the batch failed to encode, was aborted, and
+ * its starts went to the DLQ: none of the 40 executions was recorded.
+ * Now the hostile ones FAIL with their text made safe and the others
+ * SUCCEED; nothing is dead-lettered.
+ */
+static df_err_t hostile_body(df_step_t *s, void *opaque)
+{
+        const df_bytes_t *in = opaque;
+        if (in->len == 3 && !memcmp(in->data, "bad", 3)) {
+                df_step_set_error(s, "Bad\xC3\x28Type", "caf\xC3\x28 \xff");
+                return DF_ERR_STEP_FAILED;
+        }
+        if (in->len == 3 && !memcmp(in->data, "big", 3)) {
+                static char big[1200004];
+                memset(big, 'x', sizeof(big) - 1);
+                df_step_set_error(s, "Huge", big);
+                return DF_ERR_STEP_FAILED;
+        }
+        return df_step_set_result(s, "ok", 2);
+}
+
+static df_err_t hostile_wf(df_ctx_t *ctx, const df_bytes_t *input, void *opaque)
+{
+        df_step_opts_t once = {.max_attempts = 1};
+        df_err_t rc;
+        (void)opaque;
+        if ((rc = df_step(ctx, "s", hostile_body, (void *)input, &once, NULL)) != DF_OK)
+                return rc;
+        return df_ctx_set_output(ctx, "fine", 4);
+}
+
+static void reg_hostile(df_worker_t *w)
+{
+        df_worker_register(w, "hostile", hostile_wf, NULL);
+}
+
+START_TEST(test_hostile_text_in_a_batch)
+{
+        e2e_env_t env;
+        char errstr[512], id[32], events[128];
+        int i, tries, done;
+
+        ck_assert_msg(e2e_start(&env, "hostile", reg_hostile, errstr, sizeof(errstr)) == 0, "start: %s", errstr);
+        snprintf(events, sizeof(events), "%s.events", env.prefix);
+        for (i = 0; i < 40; i++) {
+                const char *in = i % 10 == 3 ? "bad" : i % 10 == 7 ? "big" : "ok";
+                snprintf(id, sizeof(id), "h-%d", i);
+                ck_assert_int_eq(df_client_start_async(env.client, "hostile", id, in, strlen(in), errstr,
+                                                       sizeof(errstr)),
+                                 DF_OK);
+        }
+        ck_assert_int_eq(df_client_flush(env.client, 30000), DF_OK);
+        for (tries = 0; tries < 300; tries++) {
+                for (i = 0, done = 0; i < 40; i++) {
+                        df_exec_info_t *x = NULL;
+                        snprintf(id, sizeof(id), "h-%d", i);
+                        if (df_client_describe(env.client, id, &x, errstr, sizeof(errstr)) == DF_OK) {
+                                done += x->status == DF_EXEC_SUCCEEDED || x->status == DF_EXEC_FAILED;
+                                df_exec_info_destroy(x);
+                        }
+                }
+                if (done == 40)
+                        break;
+                usleep(100000);
+        }
+        ck_assert_int_eq(done, 40);
+        for (i = 0; i < 40; i++) {
+                df_exec_info_t *x = NULL;
+                snprintf(id, sizeof(id), "h-%d", i);
+                ck_assert_int_eq(df_client_describe(env.client, id, &x, errstr, sizeof(errstr)), DF_OK);
+                if (i % 10 == 3) {
+                        ck_assert_int_eq(x->status, DF_EXEC_FAILED);
+                        ck_assert_str_eq(x->error, "Bad\xEF\xBF\xBD(Type: caf\xEF\xBF\xBD( \xEF\xBF\xBD");
+                } else if (i % 10 == 7) {
+                        ck_assert_int_eq(x->status, DF_EXEC_FAILED);
+                        ck_assert_msg(strstr(x->error, " of 1200003 bytes cut]") != NULL, "no cut marker");
+                        ck_assert_uint_le(strlen(x->error), 32768 + 64);
+                } else {
+                        ck_assert_int_eq(x->status, DF_EXEC_SUCCEEDED);
+                }
+                df_exec_info_destroy(x);
+        }
+        ck_assert_int_eq(count_dlq(&env, events), 0);
+        e2e_stop(&env);
+}
+END_TEST
+
 static void reg_simple(df_worker_t *w);
 
 START_TEST(test_poison_goes_to_dlq)
@@ -439,6 +530,7 @@ int main(void)
         tcase_set_timeout(tc, 240);
         tcase_add_test(tc, test_flow_end_to_end);
         tcase_add_test(tc, test_poison_goes_to_dlq);
+        tcase_add_test(tc, test_hostile_text_in_a_batch);
         tcase_add_test(tc, test_slow_batch_commits_within_transaction_timeout);
         tcase_add_test(tc, test_step_longer_than_transaction_timeout);
         suite_add_tcase(s, tc);
