@@ -60,7 +60,8 @@ static const df__prop_def_t df__props[] = {
         {{"client.timeout.ms", "30000", "how long a client waits for a worker's reply, ms"}, DF__P_INT, 100,
          3600000},
         {{"state.min.free.bytes", "8388608",
-          "a worker processes nothing while its state directory's file system has less free space, bytes"},
+          "a worker processes nothing, and a timer service fires nothing, while its state directory's file "
+          "system has less free space, bytes"},
          DF__P_INT, 0, 1LL << 50},
         {{"startup.timeout.ms", "120000",
           "how long a program waits for the brokers at start (bounded backoff, reported as not ready), ms"},
