@@ -11,14 +11,14 @@
 #define DF__RESTORE_TIMEOUT_MS 120000
 
 int df__changelog_open(df__changelog_t *cl, const df_conf_t *conf, const char *client_id, const char *topic,
-                       char *errstr, size_t errstr_size)
+                       int64_t txn_timeout_ms, char *errstr, size_t errstr_size)
 {
         rd_kafka_conf_t *kc;
         char e[512];
 
         memset(cl, 0, sizeof(*cl));
         cl->topic = topic;
-        cl->txn_timeout_ms = atoll(df_conf_get(conf, "transaction.timeout.ms"));
+        cl->txn_timeout_ms = txn_timeout_ms;
         /* restore consumer: no group, read_committed, EOF events */
         kc = df__kafka_conf(conf, client_id, errstr, errstr_size);
         if (!kc)

@@ -28,7 +28,7 @@ typedef struct df__changelog {
 
 /** Create the two consumers.  0, or -1 with errstr. */
 int df__changelog_open(df__changelog_t *cl, const df_conf_t *conf, const char *client_id, const char *topic,
-                       char *errstr, size_t errstr_size);
+                       int64_t txn_timeout_ms, char *errstr, size_t errstr_size);
 void df__changelog_close(df__changelog_t *cl);
 
 /** Bring part's records in store up to the changelog's stable end.

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "kafka.h"
+#include "settings.h"
 
 #include <librdkafka/rdkafka_mock.h>
 
@@ -45,16 +46,19 @@ int32_t df__topics_partition_of(const df__topics_t *t, const char *key)
         return rd_kafka_msg_partitioner_murmur2_random(NULL, key, strlen(key), t->partitions, NULL, NULL);
 }
 
-void df__instance_id(const df_conf_t *conf, char *buf, size_t size)
+int df__program_init(const df_conf_t *conf, df_conf_t **own, df__settings_t *s, df__topics_t *t, char *errstr,
+                     size_t errstr_size)
 {
-        const char *id = df_conf_get(conf, "worker.id");
-        char host[128] = "host";
-        if (id && *id) {
-                snprintf(buf, size, "%s", id);
-                return;
+        *own = df_conf_dup(conf);
+        if (!*own || df__settings_load(s, *own)) {
+                df__errf(errstr, errstr_size, "out of memory");
+                return -1;
         }
-        gethostname(host, sizeof(host) - 1);
-        snprintf(buf, size, "%s-%d", host, (int)getpid());
+        if (df__codec_init(errstr, errstr_size))
+                return -1;
+        df_log_set_level(s->log_level);
+        df__topics_init(t, *own);
+        return 0;
 }
 
 /* ---------------- embedded mode: one mock cluster per process ---------------- */
@@ -419,4 +423,46 @@ rd_kafka_t *df__txn_producer_new(const df_conf_t *conf, const char *client_id, c
                 df__log(DF__LOG_WARN, "init_transactions (%s): %s; retrying", txid, rd_kafka_error_string(error));
                 rd_kafka_error_destroy(error);
         }
+}
+
+rd_kafka_conf_t *df__group_consumer_conf(const df_conf_t *conf, const df__settings_t *s, const char *client_id,
+                                         const char *group, int eof, char *errstr, size_t errstr_size)
+{
+        rd_kafka_conf_t *kc = df__kafka_conf(conf, client_id, errstr, errstr_size);
+        char session[32];
+
+        if (!kc)
+                return NULL;
+        snprintf(session, sizeof(session), "%lld", (long long)s->session_timeout_ms);
+        if (df__kconf_set(kc, "group.id", group, errstr, errstr_size) ||
+            df__kconf_set(kc, "enable.auto.commit", "false", errstr, errstr_size) ||
+            df__kconf_set(kc, "auto.offset.reset", "earliest", errstr, errstr_size) ||
+            df__kconf_set(kc, "isolation.level", "read_committed", errstr, errstr_size) ||
+            df__kconf_set(kc, "session.timeout.ms", session, errstr, errstr_size) ||
+            df__kconf_set(kc, "heartbeat.interval.ms", "1000", errstr, errstr_size) ||
+            df__kconf_set(kc, "fetch.wait.max.ms", "10", errstr, errstr_size) ||
+            (eof && df__kconf_set(kc, "enable.partition.eof", "true", errstr, errstr_size)) ||
+            /* static membership (KIP-345): a restart with the same worker.id
+             * gets its partitions back at once instead of after session.timeout.ms */
+            (s->stable_id && df__kconf_set(kc, "group.instance.id", s->instance_id, errstr, errstr_size))) {
+                rd_kafka_conf_destroy(kc);
+                return NULL;
+        }
+        return kc;
+}
+
+df_err_t df__subscribe(rd_kafka_t *consumer, const char *topic, const char *who)
+{
+        rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_resp_err_t err;
+
+        rd_kafka_topic_partition_list_add(sub, topic, RD_KAFKA_PARTITION_UA);
+        err = rd_kafka_subscribe(consumer, sub);
+        rd_kafka_topic_partition_list_destroy(sub);
+        if (err) {
+                df__log(DF__LOG_ERROR, "%s: subscribe %s: %s", who, topic, rd_kafka_err2str(err));
+                return DF_ERR_KAFKA;
+        }
+        df__log(DF__LOG_INFO, "%s: consuming %s", who, topic);
+        return DF_OK;
 }

@@ -31,6 +31,21 @@ int32_t df__topics_partition_of(const df__topics_t *t, const char *key);
  * is empty), the murmur2_random partitioner, and every kafka.* property.
  * client_id names the role. NULL with errstr on failure. */
 rd_kafka_conf_t *df__kafka_conf(const df_conf_t *conf, const char *client_id, char *errstr, size_t errstr_size);
+struct df__settings;
+/**
+ * The conf of a consumer-group member that reads only committed records and
+ * commits offsets only inside transactions (the worker's and the timer
+ * service's): group.id, read_committed, no auto commit, earliest reset,
+ * session.timeout.ms from the settings, heartbeat 1 s, and with a stable
+ * worker.id static membership (group.instance.id = id, KIP-345); eof: also
+ * partition-EOF events.  The caller adds its own (rebalance callback, ...)
+ * and then df__kconf_user.  NULL with errstr on failure.
+ */
+rd_kafka_conf_t *df__group_consumer_conf(const df_conf_t *conf, const struct df__settings *s, const char *client_id,
+                                         const char *group, int eof, char *errstr, size_t errstr_size);
+/** Subscribe consumer to topic (logged as "<who>: consuming <topic>").
+ * DF_OK or DF_ERR_KAFKA (logged). */
+df_err_t df__subscribe(rd_kafka_t *consumer, const char *topic, const char *who);
 /** Apply the kafka.* properties (again: after a role's own defaults, so the
  * user's word is last). */
 int df__kconf_user(rd_kafka_conf_t *kc, const df_conf_t *conf, char *errstr, size_t errstr_size);
@@ -61,8 +76,11 @@ df_err_t df__topics_ensure(const df_conf_t *conf, df__topics_t *t, char *errstr,
 int df__topics_wait_leaders(rd_kafka_t *rk, const char *const *names, int n, int *counts, char *errstr,
                             size_t errstr_size);
 
-/** Instance id: "worker.id" or host-pid; written into buf. */
-void df__instance_id(const df_conf_t *conf, char *buf, size_t size);
+/** What every long-running program does first: its own copy of conf (*own,
+ * to destroy), the typed settings, the codec, the log level, the topic
+ * names.  0, or -1 with errstr. */
+int df__program_init(const df_conf_t *conf, df_conf_t **own, struct df__settings *s, df__topics_t *t, char *errstr,
+                     size_t errstr_size);
 
 /** rd_kafka_query_watermark_offsets, retrying for up to 15 s while the
  * partition has no leader yet (a topic just created) or the broker is slow. */

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "settings.h"
 #include "store.h"
 #include "txn.h"
 
@@ -29,6 +30,7 @@
 
 struct df_timer_service {
         df_conf_t *conf;
+        df__settings_t s;      /* conf as typed values */
         df__topics_t t;
         char id[128];
         rd_kafka_t *consumer;
@@ -275,20 +277,16 @@ df_timer_service_t *df_timer_service_new(const df_conf_t *conf, char *errstr, si
         df_timer_service_t *ts = calloc(1, sizeof(*ts));
         rd_kafka_conf_t *kc = NULL;
         df__store_opts_t so = {.wal = 0}; /* rebuilt from the topic on every assignment */
-        char e[512], cid[300], path[1100], who[200];
-        const char *group;
+        char e[512], cid[300], who[200];
 
         if (!ts || !conf) {
                 free(ts);
                 return NULL;
         }
-        ts->conf = df_conf_dup(conf);
-        if (!ts->conf || df__codec_init(errstr, errstr_size))
+        if (df__program_init(conf, &ts->conf, &ts->s, &ts->t, errstr, errstr_size))
                 goto fail;
-        df_log_set_level(df_conf_get(conf, "log.level"));
-        df__topics_init(&ts->t, conf);
-        df__instance_id(conf, ts->id, sizeof(ts->id));
-        ts->poll_max_ms = atoi(df_conf_get(conf, "timer.poll.max.ms"));
+        snprintf(ts->id, sizeof(ts->id), "%s", ts->s.instance_id);
+        ts->poll_max_ms = (int)ts->s.timer_poll_max_ms;
         ts->scan_from = INT64_MIN;
         if (df__topics_ensure(conf, &ts->t, errstr, errstr_size))
                 goto fail;
@@ -299,35 +297,15 @@ df_timer_service_t *df_timer_service_new(const df_conf_t *conf, char *errstr, si
                 goto fail;
 
         snprintf(who, sizeof(who), "timer service %s", ts->id);
-        snprintf(path, sizeof(path), "%s/timers-%s", df_conf_get(conf, "state.dir"), ts->id);
-        so.min_free_bytes = atoll(df_conf_get(conf, "state.min.free.bytes"));
-        if (df__store_open(&ts->store, path, &so, who, errstr, errstr_size))
+        so.min_free_bytes = ts->s.state_min_free_bytes;
+        if (df__store_open(&ts->store, ts->s.timer_store, &so, who, errstr, errstr_size))
                 goto fail;
-        if (df__txn_init(&ts->txn, ts->conf, "timers", ts->id, NULL, ts, errstr, errstr_size))
+        if (df__txn_init(&ts->txn, ts->conf, ts->s.topic_prefix, "timers", ts->id, NULL, ts, errstr, errstr_size))
                 goto fail;
         snprintf(cid, sizeof(cid), "duraflow-timers-%s", ts->id);
-        kc = df__kafka_conf(conf, cid, errstr, errstr_size);
+        kc = df__group_consumer_conf(ts->conf, &ts->s, cid, ts->s.timer_group, 1, errstr, errstr_size);
         if (!kc)
                 goto fail;
-        group = df_conf_get(conf, "timer.group.id");
-        if (!*group) {
-                snprintf(e, sizeof(e), "%s-timers", df_conf_get(conf, "topic.prefix"));
-                group = e;
-        }
-        if (df__kconf_set(kc, "group.id", group, errstr, errstr_size) ||
-            df__kconf_set(kc, "enable.auto.commit", "false", errstr, errstr_size) ||
-            df__kconf_set(kc, "auto.offset.reset", "earliest", errstr, errstr_size) ||
-            df__kconf_set(kc, "isolation.level", "read_committed", errstr, errstr_size) ||
-            df__kconf_set(kc, "enable.partition.eof", "true", errstr, errstr_size) ||
-            df__kconf_set(kc, "session.timeout.ms", df_conf_get(conf, "session.timeout.ms"), errstr, errstr_size) ||
-            df__kconf_set(kc, "heartbeat.interval.ms", "1000", errstr, errstr_size) ||
-            df__kconf_set(kc, "fetch.wait.max.ms", "10", errstr, errstr_size))
-                goto fail_kc;
-        /* static membership (KIP-345): a restart with the same worker.id gets
-         * its partitions back at once instead of after session.timeout.ms */
-        if (*df_conf_get(conf, "worker.id") &&
-            df__kconf_set(kc, "group.instance.id", ts->id, errstr, errstr_size))
-                goto fail_kc;
         rd_kafka_conf_set_rebalance_cb(kc, df__ts_rebalance);
         rd_kafka_conf_set_opaque(kc, ts);
         if (df__kconf_user(kc, ts->conf, errstr, errstr_size)) {
@@ -351,18 +329,12 @@ fail:
 
 df_err_t df_timer_service_run(df_timer_service_t *ts)
 {
-        rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
-        rd_kafka_resp_err_t err;
         int64_t next_due = 0;
+        char who[200];
 
-        rd_kafka_topic_partition_list_add(sub, ts->t.timers, RD_KAFKA_PARTITION_UA);
-        err = rd_kafka_subscribe(ts->consumer, sub);
-        rd_kafka_topic_partition_list_destroy(sub);
-        if (err) {
-                df__log(DF__LOG_ERROR, "subscribe %s: %s", ts->t.timers, rd_kafka_err2str(err));
+        snprintf(who, sizeof(who), "timer service %s", ts->id);
+        if (df__subscribe(ts->consumer, ts->t.timers, who) != DF_OK)
                 return DF_ERR_KAFKA;
-        }
-        df__log(DF__LOG_INFO, "timer service %s: consuming %s", ts->id, ts->t.timers);
         while (!ts->stop) {
                 int64_t now = df__now_ms();
                 int timeout = ts->poll_max_ms, n = 0;
@@ -430,10 +402,10 @@ void df_timer_service_destroy(df_timer_service_t *ts)
                 return;
         if (ts->consumer)
                 rd_kafka_destroy(ts->consumer);
-        df__txn_destroy(&ts->txn);
-        df__store_close(&ts->store);
         free(ts->loaded);
         free(ts->assigned);
+        df__store_close(&ts->store); /* the index; then the producer, flushed */
+        df__txn_destroy(&ts->txn);
         df_conf_destroy(ts->conf);
         free(ts);
 }

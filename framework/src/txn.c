@@ -10,15 +10,15 @@
 
 #include "txn.h"
 
-int df__txn_init(df__txn_t *t, const df_conf_t *conf, const char *role, const char *id, df__txn_dr_fn dr_cb,
-                 void *dr_opaque, char *errstr, size_t errstr_size)
+int df__txn_init(df__txn_t *t, const df_conf_t *conf, const char *prefix, const char *role, const char *id,
+                 df__txn_dr_fn dr_cb, void *dr_opaque, char *errstr, size_t errstr_size)
 {
         memset(t, 0, sizeof(*t));
         t->conf = conf;
         t->dr_cb = dr_cb;
         t->dr_opaque = dr_opaque;
         snprintf(t->client_id, sizeof(t->client_id), "duraflow-%s-%s", role, id);
-        snprintf(t->txid, sizeof(t->txid), "%s-%s-%s", df_conf_get(conf, "topic.prefix"), role, id);
+        snprintf(t->txid, sizeof(t->txid), "%s-%s-%s", prefix, role, id);
         snprintf(t->who, sizeof(t->who), "%s %s", role, id);
         t->rk = df__txn_producer_new(conf, t->client_id, t->txid, dr_cb, dr_opaque, errstr, errstr_size);
         return t->rk ? 0 : -1;
@@ -56,7 +56,7 @@ df__txn_rc_t df__txn_abort(df__txn_t *t)
                 t->abort_pending = 0;
                 return DF__TXN_OK;
         }
-        df__log(DF__LOG_ERROR, "%s: abort_transaction: %s", t->who, rd_kafka_error_string(error));
+        df__log(DF__LOG_ERROR, "abort_transaction: %s (%s)", rd_kafka_error_string(error), t->who);
         if (rd_kafka_error_is_fatal(error) || rd_kafka_fatal_error(t->rk, NULL, 0)) {
                 t->fatal = df__txn_fatal_code(error);
                 rd_kafka_error_destroy(error);
@@ -71,7 +71,7 @@ df__txn_rc_t df__txn_abort(df__txn_t *t)
 static df__txn_rc_t df__txn_triage(df__txn_t *t, rd_kafka_error_t *error, const char *what)
 {
         df__txn_rc_t rc;
-        df__log(DF__LOG_WARN, "%s: %s: %s", t->who, what, rd_kafka_error_string(error));
+        df__log(DF__LOG_WARN, "%s: %s (%s)", what, rd_kafka_error_string(error), t->who);
         if (rd_kafka_error_is_fatal(error)) {
                 t->fatal = df__txn_fatal_code(error);
                 rc = DF__TXN_FATAL;

@@ -50,12 +50,12 @@ typedef struct df__txn {
 
 /**
  * Create and initialise the producer: client id "duraflow-<role>-<id>",
- * transactional id "<prefix>-<role>-<id>".  dr_cb (may be NULL) sees every
+ * transactional id "<prefix>-<role>-<id>" (prefix: topic.prefix).  dr_cb (may be NULL) sees every
  * delivery report.  0, or -1 with errstr (the brokers did not answer, a
  * kafka.* property was refused).
  */
-int df__txn_init(df__txn_t *t, const df_conf_t *conf, const char *role, const char *id, df__txn_dr_fn dr_cb,
-                 void *dr_opaque, char *errstr, size_t errstr_size);
+int df__txn_init(df__txn_t *t, const df_conf_t *conf, const char *prefix, const char *role, const char *id,
+                 df__txn_dr_fn dr_cb, void *dr_opaque, char *errstr, size_t errstr_size);
 void df__txn_destroy(df__txn_t *t);
 
 /** Begin a transaction (resuming a pending abort first).  OK, RETRY, FATAL. */

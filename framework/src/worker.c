@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "changelog.h"
+#include "settings.h"
 #include "task.h"
 #include "txn.h"
 
@@ -37,6 +38,7 @@
 
 struct df_worker {
         df_conf_t *conf;
+        df__settings_t s;          /* conf as typed values */
         df__topics_t t;
         char id[128];
         int batch_max, batch_ms;
@@ -508,16 +510,15 @@ static int df__restore_assigned(df_worker_t *w)
 
 /* ---------------- lifecycle ---------------- */
 
-static void df__crashlog_load(df_worker_t *w, const df_conf_t *conf)
+static void df__crashlog_load(df_worker_t *w)
 {
-        char path[1100], e[512];
+        char e[512];
         int i;
 
-        snprintf(path, sizeof(path), "%s/worker-%s.crashlog", df_conf_get(conf, "state.dir"), w->id);
-        w->crashlog = df__crashlog_open(path, 1, &w->crashes, &w->n_crashes, e, sizeof(e));
+        w->crashlog = df__crashlog_open(w->s.crashlog, 1, &w->crashes, &w->n_crashes, e, sizeof(e));
         if (!w->crashlog)
                 df__log(DF__LOG_WARN, "worker %s: %s: deaths inside step bodies will not be counted", w->id, e);
-        else if (!*df_conf_get(conf, "worker.id"))
+        else if (!w->s.stable_id)
                 df__log(DF__LOG_WARN, "worker %s: worker.id is not set: a restarted worker gets a new id, so it "
                                       "neither takes its partitions back at once (static membership) nor counts "
                                       "a death inside a step body (set a stable worker.id per instance)",
@@ -533,31 +534,15 @@ static void df__crashlog_load(df_worker_t *w, const df_conf_t *conf)
 /* The group consumer of <prefix>.events. */
 static rd_kafka_t *df__consumer_new(df_worker_t *w, const char *cid, char *errstr, size_t errstr_size)
 {
-        const df_conf_t *conf = w->conf;
-        rd_kafka_conf_t *kc = df__kafka_conf(conf, cid, errstr, errstr_size);
-        const char *group = df_conf_get(conf, "group.id");
-        char e[512], dgroup[300];
+        rd_kafka_conf_t *kc = df__group_consumer_conf(w->conf, &w->s, cid, w->s.worker_group, 0, errstr, errstr_size);
+        char e[512], mpi[32];
         rd_kafka_t *rk;
 
         if (!kc)
                 return NULL;
-        if (!*group) {
-                snprintf(dgroup, sizeof(dgroup), "%s-workers", df_conf_get(conf, "topic.prefix"));
-                group = dgroup;
-        }
-        if (df__kconf_set(kc, "group.id", group, errstr, errstr_size) ||
-            df__kconf_set(kc, "enable.auto.commit", "false", errstr, errstr_size) ||
-            df__kconf_set(kc, "auto.offset.reset", "earliest", errstr, errstr_size) ||
-            df__kconf_set(kc, "isolation.level", "read_committed", errstr, errstr_size) ||
-            df__kconf_set(kc, "session.timeout.ms", df_conf_get(conf, "session.timeout.ms"), errstr, errstr_size) ||
-            df__kconf_set(kc, "heartbeat.interval.ms", "1000", errstr, errstr_size) ||
-            df__kconf_set(kc, "max.poll.interval.ms", df_conf_get(conf, "max.poll.interval.ms"), errstr,
-                          errstr_size) ||
-            df__kconf_set(kc, "fetch.wait.max.ms", "10", errstr, errstr_size) ||
-            /* static membership (KIP-345): a restart with the same worker.id
-             * gets its partitions back at once instead of after session.timeout.ms */
-            (*df_conf_get(conf, "worker.id") && df__kconf_set(kc, "group.instance.id", w->id, errstr, errstr_size)) ||
-            df__kconf_user(kc, conf, errstr, errstr_size)) {
+        snprintf(mpi, sizeof(mpi), "%lld", (long long)w->s.max_poll_interval_ms);
+        if (df__kconf_set(kc, "max.poll.interval.ms", mpi, errstr, errstr_size) ||
+            df__kconf_user(kc, w->conf, errstr, errstr_size)) {
                 rd_kafka_conf_destroy(kc);
                 return NULL;
         }
@@ -577,35 +562,32 @@ df_worker_t *df_worker_new(const df_conf_t *conf, char *errstr, size_t errstr_si
 {
         df_worker_t *w = calloc(1, sizeof(*w));
         df__store_opts_t so = {.wal = 1, .write_buffer_size = 16u << 20};
-        char path[1100], cid[300], who[200];
+        char cid[300], who[200];
 
         if (!w || !conf) {
                 df__errf(errstr, errstr_size, "out of memory or NULL conf");
                 free(w);
                 return NULL;
         }
-        w->conf = df_conf_dup(conf);
-        if (!w->conf || df__codec_init(errstr, errstr_size))
+        if (df__program_init(conf, &w->conf, &w->s, &w->t, errstr, errstr_size))
                 goto fail;
-        df_log_set_level(df_conf_get(conf, "log.level"));
-        df__topics_init(&w->t, conf);
-        df__instance_id(conf, w->id, sizeof(w->id));
-        w->batch_max = atoi(df_conf_get(conf, "batch.max.records"));
-        w->batch_ms = atoi(df_conf_get(conf, "batch.max.ms"));
+        snprintf(w->id, sizeof(w->id), "%s", w->s.instance_id);
+        w->batch_max = (int)w->s.batch_max_records;
+        w->batch_ms = (int)w->s.batch_max_ms;
         DF__STAT_SET(w->stats.healthy, 1);
         w->poison_part = -1;
         pthread_mutex_init(&w->poll_lock, NULL);
-        w->ka_after_ms = atoll(df_conf_get(conf, "max.poll.interval.ms")) / 4;
+        w->ka_after_ms = w->s.max_poll_interval_ms / 4;
         if (w->ka_after_ms < 500)
                 w->ka_after_ms = 500;
-        w->txn_budget_ms = atoll(df_conf_get(conf, "transaction.timeout.ms")) / 3;
+        w->txn_budget_ms = w->s.transaction_timeout_ms / 3;
         w->eng = df__engine_new(w->t.events);
         w->msgs = calloc((size_t)w->batch_max * 2, sizeof(*w->msgs));
         if (!w->eng || !w->msgs) {
                 df__errf(errstr, errstr_size, "out of memory");
                 goto fail;
         }
-        df__engine_set_max_crashes(w->eng, atoi(df_conf_get(conf, "execution.max.crashes")));
+        df__engine_set_max_crashes(w->eng, (int)w->s.execution_max_crashes);
         if (df__topics_ensure(conf, &w->t, errstr, errstr_size))
                 goto fail;
         /* sized by the partitions the brokers reported, not the setting */
@@ -616,21 +598,19 @@ df_worker_t *df_worker_new(const df_conf_t *conf, char *errstr, size_t errstr_si
         }
 
         snprintf(who, sizeof(who), "worker %s", w->id);
-        snprintf(path, sizeof(path), "%s/worker-%s", df_conf_get(conf, "state.dir"), w->id);
-        so.min_free_bytes = atoll(df_conf_get(conf, "state.min.free.bytes"));
-        mkdir(df_conf_get(conf, "state.dir"), 0755);
-        if (df__store_open(&w->store, path, &so, who, errstr, errstr_size))
+        so.min_free_bytes = w->s.state_min_free_bytes;
+        mkdir(w->s.state_dir, 0755);
+        if (df__store_open(&w->store, w->s.worker_store, &so, who, errstr, errstr_size))
                 goto fail;
-        df__crashlog_load(w, conf);
-        if (df__task_init(&w->task, w->eng, &w->store, &w->t, w->crashlog,
-                          (size_t)atoll(df_conf_get(conf, "batch.max.bytes")))) {
+        df__crashlog_load(w);
+        if (df__task_init(&w->task, w->eng, &w->store, &w->t, w->crashlog, (size_t)w->s.batch_max_bytes)) {
                 df__errf(errstr, errstr_size, "out of memory");
                 goto fail;
         }
-        if (df__txn_init(&w->txn, w->conf, "worker", w->id, df__dr_cb, w, errstr, errstr_size))
+        if (df__txn_init(&w->txn, w->conf, w->s.topic_prefix, "worker", w->id, df__dr_cb, w, errstr, errstr_size))
                 goto fail;
         snprintf(cid, sizeof(cid), "duraflow-worker-%s", w->id);
-        if (df__changelog_open(&w->cl, w->conf, cid, w->t.state, errstr, errstr_size))
+        if (df__changelog_open(&w->cl, w->conf, cid, w->t.state, w->s.transaction_timeout_ms, errstr, errstr_size))
                 goto fail;
         w->consumer = df__consumer_new(w, cid, errstr, errstr_size);
         if (!w->consumer)
@@ -731,19 +711,12 @@ static int df__store_ready(df_worker_t *w, int *backoff_ms)
 
 df_err_t df_worker_run(df_worker_t *w)
 {
-        rd_kafka_topic_partition_list_t *sub;
-        rd_kafka_resp_err_t err;
         int backoff_ms = 100, r;
+        char who[200];
 
-        sub = rd_kafka_topic_partition_list_new(1);
-        rd_kafka_topic_partition_list_add(sub, w->t.events, RD_KAFKA_PARTITION_UA);
-        err = rd_kafka_subscribe(w->consumer, sub);
-        rd_kafka_topic_partition_list_destroy(sub);
-        if (err) {
-                df__log(DF__LOG_ERROR, "subscribe %s: %s", w->t.events, rd_kafka_err2str(err));
+        snprintf(who, sizeof(who), "worker %s", w->id);
+        if (df__subscribe(w->consumer, w->t.events, who) != DF_OK)
                 return DF_ERR_KAFKA;
-        }
-        df__log(DF__LOG_INFO, "worker %s: consuming %s", w->id, w->t.events);
         if (!w->ka_started && !pthread_create(&w->ka_thr, NULL, df__keepalive_main, w))
                 w->ka_started = 1;
         pthread_mutex_lock(&w->poll_lock);

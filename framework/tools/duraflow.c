@@ -970,9 +970,14 @@ static int cmd_config(int argc, char **argv)
         for (p = df_conf_properties(); p->name; p++)
                 printf("| `%s` | %s | %s |\n", p->name, *p->default_value ? p->default_value : "(empty)",
                        p->description);
-        printf("| `kafka.*` | | passed to librdkafka without the prefix; refused for what exactly-once rests on "
-               "(isolation.level, transactional.id, enable.idempotence, enable.auto.commit, auto.offset.reset, "
-               "group.id, bootstrap.servers, transaction.timeout.ms) |\n");
+        {
+                const char *const *r;
+                printf("| `kafka.*` | | passed to librdkafka without the prefix; refused for what exactly-once rests on "
+                       "or a duraflow property sets (");
+                for (r = df_conf_kafka_reserved(); *r; r++)
+                        printf("%s%s", r == df_conf_kafka_reserved() ? "" : ", ", *r);
+                printf(") |\n");
+        }
         return EX_OK;
 }
 

@@ -60,6 +60,11 @@ DF_EXPORT const char *df_conf_get(const df_conf_t *conf, const char *name);
  */
 DF_EXPORT df_err_t df_conf_check(const df_conf_t *conf, char *errstr, size_t errstr_size);
 
+/** The librdkafka property names a "kafka.*" property may not set (what
+ * exactly-once rests on, or what a duraflow property sets), NULL-terminated.
+ * Static. */
+DF_EXPORT const char *const *df_conf_kafka_reserved(void);
+
 /** The property table, terminated by an entry with name NULL.  Static. */
 DF_EXPORT const df_conf_prop_t *df_conf_properties(void);
 
