@@ -38,6 +38,8 @@ enum { EX_OK = 0, EX_FAIL = 1, EX_USAGE = 2, EX_NOTFOUND = 3, EX_CONFLICT = 4, E
 
 #define CLI_STARTUP_TIMEOUT_MS "10000"
 
+int df_cli_console(df_conf_t *conf, int argc, char **argv); /* cmd_console.c */
+
 static int json_out;
 static int user_startup_timeout; /* -X startup.timeout.ms was given */
 static df_conf_t *conf;
@@ -130,6 +132,7 @@ static void usage_main(FILE *f)
                 "                                    complete a callback as an external system\n"
                 "  stop <execution-id>               stop an execution\n"
                 "  timer-service                     run the timer service until SIGINT/SIGTERM\n"
+                "  console                           run the console (HTTP API and web page)\n"
                 "  config                            print the configuration reference\n"
                 "\n"
                 "Options (before the command):\n"
@@ -1039,7 +1042,7 @@ int main(int argc, char **argv)
         snprintf(prog, sizeof(prog), "duraflow %s", cmd);
         argv[0] = prog;
         /* an interactive command fails within seconds when Kafka is away */
-        if (!user_startup_timeout && strcmp(cmd, "timer-service") &&
+        if (!user_startup_timeout && strcmp(cmd, "timer-service") && strcmp(cmd, "console") &&
             set("startup.timeout.ms", CLI_STARTUP_TIMEOUT_MS))
                 return EX_FAIL;
         if (!strcmp(cmd, "start"))
@@ -1058,6 +1061,8 @@ int main(int argc, char **argv)
                 ret = cmd_timer_service(argc, argv);
         else if (!strcmp(cmd, "config"))
                 ret = cmd_config(argc, argv);
+        else if (!strcmp(cmd, "console")) /* cmd_console.c */
+                ret = df_cli_console(conf, argc, argv);
         else {
                 say(stderr, "duraflow: unknown command \"%s\" (see --help)", cmd);
                 ret = EX_USAGE;
