@@ -289,7 +289,8 @@ int df__console_auth(df_console_t *c, const char *authorization, const char **to
         size_t n;
         int i, found = -1;
         *token_id = NULL;
-        if (!authorization || !*authorization)
+        /* no token configured: a presented one grants nothing, refuses nothing */
+        if (!authorization || !*authorization || !c->n_tokens)
                 return 0;
         if (strncasecmp(authorization, "Bearer ", 7))
                 return -1;

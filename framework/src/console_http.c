@@ -323,6 +323,15 @@ static int body_text(json_t *body, const char *field, size_t max, int multiline,
 /* ------------------------------------------------------------------ */
 /* actions                                                              */
 
+/* The client of the actions, opened on first use (after the input was
+ * checked: a bad request is told so even when Kafka is away). */
+#define ACTION_CLIENT(r, msg, msg_size)                                                          \
+        do {                                                                                     \
+                cl = df__console_client((r)->h->c, msg, msg_size);                               \
+                if (!cl)                                                                         \
+                        return DF_ERR_KAFKA;                                                     \
+        } while (0)
+
 typedef struct areq {
         df__chttp_t *h;
         const char *execution_id; /* NULL for a collection action */
@@ -339,12 +348,13 @@ typedef struct df__caction {
         const char *name;
         char scope; /* 'c' collection (POST /executions), 'e' execution, 'o' operation */
         const char *label;
-        df_err_t (*run)(df_client_t *cl, const areq_t *r, json_t *result, char *msg, size_t msg_size);
+        df_err_t (*run)(const areq_t *r, json_t *result, char *msg, size_t msg_size);
         int (*offered)(const json_t *exec, const json_t *op); /* op NULL for execution scope */
 } df__caction_t;
 
-static df_err_t act_start(df_client_t *cl, const areq_t *r, json_t *result, char *msg, size_t msg_size)
+static df_err_t act_start(const areq_t *r, json_t *result, char *msg, size_t msg_size)
 {
+        df_client_t *cl;
         const char *wf, *id, *input = NULL, *b64 = NULL;
         df__buf_t bin = {0};
         int existed = 0, i;
@@ -378,6 +388,11 @@ static df_err_t act_start(df_client_t *cl, const areq_t *r, json_t *result, char
                 }
                 free(u);
         }
+        cl = df__console_client(r->h->c, msg, msg_size);
+        if (!cl) {
+                free(bin.data);
+                return DF_ERR_KAFKA;
+        }
         rc = df_client_start(cl, wf, id, b64 ? bin.data : (const void *)input,
                              b64 ? bin.len : input ? strlen(input) : 0, &existed, msg, msg_size);
         free(bin.data);
@@ -386,17 +401,20 @@ static df_err_t act_start(df_client_t *cl, const areq_t *r, json_t *result, char
         return rc;
 }
 
-static df_err_t act_stop(df_client_t *cl, const areq_t *r, json_t *result, char *msg, size_t msg_size)
+static df_err_t act_stop(const areq_t *r, json_t *result, char *msg, size_t msg_size)
 {
+        df_client_t *cl;
         const char *reason = NULL;
         (void)result;
         if (body_text(r->body, "reason", 1000, 1, 0, &reason, msg, msg_size) < 0)
                 return DF_ERR_INVALID_ARG;
+        ACTION_CLIENT(r, msg, msg_size);
         return df_client_stop(cl, r->execution_id, reason ? reason : "stopped from the console", msg, msg_size);
 }
 
-static df_err_t act_complete(df_client_t *cl, const areq_t *r, json_t *result, char *msg, size_t msg_size)
+static df_err_t act_complete(const areq_t *r, json_t *result, char *msg, size_t msg_size)
 {
+        df_client_t *cl;
         const char *outcome, *payload = NULL, *error = NULL;
         df_callback_outcome_t oc;
         char *cb = NULL;
@@ -425,6 +443,11 @@ static df_err_t act_complete(df_client_t *cl, const areq_t *r, json_t *result, c
         }
         if (df__cidx_callback_id(df__console_index(r->h->c), r->execution_id, r->op_id, &cb, msg, msg_size))
                 return DF_ERR_NOT_FOUND;
+        cl = df__console_client(r->h->c, msg, msg_size);
+        if (!cl) {
+                free(cb);
+                return DF_ERR_KAFKA;
+        }
         rc = df_client_callback(cl, cb, oc, payload, payload ? strlen(payload) : 0, error, 1, msg, msg_size);
         free(cb);
         json_object_set_new(result, "outcome", json_string(outcome));
@@ -506,7 +529,6 @@ static enum MHD_Result do_action(df__chttp_t *h, struct MHD_Connection *conn, co
         json_t *body, *result;
         json_error_t je;
         char msg[600] = "";
-        df_client_t *cl;
         df_err_t rc;
         int auth;
 
@@ -535,16 +557,10 @@ static enum MHD_Result do_action(df__chttp_t *h, struct MHD_Connection *conn, co
                 json_decref(body);
                 return send_error(h, conn, 400, "execution id: 1..200 characters of A-Z a-z 0-9 . _ : @ -");
         }
-        cl = df__console_client(h->c, msg, sizeof(msg));
-        if (!cl) {
-                json_decref(body);
-                df__log(DF__LOG_ERROR, "console: action %s by token \"%s\": no client: %s", a->name, token_id, msg);
-                return send_error(h, conn, 503, "cannot reach Kafka for actions: %s", msg);
-        }
         result = json_object();
         {
                 areq_t r = {h, exec_id, op_id, body, token_id};
-                rc = a->run(cl, &r, result, msg, sizeof(msg));
+                rc = a->run(&r, result, msg, sizeof(msg));
         }
         df__log(DF__LOG_INFO, "console: action %s by token \"%s\"%s%s%s%s: %s%s%s", a->name, token_id,
                 exec_id ? " on execution " : "", exec_id ? exec_id : "", op_id ? " operation " : "",
