@@ -398,9 +398,9 @@
         if ((op.actions || []).includes('complete')) acts.appendChild(el('div', null, el('span', { class: 'data', text: op.name + ': ' }),
           completeForm(x, op, msgBox, reload)));
       box.append(acts, msgBox);
-      if (x.failure) box.appendChild(failurePanel(x.failure));
       box.appendChild(el('h3', { text: 'Timeline' }));
       box.appendChild(timeline(x, now));
+      if (x.failure) box.appendChild(failurePanel(x.failure));
       box.appendChild(el('h3', { text: 'Operations' }));
       const t = el('table', { 'data-testid': 'operations' }, el('thead', null, el('tr', null,
         ...['op', 'name', 'type', 'status', 'attempt', 'started', 'ended', 'duration', 'result or error'].map((h) => el('th', { text: h })))));
