@@ -253,6 +253,12 @@ df__cidx_t *df__cidx_open(const char *path, const char *outcome_field, char *err
         }
         rocksdb_options_set_create_if_missing(ix->opts, 1);
         rocksdb_options_set_compression(ix->opts, rocksdb_lz4_compression);
+        rocksdb_options_increase_parallelism(ix->opts, 2);
+        /* No write-ahead log: every batch carries its offsets, so whatever
+         * state the store comes back in after a crash (the memtable lost)
+         * is consistent and the follower reads on from its offsets; a clean
+         * close flushes.  Writes cost half as much. */
+        rocksdb_writeoptions_disable_WAL(ix->wo, 1);
         if (cidx_db_open(ix, errstr, errstr_size))
                 goto fail;
         counters_load(ix);
@@ -601,7 +607,65 @@ struct df__cbatch {
         int n_offs;
         size_t records;
         int failed;
+        /* puts and deletes, written sorted at commit (a memtable takes
+         * keys in order much faster); range deletes go first, directly */
+        struct stg {
+                char *k, *v;
+                size_t kl, vl, seq;
+                int del, dead;
+        } *stg;
+        size_t n_stg, cap_stg;
 };
+
+static void stage(df__cbatch_t *b, const void *k, size_t kl, const void *v, size_t vl, int del)
+{
+        struct stg *st;
+        if (b->n_stg == b->cap_stg) {
+                size_t cap = b->cap_stg ? b->cap_stg * 2 : 4096;
+                struct stg *n = realloc(b->stg, cap * sizeof(*n));
+                if (!n) {
+                        b->failed = 1;
+                        return;
+                }
+                b->stg = n;
+                b->cap_stg = cap;
+        }
+        st = &b->stg[b->n_stg];
+        st->k = malloc(kl + vl + 1);
+        if (!st->k) {
+                b->failed = 1;
+                return;
+        }
+        memcpy(st->k, k, kl);
+        st->v = st->k + kl;
+        if (vl)
+                memcpy(st->v, v, vl);
+        st->kl = kl;
+        st->vl = vl;
+        st->del = del;
+        st->dead = 0;
+        st->seq = b->n_stg++;
+}
+
+static void stage_clear(df__cbatch_t *b)
+{
+        size_t i;
+        for (i = 0; i < b->n_stg; i++)
+                free(b->stg[i].k);
+        b->n_stg = 0;
+}
+
+static int stg_cmp(const void *x, const void *y)
+{
+        const struct stg *a = x, *c = y;
+        size_t n = a->kl < c->kl ? a->kl : c->kl;
+        int r = memcmp(a->k, c->k, n);
+        if (r)
+                return r;
+        if (a->kl != c->kl)
+                return a->kl < c->kl ? -1 : 1;
+        return a->seq < c->seq ? -1 : a->seq > c->seq;
+}
 
 static void cop_clear(cop_t *o)
 {
@@ -652,6 +716,8 @@ void df__cbatch_destroy(df__cbatch_t *b)
                 rocksdb_writebatch_destroy(b->wb);
         df__map_destroy(b->execs, cex_free);
         df__map_destroy(b->delta, counters_free);
+        stage_clear(b);
+        free(b->stg);
         free(b);
 }
 
@@ -727,6 +793,7 @@ static cop_t *cex_op(cex_t *e, const char *op_id, int create)
 /* Load an execution as the store has it (first touch in a batch). */
 static cex_t *cex_get(df__cbatch_t *b, const char *id)
 {
+        /* (perf level: set by the batch's thread in df__cbatch_commit) */
         df__cidx_t *ix = b->ix;
         cex_t *e = df__map_get(b->execs, id);
         kb_t k = {0};
@@ -812,7 +879,7 @@ static int keep_undecodable(df__cbatch_t *b, const void *key, size_t klen, const
                         return 0;
         }
         if (!kb_u8(&k, 'Z') && !kb_be32(&k, (uint32_t)part) && !kb_be64(&k, off)) {
-                rocksdb_writebatch_put(b->wb, k.p, k.n, (const char *)enc.data, enc.len);
+                stage(b, k.p, k.n, enc.data, enc.len, 0);
                 delta_add(b, "Z", 1);
                 rc = 0;
         }
@@ -836,9 +903,14 @@ static void delete_prefix(df__cbatch_t *b, int tag, const char *id, const void *
 {
         kb_t lo = {0}, hi = {0};
         if (!kb_u8(&lo, tag) && !kb_str(&lo, id) && !kb_u8(&lo, 0) && !kb_put(&lo, rest, restlen) &&
-            !kb_put(&hi, lo.p, lo.n) && !kb_put(&hi, "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", 10))
+            !kb_put(&hi, lo.p, lo.n) && !kb_put(&hi, "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", 10)) {
+                size_t i;
                 rocksdb_writebatch_delete_range(b->wb, lo.p, lo.n, hi.p, hi.n);
-        else
+                /* what this batch staged there is gone too */
+                for (i = 0; i < b->n_stg; i++)
+                        if (b->stg[i].kl >= lo.n && !memcmp(b->stg[i].k, lo.p, lo.n))
+                                b->stg[i].dead = 1;
+        } else
                 b->failed = 1;
         free(lo.p);
         free(hi.p);
@@ -936,7 +1008,7 @@ int df__cbatch_state(df__cbatch_t *b, const void *key, size_t klen, const void *
                 if (!o->raw.len || o->deleted || op_version_differs(&o->rec, &rec)) {
                         if (!kb_u8(&k, 'H') && !kb_str(&k, id) && !kb_u8(&k, 0) && !kb_put(&k, o->sort.p, o->sort.n) &&
                             !kb_be32(&k, 0xFFFFFFFFu) && !kb_be64(&k, off))
-                                rocksdb_writebatch_put(b->wb, k.p, k.n, val, vlen);
+                                stage(b, k.p, k.n, val, vlen, 0);
                         free(k.p);
                 }
                 df__op_clear(&o->rec);
@@ -978,7 +1050,7 @@ int df__cbatch_dlq(df__cbatch_t *b, const void *key, size_t klen, const void *va
                 if (df__dlq_encode(&w, &enc, e, sizeof(e)))
                         return 0;
                 if (!kb_u8(&k, 'Q') && !kb_be64(&k, ts_ms) && !kb_be32(&k, (uint32_t)part) && !kb_be64(&k, off)) {
-                        rocksdb_writebatch_put(b->wb, k.p, k.n, (const char *)enc.data, enc.len);
+                        stage(b, k.p, k.n, enc.data, enc.len, 0);
                         delta_add(b, "Q", 1);
                         rc = 0;
                 }
@@ -988,7 +1060,7 @@ int df__cbatch_dlq(df__cbatch_t *b, const void *key, size_t klen, const void *va
         }
         df__dlq_clear(&d);
         if (!kb_u8(&k, 'Q') && !kb_be64(&k, ts_ms) && !kb_be32(&k, (uint32_t)part) && !kb_be64(&k, off)) {
-                rocksdb_writebatch_put(b->wb, k.p, k.n, val, vlen);
+                stage(b, k.p, k.n, val, vlen, 0);
                 delta_add(b, "Q", 1);
                 rc = 0;
         }
@@ -1031,12 +1103,12 @@ static void commit_one(const char *id, void *val, void *opaque)
         while (i < e->old.n || j < now.n) {
                 int c = i >= e->old.n ? 1 : j >= now.n ? -1 : buf_cmp(&e->old.k[i], &now.k[j]);
                 if (c < 0) {
-                        rocksdb_writebatch_delete(b->wb, (const char *)e->old.k[i].data, e->old.k[i].len);
+                        stage(b, e->old.k[i].data, e->old.k[i].len, NULL, 0, 1);
                         if (counter_of(&e->old.k[i], cn, sizeof(cn)))
                                 delta_add(b, cn, -1);
                         i++;
                 } else if (c > 0) {
-                        rocksdb_writebatch_put(b->wb, (const char *)now.k[j].data, now.k[j].len, "", 0);
+                        stage(b, now.k[j].data, now.k[j].len, NULL, 0, 0);
                         if (counter_of(&now.k[j], cn, sizeof(cn)))
                                 delta_add(b, cn, 1);
                         j++;
@@ -1052,9 +1124,9 @@ static void commit_one(const char *id, void *val, void *opaque)
                 return;
         }
         if (e->exists && e->dirty)
-                rocksdb_writebatch_put(b->wb, k.p, k.n, (const char *)e->raw.data, e->raw.len);
+                stage(b, k.p, k.n, e->raw.data, e->raw.len, 0);
         else if (!e->exists && e->deleted)
-                rocksdb_writebatch_delete(b->wb, k.p, k.n);
+                stage(b, k.p, k.n, NULL, 0, 1);
         for (n = 0; n < e->n_ops; n++) {
                 cop_t *o = &e->ops[n];
                 k.n = 0;
@@ -1063,9 +1135,9 @@ static void commit_one(const char *id, void *val, void *opaque)
                         break;
                 }
                 if (o->deleted)
-                        rocksdb_writebatch_delete(b->wb, k.p, k.n);
+                        stage(b, k.p, k.n, NULL, 0, 1);
                 else if (o->dirty)
-                        rocksdb_writebatch_put(b->wb, k.p, k.n, (const char *)o->raw.data, o->raw.len);
+                        stage(b, k.p, k.n, o->raw.data, o->raw.len, 0);
         }
         free(k.p);
 }
@@ -1099,11 +1171,11 @@ static void delta_one(const char *name, void *val, void *opaque)
         *c += d;
         snprintf(key, sizeof(key), "#%s", name);
         if (*c <= 0) {
-                rocksdb_writebatch_delete(dc->b->wb, key, strlen(key));
+                stage(dc->b, key, strlen(key), NULL, 0, 1);
                 *c = 0;
         } else {
                 le64_put(v, *c);
-                rocksdb_writebatch_put(dc->b->wb, key, strlen(key), v, 8);
+                stage(dc->b, key, strlen(key), v, 8, 0);
         }
 }
 
@@ -1114,6 +1186,7 @@ int df__cbatch_commit(df__cbatch_t *b, char *errstr, size_t errstr_size)
         char *err = NULL;
         int i, rc = 0;
 
+        rocksdb_set_perf_level(1); /* this thread: no per-comparison counters (a TLS access each) */
         df__map_foreach(b->execs, commit_one, &cc);
         if (!b->failed)
                 df__map_foreach(b->delta, delta_one, &dc);
@@ -1121,7 +1194,22 @@ int df__cbatch_commit(df__cbatch_t *b, char *errstr, size_t errstr_size)
                 char key[64], v[8];
                 snprintf(key, sizeof(key), "moff/%c/%d", b->offs[i].topic, (int)b->offs[i].part);
                 le64_put(v, b->offs[i].next);
-                rocksdb_writebatch_put(b->wb, key, strlen(key), v, 8);
+                stage(b, key, strlen(key), v, 8, 0);
+        }
+        if (!b->failed) {
+                size_t j;
+                qsort(b->stg, b->n_stg, sizeof(*b->stg), stg_cmp);
+                for (j = 0; j < b->n_stg; j++) {
+                        struct stg *st = &b->stg[j];
+                        /* the last write of a key wins */
+                        if (st->dead || (j + 1 < b->n_stg && b->stg[j + 1].kl == st->kl &&
+                                         !memcmp(b->stg[j + 1].k, st->k, st->kl)))
+                                continue;
+                        if (st->del)
+                                rocksdb_writebatch_delete(b->wb, st->k, st->kl);
+                        else
+                                rocksdb_writebatch_put(b->wb, st->k, st->kl, st->v, st->vl);
+                }
         }
         if (b->failed) {
                 df__errf(errstr, errstr_size, "console index: out of memory building a batch");
@@ -1138,6 +1226,7 @@ int df__cbatch_commit(df__cbatch_t *b, char *errstr, size_t errstr_size)
                 }
         }
         rocksdb_writebatch_clear(b->wb);
+        stage_clear(b);
         df__map_clear(b->execs, cex_free);
         df__map_clear(b->delta, counters_free);
         b->n_offs = 0;
@@ -1317,6 +1406,7 @@ json_t *df__cidx_list(df__cidx_t *ix, const df__cquery_t *q, int *http, char *er
         int64_t before = q->started_before;
 
         *http = 500;
+        rocksdb_set_perf_level(1);
         pthread_rwlock_rdlock(&ix->lock);
         if (!ix->db)
                 goto out;
@@ -1671,6 +1761,7 @@ json_t *df__cidx_describe(df__cidx_t *ix, const char *id, const df__crender_t *r
         int found_failure = 0;
 
         *http = 404;
+        rocksdb_set_perf_level(1);
         pthread_rwlock_rdlock(&ix->lock);
         if (!ix->db || !df__execution_id_valid(id) || load_exec(ix, id, &x)) {
                 pthread_rwlock_unlock(&ix->lock);
