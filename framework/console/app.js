@@ -227,6 +227,8 @@
       case 'running': return 'Running step "' + (w.name || '?') + '"';
       case 'nondeterminism': return 'Stopped on non-determinism: waits for fixed code (' + (x.error || '') + ')';
       case 'paused': return 'Paused';
+      case 'quarantined': return 'Quarantined after ' + (x.crash_count || '?') + ' worker crash(es)' +
+        (x.crash_op ? ' in operation ' + x.crash_op : '') + ': waits for an operator to resume it (' + (x.error || '') + ')';
       case 'child': return 'Waiting for child "' + (w.name || '?') + '"';
       default: return 'Waiting (' + w.kind + ')';
     }
@@ -383,6 +385,7 @@
       add('input', payload(x.input));
       if (x.status === 'SUCCEEDED') add('output', payload(x.output));
       if (x.error) add('error', el('span', { class: 'data', text: x.error }));
+      if (x.crash_count) add('worker crashes', el('span', { class: 'data', text: x.crash_count + (x.crash_op ? ' (operation ' + x.crash_op + ', attempt ' + x.crash_attempt + ')' : '') }));
       box.appendChild(kv);
       for (const w of x.waiting || [])
         box.appendChild(el('div', { class: 'banner', 'data-testid': 'waiting', text: waitingText(w, x) }));

@@ -611,11 +611,14 @@ static enum MHD_Result get_list(df__chttp_t *h, struct MHD_Connection *conn)
                                 s = -1;
                         q.status = (int)s;
                 }
-                if (q.status < 0)
-                        return send_error(h, conn, 400,
-                                          "status: \"%.64s\" is not a status (PENDING, RUNNING, SUSPENDED, SUCCEEDED, "
-                                          "FAILED, TIMED_OUT, STOPPED, NONDETERMINISM)",
-                                          v);
+                if (q.status < 0) {
+                        char names[300] = "";
+                        int i;
+                        for (i = 0; strcmp(df__exec_status_name(i), "UNKNOWN") && i < 64; i++)
+                                snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", i ? ", " : "",
+                                         df__exec_status_name(i));
+                        return send_error(h, conn, 400, "status: \"%.64s\" is not a status (%s)", v, names);
+                }
         }
         if ((v = qget(p, np, "workflow"))) {
                 if (!*v || strlen(v) > 200)
@@ -632,7 +635,7 @@ static enum MHD_Result get_list(df__chttp_t *h, struct MHD_Connection *conn)
                 if (q.waiting < 0)
                         return send_error(h, conn, 400,
                                           "waiting: \"%.64s\" is not one of timer, retry, callback, running, child, "
-                                          "nondeterminism, paused, unknown",
+                                          "nondeterminism, paused, quarantined, unknown",
                                           v);
         }
         if ((v = qget(p, np, "started_after")) && parse_time(v, &q.started_after))

@@ -153,7 +153,8 @@ raw:
 
 static const char *const df__cw_names[][2] = {
         {"t", "timer"},    {"r", "retry"},          {"c", "callback"}, {"s", "running"},
-        {"h", "child"},    {"n", "nondeterminism"}, {"p", "paused"},   {"x", "unknown"},
+        {"h", "child"},    {"n", "nondeterminism"}, {"p", "paused"},   {"q", "quarantined"},
+        {"x", "unknown"},
 };
 
 const char *df__cw_name(int kind)
@@ -254,6 +255,8 @@ df__cidx_t *df__cidx_open(const char *path, const char *outcome_field, char *err
         rocksdb_options_set_create_if_missing(ix->opts, 1);
         rocksdb_options_set_compression(ix->opts, rocksdb_lz4_compression);
         rocksdb_options_increase_parallelism(ix->opts, 2);
+        rocksdb_options_set_write_buffer_size(ix->opts, 32 << 20);
+        rocksdb_options_set_max_write_buffer_number(ix->opts, 2);
         /* No write-ahead log: every batch carries its offsets, so whatever
          * state the store comes back in after a crash (the memtable lost)
          * is consistent and the follower reads on from its offsets; a clean
@@ -531,10 +534,13 @@ static int cex_keys(const df__cidx_t *ix, const cex_t *e, kset_t *s)
                 KEY(kb_u8(&k, 'O') || kb_str(&k, outcome) || kb_u8(&k, 0) || kb_be64(&k, c) || kb_str(&k, id));
         if (terminal)
                 KEY(kb_u8(&k, 'E') || kb_be64(&k, e->rec.updated_ms) || kb_str(&k, id));
-        if (st == DF__ES_NONDETERMINISM || !strcmp(sname, "PAUSED") || !strcmp(sname, "UNKNOWN")) {
-                int kind = st == DF__ES_NONDETERMINISM ? DF__CW_NONDET
-                           : !strcmp(sname, "PAUSED")  ? DF__CW_PAUSED
-                                                       : DF__CW_OTHER;
+        /* by name: statuses added later (PAUSED) slot in when they land */
+        if (!strcmp(sname, "NONDETERMINISM") || !strcmp(sname, "PAUSED") || !strcmp(sname, "QUARANTINED") ||
+            !strcmp(sname, "UNKNOWN")) {
+                int kind = !strcmp(sname, "NONDETERMINISM") ? DF__CW_NONDET
+                           : !strcmp(sname, "PAUSED")       ? DF__CW_PAUSED
+                           : !strcmp(sname, "QUARANTINED")  ? DF__CW_QUARANTINED
+                                                            : DF__CW_OTHER;
                 KEY(kb_u8(&k, 'K') || kb_u8(&k, kind) || kb_be64(&k, c) || kb_str(&k, id));
                 KEY(kb_u8(&k, 'V') || kb_str(&k, id) || kb_u8(&k, 0) || kb_u8(&k, kind) || kb_be64(&k, 0));
                 waits = 1;
@@ -1369,6 +1375,12 @@ static json_t *exec_summary(df__cidx_t *ix, const df__exec_rec_t *x, const char 
                                                                               : json_null());
         json_object_set_new(o, "error", json_stringn(x->error, strlen(x->error) > 300 ? 300 : strlen(x->error)));
         json_object_set_new(o, "operations_count", json_integer(x->op_count));
+        if (x->crash_count > 0) {
+                /* worker deaths while it ran (QUARANTINED after too many) */
+                json_object_set_new(o, "crash_count", json_integer(x->crash_count));
+                json_object_set_new(o, "crash_op", json_string(x->crash_op ? x->crash_op : ""));
+                json_object_set_new(o, "crash_attempt", json_integer(x->crash_attempt));
+        }
         if (!kb_u8(&k, 'V') && !kb_str(&k, id) && !kb_u8(&k, 0)) {
                 it = rocksdb_create_iterator(ix->db, ix->ro);
                 for (rocksdb_iter_seek(it, k.p, k.n); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {

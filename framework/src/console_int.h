@@ -51,6 +51,7 @@
 #define DF__CW_CHILD 'h'    /* a child context or invoked execution */
 #define DF__CW_NONDET 'n'   /* NONDETERMINISM: waits for fixed code */
 #define DF__CW_PAUSED 'p'   /* PAUSED (control actions) */
+#define DF__CW_QUARANTINED 'q' /* QUARANTINED: kept killing workers; waits for an operator's resume */
 #define DF__CW_OTHER 'x'    /* a status this console does not know */
 
 const char *df__cw_name(int kind);

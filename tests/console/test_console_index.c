@@ -252,11 +252,14 @@ START_TEST(unknown_status_undecodable_and_purge)
         /* garbage: kept aside, counted, the batch goes on */
         ck_assert_int_eq(df__cbatch_state(b, "x2", 2, "\xc3\x01garbage", 9, 0, off++), 0);
         put_exec(b, "x3", DF__ES_RUNNING, 5, NULL, 0);
+        put_exec(b, "x4", DF__ES_QUARANTINED, 6, NULL, 0);
         commit(b);
         ck_assert_int_eq(count("status", "STATUS_9"), 1);
+        ck_assert_int_eq(count("status", "QUARANTINED"), 1);
+        ck_assert_int_eq(count("waiting", "quarantined"), 1);
         ck_assert_int_eq(count("waiting", "unknown"), 1);
         ck_assert_int_eq(count(NULL, "undecodable"), 1);
-        ck_assert_int_eq(count(NULL, "total"), 2);
+        ck_assert_int_eq(count(NULL, "total"), 3);
         d = df__cidx_dlq(ix, 10, &r);
         ck_assert_int_eq(json_array_size(json_object_get(d, "undecodable")), 1);
         json_decref(d);
@@ -268,7 +271,7 @@ START_TEST(unknown_status_undecodable_and_purge)
         commit(b);
         ck_assert_int_eq(df__cbatch_state(b, "x3", 2, NULL, 0, 0, off++), 0);
         commit(b);
-        ck_assert_int_eq(count(NULL, "total"), 1);
+        ck_assert_int_eq(count(NULL, "total"), 2);
         ck_assert_int_eq(count("status", "RUNNING"), 0);
         ck_assert_ptr_null(df__cidx_describe(ix, "x3", &r, &http));
         df__cbatch_destroy(b);
