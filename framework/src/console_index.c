@@ -1104,8 +1104,10 @@ static void commit_one(const char *id, void *val, void *opaque)
                 b->failed = 1;
                 return;
         }
-        qsort(e->old.k, e->old.n, sizeof(df__buf_t), buf_cmp);
-        qsort(now.k, now.n, sizeof(df__buf_t), buf_cmp);
+        if (e->old.n)
+                qsort(e->old.k, e->old.n, sizeof(df__buf_t), buf_cmp);
+        if (now.n)
+                qsort(now.k, now.n, sizeof(df__buf_t), buf_cmp);
         while (i < e->old.n || j < now.n) {
                 int c = i >= e->old.n ? 1 : j >= now.n ? -1 : buf_cmp(&e->old.k[i], &now.k[j]);
                 if (c < 0) {
@@ -1204,7 +1206,8 @@ int df__cbatch_commit(df__cbatch_t *b, char *errstr, size_t errstr_size)
         }
         if (!b->failed) {
                 size_t j;
-                qsort(b->stg, b->n_stg, sizeof(*b->stg), stg_cmp);
+                if (b->n_stg)
+                        qsort(b->stg, b->n_stg, sizeof(*b->stg), stg_cmp);
                 for (j = 0; j < b->n_stg; j++) {
                         struct stg *st = &b->stg[j];
                         /* the last write of a key wins */

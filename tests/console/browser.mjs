@@ -79,7 +79,7 @@ try {
   check(tlWidth, `${cancelledId}: the timeline fits the screen's width`);
   const hover = await page.getAttribute('[data-testid="exec-header"] time', 'title');
   check(/UTC$/.test(hover || ''), 'times show UTC on hover (' + hover + ')');
-  await page.screenshot({ path: path.join(outDir, 'console-execution-cancelled.png'), fullPage: true });
+  await page.screenshot({ path: path.join(outDir, 'console-execution-cancelled.png'), fullPage: false });
 
   // ---- a declined order: the payment callback's failure is the point of failure ----
   await page.goto(url + '/#/?outcome=payment_declined');
@@ -93,7 +93,8 @@ try {
     `${declinedId}: the point of failure is the payment callback's failure`);
   const before = await page.locator('[data-testid="failure-before"] tbody tr').count();
   check(before >= 2, `${declinedId}: the state before it: ${before} operations with their recorded results`);
-  await page.screenshot({ path: path.join(outDir, 'console-execution-declined.png'), fullPage: true });
+  await page.evaluate(() => document.querySelector('[data-testid="failure"]').scrollIntoView());
+  await page.screenshot({ path: path.join(outDir, 'console-execution-declined.png'), fullPage: false });
 
   // ---- a parked execution: refused without the token, completed with it ----
   await page.goto(url + '/#/e/parked-1');
