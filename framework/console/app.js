@@ -16,6 +16,13 @@
         if (v === undefined || v === null || v === false) continue;
         if (k === 'text') e.textContent = String(v);
         else if (k === 'class') e.className = v;
+        else if (k === 'style') {
+          // through the CSSOM: the Content-Security-Policy refuses style attributes
+          for (const decl of String(v).split(';')) {
+            const i = decl.indexOf(':');
+            if (i > 0) e.style.setProperty(decl.slice(0, i).trim(), decl.slice(i + 1).trim());
+          }
+        }
         else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
         else e.setAttribute(k, v === true ? '' : String(v));
       }
@@ -263,8 +270,13 @@
     const gapsRaw = [];
     let total = 0;
     for (let i = 1; i < t.length; i++) { gapsRaw.push(t[i] - t[i - 1]); total += t[i] - t[i - 1]; }
-    const cap = Math.max(total * 0.04, 1);
-    const shown = gapsRaw.map((g) => g <= cap ? g : cap + Math.log10(g / cap) * cap * 0.5);
+    // an idle gap longer than 3% of the whole is drawn as a fixed share of
+    // the time something happened (a little wider the longer it is), so a
+    // 30-day wait and the 100 ms steps around it fit one screen
+    const cap = Math.max(total * 0.03, 1);
+    const active = gapsRaw.filter((g) => g <= cap).reduce((a, b) => a + b, 0);
+    const unit = active > 0 ? active * 0.12 : 1;
+    const shown = gapsRaw.map((g) => g <= cap ? g : unit * (1 + 0.25 * Math.log10(g / cap)));
     const sum = shown.reduce((a, b) => a + b, 0) || 1;
     const cum = [0];
     for (const s of shown) cum.push(cum[cum.length - 1] + s);

@@ -30,6 +30,8 @@ const page = ctx.pages()[0] || await ctx.newPage();
 page.setDefaultTimeout(20000);
 const consoleErrors = [];
 page.on('pageerror', (e) => consoleErrors.push(String(e)));
+// a policy violation (an inline style or script the CSP refused) is an error of the page
+page.on('console', (m) => { if (m.type() === 'error' && /Refused to|Content Security Policy/.test(m.text())) consoleErrors.push(m.text()); });
 const external = [];
 page.on('request', (r) => { if (!r.url().startsWith(url) && !r.url().startsWith('data:')) external.push(r.url()); });
 
@@ -75,6 +77,13 @@ try {
     `${cancelledId}: the 30-day wait timed out`);
   const gaps = await page.$$eval('[data-testid="tl-gap"]', (g) => g.map((x) => Number(x.dataset.ms)));
   check(gaps.some((g) => g >= 20 * dayMs), `${cancelledId}: the long idle gaps are compressed (${gaps.length} gaps, longest ${Math.max(0, ...gaps)} ms)`);
+  // the bars spread over the track: the refund comes far right of the receive step
+  const spread = await page.evaluate(() => {
+    const bar = (n) => document.querySelector(`[data-testid="tl-row"][data-name="${n}"] .tl-bar`).getBoundingClientRect();
+    const track = document.querySelector('[data-testid="tl-row"] .tl-track').getBoundingClientRect();
+    return (bar('refund').left - bar('receive').left) / track.width;
+  });
+  check(spread > 0.5, `${cancelledId}: the refund is drawn ${(spread * 100).toFixed(0)}% of the timeline's width after the receive step`);
   const tlWidth = await page.$eval('[data-testid="timeline"]', (t) => t.scrollWidth <= t.clientWidth + 1);
   check(tlWidth, `${cancelledId}: the timeline fits the screen's width`);
   const hover = await page.getAttribute('[data-testid="exec-header"] time', 'title');
