@@ -255,8 +255,6 @@ df__cidx_t *df__cidx_open(const char *path, const char *outcome_field, char *err
         rocksdb_options_set_create_if_missing(ix->opts, 1);
         rocksdb_options_set_compression(ix->opts, rocksdb_lz4_compression);
         rocksdb_options_increase_parallelism(ix->opts, 2);
-        rocksdb_options_set_write_buffer_size(ix->opts, 32 << 20);
-        rocksdb_options_set_max_write_buffer_number(ix->opts, 2);
         /* No write-ahead log: every batch carries its offsets, so whatever
          * state the store comes back in after a crash (the memtable lost)
          * is consistent and the follower reads on from its offsets; a clean
