@@ -6,7 +6,7 @@
 # Usage: bench/run.sh [--quick] [--only NAME[,NAME...]] [--wait-load L] [--tuned]
 #   --quick         small counts (a few minutes; for development, not for figures)
 #   --only          run only these: rawloop, throughput, timers, suspended, recovery,
-#                   recovery-load, plot
+#                   recovery-load, console, plot
 #   --wait-load L   before starting, wait (up to BENCH_WAIT_MAX_S, default 1800 s)
 #                   until the 1-minute load average is below L
 #   --tuned         also run with the "tuned" librdkafka settings (below)
