@@ -167,12 +167,13 @@ df_console_t *df_console_new(const df_conf_t *conf, char *errstr, size_t errstr_
                 df__errf(errstr, errstr_size, "%s (is another console using it? set console.state.dir)", e);
                 goto fail;
         }
-        c->follow = df__cfollow_new(conf, c->ix, errstr, errstr_size);
-        if (!c->follow)
-                goto fail;
+        /* the server first: a bad console.listen is told before Kafka is tried */
         c->http = df__chttp_start(c, df_conf_get(conf, "console.listen"), c->url, sizeof(c->url), errstr,
                                   errstr_size);
         if (!c->http)
+                goto fail;
+        c->follow = df__cfollow_new(conf, c->ix, errstr, errstr_size);
+        if (!c->follow)
                 goto fail;
         df__log(DF__LOG_INFO, "console: serving %s (index %s, %s)", c->url, c->index_path,
                 c->n_tokens ? "actions need a bearer token" : "read-only: console.token is not set");
@@ -185,7 +186,7 @@ fail:
 df_err_t df_console_run(df_console_t *c)
 {
         df_err_t rc;
-        if (!c)
+        if (!c || !c->follow)
                 return DF_ERR_INVALID_ARG;
         __atomic_store_n(&c->running, 1, __ATOMIC_SEQ_CST);
         rc = df__cfollow_run(c->follow, &c->stop);

@@ -106,6 +106,12 @@ void df__cfollow_destroy(df__cfollow_t *f)
 
 void df__cfollow_stats(df__cfollow_t *f, uint64_t *records, int64_t *lag, int *caught_up, int *following)
 {
+        if (!f) { /* not created yet (df_console_new serves before it) */
+                *records = 0;
+                *lag = -1;
+                *caught_up = *following = 0;
+                return;
+        }
         *records = __atomic_load_n(&f->records, __ATOMIC_RELAXED);
         *lag = __atomic_load_n(&f->lag, __ATOMIC_RELAXED);
         *caught_up = __atomic_load_n(&f->caught_up, __ATOMIC_RELAXED);
