@@ -1764,6 +1764,79 @@ out:
         return rc;
 }
 
+/* Callback ids are capabilities: a reader without the token must not find
+ * them in a payload either (a submitter step's result often echoes the id
+ * it handed out).  Replaces each occurrence in every string of j. */
+#define DF__CB_HIDDEN "[callback id: shown to a token holder]"
+static void redact(json_t *j, char *const *ids, int n)
+{
+        const char *key;
+        json_t *v;
+        size_t i;
+        int k;
+        if (json_is_object(j)) {
+                json_object_foreach(j, key, v) redact(v, ids, n);
+        } else if (json_is_array(j)) {
+                json_array_foreach(j, i, v) redact(v, ids, n);
+        } else if (json_is_string(j)) {
+                for (k = 0; k < n; k++) {
+                        const char *s = json_string_value(j), *hit = strstr(s, ids[k]);
+                        size_t il = strlen(ids[k]);
+                        kb_t out = {0};
+                        if (!hit || !il)
+                                continue;
+                        while (hit) {
+                                if (kb_put(&out, s, (size_t)(hit - s)) || kb_str(&out, DF__CB_HIDDEN))
+                                        break;
+                                s = hit + il;
+                                hit = strstr(s, ids[k]);
+                        }
+                        if (!kb_str(&out, s))
+                                json_string_setn(j, out.p, out.n);
+                        free(out.p);
+                }
+        }
+}
+
+/* The callback ids of an execution's operations (malloc'd array of strdup'd). */
+static int callback_ids(df__cidx_t *ix, const char *id, char ***out)
+{
+        kb_t k = {0};
+        rocksdb_iterator_t *it;
+        char **ids = NULL, e2[256];
+        int n = 0;
+        if (kb_u8(&k, 'P') || kb_str(&k, id) || kb_u8(&k, 0)) {
+                free(k.p);
+                return 0;
+        }
+        it = rocksdb_create_iterator(ix->db, ix->ro);
+        for (rocksdb_iter_seek(it, k.p, k.n); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+                size_t kl, vl;
+                const char *kk = rocksdb_iter_key(it, &kl), *v;
+                df__op_rec_t op;
+                if (kl < k.n || memcmp(kk, k.p, k.n))
+                        break;
+                v = rocksdb_iter_value(it, &vl);
+                memset(&op, 0, sizeof(op));
+                if (df__op_decode_any(v, vl, &op, e2, sizeof(e2)))
+                        continue;
+                if (op.callback_id[0] && strlen(op.callback_id) >= 16) {
+                        char **x = realloc(ids, (size_t)(n + 1) * sizeof(*ids));
+                        if (x) {
+                                ids = x;
+                                ids[n] = strdup(op.callback_id);
+                                if (ids[n])
+                                        n++;
+                        }
+                }
+                df__op_clear(&op);
+        }
+        rocksdb_iter_destroy(it);
+        free(k.p);
+        *out = ids;
+        return n;
+}
+
 json_t *df__cidx_describe(df__cidx_t *ix, const char *id, const df__crender_t *r, int *http)
 {
         df__exec_rec_t x;
@@ -1901,6 +1974,15 @@ out:
         json_object_set_new(o, "parent", json_null());
         json_object_set_new(o, "children", json_array());
         json_decref(before);
+        if (!r->show_callbacks) {
+                char **ids = NULL;
+                int n = callback_ids(ix, id, &ids), i;
+                if (n)
+                        redact(o, ids, n);
+                for (i = 0; i < n; i++)
+                        free(ids[i]);
+                free(ids);
+        }
         if (it)
                 rocksdb_iter_destroy(it);
         if (hit)
@@ -2019,11 +2101,14 @@ static json_t *dlq_json(const df__dlq_rec_t *d, const df__crender_t *r)
         json_object_set_new(o, "ts_ms", json_integer(d->ts_ms));
         json_object_set_new(o, "key", df__cpayload_json(d->key.data, d->key.len, 256));
         json_object_set_new(o, "value_type", json_string(names[t >= 0 && t <= DF__REC_DLQ ? t : 0]));
-        if (t == DF__REC_EVENT && !r->show_callbacks) {
-                /* events may carry callback ids (capabilities) */
+        if ((t == DF__REC_EVENT || t == DF__REC_OP || t == DF__REC_UNKNOWN) && !r->show_callbacks) {
+                /* events and operations carry callback ids (capabilities),
+                 * and a record that does not decode may be either */
                 json_t *h = json_object();
                 json_object_set_new(h, "size", json_integer((json_int_t)d->value.len));
-                json_object_set_new(h, "hidden", json_string("an event record; shown to a token holder"));
+                json_object_set_new(h, "hidden", json_string(t == DF__REC_UNKNOWN
+                                                                 ? "not a known record; shown to a token holder"
+                                                                 : "may carry a callback id; shown to a token holder"));
                 json_object_set_new(o, "value", h);
         } else {
                 json_object_set_new(o, "value", df__cpayload_json(d->value.data, d->value.len, r->payload_max));

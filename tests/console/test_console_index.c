@@ -91,6 +91,31 @@ static void put_op(df__cbatch_t *b, const char *id, const char *op_id, const cha
         free(v.data);
 }
 
+static void put_op_result(df__cbatch_t *b, const char *id, const char *op_id, const char *name, const char *result)
+{
+        df__op_rec_t o;
+        df__buf_t v = {0};
+        char e[256], key[300];
+        memset(&o, 0, sizeof(o));
+        o.execution_id = (char *)id;
+        o.op_id = (char *)op_id;
+        o.parent_id = "";
+        o.name = (char *)name;
+        o.type = DF__OP_STEP;
+        o.status = DF__OS_SUCCEEDED;
+        o.attempt = 1;
+        o.result.data = (uint8_t *)result;
+        o.result.len = strlen(result);
+        o.error = "";
+        o.callback_id = "";
+        o.started_ms = o.updated_ms = 1900;
+        ck_assert_msg(df__op_encode(&o, &v, e, sizeof(e)) == 0, "%s", e);
+        snprintf(key, sizeof(key), "%s/%s", id, op_id);
+        ck_assert_int_eq(df__cbatch_state(b, key, strlen(key), v.data, v.len, 0, off), 0);
+        df__cbatch_offset(b, 's', 0, ++off);
+        free(v.data);
+}
+
 static void commit(df__cbatch_t *b)
 {
         char e[256];
@@ -198,12 +223,20 @@ START_TEST(attempts_and_point_of_failure)
         json_decref(d);
         put_op(b, "order-2", "2", "reserve", DF__OP_STEP, DF__OS_SUCCEEDED, 2, NULL, 1500, 0);
         put_op(b, "order-2", "3", "payment", DF__OP_CALLBACK, DF__OS_FAILED, 0, "card declined", 2000, 0);
-        put_exec(b, "order-2", DF__ES_SUCCEEDED, 1000, "{\"outcome\":\"payment_declined\"}", 3);
+        put_op_result(b, "order-2", "4", "payment.submit", "{\"callback\":\"0123456789abcdef0123456789abcdef_3_x\"}");
+        put_exec(b, "order-2", DF__ES_SUCCEEDED, 1000, "{\"outcome\":\"payment_declined\"}", 4);
         commit(b);
         d = df__cidx_describe(ix, "order-2", &r, &http);
         ck_assert_int_eq(http, 200);
         ops = json_object_get(d, "operations");
-        ck_assert_int_eq(json_array_size(ops), 3);
+        ck_assert_int_eq(json_array_size(ops), 4);
+        /* a step result that echoes the callback id: hidden without the token */
+        {
+                char *all = json_dumps(d, 0);
+                ck_assert_ptr_null(strstr(all, "0123456789abcdef0123456789abcdef"));
+                ck_assert_ptr_nonnull(strstr(all, "shown to a token holder"));
+                free(all);
+        }
         att = json_object_get(json_array_get(ops, 1), "attempts");
         ck_assert_int_eq(json_array_size(att), 2);
         ck_assert_str_eq(json_string_value(json_object_get(json_array_get(att, 0), "outcome")), "failed");
@@ -222,6 +255,11 @@ START_TEST(attempts_and_point_of_failure)
         r.show_callbacks = 1;
         d = df__cidx_describe(ix, "order-2", &r, &http);
         ck_assert_ptr_nonnull(json_object_get(json_array_get(json_object_get(d, "operations"), 2), "callback_id"));
+        {
+                char *all = json_dumps(d, 0);
+                ck_assert_ptr_nonnull(strstr(all, "{\\\"callback\\\":\\\"0123456789abcdef0123456789abcdef_3_x"));
+                free(all);
+        }
         json_decref(d);
         ck_assert_ptr_null(df__cidx_describe(ix, "order-404", &r, &http));
         ck_assert_int_eq(http, 404);
@@ -262,7 +300,20 @@ START_TEST(unknown_status_undecodable_and_purge)
         ck_assert_int_eq(count(NULL, "total"), 3);
         d = df__cidx_dlq(ix, 10, &r);
         ck_assert_int_eq(json_array_size(json_object_get(d, "undecodable")), 1);
+        /* its bytes only for a token holder (they may hold a callback id) */
+        ck_assert_ptr_nonnull(json_object_get(json_object_get(json_array_get(json_object_get(d, "undecodable"), 0),
+                                                              "value"),
+                                              "hidden"));
         json_decref(d);
+        r.show_callbacks = 1;
+        d = df__cidx_dlq(ix, 10, &r);
+        ck_assert_int_eq(json_integer_value(json_object_get(
+                                 json_object_get(json_array_get(json_object_get(d, "undecodable"), 0), "value"), "size")),
+                         9);
+        ck_assert_ptr_null(json_object_get(json_object_get(json_array_get(json_object_get(d, "undecodable"), 0), "value"),
+                                           "hidden"));
+        json_decref(d);
+        r.show_callbacks = 0;
         d = df__cidx_describe(ix, "x1", &r, &http);
         ck_assert_str_eq(json_string_value(json_object_get(d, "status")), "STATUS_9");
         json_decref(d);
