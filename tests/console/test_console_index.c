@@ -409,6 +409,47 @@ START_TEST(wipe_empties_the_index)
 }
 END_TEST
 
+START_TEST(dead_letters)
+{
+        df__cbatch_t *b = df__cbatch_new(ix);
+        df__crender_t r = {4096, 0};
+        df__dlq_rec_t d;
+        df__buf_t v = {0};
+        char e[256];
+        json_t *l, *it;
+        memset(&d, 0, sizeof(d));
+        d.topic = "p.events";
+        d.partition = 2;
+        d.offset = 41;
+        d.key.data = (uint8_t *)"order-9";
+        d.key.len = 7;
+        d.value.data = (uint8_t *)"not avro";
+        d.value.len = 8;
+        d.error = "Event decode: bad marker 6e 6f";
+        d.ts_ms = 5000;
+        ck_assert_int_eq(df__dlq_encode(&d, &v, e, sizeof(e)), 0);
+        ck_assert_int_eq(df__cbatch_dlq(b, "order-9", 7, v.data, v.len, 0, 0, 5000), 0);
+        /* not a DeadLetter record at all: kept as what arrived */
+        ck_assert_int_eq(df__cbatch_dlq(b, "k", 1, "junk", 4, 0, 1, 6000), 0);
+        df__cbatch_offset(b, 'd', 0, 2);
+        commit(b);
+        free(v.data);
+        ck_assert_int_eq(count(NULL, "dlq"), 2);
+        ck_assert_int_eq(df__cidx_offset(ix, 'd', 0), 2);
+        l = df__cidx_dlq(ix, 10, &r);
+        ck_assert_int_eq(json_array_size(json_object_get(l, "items")), 2);
+        it = json_array_get(json_object_get(l, "items"), 1); /* newest first: the DeadLetter is second */
+        ck_assert_str_eq(json_string_value(json_object_get(it, "topic")), "p.events");
+        ck_assert_int_eq(json_integer_value(json_object_get(it, "offset")), 41);
+        ck_assert_str_eq(json_string_value(json_object_get(it, "error")), "Event decode: bad marker 6e 6f");
+        ck_assert_str_eq(json_string_value(json_object_get(json_object_get(it, "key"), "text")), "order-9");
+        it = json_array_get(json_object_get(l, "items"), 0);
+        ck_assert_str_eq(json_string_value(json_object_get(it, "topic")), "dlq");
+        json_decref(l);
+        df__cbatch_destroy(b);
+}
+END_TEST
+
 START_TEST(payload_rendering)
 {
         json_t *p = df__cpayload_json("h\xc3\xa9llo", 6, 2);
@@ -436,6 +477,7 @@ int main(void)
         tcase_add_test(tc, unknown_status_undecodable_and_purge);
         tcase_add_test(tc, cursor_pages_without_duplicates);
         tcase_add_test(tc, wipe_empties_the_index);
+        tcase_add_test(tc, dead_letters);
         tcase_add_test(tc, payload_rendering);
         suite_add_tcase(s, tc);
         sr = srunner_create(s);
