@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "duraflow/console.h"
 #include "duraflow/duraflow.h"
 
@@ -91,4 +93,124 @@ int df_cli_console(df_conf_t *conf, int argc, char **argv)
                 return rc == DF_ERR_KAFKA ? 6 : 1;
         }
         return 0;
+}
+
+/* ---------------- the CLI's reads through a console (--console URL) ---------------- */
+
+#include <curl/curl.h>
+
+/* declared in duraflow.c */
+char *df_cli_console_escape(const char *s);
+df_err_t df_cli_console_get(const char *base, const char *path, char **body, size_t *len, char *errstr,
+                            size_t errstr_size);
+
+struct df_cli_body {
+        char *p;
+        size_t n;
+        int too_big;
+};
+
+static size_t df_cli_on_body(char *d, size_t sz, size_t nm, void *u)
+{
+        struct df_cli_body *b = u;
+        size_t k = sz * nm;
+        char *p;
+        if (b->n + k > 64u * 1024 * 1024) { /* no answer of the API is that large */
+                b->too_big = 1;
+                return 0;
+        }
+        p = realloc(b->p, b->n + k + 1);
+        if (!p)
+                return 0;
+        b->p = p;
+        memcpy(b->p + b->n, d, k);
+        b->n += k;
+        b->p[b->n] = '\0';
+        return k;
+}
+
+/*
+ * GET base + path (path already percent-encoded), with the bearer token of
+ * $DF_CONSOLE_TOKEN when set (a token holder also sees callback ids).
+ * DF_OK with *body (malloc'd, NUL-terminated) and *len; otherwise the error
+ * of the HTTP status (404 DF_ERR_NOT_FOUND, 400 DF_ERR_INVALID_ARG, ...,
+ * no answer DF_ERR_TIMEOUT) with the console's message in errstr.
+ */
+df_err_t df_cli_console_get(const char *base, const char *path, char **body, size_t *len, char *errstr,
+                            size_t errstr_size)
+{
+        const char *token = getenv("DF_CONSOLE_TOKEN");
+        struct df_cli_body b = {NULL, 0, 0};
+        struct curl_slist *hl = NULL;
+        char url[4096], auth[400];
+        CURLcode cc;
+        long status = 0;
+        CURL *h;
+        df_err_t rc = DF_OK;
+
+        *body = NULL;
+        *len = 0;
+        if (strncmp(base, "http://", 7) && strncmp(base, "https://", 8)) {
+                snprintf(errstr, errstr_size, "--console \"%.200s\" is not an http:// or https:// URL", base);
+                return DF_ERR_INVALID_ARG;
+        }
+        snprintf(url, sizeof(url), "%.*s%s", (int)(strlen(base) && base[strlen(base) - 1] == '/' ? strlen(base) - 1
+                                                                                                  : strlen(base)),
+                 base, path);
+        h = curl_easy_init();
+        if (!h) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return DF_ERR_NOMEM;
+        }
+        curl_easy_setopt(h, CURLOPT_URL, url);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, df_cli_on_body);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 30000L);
+        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+        if (token && *token) {
+                snprintf(auth, sizeof(auth), "Authorization: Bearer %.300s", token);
+                hl = curl_slist_append(hl, auth);
+                curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+        }
+        cc = curl_easy_perform(h);
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+        curl_slist_free_all(hl);
+        curl_easy_cleanup(h);
+        if (cc != CURLE_OK) {
+                snprintf(errstr, errstr_size, "the console at %.200s did not answer: %s", base,
+                         b.too_big ? "answer over 64 MB" : curl_easy_strerror(cc));
+                free(b.p);
+                return DF_ERR_TIMEOUT;
+        }
+        if (status != 200) {
+                json_t *j = b.p ? json_loads(b.p, 0, NULL) : NULL;
+                const char *m = j ? json_string_value(json_object_get(j, "error")) : NULL;
+                snprintf(errstr, errstr_size, "%s", m ? m : "the console refused the request");
+                json_decref(j);
+                free(b.p);
+                rc = status == 404   ? DF_ERR_NOT_FOUND
+                     : status == 400 ? DF_ERR_INVALID_ARG
+                     : status == 401 || status == 403 ? DF_ERR_REJECTED
+                     : status == 503 || status == 504 ? DF_ERR_TIMEOUT
+                                                      : DF_ERR_STATE;
+                if (status == 401 || status == 403)
+                        snprintf(errstr + strlen(errstr), errstr_size - strlen(errstr),
+                                 " (HTTP %ld; $DF_CONSOLE_TOKEN)", status);
+                return rc;
+        }
+        *body = b.p ? b.p : strdup("");
+        *len = b.n;
+        return *body ? DF_OK : DF_ERR_NOMEM;
+}
+
+char *df_cli_console_escape(const char *s)
+{
+        char *e = curl_easy_escape(NULL, s, 0), *out;
+        if (!e)
+                return NULL;
+        out = strdup(e);
+        curl_free(e);
+        return out;
 }
