@@ -101,6 +101,26 @@ static const df__prop_def_t df__props[] = {
           "waited for"},
          DF__P_INT, 1, 1000000, DF__S(otlp_queue_max)},
         {{"service.name", "duraflow", "OpenTelemetry service.name of this program's spans"}, DF__P_STR, 0, 0, DF__S(service_name)},
+        {{"console.listen", "127.0.0.1:7070",
+          "address of the console's HTTP server, IPv4:PORT (port 0: any free port; bind another address than "
+          "127.0.0.1 only behind a proxy you trust)"},
+         DF__P_STR, 0, 0, DF__S(console_listen)},
+        {{"console.token", "",
+          "bearer token(s) of the console's actions (start, stop, complete a callback): SECRET or "
+          "NAME:SECRET,...; 16..256 printable characters each; empty = read-only console (also from "
+          "$DF_CONSOLE_TOKEN with `duraflow console`)"},
+         DF__P_STR, 0, 0, DF__S(console_token)},
+        {{"console.cors.origin", "",
+          "the one origin (scheme://host:port) allowed to call the console's API from a browser; empty = none"},
+         DF__P_STR, 0, 0, DF__S(console_cors_origin)},
+        {{"console.state.dir", "", "directory of the console's index; default <state.dir>/console-<prefix>[-<worker.id>]"},
+         DF__P_STR, 0, 0, DF__S(console_state_dir)},
+        {{"console.outcome.field", "outcome",
+          "string field of an execution's JSON output indexed as its outcome (filters, counts); empty = none"},
+         DF__P_STR, 0, 0, DF__S(console_outcome_field)},
+        {{"console.payload.max", "4096",
+          "bytes of a payload the console's API shows inline (the rest with the full bytes on request), bytes"},
+         DF__P_INT, 0, 1000000, DF__S(console_payload_max)},
         {{NULL, NULL, NULL}, 0, 0, 0, 0},
 };
 

@@ -22,11 +22,12 @@ typedef struct df__settings {
         /* strings (owned by the conf) */
         const char *brokers, *topic_prefix, *state_dir, *worker_id, *group_id, *timer_group_id;
         const char *log_level, *log_format, *metrics_listen, *otlp_endpoint, *service_name;
+        const char *console_listen, *console_token, *console_cors_origin, *console_state_dir, *console_outcome_field;
         /* integers (units in the property's description) */
         int64_t partitions, replication_factor, batch_max_records, batch_max_bytes, batch_max_ms;
         int64_t transaction_timeout_ms, session_timeout_ms, max_poll_interval_ms, timer_poll_max_ms;
         int64_t client_timeout_ms, state_min_free_bytes, startup_timeout_ms, execution_max_crashes;
-        int64_t metrics_statistics_interval_ms, otlp_batch_max, otlp_queue_max;
+        int64_t metrics_statistics_interval_ms, otlp_batch_max, otlp_queue_max, console_payload_max;
         /* derived, computed once by df__settings_load */
         int stable_id;              /* worker.id was set: static membership, crash breadcrumbs */
         char instance_id[128];      /* worker.id, or host-pid */

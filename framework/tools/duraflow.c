@@ -38,6 +38,12 @@ enum { EX_OK = 0, EX_FAIL = 1, EX_USAGE = 2, EX_NOTFOUND = 3, EX_CONFLICT = 4, E
 
 #define CLI_STARTUP_TIMEOUT_MS "10000"
 
+int df_cli_console(df_conf_t *conf, int argc, char **argv); /* cmd_console.c */
+/* describe, history and list through a console's API (below) */
+static const char *console_url; /* --console, else $DF_CONSOLE_URL */
+static int console_describe(const char *what, const char *id, int history);
+static int console_list(const char *wf, df_exec_status_t st);
+
 static int json_out;
 static int user_startup_timeout; /* -X startup.timeout.ms was given */
 static df_conf_t *conf;
@@ -130,6 +136,7 @@ static void usage_main(FILE *f)
                 "                                    complete a callback as an external system\n"
                 "  stop <execution-id>               stop an execution\n"
                 "  timer-service                     run the timer service until SIGINT/SIGTERM\n"
+                "  console                           run the console (HTTP API and web page)\n"
                 "  config                            print the configuration reference\n"
                 "\n"
                 "Options (before the command):\n"
@@ -569,7 +576,9 @@ static void print_op(const df_op_info_t *op)
 
 static int cmd_describe(int argc, char **argv, int history)
 {
-        static const struct option opts[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        static const struct option opts[] = {{"console", required_argument, 0, 'c'},
+                                             {"help", no_argument, 0, 'h'},
+                                             {0, 0, 0, 0}};
         const char *what = history ? "history" : "describe";
         char errstr[512] = "";
         df_client_t *cl;
@@ -578,12 +587,18 @@ static int cmd_describe(int argc, char **argv, int history)
 
         optind = 0; /* 0: glibc re-initialises, so options may follow the arguments */
         while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+                if (c == 'c') {
+                        console_url = optarg;
+                        continue;
+                }
                 if (c == 'h') {
-                        printf("usage: duraflow %s <execution-id>\n%s\n", history ? "history" : "describe",
+                        printf("usage: duraflow %s <execution-id> [--console URL]\n%s\n", history ? "history" : "describe",
                                history ? "Prints every operation of the execution: type, status, attempt, result or "
                                          "error."
                                        : "Prints the execution's workflow, status, input, output and error.");
                         printf("<execution-id>: 1..%d characters of A-Z a-z 0-9 . _ : @ -\n", DF_EXECUTION_ID_MAX);
+                        printf("--console URL (or $DF_CONSOLE_URL): read it from that console's API (`duraflow console`)\n"
+                               "instead of the changelog, with the same output; $DF_CONSOLE_TOKEN shows callback ids.\n");
                         return EX_OK;
                 }
                 return bad_option(argv[0], c, argv);
@@ -592,6 +607,10 @@ static int cmd_describe(int argc, char **argv, int history)
                 return ex;
         if ((ex = check_arg(what, df_execution_id_check(argv[optind], errstr, sizeof(errstr)), errstr)))
                 return ex;
+        if (!console_url && getenv("DF_CONSOLE_URL") && *getenv("DF_CONSOLE_URL"))
+                console_url = getenv("DF_CONSOLE_URL");
+        if (console_url)
+                return console_describe(what, argv[optind], history);
         cl = client(what, DF_CLIENT_NO_CREATE_TOPICS, &ex);
         if (!cl)
                 return ex;
@@ -669,6 +688,7 @@ static int cmd_list(int argc, char **argv)
 {
         static const struct option opts[] = {{"workflow", required_argument, 0, 'w'},
                                              {"status", required_argument, 0, 's'},
+                                             {"console", required_argument, 0, 'c'},
                                              {"help", no_argument, 0, 'h'},
                                              {0, 0, 0, 0}};
         const char *wf = NULL, *status = NULL;
@@ -689,12 +709,16 @@ static int cmd_list(int argc, char **argv)
                 case 's':
                         status = optarg;
                         break;
+                case 'c':
+                        console_url = optarg;
+                        break;
                 case 'h':
-                        printf("usage: duraflow list [--workflow NAME] [--status STATUS]\n"
+                        printf("usage: duraflow list [--workflow NAME] [--status STATUS] [--console URL]\n"
                                "STATUS: PENDING, RUNNING, SUSPENDED, SUCCEEDED, FAILED, TIMED_OUT, STOPPED,\n"
                                "NONDETERMINISM, QUARANTINED.\n"
                                "Prints each execution's small fields (--json: execution_id, workflow, status,\n"
-                               "created_ms, updated_ms, operations_count); `describe` for the rest.\n");
+                               "created_ms, updated_ms, operations_count); `describe` for the rest.\n"
+                               "--console URL (or $DF_CONSOLE_URL): from that console's index, same output.\n");
                         return EX_OK;
                 default:
                         return bad_option(argv[0], c, argv);
@@ -711,6 +735,10 @@ static int cmd_list(int argc, char **argv)
         }
         if (wf && (ex = check_arg("list", df_workflow_name_check(wf, errstr, sizeof(errstr)), errstr)))
                 return ex;
+        if (!console_url && getenv("DF_CONSOLE_URL") && *getenv("DF_CONSOLE_URL"))
+                console_url = getenv("DF_CONSOLE_URL");
+        if (console_url)
+                return console_list(wf, st);
         cl = client("list", DF_CLIENT_NO_CREATE_TOPICS, &ex);
         if (!cl)
                 return ex;
@@ -740,6 +768,265 @@ static int cmd_list(int argc, char **argv)
                 printf("%zu execution(s)\n", list->count);
         }
         df_exec_list_destroy(list);
+        return EX_OK;
+}
+
+/* ---------------- reading through a console (--console URL, $DF_CONSOLE_URL) ---------------- */
+
+/* describe, history and list read the console's API (duraflow console)
+ * instead of the changelog when a console URL is given, and print the same
+ * output: the records' fields are taken as the API renders them, payloads
+ * the API cut or base64-encoded are fetched whole.  cmd_console.c does the
+ * HTTP. */
+df_err_t df_cli_console_get(const char *base, const char *path, char **body, size_t *len, char *errstr,
+                            size_t errstr_size);
+char *df_cli_console_escape(const char *s); /* percent-encoded, malloc'd; NULL on ENOMEM */
+
+static df_err_t console_json(const char *path, json_t **out, char *errstr, size_t errstr_size)
+{
+        char *body;
+        size_t len;
+        json_error_t je;
+        df_err_t rc = df_cli_console_get(console_url, path, &body, &len, errstr, errstr_size);
+        *out = NULL;
+        if (rc != DF_OK)
+                return rc;
+        *out = json_loadb(body, len, 0, &je);
+        free(body);
+        if (!*out) {
+                snprintf(errstr, errstr_size, "the console's answer is not JSON: %s", je.text);
+                return DF_ERR_CODEC;
+        }
+        return DF_OK;
+}
+
+/* A payload as the API renders it ({"size","encoding","text","truncated"}),
+ * whole: fetched from raw_path when cut or not text.  *hold owns the bytes. */
+static df_err_t console_payload(json_t *p, const char *raw_path, df_bytes_t *b, char **hold, char *errstr,
+                                size_t errstr_size)
+{
+        size_t len;
+        *hold = NULL;
+        b->data = NULL;
+        b->len = 0;
+        if (!json_integer_value(json_object_get(p, "size")))
+                return DF_OK;
+        if (!json_is_true(json_object_get(p, "truncated")) &&
+            !strcmp(json_string_value(json_object_get(p, "encoding")) ?: "", "utf8")) {
+                b->data = (const uint8_t *)json_string_value(json_object_get(p, "text"));
+                b->len = json_string_length(json_object_get(p, "text"));
+                return DF_OK;
+        }
+        if (df_cli_console_get(console_url, raw_path, hold, &len, errstr, errstr_size) != DF_OK)
+                return DF_ERR_STATE;
+        b->data = (const uint8_t *)*hold;
+        b->len = len;
+        return DF_OK;
+}
+
+static const char *jstr(json_t *o, const char *k)
+{
+        const char *s = json_string_value(json_object_get(o, k));
+        return s ? s : "";
+}
+
+static int64_t jint(json_t *o, const char *k)
+{
+        return (int64_t)json_integer_value(json_object_get(o, k));
+}
+
+/* The summary fields of an execution (pointers into o). */
+static void console_exec(json_t *o, df_exec_info_t *x)
+{
+        memset(x, 0, sizeof(*x));
+        x->execution_id = jstr(o, "execution_id");
+        x->workflow = jstr(o, "workflow");
+        if (df_exec_status_parse(jstr(o, "status"), &x->status) != DF_OK)
+                x->status = (df_exec_status_t)-1; /* a status this CLI does not know: printed as such */
+        x->error = jstr(o, "error");
+        x->created_ms = jint(o, "created_ms");
+        x->updated_ms = jint(o, "updated_ms");
+        x->op_count = (int)jint(o, "operations_count");
+}
+
+static int console_enum(const char *name, const char *(*fn)(int))
+{
+        int i;
+        for (i = 0; i < 32; i++)
+                if (!strcmp(fn(i), name))
+                        return i;
+        return -1;
+}
+
+static const char *op_type_name_i(int t)
+{
+        return df_op_type_name((df_op_type_t)t);
+}
+
+static const char *op_status_name_i(int s)
+{
+        return df_op_status_name((df_op_status_t)s);
+}
+
+static int console_describe(const char *what, const char *id, int history)
+{
+        char errstr[512] = "", path[700], *hin = NULL, *hout = NULL, *eid;
+        json_t *o, *op;
+        df_exec_info_t x;
+        df_err_t rc;
+        size_t i;
+        int n = 0;
+
+        eid = df_cli_console_escape(id);
+        if (!eid)
+                return report(DF_ERR_NOMEM, what, "out of memory", "");
+        snprintf(path, sizeof(path), "/api/v1/executions/%s", eid);
+        rc = console_json(path, &o, errstr, sizeof(errstr));
+        if (rc != DF_OK)
+                goto done;
+        console_exec(o, &x);
+        snprintf(path, sizeof(path), "/api/v1/executions/%s/input", eid);
+        rc = console_payload(json_object_get(o, "input"), path, &x.input, &hin, errstr, sizeof(errstr));
+        snprintf(path, sizeof(path), "/api/v1/executions/%s/output", eid);
+        if (rc == DF_OK)
+                rc = console_payload(json_object_get(o, "output"), path, &x.output, &hout, errstr, sizeof(errstr));
+        if (rc != DF_OK)
+                goto done;
+        if (json_out) {
+                json_t *j = exec_json(&x, 1);
+                if (!history) {
+                        print_nested(j, 0);
+                        printf("\n");
+                } else {
+                        char *txt = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+                        if (txt && strlen(txt) >= 2) {
+                                txt[strlen(txt) - 2] = '\0'; /* "\n}" */
+                                printf("%s,\n  \"operations\": [", txt);
+                        }
+                        free(txt);
+                }
+                json_decref(j);
+        } else {
+                print_exec(&x);
+                if (history)
+                        printf("\n%-4s %-9s %-10s %-3s %-24s %-12s %-12s %s\n", "op", "type", "status", "att", "name",
+                               "started", "updated", "result / error");
+        }
+        json_array_foreach(json_object_get(o, "operations"), i, op)
+        {
+                df_op_info_t oi;
+                char *hres = NULL, *eop;
+                if (!history)
+                        break;
+                memset(&oi, 0, sizeof(oi));
+                oi.op_id = jstr(op, "op_id");
+                oi.parent_id = jstr(op, "parent_id");
+                oi.name = jstr(op, "name");
+                oi.type = (df_op_type_t)console_enum(jstr(op, "type"), op_type_name_i);
+                oi.status = (df_op_status_t)console_enum(jstr(op, "status"), op_status_name_i);
+                oi.attempt = (int)jint(op, "attempt");
+                oi.started_ms = jint(op, "started_ms");
+                oi.updated_ms = jint(op, "updated_ms");
+                oi.due_ms = jint(op, "due_ms");
+                oi.error = jstr(op, "error");
+                oi.callback_id = jstr(op, "callback_id");
+                eop = df_cli_console_escape(oi.op_id);
+                snprintf(path, sizeof(path), "/api/v1/executions/%s/operations/%s/result", eid, eop ? eop : "");
+                free(eop);
+                rc = console_payload(json_object_get(op, "result"), path, &oi.result, &hres, errstr, sizeof(errstr));
+                if (rc != DF_OK)
+                        break;
+                if (json_out) {
+                        json_t *j = op_json(&oi);
+                        printf("%s\n    ", n ? "," : "");
+                        print_nested(j, 4);
+                        json_decref(j);
+                } else {
+                        print_op(&oi);
+                }
+                free(hres);
+                n++;
+        }
+        if (history && rc == DF_OK) {
+                if (json_out)
+                        printf(n ? "\n  ]\n}\n" : "]\n}\n");
+                else
+                        printf("(times UTC; --json for every field in full)\n");
+        }
+done:
+        json_decref(o);
+        free(hin);
+        free(hout);
+        free(eid);
+        return rc == DF_OK ? EX_OK : report(rc, what, errstr, "");
+}
+
+static int console_cmp(const void *a, const void *b)
+{
+        return strcmp(jstr(*(json_t *const *)a, "execution_id"), jstr(*(json_t *const *)b, "execution_id"));
+}
+
+static int console_list(const char *wf, df_exec_status_t st)
+{
+        char errstr[512] = "", path[4096];
+        json_t *all = json_array(), *page = NULL, *it;
+        json_t **items = NULL;
+        const char *cursor = NULL;
+        df_err_t rc = DF_OK;
+        size_t i, n;
+        int pages = 0;
+
+        do { /* every page (500 a page), sorted by execution id as the changelog's list is */
+                char *ewf = wf ? df_cli_console_escape(wf) : NULL, *ecur = cursor ? df_cli_console_escape(cursor) : NULL;
+                snprintf(path, sizeof(path), "/api/v1/executions?limit=500%s%s%s%s%s%s", wf ? "&workflow=" : "",
+                         ewf ? ewf : "", st != DF_EXEC_ANY ? "&status=" : "",
+                         st != DF_EXEC_ANY ? df_exec_status_name(st) : "", cursor ? "&cursor=" : "", ecur ? ecur : "");
+                free(ewf);
+                free(ecur);
+                json_decref(page);
+                rc = console_json(path, &page, errstr, sizeof(errstr));
+                if (rc != DF_OK)
+                        break;
+                json_array_extend(all, json_object_get(page, "items"));
+                cursor = json_string_value(json_object_get(page, "next_cursor"));
+        } while (cursor && ++pages < 100000);
+        if (rc != DF_OK) {
+                json_decref(page);
+                json_decref(all);
+                return report(rc, "list", errstr, "");
+        }
+        n = json_array_size(all);
+        items = calloc(n + 1, sizeof(*items));
+        json_array_foreach(all, i, it) items[i] = it;
+        qsort(items, n, sizeof(*items), console_cmp);
+        if (json_out) {
+                printf("[");
+                for (i = 0; i < n; i++) {
+                        df_exec_info_t x;
+                        json_t *o;
+                        console_exec(items[i], &x);
+                        o = exec_json(&x, 0);
+                        printf("%s\n  ", i ? "," : "");
+                        print_nested(o, 2);
+                        json_decref(o);
+                }
+                printf(n ? "\n]\n" : "]\n");
+        } else {
+                printf("%-30s %-16s %-15s %s\n", "execution", "workflow", "status", "ops");
+                for (i = 0; i < n; i++) {
+                        df_exec_info_t x;
+                        char *w;
+                        console_exec(items[i], &x);
+                        w = esc_n(x.workflow, strlen(x.workflow));
+                        printf("%-30s %-16s %-15s %d\n", x.execution_id, w ? w : "", df_exec_status_name(x.status),
+                               x.op_count);
+                        free(w);
+                }
+                printf("%zu execution(s)\n", n);
+        }
+        free(items);
+        json_decref(page);
+        json_decref(all);
         return EX_OK;
 }
 
@@ -1044,7 +1331,7 @@ int main(int argc, char **argv)
         snprintf(prog, sizeof(prog), "duraflow %s", cmd);
         argv[0] = prog;
         /* an interactive command fails within seconds when Kafka is away */
-        if (!user_startup_timeout && strcmp(cmd, "timer-service") &&
+        if (!user_startup_timeout && strcmp(cmd, "timer-service") && strcmp(cmd, "console") &&
             set("startup.timeout.ms", CLI_STARTUP_TIMEOUT_MS))
                 return EX_FAIL;
         if (!strcmp(cmd, "start"))
@@ -1063,6 +1350,8 @@ int main(int argc, char **argv)
                 ret = cmd_timer_service(argc, argv);
         else if (!strcmp(cmd, "config"))
                 ret = cmd_config(argc, argv);
+        else if (!strcmp(cmd, "console")) /* cmd_console.c */
+                ret = df_cli_console(conf, argc, argv);
         else {
                 say(stderr, "duraflow: unknown command \"%s\" (see --help)", cmd);
                 ret = EX_USAGE;

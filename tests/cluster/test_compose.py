@@ -425,6 +425,22 @@ class ComposeStructure(unittest.TestCase):
         self.assertFalse(self.services["console"].get("entrypoint"), "console: keep the entrypoint free")
         self.assertEqual(as_list(self.services["timer-service"]["command"])[-1], "timer-service")
 
+    def test_console_service(self):
+        c = self.services["console"]
+        cmd = as_list(c.get("command"))
+        self.assertNotIn("tools", c.get("profiles") or [], "the console is a service `up` starts")
+        self.assertIn("console", cmd, "the console service runs `duraflow console`")
+        listen = option(cmd, "--listen")
+        self.assertIsNotNone(listen, "console: --listen")
+        self.assertEqual(listen.split(":")[0], "0.0.0.0", "inside its container the console listens on all")
+        port = listen.rsplit(":", 1)[1]
+        ports = [interpolate(p) if isinstance(p, str) else p for p in c.get("ports") or []]
+        self.assertTrue(any(str(p).startswith("127.0.0.1:") and str(p).endswith(":" + port) for p in ports),
+                        f"console: port {port} published on the host's loopback")
+        self.assertIn("console.state.dir", x_settings(cmd), "console: its index in the state volume")
+        self.assertTrue(x_settings(cmd)["console.state.dir"].startswith("/var/lib/duraflow"))
+        self.assertIn("/api/v1/status", " ".join(as_list((c.get("healthcheck") or {}).get("test"))))
+
     def test_topics_service(self):
         t = self.services["topics"]
         script = " ".join(as_list(t.get("entrypoint")) + [interpolate(c) if isinstance(c, str) else str(c)
