@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "changelog.h"
+#include "telemetry.h"
 
 #define DF__RESTORE_TIMEOUT_MS 120000
 
@@ -216,6 +217,9 @@ int df__changelog_restore(df__changelog_t *cl, df__store_t *store, int part)
                 goto out;
         df__log(DF__LOG_INFO, "restored %s[%d]: %lld records, %lld bytes in %lld ms", cl->topic, part,
                 (long long)n, (long long)bytes, (long long)(df__mono_ms() - t0));
+        df__histogram_observe(df__metric_series(df__telemetry_metrics(), DF__M_RESTORE_DURATION, "worker"),
+                              (double)(df__mono_ms() - t0) / 1000.0);
+        df__counter_add(df__metric_series(df__telemetry_metrics(), DF__M_RESTORE_RECORDS, "worker"), (uint64_t)n);
         ret = 0;
 out:
         rocksdb_writebatch_destroy(wb);

@@ -14,6 +14,7 @@
 /* ---- time ---- */
 int64_t df__now_ms(void);  /* wall clock, UTC ms since the epoch */
 int64_t df__mono_ms(void); /* monotonic clock, ms */
+int64_t df__mono_ns(void); /* monotonic clock, ns */
 
 /* ---- logging (stderr) ---- */
 enum { DF__LOG_ERROR = 0, DF__LOG_WARN = 1, DF__LOG_INFO = 2, DF__LOG_DEBUG = 3 };

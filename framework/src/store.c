@@ -74,9 +74,14 @@ int df__store_disk_low(df__store_t *s)
 {
         struct statvfs sv;
         int64_t avail;
-        if (s->min_free <= 0 || statvfs(s->path, &sv))
+        if (statvfs(s->path, &sv)) {
+                s->free_bytes = -1;
                 return 0;
+        }
         avail = (int64_t)sv.f_bavail * (int64_t)sv.f_frsize;
+        s->free_bytes = avail;
+        if (s->min_free <= 0)
+                return 0;
         if (avail < s->min_free) {
                 if (!s->disk_low)
                         df__log(DF__LOG_ERROR, "%s: unhealthy: %lld bytes free under %s, less than "

@@ -40,6 +40,7 @@ typedef struct df__store {
         char who[160];            /* "worker w1": for messages */
         int64_t min_free;
         int disk_low;             /* logged once per episode */
+        int64_t free_bytes;       /* at the last df__store_disk_low, -1 unknown */
 } df__store_t;
 
 /** Open (create) the store at path (its parent directory is created).

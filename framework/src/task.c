@@ -262,9 +262,14 @@ static int df__reply_rejected(df__task_t *k, const df__event_t *ev, const char *
         return rc;
 }
 
-static int df__task_dead_letter(df__task_t *k, const rd_kafka_message_t *m, const char *error)
+/* process: a decodable event whose processing failed; decode: the rest */
+static int df__task_dead_letter(df__task_t *k, const rd_kafka_message_t *m, const char *error, int process)
 {
         __atomic_add_fetch(&k->dlq, 1, __ATOMIC_RELAXED);
+        if (process)
+                k->batch_dlq_process++;
+        else
+                k->batch_dlq_decode++;
         return df__collector_dead_letter(&k->out, k->t->dlq, m, error, k->src);
 }
 
@@ -278,19 +283,19 @@ int df__task_apply_record(df__task_t *k, const rd_kafka_message_t *m, int src, i
         k->src = src;
         memset(&ev, 0, sizeof(ev));
         if (!m->payload || !m->len)
-                return df__task_dead_letter(k, m, "empty value");
+                return df__task_dead_letter(k, m, "empty value", 0);
         if (df__event_decode(m->payload, m->len, &ev, errstr, sizeof(errstr)))
-                return df__task_dead_letter(k, m, errstr);
+                return df__task_dead_letter(k, m, errstr, 0);
         if (!df__execution_id_valid(ev.execution_id)) {
                 df__event_clear(&ev);
-                return df__task_dead_letter(k, m, "invalid execution id (1..200 chars of A-Za-z0-9._:@-)");
+                return df__task_dead_letter(k, m, "invalid execution id (1..200 chars of A-Za-z0-9._:@-)", 0);
         }
         if (m->key_len != strlen(ev.execution_id) || memcmp(m->key, ev.execution_id, m->key_len)) {
                 df__event_clear(&ev);
-                return df__task_dead_letter(k, m, "record key differs from the event's execution id");
+                return df__task_dead_letter(k, m, "record key differs from the event's execution id", 0);
         }
         if (poison) {
-                rc = df__task_dead_letter(k, m, "processing failed twice (internal error); see the worker log");
+                rc = df__task_dead_letter(k, m, "processing failed twice (internal error); see the worker log", 1);
                 if (!rc)
                         rc = df__reply_rejected(k, &ev, "processing failed twice (internal error)");
                 df__event_clear(&ev);
@@ -302,7 +307,7 @@ int df__task_apply_record(df__task_t *k, const rd_kafka_message_t *m, int src, i
         if (rc == -2) {
                 snprintf(errstr, sizeof(errstr), "the state of execution %s cannot be read or recorded; see the "
                                                  "worker log", ev.execution_id);
-                rc = df__task_dead_letter(k, m, errstr);
+                rc = df__task_dead_letter(k, m, errstr, 1);
                 if (!rc)
                         rc = df__reply_rejected(k, &ev, errstr);
         }
@@ -323,6 +328,7 @@ void df__task_reset(df__task_t *k)
         rocksdb_writebatch_clear(k->wb);
         df__collector_clear(&k->out);
         k->src = -1;
+        k->batch_dlq_decode = k->batch_dlq_process = 0;
 }
 
 static void df__count_bytes(const char *key, void *val, void *opaque)

@@ -37,6 +37,7 @@ typedef struct df__task {
         int src;                    /* index of the input record being processed, -1: none */
         int store_err;              /* the last failed load was a store I/O error */
         uint64_t events, dlq;       /* counters (read by the worker's stats) */
+        uint64_t batch_dlq_decode, batch_dlq_process; /* dead letters of this batch, by reason */
 } df__task_t;
 
 int df__task_init(df__task_t *k, df__engine_t *eng, df__store_t *store, const df__topics_t *t,

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "settings.h"
+#include "telemetry.h"
 #include "store.h"
 #include "txn.h"
 
@@ -47,6 +48,9 @@ struct df_timer_service {
          * RocksDB tombstones that every scan would step over until compaction.
          * Lowered when a timer due earlier is indexed; raised after a commit. */
         int64_t scan_from;
+        df__telemetry_probe_t probe; /* /readyz: every assigned partition read to its end */
+        int telemetry_joined;
+        df__series_t *m_pending, *m_fired, *m_late, *m_commit, *m_assigned, *m_ready, *m_healthy, *m_free;
 };
 
 static int df__index_remove(df_timer_service_t *ts, rocksdb_writebatch_t *wb, const char *id, size_t idlen)
@@ -144,9 +148,11 @@ static void df__ts_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_t
                 }
                 df__log(DF__LOG_INFO, "timer service %s: assigned %d partition(s); loading pending timers", ts->id,
                         parts->cnt);
+                df__gauge_set(ts->m_assigned, parts->cnt);
                 rd_kafka_assign(rk, parts);
         } else {
                 rd_kafka_assign(rk, NULL);
+                df__gauge_set(ts->m_assigned, 0);
         }
 }
 
@@ -209,6 +215,7 @@ static int df__fire_due(df_timer_service_t *ts, int64_t now, int64_t *next_due)
         df__txn_rc_t rc;
         int n = 0, began = 0, ret = 0;
         int64_t late_max = 0, scan_next = now; /* all due by now are fired when this commits */
+        int64_t dues[DF__FIRE_BATCH], t0 = df__mono_ns();
         char start[9];
 
         *next_due = INT64_MAX;
@@ -247,7 +254,7 @@ static int df__fire_due(df_timer_service_t *ts, int64_t now, int64_t *next_due)
                 }
                 if (now - due > late_max)
                         late_max = now - due;
-                n++;
+                dues[n++] = due;
         }
         if (!began) {
                 if (*next_due != INT64_MAX)
@@ -263,6 +270,16 @@ static int df__fire_due(df_timer_service_t *ts, int64_t now, int64_t *next_due)
                 ts->scan_from = scan_next;
         ts->stats.fired += (uint64_t)n;
         ts->stats.pending -= (uint64_t)n;
+        {
+                /* lateness as delivered: the commit made the fire visible */
+                int64_t done = df__now_ms();
+                int i;
+                df__histogram_observe(ts->m_commit, (double)(df__mono_ns() - t0) / 1e9);
+                for (i = 0; i < n; i++)
+                        df__histogram_observe(ts->m_late, (double)(done - dues[i]) / 1000.0);
+                df__counter_add(ts->m_fired, (uint64_t)n);
+                df__gauge_set(ts->m_pending, (double)ts->stats.pending);
+        }
         if (late_max > ts->stats.lateness_max_ms)
                 ts->stats.lateness_max_ms = late_max;
         ret = n;
@@ -270,6 +287,51 @@ out:
         rocksdb_iter_destroy(it);
         rocksdb_writebatch_destroy(wb);
         return ret;
+}
+
+static int df__timers_ready(char *reason, size_t size, void *opaque)
+{
+        df_timer_service_t *ts = opaque;
+        int a = __atomic_load_n(&ts->n_assigned, __ATOMIC_RELAXED), l = __atomic_load_n(&ts->n_loaded, __ATOMIC_RELAXED);
+        int ready = a > 0 && l == a && !__atomic_load_n(&ts->txn.fatal, __ATOMIC_RELAXED);
+        if (!a)
+                snprintf(reason, size, "no partition of the timers topic assigned");
+        else if (l < a)
+                snprintf(reason, size, "loading pending timers: %d of %d partitions read", l, a);
+        else if (!ready)
+                snprintf(reason, size, "the transactional producer failed");
+        df__gauge_set(ts->m_ready, ready);
+        return ready;
+}
+
+static int df__timers_live(char *reason, size_t size, void *opaque)
+{
+        df_timer_service_t *ts = opaque;
+        int live = !__atomic_load_n(&ts->store.disk_low, __ATOMIC_RELAXED);
+        if (!live)
+                snprintf(reason, size, "less than state.min.free.bytes free for the timer index");
+        return live;
+}
+
+static int df__timers_telemetry(df_timer_service_t *ts, char *errstr, size_t errstr_size)
+{
+        df__metrics_t *m = df__telemetry_metrics();
+        ts->m_pending = df__metric_series(m, DF__M_TIMERS_PENDING);
+        ts->m_fired = df__metric_series(m, DF__M_TIMERS_FIRED);
+        ts->m_late = df__metric_series(m, DF__M_TIMER_LATENESS);
+        ts->m_commit = df__metric_series(m, DF__M_COMMIT_DURATION, "timer");
+        ts->m_assigned = df__metric_series(m, DF__M_PARTITIONS_ASSIGNED, "timer");
+        ts->m_ready = df__metric_series(m, DF__M_READY, "timer");
+        ts->m_healthy = df__metric_series(m, DF__M_HEALTHY, "timer");
+        ts->m_free = df__metric_series(m, DF__M_STATE_FREE_BYTES, "timer");
+        ts->probe.component = "timer";
+        ts->probe.ready = df__timers_ready;
+        ts->probe.live = df__timers_live;
+        ts->probe.opaque = ts;
+        if (df__telemetry_join(&ts->s, &ts->probe, errstr, errstr_size))
+                return -1;
+        ts->telemetry_joined = 1;
+        return 0;
 }
 
 df_timer_service_t *df_timer_service_new(const df_conf_t *conf, char *errstr, size_t errstr_size)
@@ -303,9 +365,13 @@ df_timer_service_t *df_timer_service_new(const df_conf_t *conf, char *errstr, si
         if (df__txn_init(&ts->txn, ts->conf, ts->s.topic_prefix, "timers", ts->id, NULL, ts, errstr, errstr_size))
                 goto fail;
         snprintf(cid, sizeof(cid), "duraflow-timers-%s", ts->id);
+        if (df__timers_telemetry(ts, errstr, errstr_size))
+                goto fail;
         kc = df__group_consumer_conf(ts->conf, &ts->s, cid, ts->s.timer_group, 1, errstr, errstr_size);
         if (!kc)
                 goto fail;
+        if (df__telemetry_kafka_stats(kc, &ts->s, "timer", errstr, errstr_size))
+                goto fail_kc;
         rd_kafka_conf_set_rebalance_cb(kc, df__ts_rebalance);
         rd_kafka_conf_set_opaque(kc, ts);
         if (df__kconf_user(kc, ts->conf, errstr, errstr_size)) {
@@ -368,10 +434,15 @@ df_err_t df_timer_service_run(df_timer_service_t *ts)
                         rocksdb_writebatch_clear(wb);
                 }
                 rocksdb_writebatch_destroy(wb);
+                if (n)
+                        df__gauge_set(ts->m_pending, (double)ts->stats.pending);
                 if (ts->n_assigned && ts->n_loaded == ts->n_assigned) {
                         /* a timer fired while the disk is full could not
                          * leave the index: fire nothing until there is room */
-                        if (df__store_disk_low(&ts->store)) {
+                        int low = df__store_disk_low(&ts->store);
+                        df__gauge_set(ts->m_free, (double)ts->store.free_bytes);
+                        df__gauge_set(ts->m_healthy, !low);
+                        if (low) {
                                 next_due = df__now_ms() + 1000;
                                 continue;
                         }
@@ -400,6 +471,8 @@ void df_timer_service_destroy(df_timer_service_t *ts)
 {
         if (!ts)
                 return;
+        if (ts->telemetry_joined)
+                df__telemetry_leave(&ts->probe);
         if (ts->consumer)
                 rd_kafka_destroy(ts->consumer);
         free(ts->loaded);

@@ -29,6 +29,7 @@
 
 #include "changelog.h"
 #include "settings.h"
+#include "telemetry.h"
 #include "task.h"
 #include "txn.h"
 
@@ -74,6 +75,11 @@ struct df_worker {
         volatile sig_atomic_t ka_stop;
         volatile int stop;
         df_worker_stats_t stats;    /* batches, aborts, healthy; the rest from the task and engine */
+        df__telemetry_probe_t probe; /* /readyz, /healthz */
+        int telemetry_joined;
+        int n_assigned;             /* partitions assigned (atomic: read by the metrics thread) */
+        df__series_t *m_commit, *m_events, *m_batch, *m_aborts, *m_assigned, *m_ready, *m_healthy, *m_free;
+        df__series_t *m_dlq_decode, *m_dlq_process;
 };
 
 /* ---------------- the transaction of a batch ---------------- */
@@ -132,6 +138,7 @@ static void df__batch_abandon(df_worker_t *w)
 static int df__batch_abort(df_worker_t *w)
 {
         DF__STAT_ADD(w->stats.aborts, 1);
+        df__counter_inc(w->m_aborts);
         if (df__txn_abort(&w->txn) == DF__TXN_FATAL)
                 return -1;
         df__batch_abandon(w);
@@ -145,6 +152,7 @@ static int df__batch_abort(df_worker_t *w)
  */
 static int df__batch_commit(df_worker_t *w, rd_kafka_topic_partition_list_t *offs)
 {
+        int64_t t0 = df__mono_ns();
         int failed_src;
         df__txn_rc_t rc;
 
@@ -179,6 +187,9 @@ static int df__batch_commit(df_worker_t *w, rd_kafka_topic_partition_list_t *off
                 return 1;
         }
         DF__STAT_ADD(w->stats.batches, 1);
+        df__histogram_observe(w->m_commit, (double)(df__mono_ns() - t0) / 1e9);
+        df__counter_add(w->m_dlq_decode, w->task.batch_dlq_decode);
+        df__counter_add(w->m_dlq_process, w->task.batch_dlq_process);
         df__store_commit(w);
         df__task_done(&w->task);
         return 0;
@@ -230,8 +241,11 @@ static int df__run_batch(df_worker_t *w)
         }
         r = df__batch_commit(w, offs);
         rd_kafka_topic_partition_list_destroy(offs);
-        if (r == 0)
+        if (r == 0) {
                 w->n_done = n;
+                df__counter_add(w->m_events, (uint64_t)n);
+                df__histogram_observe(w->m_batch, n);
+        }
         return r;
 }
 
@@ -415,11 +429,15 @@ static void df__rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_t
                 }
                 df__log(DF__LOG_INFO, "worker %s: assigned %d partition(s) of %s", w->id, parts->cnt, w->t.events);
                 rd_kafka_assign(rk, parts);
+                __atomic_store_n(&w->n_assigned, parts->cnt, __ATOMIC_RELAXED);
+                df__gauge_set(w->m_assigned, parts->cnt);
         } else {
                 if (!w->in_keepalive)
                         df__drop_msgs(w); /* not ours any more: the next owner consumes them */
                 df__log(DF__LOG_INFO, "worker %s: revoked %d partition(s)", w->id, parts->cnt);
                 rd_kafka_assign(rk, NULL);
+                __atomic_store_n(&w->n_assigned, 0, __ATOMIC_RELAXED);
+                df__gauge_set(w->m_assigned, 0);
         }
 }
 
@@ -531,6 +549,61 @@ static void df__crashlog_load(df_worker_t *w)
                         w->crashes[i].op_id, w->crashes[i].attempt);
 }
 
+/* /readyz: every assigned partition restored, the store current, the
+ * producer usable.  Runs on the metrics server's thread: reads atomics only. */
+static int df__worker_ready(char *reason, size_t size, void *opaque)
+{
+        df_worker_t *w = opaque;
+        int ready = 1;
+        if (__atomic_load_n(&w->txn.fatal, __ATOMIC_RELAXED)) {
+                snprintf(reason, size, "the transactional producer failed (%s)",
+                         df_err_name(__atomic_load_n(&w->txn.fatal, __ATOMIC_RELAXED)));
+                ready = 0;
+        } else if (__atomic_load_n(&w->need_restore, __ATOMIC_RELAXED)) {
+                snprintf(reason, size, "partitions not restored from the changelog yet");
+                ready = 0;
+        } else if (!__atomic_load_n(&w->n_assigned, __ATOMIC_RELAXED)) {
+                snprintf(reason, size, "no partition assigned");
+                ready = 0;
+        }
+        df__gauge_set(w->m_ready, ready);
+        return ready;
+}
+
+/* /healthz: the store can be written (room on disk, no failed write). */
+static int df__worker_live(char *reason, size_t size, void *opaque)
+{
+        df_worker_t *w = opaque;
+        int live = __atomic_load_n(&w->stats.healthy, __ATOMIC_RELAXED);
+        if (!live)
+                snprintf(reason, size, "the state store cannot be written (disk space or I/O error)");
+        df__gauge_set(w->m_healthy, live);
+        return live;
+}
+
+static int df__worker_telemetry(df_worker_t *w, char *errstr, size_t errstr_size)
+{
+        df__metrics_t *m = df__telemetry_metrics();
+        w->m_commit = df__metric_series(m, DF__M_COMMIT_DURATION, "worker");
+        w->m_events = df__metric_series(m, DF__M_EVENTS_PROCESSED, "worker");
+        w->m_batch = df__metric_series(m, DF__M_BATCH_SIZE, "worker");
+        w->m_aborts = df__metric_series(m, DF__M_TRANSACTION_ABORTS, "worker");
+        w->m_assigned = df__metric_series(m, DF__M_PARTITIONS_ASSIGNED, "worker");
+        w->m_ready = df__metric_series(m, DF__M_READY, "worker");
+        w->m_healthy = df__metric_series(m, DF__M_HEALTHY, "worker");
+        w->m_free = df__metric_series(m, DF__M_STATE_FREE_BYTES, "worker");
+        w->m_dlq_decode = df__metric_series(m, DF__M_DLQ_RECORDS, "worker", "decode");
+        w->m_dlq_process = df__metric_series(m, DF__M_DLQ_RECORDS, "worker", "process");
+        w->probe.component = "worker";
+        w->probe.ready = df__worker_ready;
+        w->probe.live = df__worker_live;
+        w->probe.opaque = w;
+        if (df__telemetry_join(&w->s, &w->probe, errstr, errstr_size))
+                return -1;
+        w->telemetry_joined = 1;
+        return 0;
+}
+
 /* The group consumer of <prefix>.events. */
 static rd_kafka_t *df__consumer_new(df_worker_t *w, const char *cid, char *errstr, size_t errstr_size)
 {
@@ -542,6 +615,7 @@ static rd_kafka_t *df__consumer_new(df_worker_t *w, const char *cid, char *errst
                 return NULL;
         snprintf(mpi, sizeof(mpi), "%lld", (long long)w->s.max_poll_interval_ms);
         if (df__kconf_set(kc, "max.poll.interval.ms", mpi, errstr, errstr_size) ||
+            df__telemetry_kafka_stats(kc, &w->s, "worker", errstr, errstr_size) ||
             df__kconf_user(kc, w->conf, errstr, errstr_size)) {
                 rd_kafka_conf_destroy(kc);
                 return NULL;
@@ -612,6 +686,8 @@ df_worker_t *df_worker_new(const df_conf_t *conf, char *errstr, size_t errstr_si
         snprintf(cid, sizeof(cid), "duraflow-worker-%s", w->id);
         if (df__changelog_open(&w->cl, w->conf, cid, w->t.state, w->s.transaction_timeout_ms, errstr, errstr_size))
                 goto fail;
+        if (df__worker_telemetry(w, errstr, errstr_size))
+                goto fail;
         w->consumer = df__consumer_new(w, cid, errstr, errstr_size);
         if (!w->consumer)
                 goto fail;
@@ -681,7 +757,9 @@ static void df__collect(df_worker_t *w)
  * changelog), 0 when the worker must wait (unhealthy), with *backoff_ms grown. */
 static int df__store_ready(df_worker_t *w, int *backoff_ms)
 {
-        if (df__store_disk_low(&w->store)) {
+        int low = df__store_disk_low(&w->store);
+        df__gauge_set(w->m_free, (double)w->store.free_bytes);
+        if (low) {
                 DF__STAT_SET(w->stats.healthy, 0);
                 usleep((useconds_t)*backoff_ms * 1000);
                 if (*backoff_ms < 1000)
@@ -771,6 +849,8 @@ void df_worker_destroy(df_worker_t *w)
 {
         if (!w)
                 return;
+        if (w->telemetry_joined)
+                df__telemetry_leave(&w->probe);
         if (w->consumer)
                 rd_kafka_destroy(w->consumer);
         df__changelog_close(&w->cl);
