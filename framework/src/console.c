@@ -11,6 +11,7 @@
 
 #include "console_follow.h"
 #include "console_int.h"
+#include "telemetry.h"
 #include "duraflow/console.h"
 #include "kafka.h"
 
@@ -36,7 +37,27 @@ struct df_console {
         pthread_mutex_t client_lock;
         df_client_t *client;
         int64_t started_ms;
+        df__settings_t s;            /* conf as typed values */
+        df__telemetry_probe_t probe; /* /readyz: caught up with the topics */
+        int telemetry_joined;
 };
+
+/* /readyz: the index has read the topics to their end once. */
+static int df__console_ready(char *reason, size_t size, void *opaque)
+{
+        df_console_t *c = opaque;
+        uint64_t records = 0;
+        int64_t lag = -1;
+        int caught_up = 0, following = 0;
+        df__cfollow_stats(c->follow, &records, &lag, &caught_up, &following);
+        if (!caught_up)
+                snprintf(reason, size, "index catching up (lag %lld records)", (long long)lag);
+        df__gauge_set(df__metric_series(df__telemetry_metrics(), DF__M_READY, "console"), caught_up);
+        if (lag >= 0)
+                df__gauge_set(df__metric_series(df__telemetry_metrics(), DF__M_CONSUMER_LAG, "console", "state", "all"),
+                              (double)lag);
+        return caught_up;
+}
 
 /* mkdir -p */
 static int df__mkdirs(const char *path)
@@ -142,7 +163,7 @@ df_console_t *df_console_new(const df_conf_t *conf, char *errstr, size_t errstr_
                 df__errf(errstr, errstr_size, "out of memory");
                 goto fail;
         }
-        if (df__codec_init(errstr, errstr_size))
+        if (df__settings_load(&c->s, c->conf) || df__codec_init(errstr, errstr_size))
                 goto fail;
         df_log_set_level(df_conf_get(conf, "log.level"));
         token = df_conf_get(conf, "console.token");
@@ -175,6 +196,12 @@ df_console_t *df_console_new(const df_conf_t *conf, char *errstr, size_t errstr_
         c->follow = df__cfollow_new(conf, c->ix, errstr, errstr_size);
         if (!c->follow)
                 goto fail;
+        c->probe.component = "console";
+        c->probe.ready = df__console_ready;
+        c->probe.opaque = c;
+        if (df__telemetry_join(&c->s, &c->probe, errstr, errstr_size))
+                goto fail;
+        c->telemetry_joined = 1;
         df__log(DF__LOG_INFO, "console: serving %s (index %s, %s)", c->url, c->index_path,
                 c->n_tokens ? "actions need a bearer token" : "read-only: console.token is not set");
         return c;
@@ -222,6 +249,8 @@ void df_console_destroy(df_console_t *c)
         int i;
         if (!c)
                 return;
+        if (c->telemetry_joined)
+                df__telemetry_leave(&c->probe);
         df__chttp_stop(c->http);
         df__cfollow_destroy(c->follow);
         df__cidx_close(c->ix);
