@@ -295,7 +295,7 @@ static rd_kafka_t *df__reader_new(df_client_t *c, int eof, char *errstr, size_t 
         if (df__kconf_set(kc, "group.id", "duraflow-client-unused", errstr, errstr_size) ||
             df__kconf_set(kc, "enable.auto.commit", "false", errstr, errstr_size) ||
             df__kconf_set(kc, "isolation.level", "read_committed", errstr, errstr_size) ||
-            df__kconf_set(kc, "fetch.wait.max.ms", "10", errstr, errstr_size) ||
+            df__kconf_set(kc, "fetch.wait.max.ms", eof ? "10" : DF__FETCH_WAIT_MS, errstr, errstr_size) ||
             df__kconf_set(kc, "enable.partition.eof", eof ? "true" : "false", errstr, errstr_size) ||
             (eof && (df__kconf_set(kc, "queued.max.messages.kbytes", "2048", errstr, errstr_size) ||
                      df__kconf_set(kc, "fetch.max.bytes", "2097152", errstr, errstr_size) ||
