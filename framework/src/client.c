@@ -44,7 +44,7 @@ static df_err_t df__client_flush(df_client_t *c, int timeout_ms, char *errstr, s
         int failed;
         if (rd_kafka_flush(c->producer, timeout_ms)) {
                 df__errf(errstr, errstr_size, "not acknowledged by Kafka within %d ms", timeout_ms);
-                return DF_ERR_TIMEOUT;
+                return DF_ERR_DEADLINE;
         }
         failed = __atomic_exchange_n(&c->failed, 0, __ATOMIC_SEQ_CST);
         if (failed) {
@@ -378,7 +378,7 @@ static df_err_t df__wait_reply(df_client_t *c, const char *request_id, const cha
                  "no worker replied within %d ms (client.timeout.ms; is a worker running?): the request is durable "
                  "in %s; `%s` tells whether a worker recorded it",
                  c->timeout_ms, c->t.events, hint);
-        return DF_ERR_TIMEOUT;
+        return DF_ERR_DEADLINE;
 }
 
 /* Produce ev to <prefix>.events; with wait, flush and wait for the reply

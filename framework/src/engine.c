@@ -4,7 +4,7 @@
  * and the in-process test runner both drive it.
  *
  * Semantics follow the AWS Lambda durable execution SDK (step, wait,
- * create_callback, wait_for_callback) as described in DESIGN.md.
+ * create_callback, wait_for_callback) as described in docs/design.md.
  */
 #include <math.h>
 #include <stdarg.h>
