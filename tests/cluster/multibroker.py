@@ -246,8 +246,10 @@ class Supervisor:
             time.sleep(0.2)
 
 
-def finish(s, sup, n, loader, fol, waited_s=240):
-    """Wait for every result (supervising), the loader's acks, then check."""
+def finish(s, sup, n, loaders, fol, waited_s=240):
+    """Wait for every result (supervising), the loaders' acks, then check."""
+    if not isinstance(loaders, list):
+        loaders = [loaders]
     deadline = time.monotonic() + waited_s
     while fol.alive() and time.monotonic() < deadline:
         sup.tick()
@@ -256,8 +258,9 @@ def finish(s, sup, n, loader, fol, waited_s=240):
         fol.kill()
     print(fol.text().strip().splitlines()[-1] if fol.text().strip() else "(no follower output)")
     s.expect(fol.p.returncode == 0, "every execution reached a result")
-    loader.p.wait(60)
-    s.expect(loader.p.returncode == 0, "every start acknowledged")
+    for loader in loaders:
+        loader.p.wait(60)
+        s.expect(loader.p.returncode == 0, "every start acknowledged (%s)" % loader.name)
     s.expect(not sup.exits, "no worker or timer service exited (%s)" % "; ".join(sup.exits))
     s.stop_all()
     ok, f = s.verify(five=n)
@@ -355,6 +358,7 @@ def assigned_lines(text):
 def scenario_partition(brokers):
     s, c = scenario("split", brokers)
     n, r = int(os.environ.get("DF_MB_SPLIT_EXECS", "1500")), 30
+    n2 = 150  # started once the cut-off worker is back: it must take its share
     cut_s = 30
     broker_ip = brokers.split(",")[0].rpartition(":")[0]
     netns.check_root()
@@ -365,15 +369,23 @@ def scenario_partition(brokers):
         log("worker host %s: %s on %s" % (h.ns, h.addr, h.bridge))
     port = int(brokers.split(",")[0].rpartition(":")[2])
     s.expect(all(h.can_connect(broker_ip, port) for h in hosts), "each namespace reaches the brokers")
-    start_common(s, c, hosts=hosts, extra=["--sleep-in-step", "2"])
+    # 5 ms steps: the link is cut while the victim is inside a batch (its
+    # steps run, its transaction not yet committed)
+    start_common(s, c, hosts=hosts, extra=["--sleep-in-step", "5"])
     victim, others = "w2", ["w1", "w3"]
     z = s.workers[victim]
     sup = Supervisor(s)
-    fol = follower(s, n, 300)
+    fol = follower(s, n + n2, 300)
     loader = Proc("loader", s.load(n, rate=r, timeout=240) + RF, s.path("load.out"))
     sup.sleep(10)
     offs = {wid: len(w.text()) for wid, w in s.workers.items()}
     zlog = s.path("steps-%s.log" % victim)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:  # in the middle of its steps
+        size = file_size(zlog)
+        time.sleep(0.005)
+        if file_size(zlog) != size:
+            break
     z_steps_off = file_size(zlog)
     hosts[1].cut()
     t_cut, wall_cut = time.monotonic(), int(time.time() * 1000)
@@ -442,14 +454,18 @@ def scenario_partition(brokers):
                          r"abort_transaction)[^\n]*)", z.text()[z_off:], re.M)
     for line in refused[:3]:
         log("%s after the restore: %s" % (victim, line[:200]))
-    b_end0 = read_status(s, victim).get("batches", 0)
-    f = finish(s, sup, n, loader, fol)
-    b_end = max(b_end0, read_status(s, victim).get("batches", 0))
-    s.expect(b_end > b0, "%s committed batches again after it rejoined (%s -> %s)" % (victim, b0, b_end))
+    b_rejoin = read_status(s, victim).get("batches", 0)
+    loader2 = Proc("loader 2", s.load(n2, first=n, rate=r, timeout=120) + RF, s.path("load2.out"))
+    wait_for(lambda: read_status(s, victim).get("batches", 0) > b_rejoin or not loader2.alive(), 30)
+    sup.sleep(3)
+    b_end = read_status(s, victim).get("batches", 0)
+    s.expect(b_end > b_rejoin, "%s committed batches again after it rejoined (%s -> %s, with %d more executions "
+             "started)" % (victim, b_rejoin, b_end, n2))
+    f = finish(s, sup, n + n2, [loader, loader2], fol)
     ts = arrivals(s)
     gap, gap_at = longest_gap(ts, t_cut - 1, t_restore + 5)
     s.figs.update({
-        "executions": "%d (%d/s)" % (n, r),
+        "executions": "%d (%d/s), then %d once the cut-off worker was back" % (n, r, n2),
         "workers": "3, each in its own network namespace: %s" % ", ".join(
             "%s %s" % (wid, h.addr) for wid, h in zip(("w1", "w2", "w3"), hosts)),
         "cut": "%s's link down for %.1f s (the process kept running: %s)" % (
@@ -462,7 +478,7 @@ def scenario_partition(brokers):
             len(zruns), "yes" if len(redone) == len(zruns) else "NO (%d)" % len(redone)),
         "zombie's refused txn calls after restore": len(refused),
         "rejoined after the restore": fmt(rejoined[0] if rejoined else None),
-        "its batches at the end": b_end,
+        "its committed batches after the rejoin": "%s -> %s" % (b_rejoin, b_end),
         "longest gap between results": "%.1f s (from %.1f s after the cut)" % (gap, gap_at - t_cut),
         "processes that exited": "; ".join(sup.exits) or "none",
     })
