@@ -206,6 +206,12 @@ def longest_gap(ts, t0, t1):
     return best, at
 
 
+def run_gap(ts, t_from, t_to):
+    """Longest gap between results from the first result after t_from to t_to."""
+    first = next((t for t in ts if t >= t_from), t_to)
+    return longest_gap(ts, first, t_to)
+
+
 def rate(ts, t0, t1):
     return len([t for t in ts if t0 <= t < t1]) / max(t1 - t0, 1e-3)
 
@@ -220,6 +226,36 @@ def resumed_after(ts, t_event, base, horizon=120.0):
         if len([u for u in ts if t <= u < t + 1.0]) >= need:
             return t - t_event
     return None
+
+
+class ChunkedLoad:
+    """Load that lasts as long as the scenario needs it: loaders of `chunk`
+    executions at `rate`/s, one after the other (a thread), until stop().
+    Execution names are five-0, five-1, ... across chunks."""
+
+    def __init__(self, s, chunk, rate):
+        import threading
+        self.s, self.chunk, self.rate = s, chunk, rate
+        self.n = 0
+        self.procs = []
+        self.running = True
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while self.running:
+            p = Proc("loader %d" % (len(self.procs) + 1),
+                     self.s.load(self.chunk, first=self.n, rate=self.rate, timeout=240) + RF,
+                     self.s.path("load-%d.out" % (len(self.procs) + 1)))
+            self.procs.append(p)
+            self.n += self.chunk
+            p.p.wait()
+
+    def stop(self):
+        """No new chunk; waits for the current one. Returns the executions started."""
+        self.running = False
+        self.thread.join(300)
+        return self.n
 
 
 class Supervisor:
@@ -256,7 +292,8 @@ def finish(s, sup, n, loaders, fol, waited_s=240):
         time.sleep(0.2)
     if fol.alive():
         fol.kill()
-    print(fol.text().strip().splitlines()[-1] if fol.text().strip() else "(no follower output)")
+    out = fol.text().strip()
+    print(out.splitlines()[-1] if out else "(no output from %s)" % fol.name)
     s.expect(fol.p.returncode == 0, "every execution reached a result")
     for loader in loaders:
         loader.p.wait(60)
@@ -312,7 +349,7 @@ def scenario_broker_loss(brokers):
     ts = arrivals(s)
     base = rate(ts, t_kill - 5, t_kill)
     resumed = resumed_after(ts, t_kill, base)
-    gap, gap_at = longest_gap(ts, t_load + 3, ts[-1] if ts else t_load)
+    gap, gap_at = run_gap(ts, t_load, ts[-1] if ts else t_load)
     s.expect(resumed is not None, "progress resumed after the kill")
     after = c.leaders(s.prefix)
     s.figs.update({
@@ -511,18 +548,19 @@ def scenario_rolling_workers(brokers):
         got = wait_for(lambda: re.search(r"assigned [1-9]\d* partition", w.text()[off:]) is not None, 60)
         t_back = time.monotonic()
         s.expect(got, "%s got partitions again after its restart" % wid)
-        restarts.append((wid, t_stopped - t0, t_back - t0))
+        restarts.append([wid, t_stopped - t0, t_back - t0, t0])
         log("%s: SIGTERM -> exited in %.1f s, restarted, partitions again %.1f s after the SIGTERM" % (
             wid, t_stopped - t0, t_back - t0))
         sup.sleep(6)
     t_end_roll = time.monotonic()
     f = finish(s, sup, n, loader, fol)
     ts = arrivals(s)
-    gap, gap_at = longest_gap(ts, t_load + 3, t_end_roll)
+    gap, gap_at = run_gap(ts, t_load, t_end_roll)
     s.figs.update({
         "executions": "%d (%d/s)" % (n, r),
-        "restarts (SIGTERM, start again)": "; ".join("%s: stopped in %.1f s, partitions again after %.1f s" % x
-                                                    for x in restarts),
+        "restarts (SIGTERM, start again)": "; ".join(
+            "%s: stopped in %.1f s, partitions again after %.1f s, longest gap %.1f s" % (
+                x[0], x[1], x[2], longest_gap(ts, x[3], x[3] + 6)[0]) for x in restarts),
         "longest stall (gap between results)": "%.1f s (%.1f s into the run)" % (gap, gap_at - t_load),
         "results/s over the rolling restart": "%.1f (load %d/s)" % (rate(ts, t_load + 8, t_end_roll), r),
         "processes that exited": "; ".join(sup.exits) or "none",
@@ -534,37 +572,41 @@ def scenario_rolling_workers(brokers):
 
 def scenario_rolling_brokers(brokers):
     s, c = scenario("rollb", brokers)
-    n, r = int(os.environ.get("DF_MB_ROLLB_EXECS", "3000")), 25
+    chunk, r = 250, 25
     start_common(s, c, extra=["--sleep-in-step", "2"])
     sup = Supervisor(s)
-    fol = follower(s, n, 360)
-    loader = Proc("loader", s.load(n, rate=r, timeout=300) + RF, s.path("load.out"))
+    fol = follower(s, 10 ** 9, 900)  # arrival times only; stopped at the end
+    load = ChunkedLoad(s, chunk, r)  # runs through the whole rolling restart
     t_load = time.monotonic()
     sup.sleep(8)
     rolls = []
     for node in range(1, c.nodes + 1):
-        if time.monotonic() - t_load > n / r:
-            s.notes.append("the load was over before node %d's restart" % node)
         t0 = time.monotonic()
         c.down(node, "stop-node")
         t_stopped = time.monotonic()
+        sup.tick()
         c.up(node)
         t_up = time.monotonic()
         isr = c.wait_isr(120)
         s.expect(isr is not None, "every partition back in sync after node %d's restart" % node)
-        rolls.append((node, t_stopped - t0, t_up - t_stopped, isr))
+        rolls.append((node, t_stopped - t0, t_up - t_stopped, isr, t0, time.monotonic()))
         log("node %d: controlled shutdown %.1f s, start %.1f s, in sync %s later" % (
             node, t_stopped - t0, t_up - t_stopped, fmt(isr)))
         sup.tick()
     t_end_roll = time.monotonic()
-    s.expect(t_end_roll - t_load < n / r + 5, "the load ran through the whole rolling restart")
-    f = finish(s, sup, n, loader, fol)
+    n = load.stop()
+    log("rolling restart over after %.1f s; %d executions started in %d chunks" % (
+        t_end_roll - t_load, n, len(load.procs)))
+    waiter = Proc("waiter", s.wait_results(n, 180), s.path("wait.out"))
+    f = finish(s, sup, n, load.procs, waiter, waited_s=240)
+    fol.kill()
     ts = arrivals(s)
-    gap, gap_at = longest_gap(ts, t_load + 3, t_end_roll)
+    gap, gap_at = run_gap(ts, t_load, t_end_roll)
     s.figs.update({
-        "executions": "%d (%d/s)" % (n, r),
+        "executions": "%d (%d/s, in chunks of %d for as long as the restart lasted)" % (n, r, chunk),
         "restarts (controlled shutdown, start, wait for ISR)": "; ".join(
-            "node %d: %.1f s + %.1f s, in sync after %s" % (x[0], x[1], x[2], fmt(x[3])) for x in rolls),
+            "node %d: %.1f s + %.1f s, in sync after %s, longest gap %.1f s" % (
+                x[0], x[1], x[2], fmt(x[3]), longest_gap(ts, x[4], x[5])[0]) for x in rolls),
         "rolling restart took": "%.1f s" % (t_end_roll - t_load - 8),
         "longest stall (gap between results)": "%.1f s (%.1f s into the run)" % (gap, gap_at - t_load),
         "results/s over the rolling restart": "%.1f (load %d/s)" % (rate(ts, t_load + 8, t_end_roll), r),
