@@ -596,6 +596,23 @@ c_bridge_down() {
   fi
 }
 
+# --host ADDR: loopback, or an address on a host-only bridge (no physical
+# port): never an interface the network can reach.
+c_check_host() { # addr
+  local a="$1" dev p
+  case "$a" in 127.*) return 0 ;; esac
+  dev="$(ip -o -4 addr show to "$a" 2>/dev/null | awk '{print $2; exit}')"
+  [ -n "$dev" ] || die "--host $a is not an IPv4 address of this host"
+  [ -d "/sys/class/net/$dev/bridge" ] ||
+    die "--host $a is on $dev, which is neither loopback nor a host-only bridge: the brokers would be reachable from the network (refused)"
+  for p in /sys/class/net/"$dev"/brif/*; do
+    [ -e "$p" ] || continue
+    [ -e "/sys/class/net/${p##*/}/device" ] &&
+      die "--host $a is on the bridge $dev, which has the physical port ${p##*/}: reachable from the network (refused)"
+  done
+  return 0
+}
+
 c_write_config() { # node cluster-id
   local i="$1" cid="$2" d="$C_DIR/node-$1" voters="" j rf misr
   for ((j = 1; j <= NODES; j++)); do voters+="${voters:+,}$j@$C_HOST:${C_CPORT[j]}"; done
@@ -744,6 +761,7 @@ c_start() {
   local t0=$SECONDS attempt rc i
   need java
   need python3
+  [ "$BRIDGE" = 1 ] || c_check_host "${HOST:-127.0.0.1}"
   cmd_fetch
   mkdir -p "$(dirname "$STATE")"
   exec 8>"$STATE.lock"
