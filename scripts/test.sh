@@ -46,6 +46,8 @@ cleanup() {
   scripts/kafka.sh stop >/dev/null 2>&1 || true
   DF_KAFKA_STATE="$CLUSTER_STATE" scripts/kafka.sh stop >/dev/null 2>&1 || true
   if [ -n "${TOOLS_PID:-}" ] && kill -0 "$TOOLS_PID" 2>/dev/null; then kill "$TOOLS_PID" 2>/dev/null || true; fi
+  # network namespaces a killed multibroker test could not delete itself
+  python3 tests/netns/netns.py cleanup-stale >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 if ! scripts/kafka.sh start; then
