@@ -21,7 +21,9 @@
  *
  * Usage: bench_scaleout [--workers 1,2,4,8] [--partitions 24] [--count 20000]
  *        [--concurrency 16] [--latency-s 15] [--workflow noop3] [--label TEXT]
- *        [-X name=value ...]
+ *        [--jvm-warmup 20000] [-X name=value ...]
+ * --jvm-warmup: executions of a throwaway run (2 workers) before the measured
+ * ones, while the brokers' JVMs compile their hot paths (0: none).
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -176,11 +178,38 @@ static int assigned_sum(const char *state, int nw, int *last_change_ok)
         return sum;
 }
 
+/* Read what the workers printed (their stdout is a pipe: unread, it would
+ * fill and block them), keeping each one's last stats line. */
+static char g_stats[MAXW][512];
+
+static void drain(bench_child_t *w, int nw)
+{
+        char line[512];
+        int i;
+        for (i = 0; i < nw; i++)
+                while (bench_child_line(&w[i], line, sizeof(line), 0) == 1)
+                        if (!strncmp(line, "stats ", 6))
+                                snprintf(g_stats[i], sizeof(g_stats[i]), "%s", line);
+}
+
+/* sum of a stats counter over the workers' last lines */
+static long long stat_sum(int nw, const char *key)
+{
+        long long s = 0;
+        int i;
+        for (i = 0; i < nw; i++) {
+                long long v = bench_stat(g_stats[i], key);
+                if (v > 0)
+                        s += v;
+        }
+        return s;
+}
+
 typedef struct row {
         int workers;
         long done, failed;
         double exec_s, steady_s, wall;
-        double cpu_w_sum, cpu_w_max, cpu_b, cpu_self, cpu_other;
+        double cpu_w_sum, cpu_w_max, cpu_b, cpu_self, cpu_other, cpu_b_idle, ev_per_batch;
         double c_exec_s;
         long c_done;
         bench_pct_t lat;
@@ -230,6 +259,7 @@ static int run(int nw, int partitions, long count, int conc, int latency_s, row_
         deadline = bench_mono_ns() + 180LL * 1000000000;
         while (bench_mono_ns() < deadline) {
                 int sum = assigned_sum(state, nw, &same);
+                drain(w, nw);
                 stable = sum == partitions && same ? stable + 1 : 0;
                 if (stable >= 4)
                         break;
@@ -246,11 +276,26 @@ static int run(int nw, int partitions, long count, int conc, int latency_s, row_
         }
         df_client_flush(g_client, 30000);
         deadline = bench_mono_ns() + 90LL * 1000000000;
-        while (g_warm < 4L * partitions && bench_mono_ns() < deadline)
+        while (g_warm < 4L * partitions && bench_mono_ns() < deadline) {
                 df_results_poll(rr, 100, on_result, NULL);
+                drain(w, nw);
+        }
         if (g_warm < 4L * partitions) {
                 fprintf(stderr, "W=%d: warm-up: %ld of %ld\n", nw, g_warm, 4L * partitions);
                 return -1;
+        }
+
+        /* the brokers' CPU with the workers and readers idle (their fetches
+         * poll every fetch.wait.max.ms, 10 ms, each broker) */
+        {
+                cpu_snap_t i0, i1;
+                snap(&i0, w, nw, bp, nb);
+                for (j = 0; j < 30; j++) {
+                        df_results_poll(rr, 100, on_result, NULL);
+                        drain(w, nw);
+                }
+                snap(&i1, w, nw, bp, nb);
+                r->cpu_b_idle = 100 * (i1.brokers - i0.brokers) / ((double)(i1.t - i0.t) / 1e9);
         }
 
         /* throughput */
@@ -262,12 +307,23 @@ static int run(int nw, int partitions, long count, int conc, int latency_s, row_
         g_done = calloc((size_t)count, sizeof(int64_t));
         memset(&snd, 0, sizeof(snd));
         snd.count = count;
-        snap(&c0, w, nw, bp, nb);
-        pthread_create(&st, NULL, sender_main, &snd);
-        deadline = bench_mono_ns() + 300LL * 1000000000;
-        while (g_ndone < count && bench_mono_ns() < deadline)
-                df_results_poll(rr, 50, on_result, NULL);
-        snap(&c1, w, nw, bp, nb);
+        bench_sleep_ns(300000000LL);
+        drain(w, nw);
+        {
+                long long ev0 = stat_sum(nw, "events"), b0 = stat_sum(nw, "batches");
+                snap(&c0, w, nw, bp, nb);
+                pthread_create(&st, NULL, sender_main, &snd);
+                deadline = bench_mono_ns() + 300LL * 1000000000;
+                while (g_ndone < count && bench_mono_ns() < deadline) {
+                        df_results_poll(rr, 50, on_result, NULL);
+                        drain(w, nw);
+                }
+                snap(&c1, w, nw, bp, nb);
+                bench_sleep_ns(300000000LL);
+                drain(w, nw);
+                if (stat_sum(nw, "batches") > b0)
+                        r->ev_per_batch = (double)(stat_sum(nw, "events") - ev0) / (double)(stat_sum(nw, "batches") - b0);
+        }
         pthread_join(st, NULL);
         r->done = g_ndone;
         r->failed = g_failed;
@@ -318,13 +374,17 @@ static int run(int nw, int partitions, long count, int conc, int latency_s, row_
                 g_c_until = t0 + (int64_t)latency_s * 1000000000;
                 for (i = 0; i < conc; i++)
                         closed_start();
-                while (bench_mono_ns() < g_c_until)
+                while (bench_mono_ns() < g_c_until) {
                         df_results_poll(rr, 20, on_result, NULL);
+                        drain(w, nw);
+                }
                 r->c_exec_s = (double)g_c_done / ((double)(bench_mono_ns() - t0) / 1e9);
                 g_closed = 0;
                 deadline = bench_mono_ns() + 30LL * 1000000000;
-                while (g_c_done < g_c_next && bench_mono_ns() < deadline)
+                while (g_c_done < g_c_next && bench_mono_ns() < deadline) {
                         df_results_poll(rr, 50, on_result, NULL);
+                        drain(w, nw);
+                }
         }
         r->c_done = g_c_done;
         v = malloc(sizeof(int64_t) * (size_t)(g_c_next + 1));
@@ -353,6 +413,7 @@ int main(int argc, char **argv)
         int conc = (int)bench_arg_ll(argc, argv, "--concurrency", 16);
         int latency_s = (int)bench_arg_ll(argc, argv, "--latency-s", 15);
         const char *label = bench_arg(argc, argv, "--label", "default");
+        long warm_count = bench_arg_ll(argc, argv, "--jvm-warmup", 20000);
         char list[128], *tok, *save = NULL;
         row_t rows[8];
         int nrows = 0, i, nb;
@@ -364,6 +425,14 @@ int main(int argc, char **argv)
         g_workflow = bench_arg(argc, argv, "--workflow", "noop3");
         bench_brokers();
         nb = bench_broker_pids(bp, MAXB);
+        /* the brokers' JVMs compile their hot paths during the first minutes
+         * (more than a core each on a busy machine): a throwaway run first */
+        if (warm_count > 0) {
+                row_t dummy;
+                fprintf(stderr, "bench_scaleout: warming the brokers up (%ld executions, 2 workers, not reported)\n",
+                        warm_count);
+                run(2, partitions, warm_count, conc, 5, &dummy);
+        }
         rep = bench_report_new("scaleout", "Scale-out: worker processes on a replicated cluster", argc, argv);
         snprintf(list, sizeof(list), "%s", wl);
         for (tok = strtok_r(list, ",", &save); tok && nrows < 8; tok = strtok_r(NULL, ",", &save)) {
@@ -375,10 +444,11 @@ int main(int argc, char **argv)
                 if (run(nw, partitions, count, conc, latency_s, &rows[nrows]) == 0) {
                         row_t *r = &rows[nrows];
                         fprintf(stderr,
-                                "  %d: %.0f exec/s (steady %.0f), workers %.0f%% (max %.0f%%), brokers %.0f%%, "
-                                "client %.0f%%, other %.0f%%; closed loop %.0f exec/s, p50 %.1f p99 %.1f ms\n",
-                                nw, r->exec_s, r->steady_s, r->cpu_w_sum, r->cpu_w_max, r->cpu_b, r->cpu_self,
-                                r->cpu_other, r->c_exec_s, r->lat.p50, r->lat.p99);
+                                "  %d: %.0f exec/s (steady %.0f), %.1f events/batch, workers %.0f%% (max %.0f%%), "
+                                "brokers %.0f%% (idle %.0f%%), client %.0f%%, other %.0f%%; closed loop %.0f exec/s, "
+                                "p50 %.1f p99 %.1f ms\n",
+                                nw, r->exec_s, r->steady_s, r->ev_per_batch, r->cpu_w_sum, r->cpu_w_max, r->cpu_b,
+                                r->cpu_b_idle, r->cpu_self, r->cpu_other, r->c_exec_s, r->lat.p50, r->lat.p99);
                         nrows++;
                 }
         }
@@ -386,24 +456,26 @@ int main(int argc, char **argv)
                           "Workflow `%s` (3 no-op steps), %d partitions, `bench_node worker` child processes (one "
                           "worker each), %d broker process(es) from $DF_KAFKA_STATE, settings: %s. Throughput: %ld "
                           "executions started as fast as possible (one client thread); CPU = CPU time over that "
-                          "window / its wall time (100%% = one core; the machine has 2). Closed loop: %d executions "
+                          "window / its wall time (100%% = one core; the machine has 2); idle = the brokers over 3 s "
+                          "before it, the workers and readers running with nothing to do. Closed loop: %d executions "
                           "outstanding for %d s, latency = start sent -> result seen.\n",
                           g_workflow, partitions, nb, *bench_conf_args_str(argc, argv) ? bench_conf_args_str(argc, argv)
                                                                                        : "defaults",
                           count, conc, latency_s);
-        bench_report_text(rep, "| worker processes | executions/s | steady executions/s | step transitions/s | CPU "
-                               "workers, sum (max one) | CPU brokers (3) | CPU client + reader | CPU other processes "
-                               "| closed loop executions/s | closed loop p50 / p95 / p99 / max (ms) | failed |");
-        bench_report_text(rep, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        bench_report_text(rep, "| worker processes | executions/s | steady executions/s | step transitions/s | events per "
+                               "batch | CPU workers, sum (max one) | CPU brokers (3) | CPU brokers, idle group | CPU "
+                               "client + reader | CPU other processes | closed loop executions/s | closed loop p50 / "
+                               "p95 / p99 / max (ms) | failed |");
+        bench_report_text(rep, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         for (i = 0; i < nrows; i++) {
                 row_t *r = &rows[i];
                 char cfg[64];
                 bench_report_text(rep,
-                                  "| %d | %.0f | %.0f | %.0f | %.0f%% (%.0f%%) | %.0f%% | %.0f%% | %.0f%% | %.0f | %.1f / "
-                                  "%.1f / %.1f / %.1f | %ld |",
-                                  r->workers, r->exec_s, r->steady_s, 3 * r->exec_s, r->cpu_w_sum, r->cpu_w_max,
-                                  r->cpu_b, r->cpu_self, r->cpu_other, r->c_exec_s, r->lat.p50, r->lat.p95,
-                                  r->lat.p99, r->lat.max, r->failed);
+                                  "| %d | %.0f | %.0f | %.0f | %.1f | %.0f%% (%.0f%%) | %.0f%% | %.0f%% | %.0f%% | %.0f%% | "
+                                  "%.0f | %.1f / %.1f / %.1f / %.1f | %ld |",
+                                  r->workers, r->exec_s, r->steady_s, 3 * r->exec_s, r->ev_per_batch, r->cpu_w_sum,
+                                  r->cpu_w_max, r->cpu_b, r->cpu_b_idle, r->cpu_self, r->cpu_other, r->c_exec_s,
+                                  r->lat.p50, r->lat.p95, r->lat.p99, r->lat.max, r->failed);
                 snprintf(cfg, sizeof(cfg), "%s-w%d", label, r->workers);
                 bench_report_csv(rep, cfg, "scaleout_exec_s", r->exec_s, "1/s");
                 bench_report_csv(rep, cfg, "scaleout_closed_p50_ms", r->lat.p50, "ms");

@@ -24,7 +24,7 @@ BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
 ARGS=() WAIT_LOAD=""
 while [ $# -gt 0 ]; do
   case "$1" in
-    --quick) ARGS+=(--workers 1,2 --count 3000 --latency-s 5) ;;
+    --quick) ARGS+=(--workers 1,2 --count 3000 --latency-s 5 --jvm-warmup 3000) ;;
     --wait-load) WAIT_LOAD="$2"; shift ;;
     -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) ARGS+=("$1") ;;
