@@ -463,7 +463,7 @@ int main(int argc, char **argv)
                                                                                        : "defaults",
                           count, conc, latency_s);
         bench_report_text(rep, "| worker processes | executions/s | steady executions/s | step transitions/s | events per "
-                               "batch | CPU workers, sum (max one) | CPU brokers (3) | CPU brokers, idle group | CPU "
+                               "batch | CPU workers, sum (max one) | CPU brokers (all) | CPU brokers, idle group | CPU "
                                "client + reader | CPU other processes | closed loop executions/s | closed loop p50 / "
                                "p95 / p99 / max (ms) | failed |");
         bench_report_text(rep, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
