@@ -103,14 +103,15 @@ static void closed_start(void)
                 fprintf(stderr, "start %s: %s\n", id, err);
 }
 
-static void on_result(const char *id, const char *status, const df_bytes_t *out, const char *error, void *opaque)
+static void on_result(const char *id, df_exec_status_t status, const df_bytes_t *out, const char *error,
+                      void *opaque)
 {
         int64_t now = bench_mono_ns();
         long i;
         (void)out;
         (void)opaque;
-        if (strcmp(status, "SUCCEEDED") && g_failed++ < 5)
-                fprintf(stderr, "execution %s: %s %s\n", id, status, error ? error : "");
+        if (status != DF_EXEC_SUCCEEDED && g_failed++ < 5)
+                fprintf(stderr, "execution %s: %s %s\n", id, df_exec_status_name(status), error ? error : "");
         if (id[0] == 'w') {
                 g_warm++;
                 return;

@@ -159,7 +159,8 @@ typedef struct follow_ctx {
         int fd;
 } follow_ctx_t;
 
-static void on_result(const char *id, const char *status, const df_bytes_t *out, const char *err, void *opaque)
+static void on_result(const char *id, df_exec_status_t status, const df_bytes_t *out, const char *err,
+                      void *opaque)
 {
         follow_ctx_t *f = opaque;
         char line[512];
