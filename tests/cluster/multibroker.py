@@ -305,6 +305,21 @@ def finish(s, sup, n, loaders, fol, waited_s=240):
     return f
 
 
+def fatal_lines(s):
+    """The first fatal librdkafka or duraflow error each process logged: a
+    process can stay alive and do nothing after one (a fatal consumer
+    error), which only the checker would notice."""
+    out = []
+    procs = [("timer service", s.ts)] + sorted(s.workers.items())
+    for name, p in procs:
+        if p is None:
+            continue
+        m = re.findall(r"^.*(?:Fatal consumer error|Fatal error|fatal)[^\n]*", p.text(), re.M)
+        if m:
+            out.append("%s: %d line(s), first: %s" % (name, len(m), m[0].strip()[:180]))
+    return out
+
+
 def checker_figs(f):
     return {"succeeded": f.get("succeeded"), "lost": f.get("lost"), "unfinished": f.get("unfinished"),
             "duplicates found": f.get("duplicates"), "history errors": f.get("history_errors"),
@@ -367,6 +382,7 @@ def scenario_broker_loss(brokers):
         "processes that exited": "; ".join(sup.exits) or "none",
     })
     s.figs.update(checker_figs(f))
+    s.figs["fatal errors logged"] = "; ".join(fatal_lines(s)) or "none"
     s.report("multibroker: broker loss")
     return s.ok
 
@@ -520,6 +536,7 @@ def scenario_partition(brokers):
         "processes that exited": "; ".join(sup.exits) or "none",
     })
     s.figs.update(checker_figs(f))
+    s.figs["fatal errors logged"] = "; ".join(fatal_lines(s)) or "none"
     s.report("multibroker: network partition")
     return s.ok
 
@@ -566,6 +583,7 @@ def scenario_rolling_workers(brokers):
         "processes that exited": "; ".join(sup.exits) or "none",
     })
     s.figs.update(checker_figs(f))
+    s.figs["fatal errors logged"] = "; ".join(fatal_lines(s)) or "none"
     s.report("multibroker: rolling restart of the workers")
     return s.ok
 
@@ -613,6 +631,7 @@ def scenario_rolling_brokers(brokers):
         "processes that exited": "; ".join(sup.exits) or "none",
     })
     s.figs.update(checker_figs(f))
+    s.figs["fatal errors logged"] = "; ".join(fatal_lines(s)) or "none"
     s.report("multibroker: rolling restart of the brokers")
     return s.ok
 
