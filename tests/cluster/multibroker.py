@@ -29,7 +29,8 @@ Scenarios:
                    (controlled shutdown; the next one once every partition is
                    back in sync)
 Every scenario: nothing lost, nothing recorded twice (the checker), and its
-figures.  Exit 0 = PASS.
+figures.  Exit 0 = PASS.  DF_MB_X="name=value ..." adds -X settings to every
+program (for diagnosis).
 """
 import argparse
 import json
@@ -49,6 +50,10 @@ from fault import Proc, log, wait_for, read_status, file_size, step_lines  # noq
 
 ARGS = None
 RF = ["-X", "replication.factor=3"]
+# DF_MB_X="name=value ...": more -X settings for every program (diagnosis,
+# e.g. DF_MB_X=kafka.group.instance.id= to run without static membership)
+for _x in os.environ.get("DF_MB_X", "").split():
+    RF += ["-X", _x]
 SESSION_MS = 6000
 
 
@@ -342,7 +347,12 @@ def scenario_broker_loss(brokers):
     fol = follower(s, n, 300)
     loader = Proc("loader", s.load(n, rate=r, timeout=240) + RF, s.path("load.out"))
     t_load = time.monotonic()
+    # mid-run: results flowing (a tenth of them in), at least 12 s of load
     sup.sleep(12)
+    deadline = time.monotonic() + 40
+    while len(arrivals(s)) < n // 10 and time.monotonic() < deadline:
+        sup.sleep(0.5)
+    sup.sleep(3)
     before = c.leaders(s.prefix)
     victim = before["most"]
     log("leaders before: %s; SIGKILL node %d, which leads most (%d of %d partitions)" % (
