@@ -9,7 +9,8 @@
  *       leads most; "under_replicated" = partitions whose ISR is smaller than
  *       their replica set; "offline" = partitions without a leader;
  *       "min_replicas" = the smallest replica set among the "<P>.*"
- *       partitions (the replication factor duraflow created them with).
+ *       partitions (the replication factor duraflow created them with);
+ *       "coordinators" = the broker coordinating each consumer group "<P>-*".
  *
  *   cluster_tool wait-isr --brokers B [--expect-brokers N] [--timeout S]
  *       Waits until the metadata lists N brokers (default 3) and every
@@ -119,8 +120,24 @@ static int cmd_leaders(void)
                         most = st.ids[i];
                 }
         }
-        printf("},\"most\":%d,\"partitions\":%d,\"under_replicated\":%d,\"offline\":%d,\"min_replicas\":%d}\n", most,
+        printf("},\"most\":%d,\"partitions\":%d,\"under_replicated\":%d,\"offline\":%d,\"min_replicas\":%d", most,
                st.partitions, st.under_replicated, st.offline, st.min_replicas);
+        /* the group coordinator of each consumer group "<P>-...": the broker
+         * whose loss makes the group's members rejoin */
+        printf(",\"coordinators\":{");
+        if (prefix) {
+                const struct rd_kafka_group_list *gl = NULL;
+                size_t n = strlen(prefix);
+                int k = 0;
+                if (rd_kafka_list_groups(rk, NULL, &gl, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR && gl) {
+                        for (i = 0; i < gl->group_cnt; i++)
+                                if (!strncmp(gl->groups[i].group, prefix, n) && gl->groups[i].group[n] == '-')
+                                        printf("%s\"%s\":%d", k++ ? "," : "", gl->groups[i].group,
+                                               (int)gl->groups[i].broker.id);
+                        rd_kafka_group_list_destroy(gl);
+                }
+        }
+        printf("}}\n");
         rd_kafka_destroy(rk);
         return 0;
 }

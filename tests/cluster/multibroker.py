@@ -49,6 +49,7 @@ import netns  # noqa: E402
 from fault import Proc, log, wait_for, read_status, file_size, step_lines  # noqa: E402
 
 ARGS = None
+DEADLINE = None  # monotonic time the scenario's budget runs out
 RF = ["-X", "replication.factor=3"]
 # DF_MB_X="name=value ...": more -X settings for every program (diagnosis,
 # e.g. DF_MB_X=kafka.group.instance.id= to run without static membership)
@@ -287,11 +288,16 @@ class Supervisor:
             time.sleep(0.2)
 
 
+def left(reserve=45):
+    """Seconds of the budget left, keeping reserve for the checker and the report."""
+    return max(5.0, DEADLINE - time.monotonic() - reserve) if DEADLINE else 600.0
+
+
 def finish(s, sup, n, loaders, fol, waited_s=240):
     """Wait for every result (supervising), the loaders' acks, then check."""
     if not isinstance(loaders, list):
         loaders = [loaders]
-    deadline = time.monotonic() + waited_s
+    deadline = time.monotonic() + min(waited_s, left())
     while fol.alive() and time.monotonic() < deadline:
         sup.tick()
         time.sleep(0.2)
@@ -304,6 +310,12 @@ def finish(s, sup, n, loaders, fol, waited_s=240):
         loader.p.wait(60)
         s.expect(loader.p.returncode == 0, "every start acknowledged (%s)" % loader.name)
     s.expect(not sup.exits, "no worker or timer service exited (%s)" % "; ".join(sup.exits))
+    # a fatal consumer error stops a consumer for good while the process
+    # lives on (librdkafka: a static member fenced, FENCED_INSTANCE_ID)
+    dead = [name for name, p in [("timer service", s.ts)] + sorted(s.workers.items())
+            if p is not None and "Fatal consumer error" in p.text()]
+    s.expect(not dead, "no process's consumer failed fatally (%s: 'Fatal consumer error' in the log, the process "
+             "alive and consuming nothing)" % ", ".join(dead))
     s.stop_all()
     ok, f = s.verify(five=n)
     s.expect(ok, "checker: every execution SUCCEEDED, each step recorded once, none lost")
@@ -382,6 +394,9 @@ def scenario_broker_loss(brokers):
         "brokers / replication factor": "3 / %d (min.insync.replicas 2)" % before["min_replicas"],
         "killed (SIGKILL)": "node %d, leader of %d of %d partitions (%s)" % (
             victim, before["leaders"][str(victim)], before["partitions"], before["leaders"]),
+        "group coordinators before the kill": ", ".join(
+            "%s on node %d%s" % (g, b, " (killed)" if b == victim else "")
+            for g, b in sorted(before.get("coordinators", {}).items())) or "unknown",
         "leaders 5 s after the kill": "%s, offline %d" % (during["leaders"], during["offline"]),
         "down for": "%.1f s, then %.1f s to serve again" % (t_up0 - t_kill, t_up - t_up0),
         "back in sync after restart": fmt(isr),
@@ -625,7 +640,7 @@ def scenario_rolling_brokers(brokers):
     n = load.stop()
     log("rolling restart over after %.1f s; %d executions started in %d chunks" % (
         t_end_roll - t_load, n, len(load.procs)))
-    waiter = Proc("waiter", s.wait_results(n, 180), s.path("wait.out"))
+    waiter = Proc("waiter", s.wait_results(n, int(min(180, left(60)))), s.path("wait.out"))
     f = finish(s, sup, n, load.procs, waiter, waited_s=240)
     fol.kill()
     ts = arrivals(s)
@@ -688,6 +703,8 @@ def main():
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
     signal.alarm(budget)
+    global DEADLINE
+    DEADLINE = time.monotonic() + budget
     ok = False
     try:
         ok = fn(brokers)
