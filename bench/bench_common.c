@@ -424,6 +424,37 @@ pid_t bench_broker_pid(void)
         return pid;
 }
 
+int bench_broker_pids(pid_t *out, int max)
+{
+        const char *st = getenv("DF_KAFKA_STATE");
+        char line[1024];
+        int n = 0;
+        FILE *f;
+        if (!st || !(f = fopen(st, "r")))
+                return 0;
+        while (n < max && fgets(line, sizeof(line), f))
+                if (!strncmp(line, "DF_KAFKA_PID", 12)) {
+                        const char *eq = strchr(line, '=');
+                        if (eq && atoi(eq + 1) > 0)
+                                out[n++] = (pid_t)atoi(eq + 1);
+                }
+        fclose(f);
+        return n;
+}
+
+/* CPU seconds of every broker of the state file, -1 if none is known */
+static double brokers_cpu_s(void)
+{
+        pid_t p[16];
+        int n = bench_broker_pids(p, 16), i;
+        double s = 0;
+        if (!n)
+                return -1;
+        for (i = 0; i < n; i++)
+                s += bench_proc_cpu_s(p[i]);
+        return s;
+}
+
 void bench_rm_rf(const char *path)
 {
         char cmd[1200];
@@ -733,7 +764,7 @@ bench_report_t *bench_report_new(const char *bench, const char *title, int argc,
         r->t_start = bench_mono_ns();
         r->cpu_busy0 = machine_busy_s();
         r->cpu_self0 = self_and_children_s();
-        r->cpu_broker0 = bench_broker_pid() ? bench_proc_cpu_s(bench_broker_pid()) : -1;
+        r->cpu_broker0 = brokers_cpu_s();
         for (i = 0; i < argc && l + 2 < sizeof(r->cmd); i++) {
                 const char *a = i == 0 ? (strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0]) : argv[i];
                 l += (size_t)snprintf(r->cmd + l, sizeof(r->cmd) - l, "%s%s", i ? " " : "", a);
@@ -774,7 +805,7 @@ void bench_report_finish(bench_report_t *r)
 
         double wall = (double)(bench_mono_ns() - r->t_start) / 1e9, ncpu = (double)sysconf(_SC_NPROCESSORS_ONLN);
         double busy = machine_busy_s() - r->cpu_busy0, own = self_and_children_s() - r->cpu_self0;
-        double brk = r->cpu_broker0 >= 0 ? bench_proc_cpu_s(bench_broker_pid()) - r->cpu_broker0 : 0;
+        double brk = r->cpu_broker0 >= 0 ? brokers_cpu_s() - r->cpu_broker0 : 0;
         double other = busy - own - brk;
         if (other < 0)
                 other = 0;
@@ -782,7 +813,7 @@ void bench_report_finish(bench_report_t *r)
                  "\n## %s — %s\n\n"
                  "- machine: %s\n"
                  "- load: 1-min load average %.2f at start, %.2f at end (the end includes this benchmark); during "
-                 "its %.0f s the benchmark (with its child processes) used %.0f%% and the broker %.0f%% of the "
+                 "its %.0f s the benchmark (with its child processes) used %.0f%% and the broker(s) %.0f%% of the "
                  "machine's %.0f CPUs, **other processes %.0f%%**\n"
                  "- duraflow: %s\n"
                  "- command: `%s` (brokers %s)\n\n",

@@ -73,6 +73,9 @@ void bench_rm_rf(const char *path);
 double bench_proc_cpu_s(pid_t pid);
 /** The broker's pid from the kafka.sh state file ($DF_KAFKA_STATE), 0 if unknown. */
 pid_t bench_broker_pid(void);
+/** Every broker pid of the kafka.sh state file (a cluster's DF_KAFKA_PID_<i>
+ * lines, or the single DF_KAFKA_PID) into out (at most max); how many. */
+int bench_broker_pids(pid_t *out, int max);
 
 /* ---- child processes ---- */
 typedef struct bench_child {

@@ -6,7 +6,8 @@
 # Usage: bench/run.sh [--quick] [--only NAME[,NAME...]] [--wait-load L] [--tuned]
 #   --quick         small counts (a few minutes; for development, not for figures)
 #   --only          run only these: rawloop, throughput, timers, suspended, recovery,
-#                   recovery-load, console, plot
+#                   recovery-load, console, scaleout (bench/scaleout.sh: its own
+#                   3-node cluster), plot
 #   --wait-load L   before starting, wait (up to BENCH_WAIT_MAX_S, default 1800 s)
 #                   until the 1-minute load average is below L
 #   --tuned         also run with the "tuned" librdkafka settings (below)
@@ -64,7 +65,7 @@ if [ ! -f "$BUILD_DIR/build.ninja" ]; then
   cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi
 if ! ninja -C "$BUILD_DIR" bench_node bench_throughput bench_rawloop bench_timers bench_suspended \
-     bench_recovery bench_console duraflow_cli >/dev/null; then
+     bench_recovery bench_console bench_scaleout duraflow_cli >/dev/null; then
   grep -q 'add_subdirectory(bench)' "$ROOT/CMakeLists.txt" ||
     echo "run.sh: the top-level CMakeLists.txt has no add_subdirectory(bench)" >&2
   exit 1
@@ -149,6 +150,13 @@ fi
 if want console; then
   say "console"
   run_b "$B/bench_console" --count "$N_SUSPENDED"
+fi
+if want scaleout; then
+  say "scale-out on a 3-node cluster"
+  # its own replicated cluster (scripts/kafka.sh --brokers 3), not the broker above
+  if [ "$QUICK" = 1 ]; then SC=(--quick); else SC=(--workers 1,2,4,8 --count "$N_EXEC"); fi
+  scaleout() { (unset DF_BROKERS DF_KAFKA_STATE; BUILD_DIR="$BUILD_DIR" "$ROOT/bench/scaleout.sh" "$@"); }
+  run_b scaleout "${SC[@]}"
 fi
 if want plot; then
   say "plots"

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# A real, single-node Apache Kafka broker (KRaft: broker + controller in one JVM)
-# for duraflow's tests and local development. Kafka comes from Maven Central via
-# scripts/kafka/pom.xml and is cached; no download site, no Docker.
+# A real Apache Kafka for duraflow's tests and local development: one
+# single-node broker (KRaft: broker + controller in one JVM), or with
+# --brokers N a replicated cluster of N nodes. Kafka comes from Maven Central
+# via scripts/kafka/pom.xml and is cached; no download site, no Docker.
 #
-# Usage: scripts/kafka.sh COMMAND
+# Usage: scripts/kafka.sh [--brokers N [--host ADDR | --bridge]] COMMAND
 #   fetch          fetch Kafka's jars into the cache (done by start when needed)
 #   start          start a broker on a free 127.0.0.1 port, wait until it serves
 #                  requests, print DF_BROKERS=127.0.0.1:<port>
@@ -17,28 +18,102 @@
 #                  broker again, same port and data; for fault tests
 #   logs [N]       print the last N (default 100) lines of the broker log
 #
+# Cluster mode (--brokers N, N >= 2; 3 is what the tests use):
+#   start          N nodes on free ports of ADDR (default 127.0.0.1), each a
+#                  combined KRaft broker + controller (node ids 1..N, all N in
+#                  the controller quorum); waits until every node lists all N
+#                  brokers; prints DF_BROKERS=ADDR:p1,ADDR:p2,...
+#                  Settings exactly-once needs on a replicated cluster (N >= 3):
+#                  default.replication.factor 3, min.insync.replicas 2,
+#                  offsets.topic.replication.factor 3,
+#                  transaction.state.log.replication.factor 3,
+#                  transaction.state.log.min.isr 2, no unclean leader election
+#                  (N = 2: replication factor 2, min ISR 1). Heap per node
+#                  -Xms128m -Xmx384m.
+#   stop | status | env      all nodes (status: one line per node)
+#   kill-node I    SIGKILL node I (a crash); its data and ports are kept
+#   stop-node I    SIGTERM node I (controlled shutdown: leaders move first)
+#   start-node I   start node I again (same id, ports, data); waits until every
+#                  node lists all N brokers
+#   restart-node I [--kill]   stop-node (or kill-node) then start-node
+#   logs [N] [I]   last N lines of node I's log (default node 1)
+#   --host ADDR    listen on ADDR instead of 127.0.0.1 (an address of this host;
+#                  never a public interface)
+#   --bridge       listen on $DF_KAFKA_BRIDGE_ADDR (10.77.0.1) of the bridge
+#                  $DF_KAFKA_BRIDGE (dfbr0), created if missing (root; no
+#                  uplink, no forwarding: reachable from this host and from
+#                  network namespaces attached to the bridge, which is what
+#                  tests/netns/ does) and deleted again by stop if start made it
+#   Why combined nodes: a separate controller quorum would add 3 JVMs on a
+#   2-core machine; 3 combined nodes keep a quorum of 3 (one node may be lost),
+#   and losing a node loses a broker and a controller at once, which the fault
+#   tests want. docs/production.md says when to separate them.
+#   The state file defaults to $DF_CACHE/run/cluster.env in cluster mode; the
+#   other commands learn the mode from the state file, so with DF_KAFKA_STATE
+#   set, --brokers is only needed by start.
+#
 # Environment:
 #   DF_CACHE                  cache dir (default <repo>/.cache/kafka)
-#   DF_KAFKA_STATE            state file (default $DF_CACHE/run/broker.env)
+#   DF_KAFKA_STATE            state file (default $DF_CACHE/run/broker.env,
+#                             cluster mode $DF_CACHE/run/cluster.env)
 #   DF_KAFKA_VERSION          Kafka version to fetch (default: the pom's)
 #   DF_MAVEN_ARGS             extra mvn arguments (e.g. -Dmaven.repo.local=DIR)
 #   DF_KAFKA_PORT, DF_KAFKA_CONTROLLER_PORT   fixed ports instead of free ones
-#   DF_KAFKA_HEAP_OPTS        JVM heap options (default -Xms256m -Xmx512m)
-#   DF_KAFKA_START_TIMEOUT    seconds to wait for the broker (default 90)
+#                             (single broker only)
+#   DF_KAFKA_HEAP_OPTS        JVM heap options (default -Xms256m -Xmx512m;
+#                             cluster mode -Xms128m -Xmx384m per node)
+#   DF_KAFKA_START_TIMEOUT    seconds to wait for the broker (default 90;
+#                             cluster mode 180)
 #   DF_KAFKA_EXTRA_PROPS      extra server.properties lines (newline separated)
 #   DF_KAFKA_KEEP=1           stop keeps the temp dir (data and logs)
+#   DF_KAFKA_BRIDGE, DF_KAFKA_BRIDGE_ADDR    --bridge's bridge and its
+#                             address/prefix (default dfbr0, 10.77.0.1/24)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 POM="$ROOT/scripts/kafka/pom.xml"
 DF_CACHE="${DF_CACHE:-$ROOT/.cache/kafka}"
-STATE="${DF_KAFKA_STATE:-$DF_CACHE/run/broker.env}"
 LIB="$DF_CACHE/lib"
-HEAP_OPTS="${DF_KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
-START_TIMEOUT="${DF_KAFKA_START_TIMEOUT:-90}"
 
 say() { printf 'kafka.sh: %s\n' "$*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
+
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+
+# Global options (before the command).
+NODES=0 HOST="" BRIDGE=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --brokers) [[ "${2:-}" =~ ^[1-9]$ ]] || die "--brokers wants a node count 1..9"; NODES="$2"; shift 2 ;;
+    --brokers=*) NODES="${1#--brokers=}"; [[ "$NODES" =~ ^[1-9]$ ]] || die "--brokers wants a node count 1..9"; shift ;;
+    --host) HOST="${2:?--host ADDR}"; shift 2 ;;
+    --bridge) BRIDGE=1; shift ;;
+    *) break ;;
+  esac
+done
+[ "$NODES" = 1 ] && NODES=0  # --brokers 1: the single broker
+if [ "$NODES" = 0 ] && { [ -n "$HOST" ] || [ "$BRIDGE" = 1 ]; }; then
+  die "--host and --bridge are for a cluster (--brokers N, N >= 2); the single broker listens on 127.0.0.1"
+fi
+[ -n "$HOST" ] && [ "$BRIDGE" = 1 ] && die "--host and --bridge exclude each other"
+if [ "$NODES" -ge 2 ]; then
+  STATE="${DF_KAFKA_STATE:-$DF_CACHE/run/cluster.env}"
+else
+  STATE="${DF_KAFKA_STATE:-$DF_CACHE/run/broker.env}"
+  # a cluster's state file given by DF_KAFKA_STATE: cluster mode
+  if [ -f "$STATE" ] && grep -q '^DF_KAFKA_NODES=' "$STATE"; then
+    NODES="$(sed -n 's/^DF_KAFKA_NODES=//p' "$STATE" | head -n1)"
+  fi
+fi
+if [ "$NODES" -ge 2 ]; then
+  HEAP_OPTS="${DF_KAFKA_HEAP_OPTS:--Xms128m -Xmx384m}"
+  START_TIMEOUT="${DF_KAFKA_START_TIMEOUT:-180}"
+else
+  HEAP_OPTS="${DF_KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
+  START_TIMEOUT="${DF_KAFKA_START_TIMEOUT:-90}"
+fi
+BRIDGE_DEV="${DF_KAFKA_BRIDGE:-dfbr0}"
+BRIDGE_ADDR="${DF_KAFKA_BRIDGE_ADDR:-10.77.0.1/24}"
 
 need() {
   command -v "$1" >/dev/null 2>&1 || die "'$1' not found; run scripts/setup.sh first"
@@ -148,12 +223,14 @@ EOF
 
 # Ready when a Metadata request (v4) lists at least one broker: the broker
 # appears there only once the controller has unfenced it.
-probe() { # port
-  python3 - "$1" <<'EOF'
+# probe PORT [HOST [MIN]]: ready when at least MIN (default 1) brokers are
+# listed (a cluster node: when every node has registered).
+probe() { # port [host [min brokers]]
+  python3 - "$1" "${2:-127.0.0.1}" "${3:-1}" <<'EOF'
 import socket, struct, sys
-port = int(sys.argv[1])
+port, host, want = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 try:
-    s = socket.create_connection(("127.0.0.1", port), timeout=3)
+    s = socket.create_connection((host, port), timeout=3)
     s.settimeout(3)
     cid = b"df-probe"
     # header v1: api_key=3 (Metadata), api_version=4, correlation_id, client_id
@@ -171,7 +248,7 @@ try:
     size = struct.unpack(">i", readn(4))[0]
     resp = readn(size)
     corr, throttle, nbrokers = struct.unpack(">iii", resp[:12])
-    sys.exit(0 if corr == 7 and nbrokers >= 1 else 1)
+    sys.exit(0 if corr == 7 and nbrokers >= want else 1)
 except Exception:
     sys.exit(1)
 EOF
@@ -427,6 +504,442 @@ cmd_logs() {
   tail -n "${1:-100}" "$DF_KAFKA_LOG"
 }
 
+# ---------------------------------------------------------------------------
+# cluster mode (--brokers N): N combined broker+controller nodes
+# ---------------------------------------------------------------------------
+C_DIR="" C_HOST="" C_BRIDGE_CREATED=0 C_VERSION=""
+declare -a C_PID=() C_PORT=() C_CPORT=()
+
+c_load_state() {
+  [ -f "$STATE" ] || return 1
+  local DF_BROKERS="" i v  # keep the caller's DF_BROKERS untouched
+  # shellcheck disable=SC1090
+  . "$STATE"
+  NODES="$DF_KAFKA_NODES" C_DIR="$DF_KAFKA_DIR" C_HOST="$DF_KAFKA_HOST"
+  C_BRIDGE_CREATED="${DF_KAFKA_BRIDGE_CREATED:-0}" C_VERSION="${DF_KAFKA_VERSION_RUNNING:-?}"
+  BRIDGE_DEV="${DF_KAFKA_BRIDGE_DEV:-$BRIDGE_DEV}"
+  for ((i = 1; i <= NODES; i++)); do
+    v="DF_KAFKA_PID_$i"; C_PID[i]="${!v:-}"
+    v="DF_KAFKA_PORT_$i"; C_PORT[i]="${!v}"
+    v="DF_KAFKA_CPORT_$i"; C_CPORT[i]="${!v}"
+  done
+}
+
+c_brokers() {
+  local i out=""
+  for ((i = 1; i <= NODES; i++)); do out+="${out:+,}$C_HOST:${C_PORT[i]}"; done
+  echo "$out"
+}
+
+c_write_state() {
+  local i
+  mkdir -p "$(dirname "$STATE")"
+  {
+    printf 'DF_KAFKA_NODES=%q\n' "$NODES"
+    printf 'DF_KAFKA_HOST=%q\n' "$C_HOST"
+    printf 'DF_KAFKA_DIR=%q\n' "$C_DIR"
+    printf 'DF_KAFKA_BRIDGE_CREATED=%q\n' "$C_BRIDGE_CREATED"
+    printf 'DF_KAFKA_BRIDGE_DEV=%q\n' "$BRIDGE_DEV"
+    printf 'DF_KAFKA_VERSION_RUNNING=%q\n' "$(kafka_version_of_lib)"
+    for ((i = 1; i <= NODES; i++)); do
+      printf 'DF_KAFKA_PID_%d=%q\n' "$i" "${C_PID[i]:-}"
+      printf 'DF_KAFKA_PORT_%d=%q\n' "$i" "${C_PORT[i]}"
+      printf 'DF_KAFKA_CPORT_%d=%q\n' "$i" "${C_CPORT[i]}"
+      printf 'DF_KAFKA_LOG_%d=%q\n' "$i" "$C_DIR/node-$i/logs/server.log"
+    done
+    printf 'DF_BROKERS=%q\n' "$(c_brokers)"
+  } >"$STATE.tmp"
+  mv "$STATE.tmp" "$STATE"
+}
+
+c_alive() { is_our_broker "${C_PID[$1]:-}" "$C_DIR/node-$1"; }
+
+c_free_ports() { # count host -> that many free TCP ports on host
+  python3 - "$1" "$2" <<'EOF'
+import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind((sys.argv[2], 0))
+    socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+EOF
+}
+
+# --bridge: a host-only bridge with one address, for network namespaces.
+c_bridge_up() {
+  local ip="${BRIDGE_ADDR%/*}"
+  C_HOST="$ip"
+  if ip -o addr show dev "$BRIDGE_DEV" 2>/dev/null | grep -qw "inet $BRIDGE_ADDR"; then
+    say "using the existing bridge $BRIDGE_DEV ($BRIDGE_ADDR)"
+    ip link set "$BRIDGE_DEV" up
+    return 0
+  fi
+  ip link show "$BRIDGE_DEV" >/dev/null 2>&1 &&
+    die "$BRIDGE_DEV exists without the address $BRIDGE_ADDR: not touching it (set DF_KAFKA_BRIDGE)"
+  ip -o addr show to "$ip" 2>/dev/null | grep -q . &&
+    die "$ip is already an address of this host (not on $BRIDGE_DEV): set DF_KAFKA_BRIDGE_ADDR"
+  need ip
+  [ "$(id -u)" = 0 ] || die "--bridge creates the bridge $BRIDGE_DEV: run as root (or create it first)"
+  ip link add "$BRIDGE_DEV" type bridge || die "cannot create the bridge $BRIDGE_DEV"
+  C_BRIDGE_CREATED=1
+  ip addr add "$BRIDGE_ADDR" dev "$BRIDGE_DEV" && ip link set "$BRIDGE_DEV" up || {
+    ip link del "$BRIDGE_DEV" 2>/dev/null || true
+    die "cannot configure the bridge $BRIDGE_DEV"
+  }
+  say "created the bridge $BRIDGE_DEV with $BRIDGE_ADDR (no uplink)"
+}
+
+c_bridge_down() {
+  if [ "$C_BRIDGE_CREATED" = 1 ] && ip link show "$BRIDGE_DEV" >/dev/null 2>&1; then
+    ip link del "$BRIDGE_DEV" && say "deleted the bridge $BRIDGE_DEV"
+  fi
+}
+
+# --host ADDR: loopback, or an address on a host-only bridge (no physical
+# port): never an interface the network can reach.
+c_check_host() { # addr
+  local a="$1" dev p
+  case "$a" in 127.*) return 0 ;; esac
+  dev="$(ip -o -4 addr show to "$a" 2>/dev/null | awk '{print $2; exit}')"
+  [ -n "$dev" ] || die "--host $a is not an IPv4 address of this host"
+  [ -d "/sys/class/net/$dev/bridge" ] ||
+    die "--host $a is on $dev, which is neither loopback nor a host-only bridge: the brokers would be reachable from the network (refused)"
+  for p in /sys/class/net/"$dev"/brif/*; do
+    [ -e "$p" ] || continue
+    [ -e "/sys/class/net/${p##*/}/device" ] &&
+      die "--host $a is on the bridge $dev, which has the physical port ${p##*/}: reachable from the network (refused)"
+  done
+  return 0
+}
+
+c_write_config() { # node cluster-id
+  local i="$1" cid="$2" d="$C_DIR/node-$1" voters="" j rf misr
+  for ((j = 1; j <= NODES; j++)); do voters+="${voters:+,}$j@$C_HOST:${C_CPORT[j]}"; done
+  rf=$((NODES < 3 ? NODES : 3))
+  misr=$((rf >= 3 ? 2 : 1))
+  mkdir -p "$d/data" "$d/logs"
+  cat >"$d/server.properties" <<EOF
+# generated by scripts/kafka.sh: node $i of a $NODES-node KRaft cluster
+# (combined broker + controller; every node is a controller voter)
+process.roles=broker,controller
+node.id=$i
+controller.quorum.voters=$voters
+listeners=PLAINTEXT://$C_HOST:${C_PORT[i]},CONTROLLER://$C_HOST:${C_CPORT[i]}
+advertised.listeners=PLAINTEXT://$C_HOST:${C_PORT[i]}
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$d/data
+num.partitions=1
+auto.create.topics.enable=false
+delete.topic.enable=true
+# what exactly-once rests on in a replicated cluster: every record on $rf
+# nodes, a write acknowledged (acks=all) only once $misr replicas have it, and
+# no out-of-sync replica ever elected leader (it would drop committed records)
+default.replication.factor=$rf
+min.insync.replicas=$misr
+unclean.leader.election.enable=false
+offsets.topic.replication.factor=$rf
+offsets.topic.num.partitions=10
+transaction.state.log.replication.factor=$rf
+transaction.state.log.min.isr=$misr
+transaction.state.log.num.partitions=10
+share.coordinator.state.topic.replication.factor=$rf
+share.coordinator.state.topic.min.isr=$misr
+group.initial.rebalance.delay.ms=0
+transaction.abort.timed.out.transaction.cleanup.interval.ms=1000
+# a crashed node is fenced (its leaderships move) 2.5 s after its last heartbeat
+broker.heartbeat.interval.ms=500
+broker.session.timeout.ms=2500
+num.network.threads=2
+num.io.threads=2
+num.replica.fetchers=1
+EOF
+  if [ -n "${DF_KAFKA_EXTRA_PROPS:-}" ]; then
+    printf '# DF_KAFKA_EXTRA_PROPS\n%s\n' "$DF_KAFKA_EXTRA_PROPS" >>"$d/server.properties"
+  fi
+  cat >"$d/log4j2.xml" <<EOF
+<?xml version="1.0" encoding="UTF-8"?>
+<Configuration status="WARN">
+  <Appenders>
+    <File name="server" fileName="$d/logs/server.log">
+      <PatternLayout pattern="[%d] %p %m (%c)%n"/>
+    </File>
+  </Appenders>
+  <Loggers>
+    <Logger name="kafka.request.logger" level="WARN"/>
+    <Logger name="state.change.logger" level="WARN"/>
+    <Logger name="org.apache.kafka.controller" level="INFO"/>
+    <Root level="INFO"><AppenderRef ref="server"/></Root>
+  </Loggers>
+</Configuration>
+EOF
+  if ! java -Xmx256m -Dlog4j2.configurationFile="$d/log4j2.xml" -cp "$LIB/*" \
+       kafka.tools.StorageTool format -t "$cid" -c "$d/server.properties" \
+       </dev/null >"$d/logs/format.log" 2>&1; then
+    cat "$d/logs/format.log" >&2
+    return 1
+  fi
+}
+
+c_launch() { # node: start its JVM (same config, data and ports), record its pid
+  local DIR="$C_DIR/node-$1" PID
+  launch
+  C_PID[$1]="$PID"
+  c_write_state
+}
+
+# Wait until node I serves and lists all N brokers: 0 ready, 1 died, 2 timed out
+c_wait_node() { # node deadline(SECONDS)
+  local i="$1" deadline="$2"
+  while [ $SECONDS -lt "$deadline" ]; do
+    kill -0 "${C_PID[i]}" 2>/dev/null || return 1
+    probe "${C_PORT[i]}" "$C_HOST" "$NODES" && return 0
+    sleep 0.5
+  done
+  return 2
+}
+
+c_show_log_tail() { # node
+  local DIR="$C_DIR/node-$1"
+  say "==== node $1 ===="
+  show_log_tail
+}
+
+c_start_once() { # 0 ok, 1 failed, 3 port clash
+  local ports i cid rc deadline failed=0 clash=0
+  ports=($(c_free_ports $((2 * NODES)) "$C_HOST"))
+  for ((i = 1; i <= NODES; i++)); do
+    C_PORT[i]="${ports[2 * i - 2]}" C_CPORT[i]="${ports[2 * i - 1]}" C_PID[i]=""
+  done
+  C_DIR="$(mktemp -d "${TMPDIR:-/tmp}/df-kafka-cluster.XXXXXX")"
+  cid="$(python3 -c 'import base64,os;print(base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("="))')"
+  # the nodes' storage is formatted in parallel (a JVM each)
+  local -a fpids=()
+  for ((i = 1; i <= NODES; i++)); do
+    c_write_config "$i" "$cid" &
+    fpids[i]=$!
+  done
+  for ((i = 1; i <= NODES; i++)); do
+    wait "${fpids[i]}" || failed=1
+  done
+  if [ $failed -ne 0 ]; then say "formatting the nodes' storage failed"; rm -rf "$C_DIR"; return 1; fi
+  c_write_state
+  for ((i = 1; i <= NODES; i++)); do c_launch "$i"; done
+  deadline=$((SECONDS + START_TIMEOUT))
+  for ((i = 1; i <= NODES; i++)); do
+    rc=0
+    c_wait_node "$i" "$deadline" || rc=$?
+    [ $rc -eq 0 ] && continue
+    failed=1
+    if [ $rc -eq 1 ] && grep -qE 'Address already in use|BindException' \
+         "$C_DIR/node-$i/logs/server.log" "$C_DIR/node-$i/logs/stdout.log" 2>/dev/null; then
+      clash=1
+    fi
+    break
+  done
+  [ $failed -eq 0 ] && return 0
+  if [ $clash -eq 0 ]; then
+    say "node $i did not come up with all $NODES brokers within ${START_TIMEOUT} s (rc $rc; Kafka $(kafka_version_of_lib))"
+    for ((i = 1; i <= NODES; i++)); do c_show_log_tail "$i"; done
+  fi
+  c_stop_nodes
+  if [ "${DF_KAFKA_KEEP:-0}" = 1 ] && [ $clash -eq 0 ]; then say "kept $C_DIR"; else rm -rf "$C_DIR"; fi
+  rm -f "$STATE"
+  [ $clash -eq 1 ] && return 3
+  return 1
+}
+
+c_running_all() {
+  local i
+  c_load_state || return 1
+  for ((i = 1; i <= NODES; i++)); do c_alive "$i" || return 1; done
+}
+
+c_start() {
+  local t0=$SECONDS attempt rc i
+  need java
+  need python3
+  [ "$BRIDGE" = 1 ] || c_check_host "${HOST:-127.0.0.1}"
+  cmd_fetch
+  mkdir -p "$(dirname "$STATE")"
+  exec 8>"$STATE.lock"
+  flock -w 300 8 || die "timed out waiting for the lock on $STATE"
+  local want="$NODES"
+  if c_load_state; then
+    for ((i = 1; i <= NODES; i++)); do
+      if c_alive "$i"; then
+        if c_running_all; then
+          say "already running ($NODES nodes)"
+          echo "DF_BROKERS=$(c_brokers)"
+          return 0
+        fi
+        die "the cluster of $STATE is partly running: scripts/kafka.sh status, start-node I or stop"
+      fi
+    done
+  fi
+  NODES="$want"
+  rm -f "$STATE"
+  C_BRIDGE_CREATED=0
+  if [ "$BRIDGE" = 1 ]; then c_bridge_up; else C_HOST="${HOST:-127.0.0.1}"; fi
+  for attempt in 1 2 3; do
+    rc=0
+    c_start_once || rc=$?
+    [ $rc -eq 0 ] && break
+    if [ $rc -eq 3 ] && [ $attempt -lt 3 ]; then
+      say "a port was taken meanwhile; retrying with other ports"
+      continue
+    fi
+    c_bridge_down
+    die "could not start the $NODES-node Kafka cluster (see above)"
+  done
+  say "Kafka $(kafka_version_of_lib) cluster up in $((SECONDS - t0)) s: $NODES nodes on $C_HOST, dir $C_DIR"
+  for ((i = 1; i <= NODES; i++)); do
+    say "  node $i: pid ${C_PID[i]}, $C_HOST:${C_PORT[i]} (controller ${C_CPORT[i]})"
+  done
+  echo "DF_BROKERS=$(c_brokers)"
+}
+
+c_stop_nodes() { # TERM every live node at once, KILL after 30 s
+  local i j
+  for ((i = 1; i <= NODES; i++)); do
+    c_alive "$i" && kill -TERM "${C_PID[i]}" 2>/dev/null || true
+  done
+  for j in $(seq 1 60); do
+    local left=0
+    for ((i = 1; i <= NODES; i++)); do kill -0 "${C_PID[i]:-0}" 2>/dev/null && [ -n "${C_PID[i]:-}" ] && left=1; done
+    [ $left -eq 0 ] && return 0
+    sleep 0.5
+  done
+  for ((i = 1; i <= NODES; i++)); do
+    if c_alive "$i"; then
+      say "node $i (pid ${C_PID[i]}) did not exit after SIGTERM; sending SIGKILL"
+      kill -KILL "${C_PID[i]}" 2>/dev/null || true
+    fi
+  done
+  sleep 0.5
+}
+
+c_stop() {
+  if ! c_load_state; then say "not running (no state file $STATE)"; return 0; fi
+  exec 8>"$STATE.lock"
+  flock -w 300 8 || die "timed out waiting for the lock on $STATE"
+  say "stopping $NODES nodes"
+  c_stop_nodes
+  if [ -n "$C_DIR" ] && [ -d "$C_DIR" ]; then
+    case "$C_DIR" in
+      */df-kafka-cluster.*)
+        if [ "${DF_KAFKA_KEEP:-0}" = 1 ]; then say "kept $C_DIR"; else rm -rf "$C_DIR"; fi ;;
+      *) say "not deleting unexpected dir $C_DIR" ;;
+    esac
+  fi
+  c_bridge_down
+  rm -f "$STATE"
+  say "stopped"
+}
+
+c_status() {
+  local i all=0 serving
+  if ! c_load_state; then echo "not running"; return 1; fi
+  echo "cluster: $NODES nodes (combined broker + controller), Kafka $C_VERSION, DF_BROKERS=$(c_brokers), dir $C_DIR"
+  for ((i = 1; i <= NODES; i++)); do
+    if c_alive "$i"; then
+      if probe "${C_PORT[i]}" "$C_HOST" 1; then serving="serving"; else serving="not serving"; all=1; fi
+      echo "node $i: running, pid ${C_PID[i]}, $C_HOST:${C_PORT[i]} (controller ${C_CPORT[i]}), $serving"
+    else
+      echo "node $i: not running, $C_HOST:${C_PORT[i]} (controller ${C_CPORT[i]})"
+      all=1
+    fi
+  done
+  return $all
+}
+
+c_env() {
+  local i
+  c_load_state || die "no cluster running (state file $STATE); run scripts/kafka.sh --brokers N start"
+  for ((i = 1; i <= NODES; i++)); do
+    c_alive "$i" && { echo "DF_BROKERS=$(c_brokers)"; return 0; }
+  done
+  die "no node of the cluster in $STATE is running"
+}
+
+c_node_arg() { # validates I
+  c_load_state || die "no cluster running (state file $STATE)"
+  [[ "${1:-}" =~ ^[1-9]$ ]] && [ "$1" -le "$NODES" ] || die "node index must be 1..$NODES"
+}
+
+c_kill_node() { # node signal
+  local i="$1" sig="$2" k
+  c_alive "$i" || { say "node $i is not running"; return 0; }
+  say "SIG$sig node $i (pid ${C_PID[i]})"
+  if [ "$sig" = KILL ]; then
+    kill -KILL "${C_PID[i]}" 2>/dev/null || true
+    for k in $(seq 1 40); do kill -0 "${C_PID[i]}" 2>/dev/null || return 0; sleep 0.25; done
+  else
+    kill_pid "${C_PID[i]}" TERM
+  fi
+}
+
+c_start_node() { # node
+  local i="$1" t0=$SECONDS rc=0 k
+  c_alive "$i" && die "node $i is already running (pid ${C_PID[i]})"
+  for k in $(seq 1 20); do  # the old sockets may linger briefly
+    python3 -c "import socket,sys
+for p in ($DF_KAFKA_PORT_CHECK):
+    s=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);s.bind(('$C_HOST',p));s.close()" \
+      2>/dev/null && break
+    sleep 0.5
+  done
+  echo "---- start-node at $(date -u +%FT%TZ) ----" >>"$C_DIR/node-$i/logs/stdout.log"
+  c_launch "$i"
+  c_wait_node "$i" $((SECONDS + START_TIMEOUT)) || rc=$?
+  if [ $rc -ne 0 ]; then
+    c_show_log_tail "$i"
+    die "node $i did not come back with all $NODES brokers within ${START_TIMEOUT} s"
+  fi
+  say "node $i back in $((SECONDS - t0)) s: pid ${C_PID[i]}, $C_HOST:${C_PORT[i]}"
+}
+
+c_cmd_node() { # command node [--kill]
+  local cmd="$1" i="${2:-}"
+  c_node_arg "$i"
+  exec 8>"$STATE.lock"
+  flock -w 300 8 || die "timed out waiting for the lock on $STATE"
+  c_load_state
+  DF_KAFKA_PORT_CHECK="${C_PORT[i]},${C_CPORT[i]}"
+  case "$cmd" in
+    kill-node) c_kill_node "$i" KILL ;;
+    stop-node) c_kill_node "$i" TERM ;;
+    start-node) c_start_node "$i" ;;
+    restart-node)
+      if [ "${3:-}" = --kill ]; then c_kill_node "$i" KILL; else c_kill_node "$i" TERM; fi
+      c_start_node "$i" ;;
+  esac
+}
+
+c_logs() { # [N] [node]
+  local n="${1:-100}" i="${2:-1}"
+  c_node_arg "$i"
+  tail -n "$n" "$C_DIR/node-$i/logs/server.log"
+}
+
+if [ "$NODES" -ge 2 ]; then
+  case "${1:-}" in
+    fetch)   cmd_fetch; say "Kafka $(kafka_version_of_lib) in $LIB" ;;
+    start)   c_start ;;
+    stop)    c_stop ;;
+    status)  c_status ;;
+    env)     c_env ;;
+    kill-node|stop-node|start-node|restart-node) c_cmd_node "$@" ;;
+    logs)    shift; c_logs "$@" ;;
+    restart) die "in cluster mode: restart-node I [--kill]" ;;
+    -h|--help|help) usage; exit 0 ;;
+    *) usage >&2; exit 2 ;;
+  esac
+  exit $?
+fi
+
 case "${1:-}" in
   fetch)   cmd_fetch; say "Kafka $(kafka_version_of_lib) in $LIB" ;;
   start)   cmd_start ;;
@@ -435,6 +948,7 @@ case "${1:-}" in
   env)     cmd_env ;;
   restart) shift; cmd_restart "$@" ;;
   logs)    shift; cmd_logs "$@" ;;
-  -h|--help|help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-  *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
+  kill-node|stop-node|start-node|restart-node) die "$1 is for a cluster (--brokers N)" ;;
+  -h|--help|help) usage; exit 0 ;;
+  *) usage >&2; exit 2 ;;
 esac

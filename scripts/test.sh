@@ -2,8 +2,10 @@
 # The whole test suite, on a fresh machine: installs what it needs, builds
 # (normal + AddressSanitizer/UndefinedBehaviorSanitizer), starts a real
 # Apache Kafka broker (KRaft, 127.0.0.1), runs every suite with CTest, stops
-# the broker, and exits non-zero if anything failed, the broker could not
-# start, or no test ran.
+# the broker, then starts a replicated 3-node cluster (on the host-only
+# bridge dfbr0, so that workers in network namespaces reach it) for the
+# tests labelled multibroker, stops it, and exits non-zero if anything
+# failed, a broker could not start, or no test ran.
 #
 # Usage: scripts/test.sh            everything
 #        DF_TEST_SKIP_ASAN=1 ...    skip the sanitizer build (faster, local only)
@@ -39,9 +41,13 @@ fi
 
 log "starting the real Kafka broker"
 export DF_KAFKA_STATE="$ROOT/.cache/kafka/run/test-broker.env"
+CLUSTER_STATE="$ROOT/.cache/kafka/run/test-cluster.env"
 cleanup() {
   scripts/kafka.sh stop >/dev/null 2>&1 || true
+  DF_KAFKA_STATE="$CLUSTER_STATE" scripts/kafka.sh stop >/dev/null 2>&1 || true
   if [ -n "${TOOLS_PID:-}" ] && kill -0 "$TOOLS_PID" 2>/dev/null; then kill "$TOOLS_PID" 2>/dev/null || true; fi
+  # network namespaces a killed multibroker test could not delete itself
+  python3 tests/netns/netns.py cleanup-stale >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 if ! scripts/kafka.sh start; then
@@ -57,7 +63,7 @@ fi
 
 status=0
 log "unit, embedded and broker tests"
-(cd build && ctest --output-on-failure --timeout 900 -LE telemetry) || status=1
+(cd build && ctest --output-on-failure --timeout 900 -LE 'telemetry|multibroker') || status=1
 
 log "telemetry tests (real Prometheus and Jaeger)"
 if ! wait "$TOOLS_PID"; then
@@ -70,6 +76,22 @@ if [ "${DF_TEST_SKIP_ASAN:-0}" != 1 ]; then
   log "ASan + UBSan: unit and embedded tests"
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --output-on-failure --timeout 900 -LE 'broker|slow') || status=1
+fi
+
+# The tests of a replicated cluster (label multibroker): the single broker
+# is stopped first (CPU and memory for the 3 nodes), the cluster started on
+# the bridge dfbr0 (10.77.0.1), the tests run, the cluster (and the bridge)
+# stopped.
+log "3-node Kafka cluster: broker loss, network partition, rolling restarts"
+scripts/kafka.sh stop >/dev/null 2>&1 || true
+if DF_KAFKA_STATE="$CLUSTER_STATE" scripts/kafka.sh --brokers 3 --bridge start; then
+  eval "$(DF_KAFKA_STATE="$CLUSTER_STATE" scripts/kafka.sh env)"
+  export DF_BROKERS
+  (cd build && DF_KAFKA_STATE="$CLUSTER_STATE" ctest --output-on-failure --timeout 900 -L multibroker) || status=1
+  DF_KAFKA_STATE="$CLUSTER_STATE" scripts/kafka.sh stop || true
+else
+  echo "test.sh: FAILED: the 3-node Kafka cluster did not start; the multibroker tests cannot run" >&2
+  status=1
 fi
 
 if [ $status -ne 0 ]; then

@@ -261,8 +261,43 @@ int df__topics_wait_leaders(rd_kafka_t *rk, const char *const *names, int n, int
         return 0;
 }
 
+/*
+ * A topic could not be created with replication.factor replicas: say how
+ * many brokers the cluster has now (their ids) and what to do.
+ */
+static void df__too_few_brokers(rd_kafka_t *rk, const df_conf_t *conf, const char *topic, int rf, const char *why,
+                                char *errstr, size_t errstr_size)
+{
+        const struct rd_kafka_metadata *md = NULL;
+        char ids[128] = "";
+        int n = -1, i;
+        size_t len = 0;
+
+        if (rd_kafka_metadata(rk, 0, NULL, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR && md) {
+                n = md->broker_cnt;
+                for (i = 0; i < md->broker_cnt && len + 16 < sizeof(ids); i++)
+                        len += (size_t)snprintf(ids + len, sizeof(ids) - len, "%s%d", i ? ", " : "",
+                                                (int)md->brokers[i].id);
+        }
+        if (md)
+                rd_kafka_metadata_destroy(md);
+        if (n >= 0)
+                df__errf(errstr, errstr_size,
+                         "creating topic %s: replication.factor is %d but the cluster at %s has %d broker%s "
+                         "available (id%s %s): start more brokers or set replication.factor to at most %d (%s)",
+                         topic, rf, df_conf_get(conf, "brokers"), n, n == 1 ? "" : "s", n == 1 ? "" : "s", ids,
+                         n > 0 ? n : 1, why);
+        else
+                df__errf(errstr, errstr_size,
+                         "creating topic %s: replication.factor is %d, more than the brokers the cluster at %s "
+                         "has available (%s)",
+                         topic, rf, df_conf_get(conf, "brokers"), why);
+}
+
 /* Create what is missing (DF_ERR_KAFKA: try again), then learn every
- * topic's partition count (DF_ERR_CONF when events and state differ). */
+ * topic's partition count (DF_ERR_CONF when events and state differ, or
+ * when the cluster has fewer brokers than replication.factor: waiting does
+ * not change either). */
 static df_err_t df__topics_create(const df_conf_t *conf, df__topics_t *t, char *errstr, size_t errstr_size)
 {
         const char *names[5] = {t->events, t->state, t->timers, t->results, t->dlq};
@@ -310,6 +345,15 @@ static df_err_t df__topics_create(const df_conf_t *conf, df__topics_t *t, char *
                 }
                 rd_kafka_NewTopic_set_config(nt[i], "cleanup.policy", compact[i] ? "compact" : "delete");
                 rd_kafka_NewTopic_set_config(nt[i], "max.message.bytes", "2097152");
+                /* with 3 replicas or more, a write is acknowledged (and a
+                 * transaction commits) only once 2 of them have it: one
+                 * broker lost never loses a committed record */
+                if (rf >= 3)
+                        rd_kafka_NewTopic_set_config(nt[i], "min.insync.replicas", "2");
+                /* one replica: a broker default above 1 (a cluster's 2)
+                 * would make the topic unwritable with acks=all */
+                if (rf == 1)
+                        rd_kafka_NewTopic_set_config(nt[i], "min.insync.replicas", "1");
                 if (compact[i])
                         rd_kafka_NewTopic_set_config(nt[i], "min.compaction.lag.ms", "0");
         }
@@ -333,6 +377,12 @@ static df_err_t df__topics_create(const df_conf_t *conf, df__topics_t *t, char *
                 const rd_kafka_topic_result_t **tr = rd_kafka_CreateTopics_result_topics(res, &n);
                 for (j = 0; j < n; j++) {
                         rd_kafka_resp_err_t err = rd_kafka_topic_result_error(tr[j]);
+                        if (err == RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR) {
+                                df__too_few_brokers(rk, conf, rd_kafka_topic_result_name(tr[j]), rf,
+                                                    rd_kafka_topic_result_error_string(tr[j]), errstr, errstr_size);
+                                ret = DF_ERR_CONF;
+                                goto out;
+                        }
                         if (err && err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
                                 df__errf(errstr, errstr_size, "creating topic %s: %s",
                                          rd_kafka_topic_result_name(tr[j]), rd_kafka_topic_result_error_string(tr[j]));

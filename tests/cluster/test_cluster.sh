@@ -18,6 +18,12 @@
 #                            the figures are compared only for all 830)
 #   DF_CLUSTER_TEST_TIMEOUT  seconds to wait for the results (default 420)
 #   DF_CLUSTER_TEST_KEEP=1   keep the run dir (logs, stores) afterwards
+#   DF_CLUSTER_TEST_X        NAME=VALUE settings (space separated) for every
+#                            program, e.g. replication.factor=3 on a cluster
+#   DF_CLUSTER_TEST_TOOL, DF_CLUSTER_TEST_MIN_REPLICAS
+#                            tests/cluster/cluster_tool and the replicas every
+#                            partition of the topics must have (the
+#                            multibroker variant: 3)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -108,11 +114,23 @@ except Exception: print(0)' || true
 
 # ---------------------------------------------------------------------------
 log "broker $DF_BROKERS, prefix $PREFIX, $WORKERS workers, day ${DAY_MS} ms, run dir $RUN"
-if timeout 240 "$CL" up --workers "$WORKERS" --prefix "$PREFIX" --day-ms "$DAY_MS" --console-port 0; then
-  ok "cluster.sh up --workers $WORKERS"
+UP_X=()
+for x in ${DF_CLUSTER_TEST_X:-}; do UP_X+=(-X "$x"); done
+if timeout 240 "$CL" up --workers "$WORKERS" --prefix "$PREFIX" --day-ms "$DAY_MS" --console-port 0 "${UP_X[@]}"; then
+  ok "cluster.sh up --workers $WORKERS ${DF_CLUSTER_TEST_X:-}"
 else
   not_ok "cluster.sh up --workers $WORKERS"
   exit 1
+fi
+if [ -n "${DF_CLUSTER_TEST_MIN_REPLICAS:-}" ]; then
+  leaders="$("${DF_CLUSTER_TEST_TOOL:?DF_CLUSTER_TEST_TOOL names tests/cluster/cluster_tool}" leaders \
+    --brokers "$DF_BROKERS" --prefix "$PREFIX" 2>&1 | tail -n 1)"
+  reps="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["min_replicas"])' "$leaders" 2>/dev/null || echo "?")"
+  if [ "$reps" = "$DF_CLUSTER_TEST_MIN_REPLICAS" ]; then
+    ok "every partition of $PREFIX.* has $reps replicas ($leaders)"
+  else
+    not_ok "partitions of $PREFIX.* have $reps replicas, want $DF_CLUSTER_TEST_MIN_REPLICAS ($leaders)"
+  fi
 fi
 if timeout 30 "$CL" status; then ok "status: every process alive"; else not_ok "status after up"; fi
 
