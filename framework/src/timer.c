@@ -50,6 +50,8 @@ struct df_timer_service {
         int64_t scan_from;
         df__telemetry_probe_t probe; /* /readyz: every assigned partition read to its end */
         int telemetry_joined;
+        int consumer_replacements; /* after fatal consumer errors, in the current minute */
+        int64_t consumer_window_ms;
         df__series_t *m_pending, *m_fired, *m_late, *m_commit, *m_assigned, *m_ready, *m_healthy, *m_free;
 };
 
@@ -334,12 +336,78 @@ static int df__timers_telemetry(df_timer_service_t *ts, char *errstr, size_t err
         return 0;
 }
 
+/* The group consumer of <prefix>.timers (partition-EOF events: the index
+ * is loaded when every assigned partition has been read to its end). */
+static rd_kafka_t *df__ts_consumer_new(df_timer_service_t *ts, char *errstr, size_t errstr_size)
+{
+        char cid[300], e[512];
+        rd_kafka_conf_t *kc;
+        rd_kafka_t *rk;
+
+        snprintf(cid, sizeof(cid), "duraflow-timers-%s", ts->id);
+        kc = df__group_consumer_conf(ts->conf, &ts->s, cid, ts->s.timer_group, 1, errstr, errstr_size);
+        if (!kc)
+                return NULL;
+        if (df__telemetry_kafka_stats(kc, &ts->s, "timer", errstr, errstr_size) ||
+            df__kconf_user(kc, ts->conf, errstr, errstr_size)) {
+                rd_kafka_conf_destroy(kc);
+                return NULL;
+        }
+        rd_kafka_conf_set_rebalance_cb(kc, df__ts_rebalance);
+        rd_kafka_conf_set_opaque(kc, ts);
+        rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, e, sizeof(e));
+        if (!rk) {
+                df__errf(errstr, errstr_size, "timer consumer: %s", e);
+                rd_kafka_conf_destroy(kc);
+                return NULL;
+        }
+        rd_kafka_poll_set_consumer(rk);
+        return rk;
+}
+
+/*
+ * The group consumer failed fatally (a static member fenced by its own
+ * other incarnation after a broker's loss, librdkafka 2.0): a new consumer
+ * (the same group.instance.id), the index rebuilt on its assignment.  At
+ * most 3 times a minute.  0, or -1 (give up).
+ */
+static int df__ts_consumer_replace(df_timer_service_t *ts, const char *who)
+{
+        char errstr[512];
+        int64_t now = df__mono_ms();
+
+        if (now - ts->consumer_window_ms > 60000) {
+                ts->consumer_window_ms = now;
+                ts->consumer_replacements = 0;
+        }
+        if (++ts->consumer_replacements > 3) {
+                df__log(DF__LOG_ERROR, "%s: the group consumer keeps failing fatally: stopping", who);
+                return -1;
+        }
+        df__log(DF__LOG_WARN, "%s: recreating the group consumer", who);
+        rd_kafka_destroy(ts->consumer); /* no close: a fatally failed member cannot leave */
+        memset(ts->loaded, 0, (size_t)ts->t.timers_partitions);
+        memset(ts->assigned, 0, (size_t)ts->t.timers_partitions);
+        ts->n_loaded = ts->n_assigned = 0;
+        for (;;) {
+                ts->consumer = df__ts_consumer_new(ts, errstr, sizeof(errstr));
+                if (ts->consumer && df__subscribe(ts->consumer, ts->t.timers, who) == DF_OK)
+                        return 0;
+                if (ts->consumer)
+                        rd_kafka_destroy(ts->consumer);
+                ts->consumer = NULL;
+                if (ts->stop)
+                        return -1;
+                df__log(DF__LOG_WARN, "%s: consumer not ready: %s; retrying in 1 s", who, errstr);
+                sleep(1);
+        }
+}
+
 df_timer_service_t *df_timer_service_new(const df_conf_t *conf, char *errstr, size_t errstr_size)
 {
         df_timer_service_t *ts = calloc(1, sizeof(*ts));
-        rd_kafka_conf_t *kc = NULL;
         df__store_opts_t so = {.wal = 0}; /* rebuilt from the topic on every assignment */
-        char e[512], cid[300], who[200];
+        char who[200];
 
         if (!ts || !conf) {
                 free(ts);
@@ -364,30 +432,12 @@ df_timer_service_t *df_timer_service_new(const df_conf_t *conf, char *errstr, si
                 goto fail;
         if (df__txn_init(&ts->txn, ts->conf, ts->s.topic_prefix, "timers", ts->id, NULL, ts, errstr, errstr_size))
                 goto fail;
-        snprintf(cid, sizeof(cid), "duraflow-timers-%s", ts->id);
         if (df__timers_telemetry(ts, errstr, errstr_size))
                 goto fail;
-        kc = df__group_consumer_conf(ts->conf, &ts->s, cid, ts->s.timer_group, 1, errstr, errstr_size);
-        if (!kc)
+        ts->consumer = df__ts_consumer_new(ts, errstr, errstr_size);
+        if (!ts->consumer)
                 goto fail;
-        if (df__telemetry_kafka_stats(kc, &ts->s, "timer", errstr, errstr_size))
-                goto fail_kc;
-        rd_kafka_conf_set_rebalance_cb(kc, df__ts_rebalance);
-        rd_kafka_conf_set_opaque(kc, ts);
-        if (df__kconf_user(kc, ts->conf, errstr, errstr_size)) {
-                rd_kafka_conf_destroy(kc);
-                kc = NULL;
-                goto fail;
-        }
-        ts->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, kc, e, sizeof(e));
-        if (!ts->consumer) {
-                df__errf(errstr, errstr_size, "timer consumer: %s", e);
-                goto fail_kc;
-        }
-        rd_kafka_poll_set_consumer(ts->consumer);
         return ts;
-fail_kc:
-        rd_kafka_conf_destroy(kc);
 fail:
         df_timer_service_destroy(ts);
         return NULL;
@@ -421,6 +471,12 @@ df_err_t df_timer_service_run(df_timer_service_t *ts)
                                                 df__log(DF__LOG_INFO, "timer service %s: %llu pending timer(s) loaded",
                                                         ts->id, (unsigned long long)ts->stats.pending);
                                 }
+                        } else if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
+                                char e[512];
+                                rd_kafka_fatal_error(ts->consumer, e, sizeof(e));
+                                df__log(DF__LOG_ERROR, "%s: fatal consumer error: %s", who, e);
+                                rd_kafka_message_destroy(m);
+                                break;
                         } else if (m->err) {
                                 df__log(DF__LOG_WARN, "timer consume: %s", rd_kafka_message_errstr(m));
                         } else if (df__index_record(ts, wb, m)) {
@@ -434,6 +490,12 @@ df_err_t df_timer_service_run(df_timer_service_t *ts)
                         rocksdb_writebatch_clear(wb);
                 }
                 rocksdb_writebatch_destroy(wb);
+                if (rd_kafka_fatal_error(ts->consumer, NULL, 0)) {
+                        if (df__ts_consumer_replace(ts, who))
+                                break;
+                        next_due = 0;
+                        continue;
+                }
                 if (n)
                         df__gauge_set(ts->m_pending, (double)ts->stats.pending);
                 if (ts->n_assigned && ts->n_loaded == ts->n_assigned) {
@@ -452,7 +514,10 @@ df_err_t df_timer_service_run(df_timer_service_t *ts)
                         next_due = INT64_MAX;
                 }
         }
-        rd_kafka_consumer_close(ts->consumer);
+        if (ts->consumer && !rd_kafka_fatal_error(ts->consumer, NULL, 0))
+                rd_kafka_consumer_close(ts->consumer);
+        if (!ts->consumer || ts->consumer_replacements > 3)
+                return DF_ERR_KAFKA;
         return ts->txn.fatal ? ts->txn.fatal : DF_OK;
 }
 

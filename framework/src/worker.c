@@ -88,6 +88,9 @@ struct df_worker {
          * SIGKILL this process before (1) or after (2) the commit of the
          * kill_nth batch that fires timers here */
         int kill_when, kill_nth;
+        int consumer_fatal;         /* the group consumer failed fatally: replace it */
+        int consumer_replacements;  /* in the current minute */
+        int64_t consumer_window_ms;
 };
 
 /* ---------------- the transaction of a batch ---------------- */
@@ -906,6 +909,11 @@ static void df__collect(df_worker_t *w)
 {
         int64_t deadline = 0, next = df__local_next(w), idle = 100;
         int had = w->n_msgs;
+        if (rd_kafka_fatal_error(w->consumer, NULL, 0)) {
+                /* (the keepalive thread may have consumed the error event) */
+                w->consumer_fatal = 1;
+                return;
+        }
         if (next != INT64_MAX) {
                 int64_t until = next - df__now_ms();
                 idle = until < 0 ? 0 : until < idle ? until : idle;
@@ -922,6 +930,14 @@ static void df__collect(df_worker_t *w)
                         continue;
                 }
                 if (m->err) {
+                        if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
+                                char e[512];
+                                rd_kafka_fatal_error(w->consumer, e, sizeof(e));
+                                df__log(DF__LOG_ERROR, "worker %s: fatal consumer error: %s", w->id, e);
+                                w->consumer_fatal = 1;
+                                rd_kafka_message_destroy(m);
+                                break;
+                        }
                         if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
                                 df__log(DF__LOG_WARN, "consume: %s", rd_kafka_message_errstr(m));
                         rd_kafka_message_destroy(m);
@@ -967,6 +983,53 @@ static int df__store_ready(df_worker_t *w, int *backoff_ms)
         return 1;
 }
 
+/*
+ * The group consumer failed fatally: with static membership (KIP-345)
+ * librdkafka 2.0 reports "Static consumer fenced by other consumer with same
+ * group.instance.id" when a broker's loss or restart made the coordinator
+ * see two incarnations of this member; the consumer then fetches nothing
+ * more, for ever.  Replace it with a new one (the same group.instance.id:
+ * it takes this member's partitions over), dropping what the batch held:
+ * the records are consumed again from the committed offsets.  At most 3
+ * times a minute.  0, or -1 (give up: the worker stops with DF_ERR_KAFKA).
+ */
+static int df__consumer_replace(df_worker_t *w, const char *who)
+{
+        char cid[300], errstr[512];
+        int64_t now = df__mono_ms();
+
+        w->consumer_fatal = 0;
+        if (now - w->consumer_window_ms > 60000) {
+                w->consumer_window_ms = now;
+                w->consumer_replacements = 0;
+        }
+        if (++w->consumer_replacements > 3) {
+                df__log(DF__LOG_ERROR, "worker %s: the group consumer keeps failing fatally: stopping", w->id);
+                return -1;
+        }
+        df__log(DF__LOG_WARN, "worker %s: recreating the group consumer", w->id);
+        df__drop_msgs(w);
+        df__engine_amo_reset(w->eng);
+        df__batch_reset(w);
+        df__task_carry_clear(&w->task);
+        df__local_forget(w);
+        __atomic_store_n(&w->n_assigned, 0, __ATOMIC_RELAXED);
+        rd_kafka_destroy(w->consumer); /* no close: a fatally failed member cannot leave */
+        snprintf(cid, sizeof(cid), "duraflow-worker-%s", w->id);
+        for (;;) {
+                w->consumer = df__consumer_new(w, cid, errstr, sizeof(errstr));
+                if (w->consumer && df__subscribe(w->consumer, w->t.events, who) == DF_OK)
+                        return 0;
+                if (w->consumer)
+                        rd_kafka_destroy(w->consumer);
+                w->consumer = NULL;
+                if (w->stop)
+                        return -1;
+                df__log(DF__LOG_WARN, "worker %s: consumer not ready: %s; retrying in 1 s", w->id, errstr);
+                sleep(1);
+        }
+}
+
 df_err_t df_worker_run(df_worker_t *w)
 {
         int backoff_ms = 100, r;
@@ -980,6 +1043,11 @@ df_err_t df_worker_run(df_worker_t *w)
         pthread_mutex_lock(&w->poll_lock);
         while (!w->stop) {
                 df__collect(w);
+                if (w->consumer_fatal) {
+                        if (df__consumer_replace(w, who))
+                                break;
+                        continue;
+                }
                 if (w->n_crashes && !w->need_restore) {
                         r = df__report_crashes(w);
                         if (r < 0 && df__txn_replace(&w->txn, &w->stop))
@@ -1021,7 +1089,10 @@ df_err_t df_worker_run(df_worker_t *w)
                 w->ka_started = 0;
         }
         df__drop_msgs(w);
-        rd_kafka_consumer_close(w->consumer);
+        if (w->consumer && !rd_kafka_fatal_error(w->consumer, NULL, 0))
+                rd_kafka_consumer_close(w->consumer); /* a fatally failed member cannot leave */
+        if (w->consumer_replacements > 3 || !w->consumer)
+                return DF_ERR_KAFKA;
         return w->txn.fatal ? w->txn.fatal : DF_OK;
 }
 
