@@ -11,20 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "kafka.h"
+#include "client.h"
 #include "text.h"
-
-struct df_client {
-        df_conf_t *conf;
-        df__topics_t t;
-        rd_kafka_t *producer;
-        rd_kafka_t *reader; /* results replies */
-        pthread_mutex_t lock;
-        int timeout_ms;
-        int reader_ready;
-        int failed;                    /* deliveries that failed since the last flush (atomic) */
-        rd_kafka_resp_err_t last_err;
-};
 
 /* Delivery reports: a message librdkafka gave up on must not be reported
  * acknowledged (rd_kafka_flush also returns once messages have failed). */
@@ -39,7 +27,7 @@ static void df__client_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opa
 }
 
 /* Flush, then tell whether every message since the last check was delivered. */
-static df_err_t df__client_flush(df_client_t *c, int timeout_ms, char *errstr, size_t errstr_size)
+df_err_t df__client_flush(df_client_t *c, int timeout_ms, char *errstr, size_t errstr_size)
 {
         int failed;
         if (rd_kafka_flush(c->producer, timeout_ms)) {
@@ -277,6 +265,7 @@ void df_client_destroy(df_client_t *c)
                 rd_kafka_destroy(c->reader);
         }
         df_conf_destroy(c->conf);
+        free(c->known_topics);
         pthread_mutex_destroy(&c->lock);
         free(c);
 }
@@ -721,36 +710,6 @@ static int df__key_of(const rd_kafka_message_t *m, char *buf, size_t size)
         return 0;
 }
 
-/* An execution record decoded, and the public view of it. */
-struct df__exec_info {
-        df_exec_info_t pub; /* first: df_exec_info_destroy casts back */
-        df__exec_rec_t rec;
-};
-
-static void df__exec_pub(df_exec_info_t *pub, const df__exec_rec_t *rec)
-{
-        pub->execution_id = rec->execution_id ? rec->execution_id : "";
-        pub->workflow = rec->workflow ? rec->workflow : "";
-        pub->status = (df_exec_status_t)rec->status;
-        pub->input.data = rec->input.data;
-        pub->input.len = rec->input.len;
-        pub->output.data = rec->output.data;
-        pub->output.len = rec->output.len;
-        pub->error = rec->error ? rec->error : "";
-        pub->created_ms = rec->created_ms;
-        pub->updated_ms = rec->updated_ms;
-        pub->op_count = rec->op_count;
-}
-
-void df_exec_info_destroy(df_exec_info_t *info)
-{
-        struct df__exec_info *x = (struct df__exec_info *)info;
-        if (!x)
-                return;
-        df__exec_clear(&x->rec);
-        free(x);
-}
-
 /* Where an operation's latest record is: its offset, and the record itself
  * when small. */
 typedef struct df__opref {
@@ -1072,19 +1031,7 @@ df_err_t df_history_next(df_history_t *h, const df_op_info_t **op, char *errstr,
                         df__errf(errstr, errstr_size, "history: operation %s/%s does not decode: %s", h->id, opid, e);
                         return DF_ERR_CODEC;
                 }
-                h->op_pub.op_id = h->op.op_id ? h->op.op_id : "";
-                h->op_pub.parent_id = h->op.parent_id ? h->op.parent_id : "";
-                h->op_pub.type = (df_op_type_t)h->op.type;
-                h->op_pub.name = h->op.name ? h->op.name : "";
-                h->op_pub.status = (df_op_status_t)h->op.status;
-                h->op_pub.attempt = h->op.attempt;
-                h->op_pub.started_ms = h->op.started_ms;
-                h->op_pub.updated_ms = h->op.updated_ms;
-                h->op_pub.result.data = h->op.result.data;
-                h->op_pub.result.len = h->op.result.len;
-                h->op_pub.error = h->op.error ? h->op.error : "";
-                h->op_pub.due_ms = h->op.due_ms;
-                h->op_pub.callback_id = h->op.callback_id ? h->op.callback_id : "";
+                df__op_pub(&h->op_pub, &h->op);
                 *op = &h->op_pub;
                 return DF_OK;
         }
