@@ -12,9 +12,14 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "client.h"
 #include "text.h"
+
+/* How long a target topic that is not in the brokers' metadata is looked
+ * for again before it is reported missing, ms. */
+#define DF__TOPIC_APPEAR_MS 1000
 
 /* 1 when topic is in the client's list of topics seen to exist (c->lock held). */
 static int df__topic_known(const df_client_t *c, const char *topic)
@@ -32,7 +37,8 @@ static int df__topic_known(const df_client_t *c, const char *topic)
 
 /*
  * Does topic exist on the brokers?  Asked once per topic and client: a
- * topic found is remembered, a missing one asked again next time.  The
+ * topic found is remembered, a missing one looked for again for up to
+ * DF__TOPIC_APPEAR_MS (one just created), and again at the next call.  The
  * metadata request lists every topic (naming one could make a broker with
  * auto.create.topics.enable create it).  DF_OK, DF_ERR_NOT_FOUND,
  * DF_ERR_KAFKA, DF_ERR_NOMEM.
@@ -43,7 +49,7 @@ static df_err_t df__topic_exists(df_client_t *c, const char *topic, char *errstr
         rd_kafka_resp_err_t err;
         df_err_t rc = DF_ERR_NOT_FOUND;
         char q[300];
-        int i;
+        int i, attempt;
 
         pthread_mutex_lock(&c->lock);
         if (df__topic_known(c, topic)) {
@@ -51,16 +57,24 @@ static df_err_t df__topic_exists(df_client_t *c, const char *topic, char *errstr
                 return DF_OK;
         }
         pthread_mutex_unlock(&c->lock);
-        err = rd_kafka_metadata(c->producer, 1, NULL, &md, c->timeout_ms > 0 ? c->timeout_ms : 10000);
-        if (err) {
-                df__errf(errstr, errstr_size, "timer: looking up topic \"%s\": %s", df__quote(q, sizeof(q), topic),
-                         rd_kafka_err2str(err));
-                return DF_ERR_KAFKA;
+        /* a topic created a moment ago may not be in every broker's
+         * metadata yet: look again for up to DF__TOPIC_APPEAR_MS */
+        for (attempt = 0;; attempt++) {
+                err = rd_kafka_metadata(c->producer, 1, NULL, &md, c->timeout_ms > 0 ? c->timeout_ms : 10000);
+                if (err) {
+                        df__errf(errstr, errstr_size, "timer: looking up topic \"%s\": %s",
+                                 df__quote(q, sizeof(q), topic), rd_kafka_err2str(err));
+                        return DF_ERR_KAFKA;
+                }
+                for (i = 0; i < md->topic_cnt && rc != DF_OK; i++)
+                        if (!md->topics[i].err && md->topics[i].partition_cnt > 0 &&
+                            !strcmp(md->topics[i].topic, topic))
+                                rc = DF_OK;
+                rd_kafka_metadata_destroy(md);
+                if (rc == DF_OK || (attempt + 1) * 200 >= DF__TOPIC_APPEAR_MS)
+                        break;
+                usleep(200000);
         }
-        for (i = 0; i < md->topic_cnt && rc != DF_OK; i++)
-                if (!md->topics[i].err && md->topics[i].partition_cnt > 0 && !strcmp(md->topics[i].topic, topic))
-                        rc = DF_OK;
-        rd_kafka_metadata_destroy(md);
         if (rc != DF_OK) {
                 df__errf(errstr, errstr_size,
                          "timer: topic \"%s\" does not exist: create it before scheduling timers to it",

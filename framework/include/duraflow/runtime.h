@@ -264,7 +264,8 @@ DF_EXPORT df_err_t df_timer_id_check(const char *id, char *errstr, size_t errstr
  *
  * topic: 1..DF_TOPIC_NAME_MAX characters of A-Z a-z 0-9 . _ -, not "." or
  * "..", not <prefix>.timers itself; the topic must exist (it is looked up
- * once per client: a timer to a missing topic could never be delivered).
+ * once per client, and for up to 1 s when it is not there yet: a timer to a
+ * missing topic could never be delivered).
  * The key and payload are copied; the caller keeps its buffers.
  *
  * Returns once the timer is durable in <prefix>.timers (acknowledged by
