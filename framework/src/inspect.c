@@ -1,9 +1,11 @@
 /*
- * inspect.c -- the public, read-only views of duraflow's records
- * (duraflow/records.h, and the df_exec_info_t / df_op_info_t of runtime.h
- * that the client's reads hand out): each decoded with the codec, which
- * checks it as the workers do, and shown through the public structures;
- * and the encoding of a start event for producers that are not C clients.
+ * inspect.c -- the public views of duraflow's records (duraflow/records.h,
+ * and the df_exec_info_t / df_op_info_t of runtime.h that the client's
+ * reads hand out): each decoded with the codec, which checks it as the
+ * workers do, and shown through the public structures; and the encoders
+ * records.h offers (a start event for producers that are not C clients;
+ * execution and operation records for benchmarks and tests), each checking
+ * its arguments so that it writes only what a worker could have written.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -387,6 +389,156 @@ df_err_t df_record_encode_start(const char *execution_id, const char *workflow, 
         *out = v.data;
         *out_len = v.len;
         return DF_OK;
+}
+
+/* The common checks of the encoders' out parameters. */
+static df_err_t df__encode_begin(const void *info, void **out, size_t *out_len, const char *what, char *errstr,
+                                 size_t errstr_size)
+{
+        if (out)
+                *out = NULL;
+        if (out_len)
+                *out_len = 0;
+        if (!info || !out || !out_len) {
+                df__errf(errstr, errstr_size, "encode %s: NULL %s", what, info ? "out or out_len" : "record");
+                return DF_ERR_INVALID_ARG;
+        }
+        return df__codec_init(errstr, errstr_size) ? DF_ERR_CODEC : DF_OK;
+}
+
+/* bytes b of a field: NULL with a length, or over DF_PAYLOAD_MAX */
+static df_err_t df__bytes_check(const char *what, const char *field, const df_bytes_t *b, char *errstr,
+                                size_t errstr_size)
+{
+        if (b->len && !b->data) {
+                df__errf(errstr, errstr_size, "encode %s: NULL %s with a length of %zu", what, field, b->len);
+                return DF_ERR_INVALID_ARG;
+        }
+        if (b->len > DF_PAYLOAD_MAX) {
+                df__errf(errstr, errstr_size, "encode %s: %s is %zu bytes, over the limit of %d", what, field, b->len,
+                         DF_PAYLOAD_MAX);
+                return DF_ERR_PAYLOAD_TOO_LARGE;
+        }
+        return DF_OK;
+}
+
+/* An encoded record into *out / *out_len (rc from the encoder). */
+static df_err_t df__encode_end(int failed, df__buf_t *v, const char *what, const char *e, void **out,
+                               size_t *out_len, char *errstr, size_t errstr_size)
+{
+        if (failed) {
+                df__errf(errstr, errstr_size, "encode %s: %s", what, e);
+                return DF_ERR_CODEC;
+        }
+        *out = v->data;
+        *out_len = v->len;
+        return DF_OK;
+}
+
+df_err_t df_record_encode_execution(const df_exec_info_t *info, void **out, size_t *out_len, char *errstr,
+                                    size_t errstr_size)
+{
+        df__exec_rec_t r;
+        df__buf_t v = {0};
+        char e[400];
+        df_err_t rc;
+
+        if ((rc = df__encode_begin(info, out, out_len, "execution", errstr, errstr_size)) != DF_OK)
+                return rc;
+        if ((rc = df_execution_id_check(info->execution_id, e, sizeof(e))) != DF_OK ||
+            (rc = df_workflow_name_check(info->workflow, e, sizeof(e))) != DF_OK ||
+            (rc = df_text_check("error", info->error, DF_MESSAGE_MAX, e, sizeof(e))) != DF_OK) {
+                df__errf(errstr, errstr_size, "encode execution: %s", e);
+                return rc;
+        }
+        if ((int)info->status < DF_EXEC_PENDING || !strcmp(df_exec_status_name(info->status), "UNKNOWN") ||
+            info->op_count < 0) {
+                df__errf(errstr, errstr_size, "encode execution: %s %d is out of range",
+                         info->op_count < 0 ? "op_count" : "status",
+                         info->op_count < 0 ? info->op_count : (int)info->status);
+                return DF_ERR_INVALID_ARG;
+        }
+        if ((rc = df__bytes_check("execution", "input", &info->input, errstr, errstr_size)) != DF_OK ||
+            (rc = df__bytes_check("execution", "output", &info->output, errstr, errstr_size)) != DF_OK)
+                return rc;
+        memset(&r, 0, sizeof(r));
+        r.execution_id = (char *)info->execution_id;
+        r.workflow = (char *)info->workflow;
+        r.input.data = (uint8_t *)info->input.data;
+        r.input.len = info->input.len;
+        r.status = (int32_t)info->status;
+        r.output.data = (uint8_t *)info->output.data;
+        r.output.len = info->output.len;
+        r.error = (char *)DF__S(info->error);
+        r.created_ms = info->created_ms;
+        r.updated_ms = info->updated_ms;
+        r.op_count = info->op_count;
+        r.crash_op = "";
+        return df__encode_end(df__exec_encode(&r, &v, e, sizeof(e)), &v, "execution", e, out, out_len, errstr,
+                              errstr_size);
+}
+
+/* "1", "3.1": 1..32 characters of digits and '.' */
+static int df__op_id_valid(const char *id)
+{
+        size_t n = id ? strlen(id) : 0, i;
+        if (!n || n > 32)
+                return 0;
+        for (i = 0; i < n; i++)
+                if (!((id[i] >= '0' && id[i] <= '9') || id[i] == '.'))
+                        return 0;
+        return 1;
+}
+
+df_err_t df_record_encode_operation(const df_op_info_t *info, void **out, size_t *out_len, char *errstr,
+                                    size_t errstr_size)
+{
+        df__op_rec_t r;
+        df__buf_t v = {0};
+        char e[400], q[100];
+        df_err_t rc;
+
+        if ((rc = df__encode_begin(info, out, out_len, "operation", errstr, errstr_size)) != DF_OK)
+                return rc;
+        if ((rc = df_execution_id_check(info->execution_id, e, sizeof(e))) != DF_OK ||
+            (rc = df__printable_check("operation name", info->name, DF__NAME_MAX, e, sizeof(e))) != DF_OK ||
+            (rc = df_text_check("error", info->error, DF_MESSAGE_MAX, e, sizeof(e))) != DF_OK ||
+            (rc = df_text_check("callback id", info->callback_id, DF_MESSAGE_MAX, e, sizeof(e))) != DF_OK) {
+                df__errf(errstr, errstr_size, "encode operation: %s", e);
+                return rc;
+        }
+        if (!df__op_id_valid(info->op_id) || (info->parent_id && *info->parent_id && !df__op_id_valid(info->parent_id))) {
+                const char *bad = !df__op_id_valid(info->op_id) ? info->op_id : info->parent_id;
+                df__errf(errstr, errstr_size,
+                         "encode operation: %s \"%s\" is invalid: it must be 1..32 characters of digits and '.'",
+                         bad == info->op_id ? "op id" : "parent id", df__quote(q, sizeof(q), bad));
+                return DF_ERR_INVALID_ARG;
+        }
+        if ((int)info->type < 0 || (int)info->type > DF_OP_TYPE_CALLBACK || (int)info->status < 0 ||
+            (int)info->status > DF_OP_STATUS_TIMED_OUT || info->attempt < 0) {
+                df__errf(errstr, errstr_size, "encode operation: type %d, status %d or attempt %d out of range",
+                         (int)info->type, (int)info->status, info->attempt);
+                return DF_ERR_INVALID_ARG;
+        }
+        if ((rc = df__bytes_check("operation", "result", &info->result, errstr, errstr_size)) != DF_OK)
+                return rc;
+        memset(&r, 0, sizeof(r));
+        r.execution_id = (char *)info->execution_id;
+        r.op_id = (char *)info->op_id;
+        r.parent_id = (char *)DF__S(info->parent_id);
+        r.name = (char *)info->name;
+        r.type = (int32_t)info->type;
+        r.status = (int32_t)info->status;
+        r.attempt = info->attempt;
+        r.result.data = (uint8_t *)info->result.data;
+        r.result.len = info->result.len;
+        r.error = (char *)DF__S(info->error);
+        r.started_ms = info->started_ms;
+        r.updated_ms = info->updated_ms;
+        r.due_ms = info->due_ms;
+        r.callback_id = (char *)DF__S(info->callback_id);
+        return df__encode_end(df__op_encode(&r, &v, e, sizeof(e)), &v, "operation", e, out, out_len, errstr,
+                              errstr_size);
 }
 
 void df_record_free(void *buf)

@@ -7,8 +7,9 @@
  * back through the public API: every field as written, hostile bytes
  * (truncated, trailing, unknown fingerprint, invalid UTF-8, another record
  * type, out-of-range enums) refused with DF_ERR_CODEC and a message, never a
- * crash; the start-event encoder checks its arguments as df_client_start
- * does and writes what the workers decode.
+ * crash; the encoders (a start event, execution and operation records)
+ * check their arguments, refuse what no worker writes, and write what the
+ * workers decode.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -376,6 +377,107 @@ START_TEST(test_encode_start)
 }
 END_TEST
 
+START_TEST(test_encode_changelog)
+{
+        df_exec_info_t x, *xd = NULL;
+        df_op_info_t o, *od = NULL;
+        df__exec_rec_t r;
+        void *buf = NULL;
+        size_t len = 0;
+        char e[ERRSZ];
+
+        memset(&x, 0, sizeof(x));
+        x.execution_id = "order-5";
+        x.workflow = "orders";
+        x.status = DF_EXEC_SUSPENDED;
+        x.input.data = (const uint8_t *)"in";
+        x.input.len = 2;
+        x.error = "";
+        x.created_ms = 1;
+        x.updated_ms = 2;
+        x.op_count = 3;
+        ck_assert_int_eq(df_record_encode_execution(&x, &buf, &len, e, sizeof(e)), DF_OK);
+        ck_assert_int_eq(df_record_type(buf, len), DF_RECORD_EXECUTION);
+        ck_assert_int_eq(df_record_decode_execution(buf, len, &xd, e, sizeof(e)), DF_OK);
+        ck_assert_str_eq(xd->execution_id, "order-5");
+        ck_assert_str_eq(xd->workflow, "orders");
+        ck_assert_int_eq(xd->status, DF_EXEC_SUSPENDED);
+        ck_assert(xd->input.len == 2 && !memcmp(xd->input.data, "in", 2));
+        ck_assert_int_eq(xd->created_ms, 1);
+        ck_assert_int_eq(xd->updated_ms, 2);
+        ck_assert_int_eq(xd->op_count, 3);
+        df_exec_info_destroy(xd);
+        /* what the workers read: no crashes counted, nothing stashed */
+        memset(&r, 0, sizeof(r));
+        ck_assert_int_eq(df__exec_decode(buf, len, &r, e, sizeof(e)), 0);
+        ck_assert_int_eq(r.crash_count, 0);
+        ck_assert_uint_eq(r.stash.len, 0);
+        df__exec_clear(&r);
+        df_record_free(buf);
+
+        /* refused: what no worker writes */
+        x.execution_id = "has space";
+        ck_assert_int_eq(df_record_encode_execution(&x, &buf, &len, e, sizeof(e)), DF_ERR_INVALID_ARG);
+        ck_assert_msg(strstr(e, "execution id \"has space\" is invalid") != NULL, "%s", e);
+        ck_assert_ptr_null(buf);
+        x.execution_id = "order-5";
+        x.status = DF_EXEC_ANY;
+        ck_assert_int_eq(df_record_encode_execution(&x, &buf, &len, e, sizeof(e)), DF_ERR_INVALID_ARG);
+        ck_assert_msg(strstr(e, "status -1 is out of range") != NULL, "%s", e);
+        x.status = (df_exec_status_t)42;
+        ck_assert_int_eq(df_record_encode_execution(&x, &buf, &len, e, sizeof(e)), DF_ERR_INVALID_ARG);
+        x.status = DF_EXEC_FAILED;
+        x.error = "bad \xff";
+        ck_assert_int_eq(df_record_encode_execution(&x, &buf, &len, e, sizeof(e)), DF_ERR_INVALID_ARG);
+        ck_assert_msg(strstr(e, "error \"bad \\xFF\" is not valid UTF-8") != NULL, "%s", e);
+        x.error = "";
+        x.output.len = DF_PAYLOAD_MAX + 1;
+        x.output.data = NULL;
+        ck_assert_int_eq(df_record_encode_execution(&x, &buf, &len, e, sizeof(e)), DF_ERR_INVALID_ARG);
+        ck_assert_int_eq(df_record_encode_execution(NULL, &buf, &len, e, sizeof(e)), DF_ERR_INVALID_ARG);
+
+        memset(&o, 0, sizeof(o));
+        o.execution_id = "order-5";
+        o.op_id = "2";
+        o.name = "payment";
+        o.type = DF_OP_TYPE_CALLBACK;
+        o.status = DF_OP_STATUS_PENDING;
+        o.attempt = 1;
+        o.due_ms = 99;
+        o.callback_id = "0123456789abcdef0123456789abcdef_2_order-5";
+        ck_assert_int_eq(df_record_encode_operation(&o, &buf, &len, e, sizeof(e)), DF_OK);
+        ck_assert_int_eq(df_record_decode_operation(buf, len, &od, e, sizeof(e)), DF_OK);
+        ck_assert_str_eq(od->execution_id, "order-5");
+        ck_assert_str_eq(od->op_id, "2");
+        ck_assert_str_eq(od->parent_id, "");
+        ck_assert_str_eq(od->name, "payment");
+        ck_assert_int_eq(od->type, DF_OP_TYPE_CALLBACK);
+        ck_assert_int_eq(od->status, DF_OP_STATUS_PENDING);
+        ck_assert_int_eq(od->due_ms, 99);
+        ck_assert_str_eq(od->callback_id, "0123456789abcdef0123456789abcdef_2_order-5");
+        ck_assert_str_eq(od->error, "");
+        df_op_info_destroy(od);
+        df_record_free(buf);
+        o.op_id = "2/x";
+        ck_assert_int_eq(df_record_encode_operation(&o, &buf, &len, e, sizeof(e)), DF_ERR_INVALID_ARG);
+        ck_assert_msg(strstr(e, "op id \"2/x\" is invalid") != NULL, "%s", e);
+        o.op_id = "2";
+        o.name = "pay\x1b[2J";
+        ck_assert_int_eq(df_record_encode_operation(&o, &buf, &len, e, sizeof(e)), DF_ERR_INVALID_ARG);
+        ck_assert_msg(strstr(e, "operation name") != NULL && strstr(e, "control character") != NULL, "%s", e);
+        o.name = "";
+        ck_assert_int_eq(df_record_encode_operation(&o, &buf, &len, e, sizeof(e)), DF_ERR_INVALID_ARG);
+        o.name = "payment";
+        o.status = (df_op_status_t)9;
+        ck_assert_int_eq(df_record_encode_operation(&o, &buf, &len, e, sizeof(e)), DF_ERR_INVALID_ARG);
+        o.status = DF_OP_STATUS_SUCCEEDED;
+        o.result.len = DF_PAYLOAD_MAX + 1;
+        o.result.data = (const uint8_t *)e;
+        ck_assert_int_eq(df_record_encode_operation(&o, &buf, &len, e, sizeof(e)), DF_ERR_PAYLOAD_TOO_LARGE);
+        ck_assert_ptr_null(buf);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("records");
@@ -388,6 +490,7 @@ int main(void)
         tcase_add_test(tc, test_timer_result_dead_letter);
         tcase_add_test(tc, test_hostile_bytes_refused);
         tcase_add_test(tc, test_encode_start);
+        tcase_add_test(tc, test_encode_changelog);
         suite_add_tcase(s, tc);
         sr = srunner_create(s);
         srunner_run_all(sr, CK_NORMAL);

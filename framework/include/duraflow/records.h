@@ -10,7 +10,9 @@
  * bytes, valid UTF-8 strings, enum ranges, sizes): hostile bytes are
  * refused with a message, never trusted.  They read only; they are what a
  * tool that watches the topics (a checker, a dump, a bridge to another
- * language) uses instead of the framework's internals.
+ * language) uses instead of the framework's internals.  The encoders at the
+ * end write what a producer that is not a C client needs (a start event),
+ * and what benchmarks and tests fill a changelog with.
  *
  *   topic             key                          record
  *   <p>.events        execution id                 df_event_info_t
@@ -203,7 +205,43 @@ DF_EXPORT void df_dead_letter_destroy(df_dead_letter_t *d);
  */
 DF_EXPORT df_err_t df_record_encode_start(const char *execution_id, const char *workflow, const void *input,
                                           size_t len, void **out, size_t *out_len, char *errstr, size_t errstr_size);
-/** Free bytes from df_record_encode_start; NULL is a no-op. */
+/* ---------------- writing changelog records (tools, benchmarks, tests) ---------------- */
+
+/**
+ * The bytes of an execution record as a worker writes it to <prefix>.state
+ * (key: the execution id, partition: the execution id's, as the client's
+ * reads expect), from the public view: for benchmarks that fill a changelog
+ * to measure a reader, and tests that build hostile variants from a valid
+ * record.  What df_exec_info_t does not show takes its default (no worker
+ * crashes counted, nothing stashed).  Every reader trusts the changelog:
+ * never write such records for executions that workers run.
+ * Checks: DF_ERR_INVALID_ARG (info, out or out_len NULL; execution id as
+ * df_execution_id_check; workflow as df_workflow_name_check; status not a
+ * df_exec_status_t of an execution; error not UTF-8 or over DF_MESSAGE_MAX
+ * bytes; op_count < 0; input or output NULL with a length),
+ * DF_ERR_PAYLOAD_TOO_LARGE (input or output over DF_PAYLOAD_MAX),
+ * DF_ERR_CODEC, DF_ERR_NOMEM.  *out as df_record_encode_start's.
+ * Thread-safe.
+ */
+DF_EXPORT df_err_t df_record_encode_execution(const df_exec_info_t *info, void **out, size_t *out_len,
+                                              char *errstr, size_t errstr_size);
+
+/**
+ * The bytes of an operation record (key: "<execution id>/<op id>", on the
+ * execution's partition), as df_record_encode_execution.  Not shown by
+ * df_op_info_t, so default: timer generation 0, no heartbeat timeout.
+ * Checks: DF_ERR_INVALID_ARG (info, out or out_len NULL; execution id as
+ * df_execution_id_check; op_id 1..32 characters of digits and '.', and
+ * parent_id "" or so; name 1..256 bytes of UTF-8 without control
+ * characters; type or status out of their enums; attempt < 0; error not
+ * UTF-8 or over DF_MESSAGE_MAX bytes; callback_id not UTF-8; result NULL
+ * with a length), DF_ERR_PAYLOAD_TOO_LARGE (result over DF_PAYLOAD_MAX),
+ * DF_ERR_CODEC, DF_ERR_NOMEM.  Thread-safe.
+ */
+DF_EXPORT df_err_t df_record_encode_operation(const df_op_info_t *info, void **out, size_t *out_len, char *errstr,
+                                              size_t errstr_size);
+
+/** Free bytes from a df_record_encode_* function; NULL is a no-op. */
 DF_EXPORT void df_record_free(void *buf);
 
 #ifdef __cplusplus
