@@ -430,26 +430,37 @@ out:
         return rc;
 }
 
-/* The checks of a start's arguments (public boundary). */
-static df_err_t df__start_check(df_client_t *c, const char *workflow, const char *execution_id, const void *input,
-                                size_t len, char *errstr, size_t errstr_size)
+df_err_t df__start_args_check(const char *what, const char *workflow, const char *execution_id, const void *input,
+                              size_t len, char *errstr, size_t errstr_size)
 {
         char e[400];
         df_err_t rc;
-        if (!c || (len && !input)) {
-                df__errf(errstr, errstr_size, "start: NULL client, or NULL input with a length of %zu", len);
+        if (len && !input) {
+                df__errf(errstr, errstr_size, "%s: NULL input with a length of %zu", what, len);
                 return DF_ERR_INVALID_ARG;
         }
         if ((rc = df_execution_id_check(execution_id, e, sizeof(e))) != DF_OK ||
             (rc = df_workflow_name_check(workflow, e, sizeof(e))) != DF_OK) {
-                df__errf(errstr, errstr_size, "start: %s", e);
+                df__errf(errstr, errstr_size, "%s: %s", what, e);
                 return rc;
         }
         if (len > DF_PAYLOAD_MAX) {
-                df__errf(errstr, errstr_size, "start: input is %zu bytes, over the limit of %d", len, DF_PAYLOAD_MAX);
+                df__errf(errstr, errstr_size, "%s: input is %zu bytes, over the limit of %d", what, len,
+                         DF_PAYLOAD_MAX);
                 return DF_ERR_PAYLOAD_TOO_LARGE;
         }
         return DF_OK;
+}
+
+/* The checks of a start's arguments (public boundary). */
+static df_err_t df__start_check(df_client_t *c, const char *workflow, const char *execution_id, const void *input,
+                                size_t len, char *errstr, size_t errstr_size)
+{
+        if (!c) {
+                df__errf(errstr, errstr_size, "start: NULL client");
+                return DF_ERR_INVALID_ARG;
+        }
+        return df__start_args_check("start", workflow, execution_id, input, len, errstr, errstr_size);
 }
 
 df_err_t df_client_start(df_client_t *c, const char *workflow, const char *execution_id, const void *input,

@@ -32,6 +32,12 @@ struct df_client {
  * DF_ERR_KAFKA (some were not delivered: errstr says how many and why). */
 df_err_t df__client_flush(df_client_t *c, int timeout_ms, char *errstr, size_t errstr_size);
 
+/** The checks of a start's arguments, as df_client_start states them
+ * (client.c; also df_record_encode_start's): input NULL with a length,
+ * execution id, workflow name, input size; errstr "<what>: ...". */
+df_err_t df__start_args_check(const char *what, const char *workflow, const char *execution_id, const void *input,
+                              size_t len, char *errstr, size_t errstr_size);
+
 /* ---- the public views of records (inspect.c) ---- */
 
 /** An execution record decoded, and the public view of it (what a

@@ -357,21 +357,13 @@ df_err_t df_record_encode_start(const char *execution_id, const char *workflow, 
                 *out = NULL;
         if (out_len)
                 *out_len = 0;
-        if (!out || !out_len || (len && !input)) {
-                df__errf(errstr, errstr_size, "encode start: NULL %s",
-                         !out || !out_len ? "out or out_len" : "input with a length");
+        if (!out || !out_len) {
+                df__errf(errstr, errstr_size, "encode start: NULL out or out_len");
                 return DF_ERR_INVALID_ARG;
         }
-        if ((rc = df_execution_id_check(execution_id, e, sizeof(e))) != DF_OK ||
-            (rc = df_workflow_name_check(workflow, e, sizeof(e))) != DF_OK) {
-                df__errf(errstr, errstr_size, "encode start: %s", e);
+        if ((rc = df__start_args_check("encode start", workflow, execution_id, input, len, errstr, errstr_size)) !=
+            DF_OK)
                 return rc;
-        }
-        if (len > DF_PAYLOAD_MAX) {
-                df__errf(errstr, errstr_size, "encode start: input is %zu bytes, over the limit of %d", len,
-                         DF_PAYLOAD_MAX);
-                return DF_ERR_PAYLOAD_TOO_LARGE;
-        }
         if (df__codec_init(errstr, errstr_size))
                 return DF_ERR_CODEC;
         memset(&ev, 0, sizeof(ev));
