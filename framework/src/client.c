@@ -452,6 +452,17 @@ df_err_t df__start_args_check(const char *what, const char *workflow, const char
         return DF_OK;
 }
 
+void df__start_event(df__event_t *ev, const char *workflow, const char *execution_id, const void *input, size_t len)
+{
+        memset(ev, 0, sizeof(*ev));
+        ev->type = DF__EV_START;
+        ev->execution_id = (char *)execution_id;
+        ev->workflow = (char *)workflow;
+        ev->input.data = (uint8_t *)input;
+        ev->input.len = len;
+        ev->request_id = "";
+}
+
 /* The checks of a start's arguments (public boundary). */
 static df_err_t df__start_check(df_client_t *c, const char *workflow, const char *execution_id, const void *input,
                                 size_t len, char *errstr, size_t errstr_size)
@@ -474,12 +485,7 @@ df_err_t df_client_start(df_client_t *c, const char *workflow, const char *execu
                 *existed = 0;
         if ((rc = df__start_check(c, workflow, execution_id, input, len, errstr, errstr_size)) != DF_OK)
                 return rc;
-        memset(&ev, 0, sizeof(ev));
-        ev.type = DF__EV_START;
-        ev.execution_id = (char *)execution_id;
-        ev.workflow = (char *)workflow;
-        ev.input.data = (uint8_t *)input;
-        ev.input.len = len;
+        df__start_event(&ev, workflow, execution_id, input, len);
         rc = df__send(c, &ev, 1, msg, sizeof(msg));
         if (rc == DF_OK && existed && !strcmp(msg, "exists"))
                 *existed = 1;
@@ -495,12 +501,7 @@ df_err_t df_client_start_async(df_client_t *c, const char *workflow, const char 
         df_err_t rc;
         if ((rc = df__start_check(c, workflow, execution_id, input, len, errstr, errstr_size)) != DF_OK)
                 return rc;
-        memset(&ev, 0, sizeof(ev));
-        ev.type = DF__EV_START;
-        ev.execution_id = (char *)execution_id;
-        ev.workflow = (char *)workflow;
-        ev.input.data = (uint8_t *)input;
-        ev.input.len = len;
+        df__start_event(&ev, workflow, execution_id, input, len);
         return df__send(c, &ev, 0, errstr, errstr_size);
 }
 

@@ -38,6 +38,10 @@ df_err_t df__client_flush(df_client_t *c, int timeout_ms, char *errstr, size_t e
 df_err_t df__start_args_check(const char *what, const char *workflow, const char *execution_id, const void *input,
                               size_t len, char *errstr, size_t errstr_size);
 
+/** A START event of workflow for execution_id with input (pointers into
+ * the arguments, request id "", no timestamp yet). */
+void df__start_event(df__event_t *ev, const char *workflow, const char *execution_id, const void *input, size_t len);
+
 /* ---- the public views of records (inspect.c) ---- */
 
 /** An execution record decoded, and the public view of it (what a

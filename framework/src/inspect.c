@@ -366,13 +366,7 @@ df_err_t df_record_encode_start(const char *execution_id, const char *workflow, 
                 return rc;
         if (df__codec_init(errstr, errstr_size))
                 return DF_ERR_CODEC;
-        memset(&ev, 0, sizeof(ev));
-        ev.type = DF__EV_START;
-        ev.execution_id = (char *)execution_id;
-        ev.workflow = (char *)workflow;
-        ev.input.data = (uint8_t *)input;
-        ev.input.len = len;
-        ev.request_id = "";
+        df__start_event(&ev, workflow, execution_id, input, len);
         ev.ts_ms = df__now_ms();
         if (df__event_encode(&ev, &v, e, sizeof(e))) {
                 df__errf(errstr, errstr_size, "encode start: %s", e);
