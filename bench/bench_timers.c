@@ -70,7 +70,7 @@ static int flush_timers(df_client_t *cl, int64_t timeout_ms)
 {
         int64_t end = bench_mono_ns() + timeout_ms * 1000000;
         df_err_t rc;
-        while ((rc = df_client_flush(cl, 10000)) == DF_ERR_TIMEOUT && bench_mono_ns() < end)
+        while ((rc = df_client_flush(cl, 10000)) == DF_ERR_DEADLINE && bench_mono_ns() < end)
                 ;
         if (rc != DF_OK)
                 fprintf(stderr, "flush of timers: %s\n", df_err_name(rc));

@@ -28,7 +28,7 @@ struct df_client {
 };
 
 /** Flush the producer (up to timeout_ms), then DF_OK when every message
- * since the last flush was delivered; DF_ERR_TIMEOUT (still in flight) or
+ * since the last flush was delivered; DF_ERR_DEADLINE (still in flight) or
  * DF_ERR_KAFKA (some were not delivered: errstr says how many and why). */
 df_err_t df__client_flush(df_client_t *c, int timeout_ms, char *errstr, size_t errstr_size);
 

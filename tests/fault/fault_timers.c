@@ -63,9 +63,9 @@ static int cmd_produce(void)
                 if (rc != DF_OK)
                         fc_die("df_timer_schedule_async %s: %s: %s", id, df_err_name(rc), errstr);
         }
-        /* acknowledged: df_client_flush says DF_ERR_TIMEOUT while some are
+        /* acknowledged: df_client_flush says DF_ERR_DEADLINE while some are
          * still in flight */
-        for (tries = 0; (rc = df_client_flush(c, 10000)) == DF_ERR_TIMEOUT && tries < 6; tries++)
+        for (tries = 0; (rc = df_client_flush(c, 10000)) == DF_ERR_DEADLINE && tries < 6; tries++)
                 ;
         if (rc != DF_OK)
                 fc_die("timers not acknowledged within 60 s: %s", df_err_name(rc));

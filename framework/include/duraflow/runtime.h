@@ -275,7 +275,7 @@ DF_EXPORT df_err_t df_timer_id_check(const char *id, char *errstr, size_t errstr
  * more than DF_TIMER_DUE_RANGE_MS from now; a topic name breaking the rules
  * above; key or payload NULL with a length), DF_ERR_PAYLOAD_TOO_LARGE (payload
  * over DF_PAYLOAD_MAX, key over DF_TIMER_KEY_MAX), DF_ERR_NOT_FOUND (no such
- * topic), DF_ERR_TIMEOUT (not acknowledged in time: it may still be), DF_ERR_KAFKA
+ * topic), DF_ERR_DEADLINE (not acknowledged in time: it may still be), DF_ERR_KAFKA
  * (not delivered, or the topic lookup failed), DF_ERR_CODEC.  errstr names the
  * field and the rule.  Thread-safe.
  */
@@ -299,7 +299,7 @@ DF_EXPORT df_err_t df_timer_schedule_async(df_client_t *c, const char *timer_id,
  * error (the service cannot tell them apart: DF_OK either way).  A schedule
  * and a cancel of the same id from one client are applied in the order they
  * were called.  Errors: DF_ERR_INVALID_ARG (c NULL, timer id as
- * df_timer_id_check), DF_ERR_TIMEOUT, DF_ERR_KAFKA.  Thread-safe.
+ * df_timer_id_check), DF_ERR_DEADLINE, DF_ERR_KAFKA.  Thread-safe.
  */
 DF_EXPORT df_err_t df_timer_cancel(df_client_t *c, const char *timer_id, char *errstr, size_t errstr_size);
 /** df_timer_cancel without waiting: durable once df_client_flush() returns
