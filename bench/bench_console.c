@@ -4,9 +4,9 @@
  * rate), how fast it answers the first page of a status-filtered list and
  * a describe (HTTP, p50/p99), and its memory (VmHWM, VmRSS) and index size.
  *
- * The state records are produced directly (3 per execution: a step
- * SUCCEEDED, a callback, the execution; statuses 60% SUCCEEDED, 30%
- * SUSPENDED waiting on the callback, 10% FAILED), then `duraflow console`
+ * The state records are produced directly (records.h's encoders; 3 per
+ * execution: a step SUCCEEDED, a callback, the execution; statuses 60%
+ * SUCCEEDED, 30% SUSPENDED waiting on the callback, 10% FAILED), then `duraflow console`
  * runs as a child process and indexes them from the beginning.
  *
  * Usage: bench_console [--count 1000000] [--partitions 6] [--queries 1000] [--timeout-s 1800]
@@ -21,7 +21,7 @@
 #include <curl/curl.h>
 
 #include "bench_common.h"
-#include "codec.h"
+#include "duraflow/records.h"
 
 typedef struct buf {
         char d[1 << 20];
@@ -81,10 +81,14 @@ static void produce(const char *prefix, long count, int partitions)
                 exit(1);
         }
         for (i = 0; i < count; i++) {
-                df__op_rec_t o;
-                df__exec_rec_t x;
-                df__buf_t v = {0};
-                int k, st = i % 10 == 0 ? DF__ES_FAILED : i % 10 < 4 ? DF__ES_SUSPENDED : DF__ES_SUCCEEDED;
+                df_op_info_t o;
+                df_exec_info_t x;
+                void *v = NULL;
+                size_t vlen = 0;
+                df_err_t rc;
+                int k;
+                df_exec_status_t st = i % 10 == 0 ? DF_EXEC_FAILED : i % 10 < 4 ? DF_EXEC_SUSPENDED
+                                                                                 : DF_EXEC_SUCCEEDED;
                 int64_t t = 1700000000000LL + i;
                 snprintf(id, sizeof(id), "bench-%08ld", i);
                 for (k = 1; k <= 3; k++) {
@@ -95,45 +99,47 @@ static void produce(const char *prefix, long count, int partitions)
                                 o.op_id = k == 1 ? "1" : "2";
                                 o.parent_id = "";
                                 o.name = k == 1 ? "receive" : "payment";
-                                o.type = k == 1 ? DF__OP_STEP : DF__OP_CALLBACK;
-                                o.status = k == 1 ? DF__OS_SUCCEEDED
-                                           : st == DF__ES_SUSPENDED ? DF__OS_PENDING
-                                           : st == DF__ES_FAILED   ? DF__OS_FAILED
-                                                                   : DF__OS_SUCCEEDED;
+                                o.type = k == 1 ? DF_OP_TYPE_STEP : DF_OP_TYPE_CALLBACK;
+                                o.status = k == 1 ? DF_OP_STATUS_SUCCEEDED
+                                           : st == DF_EXEC_SUSPENDED ? DF_OP_STATUS_PENDING
+                                           : st == DF_EXEC_FAILED   ? DF_OP_STATUS_FAILED
+                                                                    : DF_OP_STATUS_SUCCEEDED;
                                 o.attempt = 1;
-                                o.result.data = (uint8_t *)"{\"total_cents\":12345,\"valid\":true}";
+                                o.result.data = (const uint8_t *)"{\"total_cents\":12345,\"valid\":true}";
                                 o.result.len = k == 1 ? 34 : 0;
-                                o.error = o.status == DF__OS_FAILED ? "card declined" : "";
+                                o.error = o.status == DF_OP_STATUS_FAILED ? "card declined" : "";
                                 o.callback_id = k == 2 ? "0123456789abcdef0123456789abcdef_2_x" : "";
                                 o.started_ms = o.updated_ms = t;
                                 o.due_ms = k == 2 ? t + 60000 : 0;
                                 snprintf(key, sizeof(key), "%s/%s", id, o.op_id);
-                                if (df__op_encode(&o, &v, e, sizeof(e)))
-                                        exit(1);
+                                rc = df_record_encode_operation(&o, &v, &vlen, e, sizeof(e));
                         } else {
                                 x.execution_id = id;
                                 x.workflow = "order";
-                                x.input.data = (uint8_t *)"{\"order_id\":10248,\"day_ms\":1000}";
+                                x.input.data = (const uint8_t *)"{\"order_id\":10248,\"day_ms\":1000}";
                                 x.input.len = 32;
                                 x.status = st;
-                                x.output.data = (uint8_t *)"{\"outcome\":\"confirmed_on_time\"}";
-                                x.output.len = st == DF__ES_SUCCEEDED ? 31 : 0;
-                                x.error = st == DF__ES_FAILED ? "payment: card declined" : "";
+                                x.output.data = (const uint8_t *)"{\"outcome\":\"confirmed_on_time\"}";
+                                x.output.len = st == DF_EXEC_SUCCEEDED ? 31 : 0;
+                                x.error = st == DF_EXEC_FAILED ? "payment: card declined" : "";
                                 x.created_ms = t;
                                 x.updated_ms = t + 5;
                                 x.op_count = 2;
                                 snprintf(key, sizeof(key), "%s", id);
-                                if (df__exec_encode(&x, &v, e, sizeof(e)))
-                                        exit(1);
+                                rc = df_record_encode_execution(&x, &v, &vlen, e, sizeof(e));
+                        }
+                        if (rc != DF_OK) {
+                                fprintf(stderr, "bench_console: %s\n", e);
+                                exit(1);
                         }
                         /* the worker's co-partitioning: by execution id */
                         while (rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic),
                                                  RD_KAFKA_V_PARTITION(bench_partition(id, partitions)),
-                                                 RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_VALUE(v.data, v.len),
+                                                 RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_VALUE(v, vlen),
                                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                                                  RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
                                 rd_kafka_poll(p, 10);
-                        free(v.data);
+                        df_record_free(v);
                 }
                 rd_kafka_poll(p, 0);
         }
@@ -150,7 +156,7 @@ int main(int argc, char **argv)
         int partitions = (int)bench_arg_ll(argc, argv, "--partitions", 6);
         long queries = bench_arg_ll(argc, argv, "--queries", 1000);
         long timeout_s = bench_arg_ll(argc, argv, "--timeout-s", 1800);
-        char prefix[96], topic[256], state[256], cli[1200], self[1024], url[128] = "", line[512], e[256], q[512];
+        char prefix[96], topic[256], state[256], cli[1200], self[1024], url[128] = "", line[512], q[512];
         char *args[16];
         int64_t t0, t_prod, t_idx = 0, *lat_list, *lat_desc, *lat_counts;
         long hwm, rss, i;
@@ -165,7 +171,6 @@ int main(int argc, char **argv)
         ssize_t sl;
 
         bench_brokers();
-        df__codec_init(e, sizeof(e));
         rep = bench_report_new("console", "Console: 1,000,000 executions indexed", argc, argv);
         bench_prefix(prefix, sizeof(prefix), "con");
         snprintf(state, sizeof(state), "%s/bench-console-%d", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",

@@ -2,9 +2,9 @@
  * bench_timers -- timer-service precision and footprint with many pending
  * timers.
  *
- *  1. --pending N timers (default 1,000,000) are produced straight to
- *     <prefix>.timers (Avro Timer records, as a worker writes them), due
- *     30 days from now, for a target topic nobody reads.
+ *  1. --pending N timers (default 1,000,000) are scheduled with the public
+ *     timer API (df_timer_schedule_async, one df_client_flush), due 30 days
+ *     from now, for a target topic nobody reads.
  *  2. The timer service runs as a child process (bench_node timers); the
  *     time it takes to index them all is measured.
  *  3. After 20 warm-up timers (due at once: the service's first transaction
@@ -24,7 +24,6 @@
 #include <time.h>
 
 #include "bench_common.h"
-#include "codec.h"
 
 static int64_t wall_us(void)
 {
@@ -33,57 +32,49 @@ static int64_t wall_us(void)
         return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static rd_kafka_t *producer_new(void)
+/* The client that schedules the timers: a copy of conf with the producer
+ * settings of a bulk loader (the client's own linger is 1 ms). */
+static df_client_t *timer_client_new(const df_conf_t *conf)
 {
+        df_conf_t *c = df_conf_dup(conf);
+        df_client_t *cl;
         char e[512];
-        rd_kafka_t *p = rd_kafka_new(RD_KAFKA_PRODUCER,
-                                     bench_kconf("partitioner", "murmur2_random", "linger.ms", "20",
-                                                 "batch.size", "1000000", "enable.idempotence", "true",
-                                                 "queue.buffering.max.messages", "1000000", NULL),
-                                     e, sizeof(e));
-        if (!p) {
-                fprintf(stderr, "producer: %s\n", e);
+        bench_conf_set(c, "kafka.linger.ms", "20");
+        bench_conf_set(c, "kafka.batch.size", "1000000");
+        bench_conf_set(c, "kafka.queue.buffering.max.messages", "1000000");
+        cl = df_client_new(c, e, sizeof(e)); /* creates the duraflow topics */
+        df_conf_destroy(c);
+        if (!cl) {
+                fprintf(stderr, "client: %s\n", e);
                 exit(1);
         }
-        return p;
+        return cl;
 }
 
-/* Produce one Timer record keyed by its id. */
-static void produce_timer(rd_kafka_t *p, const char *timers_topic, const char *id, int64_t due_ms,
-                          const char *target, const char *payload)
+/* Schedule one timer (public timer API, acknowledged by the next flush):
+ * id, due time, the target topic, key "exec-<id>", payload. */
+static void schedule_timer(df_client_t *cl, const char *id, int64_t due_ms, const char *target, const char *payload)
 {
-        df__timer_rec_t t;
-        df__buf_t v = {0};
-        char e[256], key[64];
-        rd_kafka_resp_err_t err;
-
-        memset(&t, 0, sizeof(t));
-        t.timer_id = (char *)id;
-        t.due_ms = due_ms;
-        t.topic = (char *)target;
+        char e[512], key[64];
+        df_err_t rc;
         snprintf(key, sizeof(key), "exec-%s", id);
-        t.key.data = (uint8_t *)key;
-        t.key.len = strlen(key);
-        t.payload.data = (uint8_t *)payload;
-        t.payload.len = strlen(payload);
-        t.created_ms = bench_wall_ms();
-        if (df__timer_encode(&t, &v, e, sizeof(e))) {
-                fprintf(stderr, "timer encode: %s\n", e);
+        rc = df_timer_schedule_async(cl, id, due_ms, target, key, strlen(key), payload, strlen(payload), e, sizeof(e));
+        if (rc != DF_OK) {
+                fprintf(stderr, "schedule %s: %s: %s\n", id, df_err_name(rc), e);
                 exit(1);
         }
-        for (;;) {
-                err = rd_kafka_producev(p, RD_KAFKA_V_TOPIC(timers_topic), RD_KAFKA_V_KEY(id, strlen(id)),
-                                        RD_KAFKA_V_VALUE(v.data, v.len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
-                                        RD_KAFKA_V_END);
-                if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-                        break;
-                rd_kafka_poll(p, 10);
-        }
-        if (err) {
-                fprintf(stderr, "produce: %s\n", rd_kafka_err2str(err));
-                exit(1);
-        }
-        rd_kafka_poll(p, 0);
+}
+
+/* Wait until every timer scheduled is acknowledged, up to timeout_ms; 0 or -1. */
+static int flush_timers(df_client_t *cl, int64_t timeout_ms)
+{
+        int64_t end = bench_mono_ns() + timeout_ms * 1000000;
+        df_err_t rc;
+        while ((rc = df_client_flush(cl, 10000)) == DF_ERR_DEADLINE && bench_mono_ns() < end)
+                ;
+        if (rc != DF_OK)
+                fprintf(stderr, "flush of timers: %s\n", df_err_name(rc));
+        return rc == DF_OK ? 0 : -1;
 }
 
 /* Parse a "key=value" number from a stats line. */
@@ -108,7 +99,7 @@ int main(int argc, char **argv)
         char node[1024], errlog[300], tsdir[400];
         df_conf_t *conf;
         df_client_t *cl;
-        rd_kafka_t *p, *c;
+        rd_kafka_t *c;
         rd_kafka_topic_partition_list_t *tp;
         bench_child_t child;
         bench_report_t *rep;
@@ -131,32 +122,24 @@ int main(int argc, char **argv)
         snprintf(errlog, sizeof(errlog), "/tmp/%s-timers.log", prefix);
         conf = bench_conf(prefix, state, partitions);
         bench_conf_args(conf, argc, argv);
-        cl = df_client_new(conf, e, sizeof(e)); /* creates the duraflow topics */
-        if (!cl || bench_create_topic(target, partitions, 0)) {
-                fprintf(stderr, "setup: %s\n", e);
-                return 1;
-        }
-        df_client_destroy(cl);
-        if (df__codec_init(e, sizeof(e))) {
-                fprintf(stderr, "codec: %s\n", e);
+        cl = timer_client_new(conf);
+        if (bench_create_topic(target, partitions, 0)) {
+                fprintf(stderr, "setup: cannot create %s\n", target);
                 return 1;
         }
 
         /* 1. pending timers */
-        fprintf(stderr, "producing %ld pending timers to %s\n", pending, timers_topic);
-        p = producer_new();
+        fprintf(stderr, "scheduling %ld pending timers (%s)\n", pending, timers_topic);
         t0 = bench_mono_ns();
         base_due = bench_wall_ms() + 30LL * 24 * 3600 * 1000;
         memset(payload, 'p', 100);
         payload[100] = 0;
         for (i = 0; i < pending; i++) {
-                snprintf(id, sizeof(id), "pending-%ld/1/0/1", i);
-                produce_timer(p, timers_topic, id, base_due + i, target, payload);
+                snprintf(id, sizeof(id), "pending-%ld", i);
+                schedule_timer(cl, id, base_due + i, target, payload);
         }
-        if (rd_kafka_flush(p, 300000)) {
-                fprintf(stderr, "flush of pending timers timed out\n");
+        if (flush_timers(cl, 300000))
                 return 1;
-        }
         produce_ns = bench_mono_ns() - t0;
         fprintf(stderr, "  produced in %.1f s\n", (double)produce_ns / 1e9);
 
@@ -238,10 +221,10 @@ int main(int argc, char **argv)
                 int64_t wdl = bench_mono_ns() + 60LL * 1000000000;
                 int warm = 0;
                 for (k = 0; k < 20; k++) {
-                        snprintf(id, sizeof(id), "warm-%d/1/0/1", k);
-                        produce_timer(p, timers_topic, id, bench_wall_ms(), target, "warm");
+                        snprintf(id, sizeof(id), "warm-%d", k);
+                        schedule_timer(cl, id, bench_wall_ms(), target, "warm");
                 }
-                rd_kafka_flush(p, 30000);
+                flush_timers(cl, 30000);
                 while (warm < 20 && bench_mono_ns() < wdl) {
                         rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 100);
                         if (m) {
@@ -259,12 +242,12 @@ int main(int argc, char **argv)
         base_due = bench_wall_ms() + lead_ms;
         for (i = 0; i < ndue; i++) {
                 int64_t due = base_due + (ndue > 1 ? (int64_t)((double)i * (double)window_ms / (double)(ndue - 1)) : 0);
-                snprintf(id, sizeof(id), "due-%ld/1/0/1", i);
+                snprintf(id, sizeof(id), "due-%ld", i);
                 snprintf(payload, sizeof(payload), "%lld %ld", (long long)due, i);
-                produce_timer(p, timers_topic, id, due, target, payload);
+                schedule_timer(cl, id, due, target, payload);
         }
-        if (rd_kafka_flush(p, 60000))
-                fprintf(stderr, "flush of due timers timed out\n");
+        if (flush_timers(cl, 60000))
+                fprintf(stderr, "flush of due timers failed\n");
         fprintf(stderr, "  %ld timers due in [+%ld ms, +%ld ms] sent (%.0f ms after the first due time)\n", ndue,
                 lead_ms, lead_ms + window_ms, (double)(bench_wall_ms() - base_due));
         cpu_child = bench_proc_cpu_s(child.pid);
@@ -314,7 +297,7 @@ int main(int argc, char **argv)
         bench_child_stop(&child, 15000);
         rd_kafka_consumer_close(c);
         rd_kafka_destroy(c);
-        rd_kafka_destroy(p);
+        df_client_destroy(cl);
 
         {
                 size_t n = 0;
@@ -327,8 +310,8 @@ int main(int argc, char **argv)
         }
 
         bench_report_text(rep,
-                          "%ld pending timers (due in 30 days) produced to `<prefix>.timers`, then %ld timers due "
-                          "uniformly within %ld ms; timer service = `bench_node timers` (df_timer_service) as a "
+                          "%ld pending timers (due in 30 days) scheduled with `df_timer_schedule_async`, then %ld "
+                          "timers due uniformly within %ld ms; timer service = `bench_node timers` (df_timer_service) as a "
                           "child process, %d partitions, settings: %s. Lateness = arrival at the target topic "
                           "(read_committed consumer, wall clock) - due time.",
                           pending, ndue, window_ms, partitions,

@@ -11,20 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "kafka.h"
+#include "client.h"
 #include "text.h"
-
-struct df_client {
-        df_conf_t *conf;
-        df__topics_t t;
-        rd_kafka_t *producer;
-        rd_kafka_t *reader; /* results replies */
-        pthread_mutex_t lock;
-        int timeout_ms;
-        int reader_ready;
-        int failed;                    /* deliveries that failed since the last flush (atomic) */
-        rd_kafka_resp_err_t last_err;
-};
 
 /* Delivery reports: a message librdkafka gave up on must not be reported
  * acknowledged (rd_kafka_flush also returns once messages have failed). */
@@ -39,7 +27,7 @@ static void df__client_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opa
 }
 
 /* Flush, then tell whether every message since the last check was delivered. */
-static df_err_t df__client_flush(df_client_t *c, int timeout_ms, char *errstr, size_t errstr_size)
+df_err_t df__client_flush(df_client_t *c, int timeout_ms, char *errstr, size_t errstr_size)
 {
         int failed;
         if (rd_kafka_flush(c->producer, timeout_ms)) {
@@ -277,6 +265,7 @@ void df_client_destroy(df_client_t *c)
                 rd_kafka_destroy(c->reader);
         }
         df_conf_destroy(c->conf);
+        free(c->known_topics);
         pthread_mutex_destroy(&c->lock);
         free(c);
 }
@@ -441,26 +430,48 @@ out:
         return rc;
 }
 
-/* The checks of a start's arguments (public boundary). */
-static df_err_t df__start_check(df_client_t *c, const char *workflow, const char *execution_id, const void *input,
-                                size_t len, char *errstr, size_t errstr_size)
+df_err_t df__start_args_check(const char *what, const char *workflow, const char *execution_id, const void *input,
+                              size_t len, char *errstr, size_t errstr_size)
 {
         char e[400];
         df_err_t rc;
-        if (!c || (len && !input)) {
-                df__errf(errstr, errstr_size, "start: NULL client, or NULL input with a length of %zu", len);
+        if (len && !input) {
+                df__errf(errstr, errstr_size, "%s: NULL input with a length of %zu", what, len);
                 return DF_ERR_INVALID_ARG;
         }
         if ((rc = df_execution_id_check(execution_id, e, sizeof(e))) != DF_OK ||
             (rc = df_workflow_name_check(workflow, e, sizeof(e))) != DF_OK) {
-                df__errf(errstr, errstr_size, "start: %s", e);
+                df__errf(errstr, errstr_size, "%s: %s", what, e);
                 return rc;
         }
         if (len > DF_PAYLOAD_MAX) {
-                df__errf(errstr, errstr_size, "start: input is %zu bytes, over the limit of %d", len, DF_PAYLOAD_MAX);
+                df__errf(errstr, errstr_size, "%s: input is %zu bytes, over the limit of %d", what, len,
+                         DF_PAYLOAD_MAX);
                 return DF_ERR_PAYLOAD_TOO_LARGE;
         }
         return DF_OK;
+}
+
+void df__start_event(df__event_t *ev, const char *workflow, const char *execution_id, const void *input, size_t len)
+{
+        memset(ev, 0, sizeof(*ev));
+        ev->type = DF__EV_START;
+        ev->execution_id = (char *)execution_id;
+        ev->workflow = (char *)workflow;
+        ev->input.data = (uint8_t *)input;
+        ev->input.len = len;
+        ev->request_id = "";
+}
+
+/* The checks of a start's arguments (public boundary). */
+static df_err_t df__start_check(df_client_t *c, const char *workflow, const char *execution_id, const void *input,
+                                size_t len, char *errstr, size_t errstr_size)
+{
+        if (!c) {
+                df__errf(errstr, errstr_size, "start: NULL client");
+                return DF_ERR_INVALID_ARG;
+        }
+        return df__start_args_check("start", workflow, execution_id, input, len, errstr, errstr_size);
 }
 
 df_err_t df_client_start(df_client_t *c, const char *workflow, const char *execution_id, const void *input,
@@ -474,12 +485,7 @@ df_err_t df_client_start(df_client_t *c, const char *workflow, const char *execu
                 *existed = 0;
         if ((rc = df__start_check(c, workflow, execution_id, input, len, errstr, errstr_size)) != DF_OK)
                 return rc;
-        memset(&ev, 0, sizeof(ev));
-        ev.type = DF__EV_START;
-        ev.execution_id = (char *)execution_id;
-        ev.workflow = (char *)workflow;
-        ev.input.data = (uint8_t *)input;
-        ev.input.len = len;
+        df__start_event(&ev, workflow, execution_id, input, len);
         rc = df__send(c, &ev, 1, msg, sizeof(msg));
         if (rc == DF_OK && existed && !strcmp(msg, "exists"))
                 *existed = 1;
@@ -495,12 +501,7 @@ df_err_t df_client_start_async(df_client_t *c, const char *workflow, const char 
         df_err_t rc;
         if ((rc = df__start_check(c, workflow, execution_id, input, len, errstr, errstr_size)) != DF_OK)
                 return rc;
-        memset(&ev, 0, sizeof(ev));
-        ev.type = DF__EV_START;
-        ev.execution_id = (char *)execution_id;
-        ev.workflow = (char *)workflow;
-        ev.input.data = (uint8_t *)input;
-        ev.input.len = len;
+        df__start_event(&ev, workflow, execution_id, input, len);
         return df__send(c, &ev, 0, errstr, errstr_size);
 }
 
@@ -719,36 +720,6 @@ static int df__key_of(const rd_kafka_message_t *m, char *buf, size_t size)
         memcpy(buf, m->key, m->key_len);
         buf[m->key_len] = '\0';
         return 0;
-}
-
-/* An execution record decoded, and the public view of it. */
-struct df__exec_info {
-        df_exec_info_t pub; /* first: df_exec_info_destroy casts back */
-        df__exec_rec_t rec;
-};
-
-static void df__exec_pub(df_exec_info_t *pub, const df__exec_rec_t *rec)
-{
-        pub->execution_id = rec->execution_id ? rec->execution_id : "";
-        pub->workflow = rec->workflow ? rec->workflow : "";
-        pub->status = (df_exec_status_t)rec->status;
-        pub->input.data = rec->input.data;
-        pub->input.len = rec->input.len;
-        pub->output.data = rec->output.data;
-        pub->output.len = rec->output.len;
-        pub->error = rec->error ? rec->error : "";
-        pub->created_ms = rec->created_ms;
-        pub->updated_ms = rec->updated_ms;
-        pub->op_count = rec->op_count;
-}
-
-void df_exec_info_destroy(df_exec_info_t *info)
-{
-        struct df__exec_info *x = (struct df__exec_info *)info;
-        if (!x)
-                return;
-        df__exec_clear(&x->rec);
-        free(x);
 }
 
 /* Where an operation's latest record is: its offset, and the record itself
@@ -1072,19 +1043,7 @@ df_err_t df_history_next(df_history_t *h, const df_op_info_t **op, char *errstr,
                         df__errf(errstr, errstr_size, "history: operation %s/%s does not decode: %s", h->id, opid, e);
                         return DF_ERR_CODEC;
                 }
-                h->op_pub.op_id = h->op.op_id ? h->op.op_id : "";
-                h->op_pub.parent_id = h->op.parent_id ? h->op.parent_id : "";
-                h->op_pub.type = (df_op_type_t)h->op.type;
-                h->op_pub.name = h->op.name ? h->op.name : "";
-                h->op_pub.status = (df_op_status_t)h->op.status;
-                h->op_pub.attempt = h->op.attempt;
-                h->op_pub.started_ms = h->op.started_ms;
-                h->op_pub.updated_ms = h->op.updated_ms;
-                h->op_pub.result.data = h->op.result.data;
-                h->op_pub.result.len = h->op.result.len;
-                h->op_pub.error = h->op.error ? h->op.error : "";
-                h->op_pub.due_ms = h->op.due_ms;
-                h->op_pub.callback_id = h->op.callback_id ? h->op.callback_id : "";
+                df__op_pub(&h->op_pub, &h->op);
                 *op = &h->op_pub;
                 return DF_OK;
         }

@@ -162,39 +162,80 @@ df_err_t df_execution_id_check(const char *id, char *errstr, size_t errstr_size)
         return DF_ERR_INVALID_ARG;
 }
 
-df_err_t df_workflow_name_check(const char *name, char *errstr, size_t errstr_size)
+df_err_t df__printable_check(const char *field, const char *s, size_t max, char *errstr, size_t errstr_size)
 {
-        const unsigned char *p = (const unsigned char *)name;
+        const unsigned char *p = (const unsigned char *)s;
         char q[100];
         size_t n, i = 0;
 
-        if (!name || !*name) {
-                df__errf(errstr, errstr_size, "workflow name is empty: it must be 1..%d bytes of UTF-8 text",
-                         DF_WORKFLOW_NAME_MAX);
+        if (!s || !*s) {
+                df__errf(errstr, errstr_size, "%s is empty: it must be 1..%zu bytes of UTF-8 text", field, max);
                 return DF_ERR_INVALID_ARG;
         }
-        n = strlen(name);
-        if (n > DF_WORKFLOW_NAME_MAX) {
-                df__errf(errstr, errstr_size, "workflow name \"%s\" is %zu bytes, over the limit of %d",
-                         df__quote(q, sizeof(q), name), n, DF_WORKFLOW_NAME_MAX);
+        n = strlen(s);
+        if (n > max) {
+                df__errf(errstr, errstr_size, "%s \"%s\" is %zu bytes, over the limit of %zu", field,
+                         df__quote(q, sizeof(q), s), n, max);
                 return DF_ERR_INVALID_ARG;
         }
         while (i < n) {
                 unsigned cp;
                 size_t k = df__utf8_next(p + i, n - i, &cp);
                 if (!k) {
-                        df__errf(errstr, errstr_size, "workflow name \"%s\" is not valid UTF-8",
-                                 df__quote(q, sizeof(q), name));
+                        df__errf(errstr, errstr_size, "%s \"%s\" is not valid UTF-8", field, df__quote(q, sizeof(q), s));
                         return DF_ERR_INVALID_ARG;
                 }
                 if (cp < 0x20 || cp == 0x7F || df__escaped_cp(cp)) {
                         df__errf(errstr, errstr_size,
-                                 "workflow name \"%s\" contains a control character (U+%04X): it must be printable "
-                                 "text",
-                                 df__quote(q, sizeof(q), name), cp);
+                                 "%s \"%s\" contains a control character (U+%04X): it must be printable text", field,
+                                 df__quote(q, sizeof(q), s), cp);
                         return DF_ERR_INVALID_ARG;
                 }
                 i += k;
+        }
+        return DF_OK;
+}
+
+df_err_t df_workflow_name_check(const char *name, char *errstr, size_t errstr_size)
+{
+        return df__printable_check("workflow name", name, DF_WORKFLOW_NAME_MAX, errstr, errstr_size);
+}
+
+df_err_t df_timer_id_check(const char *id, char *errstr, size_t errstr_size)
+{
+        char q[100];
+        df_err_t rc = df__printable_check("timer id", id, DF_TIMER_ID_MAX, errstr, errstr_size);
+        if (rc == DF_OK && strchr(id, '/')) {
+                df__errf(errstr, errstr_size,
+                         "timer id \"%s\" contains '/': ids with '/' are the workers' own timers", df__quote(q, sizeof(q), id));
+                rc = DF_ERR_INVALID_ARG;
+        }
+        return rc;
+}
+
+df_err_t df__topic_name_check(const char *field, const char *name, char *errstr, size_t errstr_size)
+{
+        char q[100];
+        size_t n, i;
+
+        if (!name || !*name) {
+                df__errf(errstr, errstr_size, "%s is empty: it must be 1..%d characters of A-Z a-z 0-9 . _ -", field,
+                         DF_TOPIC_NAME_MAX);
+                return DF_ERR_INVALID_ARG;
+        }
+        n = strlen(name);
+        for (i = 0; i < n; i++) {
+                char ch = name[i];
+                if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+                      ch == '_' || ch == '-'))
+                        break;
+        }
+        if (n > DF_TOPIC_NAME_MAX || i < n || !strcmp(name, ".") || !strcmp(name, "..")) {
+                df__errf(errstr, errstr_size,
+                         "%s \"%s\" is not a Kafka topic name: it must be 1..%d characters of A-Z a-z 0-9 . _ -, "
+                         "not \".\" or \"..\"",
+                         field, df__quote(q, sizeof(q), name), DF_TOPIC_NAME_MAX);
+                return DF_ERR_INVALID_ARG;
         }
         return DF_OK;
 }

@@ -35,8 +35,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "codec.h"
 #include "duraflow/duraflow.h"
+#include "duraflow/records.h"
 #include "fault_common.h"
 
 static const char *brokers, *prefix, *five_prefix = "five-", *cb_prefix = "cb-";
@@ -108,13 +108,14 @@ static int cmd_wait(void)
 
 typedef struct exec_info {
         int records, succ_records;
-        df__exec_rec_t last;
+        df_exec_info_t *last;
 } exec_info_t;
 
 typedef struct op_info {
         int records, succ_records, conflict;
-        df__buf_t first_result;
-        df__op_rec_t last;
+        uint8_t *first_result; /* malloc'd copy */
+        size_t first_len;
+        df_op_info_t *last;
 } op_info_t;
 
 typedef struct run_info {
@@ -130,15 +131,15 @@ typedef struct verify {
 static void free_exec(void *p)
 {
         exec_info_t *e = p;
-        df__exec_clear(&e->last);
+        df_exec_info_destroy(e->last);
         free(e);
 }
 
 static void free_op(void *p)
 {
         op_info_t *o = p;
-        df__op_clear(&o->last);
-        free(o->first_result.data);
+        df_op_info_destroy(o->last);
+        free(o->first_result);
         free(o);
 }
 
@@ -155,12 +156,11 @@ static void on_state(const rd_kafka_message_t *m, void *opaque)
                 v->tombstones++;
                 return;
         }
-        switch (df__codec_peek(m->payload, m->len)) {
-        case DF__REC_EXEC: {
+        switch (df_record_type(m->payload, m->len)) {
+        case DF_RECORD_EXECUTION: {
                 exec_info_t *e = fc_map_get(v->execs, key);
-                df__exec_rec_t r;
-                memset(&r, 0, sizeof(r));
-                if (df__exec_decode(m->payload, m->len, &r, errstr, sizeof(errstr))) {
+                df_exec_info_t *r = NULL;
+                if (df_record_decode_execution(m->payload, m->len, &r, errstr, sizeof(errstr)) != DF_OK) {
                         v->undecodable++;
                         return;
                 }
@@ -169,17 +169,16 @@ static void on_state(const rd_kafka_message_t *m, void *opaque)
                         fc_map_put(v->execs, key, e);
                 }
                 e->records++;
-                if (r.status == DF__ES_SUCCEEDED)
+                if (r->status == DF_EXEC_SUCCEEDED)
                         e->succ_records++;
-                df__exec_clear(&e->last);
+                df_exec_info_destroy(e->last);
                 e->last = r;
                 break;
         }
-        case DF__REC_OP: {
+        case DF_RECORD_OPERATION: {
                 op_info_t *o = fc_map_get(v->ops, key);
-                df__op_rec_t r;
-                memset(&r, 0, sizeof(r));
-                if (df__op_decode(m->payload, m->len, &r, errstr, sizeof(errstr))) {
+                df_op_info_t *r = NULL;
+                if (df_record_decode_operation(m->payload, m->len, &r, errstr, sizeof(errstr)) != DF_OK) {
                         v->undecodable++;
                         return;
                 }
@@ -188,14 +187,20 @@ static void on_state(const rd_kafka_message_t *m, void *opaque)
                         fc_map_put(v->ops, key, o);
                 }
                 o->records++;
-                if (r.status == DF__OS_SUCCEEDED) {
-                        if (o->succ_records++ == 0)
-                                df__buf_set(&o->first_result, r.result.data, r.result.len);
-                        else if (o->first_result.len != r.result.len ||
-                                 (r.result.len && memcmp(o->first_result.data, r.result.data, r.result.len)))
+                if (r->status == DF_OP_STATUS_SUCCEEDED) {
+                        if (o->succ_records++ == 0) {
+                                o->first_result = malloc(r->result.len + 1);
+                                if (!o->first_result)
+                                        fc_die("out of memory");
+                                if (r->result.len)
+                                        memcpy(o->first_result, r->result.data, r->result.len);
+                                o->first_len = r->result.len;
+                        } else if (o->first_len != r->result.len ||
+                                   (r->result.len && memcmp(o->first_result, r->result.data, r->result.len))) {
                                 o->conflict = 1;
+                        }
                 }
-                df__op_clear(&o->last);
+                df_op_info_destroy(o->last);
                 o->last = r;
                 break;
         }
@@ -207,34 +212,35 @@ static void on_state(const rd_kafka_message_t *m, void *opaque)
 static void on_result_rec(const rd_kafka_message_t *m, void *opaque)
 {
         verify_t *v = opaque;
-        df__result_rec_t r;
+        df_result_info_t *r = NULL;
         char errstr[256];
-        memset(&r, 0, sizeof(r));
-        if (!m->payload || df__result_decode(m->payload, m->len, &r, errstr, sizeof(errstr)))
+        if (!m->payload || df_record_decode_result(m->payload, m->len, &r, errstr, sizeof(errstr)) != DF_OK)
                 return;
-        if (r.kind == DF__RK_RESULT) {
-                long n = (long)(intptr_t)fc_map_get(v->results, r.execution_id);
-                fc_map_put(v->results, r.execution_id, (void *)(intptr_t)(n + 1));
+        if (r->kind == DF_RESULT_TERMINAL) {
+                long n = (long)(intptr_t)fc_map_get(v->results, r->execution_id);
+                fc_map_put(v->results, r->execution_id, (void *)(intptr_t)(n + 1));
                 v->result_records++;
         }
-        df__result_clear(&r);
+        df_result_info_destroy(r);
 }
 
 static void on_dlq(const rd_kafka_message_t *m, void *opaque)
 {
         verify_t *v = opaque;
-        df__dlq_rec_t d;
-        char errstr[256];
-        memset(&d, 0, sizeof(d));
+        df_dead_letter_t *d = NULL;
+        char errstr[256], key[200], topic[200], error[300];
         v->dlq++;
-        if (df__dlq_decode(m->payload, m->len, &d, errstr, sizeof(errstr))) {
+        if (df_record_decode_dead_letter(m->payload, m->len, &d, errstr, sizeof(errstr)) != DF_OK) {
                 printf("  dlq[%d]@%lld: UNDECODABLE DLQ record: %s\n", m->partition, (long long)m->offset, errstr);
                 return;
         }
-        printf("  dlq: %s[%d]@%lld key \"%.*s\" value %zu bytes: %s\n", d.topic, d.partition, (long long)d.offset,
-               (int)(d.key.len > 60 ? 60 : d.key.len), d.key.data ? (const char *)d.key.data : "", d.value.len,
-               d.error);
-        df__dlq_clear(&d);
+        /* the original key and the error may be hostile: escaped */
+        df_text_escape(key, sizeof(key), d->key.data, d->key.len > 60 ? 60 : d->key.len);
+        df_text_escape(topic, sizeof(topic), d->topic, strlen(d->topic));
+        df_text_escape(error, sizeof(error), d->error, strlen(d->error));
+        printf("  dlq: %s[%d]@%lld key \"%s\" value %zu bytes: %s\n", topic, d->partition, (long long)d->offset, key,
+               d->value.len, error);
+        df_dead_letter_destroy(d);
 }
 
 static void read_logs(verify_t *v)
@@ -280,13 +286,13 @@ typedef struct want_op {
         int result_kind; /* 0 any, 1 "<exec>:<op>:ok", 2 "pay:<exec>" */
 } want_op_t;
 
-static const want_op_t five_ops[] = {{"step1", DF__OP_STEP, 1, 1}, {"step2", DF__OP_STEP, 1, 1},
-                                     {"pause", DF__OP_WAIT, 0, 0}, {"step3", DF__OP_STEP, 1, 1},
-                                     {"step4", DF__OP_STEP, 1, 1}, {"step5", DF__OP_STEP, 1, 1}};
-static const want_op_t cb_ops[] = {{"a", DF__OP_STEP, 1, 1},
-                                   {"approval", DF__OP_CALLBACK, 0, 2},
-                                   {"approval.submit", DF__OP_STEP, 0, 0},
-                                   {"b", DF__OP_STEP, 1, 1}};
+static const want_op_t five_ops[] = {{"step1", DF_OP_TYPE_STEP, 1, 1}, {"step2", DF_OP_TYPE_STEP, 1, 1},
+                                     {"pause", DF_OP_TYPE_WAIT, 0, 0},  {"step3", DF_OP_TYPE_STEP, 1, 1},
+                                     {"step4", DF_OP_TYPE_STEP, 1, 1}, {"step5", DF_OP_TYPE_STEP, 1, 1}};
+static const want_op_t cb_ops[] = {{"a", DF_OP_TYPE_STEP, 1, 1},
+                                   {"approval", DF_OP_TYPE_CALLBACK, 0, 2},
+                                   {"approval.submit", DF_OP_TYPE_STEP, 0, 0},
+                                   {"b", DF_OP_TYPE_STEP, 1, 1}};
 
 typedef struct figures {
         long expected, found, succeeded, lost, unfinished, history_errors;
@@ -313,9 +319,9 @@ static void check_exec(verify_t *v, figures_t *f, const char *id, const char *wo
                 return;
         }
         f->found++;
-        if (e->last.status != DF__ES_SUCCEEDED) {
-                PROBLEM(f->unfinished, "UNFINISHED: %s is %d (error \"%s\")\n", id, e->last.status,
-                        e->last.error ? e->last.error : "");
+        if (e->last->status != DF_EXEC_SUCCEEDED) {
+                PROBLEM(f->unfinished, "UNFINISHED: %s is %s (error \"%s\")\n", id,
+                        df_exec_status_name(e->last->status), e->last->error);
         } else {
                 f->succeeded++;
         }
@@ -323,16 +329,17 @@ static void check_exec(verify_t *v, figures_t *f, const char *id, const char *wo
                 PROBLEM(f->dup_exec, "DUPLICATE: %s: %d SUCCEEDED execution records\n", id, e->succ_records);
         if (nres > 1)
                 PROBLEM(f->dup_results, "DUPLICATE: %s: %ld terminal results\n", id, nres);
-        if (nres == 0 && e->last.status == DF__ES_SUCCEEDED)
+        if (nres == 0 && e->last->status == DF_EXEC_SUCCEEDED)
                 PROBLEM(f->missing_results, "NO RESULT: %s succeeded but has no record in the results topic\n", id);
-        if (strcmp(e->last.workflow ? e->last.workflow : "", workflow))
-                bad = printf("  HISTORY: %s: workflow %s\n", id, e->last.workflow);
-        if (e->last.status == DF__ES_SUCCEEDED &&
-            (e->last.output.len != strlen(want_output) || memcmp(e->last.output.data, want_output, e->last.output.len)))
-                bad = printf("  HISTORY: %s: output \"%.*s\", expected \"%s\"\n", id, (int)e->last.output.len,
-                             (const char *)e->last.output.data, want_output);
-        if (e->last.op_count != n_want)
-                bad = printf("  HISTORY: %s: %d operations, expected %d\n", id, e->last.op_count, n_want);
+        if (strcmp(e->last->workflow, workflow))
+                bad = printf("  HISTORY: %s: workflow %s\n", id, e->last->workflow);
+        if (e->last->status == DF_EXEC_SUCCEEDED &&
+            (e->last->output.len != strlen(want_output) ||
+             memcmp(e->last->output.data, want_output, e->last->output.len)))
+                bad = printf("  HISTORY: %s: output \"%.*s\", expected \"%s\"\n", id, (int)e->last->output.len,
+                             (const char *)e->last->output.data, want_output);
+        if (e->last->op_count != n_want)
+                bad = printf("  HISTORY: %s: %d operations, expected %d\n", id, e->last->op_count, n_want);
         for (i = 0; i < n_want; i++) {
                 char k[400], res[400] = "";
                 op_info_t *o;
@@ -359,15 +366,15 @@ static void check_exec(verify_t *v, figures_t *f, const char *id, const char *wo
                                 want[i].name, o->succ_records, o->conflict ? " WITH DIFFERENT RESULTS" : "");
                 if (o->conflict)
                         f->conflicts++;
-                if (strcmp(o->last.name, want[i].name) || o->last.type != want[i].type) {
-                        bad = printf("  HISTORY: %s op %d is %s/%d, expected %s/%d\n", id, i + 1, o->last.name,
-                                     o->last.type, want[i].name, want[i].type);
+                if (strcmp(o->last->name, want[i].name) || (int)o->last->type != want[i].type) {
+                        bad = printf("  HISTORY: %s op %d is %s/%d, expected %s/%d\n", id, i + 1, o->last->name,
+                                     o->last->type, want[i].name, want[i].type);
                         continue;
                 }
-                if (o->last.status != DF__OS_SUCCEEDED) {
-                        if (e->last.status == DF__ES_SUCCEEDED)
-                                bad = printf("  HISTORY: %s op %d (%s) status %d\n", id, i + 1, want[i].name,
-                                             o->last.status);
+                if (o->last->status != DF_OP_STATUS_SUCCEEDED) {
+                        if (e->last->status == DF_EXEC_SUCCEEDED)
+                                bad = printf("  HISTORY: %s op %d (%s) status %s\n", id, i + 1, want[i].name,
+                                             df_op_status_name(o->last->status));
                         continue;
                 }
                 if (want[i].result_kind == 1)
@@ -375,9 +382,9 @@ static void check_exec(verify_t *v, figures_t *f, const char *id, const char *wo
                 else if (want[i].result_kind == 2)
                         snprintf(res, sizeof(res), "pay:%s", id);
                 if (want[i].result_kind &&
-                    (o->last.result.len != strlen(res) || memcmp(o->last.result.data, res, o->last.result.len)))
+                    (o->last->result.len != strlen(res) || memcmp(o->last->result.data, res, o->last->result.len)))
                         bad = printf("  HISTORY: %s op %d (%s) result \"%.*s\", expected \"%s\"\n", id, i + 1,
-                                     want[i].name, (int)o->last.result.len, (const char *)o->last.result.data, res);
+                                     want[i].name, (int)o->last->result.len, (const char *)o->last->result.data, res);
         }
         if (bad)
                 f->history_errors++;
@@ -487,42 +494,41 @@ static int cmd_verify(void)
 
 static void on_dump(const rd_kafka_message_t *m, void *opaque)
 {
-        char errstr[256];
+        char errstr[256], key[300];
         rd_kafka_timestamp_type_t tt;
-        df__rec_type_t type = m->payload ? df__codec_peek(m->payload, m->len) : DF__REC_UNKNOWN;
+        df_record_type_t type = m->payload ? df_record_type(m->payload, m->len) : DF_RECORD_UNKNOWN;
         (void)opaque;
-        printf("%d\t%lld\t%lld\t%.*s\t", m->partition, (long long)m->offset,
-               (long long)rd_kafka_message_timestamp(m, &tt), (int)m->key_len, m->key ? (const char *)m->key : "");
+        df_text_escape(key, sizeof(key), m->key, m->key ? m->key_len : 0);
+        printf("%d\t%lld\t%lld\t%s\t", m->partition, (long long)m->offset,
+               (long long)rd_kafka_message_timestamp(m, &tt), key);
         if (!m->payload) {
                 printf("tombstone\n");
-        } else if (type == DF__REC_EVENT) {
-                df__event_t ev;
-                memset(&ev, 0, sizeof(ev));
-                if (df__event_decode(m->payload, m->len, &ev, errstr, sizeof(errstr)))
+        } else if (type == DF_RECORD_EVENT) {
+                df_event_info_t *ev = NULL;
+                if (df_record_decode_event(m->payload, m->len, &ev, errstr, sizeof(errstr)) != DF_OK)
                         printf("event (undecodable: %s)\n", errstr);
                 else
-                        printf("event type %d exec %s op %s seq %lld req %s\n", ev.type, ev.execution_id, ev.op_id,
-                               (long long)ev.seq, ev.request_id);
-                df__event_clear(&ev);
-        } else if (type == DF__REC_OP) {
-                df__op_rec_t op;
-                memset(&op, 0, sizeof(op));
-                if (df__op_decode(m->payload, m->len, &op, errstr, sizeof(errstr)))
+                        printf("event %s exec %s op %s seq %lld req %s\n", df_event_type_name(ev->type),
+                               ev->execution_id, ev->op_id, (long long)ev->seq, ev->request_id);
+                df_event_info_destroy(ev);
+        } else if (type == DF_RECORD_OPERATION) {
+                df_op_info_t *op = NULL;
+                if (df_record_decode_operation(m->payload, m->len, &op, errstr, sizeof(errstr)) != DF_OK)
                         printf("op (undecodable: %s)\n", errstr);
                 else
-                        printf("op %s/%s %s status %d attempt %d\n", op.execution_id, op.op_id, op.name, op.status,
-                               op.attempt);
-                df__op_clear(&op);
-        } else if (type == DF__REC_EXEC) {
-                df__exec_rec_t ex;
-                memset(&ex, 0, sizeof(ex));
-                if (df__exec_decode(m->payload, m->len, &ex, errstr, sizeof(errstr)))
+                        printf("op %s/%s %s status %s attempt %d\n", op->execution_id, op->op_id, op->name,
+                               df_op_status_name(op->status), op->attempt);
+                df_op_info_destroy(op);
+        } else if (type == DF_RECORD_EXECUTION) {
+                df_exec_info_t *ex = NULL;
+                if (df_record_decode_execution(m->payload, m->len, &ex, errstr, sizeof(errstr)) != DF_OK)
                         printf("exec (undecodable: %s)\n", errstr);
                 else
-                        printf("exec %s status %d ops %d\n", ex.execution_id, ex.status, ex.op_count);
-                df__exec_clear(&ex);
+                        printf("exec %s status %s ops %d\n", ex->execution_id, df_exec_status_name(ex->status),
+                               ex->op_count);
+                df_exec_info_destroy(ex);
         } else {
-                printf("record type %d, %zu bytes\n", (int)type, m->len);
+                printf("record %s, %zu bytes\n", df_record_type_name(type), m->len);
         }
 }
 
@@ -538,7 +544,6 @@ int main(int argc, char **argv)
                 {0, 0, 0, 0}};
         const char *topic = NULL;
         const char *cmd;
-        char errstr[256];
         int c;
 
         if (argc < 2)
@@ -567,8 +572,6 @@ int main(int argc, char **argv)
         }
         if (!brokers || (!prefix && !topic))
                 fc_die("--brokers and --prefix are required");
-        if (df__codec_init(errstr, sizeof(errstr)))
-                fc_die("codec: %s", errstr);
         if (!strcmp(cmd, "wait")) {
                 if (expect < 0)
                         fc_die("wait needs --expect");

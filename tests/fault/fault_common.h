@@ -3,9 +3,10 @@
  * (tests/fault/): a string-keyed hash map, clocks, raw Kafka producers and
  * readers of whole topics (read_committed), topic administration.
  *
- * The harness reads duraflow's records with the framework's internal codec
- * (framework/src/codec.h), like tests/e2e does, so that it can see every
- * record of the changelog, not only the compacted view the client shows.
+ * The harness uses the public API only: it reads duraflow's records with
+ * the record-inspection API (duraflow/records.h), so that it can see every
+ * record of the changelog, not only the compacted view the client shows,
+ * and schedules timers with the timer API (duraflow/runtime.h).
  */
 #ifndef FAULT_COMMON_H
 #define FAULT_COMMON_H

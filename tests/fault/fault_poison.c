@@ -31,8 +31,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "codec.h"
 #include "duraflow/duraflow.h"
+#include "duraflow/records.h"
 #include "fault_common.h"
 
 static const char *brokers, *prefix, *key_prefix = "victim-", *cb_file;
@@ -51,25 +51,39 @@ static void produce(rd_kafka_t *rk, const char *topic, const char *key, const vo
         printf("fault_poison: key %-12s %8zu bytes: %s\n", key ? key : "(none)", len, what);
 }
 
-static df__buf_t start_event(const char *exec, const char *workflow, size_t input_len)
+/* A valid start event (records.h), the base of the hostile variants. */
+typedef struct rec {
+        uint8_t *data;
+        size_t len;
+} rec_t;
+
+static rec_t start_event(const char *exec, const char *workflow, size_t input_len)
 {
-        df__event_t ev;
-        df__buf_t out = {0};
+        rec_t out = {NULL, 0};
         char errstr[256];
+        void *buf;
         uint8_t *in = calloc(1, input_len + 1);
+        df_err_t rc;
         memset(in, 'i', input_len);
-        memset(&ev, 0, sizeof(ev));
-        ev.type = DF__EV_START;
-        ev.execution_id = (char *)exec;
-        ev.workflow = (char *)workflow;
-        ev.input.data = in;
-        ev.input.len = input_len;
-        ev.request_id = "";
-        ev.ts_ms = fc_now_ms();
-        if (df__event_encode(&ev, &out, errstr, sizeof(errstr)))
+        rc = df_record_encode_start(exec, workflow, in, input_len, &buf, &out.len, errstr, sizeof(errstr));
+        if (rc != DF_OK)
                 fc_die("encode: %s", errstr);
+        out.data = buf;
         free(in);
         return out;
+}
+
+/* Replace the first occurrence of what (n bytes) in b with with (n bytes). */
+static void patch(rec_t *b, const char *what, const char *with, size_t n)
+{
+        size_t i;
+        for (i = 0; i + n <= b->len; i++) {
+                if (!memcmp(b->data + i, what, n)) {
+                        memcpy(b->data + i, with, n);
+                        return;
+                }
+        }
+        fc_die("patch: \"%s\" not in the record", what);
 }
 
 static void random_bytes(uint8_t *buf, size_t n)
@@ -86,9 +100,8 @@ static int cmd_produce(void)
         char errstr[512], topic[300], key[9][64];
         df_client_t *c;
         rd_kafka_t *rk;
-        df__buf_t b;
+        rec_t b;
         uint8_t rnd[64], *big;
-        size_t i;
         int k;
 
         if (df_conf_set(conf, "brokers", brokers, errstr, sizeof(errstr)) ||
@@ -113,11 +126,11 @@ static int cmd_produce(void)
         b = start_event(key[2], "five", 2);
         memcpy(b.data + 2, "\xde\xad\xbe\xef\x01\x02\x03\x04", 8);
         produce(rk, topic, key[2], b.data, b.len, "marker C3 01 with an unknown schema fingerprint, valid body");
-        free(b.data);
+        df_record_free(b.data);
 
         b = start_event(key[3], "five", 100);
         produce(rk, topic, key[3], b.data, b.len - 40, "a START event truncated by 40 bytes");
-        free(b.data);
+        df_record_free(b.data);
 
         b = start_event(key[4], "five", 2);
         big = malloc(big_bytes);
@@ -125,25 +138,23 @@ static int cmd_produce(void)
         memcpy(big, b.data, 10); /* a valid marker and Event fingerprint, then 2 MB of 'A' */
         produce(rk, topic, key[4], big, big_bytes, "2 MB value (Event marker and fingerprint, then junk)");
         free(big);
-        free(b.data);
+        df_record_free(b.data);
 
         b = start_event(key[5], "ZZZZZZZZ", 2);
-        for (i = 0; i + 8 <= b.len; i++) {
-                if (!memcmp(b.data + i, "ZZZZZZZZ", 8)) {
-                        memcpy(b.data + i, "\xc3\x28\xa0\xa1\xe2\x28\xa1\xff", 8);
-                        break;
-                }
-        }
+        patch(&b, "ZZZZZZZZ", "\xc3\x28\xa0\xa1\xe2\x28\xa1\xff", 8);
         produce(rk, topic, key[5], b.data, b.len, "START event with invalid UTF-8 in the workflow name");
-        free(b.data);
+        df_record_free(b.data);
 
         b = start_event("somebody-else", "five", 2);
         produce(rk, topic, key[6], b.data, b.len, "START event whose execution id differs from the record key");
-        free(b.data);
+        df_record_free(b.data);
 
-        b = start_event("bad/id with spaces", "five", 2);
+        /* the encoder writes valid ids only: a valid one of the same length,
+         * then the hostile bytes in its place */
+        b = start_event("bad_id_with_spaces", "five", 2);
+        patch(&b, "bad_id_with_spaces", "bad/id with spaces", 18);
         produce(rk, topic, key[7], b.data, b.len, "START event with an invalid execution id");
-        free(b.data);
+        df_record_free(b.data);
 
         random_bytes(rnd, sizeof(rnd));
         produce(rk, topic, NULL, rnd, sizeof(rnd), "64 random bytes without a key");
@@ -233,7 +244,6 @@ int main(int argc, char **argv)
                                              {"big-bytes", required_argument, 0, 'B'},
                                              {0, 0, 0, 0}};
         const char *cmd;
-        char errstr[256];
         int c;
         if (argc < 2)
                 fc_die("usage: fault_poison produce|probe [options] (see the source)");
@@ -252,8 +262,6 @@ int main(int argc, char **argv)
         }
         if (!brokers || !prefix)
                 fc_die("--brokers and --prefix are required");
-        if (df__codec_init(errstr, sizeof(errstr)))
-                fc_die("codec: %s", errstr);
         if (!strcmp(cmd, "produce"))
                 return cmd_produce();
         if (!strcmp(cmd, "probe")) {

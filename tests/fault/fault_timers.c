@@ -1,15 +1,15 @@
 /*
- * fault_timers -- timer records straight to <prefix>.timers, and the check
- * that each fired exactly once.
+ * fault_timers -- timers through the public timer API, and the check that
+ * each fired exactly once.
  *
  *   fault_timers produce --brokers B --prefix P --target TOPIC --count N
  *                        [--due-past K] [--spread-ms S] [--first F]
  *       Creates the duraflow topics (through df_client_new) and TOPIC, then
- *       produces N Timer records (framework codec, df__timer_encode): key =
- *       timer id "t<i>-<due ms>", target TOPIC, record key = payload = the
- *       timer id.  The first K are already due (0..5 s in the past), the
- *       others due uniformly within the next S ms.  Exits 0 once every record
- *       is acknowledged.
+ *       schedules N timers with the public timer API (df_timer_schedule_async,
+ *       acknowledged by df_client_flush): timer id "t<i>-<due ms>", target
+ *       TOPIC, record key = payload = the timer id.  The first K are
+ *       already due (0..5 s in the past), the others due uniformly within
+ *       the next S ms.  Exits 0 once every timer is acknowledged.
  *
  *   fault_timers verify --brokers B --target TOPIC --count N [--first F] [--timeout S]
  *                       [--settle-ms MS]
@@ -25,7 +25,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "codec.h"
 #include "duraflow/duraflow.h"
 #include "fault_common.h"
 
@@ -38,10 +37,11 @@ static int cmd_produce(void)
 {
         df_conf_t *conf = df_conf_new();
         df_client_t *c;
-        rd_kafka_t *rk;
-        char errstr[512], topic[300];
+        char errstr[512];
         int64_t now = fc_now_ms(), t0 = fc_mono_ms();
+        df_err_t rc;
         long i;
+        int tries;
 
         if (df_conf_set(conf, "brokers", brokers, errstr, sizeof(errstr)) ||
             df_conf_set(conf, "topic.prefix", prefix, errstr, sizeof(errstr)) ||
@@ -50,44 +50,27 @@ static int cmd_produce(void)
         c = df_client_new(conf, errstr, sizeof(errstr)); /* creates the topics */
         if (!c)
                 fc_die("df_client_new: %s", errstr);
-        df_client_destroy(c);
-        df_conf_destroy(conf);
         if (fc_create_topic(brokers, target, 3, errstr, sizeof(errstr)))
                 fc_die("%s", errstr);
-        snprintf(topic, sizeof(topic), "%s.timers", prefix);
-        rk = fc_producer(brokers);
         srand48((long)now);
         for (i = 0; i < count; i++) {
-                df__timer_rec_t t;
-                df__buf_t v = {0};
                 char id[64];
                 int64_t due = i < due_past ? now - (int64_t)(drand48() * 5000)
                                            : now + (int64_t)(drand48() * (double)spread_ms);
-                rd_kafka_resp_err_t err;
                 snprintf(id, sizeof(id), "t%ld-%lld", first + i, (long long)due);
-                memset(&t, 0, sizeof(t));
-                t.timer_id = id;
-                t.due_ms = due;
-                t.topic = (char *)target;
-                t.key.data = (uint8_t *)id;
-                t.key.len = strlen(id);
-                t.payload.data = (uint8_t *)id;
-                t.payload.len = strlen(id);
-                t.created_ms = now;
-                if (df__timer_encode(&t, &v, errstr, sizeof(errstr)))
-                        fc_die("timer encode: %s", errstr);
-                while ((err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(id, strlen(id)),
-                                                RD_KAFKA_V_VALUE(v.data, v.len),
-                                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END)) ==
-                       RD_KAFKA_RESP_ERR__QUEUE_FULL)
-                        rd_kafka_poll(rk, 10);
-                if (err)
-                        fc_die("produce: %s", rd_kafka_err2str(err));
-                free(v.data);
+                rc = df_timer_schedule_async(c, id, due, target, id, strlen(id), id, strlen(id), errstr,
+                                             sizeof(errstr));
+                if (rc != DF_OK)
+                        fc_die("df_timer_schedule_async %s: %s: %s", id, df_err_name(rc), errstr);
         }
-        if (rd_kafka_flush(rk, 60000))
-                fc_die("timers not acknowledged within 60 s");
-        rd_kafka_destroy(rk);
+        /* acknowledged: df_client_flush says DF_ERR_DEADLINE while some are
+         * still in flight */
+        for (tries = 0; (rc = df_client_flush(c, 10000)) == DF_ERR_DEADLINE && tries < 6; tries++)
+                ;
+        if (rc != DF_OK)
+                fc_die("timers not acknowledged within 60 s: %s", df_err_name(rc));
+        df_client_destroy(c);
+        df_conf_destroy(conf);
         printf("fault_timers: acked %ld timers (%ld already due, the rest within %ld ms) in %lld ms\n", count,
                due_past < count ? due_past : count, spread_ms, (long long)(fc_mono_ms() - t0));
         fflush(stdout);
@@ -207,7 +190,6 @@ int main(int argc, char **argv)
                 {"first", required_argument, 0, 'f'},     {"timeout", required_argument, 0, 't'},
                 {"settle-ms", required_argument, 0, 'S'}, {0, 0, 0, 0}};
         const char *cmd;
-        char errstr[256];
         int c;
         if (argc < 2)
                 fc_die("usage: fault_timers produce|verify [options] (see the source)");
@@ -229,8 +211,6 @@ int main(int argc, char **argv)
         }
         if (!brokers || !target || count < 0)
                 fc_die("--brokers, --target and --count are required");
-        if (df__codec_init(errstr, sizeof(errstr)))
-                fc_die("codec: %s", errstr);
         if (!strcmp(cmd, "produce")) {
                 if (!prefix)
                         fc_die("produce needs --prefix");

@@ -218,6 +218,94 @@ DF_EXPORT df_err_t df_client_callback_async(df_client_t *c, const char *callback
 DF_EXPORT df_err_t df_client_stop(df_client_t *c, const char *execution_id, const char *reason, char *errstr,
                                   size_t errstr_size);
 
+/* ---------------- timers: delayed delivery ---------------- */
+
+/*
+ * The timer service (df_timer_service_new, `duraflow timer-service`) is a
+ * general delayed-delivery service: any producer asks it to deliver a
+ * payload to a topic and key at a due time, and it does so once, in a
+ * Kafka transaction with the timer's removal, however often it or the
+ * broker restart in between.  A timer is a Timer record (schemas/Timer.avsc)
+ * keyed by its id on the compacted <prefix>.timers; scheduling an id again
+ * replaces the pending timer of that id; a cancel is a tombstone.
+ */
+
+/** Longest timer id, bytes. */
+#define DF_TIMER_ID_MAX 256
+/** Longest record key a timer delivers with, bytes. */
+#define DF_TIMER_KEY_MAX 65536
+/** Longest Kafka topic name, bytes (Kafka's own limit). */
+#define DF_TOPIC_NAME_MAX 249
+/** How far from now a due time may lie, either way, ms (DF_WAIT_MAX_MS,
+ * 366 days).  The bound catches seconds or microseconds passed for ms. */
+#define DF_TIMER_DUE_RANGE_MS DF_WAIT_MAX_MS
+
+/** DF_OK when id is 1..DF_TIMER_ID_MAX bytes of valid UTF-8 with no control
+ * character (C0, DEL, C1, bidi controls, U+2028/U+2029) and no '/' (ids
+ * with '/' are the workers' own timers: "<execution>/<op>/<kind>/<seq>",
+ * which a timer of this API can neither replace nor cancel); otherwise
+ * DF_ERR_INVALID_ARG with a message naming the rule ("timer id ...").
+ * Thread-safe. */
+DF_EXPORT df_err_t df_timer_id_check(const char *id, char *errstr, size_t errstr_size);
+
+/**
+ * Ask the timer service to produce payload (plen bytes, at most
+ * DF_PAYLOAD_MAX; may be NULL when plen is 0) with record key key (klen
+ * bytes, at most DF_TIMER_KEY_MAX; klen 0 = no key) to topic at due_ms, an
+ * absolute UTC time in ms since the epoch.  A due time already past fires
+ * as soon as the service reads the timer.  Accuracy: the service looks at
+ * least every "timer.poll.max.ms" (50 ms); a delivery is never early by its
+ * clock.
+ *
+ * timer_id names the timer (df_timer_id_check): scheduling an id that is
+ * pending replaces it (new due time, target and payload); an id that has
+ * fired may be used again.  Ids are shared by every producer using the same
+ * topic.prefix: choose them unique (e.g. "<your service>:<your key>").
+ *
+ * topic: 1..DF_TOPIC_NAME_MAX characters of A-Z a-z 0-9 . _ -, not "." or
+ * "..", not <prefix>.timers itself; the topic must exist (it is looked up
+ * once per client, and for up to 1 s when it is not there yet: a timer to a
+ * missing topic could never be delivered).
+ * The key and payload are copied; the caller keeps its buffers.
+ *
+ * Returns once the timer is durable in <prefix>.timers (acknowledged by
+ * the brokers, waiting up to "client.timeout.ms"), which also acknowledges
+ * every df_*_async message of this client sent before.
+ * Errors: DF_ERR_INVALID_ARG (c NULL; timer id as df_timer_id_check; due_ms
+ * more than DF_TIMER_DUE_RANGE_MS from now; a topic name breaking the rules
+ * above; key or payload NULL with a length), DF_ERR_PAYLOAD_TOO_LARGE (payload
+ * over DF_PAYLOAD_MAX, key over DF_TIMER_KEY_MAX), DF_ERR_NOT_FOUND (no such
+ * topic), DF_ERR_DEADLINE (not acknowledged in time: it may still be), DF_ERR_KAFKA
+ * (not delivered, or the topic lookup failed), DF_ERR_CODEC.  errstr names the
+ * field and the rule.  Thread-safe.
+ */
+DF_EXPORT df_err_t df_timer_schedule(df_client_t *c, const char *timer_id, int64_t due_ms, const char *topic,
+                                     const void *key, size_t klen, const void *payload, size_t plen, char *errstr,
+                                     size_t errstr_size);
+
+/** df_timer_schedule without waiting: the timer is acknowledged (durable)
+ * once df_client_flush() returns DF_OK.  For producers of many timers (one
+ * flush for a batch).  Argument errors as df_timer_schedule's; DF_ERR_KAFKA
+ * when librdkafka refused to queue it.  Thread-safe. */
+DF_EXPORT df_err_t df_timer_schedule_async(df_client_t *c, const char *timer_id, int64_t due_ms, const char *topic,
+                                           const void *key, size_t klen, const void *payload, size_t plen,
+                                           char *errstr, size_t errstr_size);
+
+/**
+ * Cancel the timer timer_id: a tombstone on <prefix>.timers, durable when
+ * this returns DF_OK (as df_timer_schedule).  A timer the service reads the
+ * tombstone of before its due time is never delivered; one that already
+ * fired stays delivered, and cancelling an id that is not pending is not an
+ * error (the service cannot tell them apart: DF_OK either way).  A schedule
+ * and a cancel of the same id from one client are applied in the order they
+ * were called.  Errors: DF_ERR_INVALID_ARG (c NULL, timer id as
+ * df_timer_id_check), DF_ERR_DEADLINE, DF_ERR_KAFKA.  Thread-safe.
+ */
+DF_EXPORT df_err_t df_timer_cancel(df_client_t *c, const char *timer_id, char *errstr, size_t errstr_size);
+/** df_timer_cancel without waiting: durable once df_client_flush() returns
+ * DF_OK.  Thread-safe. */
+DF_EXPORT df_err_t df_timer_cancel_async(df_client_t *c, const char *timer_id, char *errstr, size_t errstr_size);
+
 /* ---------------- reading executions (typed) ---------------- */
 
 /** An execution's status.  Values are stable (they are what the changelog
@@ -290,6 +378,7 @@ typedef struct df_op_info {
         const char *error;     /* FAILED / TIMED_OUT: "type: message" */
         int64_t due_ms;        /* a pending wait or retry: when it is over, UTC ms; 0 = none */
         const char *callback_id; /* CALLBACK; "" otherwise */
+        const char *execution_id; /* the execution the operation belongs to */
 } df_op_info_t;
 
 /**

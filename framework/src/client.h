@@ -1,0 +1,59 @@
+/*
+ * client.h -- the control client's handle, shared by the files that make
+ * up the client API (internal): client.c (control, typed reads, results),
+ * timer_client.c (the timer API), inspect.c (the public views of records).
+ */
+#ifndef DF_CLIENT_H
+#define DF_CLIENT_H
+
+#include <pthread.h>
+
+#include "duraflow/runtime.h"
+#include "kafka.h"
+
+struct df_client {
+        df_conf_t *conf;
+        df__topics_t t;
+        rd_kafka_t *producer;
+        rd_kafka_t *reader; /* results replies */
+        pthread_mutex_t lock;
+        int timeout_ms;
+        int reader_ready;
+        int failed;                    /* deliveries that failed since the last flush (atomic) */
+        rd_kafka_resp_err_t last_err;
+        /* timer_client.c: target topics seen to exist (names, "\n"-separated
+         * in one buffer), under lock */
+        char *known_topics;
+        size_t known_len;
+};
+
+/** Flush the producer (up to timeout_ms), then DF_OK when every message
+ * since the last flush was delivered; DF_ERR_DEADLINE (still in flight) or
+ * DF_ERR_KAFKA (some were not delivered: errstr says how many and why). */
+df_err_t df__client_flush(df_client_t *c, int timeout_ms, char *errstr, size_t errstr_size);
+
+/** The checks of a start's arguments, as df_client_start states them
+ * (client.c; also df_record_encode_start's): input NULL with a length,
+ * execution id, workflow name, input size; errstr "<what>: ...". */
+df_err_t df__start_args_check(const char *what, const char *workflow, const char *execution_id, const void *input,
+                              size_t len, char *errstr, size_t errstr_size);
+
+/** A START event of workflow for execution_id with input (pointers into
+ * the arguments, request id "", no timestamp yet). */
+void df__start_event(df__event_t *ev, const char *workflow, const char *execution_id, const void *input, size_t len);
+
+/* ---- the public views of records (inspect.c) ---- */
+
+/** An execution record decoded, and the public view of it (what a
+ * df_exec_info_t points to; df_exec_info_destroy frees it). */
+struct df__exec_info {
+        df_exec_info_t pub; /* first: df_exec_info_destroy casts back */
+        df__exec_rec_t rec;
+};
+
+/** Point pub's fields into rec (strings never NULL). */
+void df__exec_pub(df_exec_info_t *pub, const df__exec_rec_t *rec);
+/** Point pub's fields into rec (strings never NULL). */
+void df__op_pub(df_op_info_t *pub, const df__op_rec_t *rec);
+
+#endif
