@@ -169,7 +169,7 @@ const char *const *df_conf_kafka_reserved(void)
 int df__settings_load(df__settings_t *s, const df_conf_t *conf)
 {
         const df__prop_def_t *p;
-        char host[128] = "host";
+        char host[65] = "host"; /* HOST_NAME_MAX 64 */
 
         memset(s, 0, sizeof(*s));
         for (p = df__props; p->doc.name; p++) {
