@@ -1463,8 +1463,10 @@ df_worker_t *df_worker_new(const df_conf_t *conf, char *errstr, size_t errstr_si
         if (w->ka_after_ms < 500)
                 w->ka_after_ms = 500;
         w->eng = df__engine_new(w->t.events);
-        if (w->eng)
+        if (w->eng) {
                 df__engine_set_max_crashes(w->eng, atoi(df_conf_get(conf, "execution.max.crashes")));
+                df__engine_configure(w->eng, conf); /* worker.threads, history.max.* */
+        }
         w->cache = df__map_new();
         w->yielded = df__map_new();
         w->carry = df__map_new();
@@ -1614,6 +1616,13 @@ df_err_t df_worker_register(df_worker_t *w, const char *name, df_handler_fn fn, 
         if (!w)
                 return DF_ERR_INVALID_ARG;
         return df__engine_register(w->eng, name, fn, opaque);
+}
+
+df_err_t df_worker_register_version(df_worker_t *w, const char *name, int version, df_handler_fn fn, void *opaque)
+{
+        if (!w)
+                return DF_ERR_INVALID_ARG;
+        return df__engine_register_version(w->eng, name, version, fn, opaque);
 }
 
 void df_worker_stop(df_worker_t *w)
