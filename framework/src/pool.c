@@ -20,6 +20,7 @@ typedef struct df__task {
 struct df__pool {
         pthread_mutex_t mu;
         pthread_cond_t cv;
+        pthread_cond_t ready; /* a thread became idle (df__pool_new waits for all) */
         pthread_t *thr;
         int n, started;
         int idle;        /* threads waiting for a task */
@@ -35,6 +36,7 @@ static void *df__pool_main(void *opaque)
         for (;;) {
                 df__task_t t;
                 p->idle++;
+                pthread_cond_broadcast(&p->ready);
                 while (!p->count && !p->stop)
                         pthread_cond_wait(&p->cv, &p->mu);
                 p->idle--;
@@ -71,6 +73,7 @@ df__pool_t *df__pool_new(int n)
                 return NULL;
         }
         pthread_cond_init(&p->cv, NULL);
+        pthread_cond_init(&p->ready, NULL);
         for (i = 0; i < n; i++) {
                 pthread_attr_t a;
                 int rc;
@@ -86,6 +89,12 @@ df__pool_t *df__pool_new(int n)
                 df__pool_destroy(p);
                 return NULL;
         }
+        /* every thread waits for work before the pool is handed out, so the
+         * first batch gets all of them */
+        pthread_mutex_lock(&p->mu);
+        while (p->idle < p->started)
+                pthread_cond_wait(&p->ready, &p->mu);
+        pthread_mutex_unlock(&p->mu);
         return p;
 }
 
@@ -122,6 +131,7 @@ void df__pool_destroy(df__pool_t *p)
         for (i = 0; i < p->started; i++)
                 pthread_join(p->thr[i], NULL);
         pthread_cond_destroy(&p->cv);
+        pthread_cond_destroy(&p->ready);
         pthread_mutex_destroy(&p->mu);
         free(p->thr);
         free(p->ring);
