@@ -209,6 +209,20 @@ df_err_t df__engine_register_version(df__engine_t *eng, const char *name, int ve
         return DF_OK;
 }
 
+df_err_t df__engine_unregister_version(df__engine_t *eng, const char *name, int version)
+{
+        df__workflow_t *wf = eng && name ? df__map_get(eng->workflows, name) : NULL;
+        int i;
+        for (i = 0; wf && i < wf->n; i++) {
+                if (wf->v[i].version != version)
+                        continue;
+                memmove(&wf->v[i], &wf->v[i + 1], (size_t)(wf->n - i - 1) * sizeof(wf->v[0]));
+                wf->n--;
+                return DF_OK;
+        }
+        return DF_ERR_NOT_FOUND;
+}
+
 df_err_t df__engine_register(df__engine_t *eng, const char *name, df_handler_fn fn, void *opaque)
 {
         return df__engine_register_version(eng, name, 1, fn, opaque);
@@ -2455,7 +2469,7 @@ static int df__park_version(df__engine_t *eng, df__exec_state_t *st, const df__e
                 snprintf(have + strlen(have), sizeof(have) - strlen(have), "%s%d", i ? ", " : "", wf->v[i].version);
         msg = df__asprintf("version %d of workflow \"%s\" is not registered on this worker (%s%s); parked until a "
                            "worker that has it processes the execution",
-                           e->version, e->workflow, wf ? "it has " : "it has no version of it", have);
+                           e->version, e->workflow, wf && wf->n ? "it has " : "it has no version of it", have);
         df__set_str(&e->error, msg ? msg : "workflow version not registered on this worker");
         free(msg);
         e->park_seq++;

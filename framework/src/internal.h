@@ -129,6 +129,9 @@ df_err_t df__engine_register(df__engine_t *eng, const char *name, df_handler_fn 
  * (name, version). */
 df_err_t df__engine_register_version(df__engine_t *eng, const char *name, int version, df_handler_fn fn,
                                      void *opaque);
+/** Forget version of name (the test runner's "a worker without it");
+ * DF_ERR_NOT_FOUND if it was not registered. */
+df_err_t df__engine_unregister_version(df__engine_t *eng, const char *name, int version);
 /** Read "worker.threads", "history.max.operations" and "history.max.bytes"
  * from conf (defaults: 16, 3000, 104857600). */
 void df__engine_configure(df__engine_t *eng, const df_conf_t *conf);

@@ -154,6 +154,11 @@ df_err_t df_test_register_version(df_test_t *t, const char *name, int version, d
         return df__engine_register_version(t->eng, name, version, fn, opaque);
 }
 
+df_err_t df_test_unregister_version(df_test_t *t, const char *name, int version)
+{
+        return df__engine_unregister_version(t->eng, name, version);
+}
+
 void df_test_set_threads(df_test_t *t, int n)
 {
         df__engine_set_threads(t->eng, n);

@@ -41,6 +41,9 @@ DF_EXPORT df_err_t df_test_register(df_test_t *t, const char *name, df_handler_f
  * at any time (a worker that has it now "runs"). */
 DF_EXPORT df_err_t df_test_register_version(df_test_t *t, const char *name, int version, df_handler_fn fn,
                                             void *opaque);
+/** From now on this runner is a worker without version version of name
+ * (a deployment that dropped it); DF_ERR_NOT_FOUND if it was not registered. */
+DF_EXPORT df_err_t df_test_unregister_version(df_test_t *t, const char *name, int version);
 /** Most branch bodies running at once ("worker.threads"), >= 1; default 16. */
 DF_EXPORT void df_test_set_threads(df_test_t *t, int n);
 /** "history.max.operations" and "history.max.bytes" (defaults 3000 and
