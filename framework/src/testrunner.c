@@ -38,7 +38,7 @@ struct df_test {
         int kill_in;                  /* df_test_kill_in_step */
         int fault_in;                 /* df_test_fail_next */
         int killed, killed_attempt;   /* the simulated death's breadcrumb */
-        char killed_exec[256], killed_op[32];
+        char killed_exec[256], killed_op[DF__OP_ID_MAX];
         int keep_withdrawn; /* df_test_keep_withdrawn_timers */
         unsigned req_seq;
         df__exec_state_t *inspect; /* cached until the store changes */
