@@ -66,7 +66,8 @@ static long probe_send(df_client_t *c, int part)
         return n;
 }
 
-static void on_result(const char *id, const char *status, const df_bytes_t *out, const char *error, void *opaque)
+static void on_result(const char *id, df_exec_status_t status, const df_bytes_t *out, const char *error,
+                      void *opaque)
 {
         int64_t now = bench_mono_ns();
         long n;

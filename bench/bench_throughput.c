@@ -57,7 +57,8 @@ static void step_hook(const char *exec, int step, int64_t t_in, int64_t t_out)
         __atomic_store_n(&g_out[step - 1][i], t_out, __ATOMIC_RELAXED);
 }
 
-static void on_result(const char *id, const char *status, const df_bytes_t *out, const char *error, void *opaque)
+static void on_result(const char *id, df_exec_status_t status, const df_bytes_t *out, const char *error,
+                      void *opaque)
 {
         int64_t now = bench_mono_ns();
         (void)out;
@@ -71,9 +72,10 @@ static void on_result(const char *id, const char *status, const df_bytes_t *out,
                 if (i >= 0 && i < g_count && !g_done[i]) {
                         g_done[i] = now;
                         g_ndone++;
-                        if (strcmp(status, "SUCCEEDED")) {
+                        if (status != DF_EXEC_SUCCEEDED) {
                                 if (g_nfailed++ < 5)
-                                        fprintf(stderr, "execution %s: %s %s\n", id, status, error ? error : "");
+                                        fprintf(stderr, "execution %s: %s %s\n", id, df_exec_status_name(status),
+                                                error ? error : "");
                         }
                 }
         }

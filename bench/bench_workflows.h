@@ -10,6 +10,9 @@
  *  probe : one no-op step (recovery probes).
  *  history: input "N:BYTES": N steps, each returning BYTES bytes (a long
  *          history: worker memory while replaying it, and after).
+ *  sleep1: step, a 1 s df_wait, step; the output is the lateness inside
+ *          the handler in ms: second step's entry - (first step's exit + 1000),
+ *          on the wall clock.
  *  waits0: input "N": N durable waits of 0 ms, each fired by the timer
  *          service, so the handler replays N times over a growing history.
  *
@@ -160,8 +163,47 @@ static df_err_t bench_wf_waits0(df_ctx_t *ctx, const df_bytes_t *input, void *op
         return df_ctx_set_output(ctx, "done", 4);
 }
 
+static df_err_t bench_stamp_step(df_step_t *s, void *opaque)
+{
+        char b[32];
+        int n = snprintf(b, sizeof(b), "%lld", (long long)bench_wall_ms());
+        (void)opaque;
+        return df_step_set_result(s, b, (size_t)n);
+}
+
+static df_err_t bench_late_step(df_step_t *s, void *opaque)
+{
+        const df_bytes_t *before = opaque;
+        char b[32];
+        long long t1 = 0;
+        int n;
+        if (before->len < sizeof(b)) {
+                memcpy(b, before->data, before->len);
+                b[before->len] = 0;
+                t1 = atoll(b);
+        }
+        n = snprintf(b, sizeof(b), "%lld", (long long)(bench_wall_ms() - (t1 + 1000)));
+        return df_step_set_result(s, b, (size_t)n);
+}
+
+static df_err_t bench_wf_sleep1(df_ctx_t *ctx, const df_bytes_t *input, void *opaque)
+{
+        df_bytes_t before, late;
+        df_err_t rc;
+        (void)input;
+        (void)opaque;
+        if ((rc = df_step(ctx, "before", bench_stamp_step, NULL, NULL, &before)) != DF_OK)
+                return rc;
+        if ((rc = df_wait(ctx, "sleep", 1000)) != DF_OK)
+                return rc;
+        if ((rc = df_step(ctx, "after", bench_late_step, &before, NULL, &late)) != DF_OK)
+                return rc;
+        return df_ctx_set_output(ctx, late.data, late.len);
+}
+
 static __attribute__((unused)) void bench_register_all(df_worker_t *w)
 {
+        df_worker_register(w, "sleep1", bench_wf_sleep1, NULL);
         df_worker_register(w, "history", bench_wf_history, NULL);
         df_worker_register(w, "waits0", bench_wf_waits0, NULL);
         df_worker_register(w, "noop3", bench_wf_noop3, NULL);

@@ -6,7 +6,7 @@
 # Usage: bench/run.sh [--quick] [--only NAME[,NAME...]] [--wait-load L] [--tuned]
 #   --quick         small counts (a few minutes; for development, not for figures)
 #   --only          run only these: rawloop, throughput, timers, suspended, recovery,
-#                   recovery-load, plot
+#                   recovery-load, console, plot
 #   --wait-load L   before starting, wait (up to BENCH_WAIT_MAX_S, default 1800 s)
 #                   until the 1-minute load average is below L
 #   --tuned         also run with the "tuned" librdkafka settings (below)
@@ -64,7 +64,7 @@ if [ ! -f "$BUILD_DIR/build.ninja" ]; then
   cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi
 if ! ninja -C "$BUILD_DIR" bench_node bench_throughput bench_rawloop bench_timers bench_suspended \
-     bench_recovery >/dev/null; then
+     bench_recovery bench_console duraflow_cli >/dev/null; then
   grep -q 'add_subdirectory(bench)' "$ROOT/CMakeLists.txt" ||
     echo "run.sh: the top-level CMakeLists.txt has no add_subdirectory(bench)" >&2
   exit 1
@@ -145,6 +145,10 @@ if want recovery-load; then
   run_b "$B/bench_recovery" --count "$N_RECOVERY" --mode hot --load-rate 2000 --label default
   if [ "$TUNED" = 1 ]; then run_b "$B/bench_recovery" --count "$N_RECOVERY" --mode hot --load-rate 2000 --label tuned \
     "${TUNE[@]}" -X transaction.timeout.ms=6000; fi
+fi
+if want console; then
+  say "console"
+  run_b "$B/bench_console" --count "$N_SUSPENDED"
 fi
 if want plot; then
   say "plots"

@@ -4,18 +4,22 @@
 # order workers, all bound to 127.0.0.1. For local runs and the cluster test.
 #
 # Usage: scripts/cluster.sh COMMAND [options]
-#   up [--workers N] [--prefix P] [--day-ms MS] [--sim-port N] [-X NAME=VALUE]...
+#   up [--workers N] [--prefix P] [--day-ms MS] [--sim-port N] [--console-port N]
+#      [-X NAME=VALUE]...
 #                   start everything and wait until it is ready:
 #                   - the broker: $DF_BROKERS if set, otherwise scripts/kafka.sh
 #                     start with a state file of this cluster (stopped by down)
 #                   - duraflow timer-service, orders-sim (free port unless
-#                     --sim-port), orders-worker 1..N (distinct --worker-id
-#                     and state dirs); -X settings go to every program
+#                     --sim-port), duraflow console (port 7070 unless
+#                     --console-port; 0 = a free one; actions with the token
+#                     of $DF_CONSOLE_TOKEN, read-only without), orders-worker
+#                     1..N (distinct --worker-id and state dirs); -X settings
+#                     go to every program
 #   down [--purge]  stop the processes this script started (TERM, then KILL),
 #                   and the broker if up started it; --purge deletes the run
 #                   dir (logs, stores)
 #   status          each process: pid, alive or dead, log; exit 0 if all alive
-#   env             print DF_BROKERS=, DF_PREFIX=, DF_SIM_URL=, DF_DAY_MS=
+#   env             print DF_BROKERS=, DF_PREFIX=, DF_SIM_URL=, DF_DAY_MS=, DF_CONSOLE_URL=
 #   load [ARGS]     run orders-load against the cluster (ARGS e.g. --limit 100)
 #   report [ARGS]   run orders-report (ARGS e.g. --json --expect 830 --timeout 300)
 #   kill-worker I   SIGKILL worker I (a crash, for fault tests)
@@ -29,6 +33,9 @@
 #   DF_BROKERS       use this broker instead of starting one
 #   DF_PREFIX        topic prefix (default duraflow); --prefix wins
 #   DF_DAY_MS        ms per day of the orders' calendar (default 1000); --day-ms wins
+#   DF_CONSOLE_TOKEN bearer token of the console's actions (none: read-only console)
+#   DF_CLUSTER_WORKER the worker program (default orders-worker; the console's
+#                    browser test gives one that also runs a test workflow)
 #   DF_CLUSTER_READY_TIMEOUT  seconds to wait for each process (default 60)
 set -euo pipefail
 
@@ -39,7 +46,7 @@ READY_TIMEOUT="${DF_CLUSTER_READY_TIMEOUT:-60}"
 STATE="$RUN/cluster.env"
 
 DURAFLOW="$BUILD/framework/tools/duraflow"
-WORKER="$BUILD/workers/orders/app/orders-worker"
+WORKER="${DF_CLUSTER_WORKER:-$BUILD/workers/orders/app/orders-worker}"
 LOAD="$BUILD/workers/orders/app/orders-load"
 REPORT="$BUILD/workers/orders/app/orders-report"
 SIM="$BUILD/workers/orders/sim/orders-sim"
@@ -57,7 +64,7 @@ need_programs() {
 # ---------------------------------------------------------------------------
 # cluster state (cluster.env) and processes (pids/NAME.pid: "pid starttime")
 # ---------------------------------------------------------------------------
-C_BROKERS="" C_PREFIX="" C_DAY_MS="" C_SIM_URL="" C_WORKERS=0 C_BROKER_STARTED=0 C_SETS=""
+C_BROKERS="" C_PREFIX="" C_DAY_MS="" C_SIM_URL="" C_WORKERS=0 C_BROKER_STARTED=0 C_SETS="" C_CONSOLE_URL=""
 load_state() {
   [ -f "$STATE" ] || return 1
   # shellcheck disable=SC1090
@@ -75,6 +82,7 @@ write_state() {
     printf 'C_WORKERS=%q\n' "$C_WORKERS"
     printf 'C_BROKER_STARTED=%q\n' "$C_BROKER_STARTED"
     printf 'C_SETS=%q\n' "$C_SETS"
+    printf 'C_CONSOLE_URL=%q\n' "$C_CONSOLE_URL"
   } >"$STATE.tmp"
   mv "$STATE.tmp" "$STATE"
 }
@@ -216,6 +224,23 @@ start_sim() { # port (0 = free)
   done
 }
 
+start_console() { # port (0 = free)
+  local off line
+  off="$(log_size console)"
+  mkdir -p "$RUN/state/console"
+  start_proc console "$DURAFLOW" --brokers "$C_BROKERS" --prefix "$C_PREFIX" \
+    -X "console.state.dir=$RUN/state/console" -X log.level=info "${SET_ARGS[@]}" \
+    console --listen "127.0.0.1:$1" || return 1
+  wait_log console "$off" '^console listening on ' "'listening' line" || return 1
+  line="$(tail -c +"$((off + 1))" "$(log_of console)" | grep -m1 -E '^console listening on ')"
+  C_CONSOLE_URL="${line#console listening on }"
+  local deadline=$((SECONDS + READY_TIMEOUT))
+  until http_ok "$C_CONSOLE_URL/api/v1/status"; do
+    [ $SECONDS -lt $deadline ] && alive console || { say "console: $C_CONSOLE_URL does not answer"; return 1; }
+    sleep 0.2
+  done
+}
+
 start_worker() { # index
   local i="$1" name="worker-$1" off
   off="$(log_size "$name")"
@@ -229,6 +254,7 @@ start_worker() { # index
 names() { # every process name, in start order
   echo timer-service
   echo orders-sim
+  echo console
   local i
   for ((i = 1; i <= C_WORKERS; i++)); do echo "worker-$i"; done
 }
@@ -239,10 +265,11 @@ names() { # every process name, in start order
 # Everything but the broker; returns 1 at the first process that fails to
 # start or to become ready (the caller stops the rest). set -e does not apply
 # in here (called in a condition): every step says `|| return 1`.
-start_all() { # sim-port workers
+start_all() { # sim-port workers console-port
   local workers="$2" i offs=() deadline pending
   start_timer || return 1
   start_sim "$1" || return 1
+  start_console "$3" || return 1
   write_state || return 1
   # The workers start together and become ready together (one rebalance).
   for ((i = 1; i <= workers; i++)); do
@@ -275,7 +302,7 @@ start_all() { # sim-port workers
 }
 
 cmd_up() {
-  local workers=3 sim_port=0 n
+  local workers=3 sim_port=0 console_port=7070 n
   C_PREFIX="${DF_PREFIX:-duraflow}" C_DAY_MS="${DF_DAY_MS:-1000}" C_SETS=""
   while [ $# -gt 0 ]; do
     case "$1" in
@@ -283,6 +310,7 @@ cmd_up() {
       --prefix) C_PREFIX="${2:?--prefix P}"; shift 2 ;;
       --day-ms) C_DAY_MS="${2:?--day-ms MS}"; shift 2 ;;
       --sim-port) sim_port="${2:?--sim-port N}"; shift 2 ;;
+      --console-port) console_port="${2:?--console-port N}"; shift 2 ;;
       -X|--set) C_SETS+="${2:?-X NAME=VALUE}"$'\n'; shift 2 ;;
       *) die "up: unknown option $1" ;;
     esac
@@ -296,7 +324,7 @@ cmd_up() {
     done
   fi
   rm -rf "$RUN/pids"
-  C_WORKERS="$workers" C_BROKER_STARTED=0 C_SIM_URL=""
+  C_WORKERS="$workers" C_BROKER_STARTED=0 C_SIM_URL="" C_CONSOLE_URL=""
   set_args
   local t0=$SECONDS line
   if [ -n "${DF_BROKERS:-}" ]; then
@@ -310,13 +338,13 @@ cmd_up() {
   write_state
   # Also on Ctrl-C: stop what was started.
   trap 'say "interrupted; stopping what was started"; down_locked; exit 130' INT TERM
-  if ! start_all "$sim_port" "$workers"; then
+  if ! start_all "$sim_port" "$workers" "$console_port"; then
     say "up failed; stopping what was started"
     down_locked || true
     exit 1
   fi
   trap - INT TERM
-  say "up in $((SECONDS - t0)) s: broker $C_BROKERS, prefix $C_PREFIX, simulator $C_SIM_URL, $workers worker(s), day ${C_DAY_MS} ms; run dir $RUN"
+  say "up in $((SECONDS - t0)) s: broker $C_BROKERS, prefix $C_PREFIX, simulator $C_SIM_URL, console $C_CONSOLE_URL, $workers worker(s), day ${C_DAY_MS} ms; run dir $RUN"
   cmd_env
 }
 
@@ -380,6 +408,7 @@ cmd_env() {
   echo "DF_PREFIX=$C_PREFIX"
   echo "DF_SIM_URL=$C_SIM_URL"
   echo "DF_DAY_MS=$C_DAY_MS"
+  echo "DF_CONSOLE_URL=$C_CONSOLE_URL"
 }
 
 cmd_load() {

@@ -19,7 +19,9 @@ DF_PACKAGES="
   check libsubunit-dev
   maven default-jre-headless
   python3 python3-yaml
-  procps iproute2
+  procps iproute2 time
+  prometheus
+  chromium nodejs
 "
 # Only for the benchmarks (bench/run.sh runs `setup.sh --bench`).
 DF_BENCH_PACKAGES="
@@ -77,6 +79,12 @@ missing=()
 for p in $DF_PACKAGES; do
   is_installed "$p" || missing+=("$p")
 done
+# npm (the console's browser test installs playwright-core with it into a
+# cache outside the repository): NodeSource's nodejs ships its own npm and
+# conflicts with Debian's, so Debian's is installed only when none is there.
+if ! command -v npm >/dev/null 2>&1 && ! is_installed npm; then
+  missing+=(npm)
+fi
 
 # Optional groups: nothing to do if any alternative is installed.
 opt_missing=()

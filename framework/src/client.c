@@ -1,18 +1,18 @@
 /*
  * client.c -- the control client: start, callback, stop (events to the
- * workers, replies on <prefix>.results), describe / history / list (read
- * from the <prefix>.state changelog).
+ * workers, replies on <prefix>.results), describe / history / list (typed
+ * structures read from the <prefix>.state changelog, one partition at a
+ * time, never the whole topic in memory).
  */
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
 #include "kafka.h"
-#include "state.h"
+#include "text.h"
 
 struct df_client {
         df_conf_t *conf;
@@ -84,12 +84,13 @@ static void df__probe_error(rd_kafka_t *rk, int err, const char *reason, void *o
  * until "startup.timeout.ms" (at least one attempt; each attempt up to 5 s).
  * The metadata request lists every topic: naming ours could make a broker
  * with auto.create.topics.enable create them with the wrong settings.
- * *missing: bit i set when names[i] does not exist.
+ * *missing: bit i set when names[i] does not exist; counts[i]: the
+ * partitions of names[i] (0 when missing).
  * DF_OK; DF_ERR_CONF (a kafka.* property librdkafka refuses); DF_ERR_KAFKA
  * (no answer: errstr names the brokers and the last connection error).
  */
-static df_err_t df__client_probe(const df_conf_t *conf, const char *const names[5], int *missing, char *errstr,
-                                 size_t errstr_size)
+static df_err_t df__client_probe(const df_conf_t *conf, const char *const names[5], int *missing, int counts[5],
+                                 char *errstr, size_t errstr_size)
 {
         const char *brokers = df_conf_get(conf, "brokers");
         int64_t budget = atoll(df_conf_get(conf, "startup.timeout.ms"));
@@ -139,8 +140,13 @@ static df_err_t df__client_probe(const df_conf_t *conf, const char *const names[
         *missing = 0;
         for (i = 0; i < 5; i++) {
                 int found = 0;
-                for (j = 0; j < md->topic_cnt && !found; j++)
-                        found = !md->topics[j].err && !strcmp(md->topics[j].topic, names[i]);
+                counts[i] = 0;
+                for (j = 0; j < md->topic_cnt && !found; j++) {
+                        found = !md->topics[j].err && !strcmp(md->topics[j].topic, names[i]) &&
+                                md->topics[j].partition_cnt > 0;
+                        if (found)
+                                counts[i] = md->topics[j].partition_cnt;
+                }
                 if (!found)
                         *missing |= 1 << i;
         }
@@ -186,8 +192,8 @@ df_err_t df_client_open(const df_conf_t *conf, unsigned flags, df_client_t **out
         /* Embedded mode creates its topics in-process: nothing to wait for. */
         if ((flags & DF_CLIENT_NO_CREATE_TOPICS) || (brokers && *brokers)) {
                 const char *names[5] = {c->t.events, c->t.state, c->t.timers, c->t.results, c->t.dlq};
-                int missing = 0, i;
-                rc = df__client_probe(conf, names, &missing, errstr, errstr_size);
+                int missing = 0, counts[5], i;
+                rc = df__client_probe(conf, names, &missing, counts, errstr, errstr_size);
                 if (rc != DF_OK)
                         goto fail;
                 if ((flags & DF_CLIENT_NO_CREATE_TOPICS) && missing) {
@@ -207,11 +213,13 @@ df_err_t df_client_open(const df_conf_t *conf, unsigned flags, df_client_t **out
                         rc = DF_ERR_NOT_FOUND;
                         goto fail;
                 }
+                /* the counts the topics have, whoever created them */
+                if (!missing && (rc = df__topics_set_counts(&c->t, counts, errstr, errstr_size)) != DF_OK)
+                        goto fail;
         }
-        if (!(flags & DF_CLIENT_NO_CREATE_TOPICS) && df__topics_ensure(conf, &c->t, errstr, errstr_size)) {
-                rc = DF_ERR_KAFKA;
+        if (!(flags & DF_CLIENT_NO_CREATE_TOPICS) &&
+            (rc = df__topics_ensure(conf, &c->t, errstr, errstr_size)) != DF_OK)
                 goto fail;
-        }
         rc = DF_ERR_CONF;
         kc = df__kafka_conf(conf, "duraflow-client", errstr, errstr_size);
         if (!kc)
@@ -239,7 +247,7 @@ df_err_t df_client_open(const df_conf_t *conf, unsigned flags, df_client_t **out
         {
                 const char *events = c->t.events;
                 char e[256];
-                if (df__topics_wait_leaders(c->producer, &events, 1, e, sizeof(e)))
+                if (df__topics_wait_leaders(c->producer, &events, 1, NULL, e, sizeof(e)))
                         df__log(DF__LOG_WARN, "client: %s", e);
         }
         *out = c;
@@ -273,7 +281,10 @@ void df_client_destroy(df_client_t *c)
         free(c);
 }
 
-/* A consumer with no group (assign only), read_committed. */
+/* A consumer with no group (assign only), read_committed.  eof: report the
+ * end of each partition, and keep the fetch queue small (2 MB a partition
+ * instead of librdkafka's 64 MB): readers of the changelog hold about one
+ * record at a time. */
 static rd_kafka_t *df__reader_new(df_client_t *c, int eof, char *errstr, size_t errstr_size)
 {
         rd_kafka_conf_t *kc = df__kafka_conf(c->conf, "duraflow-client-reader", errstr, errstr_size);
@@ -285,7 +296,10 @@ static rd_kafka_t *df__reader_new(df_client_t *c, int eof, char *errstr, size_t 
             df__kconf_set(kc, "enable.auto.commit", "false", errstr, errstr_size) ||
             df__kconf_set(kc, "isolation.level", "read_committed", errstr, errstr_size) ||
             df__kconf_set(kc, "fetch.wait.max.ms", "10", errstr, errstr_size) ||
-            df__kconf_set(kc, "enable.partition.eof", eof ? "true" : "false", errstr, errstr_size)) {
+            df__kconf_set(kc, "enable.partition.eof", eof ? "true" : "false", errstr, errstr_size) ||
+            (eof && (df__kconf_set(kc, "queued.max.messages.kbytes", "2048", errstr, errstr_size) ||
+                     df__kconf_set(kc, "fetch.max.bytes", "2097152", errstr, errstr_size) ||
+                     df__kconf_set(kc, "queued.min.messages", "1000", errstr, errstr_size)))) {
                 rd_kafka_conf_destroy(kc);
                 return NULL;
         }
@@ -312,8 +326,8 @@ static int df__reader_arm(df_client_t *c, char *errstr, size_t errstr_size)
                 if (!c->reader)
                         return -1;
         }
-        tp = rd_kafka_topic_partition_list_new(c->t.partitions);
-        for (p = 0; p < c->t.partitions; p++) {
+        tp = rd_kafka_topic_partition_list_new(c->t.results_partitions);
+        for (p = 0; p < c->t.results_partitions; p++) {
                 int64_t lo, hi;
                 rd_kafka_resp_err_t err = df__watermarks(c->reader, c->t.results, p, &lo, &hi);
                 if (err) {
@@ -328,7 +342,10 @@ static int df__reader_arm(df_client_t *c, char *errstr, size_t errstr_size)
         return 0;
 }
 
-static df_err_t df__wait_reply(df_client_t *c, const char *request_id, char *errstr, size_t errstr_size)
+/* The worker's reply to request_id.  hint: the command that tells what
+ * became of the request, for the message when no reply comes. */
+static df_err_t df__wait_reply(df_client_t *c, const char *request_id, const char *hint, char *errstr,
+                               size_t errstr_size)
 {
         int64_t deadline = df__mono_ms() + c->timeout_ms;
         while (df__mono_ms() < deadline) {
@@ -358,16 +375,18 @@ static df_err_t df__wait_reply(df_client_t *c, const char *request_id, char *err
                 rd_kafka_message_destroy(m);
         }
         df__errf(errstr, errstr_size,
-                 "no reply from a worker within %d ms (client.timeout.ms; is a worker running?); the request is "
-                 "in Kafka and a worker will still process it",
-                 c->timeout_ms);
+                 "no worker replied within %d ms (client.timeout.ms; is a worker running?): the request is durable "
+                 "in %s; `%s` tells whether a worker recorded it",
+                 c->timeout_ms, c->t.events, hint);
         return DF_ERR_TIMEOUT;
 }
 
+/* Produce ev to <prefix>.events; with wait, flush and wait for the reply
+ * (the message for no reply names `duraflow describe|history <id>`). */
 static df_err_t df__send(df_client_t *c, df__event_t *ev, int wait, char *errstr, size_t errstr_size)
 {
         df__buf_t v = {0};
-        char rid[40];
+        char rid[40], hint[300];
         unsigned char rnd[12];
         rd_kafka_resp_err_t err;
         df_err_t rc = DF_OK;
@@ -412,7 +431,9 @@ static df_err_t df__send(df_client_t *c, df__event_t *ev, int wait, char *errstr
                 rc = df__client_flush(c, c->timeout_ms, errstr, errstr_size);
                 if (rc != DF_OK)
                         goto out;
-                rc = df__wait_reply(c, rid, errstr, errstr_size);
+                snprintf(hint, sizeof(hint), "duraflow %s %s", ev->type == DF__EV_CALLBACK ? "history" : "describe",
+                         ev->execution_id);
+                rc = df__wait_reply(c, rid, hint, errstr, errstr_size);
         }
 out:
         pthread_mutex_unlock(&c->lock);
@@ -420,28 +441,39 @@ out:
         return rc;
 }
 
-df_err_t df_client_start(df_client_t *c, const char *workflow, const char *execution_id, const void *input,
-                         size_t len, int *existed, char *errstr, size_t errstr_size)
+/* The checks of a start's arguments (public boundary). */
+static df_err_t df__start_check(df_client_t *c, const char *workflow, const char *execution_id, const void *input,
+                                size_t len, char *errstr, size_t errstr_size)
 {
-        df__event_t ev;
+        char e[400];
         df_err_t rc;
-        char msg[256] = "";
-
-        if (existed)
-                *existed = 0;
-        if (!c || !workflow || !*workflow || (len && !input)) {
-                df__errf(errstr, errstr_size, "start: workflow name and input are required");
+        if (!c || (len && !input)) {
+                df__errf(errstr, errstr_size, "start: NULL client, or NULL input with a length of %zu", len);
                 return DF_ERR_INVALID_ARG;
         }
-        if (!df__execution_id_valid(execution_id)) {
-                df__errf(errstr, errstr_size, "start: execution id \"%s\" is invalid (1..200 chars of A-Za-z0-9._:@-)",
-                         execution_id ? execution_id : "");
-                return DF_ERR_INVALID_ARG;
+        if ((rc = df_execution_id_check(execution_id, e, sizeof(e))) != DF_OK ||
+            (rc = df_workflow_name_check(workflow, e, sizeof(e))) != DF_OK) {
+                df__errf(errstr, errstr_size, "start: %s", e);
+                return rc;
         }
         if (len > DF_PAYLOAD_MAX) {
                 df__errf(errstr, errstr_size, "start: input is %zu bytes, over the limit of %d", len, DF_PAYLOAD_MAX);
                 return DF_ERR_PAYLOAD_TOO_LARGE;
         }
+        return DF_OK;
+}
+
+df_err_t df_client_start(df_client_t *c, const char *workflow, const char *execution_id, const void *input,
+                         size_t len, int *existed, char *errstr, size_t errstr_size)
+{
+        df__event_t ev;
+        df_err_t rc;
+        char msg[512] = "";
+
+        if (existed)
+                *existed = 0;
+        if ((rc = df__start_check(c, workflow, execution_id, input, len, errstr, errstr_size)) != DF_OK)
+                return rc;
         memset(&ev, 0, sizeof(ev));
         ev.type = DF__EV_START;
         ev.execution_id = (char *)execution_id;
@@ -460,14 +492,9 @@ df_err_t df_client_start_async(df_client_t *c, const char *workflow, const char 
                                size_t len, char *errstr, size_t errstr_size)
 {
         df__event_t ev;
-        if (!c || !workflow || !*workflow || !df__execution_id_valid(execution_id) || (len && !input)) {
-                df__errf(errstr, errstr_size, "start: invalid workflow, execution id or input");
-                return DF_ERR_INVALID_ARG;
-        }
-        if (len > DF_PAYLOAD_MAX) {
-                df__errf(errstr, errstr_size, "start: input is %zu bytes, over the limit of %d", len, DF_PAYLOAD_MAX);
-                return DF_ERR_PAYLOAD_TOO_LARGE;
-        }
+        df_err_t rc;
+        if ((rc = df__start_check(c, workflow, execution_id, input, len, errstr, errstr_size)) != DF_OK)
+                return rc;
         memset(&ev, 0, sizeof(ev));
         ev.type = DF__EV_START;
         ev.execution_id = (char *)execution_id;
@@ -503,10 +530,15 @@ static df_err_t df__callback(df_client_t *c, const char *callback_id, df_callbac
                 return DF_ERR_INVALID_ARG;
         }
         if (df__callback_id_parse(callback_id, opid, sizeof(opid), &ex)) {
-                df__errf(errstr, errstr_size, "callback id \"%.80s\" is malformed (expected <32 hex>_<op>_<execution>)",
-                         callback_id);
+                char q[100];
+                df__errf(errstr, errstr_size,
+                         "callback id \"%s\" is malformed (expected <32 hex>_<op id>_<execution id>)",
+                         df__quote(q, sizeof(q), callback_id));
                 return DF_ERR_UNKNOWN_CALLBACK;
         }
+        if ((rc = df__text_check("callback", "the failure message", error, DF_MESSAGE_MAX, errstr,
+                                 errstr_size)) != DF_OK)
+                return rc;
         if (len > DF_PAYLOAD_MAX) {
                 df__errf(errstr, errstr_size, "callback: payload is %zu bytes, over the limit of %d", len,
                          DF_PAYLOAD_MAX);
@@ -545,10 +577,19 @@ df_err_t df_client_stop(df_client_t *c, const char *execution_id, const char *re
                         size_t errstr_size)
 {
         df__event_t ev;
-        if (!c || !df__execution_id_valid(execution_id)) {
-                df__errf(errstr, errstr_size, "stop: invalid execution id");
+        char e[400];
+        df_err_t rc;
+        if (!c) {
+                df__errf(errstr, errstr_size, "stop: NULL client");
                 return DF_ERR_INVALID_ARG;
         }
+        if ((rc = df_execution_id_check(execution_id, e, sizeof(e))) != DF_OK) {
+                df__errf(errstr, errstr_size, "stop: %s", e);
+                return rc;
+        }
+        if ((rc = df__text_check("stop", "the reason", reason, DF_MESSAGE_MAX, errstr, errstr_size)) !=
+            DF_OK)
+                return rc;
         memset(&ev, 0, sizeof(ev));
         ev.type = DF__EV_STOP;
         ev.execution_id = (char *)execution_id;
@@ -556,41 +597,88 @@ df_err_t df_client_stop(df_client_t *c, const char *execution_id, const char *re
         return df__send(c, &ev, 1, errstr, errstr_size);
 }
 
-/* ---------------- reading the changelog ---------------- */
+/* ---------------- names of statuses and types ---------------- */
 
-typedef struct df__snapshot {
-        df__map_t *kv; /* key -> df__buf_t* */
-} df__snapshot_t;
+_Static_assert(DF_MESSAGE_MAX == DF__TEXT_MAX, "a text the client accepts is recorded whole");
+_Static_assert(DF_PAYLOAD_MAX == DF__PAYLOAD_MAX, "one payload limit");
 
-static void df__bfree(void *p)
+_Static_assert(DF_EXEC_PENDING == (int)DF__ES_PENDING && DF_EXEC_RUNNING == (int)DF__ES_RUNNING &&
+                       DF_EXEC_SUSPENDED == (int)DF__ES_SUSPENDED && DF_EXEC_SUCCEEDED == (int)DF__ES_SUCCEEDED &&
+                       DF_EXEC_FAILED == (int)DF__ES_FAILED && DF_EXEC_TIMED_OUT == (int)DF__ES_TIMED_OUT &&
+                       DF_EXEC_STOPPED == (int)DF__ES_STOPPED && DF_EXEC_NONDETERMINISM == (int)DF__ES_NONDETERMINISM &&
+                       DF_EXEC_QUARANTINED == (int)DF__ES_QUARANTINED,
+               "df_exec_status_t is the changelog's status");
+_Static_assert(DF_OP_TYPE_STEP == (int)DF__OP_STEP && DF_OP_TYPE_WAIT == (int)DF__OP_WAIT &&
+                       DF_OP_TYPE_CALLBACK == (int)DF__OP_CALLBACK,
+               "df_op_type_t is the changelog's type");
+_Static_assert(DF_OP_STATUS_STARTED == (int)DF__OS_STARTED && DF_OP_STATUS_PENDING == (int)DF__OS_PENDING &&
+                       DF_OP_STATUS_SUCCEEDED == (int)DF__OS_SUCCEEDED && DF_OP_STATUS_FAILED == (int)DF__OS_FAILED &&
+                       DF_OP_STATUS_TIMED_OUT == (int)DF__OS_TIMED_OUT,
+               "df_op_status_t is the changelog's status");
+
+const char *df_exec_status_name(df_exec_status_t status)
 {
-        df__buf_t *b = p;
-        if (b) {
-                free(b->data);
-                free(b);
-        }
+        return df__exec_status_name((int)status);
 }
 
-/* Read <prefix>.state (all partitions, or one) to its end into a map. */
-static int df__snapshot_read(df_client_t *c, df__map_t *kv, char *errstr, size_t errstr_size)
+df_err_t df_exec_status_parse(const char *name, df_exec_status_t *out)
 {
-        rd_kafka_t *rk = df__reader_new(c, 1, errstr, errstr_size);
-        rd_kafka_topic_partition_list_t *tp;
-        int p, pending = 0;
-        int64_t deadline = df__mono_ms() + c->timeout_ms;
+        int s = name ? df__exec_status_parse(name) : -1;
+        if (s < 0)
+                return DF_ERR_INVALID_ARG;
+        if (out)
+                *out = (df_exec_status_t)s;
+        return DF_OK;
+}
 
-        if (!rk)
-                return -1;
-        tp = rd_kafka_topic_partition_list_new(c->t.partitions);
-        for (p = 0; p < c->t.partitions; p++) {
+const char *df_op_type_name(df_op_type_t type)
+{
+        return (int)type > DF_OP_TYPE_CALLBACK ? "UNKNOWN" : df__op_type_name((int)type);
+}
+
+const char *df_op_status_name(df_op_status_t status)
+{
+        return df__op_status_name((int)status);
+}
+
+/* ---------------- reading the changelog ---------------- */
+
+/* Records of an operation at most this large are kept from the first pass;
+ * larger ones are fetched again by offset when their turn comes. */
+#define DF__KEEP_MAX 4096
+/* Seek instead of reading forward when the next record is this many
+ * offsets ahead. */
+#define DF__SKIP_MAX 512
+
+/* Called for each record of a scan; 0 to go on, -1 to stop (errstr set). */
+typedef int (*df__scan_fn)(const rd_kafka_message_t *m, void *opaque, char *errstr, size_t errstr_size);
+
+/*
+ * Read partitions parts[0..n) of <prefix>.state (rk: a df__reader_new(c, 1)
+ * consumer) from their beginning to their end (read_committed: the end of
+ * what is committed) and call fn for each record, one at a time.  Gives up
+ * when nothing arrives for client.timeout.ms.  DF_OK, DF_ERR_KAFKA, or
+ * fn's failure as DF_ERR_CODEC / DF_ERR_NOMEM (*fail_rc).
+ */
+static df_err_t df__scan(df_client_t *c, rd_kafka_t *rk, const int32_t *parts, int n, df__scan_fn fn,
+                         void *opaque, df_err_t fail_rc, char *errstr, size_t errstr_size)
+{
+        rd_kafka_topic_partition_list_t *tp = rd_kafka_topic_partition_list_new(n);
+        int64_t deadline = df__mono_ms() + c->timeout_ms;
+        df_err_t rc = DF_OK;
+        int i, pending = 0;
+
+        for (i = 0; i < n; i++) {
                 int64_t lo, hi;
-                rd_kafka_resp_err_t err = df__watermarks(rk, c->t.state, p, &lo, &hi);
+                rd_kafka_resp_err_t err = df__watermarks(rk, c->t.state, parts[i], &lo, &hi);
                 if (err) {
-                        df__errf(errstr, errstr_size, "%s[%d]: %s", c->t.state, p, rd_kafka_err2str(err));
-                        goto fail;
+                        df__errf(errstr, errstr_size, "%s[%d]: %s", c->t.state, parts[i], rd_kafka_err2str(err));
+                        rc = DF_ERR_KAFKA;
+                        goto out;
                 }
                 if (hi > lo) {
-                        rd_kafka_topic_partition_list_add(tp, c->t.state, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+                        rd_kafka_topic_partition_list_add(tp, c->t.state, parts[i])->offset =
+                                RD_KAFKA_OFFSET_BEGINNING;
                         pending++;
                 }
         }
@@ -599,242 +687,580 @@ static int df__snapshot_read(df_client_t *c, df__map_t *kv, char *errstr, size_t
                 rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
                 if (!m) {
                         if (df__mono_ms() > deadline) {
-                                df__errf(errstr, errstr_size, "reading %s timed out", c->t.state);
-                                goto fail;
+                                df__errf(errstr, errstr_size,
+                                         "reading %s: nothing arrived for %d ms (client.timeout.ms)", c->t.state,
+                                         c->timeout_ms);
+                                rc = DF_ERR_KAFKA;
+                                goto out;
                         }
                         continue;
                 }
+                deadline = df__mono_ms() + c->timeout_ms;
                 if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
                         pending--;
-                } else if (!m->err && m->key) {
-                        char key[512];
-                        snprintf(key, sizeof(key), "%.*s", (int)(m->key_len < 500 ? m->key_len : 500),
-                                 (const char *)m->key);
-                        if (m->payload) {
-                                df__buf_t *b = calloc(1, sizeof(*b));
-                                int err;
-                                if (b && !df__buf_set(b, m->payload, m->len))
-                                        df__bfree(df__map_put(kv, key, b, &err));
-                                else
-                                        df__bfree(b);
-                        } else {
-                                df__bfree(df__map_del(kv, key));
-                        }
+                } else if (!m->err && m->key && fn(m, opaque, errstr, errstr_size)) {
+                        rd_kafka_message_destroy(m);
+                        rc = fail_rc;
+                        goto out;
                 }
                 rd_kafka_message_destroy(m);
         }
-        rd_kafka_topic_partition_list_destroy(tp);
-        rd_kafka_consumer_close(rk);
-        rd_kafka_destroy(rk);
-        return 0;
-fail:
-        rd_kafka_topic_partition_list_destroy(tp);
-        rd_kafka_consumer_close(rk);
-        rd_kafka_destroy(rk);
-        return -1;
-}
-
-static int df__snap_get(void *opaque, const char *key, df__buf_t *val, int *found)
-{
-        df__buf_t *b = df__map_get(opaque, key);
-        *found = b != NULL;
-        return b ? df__buf_set(val, b->data, b->len) : 0;
-}
-
-static void df__json_payload(json_t *o, const char *name, const df__buf_t *b)
-{
-        char key[64];
-        if (!b->len) {
-                json_object_set_new(o, name, json_string(""));
-                return;
-        }
-        if (df__utf8_valid((const char *)b->data, b->len) && !memchr(b->data, 0, b->len)) {
-                json_object_set_new(o, name, json_stringn(b->len ? (const char *)b->data : "", b->len));
-        } else {
-                static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-                size_t i, n = b->len, o2 = 0;
-                char *s = malloc(4 * ((n + 2) / 3) + 1);
-                if (!s)
-                        return;
-                for (i = 0; i < n; i += 3) {
-                        uint32_t v = (uint32_t)b->data[i] << 16;
-                        if (i + 1 < n)
-                                v |= (uint32_t)b->data[i + 1] << 8;
-                        if (i + 2 < n)
-                                v |= b->data[i + 2];
-                        s[o2++] = tbl[(v >> 18) & 63];
-                        s[o2++] = tbl[(v >> 12) & 63];
-                        s[o2++] = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
-                        s[o2++] = i + 2 < n ? tbl[v & 63] : '=';
-                }
-                s[o2] = '\0';
-                snprintf(key, sizeof(key), "%s_b64", name);
-                json_object_set_new(o, key, json_string(s));
-                free(s);
-        }
-}
-
-static json_t *df__exec_json(const df__exec_state_t *st, int with_history)
-{
-        json_t *o = json_object();
-        json_object_set_new(o, "execution_id", json_string(st->exec.execution_id));
-        json_object_set_new(o, "workflow", json_string(st->exec.workflow));
-        json_object_set_new(o, "status", json_string(df__exec_status_name(st->exec.status)));
-        json_object_set_new(o, "created_ms", json_integer(st->exec.created_ms));
-        json_object_set_new(o, "updated_ms", json_integer(st->exec.updated_ms));
-        df__json_payload(o, "input", &st->exec.input);
-        df__json_payload(o, "output", &st->exec.output);
-        json_object_set_new(o, "error", json_string(st->exec.error));
-        json_object_set_new(o, "operations_count", json_integer(st->n_ops));
-        if (with_history) {
-                json_t *ops = json_array();
-                int i;
-                for (i = 1; i <= st->n_ops; i++) {
-                        const df__op_rec_t *op = df__exec_state_op(st, i);
-                        json_t *j;
-                        if (!op)
-                                continue;
-                        j = json_object();
-                        json_object_set_new(j, "op_id", json_string(op->op_id));
-                        json_object_set_new(j, "name", json_string(op->name));
-                        json_object_set_new(j, "type", json_string(df__op_type_name(op->type)));
-                        json_object_set_new(j, "status", json_string(df__op_status_name(op->status)));
-                        json_object_set_new(j, "attempt", json_integer(op->attempt));
-                        json_object_set_new(j, "started_ms", json_integer(op->started_ms));
-                        json_object_set_new(j, "updated_ms", json_integer(op->updated_ms));
-                        json_object_set_new(j, "due_ms", json_integer(op->due_ms));
-                        df__json_payload(j, "result", &op->result);
-                        json_object_set_new(j, "error", json_string(op->error));
-                        if (op->type == DF__OP_CALLBACK)
-                                json_object_set_new(j, "callback_id", json_string(op->callback_id));
-                        json_array_append_new(ops, j);
-                }
-                json_object_set_new(o, "operations", ops);
-        }
-        return o;
-}
-
-df_err_t df_client_describe(df_client_t *c, const char *execution_id, int with_history, char **json, char *errstr,
-                            size_t errstr_size)
-{
-        df__map_t *kv;
-        df__exec_state_t *st;
-        df_err_t rc = DF_OK;
-        json_t *o;
-
-        *json = NULL;
-        if (!c || !df__execution_id_valid(execution_id)) {
-                df__errf(errstr, errstr_size, "describe: invalid execution id");
-                return DF_ERR_INVALID_ARG;
-        }
-        kv = df__map_new();
-        st = df__exec_state_new();
-        if (!kv || !st) {
-                rc = DF_ERR_NOMEM;
-                goto out;
-        }
-        if (df__snapshot_read(c, kv, errstr, errstr_size)) {
-                rc = DF_ERR_KAFKA;
-                goto out;
-        }
-        if (df__state_load(st, execution_id, df__snap_get, kv, errstr, errstr_size)) {
-                rc = DF_ERR_CODEC;
-                goto out;
-        }
-        if (!st->exists) {
-                df__errf(errstr, errstr_size, "no execution named \"%s\"", execution_id);
-                rc = DF_ERR_NOT_FOUND;
-                goto out;
-        }
-        o = df__exec_json(st, with_history);
-        *json = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        json_decref(o);
 out:
-        df__exec_state_free(st);
-        df__map_destroy(kv, df__bfree);
+        rd_kafka_topic_partition_list_destroy(tp);
         return rc;
 }
 
-struct df__list_ctx {
-        df__map_t *kv;
-        const char *workflow;
-        int status;
-        json_t *arr;
+/* The record's key as a C string into buf; 0, or -1 when it is too long to
+ * be one of ours. */
+static int df__key_of(const rd_kafka_message_t *m, char *buf, size_t size)
+{
+        if (m->key_len >= size || memchr(m->key, 0, m->key_len))
+                return -1;
+        memcpy(buf, m->key, m->key_len);
+        buf[m->key_len] = '\0';
+        return 0;
+}
+
+/* An execution record decoded, and the public view of it. */
+struct df__exec_info {
+        df_exec_info_t pub; /* first: df_exec_info_destroy casts back */
+        df__exec_rec_t rec;
 };
 
-static void df__list_one(const char *key, void *val, void *opaque)
+static void df__exec_pub(df_exec_info_t *pub, const df__exec_rec_t *rec)
 {
-        struct df__list_ctx *l = opaque;
-        df__exec_state_t *st;
-        char e[256];
-        (void)val;
-        if (strchr(key, '/'))
-                return; /* an operation record */
-        st = df__exec_state_new();
-        if (!st)
+        pub->execution_id = rec->execution_id ? rec->execution_id : "";
+        pub->workflow = rec->workflow ? rec->workflow : "";
+        pub->status = (df_exec_status_t)rec->status;
+        pub->input.data = rec->input.data;
+        pub->input.len = rec->input.len;
+        pub->output.data = rec->output.data;
+        pub->output.len = rec->output.len;
+        pub->error = rec->error ? rec->error : "";
+        pub->created_ms = rec->created_ms;
+        pub->updated_ms = rec->updated_ms;
+        pub->op_count = rec->op_count;
+}
+
+void df_exec_info_destroy(df_exec_info_t *info)
+{
+        struct df__exec_info *x = (struct df__exec_info *)info;
+        if (!x)
                 return;
-        if (!df__state_load(st, key, df__snap_get, l->kv, e, sizeof(e)) && st->exists &&
-            (!l->workflow || !strcmp(l->workflow, st->exec.workflow)) && (l->status < 0 || l->status == st->exec.status))
-                json_array_append_new(l->arr, df__exec_json(st, 0));
-        df__exec_state_free(st);
+        df__exec_clear(&x->rec);
+        free(x);
 }
 
-static int df__cmp_exec(const void *a, const void *b)
+/* Where an operation's latest record is: its offset, and the record itself
+ * when small. */
+typedef struct df__opref {
+        int64_t offset;
+        df__buf_t rec; /* empty when over DF__KEEP_MAX */
+} df__opref_t;
+
+static void df__opref_free(void *p)
 {
-        json_t *const *x = a, *const *y = b;
-        return strcmp(json_string_value(json_object_get(*x, "execution_id")),
-                      json_string_value(json_object_get(*y, "execution_id")));
+        df__opref_t *r = p;
+        if (r) {
+                free(r->rec.data);
+                free(r);
+        }
 }
 
-df_err_t df_client_list(df_client_t *c, const char *workflow, const char *status, char **json, char *errstr,
-                        size_t errstr_size)
-{
-        struct df__list_ctx l;
-        json_t *sorted;
-        json_t **items;
-        size_t i, n;
+struct df_history {
+        df_client_t *c;
+        rd_kafka_t *rk; /* assigned to the execution's partition */
+        int32_t part;
+        int64_t pos;    /* offset after the last record consumed; -1: none yet */
+        char id[DF_EXECUTION_ID_MAX + 1];
+        int with_ops;
+        df__buf_t exec_rec; /* the first pass: the execution's latest record */
+        df__map_t *ops;     /* "<op id>" -> df__opref_t */
+        struct df__exec_info exec;
+        int next_op;        /* the op id df_history_next hands out next */
+        df__op_rec_t op;
+        df_op_info_t op_pub;
+};
 
-        *json = NULL;
-        memset(&l, 0, sizeof(l));
-        l.workflow = workflow;
-        l.status = -1;
-        if (status) {
-                l.status = df__exec_status_parse(status);
-                if (l.status < 0) {
-                        df__errf(errstr, errstr_size,
-                                 "unknown status \"%s\" (RUNNING, SUSPENDED, SUCCEEDED, FAILED, STOPPED, "
-                                 "NONDETERMINISM)",
-                                 status);
-                        return DF_ERR_INVALID_ARG;
+static int df__history_rec(const rd_kafka_message_t *m, void *opaque, char *errstr, size_t errstr_size)
+{
+        df_history_t *h = opaque;
+        size_t n = strlen(h->id);
+        char key[DF_EXECUTION_ID_MAX + 32];
+        const char *op;
+        int err = 0;
+
+        if (m->key_len < n || memcmp(m->key, h->id, n))
+                return 0;
+        if (m->key_len == n) {
+                /* the execution record: keep the latest (a tombstone deletes) */
+                df__buf_clear(&h->exec_rec);
+                if (m->payload && df__buf_set(&h->exec_rec, m->payload, m->len)) {
+                        df__errf(errstr, errstr_size, "out of memory");
+                        return -1;
+                }
+                return 0;
+        }
+        if (!h->with_ops || ((const char *)m->key)[n] != '/' || df__key_of(m, key, sizeof(key)))
+                return 0;
+        op = key + n + 1;
+        if (!m->payload) {
+                df__opref_free(df__map_del(h->ops, op));
+        } else {
+                df__opref_t *r = calloc(1, sizeof(*r));
+                if (!r || (m->len <= DF__KEEP_MAX && df__buf_set(&r->rec, m->payload, m->len))) {
+                        free(r);
+                        df__errf(errstr, errstr_size, "out of memory");
+                        return -1;
+                }
+                r->offset = m->offset;
+                df__opref_free(df__map_put(h->ops, op, r, &err));
+                if (err) {
+                        df__opref_free(r);
+                        df__errf(errstr, errstr_size, "out of memory");
+                        return -1;
                 }
         }
-        l.kv = df__map_new();
-        l.arr = json_array();
-        if (!l.kv || !l.arr)
-                return DF_ERR_NOMEM;
-        if (df__snapshot_read(c, l.kv, errstr, errstr_size)) {
-                df__map_destroy(l.kv, df__bfree);
-                json_decref(l.arr);
-                return DF_ERR_KAFKA;
+        return 0;
+}
+
+void df_history_destroy(df_history_t *h)
+{
+        if (!h)
+                return;
+        if (h->rk) {
+                rd_kafka_consumer_close(h->rk);
+                rd_kafka_destroy(h->rk);
         }
-        df__map_foreach(l.kv, df__list_one, &l);
-        n = json_array_size(l.arr);
-        items = calloc(n + 1, sizeof(*items));
-        for (i = 0; items && i < n; i++)
-                items[i] = json_incref(json_array_get(l.arr, i));
-        if (items)
-                qsort(items, n, sizeof(*items), df__cmp_exec);
-        sorted = json_array();
-        for (i = 0; items && i < n; i++)
-                json_array_append_new(sorted, items[i]);
-        free(items);
-        *json = json_dumps(sorted, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        json_decref(sorted);
-        json_decref(l.arr);
-        df__map_destroy(l.kv, df__bfree);
+        df__buf_clear(&h->exec_rec);
+        df__map_destroy(h->ops, df__opref_free);
+        df__exec_clear(&h->exec.rec);
+        df__op_clear(&h->op);
+        free(h);
+}
+
+/* The first pass over the execution's partition (both describe and history). */
+static df_err_t df__history_open(df_client_t *c, const char *what, const char *execution_id, int with_ops,
+                                 df_history_t **out, char *errstr, size_t errstr_size)
+{
+        df_history_t *h;
+        df_err_t rc;
+        char e[400], q[100];
+
+        *out = NULL;
+        if (!c) {
+                df__errf(errstr, errstr_size, "%s: NULL client", what);
+                return DF_ERR_INVALID_ARG;
+        }
+        if ((rc = df_execution_id_check(execution_id, e, sizeof(e))) != DF_OK) {
+                df__errf(errstr, errstr_size, "%s: %s", what, e);
+                return rc;
+        }
+        h = calloc(1, sizeof(*h));
+        if (!h || !(h->ops = df__map_new())) {
+                free(h);
+                df__errf(errstr, errstr_size, "out of memory");
+                return DF_ERR_NOMEM;
+        }
+        h->c = c;
+        h->pos = -1;
+        h->next_op = 1;
+        h->with_ops = with_ops;
+        snprintf(h->id, sizeof(h->id), "%s", execution_id);
+        /* every record of an execution is on the partition of its key */
+        h->part = df__topics_partition_of(&c->t, execution_id);
+        h->rk = df__reader_new(c, 1, errstr, errstr_size);
+        if (!h->rk) {
+                rc = DF_ERR_CONF;
+                goto fail;
+        }
+        rc = df__scan(c, h->rk, &h->part, 1, df__history_rec, h, DF_ERR_NOMEM, errstr, errstr_size);
+        if (rc != DF_OK)
+                goto fail;
+        if (!h->exec_rec.len) {
+                df__errf(errstr, errstr_size, "no execution named \"%s\"", df__quote(q, sizeof(q), execution_id));
+                rc = DF_ERR_NOT_FOUND;
+                goto fail;
+        }
+        if (df__exec_decode(h->exec_rec.data, h->exec_rec.len, &h->exec.rec, e, sizeof(e))) {
+                df__errf(errstr, errstr_size, "%s: the record of %s does not decode: %s", what, execution_id, e);
+                rc = DF_ERR_CODEC;
+                goto fail;
+        }
+        df__buf_clear(&h->exec_rec);
+        df__exec_pub(&h->exec.pub, &h->exec.rec);
+        *out = h;
+        return DF_OK;
+fail:
+        df_history_destroy(h);
+        return rc;
+}
+
+df_err_t df_client_describe(df_client_t *c, const char *execution_id, df_exec_info_t **out, char *errstr,
+                            size_t errstr_size)
+{
+        struct df__exec_info *x;
+        df_history_t *h = NULL;
+        df_err_t rc;
+
+        if (!out) {
+                df__errf(errstr, errstr_size, "describe: NULL out");
+                return DF_ERR_INVALID_ARG;
+        }
+        *out = NULL;
+        if ((rc = df__history_open(c, "describe", execution_id, 0, &h, errstr, errstr_size)) != DF_OK)
+                return rc;
+        x = calloc(1, sizeof(*x));
+        if (!x) {
+                df_history_destroy(h);
+                df__errf(errstr, errstr_size, "out of memory");
+                return DF_ERR_NOMEM;
+        }
+        x->rec = h->exec.rec; /* moved */
+        memset(&h->exec.rec, 0, sizeof(h->exec.rec));
+        df_history_destroy(h);
+        df__exec_pub(&x->pub, &x->rec);
+        *out = &x->pub;
         return DF_OK;
 }
 
+df_err_t df_client_history(df_client_t *c, const char *execution_id, df_history_t **out, char *errstr,
+                           size_t errstr_size)
+{
+        if (!out) {
+                df__errf(errstr, errstr_size, "history: NULL out");
+                return DF_ERR_INVALID_ARG;
+        }
+        return df__history_open(c, "history", execution_id, 1, out, errstr, errstr_size);
+}
+
+const df_exec_info_t *df_history_execution(const df_history_t *h)
+{
+        return h ? &h->exec.pub : NULL;
+}
+
+/* The latest record of key at offset >= from: read forward from where the
+ * reader is, or seek when from is behind it or far ahead.  *m (to destroy)
+ * or NULL when the partition ends first (the record was deleted since). */
+/* Position h's reader at offset (a seek: what librdkafka has queued for the
+ * partition is dropped). */
+static df_err_t df__history_seek(df_history_t *h, int64_t offset, char *errstr, size_t errstr_size)
+{
+        rd_kafka_topic_partition_list_t *tp = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_error_t *error;
+        rd_kafka_topic_partition_list_add(tp, h->c->t.state, h->part)->offset = offset;
+        df__log(DF__LOG_DEBUG, "history: seek %s[%d] from %lld to %lld", h->c->t.state, h->part, (long long)h->pos,
+                (long long)offset);
+        /* asynchronous: what the seek meets comes through the poll */
+        error = rd_kafka_seek_partitions(h->rk, tp, 0);
+        if (!error && tp->elems[0].err && tp->elems[0].err != RD_KAFKA_RESP_ERR__IN_PROGRESS)
+                error = rd_kafka_error_new(tp->elems[0].err, "%s", rd_kafka_err2str(tp->elems[0].err));
+        rd_kafka_topic_partition_list_destroy(tp);
+        if (error) {
+                df__errf(errstr, errstr_size, "seeking %s[%d] to %lld: %s", h->c->t.state, h->part, (long long)offset,
+                         rd_kafka_error_string(error));
+                rd_kafka_error_destroy(error);
+                return DF_ERR_KAFKA;
+        }
+        h->pos = offset;
+        return DF_OK;
+}
+
+/* The latest record of key at offset >= from: read forward from where the
+ * reader is, or seek when from is behind it or far ahead.  *m (to destroy)
+ * or NULL when the partition ends first (the record was deleted since). */
+static df_err_t df__history_fetch(df_history_t *h, const char *key, int64_t from, rd_kafka_message_t **out,
+                                  char *errstr, size_t errstr_size)
+{
+        int64_t deadline = df__mono_ms() + h->c->timeout_ms;
+        size_t klen = strlen(key);
+        int idle = 0;
+        df_err_t rc;
+
+        *out = NULL;
+        if ((h->pos < 0 || from < h->pos || from - h->pos > DF__SKIP_MAX) &&
+            (rc = df__history_seek(h, from, errstr, errstr_size)) != DF_OK)
+                return rc;
+        for (;;) {
+                rd_kafka_message_t *m = rd_kafka_consumer_poll(h->rk, 10);
+                if (!m) {
+                        if (df__mono_ms() > deadline) {
+                                df__errf(errstr, errstr_size, "reading %s[%d] again: nothing arrived for %d ms",
+                                         h->c->t.state, h->part, h->c->timeout_ms);
+                                return DF_ERR_KAFKA;
+                        }
+                        /* librdkafka stops fetching a partition whose queue
+                         * reached queued.max.messages.kbytes and looks again
+                         * only about once a second (2.0: an indefinite
+                         * backoff): nothing is queued now, so a seek to where
+                         * the reader is makes it fetch at once */
+                        if (++idle == 1 && (rc = df__history_seek(h, h->pos, errstr, errstr_size)) != DF_OK)
+                                return rc;
+                        continue;
+                }
+                idle = 0;
+                deadline = df__mono_ms() + h->c->timeout_ms;
+                if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                        rd_kafka_message_destroy(m);
+                        if (h->pos >= from)
+                                return DF_OK; /* gone */
+                        continue;
+                }
+                if (m->err) {
+                        rd_kafka_message_destroy(m);
+                        continue;
+                }
+                /* every record read moves the position, those skipped too:
+                 * a wake-up seek must not read them again */
+                if (m->offset + 1 > h->pos)
+                        h->pos = m->offset + 1;
+                if (m->offset < from) {
+                        rd_kafka_message_destroy(m);
+                        continue;
+                }
+                if (m->key && m->key_len == klen && !memcmp(m->key, key, klen)) {
+                        if (!m->payload) {
+                                rd_kafka_message_destroy(m);
+                                return DF_OK; /* deleted since */
+                        }
+                        *out = m;
+                        return DF_OK;
+                }
+                rd_kafka_message_destroy(m);
+        }
+}
+
+df_err_t df_history_next(df_history_t *h, const df_op_info_t **op, char *errstr, size_t errstr_size)
+{
+        char key[DF_EXECUTION_ID_MAX + 32], e[256];
+
+        if (!h || !op) {
+                df__errf(errstr, errstr_size, "history: NULL history or op");
+                return DF_ERR_INVALID_ARG;
+        }
+        *op = NULL;
+        df__op_clear(&h->op);
+        while (h->next_op >= 1 && h->next_op <= h->exec.rec.op_count) {
+                char opid[16];
+                df__opref_t *r;
+                rd_kafka_message_t *m = NULL;
+                int bad;
+
+                snprintf(opid, sizeof(opid), "%d", h->next_op++);
+                r = df__map_del(h->ops, opid); /* freed as it is handed out */
+                if (!r)
+                        continue; /* not recorded */
+                if (!r->rec.len) {
+                        df_err_t rc;
+                        snprintf(key, sizeof(key), "%s/%s", h->id, opid);
+                        rc = df__history_fetch(h, key, r->offset, &m, errstr, errstr_size);
+                        if (rc != DF_OK) {
+                                df__opref_free(r);
+                                return rc;
+                        }
+                        if (!m) {
+                                df__opref_free(r);
+                                continue; /* deleted since the first pass */
+                        }
+                }
+                bad = m ? df__op_decode(m->payload, m->len, &h->op, e, sizeof(e))
+                        : df__op_decode(r->rec.data, r->rec.len, &h->op, e, sizeof(e));
+                if (m)
+                        rd_kafka_message_destroy(m);
+                df__opref_free(r);
+                if (bad) {
+                        df__errf(errstr, errstr_size, "history: operation %s/%s does not decode: %s", h->id, opid, e);
+                        return DF_ERR_CODEC;
+                }
+                h->op_pub.op_id = h->op.op_id ? h->op.op_id : "";
+                h->op_pub.parent_id = h->op.parent_id ? h->op.parent_id : "";
+                h->op_pub.type = (df_op_type_t)h->op.type;
+                h->op_pub.name = h->op.name ? h->op.name : "";
+                h->op_pub.status = (df_op_status_t)h->op.status;
+                h->op_pub.attempt = h->op.attempt;
+                h->op_pub.started_ms = h->op.started_ms;
+                h->op_pub.updated_ms = h->op.updated_ms;
+                h->op_pub.result.data = h->op.result.data;
+                h->op_pub.result.len = h->op.result.len;
+                h->op_pub.error = h->op.error ? h->op.error : "";
+                h->op_pub.due_ms = h->op.due_ms;
+                h->op_pub.callback_id = h->op.callback_id ? h->op.callback_id : "";
+                *op = &h->op_pub;
+                return DF_OK;
+        }
+        return DF_OK;
+}
+
+/* ---------------- list ---------------- */
+
+struct df__list {
+        df_exec_list_t pub; /* first: df_exec_list_destroy casts back */
+        df_exec_info_t *items;
+        size_t cap;
+};
+
+struct df__list_scan {
+        df__map_t *by_id; /* execution id -> df_exec_info_t* (small fields, strings malloc'd) */
+};
+
+static void df__summary_free(void *p)
+{
+        df_exec_info_t *x = p;
+        if (x) {
+                free((char *)x->execution_id);
+                free((char *)x->workflow);
+                free(x);
+        }
+}
+
+static int df__list_rec(const rd_kafka_message_t *m, void *opaque, char *errstr, size_t errstr_size)
+{
+        struct df__list_scan *l = opaque;
+        char key[DF_EXECUTION_ID_MAX + 32], e[256];
+        df__exec_rec_t rec;
+        df_exec_info_t *x;
+        int err = 0;
+
+        if (df__key_of(m, key, sizeof(key)) || strchr(key, '/'))
+                return 0; /* an operation record, or not ours */
+        if (!m->payload) {
+                df__summary_free(df__map_del(l->by_id, key));
+                return 0;
+        }
+        memset(&rec, 0, sizeof(rec));
+        if (df__exec_decode(m->payload, m->len, &rec, e, sizeof(e))) {
+                char q[100];
+                df__log(DF__LOG_WARN, "list: the record of %s does not decode (skipped): %s",
+                        df__quote(q, sizeof(q), key), e);
+                return 0;
+        }
+        x = calloc(1, sizeof(*x));
+        if (x) {
+                x->execution_id = df__strdup0(rec.execution_id);
+                x->workflow = df__strdup0(rec.workflow);
+                x->status = (df_exec_status_t)rec.status;
+                x->error = "";
+                x->created_ms = rec.created_ms;
+                x->updated_ms = rec.updated_ms;
+                x->op_count = rec.op_count;
+        }
+        df__exec_clear(&rec); /* the payloads go at once */
+        if (!x || !x->execution_id || !x->workflow) {
+                df__summary_free(x);
+                df__errf(errstr, errstr_size, "out of memory");
+                return -1;
+        }
+        df__summary_free(df__map_put(l->by_id, key, x, &err));
+        if (err) {
+                df__summary_free(x);
+                df__errf(errstr, errstr_size, "out of memory");
+                return -1;
+        }
+        return 0;
+}
+
+struct df__list_take {
+        struct df__list *out;
+        const char *workflow;
+        df_exec_status_t status;
+};
+
+/* Move the summaries that pass the filter into the list (the others are
+ * freed with the map). */
+static void df__list_take(const char *key, void *val, void *opaque)
+{
+        struct df__list_take *t = opaque;
+        df_exec_info_t *x = val;
+        (void)key;
+        if ((t->workflow && strcmp(t->workflow, x->workflow)) || (t->status != DF_EXEC_ANY && t->status != x->status))
+                return;
+        t->out->items[t->out->pub.count++] = *x;
+        x->execution_id = x->workflow = NULL; /* moved */
+}
+
+static int df__cmp_summary(const void *a, const void *b)
+{
+        const df_exec_info_t *x = a, *y = b;
+        return strcmp(x->execution_id, y->execution_id);
+}
+
+void df_exec_list_destroy(df_exec_list_t *list)
+{
+        struct df__list *l = (struct df__list *)list;
+        size_t i;
+        if (!l)
+                return;
+        for (i = 0; i < l->pub.count; i++) {
+                free((char *)l->items[i].execution_id);
+                free((char *)l->items[i].workflow);
+        }
+        free(l->items);
+        free(l);
+}
+
+df_err_t df_client_list(df_client_t *c, const char *workflow, df_exec_status_t status, df_exec_list_t **out,
+                        char *errstr, size_t errstr_size)
+{
+        struct df__list_scan scan = {NULL};
+        struct df__list_take take;
+        struct df__list *l = NULL;
+        int32_t *parts = NULL;
+        rd_kafka_t *rk = NULL;
+        df_err_t rc;
+        int i;
+
+        if (!out || !c) {
+                df__errf(errstr, errstr_size, "list: NULL client or out");
+                return DF_ERR_INVALID_ARG;
+        }
+        *out = NULL;
+        if (status != DF_EXEC_ANY && !strcmp(df_exec_status_name(status), "UNKNOWN")) {
+                df__errf(errstr, errstr_size, "list: status %d is not a df_exec_status_t", (int)status);
+                return DF_ERR_INVALID_ARG;
+        }
+        scan.by_id = df__map_new();
+        parts = calloc((size_t)c->t.partitions, sizeof(*parts));
+        if (!scan.by_id || !parts) {
+                df__errf(errstr, errstr_size, "out of memory");
+                rc = DF_ERR_NOMEM;
+                goto out;
+        }
+        for (i = 0; i < c->t.partitions; i++)
+                parts[i] = i;
+        rk = df__reader_new(c, 1, errstr, errstr_size);
+        if (!rk) {
+                rc = DF_ERR_CONF;
+                goto out;
+        }
+        rc = df__scan(c, rk, parts, c->t.partitions, df__list_rec, &scan, DF_ERR_NOMEM, errstr, errstr_size);
+        if (rc != DF_OK)
+                goto out;
+        l = calloc(1, sizeof(*l));
+        if (l)
+                l->items = calloc(df__map_size(scan.by_id) + 1, sizeof(*l->items));
+        if (!l || !l->items) {
+                df__errf(errstr, errstr_size, "out of memory");
+                rc = DF_ERR_NOMEM;
+                goto out;
+        }
+        take.out = l;
+        take.workflow = workflow;
+        take.status = status;
+        df__map_foreach(scan.by_id, df__list_take, &take);
+        qsort(l->items, l->pub.count, sizeof(*l->items), df__cmp_summary);
+        l->pub.items = l->items;
+        *out = &l->pub;
+        l = NULL;
+out:
+        if (rk) {
+                rd_kafka_consumer_close(rk);
+                rd_kafka_destroy(rk);
+        }
+        df_exec_list_destroy(l ? &l->pub : NULL);
+        df__map_destroy(scan.by_id, df__summary_free);
+        free(parts);
+        return rc;
+}
 /* ---------------- results reader ---------------- */
 
 struct df_results {
@@ -857,13 +1283,13 @@ df_results_t *df_results_open(const df_conf_t *conf, int from_beginning, char *e
                 goto fail;
         df__topics_init(&r->c.t, conf);
         r->c.timeout_ms = atoi(df_conf_get(conf, "client.timeout.ms"));
-        if (df__topics_ensure(conf, &r->c.t, errstr, errstr_size))
+        if (df__topics_ensure(conf, &r->c.t, errstr, errstr_size) != DF_OK)
                 goto fail;
         r->rk = df__reader_new(&r->c, 0, errstr, errstr_size);
         if (!r->rk)
                 goto fail;
-        tp = rd_kafka_topic_partition_list_new(r->c.t.partitions);
-        for (p = 0; p < r->c.t.partitions; p++) {
+        tp = rd_kafka_topic_partition_list_new(r->c.t.results_partitions);
+        for (p = 0; p < r->c.t.results_partitions; p++) {
                 int64_t lo = 0, hi = 0;
                 if (!from_beginning) {
                         rd_kafka_resp_err_t err =
@@ -900,7 +1326,7 @@ int df_results_poll(df_results_t *r, int timeout_ms, df_result_fn fn, void *opaq
                 if (!m->err && m->payload && !df__result_decode(m->payload, m->len, &rec, e, sizeof(e)) &&
                     rec.kind == DF__RK_RESULT) {
                         df_bytes_t out = {rec.output.data, rec.output.len};
-                        fn(rec.execution_id, df__exec_status_name(rec.status), &out, rec.error, opaque);
+                        fn(rec.execution_id, (df_exec_status_t)rec.status, &out, rec.error, opaque);
                         n++;
                 }
                 df__result_clear(&rec);

@@ -1235,7 +1235,8 @@ static int scan_body(const sent_t *e, const uint8_t *p, size_t len, char *errstr
         return 0;
 }
 
-static int decode_rec(const rdesc_t *rd, const void *vbuf, size_t len, void *out, char *errstr, size_t n)
+static int decode_rec(const rdesc_t *rd, const void *vbuf, size_t len, void *out, int lenient, char *errstr,
+                      size_t n)
 {
         const uint8_t *p = vbuf;
         avro_value_t v = {NULL, NULL};
@@ -1339,7 +1340,9 @@ static int decode_rec(const rdesc_t *rd, const void *vbuf, size_t len, void *out
 
                 switch (fd->kind) {
                 case K_INT:
-                        if (check_int(rd, fd, iv, errstr, n))
+                        /* lenient: an enum value a newer writer added (a status this
+                         * build does not know) is kept, to be shown as it is */
+                        if ((!lenient || iv < INT32_MIN || iv > INT32_MAX) && check_int(rd, fd, iv, errstr, n))
                                 goto out;
                         *(int32_t *)field_ptr(out, fd) = (int32_t)iv;
                         break;
@@ -1433,27 +1436,35 @@ int df__dlq_encode(const df__dlq_rec_t *rec, df__buf_t *out, char *errstr, size_
 
 int df__event_decode(const void *buf, size_t len, df__event_t *out, char *errstr, size_t errstr_size)
 {
-        return decode_rec(R_EVENT, buf, len, out, errstr, errstr_size);
+        return decode_rec(R_EVENT, buf, len, out, 0, errstr, errstr_size);
 }
 int df__exec_decode(const void *buf, size_t len, df__exec_rec_t *out, char *errstr, size_t errstr_size)
 {
-        return decode_rec(R_EXEC, buf, len, out, errstr, errstr_size);
+        return decode_rec(R_EXEC, buf, len, out, 0, errstr, errstr_size);
 }
 int df__op_decode(const void *buf, size_t len, df__op_rec_t *out, char *errstr, size_t errstr_size)
 {
-        return decode_rec(R_OP, buf, len, out, errstr, errstr_size);
+        return decode_rec(R_OP, buf, len, out, 0, errstr, errstr_size);
 }
 int df__timer_decode(const void *buf, size_t len, df__timer_rec_t *out, char *errstr, size_t errstr_size)
 {
-        return decode_rec(R_TIMER, buf, len, out, errstr, errstr_size);
+        return decode_rec(R_TIMER, buf, len, out, 0, errstr, errstr_size);
 }
 int df__result_decode(const void *buf, size_t len, df__result_rec_t *out, char *errstr, size_t errstr_size)
 {
-        return decode_rec(R_RESULT, buf, len, out, errstr, errstr_size);
+        return decode_rec(R_RESULT, buf, len, out, 0, errstr, errstr_size);
+}
+int df__exec_decode_any(const void *buf, size_t len, df__exec_rec_t *out, char *errstr, size_t errstr_size)
+{
+        return decode_rec(R_EXEC, buf, len, out, 1, errstr, errstr_size);
+}
+int df__op_decode_any(const void *buf, size_t len, df__op_rec_t *out, char *errstr, size_t errstr_size)
+{
+        return decode_rec(R_OP, buf, len, out, 1, errstr, errstr_size);
 }
 int df__dlq_decode(const void *buf, size_t len, df__dlq_rec_t *out, char *errstr, size_t errstr_size)
 {
-        return decode_rec(R_DLQ, buf, len, out, errstr, errstr_size);
+        return decode_rec(R_DLQ, buf, len, out, 0, errstr, errstr_size);
 }
 
 void df__event_clear(df__event_t *ev)

@@ -48,6 +48,11 @@ int df__op_decode(const void *buf, size_t len, df__op_rec_t *out, char *errstr, 
 int df__timer_decode(const void *buf, size_t len, df__timer_rec_t *out, char *errstr, size_t errstr_size);
 int df__result_decode(const void *buf, size_t len, df__result_rec_t *out, char *errstr, size_t errstr_size);
 int df__dlq_decode(const void *buf, size_t len, df__dlq_rec_t *out, char *errstr, size_t errstr_size);
+/* Readers that show records rather than act on them (the console): as
+ * above, but an int field out of its enum range (a status or type a newer
+ * writer added) is kept as it is instead of failing the decode. */
+int df__exec_decode_any(const void *buf, size_t len, df__exec_rec_t *out, char *errstr, size_t errstr_size);
+int df__op_decode_any(const void *buf, size_t len, df__op_rec_t *out, char *errstr, size_t errstr_size);
 
 /* Release what a record owns and zero it; NULL is a no-op. */
 void df__event_clear(df__event_t *ev);

@@ -266,17 +266,6 @@ void df__engine_set_limits(df__engine_t *eng, int max_ops, int64_t max_bytes)
         eng->max_bytes = max_bytes < 1 ? 1 : max_bytes;
 }
 
-void df__engine_configure(df__engine_t *eng, const df_conf_t *conf)
-{
-        const char *v;
-        if ((v = df_conf_get(conf, "worker.threads")))
-                df__engine_set_threads(eng, atoi(v));
-        if ((v = df_conf_get(conf, "history.max.operations")))
-                eng->max_ops = atoi(v) < 1 ? 1 : atoi(v);
-        if ((v = df_conf_get(conf, "history.max.bytes")))
-                eng->max_bytes = strtoll(v, NULL, 10) < 1 ? 1 : strtoll(v, NULL, 10);
-}
-
 /* The pool for branch lanes, created on first use; NULL when threads = 1
  * or it could not be created (the caller then runs every branch itself). */
 static df__pool_t *df__engine_pool(df__engine_t *eng)

@@ -14,6 +14,7 @@
 /* ---- time ---- */
 int64_t df__now_ms(void);  /* wall clock, UTC ms since the epoch */
 int64_t df__mono_ms(void); /* monotonic clock, ms */
+int64_t df__mono_ns(void); /* monotonic clock, ns */
 
 /* ---- logging (stderr) ---- */
 enum { DF__LOG_ERROR = 0, DF__LOG_WARN = 1, DF__LOG_INFO = 2, DF__LOG_DEBUG = 3 };
@@ -132,9 +133,6 @@ df_err_t df__engine_register_version(df__engine_t *eng, const char *name, int ve
 /** Forget version of name (the test runner's "a worker without it");
  * DF_ERR_NOT_FOUND if it was not registered. */
 df_err_t df__engine_unregister_version(df__engine_t *eng, const char *name, int version);
-/** Read "worker.threads", "history.max.operations" and "history.max.bytes"
- * from conf (defaults: 16, 3000, 104857600). */
-void df__engine_configure(df__engine_t *eng, const df_conf_t *conf);
 /** Most branch bodies (parallel / map) of one replay run at once, counting
  * the calling thread; 1 = one after another.  Takes effect at the next
  * parallel / map that needs more threads (a pool created then). */

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "kafka.h"
+#include "settings.h"
 
 #include <librdkafka/rdkafka_mock.h>
 
@@ -19,19 +20,45 @@ void df__topics_init(df__topics_t *t, const df_conf_t *conf)
         snprintf(t->timers, sizeof(t->timers), "%s.timers", p);
         snprintf(t->results, sizeof(t->results), "%s.results", p);
         snprintf(t->dlq, sizeof(t->dlq), "%s.dlq", p);
-        t->partitions = atoi(df_conf_get(conf, "partitions"));
+        t->create_partitions = atoi(df_conf_get(conf, "partitions"));
+        t->partitions = t->timers_partitions = t->results_partitions = 0;
 }
 
-void df__instance_id(const df_conf_t *conf, char *buf, size_t size)
+df_err_t df__topics_set_counts(df__topics_t *t, const int counts[5], char *errstr, size_t errstr_size)
 {
-        const char *id = df_conf_get(conf, "worker.id");
-        char host[128] = "host";
-        if (id && *id) {
-                snprintf(buf, size, "%s", id);
-                return;
+        if (counts[0] != counts[1]) {
+                df__errf(errstr, errstr_size,
+                         "%s has %d partitions and %s %d: they must have the same count (an execution's state is "
+                         "written to the partition of its events)",
+                         t->events, counts[0], t->state, counts[1]);
+                return DF_ERR_CONF;
         }
-        gethostname(host, sizeof(host) - 1);
-        snprintf(buf, size, "%s-%d", host, (int)getpid());
+        t->partitions = counts[0];
+        t->timers_partitions = counts[2];
+        t->results_partitions = counts[3];
+        return DF_OK;
+}
+
+int32_t df__topics_partition_of(const df__topics_t *t, const char *key)
+{
+        if (t->partitions <= 0)
+                return 0; /* not learnt: callers learn the counts first */
+        return rd_kafka_msg_partitioner_murmur2_random(NULL, key, strlen(key), t->partitions, NULL, NULL);
+}
+
+int df__program_init(const df_conf_t *conf, df_conf_t **own, df__settings_t *s, df__topics_t *t, char *errstr,
+                     size_t errstr_size)
+{
+        *own = df_conf_dup(conf);
+        if (!*own || df__settings_load(s, *own)) {
+                df__errf(errstr, errstr_size, "out of memory");
+                return -1;
+        }
+        if (df__codec_init(errstr, errstr_size))
+                return -1;
+        df_log_set_level(s->log_level);
+        df__topics_init(t, *own);
+        return 0;
 }
 
 /* ---------------- embedded mode: one mock cluster per process ---------------- */
@@ -136,11 +163,29 @@ fail:
         return NULL;
 }
 
+df_err_t df_conf_check(const df_conf_t *conf, char *errstr, size_t errstr_size)
+{
+        rd_kafka_conf_t *kc;
+        if (!conf) {
+                df__errf(errstr, errstr_size, "NULL conf");
+                return DF_ERR_INVALID_ARG;
+        }
+        /* the kafka.* properties on a conf of their own: no embedded
+         * cluster is started for a check */
+        kc = rd_kafka_conf_new();
+        if (df__kconf_user(kc, conf, errstr, errstr_size)) {
+                rd_kafka_conf_destroy(kc);
+                return DF_ERR_CONF;
+        }
+        rd_kafka_conf_destroy(kc);
+        return DF_OK;
+}
+
 /* ---------------- topics ---------------- */
 
-static int df__topics_create(const df_conf_t *conf, const df__topics_t *t, char *errstr, size_t errstr_size);
+static df_err_t df__topics_create(const df_conf_t *conf, df__topics_t *t, char *errstr, size_t errstr_size);
 
-int df__topics_ensure(const df_conf_t *conf, const df__topics_t *t, char *errstr, size_t errstr_size)
+df_err_t df__topics_ensure(const df_conf_t *conf, df__topics_t *t, char *errstr, size_t errstr_size)
 {
         int64_t deadline = df__mono_ms() + atoll(df_conf_get(conf, "startup.timeout.ms"));
         int backoff = 500;
@@ -151,14 +196,15 @@ int df__topics_ensure(const df_conf_t *conf, const df__topics_t *t, char *errstr
         if (!df__embedded(conf)) {
                 kc = df__kafka_conf(conf, "duraflow-admin", errstr, errstr_size);
                 if (!kc)
-                        return -1;
+                        return DF_ERR_CONF;
                 rd_kafka_conf_destroy(kc);
         }
         for (;;) {
-                if (!df__topics_create(conf, t, errstr, errstr_size))
-                        return 0;
+                df_err_t rc = df__topics_create(conf, t, errstr, errstr_size);
+                if (rc != DF_ERR_KAFKA)
+                        return rc;
                 if (df__mono_ms() + backoff > deadline)
-                        return -1;
+                        return rc;
                 df__log(DF__LOG_WARN, "not ready: %s; retrying in %d ms", errstr, backoff);
                 usleep((useconds_t)backoff * 1000);
                 if (backoff < 5000)
@@ -172,7 +218,8 @@ int df__topics_ensure(const df_conf_t *conf, const df__topics_t *t, char *errstr
  * wait for that (up to 15 s), so that nothing is produced or consumed
  * against a half-created topic.  0 when every topic is ready.
  */
-int df__topics_wait_leaders(rd_kafka_t *rk, const char *const *names, int n, char *errstr, size_t errstr_size)
+int df__topics_wait_leaders(rd_kafka_t *rk, const char *const *names, int n, int *counts, char *errstr,
+                            size_t errstr_size)
 {
         int64_t deadline = df__mono_ms() + 15000;
         int i, j;
@@ -195,6 +242,8 @@ int df__topics_wait_leaders(rd_kafka_t *rk, const char *const *names, int n, cha
                                         why = rd_kafka_err2str(md->topics[0].err);
                                 }
                         }
+                        if (ready && counts)
+                                counts[i] = md->topics[0].partition_cnt;
                         if (md)
                                 rd_kafka_metadata_destroy(md);
                         if (ready)
@@ -212,11 +261,14 @@ int df__topics_wait_leaders(rd_kafka_t *rk, const char *const *names, int n, cha
         return 0;
 }
 
-static int df__topics_create(const df_conf_t *conf, const df__topics_t *t, char *errstr, size_t errstr_size)
+/* Create what is missing (DF_ERR_KAFKA: try again), then learn every
+ * topic's partition count (DF_ERR_CONF when events and state differ). */
+static df_err_t df__topics_create(const df_conf_t *conf, df__topics_t *t, char *errstr, size_t errstr_size)
 {
         const char *names[5] = {t->events, t->state, t->timers, t->results, t->dlq};
         const int compact[5] = {0, 1, 1, 0, 0};
         int rf = atoi(df_conf_get(conf, "replication.factor"));
+        int counts[5] = {0};
         rd_kafka_NewTopic_t *nt[5] = {0};
         rd_kafka_conf_t *kc;
         rd_kafka_t *rk = NULL;
@@ -224,32 +276,36 @@ static int df__topics_create(const df_conf_t *conf, const df__topics_t *t, char 
         rd_kafka_event_t *ev = NULL;
         rd_kafka_AdminOptions_t *opts = NULL;
         char e[512];
-        int i, ret = -1;
+        df_err_t ret = DF_ERR_KAFKA;
+        int i;
 
         if (df__embedded(conf)) {
                 if (!df_embedded_bootstrap(conf)) {
                         df__errf(errstr, errstr_size, "embedded mode: the in-process mock cluster did not start");
-                        return -1;
+                        return DF_ERR_KAFKA;
                 }
+                /* a topic that exists keeps its partitions */
                 pthread_mutex_lock(&df__mock_lock);
                 for (i = 0; i < 5; i++)
-                        rd_kafka_mock_topic_create(df__mock, names[i], t->partitions, 1);
+                        rd_kafka_mock_topic_create(df__mock, names[i], t->create_partitions, 1);
                 pthread_mutex_unlock(&df__mock_lock);
-                return 0;
         }
         kc = df__kafka_conf(conf, "duraflow-admin", errstr, errstr_size);
         if (!kc)
-                return -1;
+                return DF_ERR_CONF;
         rk = rd_kafka_new(RD_KAFKA_PRODUCER, kc, e, sizeof(e));
         if (!rk) {
                 rd_kafka_conf_destroy(kc);
                 df__errf(errstr, errstr_size, "admin client: %s", e);
-                return -1;
+                return DF_ERR_CONF;
         }
+        if (df__embedded(conf))
+                goto learn;
         for (i = 0; i < 5; i++) {
-                nt[i] = rd_kafka_NewTopic_new(names[i], t->partitions, rf, e, sizeof(e));
+                nt[i] = rd_kafka_NewTopic_new(names[i], t->create_partitions, rf, e, sizeof(e));
                 if (!nt[i]) {
                         df__errf(errstr, errstr_size, "topic %s: %s", names[i], e);
+                        ret = DF_ERR_CONF;
                         goto out;
                 }
                 rd_kafka_NewTopic_set_config(nt[i], "cleanup.policy", compact[i] ? "compact" : "delete");
@@ -284,7 +340,9 @@ static int df__topics_create(const df_conf_t *conf, const df__topics_t *t, char 
                         }
                 }
         }
-        ret = df__topics_wait_leaders(rk, names, 5, errstr, errstr_size);
+learn:
+        if (df__topics_wait_leaders(rk, names, 5, counts, errstr, errstr_size) == 0)
+                ret = df__topics_set_counts(t, counts, errstr, errstr_size);
 out:
         if (ev)
                 rd_kafka_event_destroy(ev);
@@ -365,4 +423,46 @@ rd_kafka_t *df__txn_producer_new(const df_conf_t *conf, const char *client_id, c
                 df__log(DF__LOG_WARN, "init_transactions (%s): %s; retrying", txid, rd_kafka_error_string(error));
                 rd_kafka_error_destroy(error);
         }
+}
+
+rd_kafka_conf_t *df__group_consumer_conf(const df_conf_t *conf, const df__settings_t *s, const char *client_id,
+                                         const char *group, int eof, char *errstr, size_t errstr_size)
+{
+        rd_kafka_conf_t *kc = df__kafka_conf(conf, client_id, errstr, errstr_size);
+        char session[32];
+
+        if (!kc)
+                return NULL;
+        snprintf(session, sizeof(session), "%lld", (long long)s->session_timeout_ms);
+        if (df__kconf_set(kc, "group.id", group, errstr, errstr_size) ||
+            df__kconf_set(kc, "enable.auto.commit", "false", errstr, errstr_size) ||
+            df__kconf_set(kc, "auto.offset.reset", "earliest", errstr, errstr_size) ||
+            df__kconf_set(kc, "isolation.level", "read_committed", errstr, errstr_size) ||
+            df__kconf_set(kc, "session.timeout.ms", session, errstr, errstr_size) ||
+            df__kconf_set(kc, "heartbeat.interval.ms", "1000", errstr, errstr_size) ||
+            df__kconf_set(kc, "fetch.wait.max.ms", "10", errstr, errstr_size) ||
+            (eof && df__kconf_set(kc, "enable.partition.eof", "true", errstr, errstr_size)) ||
+            /* static membership (KIP-345): a restart with the same worker.id
+             * gets its partitions back at once instead of after session.timeout.ms */
+            (s->stable_id && df__kconf_set(kc, "group.instance.id", s->instance_id, errstr, errstr_size))) {
+                rd_kafka_conf_destroy(kc);
+                return NULL;
+        }
+        return kc;
+}
+
+df_err_t df__subscribe(rd_kafka_t *consumer, const char *topic, const char *who)
+{
+        rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_resp_err_t err;
+
+        rd_kafka_topic_partition_list_add(sub, topic, RD_KAFKA_PARTITION_UA);
+        err = rd_kafka_subscribe(consumer, sub);
+        rd_kafka_topic_partition_list_destroy(sub);
+        if (err) {
+                df__log(DF__LOG_ERROR, "%s: subscribe %s: %s", who, topic, rd_kafka_err2str(err));
+                return DF_ERR_KAFKA;
+        }
+        df__log(DF__LOG_INFO, "%s: consuming %s", who, topic);
+        return DF_OK;
 }

@@ -22,92 +22,58 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <rocksdb/c.h>
-
-#include "kafka.h"
+#include "settings.h"
+#include "telemetry.h"
+#include "store.h"
+#include "txn.h"
 
 #define DF__FIRE_BATCH 1000
 
 struct df_timer_service {
         df_conf_t *conf;
+        df__settings_t s;      /* conf as typed values */
         df__topics_t t;
         char id[128];
-        rd_kafka_t *consumer, *producer;
-        rocksdb_t *db;
-        rocksdb_options_t *dbopts;
-        rocksdb_writeoptions_t *wo;
-        rocksdb_readoptions_t *ro;
-        char dbpath[1024];
+        rd_kafka_t *consumer;
+        df__txn_t txn;
+        df__store_t store;     /* the index: rebuilt from <prefix>.timers on every assignment */
         int poll_max_ms;
         int n_assigned, n_loaded;
         unsigned char *loaded; /* per partition */
         unsigned char *assigned;
-        int fatal;
-        volatile sig_atomic_t stop;
+        volatile int stop;
         df_timer_stats_t stats;
-        int recoveries;
-        int64_t recover_window_ms;
         /* No pending timer is due before this (ms): the due-index scan starts
          * here instead of at the index's start, where fired timers leave
          * RocksDB tombstones that every scan would step over until compaction.
          * Lowered when a timer due earlier is indexed; raised after a commit. */
         int64_t scan_from;
-        int abort_pending; /* an abort_transaction timed out: resume it before the next transaction */
+        df__telemetry_probe_t probe; /* /readyz: every assigned partition read to its end */
+        int telemetry_joined;
+        df__series_t *m_pending, *m_fired, *m_late, *m_commit, *m_assigned, *m_ready, *m_healthy, *m_free;
 };
-
-static void df__be64(unsigned char *b, uint64_t v)
-{
-        int i;
-        for (i = 7; i >= 0; i--) {
-                b[i] = (unsigned char)(v & 0xff);
-                v >>= 8;
-        }
-}
-
-static uint64_t df__rd_be64(const unsigned char *b)
-{
-        uint64_t v = 0;
-        int i;
-        for (i = 0; i < 8; i++)
-                v = (v << 8) | b[i];
-        return v;
-}
-
-/* due key: 'd' + be64(due + 2^63) + timer id ; id key: 'i' + timer id -> be64 */
-static size_t df__due_key(char *buf, size_t size, int64_t due, const char *id, size_t idlen)
-{
-        if (idlen + 9 > size)
-                idlen = size - 9;
-        buf[0] = 'd';
-        df__be64((unsigned char *)buf + 1, (uint64_t)due ^ (1ULL << 63));
-        memcpy(buf + 9, id, idlen);
-        return idlen + 9;
-}
 
 static int df__index_remove(df_timer_service_t *ts, rocksdb_writebatch_t *wb, const char *id, size_t idlen)
 {
-        char ikey[600], dkey[600], *err = NULL, *v;
-        size_t vlen;
+        char ikey[600], dkey[600];
+        df__buf_t v = {0};
+        size_t ikl;
+        int found;
         if (idlen > 500)
                 return 0;
-        ikey[0] = 'i';
-        memcpy(ikey + 1, id, idlen);
-        v = rocksdb_get(ts->db, ts->ro, ikey, idlen + 1, &vlen, &err);
-        if (err) {
-                df__log(DF__LOG_ERROR, "timer index get: %s", err);
-                free(err);
+        ikl = df__store_id_key(ikey, sizeof(ikey), id, idlen);
+        if (df__store_get(&ts->store, ikey, ikl, &v, &found))
                 return -1;
-        }
-        if (!v)
+        if (!found)
                 return 0;
-        if (vlen == 8) {
-                int64_t due = (int64_t)(df__rd_be64((unsigned char *)v) ^ (1ULL << 63));
-                size_t n = df__due_key(dkey, sizeof(dkey), due, id, idlen);
+        if (v.len == 8) {
+                int64_t due = (int64_t)(df__store_rd_be64(v.data) ^ (1ULL << 63));
+                size_t n = df__store_due_key(dkey, sizeof(dkey), due, id, idlen);
                 rocksdb_writebatch_delete(wb, dkey, n);
                 ts->stats.pending--;
         }
-        rocksdb_writebatch_delete(wb, ikey, idlen + 1);
-        free(v);
+        rocksdb_writebatch_delete(wb, ikey, ikl);
+        free(v.data);
         return 0;
 }
 
@@ -139,31 +105,25 @@ static int df__index_record(df_timer_service_t *ts, rocksdb_writebatch_t *wb, co
         df__timer_clear(&rec);
         if (due < ts->scan_from)
                 ts->scan_from = due;
-        n = df__due_key(dkey, sizeof(dkey), due, m->key, m->key_len);
+        n = df__store_due_key(dkey, sizeof(dkey), due, m->key, m->key_len);
         rocksdb_writebatch_put(wb, dkey, n, m->payload, m->len);
-        ikey[0] = 'i';
-        memcpy(ikey + 1, m->key, m->key_len);
-        df__be64(be, (uint64_t)due ^ (1ULL << 63));
-        rocksdb_writebatch_put(wb, ikey, m->key_len + 1, (const char *)be, 8);
+        n = df__store_id_key(ikey, sizeof(ikey), m->key, m->key_len);
+        df__store_be64(be, (uint64_t)due ^ (1ULL << 63));
+        rocksdb_writebatch_put(wb, ikey, n, (const char *)be, 8);
         ts->stats.pending++;
         return 0;
 }
 
 static int df__wipe_index(df_timer_service_t *ts)
 {
-        char *err = NULL;
         rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+        int rc;
         rocksdb_writebatch_delete_range(wb, "\x00", 1, "\xff", 1);
-        rocksdb_write(ts->db, ts->wo, wb, &err);
+        rc = df__store_write(&ts->store, wb, "timer index wipe");
         rocksdb_writebatch_destroy(wb);
         ts->stats.pending = 0;
         ts->scan_from = INT64_MIN;
-        if (err) {
-                df__log(DF__LOG_ERROR, "timer index wipe: %s", err);
-                free(err);
-                return -1;
-        }
-        return 0;
+        return rc;
 }
 
 static void df__ts_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
@@ -172,8 +132,8 @@ static void df__ts_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_t
         df_timer_service_t *ts = opaque;
         int i;
 
-        memset(ts->loaded, 0, (size_t)ts->t.partitions);
-        memset(ts->assigned, 0, (size_t)ts->t.partitions);
+        memset(ts->loaded, 0, (size_t)ts->t.timers_partitions);
+        memset(ts->assigned, 0, (size_t)ts->t.timers_partitions);
         ts->n_loaded = 0;
         ts->n_assigned = 0;
         df__wipe_index(ts);
@@ -181,210 +141,196 @@ static void df__ts_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_t
                 for (i = 0; i < parts->cnt; i++) {
                         int p = parts->elems[i].partition;
                         parts->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
-                        if (p >= 0 && p < ts->t.partitions) {
+                        if (p >= 0 && p < ts->t.timers_partitions) {
                                 ts->assigned[p] = 1;
                                 ts->n_assigned++;
                         }
                 }
                 df__log(DF__LOG_INFO, "timer service %s: assigned %d partition(s); loading pending timers", ts->id,
                         parts->cnt);
+                df__gauge_set(ts->m_assigned, parts->cnt);
                 rd_kafka_assign(rk, parts);
         } else {
                 rd_kafka_assign(rk, NULL);
+                df__gauge_set(ts->m_assigned, 0);
         }
 }
 
-/* Log a failed transactional call; a fatal error makes the caller replace
- * the producer.  Consumes error. */
-static void df__ts_txn_failed(df_timer_service_t *ts, const char *what, rd_kafka_error_t *error)
+/* Produce one due timer (its payload to the target, a tombstone to
+ * <prefix>.timers) into the open transaction and stage its removal from
+ * the index.  0, or -1 when Kafka refused a record. */
+static int df__fire_one(df_timer_service_t *ts, const char *k, size_t klen, const char *v, size_t vlen,
+                        rocksdb_writebatch_t *wb)
 {
-        df__log(DF__LOG_WARN, "timer %s: %s", what, rd_kafka_error_string(error));
-        if (rd_kafka_error_is_fatal(error) || rd_kafka_fatal_error(ts->producer, NULL, 0))
-                ts->fatal = 1;
-        rd_kafka_error_destroy(error);
+        df__timer_rec_t rec;
+        char errstr[256], ikey[600];
+        rd_kafka_resp_err_t perr;
+
+        memset(&rec, 0, sizeof(rec));
+        if (df__timer_decode(v, vlen, &rec, errstr, sizeof(errstr)))
+                return 0; /* cannot happen: validated when indexed */
+        perr = df__txn_produce(&ts->txn, rec.topic, RD_KAFKA_PARTITION_UA, rec.key.data, rec.key.len, rec.payload.data,
+                               rec.payload.len);
+        if (!perr)
+                perr = df__txn_produce(&ts->txn, ts->t.timers, RD_KAFKA_PARTITION_UA, rec.timer_id,
+                                       strlen(rec.timer_id), NULL, 0);
+        if (perr) {
+                df__log(DF__LOG_ERROR, "timer produce: %s", rd_kafka_err2str(perr));
+                df__timer_clear(&rec);
+                return -1;
+        }
+        df__log(DF__LOG_DEBUG, "timer %s fired: due %lld", rec.timer_id, (long long)df__store_due_of(k));
+        rocksdb_writebatch_delete(wb, k, klen);
+        rocksdb_writebatch_delete(wb, ikey, df__store_id_key(ikey, sizeof(ikey), k + 9, klen - 9));
+        df__timer_clear(&rec);
+        return 0;
 }
 
-/* Fire what is due; returns the number fired or -1 on a fatal error. */
+/* The transaction of fired timers carries the consumer's positions with
+ * the group metadata (KIP-447: a timer service that lost its partitions
+ * cannot fire them), then commits.  DF__TXN_OK or what went wrong. */
+static df__txn_rc_t df__fire_commit(df_timer_service_t *ts)
+{
+        rd_kafka_topic_partition_list_t *pos = NULL;
+        df__txn_rc_t rc = DF__TXN_OK;
+
+        if (rd_kafka_assignment(ts->consumer, &pos) == RD_KAFKA_RESP_ERR_NO_ERROR && pos->cnt) {
+                rd_kafka_position(ts->consumer, pos);
+                rc = df__txn_send_offsets(&ts->txn, ts->consumer, pos);
+        }
+        if (pos)
+                rd_kafka_topic_partition_list_destroy(pos);
+        if (rc == DF__TXN_RETRY && df__txn_abort(&ts->txn) == DF__TXN_FATAL)
+                return DF__TXN_FATAL;
+        return rc == DF__TXN_OK ? df__txn_commit(&ts->txn) : rc;
+}
+
+/* Fire what is due by now, at most DF__FIRE_BATCH in one transaction;
+ * *next_due: when to look again.  Returns the number fired or -1 on a
+ * fatal error (the caller replaces the producer). */
 static int df__fire_due(df_timer_service_t *ts, int64_t now, int64_t *next_due)
 {
-        rocksdb_iterator_t *it = rocksdb_create_iterator(ts->db, ts->ro);
-        rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
-        rd_kafka_error_t *error;
-        rd_kafka_topic_partition_list_t *pos = NULL;
-        rd_kafka_consumer_group_metadata_t *cgmd;
-        int n = 0, began = 0;
-        int64_t late_max = 0, scan_next;
-        char *err = NULL, start[9];
+        rocksdb_iterator_t *it;
+        rocksdb_writebatch_t *wb;
+        df__txn_rc_t rc;
+        int n = 0, began = 0, ret = 0;
+        int64_t late_max = 0, scan_next = now; /* all due by now are fired when this commits */
+        int64_t dues[DF__FIRE_BATCH], t0 = df__mono_ns();
+        char start[9];
 
         *next_due = INT64_MAX;
-        scan_next = now; /* all due by now are fired when this commits */
-        /* a producer failed in the background is replaced by the caller; an
-         * abort that timed out (broker away) must complete before anything */
-        if (rd_kafka_fatal_error(ts->producer, NULL, 0)) {
-                ts->fatal = 1;
-                goto out;
-        }
-        if (ts->abort_pending) {
-                error = rd_kafka_abort_transaction(ts->producer, 30000);
-                if (error) {
-                        df__ts_txn_failed(ts, "abort_transaction", error);
-                        *next_due = df__now_ms() + 500; /* try again in a while */
-                        goto out;
-                }
-                ts->abort_pending = 0;
-        }
-        df__due_key(start, sizeof(start), ts->scan_from, "", 0);
+        if (df__txn_failed(&ts->txn))
+                return -1;
+        it = rocksdb_create_iterator(ts->store.db, ts->store.ro);
+        wb = rocksdb_writebatch_create();
+        df__store_due_key(start, sizeof(start), ts->scan_from, "", 0);
         for (rocksdb_iter_seek(it, start, 9); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
                 size_t klen, vlen;
-                const char *k = rocksdb_iter_key(it, &klen);
-                const char *v;
-                df__timer_rec_t rec;
-                char errstr[256];
+                const char *k = rocksdb_iter_key(it, &klen), *v;
                 int64_t due;
-                rd_kafka_resp_err_t perr;
 
                 if (klen < 9 || k[0] != 'd')
                         break;
-                due = (int64_t)(df__rd_be64((const unsigned char *)k + 1) ^ (1ULL << 63));
-                if (due > now) {
+                due = df__store_due_of(k);
+                if (due > now || n >= DF__FIRE_BATCH) {
                         *next_due = due;
+                        if (due <= now)
+                                scan_next = due;
                         break;
                 }
-                if (n >= DF__FIRE_BATCH) {
-                        *next_due = due;
-                        scan_next = due;
-                        break;
-                }
-                v = rocksdb_iter_value(it, &vlen);
-                memset(&rec, 0, sizeof(rec));
-                if (df__timer_decode(v, vlen, &rec, errstr, sizeof(errstr)))
-                        continue; /* cannot happen: validated when indexed */
                 if (!began) {
-                        error = rd_kafka_begin_transaction(ts->producer);
-                        if (error) {
-                                df__ts_txn_failed(ts, "begin_transaction", error);
-                                df__timer_clear(&rec);
+                        rc = df__txn_begin(&ts->txn);
+                        if (rc != DF__TXN_OK) {
+                                ret = rc == DF__TXN_FATAL ? -1 : 0;
+                                *next_due = df__now_ms() + 500; /* try again in a while */
                                 goto out;
                         }
                         began = 1;
                 }
-                perr = rd_kafka_producev(ts->producer, RD_KAFKA_V_TOPIC(rec.topic),
-                                         RD_KAFKA_V_KEY(rec.key.data, rec.key.len),
-                                         RD_KAFKA_V_VALUE(rec.payload.data, rec.payload.len),
-                                         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-                if (!perr)
-                        perr = rd_kafka_producev(ts->producer, RD_KAFKA_V_TOPIC(ts->t.timers),
-                                                 RD_KAFKA_V_KEY(rec.timer_id, strlen(rec.timer_id)),
-                                                 RD_KAFKA_V_VALUE(NULL, 0), RD_KAFKA_V_END);
-                if (perr) {
-                        df__log(DF__LOG_ERROR, "timer produce: %s", rd_kafka_err2str(perr));
-                        df__timer_clear(&rec);
-                        goto abort;
+                v = rocksdb_iter_value(it, &vlen);
+                if (df__fire_one(ts, k, klen, v, vlen, wb)) {
+                        ret = df__txn_abort(&ts->txn) == DF__TXN_FATAL ? -1 : 0;
+                        goto out;
                 }
-                df__log(DF__LOG_DEBUG, "timer %s fired: due %lld, now %lld", rec.timer_id, (long long)due,
-                        (long long)now);
                 if (now - due > late_max)
                         late_max = now - due;
-                rocksdb_writebatch_delete(wb, k, klen);
-                {
-                        char ikey[600];
-                        size_t idl = klen - 9;
-                        ikey[0] = 'i';
-                        memcpy(ikey + 1, k + 9, idl);
-                        rocksdb_writebatch_delete(wb, ikey, idl + 1);
-                }
-                df__timer_clear(&rec);
-                n++;
+                dues[n++] = due;
         }
         if (!began) {
                 if (*next_due != INT64_MAX)
                         ts->scan_from = *next_due; /* nothing pending is due before it */
                 goto out;
         }
-        if (rd_kafka_assignment(ts->consumer, &pos) == RD_KAFKA_RESP_ERR_NO_ERROR && pos->cnt) {
-                rd_kafka_position(ts->consumer, pos);
-                cgmd = rd_kafka_consumer_group_metadata(ts->consumer);
-                error = rd_kafka_send_offsets_to_transaction(ts->producer, pos, cgmd, 30000);
-                rd_kafka_consumer_group_metadata_destroy(cgmd);
-                if (error) {
-                        df__ts_txn_failed(ts, "send_offsets_to_transaction", error);
-                        goto abort;
-                }
+        rc = df__fire_commit(ts);
+        if (rc != DF__TXN_OK) {
+                ret = rc == DF__TXN_FATAL ? -1 : 0;
+                goto out;
         }
-        error = rd_kafka_commit_transaction(ts->producer, 60000);
-        if (error) {
-                df__ts_txn_failed(ts, "commit_transaction", error);
-                goto abort;
-        }
-        rocksdb_write(ts->db, ts->wo, wb, &err);
-        if (err) {
-                df__log(DF__LOG_ERROR, "timer index write: %s", err);
-                free(err);
-        } else {
+        if (df__store_write(&ts->store, wb, "timer index write") == 0)
                 ts->scan_from = scan_next;
-        }
         ts->stats.fired += (uint64_t)n;
         ts->stats.pending -= (uint64_t)n;
+        {
+                /* lateness as delivered: the commit made the fire visible */
+                int64_t done = df__now_ms();
+                int i;
+                df__histogram_observe(ts->m_commit, (double)(df__mono_ns() - t0) / 1e9);
+                for (i = 0; i < n; i++)
+                        df__histogram_observe(ts->m_late, (double)(done - dues[i]) / 1000.0);
+                df__counter_add(ts->m_fired, (uint64_t)n);
+                df__gauge_set(ts->m_pending, (double)ts->stats.pending);
+        }
         if (late_max > ts->stats.lateness_max_ms)
                 ts->stats.lateness_max_ms = late_max;
-        goto out;
-abort:
-        if (!ts->fatal) {
-                error = rd_kafka_abort_transaction(ts->producer, 30000);
-                if (error) {
-                        df__ts_txn_failed(ts, "abort_transaction", error);
-                        ts->abort_pending = !ts->fatal;
-                }
-        }
-        n = 0;
+        ret = n;
 out:
-        if (pos)
-                rd_kafka_topic_partition_list_destroy(pos);
         rocksdb_iter_destroy(it);
         rocksdb_writebatch_destroy(wb);
-        return ts->fatal ? -1 : n;
+        return ret;
 }
 
-/* The transactional producer, initialised.  NULL with errstr on failure. */
-static rd_kafka_t *df__ts_producer_new(df_timer_service_t *ts, char *errstr, size_t errstr_size)
+static int df__timers_ready(char *reason, size_t size, void *opaque)
 {
-        char cid[300], txid[300];
-        snprintf(cid, sizeof(cid), "duraflow-timers-%s", ts->id);
-        snprintf(txid, sizeof(txid), "%s-timers-%s", df_conf_get(ts->conf, "topic.prefix"), ts->id);
-        return df__txn_producer_new(ts->conf, cid, txid, NULL, ts, errstr, errstr_size);
+        df_timer_service_t *ts = opaque;
+        int a = __atomic_load_n(&ts->n_assigned, __ATOMIC_RELAXED), l = __atomic_load_n(&ts->n_loaded, __ATOMIC_RELAXED);
+        int ready = a > 0 && l == a && !__atomic_load_n(&ts->txn.fatal, __ATOMIC_RELAXED);
+        if (!a)
+                snprintf(reason, size, "no partition of the timers topic assigned");
+        else if (l < a)
+                snprintf(reason, size, "loading pending timers: %d of %d partitions read", l, a);
+        else if (!ready)
+                snprintf(reason, size, "the transactional producer failed");
+        df__gauge_set(ts->m_ready, ready);
+        return ready;
 }
 
-/* After a fatal producer error (a transaction fenced by the coordinator
- * while the broker was away): a new producer, at most 3 times a minute.
- * The index is untouched: what was not fired is still pending. */
-static int df__ts_recover(df_timer_service_t *ts)
+static int df__timers_live(char *reason, size_t size, void *opaque)
 {
-        char errstr[512];
-        int64_t now = df__mono_ms();
-        rd_kafka_t *rk;
+        df_timer_service_t *ts = opaque;
+        int live = !__atomic_load_n(&ts->store.disk_low, __ATOMIC_RELAXED);
+        if (!live)
+                snprintf(reason, size, "less than state.min.free.bytes free for the timer index");
+        return live;
+}
 
-        if (now - ts->recover_window_ms > 60000) {
-                ts->recover_window_ms = now;
-                ts->recoveries = 0;
-        }
-        if (++ts->recoveries > 3)
+static int df__timers_telemetry(df_timer_service_t *ts, char *errstr, size_t errstr_size)
+{
+        df__metrics_t *m = df__telemetry_metrics();
+        ts->m_pending = df__metric_series(m, DF__M_TIMERS_PENDING);
+        ts->m_fired = df__metric_series(m, DF__M_TIMERS_FIRED);
+        ts->m_late = df__metric_series(m, DF__M_TIMER_LATENESS);
+        ts->m_commit = df__metric_series(m, DF__M_COMMIT_DURATION, "timer");
+        ts->m_assigned = df__metric_series(m, DF__M_PARTITIONS_ASSIGNED, "timer");
+        ts->m_ready = df__metric_series(m, DF__M_READY, "timer");
+        ts->m_healthy = df__metric_series(m, DF__M_HEALTHY, "timer");
+        ts->m_free = df__metric_series(m, DF__M_STATE_FREE_BYTES, "timer");
+        ts->probe.component = "timer";
+        ts->probe.ready = df__timers_ready;
+        ts->probe.live = df__timers_live;
+        ts->probe.opaque = ts;
+        if (df__telemetry_join(&ts->s, &ts->probe, errstr, errstr_size))
                 return -1;
-        df__log(DF__LOG_WARN, "timer service %s: fatal producer error: recreating the transactional producer", ts->id);
-        rd_kafka_purge(ts->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-        rd_kafka_destroy(ts->producer);
-        ts->producer = NULL;
-        for (;;) {
-                rk = df__ts_producer_new(ts, errstr, sizeof(errstr));
-                if (rk)
-                        break;
-                if (ts->stop)
-                        return -1;
-                df__log(DF__LOG_WARN, "timer service %s: not ready: %s; retrying in 1 s", ts->id, errstr);
-                sleep(1);
-        }
-        ts->producer = rk;
-        ts->fatal = 0;
-        ts->abort_pending = 0;
+        ts->telemetry_joined = 1;
         return 0;
 }
 
@@ -392,68 +338,39 @@ df_timer_service_t *df_timer_service_new(const df_conf_t *conf, char *errstr, si
 {
         df_timer_service_t *ts = calloc(1, sizeof(*ts));
         rd_kafka_conf_t *kc = NULL;
-        char e[512], cid[300], *dberr = NULL;
-        const char *group;
+        df__store_opts_t so = {.wal = 0}; /* rebuilt from the topic on every assignment */
+        char e[512], cid[300], who[200];
 
         if (!ts || !conf) {
                 free(ts);
                 return NULL;
         }
-        ts->conf = df_conf_dup(conf);
-        if (!ts->conf || df__codec_init(errstr, errstr_size))
+        if (df__program_init(conf, &ts->conf, &ts->s, &ts->t, errstr, errstr_size))
                 goto fail;
-        df_log_set_level(df_conf_get(conf, "log.level"));
-        df__topics_init(&ts->t, conf);
-        df__instance_id(conf, ts->id, sizeof(ts->id));
-        ts->poll_max_ms = atoi(df_conf_get(conf, "timer.poll.max.ms"));
+        snprintf(ts->id, sizeof(ts->id), "%s", ts->s.instance_id);
+        ts->poll_max_ms = (int)ts->s.timer_poll_max_ms;
         ts->scan_from = INT64_MIN;
-        ts->loaded = calloc((size_t)ts->t.partitions, 1);
-        ts->assigned = calloc((size_t)ts->t.partitions, 1);
-        if (!ts->loaded || !ts->assigned)
-                goto fail;
         if (df__topics_ensure(conf, &ts->t, errstr, errstr_size))
                 goto fail;
-
-        mkdir(df_conf_get(conf, "state.dir"), 0755);
-        snprintf(ts->dbpath, sizeof(ts->dbpath), "%s/timers-%s", df_conf_get(conf, "state.dir"), ts->id);
-        ts->dbopts = rocksdb_options_create();
-        rocksdb_options_set_create_if_missing(ts->dbopts, 1);
-        ts->db = rocksdb_open(ts->dbopts, ts->dbpath, &dberr);
-        if (dberr) {
-                df__errf(errstr, errstr_size, "RocksDB open %s: %s", ts->dbpath, dberr);
-                free(dberr);
+        /* indexed by <prefix>.timers' partitions, as the brokers reported them */
+        ts->loaded = calloc((size_t)ts->t.timers_partitions, 1);
+        ts->assigned = calloc((size_t)ts->t.timers_partitions, 1);
+        if (!ts->loaded || !ts->assigned)
                 goto fail;
-        }
-        ts->wo = rocksdb_writeoptions_create();
-        rocksdb_writeoptions_disable_WAL(ts->wo, 1); /* rebuilt from the topic on every assignment */
-        ts->ro = rocksdb_readoptions_create();
 
+        snprintf(who, sizeof(who), "timer service %s", ts->id);
+        so.min_free_bytes = ts->s.state_min_free_bytes;
+        if (df__store_open(&ts->store, ts->s.timer_store, &so, who, errstr, errstr_size))
+                goto fail;
+        if (df__txn_init(&ts->txn, ts->conf, ts->s.topic_prefix, "timers", ts->id, NULL, ts, errstr, errstr_size))
+                goto fail;
         snprintf(cid, sizeof(cid), "duraflow-timers-%s", ts->id);
-        ts->producer = df__ts_producer_new(ts, errstr, errstr_size);
-        if (!ts->producer)
+        if (df__timers_telemetry(ts, errstr, errstr_size))
                 goto fail;
-
-        kc = df__kafka_conf(conf, cid, errstr, errstr_size);
+        kc = df__group_consumer_conf(ts->conf, &ts->s, cid, ts->s.timer_group, 1, errstr, errstr_size);
         if (!kc)
                 goto fail;
-        group = df_conf_get(conf, "timer.group.id");
-        if (!*group) {
-                snprintf(e, sizeof(e), "%s-timers", df_conf_get(conf, "topic.prefix"));
-                group = e;
-        }
-        if (df__kconf_set(kc, "group.id", group, errstr, errstr_size) ||
-            df__kconf_set(kc, "enable.auto.commit", "false", errstr, errstr_size) ||
-            df__kconf_set(kc, "auto.offset.reset", "earliest", errstr, errstr_size) ||
-            df__kconf_set(kc, "isolation.level", "read_committed", errstr, errstr_size) ||
-            df__kconf_set(kc, "enable.partition.eof", "true", errstr, errstr_size) ||
-            df__kconf_set(kc, "session.timeout.ms", df_conf_get(conf, "session.timeout.ms"), errstr, errstr_size) ||
-            df__kconf_set(kc, "heartbeat.interval.ms", "1000", errstr, errstr_size) ||
-            df__kconf_set(kc, "fetch.wait.max.ms", "10", errstr, errstr_size))
-                goto fail_kc;
-        /* static membership (KIP-345): a restart with the same worker.id gets
-         * its partitions back at once instead of after session.timeout.ms */
-        if (*df_conf_get(conf, "worker.id") &&
-            df__kconf_set(kc, "group.instance.id", ts->id, errstr, errstr_size))
+        if (df__telemetry_kafka_stats(kc, &ts->s, "timer", errstr, errstr_size))
                 goto fail_kc;
         rd_kafka_conf_set_rebalance_cb(kc, df__ts_rebalance);
         rd_kafka_conf_set_opaque(kc, ts);
@@ -478,23 +395,16 @@ fail:
 
 df_err_t df_timer_service_run(df_timer_service_t *ts)
 {
-        rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
-        rd_kafka_resp_err_t err;
         int64_t next_due = 0;
+        char who[200];
 
-        rd_kafka_topic_partition_list_add(sub, ts->t.timers, RD_KAFKA_PARTITION_UA);
-        err = rd_kafka_subscribe(ts->consumer, sub);
-        rd_kafka_topic_partition_list_destroy(sub);
-        if (err) {
-                df__log(DF__LOG_ERROR, "subscribe %s: %s", ts->t.timers, rd_kafka_err2str(err));
+        snprintf(who, sizeof(who), "timer service %s", ts->id);
+        if (df__subscribe(ts->consumer, ts->t.timers, who) != DF_OK)
                 return DF_ERR_KAFKA;
-        }
-        df__log(DF__LOG_INFO, "timer service %s: consuming %s", ts->id, ts->t.timers);
-        while (!ts->stop && !ts->fatal) {
+        while (!ts->stop) {
                 int64_t now = df__now_ms();
                 int timeout = ts->poll_max_ms, n = 0;
                 rocksdb_writebatch_t *wb;
-                char *dberr = NULL;
 
                 if (next_due != INT64_MAX && next_due - now < timeout)
                         timeout = next_due - now < 0 ? 0 : (int)(next_due - now);
@@ -504,7 +414,7 @@ df_err_t df_timer_service_run(df_timer_service_t *ts)
                         if (!m)
                                 break;
                         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-                                if (m->partition >= 0 && m->partition < ts->t.partitions &&
+                                if (m->partition >= 0 && m->partition < ts->t.timers_partitions &&
                                     ts->assigned[m->partition] && !ts->loaded[m->partition]) {
                                         ts->loaded[m->partition] = 1;
                                         if (++ts->n_loaded == ts->n_assigned)
@@ -520,27 +430,30 @@ df_err_t df_timer_service_run(df_timer_service_t *ts)
                         rd_kafka_message_destroy(m);
                         n++;
                         /* index_remove reads the DB: write as we go */
-                        rocksdb_write(ts->db, ts->wo, wb, &dberr);
+                        df__store_write(&ts->store, wb, "timer index write");
                         rocksdb_writebatch_clear(wb);
-                        if (dberr) {
-                                df__log(DF__LOG_ERROR, "timer index write: %s", dberr);
-                                free(dberr);
-                                dberr = NULL;
-                        }
                 }
                 rocksdb_writebatch_destroy(wb);
+                if (n)
+                        df__gauge_set(ts->m_pending, (double)ts->stats.pending);
                 if (ts->n_assigned && ts->n_loaded == ts->n_assigned) {
-                        if (df__fire_due(ts, df__now_ms(), &next_due) < 0) {
-                                if (df__ts_recover(ts) == 0)
-                                        continue;
-                                break;
+                        /* a timer fired while the disk is full could not
+                         * leave the index: fire nothing until there is room */
+                        int low = df__store_disk_low(&ts->store);
+                        df__gauge_set(ts->m_free, (double)ts->store.free_bytes);
+                        df__gauge_set(ts->m_healthy, !low);
+                        if (low) {
+                                next_due = df__now_ms() + 1000;
+                                continue;
                         }
+                        if (df__fire_due(ts, df__now_ms(), &next_due) < 0 && df__txn_replace(&ts->txn, &ts->stop))
+                                break;
                 } else {
                         next_due = INT64_MAX;
                 }
         }
         rd_kafka_consumer_close(ts->consumer);
-        return ts->fatal ? DF_ERR_FENCED : DF_OK;
+        return ts->txn.fatal ? ts->txn.fatal : DF_OK;
 }
 
 void df_timer_service_stop(df_timer_service_t *ts)
@@ -558,22 +471,14 @@ void df_timer_service_destroy(df_timer_service_t *ts)
 {
         if (!ts)
                 return;
+        if (ts->telemetry_joined)
+                df__telemetry_leave(&ts->probe);
         if (ts->consumer)
                 rd_kafka_destroy(ts->consumer);
-        if (ts->producer) {
-                rd_kafka_flush(ts->producer, 5000);
-                rd_kafka_destroy(ts->producer);
-        }
-        if (ts->db)
-                rocksdb_close(ts->db);
-        if (ts->dbopts)
-                rocksdb_options_destroy(ts->dbopts);
-        if (ts->wo)
-                rocksdb_writeoptions_destroy(ts->wo);
-        if (ts->ro)
-                rocksdb_readoptions_destroy(ts->ro);
         free(ts->loaded);
         free(ts->assigned);
+        df__store_close(&ts->store); /* the index; then the producer, flushed */
+        df__txn_destroy(&ts->txn);
         df_conf_destroy(ts->conf);
         free(ts);
 }

@@ -1,6 +1,6 @@
 /*
- * util.c -- errors, time, logging, strings, the hash map and the names of
- * statuses and operation types (the in-memory execution state is in state.c).
+ * util.c -- errors, time, strings, the hash map and the names of statuses
+ * and operation types (the in-memory execution state is in state.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -53,6 +53,13 @@ int64_t df__now_ms(void)
         return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t df__mono_ns(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 int64_t df__mono_ms(void)
 {
         struct timespec ts;
@@ -60,44 +67,7 @@ int64_t df__mono_ms(void)
         return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* ---------------- logging ---------------- */
-
-int df__log_level = DF__LOG_INFO;
-
-void df_log_set_level(const char *level)
-{
-        if (!level)
-                return;
-        if (!strcmp(level, "error"))
-                df__log_level = DF__LOG_ERROR;
-        else if (!strcmp(level, "warn"))
-                df__log_level = DF__LOG_WARN;
-        else if (!strcmp(level, "info"))
-                df__log_level = DF__LOG_INFO;
-        else if (!strcmp(level, "debug"))
-                df__log_level = DF__LOG_DEBUG;
-}
-
-void df__log(int level, const char *fmt, ...)
-{
-        static const char *names[] = {"ERROR", "WARN", "INFO", "DEBUG"};
-        char line[2048];
-        va_list ap;
-        struct timespec ts;
-        struct tm tm;
-        int n;
-
-        if (level > df__log_level)
-                return;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        gmtime_r(&ts.tv_sec, &tm);
-        n = snprintf(line, sizeof(line), "%02d:%02d:%02d.%03ld %s ", tm.tm_hour, tm.tm_min, tm.tm_sec,
-                     ts.tv_nsec / 1000000, names[level]);
-        va_start(ap, fmt);
-        vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
-        va_end(ap);
-        fprintf(stderr, "%s\n", line);
-}
+/* logging (df__log, df_log_set_level): log.c */
 
 /* ---------------- strings ---------------- */
 

@@ -11,10 +11,19 @@
  * brokers (not the library's 120 s, meant for services starting with their
  * broker), unless -X startup.timeout.ms is given; timer-service is a service
  * and keeps the library default.
+ *
+ * Human output (describe, history, list, every message) goes through
+ * df_text_escape(): control, bidi and invalid UTF-8 bytes are shown as
+ * \xNN / \uNNNN, never sent to the terminal.  --json prints the exact
+ * values (jansson; payloads that are not UTF-8 text in base64 under
+ * "<name>_b64").  describe and history hold one record at a time (the
+ * library's typed read API), history --json is written operation by
+ * operation.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +37,12 @@
 enum { EX_OK = 0, EX_FAIL = 1, EX_USAGE = 2, EX_NOTFOUND = 3, EX_CONFLICT = 4, EX_REJECTED = 5, EX_UNAVAIL = 6 };
 
 #define CLI_STARTUP_TIMEOUT_MS "10000"
+
+int df_cli_console(df_conf_t *conf, int argc, char **argv); /* cmd_console.c */
+/* describe, history and list through a console's API (below) */
+static const char *console_url; /* --console, else $DF_CONSOLE_URL */
+static int console_describe(const char *what, const char *id, int history);
+static int console_list(const char *wf, df_exec_status_t st);
 
 static int json_out;
 static int user_startup_timeout; /* -X startup.timeout.ms was given */
@@ -59,6 +74,54 @@ static int exit_code(df_err_t rc)
         }
 }
 
+/* ---------------- text for the terminal ---------------- */
+
+/* len bytes of s escaped for the terminal (df_text_escape), malloc'd; NULL
+ * only on ENOMEM. */
+static char *esc_n(const void *s, size_t len)
+{
+        size_t n = df_text_escape(NULL, 0, s, len);
+        char *out = malloc(n + 1);
+        if (out)
+                df_text_escape(out, n + 1, s, len);
+        return out;
+}
+
+/* Print to f what fmt makes, escaped, with a newline.  Every message with a
+ * value from the user or from Kafka in it goes through here. */
+static void say(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(FILE *f, const char *fmt, ...)
+{
+        char buf[4096], *e;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(buf, sizeof(buf), fmt, ap);
+        va_end(ap);
+        e = esc_n(buf, strlen(buf));
+        fprintf(f, "%s\n", e ? e : "(out of memory)");
+        free(e);
+}
+
+/* A getopt error of command what (opterr is 0: glibc's own messages would
+ * echo the argument raw).  Returns EX_USAGE. */
+static int bad_option(const char *what, int c, char **argv)
+{
+        const char *arg = optind > 0 ? argv[optind - 1] : "";
+        if (c == ':') {
+                if (!strncmp(arg, "--", 2))
+                        say(stderr, "%s: option '%s' requires an argument", what, arg);
+                else
+                        say(stderr, "%s: option requires an argument -- '%c'", what, optopt);
+        } else if (optopt && !strncmp(arg, "--", 2)) {
+                say(stderr, "%s: option '%s' doesn't allow an argument", what, arg);
+        } else if (optopt) {
+                say(stderr, "%s: invalid option -- '%c'", what, optopt);
+        } else {
+                say(stderr, "%s: unrecognized option '%s'", what, arg);
+        }
+        return EX_USAGE;
+}
+
 static void usage_main(FILE *f)
 {
         fprintf(f,
@@ -73,6 +136,7 @@ static void usage_main(FILE *f)
                 "                                    complete a callback as an external system\n"
                 "  stop <execution-id>               stop an execution\n"
                 "  timer-service                     run the timer service until SIGINT/SIGTERM\n"
+                "  console                           run the console (HTTP API and web page)\n"
                 "  config                            print the configuration reference\n"
                 "\n"
                 "Options (before the command):\n"
@@ -94,7 +158,7 @@ static int set(const char *name, const char *value)
 {
         char errstr[512];
         if (df_conf_set(conf, name, value, errstr, sizeof(errstr)) != DF_OK) {
-                fprintf(stderr, "duraflow: %s\n", errstr);
+                say(stderr, "duraflow: %s", errstr);
                 return -1;
         }
         return 0;
@@ -117,11 +181,11 @@ static int need_brokers(const char *what)
 static int positional(const char *what, int argc, char **argv, int n, const char *names)
 {
         if (argc - optind > n) {
-                fprintf(stderr, "duraflow %s: unexpected argument \"%s\" (see --help)\n", what, argv[optind + n]);
+                say(stderr, "duraflow %s: unexpected argument \"%s\" (see --help)", what, argv[optind + n]);
                 return EX_USAGE;
         }
         if (argc - optind < n) {
-                fprintf(stderr, "duraflow %s: needs %s (see --help)\n", what, names);
+                say(stderr, "duraflow %s: needs %s (see --help)", what, names);
                 return EX_USAGE;
         }
         return 0;
@@ -140,11 +204,11 @@ static char *read_file(const char *what, const char *opt, const char *path, size
 
         *ex = EX_USAGE;
         if (!f) {
-                fprintf(stderr, "duraflow %s: %s %s: %s\n", what, opt, path, strerror(errno));
+                say(stderr, "duraflow %s: %s %s: %s", what, opt, path, strerror(errno));
                 return NULL;
         }
         if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
-                fprintf(stderr, "duraflow %s: %s %s: is a directory, not a file\n", what, opt, path);
+                say(stderr, "duraflow %s: %s %s: is a directory, not a file", what, opt, path);
                 goto fail;
         }
         for (;;) {
@@ -152,7 +216,7 @@ static char *read_file(const char *what, const char *opt, const char *path, size
                 if (n == cap) {
                         char *nb = realloc(buf, cap ? cap * 2 : 65536);
                         if (!nb) {
-                                fprintf(stderr, "duraflow %s: %s %s: out of memory\n", what, opt, path);
+                                say(stderr, "duraflow %s: %s %s: out of memory", what, opt, path);
                                 *ex = EX_FAIL;
                                 goto fail;
                         }
@@ -163,13 +227,14 @@ static char *read_file(const char *what, const char *opt, const char *path, size
                 n += r;
                 if (r == 0)
                         break;
-                if (n > 2 * DF_PAYLOAD_MAX) {
-                        fprintf(stderr, "duraflow %s: %s %s: over %d bytes\n", what, opt, path, 2 * DF_PAYLOAD_MAX);
+                if (n > DF_PAYLOAD_MAX) {
+                        say(stderr, "duraflow %s: %s %s: over the limit of %d bytes (DF_ERR_PAYLOAD_TOO_LARGE)", what,
+                            opt, path, DF_PAYLOAD_MAX);
                         goto fail;
                 }
         }
         if (ferror(f)) {
-                fprintf(stderr, "duraflow %s: %s %s: %s\n", what, opt, path, strerror(errno));
+                say(stderr, "duraflow %s: %s %s: %s", what, opt, path, strerror(errno));
                 *ex = EX_FAIL;
                 goto fail;
         }
@@ -227,20 +292,31 @@ static int report(df_err_t rc, const char *what, const char *errstr, const char 
 {
         errstr = strip_what(what, errstr);
         if (json_out) {
-                json_t *o = json_object();
+                const char *msg = rc == DF_OK ? ok_text : errstr ? errstr : "";
+                json_t *o = json_object(), *m = json_string(msg);
+                char *e = NULL;
+                if (!m) /* not UTF-8: the escaped text */
+                        m = json_string((e = esc_n(msg, strlen(msg))) ? e : "");
                 json_object_set_new(o, "ok", json_boolean(rc == DF_OK));
                 json_object_set_new(o, "code", json_string(df_err_name(rc)));
-                json_object_set_new(o, "message", json_string(rc == DF_OK ? ok_text : errstr));
+                json_object_set_new(o, "message", m);
                 json_dumpf(o, stdout, JSON_COMPACT);
                 fputc('\n', stdout);
                 json_decref(o);
+                free(e);
         } else if (rc == DF_OK) {
-                printf("%s\n", ok_text);
+                say(stdout, "%s", ok_text);
         } else {
-                fprintf(stderr, "duraflow %s: %s (%s)\n", what, errstr && *errstr ? errstr : df_strerror(rc),
-                        df_err_name(rc));
+                say(stderr, "duraflow %s: %s (%s)", what, errstr && *errstr ? errstr : df_strerror(rc),
+                    df_err_name(rc));
         }
         return exit_code(rc);
+}
+
+/* A check of an argument before any client opens (and creates topics). */
+static int check_arg(const char *what, df_err_t rc, const char *errstr)
+{
+        return rc == DF_OK ? EX_OK : report(rc, what, errstr, "");
 }
 
 /* ---------------- commands ---------------- */
@@ -259,7 +335,7 @@ static int cmd_start(int argc, char **argv)
         df_err_t rc;
 
         optind = 0; /* 0: glibc re-initialises, so options may follow the arguments */
-        while ((c = getopt_long(argc, argv, "i:f:h", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, ":i:f:h", opts, NULL)) != -1) {
                 switch (c) {
                 case 'i':
                         input = optarg;
@@ -270,24 +346,37 @@ static int cmd_start(int argc, char **argv)
                 case 'h':
                         printf("usage: duraflow start <workflow> <execution-id> [--input TEXT | --input-file FILE|-]\n"
                                "Starts an execution. Idempotent by execution id: the same id with the same\n"
-                               "input reports the existing execution (exit 0); a different input exits 4.\n");
+                               "input reports the existing execution (exit 0); a different input exits 4.\n"
+                               "<workflow>: 1..%d bytes of UTF-8 text, no control characters.\n"
+                               "<execution-id>: 1..%d characters of A-Z a-z 0-9 . _ : @ -\n"
+                               "The input: at most %d bytes. Invalid arguments exit 2 before any topic is created.\n",
+                               DF_WORKFLOW_NAME_MAX, DF_EXECUTION_ID_MAX, DF_PAYLOAD_MAX);
                         return EX_OK;
                 default:
-                        return EX_USAGE;
+                        return bad_option(argv[0], c, argv);
                 }
         }
         if ((ex = positional("start", argc, argv, 2, "<workflow> <execution-id>")))
                 return ex;
         if (input && file) {
-                fprintf(stderr, "duraflow start: give --input or --input-file, not both\n");
+                say(stderr, "duraflow start: give --input or --input-file, not both");
                 return EX_USAGE;
         }
+        /* at the boundary, before any topic is created */
+        if ((ex = check_arg("start", df_workflow_name_check(argv[optind], errstr, sizeof(errstr)), errstr)) ||
+            (ex = check_arg("start", df_execution_id_check(argv[optind + 1], errstr, sizeof(errstr)), errstr)))
+                return ex;
         if (file) {
                 buf = read_file("start", "--input-file", file, &len, &ex);
                 if (!buf)
                         return ex;
         } else if (input) {
                 len = strlen(input);
+                if (len > DF_PAYLOAD_MAX) {
+                        snprintf(errstr, sizeof(errstr), "--input is %zu bytes, over the limit of %d", len,
+                                 DF_PAYLOAD_MAX);
+                        return report(DF_ERR_PAYLOAD_TOO_LARGE, "start", errstr, "");
+                }
         }
         cl = client("start", 0, &ex);
         if (!cl) {
@@ -326,101 +415,293 @@ static const char *date_utc(char *buf, size_t size, int64_t ms)
         return buf;
 }
 
-static void print_human(json_t *o, int history)
+/* ---------------- JSON (the exact values) ---------------- */
+
+static int is_text(const df_bytes_t *b)
 {
-        const char *keys[] = {"execution_id", "workflow", "status", "input", "output", "error", NULL};
-        int i;
-        for (i = 0; keys[i]; i++) {
-                json_t *v = json_object_get(o, keys[i]);
-                if (v && json_is_string(v) && *json_string_value(v))
-                        printf("%-13s %s\n", keys[i], json_string_value(v));
+        /* jansson takes UTF-8 only; a NUL would end a C string */
+        json_t *j;
+        if (!b->len)
+                return 1;
+        if (memchr(b->data, 0, b->len))
+                return 0;
+        j = json_stringn((const char *)b->data, b->len);
+        json_decref(j);
+        return j != NULL;
+}
+
+/* A payload under name: the text when it is UTF-8, else base64 under
+ * "<name>_b64". */
+static void json_payload(json_t *o, const char *name, const df_bytes_t *b)
+{
+        static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        char key[64];
+        size_t i, n = b->len, o2 = 0;
+        char *s;
+
+        if (is_text(b)) {
+                json_object_set_new(o, name, json_stringn(b->len ? (const char *)b->data : "", b->len));
+                return;
         }
-        if (history) {
-                json_t *ops = json_object_get(o, "operations"), *op;
-                size_t idx;
-                char started[32], updated[32];
-                printf("\n%-4s %-9s %-10s %-3s %-24s %-12s %-12s %s\n", "op", "type", "status", "att", "name",
-                       "started", "updated", "result / error");
-                json_array_foreach(ops, idx, op)
-                {
-                        const char *res = json_string_value(json_object_get(op, "result"));
-                        const char *err = json_string_value(json_object_get(op, "error"));
-                        const char *cb = json_string_value(json_object_get(op, "callback_id"));
-                        int64_t due = (int64_t)json_integer_value(json_object_get(op, "due_ms"));
-                        char due_s[32];
-                        printf("%-4s %-9s %-10s %-3lld %-24s %-12s %-12s %.80s\n",
-                               json_string_value(json_object_get(op, "op_id")),
-                               json_string_value(json_object_get(op, "type")),
-                               json_string_value(json_object_get(op, "status")),
-                               (long long)json_integer_value(json_object_get(op, "attempt")),
-                               json_string_value(json_object_get(op, "name")),
-                               clock_utc(started, sizeof(started),
-                                         (int64_t)json_integer_value(json_object_get(op, "started_ms"))),
-                               clock_utc(updated, sizeof(updated),
-                                         (int64_t)json_integer_value(json_object_get(op, "updated_ms"))),
-                               err && *err ? err : (res ? res : "(binary)"));
-                        if (due > 0)
-                                printf("     due %s UTC\n", date_utc(due_s, sizeof(due_s), due));
-                        if (cb && *cb)
-                                printf("     callback id %s\n", cb);
-                }
-                printf("(times UTC; --json for every field in full)\n");
+        s = malloc(4 * ((n + 2) / 3) + 1);
+        if (!s)
+                return;
+        for (i = 0; i < n; i += 3) {
+                uint32_t v = (uint32_t)b->data[i] << 16;
+                if (i + 1 < n)
+                        v |= (uint32_t)b->data[i + 1] << 8;
+                if (i + 2 < n)
+                        v |= b->data[i + 2];
+                s[o2++] = tbl[(v >> 18) & 63];
+                s[o2++] = tbl[(v >> 12) & 63];
+                s[o2++] = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
+                s[o2++] = i + 2 < n ? tbl[v & 63] : '=';
         }
+        s[o2] = '\0';
+        snprintf(key, sizeof(key), "%s_b64", name);
+        json_object_set_new(o, key, json_string(s));
+        free(s);
+}
+
+static json_t *exec_json(const df_exec_info_t *x, int full)
+{
+        json_t *o = json_object();
+        json_object_set_new(o, "execution_id", json_string(x->execution_id));
+        json_object_set_new(o, "workflow", json_string(x->workflow));
+        json_object_set_new(o, "status", json_string(df_exec_status_name(x->status)));
+        json_object_set_new(o, "created_ms", json_integer(x->created_ms));
+        json_object_set_new(o, "updated_ms", json_integer(x->updated_ms));
+        if (full) {
+                json_payload(o, "input", &x->input);
+                json_payload(o, "output", &x->output);
+                json_object_set_new(o, "error", json_string(x->error));
+        }
+        json_object_set_new(o, "operations_count", json_integer(x->op_count));
+        return o;
+}
+
+static json_t *op_json(const df_op_info_t *op)
+{
+        json_t *j = json_object();
+        json_object_set_new(j, "op_id", json_string(op->op_id));
+        json_object_set_new(j, "name", json_string(op->name));
+        json_object_set_new(j, "type", json_string(df_op_type_name(op->type)));
+        json_object_set_new(j, "status", json_string(df_op_status_name(op->status)));
+        json_object_set_new(j, "attempt", json_integer(op->attempt));
+        json_object_set_new(j, "started_ms", json_integer(op->started_ms));
+        json_object_set_new(j, "updated_ms", json_integer(op->updated_ms));
+        json_object_set_new(j, "due_ms", json_integer(op->due_ms));
+        json_payload(j, "result", &op->result);
+        json_object_set_new(j, "error", json_string(op->error));
+        if (op->type == DF_OP_TYPE_CALLBACK)
+                json_object_set_new(j, "callback_id", json_string(op->callback_id));
+        return j;
+}
+
+/* Print o as jansson's JSON_INDENT(2) would print it nested indent levels
+ * deep (without a final newline), so that a document printed piece by
+ * piece reads as if dumped whole.  A JSON text holds no raw newline but
+ * its own. */
+static void print_nested(json_t *o, int indent)
+{
+        char *txt = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        const char *p, *nl;
+        if (!txt)
+                return;
+        for (p = txt; (nl = strchr(p, '\n')); p = nl + 1) {
+                fwrite(p, 1, (size_t)(nl - p) + 1, stdout);
+                printf("%*s", indent, "");
+        }
+        fputs(p, stdout);
+        free(txt);
+}
+
+/* ---------------- human output (escaped) ---------------- */
+
+/* The first max bytes of an escaped text, cut at a character boundary. */
+static void cut_utf8(char *s, size_t max)
+{
+        size_t n = strlen(s);
+        if (n <= max)
+                return;
+        while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+                max--;
+        s[max] = '\0';
+}
+
+static void print_field(const char *key, const void *data, size_t len)
+{
+        char *e;
+        if (!len)
+                return;
+        e = esc_n(data, len);
+        printf("%-13s %s\n", key, e ? e : "(out of memory)");
+        free(e);
+}
+
+static void print_exec(const df_exec_info_t *x)
+{
+        const char *status = df_exec_status_name(x->status);
+        print_field("execution_id", x->execution_id, strlen(x->execution_id));
+        print_field("workflow", x->workflow, strlen(x->workflow));
+        print_field("status", status, strlen(status));
+        print_field("input", x->input.data, x->input.len);
+        print_field("output", x->output.data, x->output.len);
+        print_field("error", x->error, strlen(x->error));
+}
+
+static void print_op(const df_op_info_t *op)
+{
+        char started[32], updated[32], due_s[32];
+        /* the column shows 80 bytes: escape no more than can show */
+        char *name = esc_n(op->name, strlen(op->name)), *what;
+        if (*op->error)
+                what = esc_n(op->error, strlen(op->error) < 400 ? strlen(op->error) : 400);
+        else if (is_text(&op->result))
+                what = esc_n(op->result.data, op->result.len < 400 ? op->result.len : 400);
+        else
+                what = esc_n("(binary)", 8);
+        if (what)
+                cut_utf8(what, 80);
+        printf("%-4s %-9s %-10s %-3d %-24s %-12s %-12s %s\n", op->op_id, df_op_type_name(op->type),
+               df_op_status_name(op->status), op->attempt, name ? name : "", clock_utc(started, sizeof(started),
+               op->started_ms), clock_utc(updated, sizeof(updated), op->updated_ms), what ? what : "");
+        if (op->due_ms > 0)
+                printf("     due %s UTC\n", date_utc(due_s, sizeof(due_s), op->due_ms));
+        if (*op->callback_id)
+                say(stdout, "     callback id %s", op->callback_id);
+        free(name);
+        free(what);
 }
 
 static int cmd_describe(int argc, char **argv, int history)
 {
-        static const struct option opts[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        static const struct option opts[] = {{"console", required_argument, 0, 'c'},
+                                             {"help", no_argument, 0, 'h'},
+                                             {0, 0, 0, 0}};
         const char *what = history ? "history" : "describe";
-        char errstr[512] = "", *json = NULL;
+        char errstr[512] = "";
         df_client_t *cl;
         df_err_t rc;
-        int c, ex;
+        int c, ex, n = 0;
 
         optind = 0; /* 0: glibc re-initialises, so options may follow the arguments */
-        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+                if (c == 'c') {
+                        console_url = optarg;
+                        continue;
+                }
                 if (c == 'h') {
-                        printf("usage: duraflow %s <execution-id>\n%s\n", history ? "history" : "describe",
-                               history ? "Prints every operation of the execution: type, status, attempt, result or error."
+                        printf("usage: duraflow %s <execution-id> [--console URL]\n%s\n", history ? "history" : "describe",
+                               history ? "Prints every operation of the execution: type, status, attempt, result or "
+                                         "error."
                                        : "Prints the execution's workflow, status, input, output and error.");
+                        printf("<execution-id>: 1..%d characters of A-Z a-z 0-9 . _ : @ -\n", DF_EXECUTION_ID_MAX);
+                        printf("--console URL (or $DF_CONSOLE_URL): read it from that console's API (`duraflow console`)\n"
+                               "instead of the changelog, with the same output; $DF_CONSOLE_TOKEN shows callback ids.\n");
                         return EX_OK;
                 }
-                return EX_USAGE;
+                return bad_option(argv[0], c, argv);
         }
         if ((ex = positional(what, argc, argv, 1, "<execution-id>")))
                 return ex;
+        if ((ex = check_arg(what, df_execution_id_check(argv[optind], errstr, sizeof(errstr)), errstr)))
+                return ex;
+        if (!console_url && getenv("DF_CONSOLE_URL") && *getenv("DF_CONSOLE_URL"))
+                console_url = getenv("DF_CONSOLE_URL");
+        if (console_url)
+                return console_describe(what, argv[optind], history);
         cl = client(what, DF_CLIENT_NO_CREATE_TOPICS, &ex);
         if (!cl)
                 return ex;
-        rc = df_client_describe(cl, argv[optind], history, &json, errstr, sizeof(errstr));
-        df_client_destroy(cl);
-        if (rc != DF_OK)
-                return report(rc, what, errstr, "");
-        if (json_out) {
-                printf("%s\n", json);
+        if (!history) {
+                df_exec_info_t *x = NULL;
+                rc = df_client_describe(cl, argv[optind], &x, errstr, sizeof(errstr));
+                df_client_destroy(cl);
+                if (rc != DF_OK)
+                        return report(rc, what, errstr, "");
+                if (json_out) {
+                        json_t *o = exec_json(x, 1);
+                        print_nested(o, 0);
+                        printf("\n");
+                        json_decref(o);
+                } else {
+                        print_exec(x);
+                }
+                df_exec_info_destroy(x);
+                return EX_OK;
         } else {
-                json_t *o = json_loads(json, 0, NULL);
-                print_human(o, history);
-                json_decref(o);
+                df_history_t *h = NULL;
+                const df_op_info_t *op;
+                rc = df_client_history(cl, argv[optind], &h, errstr, sizeof(errstr));
+                if (rc != DF_OK) {
+                        df_client_destroy(cl);
+                        return report(rc, what, errstr, "");
+                }
+                if (json_out) {
+                        /* the object without its closing brace, then each operation as it comes */
+                        json_t *o = exec_json(df_history_execution(h), 1);
+                        char *txt = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+                        json_decref(o);
+                        if (!txt || strlen(txt) < 2) {
+                                free(txt);
+                                df_history_destroy(h);
+                                df_client_destroy(cl);
+                                return report(DF_ERR_NOMEM, what, "out of memory", "");
+                        }
+                        txt[strlen(txt) - 2] = '\0'; /* "\n}" */
+                        printf("%s,\n  \"operations\": [", txt);
+                        free(txt);
+                } else {
+                        print_exec(df_history_execution(h));
+                        printf("\n%-4s %-9s %-10s %-3s %-24s %-12s %-12s %s\n", "op", "type", "status", "att", "name",
+                               "started", "updated", "result / error");
+                }
+                while ((rc = df_history_next(h, &op, errstr, sizeof(errstr))) == DF_OK && op) {
+                        if (json_out) {
+                                json_t *j = op_json(op);
+                                printf("%s\n    ", n ? "," : "");
+                                print_nested(j, 4);
+                                json_decref(j);
+                        } else {
+                                print_op(op);
+                        }
+                        n++;
+                }
+                if (json_out)
+                        printf(n ? "\n  ]\n}\n" : "]\n}\n");
+                else
+                        printf("(times UTC; --json for every field in full)\n");
+                df_history_destroy(h);
+                df_client_destroy(cl);
+                if (rc != DF_OK) {
+                        fflush(stdout);
+                        if (json_out)
+                                json_out = 0; /* the document is cut: say why on stderr */
+                        return report(rc, what, errstr, "");
+                }
+                return EX_OK;
         }
-        free(json);
-        return EX_OK;
 }
 
 static int cmd_list(int argc, char **argv)
 {
         static const struct option opts[] = {{"workflow", required_argument, 0, 'w'},
                                              {"status", required_argument, 0, 's'},
+                                             {"console", required_argument, 0, 'c'},
                                              {"help", no_argument, 0, 'h'},
                                              {0, 0, 0, 0}};
         const char *wf = NULL, *status = NULL;
-        char errstr[512] = "", *json = NULL;
+        char errstr[512] = "";
+        df_exec_status_t st = DF_EXEC_ANY;
+        df_exec_list_t *list = NULL;
         df_client_t *cl;
         df_err_t rc;
+        size_t i;
         int c, ex;
 
         optind = 0; /* 0: glibc re-initialises, so options may follow the arguments */
-        while ((c = getopt_long(argc, argv, "w:s:h", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, ":w:s:h", opts, NULL)) != -1) {
                 switch (c) {
                 case 'w':
                         wf = optarg;
@@ -428,40 +709,324 @@ static int cmd_list(int argc, char **argv)
                 case 's':
                         status = optarg;
                         break;
+                case 'c':
+                        console_url = optarg;
+                        break;
                 case 'h':
-                        printf("usage: duraflow list [--workflow NAME] [--status STATUS]\n"
-                               "STATUS: RUNNING, SUSPENDED, SUCCEEDED, FAILED, STOPPED, NONDETERMINISM\n");
+                        printf("usage: duraflow list [--workflow NAME] [--status STATUS] [--console URL]\n"
+                               "STATUS: PENDING, RUNNING, SUSPENDED, SUCCEEDED, FAILED, TIMED_OUT, STOPPED,\n"
+                               "NONDETERMINISM, QUARANTINED.\n"
+                               "Prints each execution's small fields (--json: execution_id, workflow, status,\n"
+                               "created_ms, updated_ms, operations_count); `describe` for the rest.\n"
+                               "--console URL (or $DF_CONSOLE_URL): from that console's index, same output.\n");
                         return EX_OK;
                 default:
-                        return EX_USAGE;
+                        return bad_option(argv[0], c, argv);
                 }
         }
         if ((ex = positional("list", argc, argv, 0, "")))
                 return ex;
+        if (status && df_exec_status_parse(status, &st) != DF_OK) {
+                snprintf(errstr, sizeof(errstr),
+                         "--status \"%.80s\" is not a status (PENDING, RUNNING, SUSPENDED, SUCCEEDED, FAILED, "
+                         "TIMED_OUT, STOPPED, NONDETERMINISM, QUARANTINED)",
+                         status);
+                return report(DF_ERR_INVALID_ARG, "list", errstr, "");
+        }
+        if (wf && (ex = check_arg("list", df_workflow_name_check(wf, errstr, sizeof(errstr)), errstr)))
+                return ex;
+        if (!console_url && getenv("DF_CONSOLE_URL") && *getenv("DF_CONSOLE_URL"))
+                console_url = getenv("DF_CONSOLE_URL");
+        if (console_url)
+                return console_list(wf, st);
         cl = client("list", DF_CLIENT_NO_CREATE_TOPICS, &ex);
         if (!cl)
                 return ex;
-        rc = df_client_list(cl, wf, status, &json, errstr, sizeof(errstr));
+        rc = df_client_list(cl, wf, st, &list, errstr, sizeof(errstr));
         df_client_destroy(cl);
         if (rc != DF_OK)
                 return report(rc, "list", errstr, "");
         if (json_out) {
-                printf("%s\n", json);
-        } else {
-                json_t *arr = json_loads(json, 0, NULL), *o;
-                size_t i;
-                printf("%-30s %-16s %-15s %s\n", "execution", "workflow", "status", "ops");
-                json_array_foreach(arr, i, o)
-                {
-                        printf("%-30s %-16s %-15s %lld\n", json_string_value(json_object_get(o, "execution_id")),
-                               json_string_value(json_object_get(o, "workflow")),
-                               json_string_value(json_object_get(o, "status")),
-                               (long long)json_integer_value(json_object_get(o, "operations_count")));
+                /* item by item: a long list is never one JSON tree in memory */
+                printf("[");
+                for (i = 0; i < list->count; i++) {
+                        json_t *o = exec_json(&list->items[i], 0);
+                        printf("%s\n  ", i ? "," : "");
+                        print_nested(o, 2);
+                        json_decref(o);
                 }
-                printf("%zu execution(s)\n", json_array_size(arr));
-                json_decref(arr);
+                printf(list->count ? "\n]\n" : "]\n");
+        } else {
+                printf("%-30s %-16s %-15s %s\n", "execution", "workflow", "status", "ops");
+                for (i = 0; i < list->count; i++) {
+                        const df_exec_info_t *x = &list->items[i];
+                        char *w = esc_n(x->workflow, strlen(x->workflow));
+                        printf("%-30s %-16s %-15s %d\n", x->execution_id, w ? w : "", df_exec_status_name(x->status),
+                               x->op_count);
+                        free(w);
+                }
+                printf("%zu execution(s)\n", list->count);
         }
-        free(json);
+        df_exec_list_destroy(list);
+        return EX_OK;
+}
+
+/* ---------------- reading through a console (--console URL, $DF_CONSOLE_URL) ---------------- */
+
+/* describe, history and list read the console's API (duraflow console)
+ * instead of the changelog when a console URL is given, and print the same
+ * output: the records' fields are taken as the API renders them, payloads
+ * the API cut or base64-encoded are fetched whole.  cmd_console.c does the
+ * HTTP. */
+df_err_t df_cli_console_get(const char *base, const char *path, char **body, size_t *len, char *errstr,
+                            size_t errstr_size);
+char *df_cli_console_escape(const char *s); /* percent-encoded, malloc'd; NULL on ENOMEM */
+
+static df_err_t console_json(const char *path, json_t **out, char *errstr, size_t errstr_size)
+{
+        char *body;
+        size_t len;
+        json_error_t je;
+        df_err_t rc = df_cli_console_get(console_url, path, &body, &len, errstr, errstr_size);
+        *out = NULL;
+        if (rc != DF_OK)
+                return rc;
+        *out = json_loadb(body, len, 0, &je);
+        free(body);
+        if (!*out) {
+                snprintf(errstr, errstr_size, "the console's answer is not JSON: %s", je.text);
+                return DF_ERR_CODEC;
+        }
+        return DF_OK;
+}
+
+/* A payload as the API renders it ({"size","encoding","text","truncated"}),
+ * whole: fetched from raw_path when cut or not text.  *hold owns the bytes. */
+static df_err_t console_payload(json_t *p, const char *raw_path, df_bytes_t *b, char **hold, char *errstr,
+                                size_t errstr_size)
+{
+        size_t len;
+        *hold = NULL;
+        b->data = NULL;
+        b->len = 0;
+        if (!json_integer_value(json_object_get(p, "size")))
+                return DF_OK;
+        if (!json_is_true(json_object_get(p, "truncated")) &&
+            !strcmp(json_string_value(json_object_get(p, "encoding")) ?: "", "utf8")) {
+                b->data = (const uint8_t *)json_string_value(json_object_get(p, "text"));
+                b->len = json_string_length(json_object_get(p, "text"));
+                return DF_OK;
+        }
+        if (df_cli_console_get(console_url, raw_path, hold, &len, errstr, errstr_size) != DF_OK)
+                return DF_ERR_STATE;
+        b->data = (const uint8_t *)*hold;
+        b->len = len;
+        return DF_OK;
+}
+
+static const char *jstr(json_t *o, const char *k)
+{
+        const char *s = json_string_value(json_object_get(o, k));
+        return s ? s : "";
+}
+
+static int64_t jint(json_t *o, const char *k)
+{
+        return (int64_t)json_integer_value(json_object_get(o, k));
+}
+
+/* The summary fields of an execution (pointers into o). */
+static void console_exec(json_t *o, df_exec_info_t *x)
+{
+        memset(x, 0, sizeof(*x));
+        x->execution_id = jstr(o, "execution_id");
+        x->workflow = jstr(o, "workflow");
+        if (df_exec_status_parse(jstr(o, "status"), &x->status) != DF_OK)
+                x->status = (df_exec_status_t)-1; /* a status this CLI does not know: printed as such */
+        x->error = jstr(o, "error");
+        x->created_ms = jint(o, "created_ms");
+        x->updated_ms = jint(o, "updated_ms");
+        x->op_count = (int)jint(o, "operations_count");
+}
+
+static int console_enum(const char *name, const char *(*fn)(int))
+{
+        int i;
+        for (i = 0; i < 32; i++)
+                if (!strcmp(fn(i), name))
+                        return i;
+        return -1;
+}
+
+static const char *op_type_name_i(int t)
+{
+        return df_op_type_name((df_op_type_t)t);
+}
+
+static const char *op_status_name_i(int s)
+{
+        return df_op_status_name((df_op_status_t)s);
+}
+
+static int console_describe(const char *what, const char *id, int history)
+{
+        char errstr[512] = "", path[700], *hin = NULL, *hout = NULL, *eid;
+        json_t *o, *op;
+        df_exec_info_t x;
+        df_err_t rc;
+        size_t i;
+        int n = 0;
+
+        eid = df_cli_console_escape(id);
+        if (!eid)
+                return report(DF_ERR_NOMEM, what, "out of memory", "");
+        snprintf(path, sizeof(path), "/api/v1/executions/%s", eid);
+        rc = console_json(path, &o, errstr, sizeof(errstr));
+        if (rc != DF_OK)
+                goto done;
+        console_exec(o, &x);
+        snprintf(path, sizeof(path), "/api/v1/executions/%s/input", eid);
+        rc = console_payload(json_object_get(o, "input"), path, &x.input, &hin, errstr, sizeof(errstr));
+        snprintf(path, sizeof(path), "/api/v1/executions/%s/output", eid);
+        if (rc == DF_OK)
+                rc = console_payload(json_object_get(o, "output"), path, &x.output, &hout, errstr, sizeof(errstr));
+        if (rc != DF_OK)
+                goto done;
+        if (json_out) {
+                json_t *j = exec_json(&x, 1);
+                if (!history) {
+                        print_nested(j, 0);
+                        printf("\n");
+                } else {
+                        char *txt = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+                        if (txt && strlen(txt) >= 2) {
+                                txt[strlen(txt) - 2] = '\0'; /* "\n}" */
+                                printf("%s,\n  \"operations\": [", txt);
+                        }
+                        free(txt);
+                }
+                json_decref(j);
+        } else {
+                print_exec(&x);
+                if (history)
+                        printf("\n%-4s %-9s %-10s %-3s %-24s %-12s %-12s %s\n", "op", "type", "status", "att", "name",
+                               "started", "updated", "result / error");
+        }
+        json_array_foreach(json_object_get(o, "operations"), i, op)
+        {
+                df_op_info_t oi;
+                char *hres = NULL, *eop;
+                if (!history)
+                        break;
+                memset(&oi, 0, sizeof(oi));
+                oi.op_id = jstr(op, "op_id");
+                oi.parent_id = jstr(op, "parent_id");
+                oi.name = jstr(op, "name");
+                oi.type = (df_op_type_t)console_enum(jstr(op, "type"), op_type_name_i);
+                oi.status = (df_op_status_t)console_enum(jstr(op, "status"), op_status_name_i);
+                oi.attempt = (int)jint(op, "attempt");
+                oi.started_ms = jint(op, "started_ms");
+                oi.updated_ms = jint(op, "updated_ms");
+                oi.due_ms = jint(op, "due_ms");
+                oi.error = jstr(op, "error");
+                oi.callback_id = jstr(op, "callback_id");
+                eop = df_cli_console_escape(oi.op_id);
+                snprintf(path, sizeof(path), "/api/v1/executions/%s/operations/%s/result", eid, eop ? eop : "");
+                free(eop);
+                rc = console_payload(json_object_get(op, "result"), path, &oi.result, &hres, errstr, sizeof(errstr));
+                if (rc != DF_OK)
+                        break;
+                if (json_out) {
+                        json_t *j = op_json(&oi);
+                        printf("%s\n    ", n ? "," : "");
+                        print_nested(j, 4);
+                        json_decref(j);
+                } else {
+                        print_op(&oi);
+                }
+                free(hres);
+                n++;
+        }
+        if (history && rc == DF_OK) {
+                if (json_out)
+                        printf(n ? "\n  ]\n}\n" : "]\n}\n");
+                else
+                        printf("(times UTC; --json for every field in full)\n");
+        }
+done:
+        json_decref(o);
+        free(hin);
+        free(hout);
+        free(eid);
+        return rc == DF_OK ? EX_OK : report(rc, what, errstr, "");
+}
+
+static int console_cmp(const void *a, const void *b)
+{
+        return strcmp(jstr(*(json_t *const *)a, "execution_id"), jstr(*(json_t *const *)b, "execution_id"));
+}
+
+static int console_list(const char *wf, df_exec_status_t st)
+{
+        char errstr[512] = "", path[4096];
+        json_t *all = json_array(), *page = NULL, *it;
+        json_t **items = NULL;
+        const char *cursor = NULL;
+        df_err_t rc = DF_OK;
+        size_t i, n;
+        int pages = 0;
+
+        do { /* every page (500 a page), sorted by execution id as the changelog's list is */
+                char *ewf = wf ? df_cli_console_escape(wf) : NULL, *ecur = cursor ? df_cli_console_escape(cursor) : NULL;
+                snprintf(path, sizeof(path), "/api/v1/executions?limit=500%s%s%s%s%s%s", wf ? "&workflow=" : "",
+                         ewf ? ewf : "", st != DF_EXEC_ANY ? "&status=" : "",
+                         st != DF_EXEC_ANY ? df_exec_status_name(st) : "", cursor ? "&cursor=" : "", ecur ? ecur : "");
+                free(ewf);
+                free(ecur);
+                json_decref(page);
+                rc = console_json(path, &page, errstr, sizeof(errstr));
+                if (rc != DF_OK)
+                        break;
+                json_array_extend(all, json_object_get(page, "items"));
+                cursor = json_string_value(json_object_get(page, "next_cursor"));
+        } while (cursor && ++pages < 100000);
+        if (rc != DF_OK) {
+                json_decref(page);
+                json_decref(all);
+                return report(rc, "list", errstr, "");
+        }
+        n = json_array_size(all);
+        items = calloc(n + 1, sizeof(*items));
+        json_array_foreach(all, i, it) items[i] = it;
+        qsort(items, n, sizeof(*items), console_cmp);
+        if (json_out) {
+                printf("[");
+                for (i = 0; i < n; i++) {
+                        df_exec_info_t x;
+                        json_t *o;
+                        console_exec(items[i], &x);
+                        o = exec_json(&x, 0);
+                        printf("%s\n  ", i ? "," : "");
+                        print_nested(o, 2);
+                        json_decref(o);
+                }
+                printf(n ? "\n]\n" : "]\n");
+        } else {
+                printf("%-30s %-16s %-15s %s\n", "execution", "workflow", "status", "ops");
+                for (i = 0; i < n; i++) {
+                        df_exec_info_t x;
+                        char *w;
+                        console_exec(items[i], &x);
+                        w = esc_n(x.workflow, strlen(x.workflow));
+                        printf("%-30s %-16s %-15s %d\n", x.execution_id, w ? w : "", df_exec_status_name(x.status),
+                               x.op_count);
+                        free(w);
+                }
+                printf("%zu execution(s)\n", n);
+        }
+        free(items);
+        json_decref(page);
+        json_decref(all);
         return EX_OK;
 }
 
@@ -482,7 +1047,7 @@ static int cmd_callback(int argc, char **argv)
         df_err_t rc;
 
         optind = 0; /* 0: glibc re-initialises, so options may follow the arguments */
-        while ((c = getopt_long(argc, argv, "p:f:e:nh", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, ":p:f:e:nh", opts, NULL)) != -1) {
                 switch (c) {
                 case 'p':
                         payload = optarg;
@@ -501,16 +1066,18 @@ static int cmd_callback(int argc, char **argv)
                                "       duraflow callback fail <callback-id> --error MESSAGE\n"
                                "       duraflow callback heartbeat <callback-id>\n"
                                "Waits for the worker's verdict unless --no-wait: exit 5 when the callback id is\n"
-                               "unknown or forged, or the callback already completed or timed out.\n");
+                               "unknown or forged, or the callback already completed or timed out.\n"
+                               "--error: UTF-8 text of at most %d bytes; the payload: at most %d bytes.\n",
+                               DF_MESSAGE_MAX, DF_PAYLOAD_MAX);
                         return EX_OK;
                 default:
-                        return EX_USAGE;
+                        return bad_option(argv[0], c, argv);
                 }
         }
         if ((ex = positional("callback", argc, argv, 2, "succeed|fail|heartbeat <callback-id>")))
                 return ex;
         if (payload && file) {
-                fprintf(stderr, "duraflow callback: give --payload or --payload-file, not both\n");
+                say(stderr, "duraflow callback: give --payload or --payload-file, not both");
                 return EX_USAGE;
         }
         if (!strcmp(argv[optind], "succeed"))
@@ -520,28 +1087,37 @@ static int cmd_callback(int argc, char **argv)
         else if (!strcmp(argv[optind], "heartbeat"))
                 outcome = DF_CALLBACK_HEARTBEAT;
         else {
-                fprintf(stderr, "duraflow callback: \"%s\" is not succeed, fail or heartbeat\n", argv[optind]);
+                say(stderr, "duraflow callback: \"%s\" is not succeed, fail or heartbeat", argv[optind]);
                 return EX_USAGE;
         }
         if (outcome == DF_CALLBACK_FAILURE && (!error || !*error)) {
-                fprintf(stderr, "duraflow callback: fail needs --error MESSAGE (what the workflow's callback "
-                                "sees as the failure)\n");
+                say(stderr, "duraflow callback: fail needs --error MESSAGE (what the workflow's callback sees as "
+                            "the failure)");
                 return EX_USAGE;
         }
         if (outcome != DF_CALLBACK_FAILURE && error) {
-                fprintf(stderr, "duraflow callback: --error goes with fail only\n");
+                say(stderr, "duraflow callback: --error goes with fail only");
                 return EX_USAGE;
         }
         if (outcome != DF_CALLBACK_SUCCESS && (payload || file)) {
-                fprintf(stderr, "duraflow callback: --payload and --payload-file go with succeed only\n");
+                say(stderr, "duraflow callback: --payload and --payload-file go with succeed only");
                 return EX_USAGE;
         }
+        if ((ex = check_arg("callback", df_text_check("the failure message (--error)", error, DF_MESSAGE_MAX, errstr,
+                                                      sizeof(errstr)),
+                            errstr)))
+                return ex;
         if (file) {
                 buf = read_file("callback", "--payload-file", file, &len, &ex);
                 if (!buf)
                         return ex;
         } else if (payload) {
                 len = strlen(payload);
+                if (len > DF_PAYLOAD_MAX) {
+                        snprintf(errstr, sizeof(errstr), "--payload is %zu bytes, over the limit of %d", len,
+                                 DF_PAYLOAD_MAX);
+                        return report(DF_ERR_PAYLOAD_TOO_LARGE, "callback", errstr, "");
+                }
         }
         cl = client("callback", 0, &ex);
         if (!cl) {
@@ -568,19 +1144,27 @@ static int cmd_stop(int argc, char **argv)
         int c, ex;
 
         optind = 0; /* 0: glibc re-initialises, so options may follow the arguments */
-        while ((c = getopt_long(argc, argv, "r:h", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, ":r:h", opts, NULL)) != -1) {
                 switch (c) {
                 case 'r':
                         reason = optarg;
                         break;
                 case 'h':
-                        printf("usage: duraflow stop <execution-id> [--reason TEXT]\n");
+                        printf("usage: duraflow stop <execution-id> [--reason TEXT]\n"
+                               "<execution-id>: 1..%d characters of A-Z a-z 0-9 . _ : @ -\n"
+                               "--reason: UTF-8 text of at most %d bytes (default \"stopped by client\").\n",
+                               DF_EXECUTION_ID_MAX, DF_MESSAGE_MAX);
                         return EX_OK;
                 default:
-                        return EX_USAGE;
+                        return bad_option(argv[0], c, argv);
                 }
         }
         if ((ex = positional("stop", argc, argv, 1, "<execution-id>")))
+                return ex;
+        if ((ex = check_arg("stop", df_execution_id_check(argv[optind], errstr, sizeof(errstr)), errstr)) ||
+            (ex = check_arg("stop", df_text_check("the reason (--reason)", reason, DF_MESSAGE_MAX, errstr,
+                                                  sizeof(errstr)),
+                            errstr)))
                 return ex;
         cl = client("stop", 0, &ex);
         if (!cl)
@@ -605,12 +1189,12 @@ static int no_args(const char *what, int argc, char **argv, const char *help)
         static const struct option opts[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
         int c;
         optind = 0; /* 0: glibc re-initialises */
-        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
                 if (c == 'h') {
                         fputs(help, stdout);
                         return 1;
                 }
-                return EX_USAGE;
+                return bad_option(argv[0], c, argv);
         }
         return positional(what, argc, argv, 0, "");
 }
@@ -627,9 +1211,16 @@ static int cmd_timer_service(int argc, char **argv)
                 return ex == 1 ? EX_OK : ex;
         if ((ex = need_brokers("timer-service")))
                 return ex;
+        /* a kafka.* property librdkafka refuses is a usage error, found
+         * before any connection is tried */
+        if (df_conf_check(conf, errstr, sizeof(errstr)) != DF_OK) {
+                say(stderr, "duraflow timer-service: %s (DF_ERR_CONF)", errstr);
+                return EX_USAGE;
+        }
+        errstr[0] = '\0';
         the_ts = df_timer_service_new(conf, errstr, sizeof(errstr));
         if (!the_ts) {
-                fprintf(stderr, "duraflow timer-service: %s\n", errstr);
+                say(stderr, "duraflow timer-service: %s", *errstr ? errstr : "could not start");
                 return EX_UNAVAIL;
         }
         signal(SIGINT, on_signal);
@@ -666,9 +1257,14 @@ static int cmd_config(int argc, char **argv)
         for (p = df_conf_properties(); p->name; p++)
                 printf("| `%s` | %s | %s |\n", p->name, *p->default_value ? p->default_value : "(empty)",
                        p->description);
-        printf("| `kafka.*` | | passed to librdkafka without the prefix; refused for what exactly-once rests on "
-               "(isolation.level, transactional.id, enable.idempotence, enable.auto.commit, auto.offset.reset, "
-               "group.id, bootstrap.servers, transaction.timeout.ms) |\n");
+        {
+                const char *const *r;
+                printf("| `kafka.*` | | passed to librdkafka without the prefix; refused for what exactly-once rests on "
+                       "or a duraflow property sets (");
+                for (r = df_conf_kafka_reserved(); *r; r++)
+                        printf("%s%s", r == df_conf_kafka_reserved() ? "" : ", ", *r);
+                printf(") |\n");
+        }
         return EX_OK;
 }
 
@@ -692,7 +1288,8 @@ int main(int argc, char **argv)
         set("log.level", "warn");
         if (env && *env && set("brokers", env))
                 return EX_USAGE;
-        while ((c = getopt_long(argc, argv, "+b:p:X:jh", opts, NULL)) != -1) {
+        opterr = 0; /* our messages, escaped */
+        while ((c = getopt_long(argc, argv, "+:b:p:X:jh", opts, NULL)) != -1) {
                 switch (c) {
                 case 'b':
                         if (set("brokers", optarg))
@@ -704,7 +1301,7 @@ int main(int argc, char **argv)
                         break;
                 case 'X':
                         if (df_conf_set_pair(conf, optarg, errstr, sizeof(errstr)) != DF_OK) {
-                                fprintf(stderr, "duraflow: %s\n", errstr);
+                                say(stderr, "duraflow: %s", errstr);
                                 return EX_USAGE;
                         }
                         if (!strncmp(optarg, "startup.timeout.ms=", 19))
@@ -717,6 +1314,7 @@ int main(int argc, char **argv)
                         usage_main(stdout);
                         return EX_OK;
                 default:
+                        bad_option("duraflow", c, argv);
                         usage_main(stderr);
                         return EX_USAGE;
                 }
@@ -733,7 +1331,7 @@ int main(int argc, char **argv)
         snprintf(prog, sizeof(prog), "duraflow %s", cmd);
         argv[0] = prog;
         /* an interactive command fails within seconds when Kafka is away */
-        if (!user_startup_timeout && strcmp(cmd, "timer-service") &&
+        if (!user_startup_timeout && strcmp(cmd, "timer-service") && strcmp(cmd, "console") &&
             set("startup.timeout.ms", CLI_STARTUP_TIMEOUT_MS))
                 return EX_FAIL;
         if (!strcmp(cmd, "start"))
@@ -752,8 +1350,10 @@ int main(int argc, char **argv)
                 ret = cmd_timer_service(argc, argv);
         else if (!strcmp(cmd, "config"))
                 ret = cmd_config(argc, argv);
+        else if (!strcmp(cmd, "console")) /* cmd_console.c */
+                ret = df_cli_console(conf, argc, argv);
         else {
-                fprintf(stderr, "duraflow: unknown command \"%s\" (see --help)\n", cmd);
+                say(stderr, "duraflow: unknown command \"%s\" (see --help)", cmd);
                 ret = EX_USAGE;
         }
         df_conf_destroy(conf);

@@ -9,12 +9,22 @@ offline: argument errors, no brokers configured, an unreachable broker
 broker:  read-only commands on a prefix without topics (and that they create
          none), a mistyped kafka.* property, the command named once in
          messages.  Uses a fresh topic prefix and deletes its topics.
+content: hostile text recorded by a workflow (ESC, CR, BEL, DEL, C1, bidi
+         controls) shown escaped by describe/history/list and exact in
+         --json; a worker's DF_ERR_REJECTED reply (exit 5, its message
+         escaped); the memory describe, history --json and list take for an
+         execution of 300 x 100 KB.
+partitions: topics of 1, 2 and 12 partitions created by an operator (not by
+         duraflow), a worker and the CLI with the default "partitions" (6):
+         start, describe, history, list, callback and stop reach executions on
+         every partition; .events and .state of different counts are refused.
 
 Exit codes (duraflow --help): 0 ok, 1 failure, 2 usage, 3 not found,
 4 conflict, 5 rejected, 6 unavailable.
 """
 import argparse
 import concurrent.futures
+import json
 import os
 import re
 import subprocess
@@ -110,6 +120,54 @@ def offline():
         check("--input-file missing", run(["--brokers", "127.0.0.1:1", "start", "wf", "e1", "--input-file", missing]),
               2, r"^duraflow start: --input-file %s: No such file or directory" % re.escape(missing), max_s=5)
 
+    # Invalid arguments: exit 2 at the boundary, before any connection (the
+    # broker 127.0.0.1:1 is never asked), naming the field and the rule; the
+    # value quoted escaped.  Regressions of issue 9 item 6: invalid UTF-8 in a
+    # workflow name or a failure text exited 1; hostile ids were echoed raw.
+    u = "127.0.0.1:1"
+    id_rule = r"it must be 1\.\.200 characters of A-Z a-z 0-9 \. _ : @ -"
+    for cmd in (["describe", "a/b"], ["history", "a/b"], ["stop", "a/b"], ["start", "wf", "a/b"]):
+        check("invalid id: %s" % " ".join(cmd), run(["--brokers", u] + cmd), 2,
+              r'^duraflow %s: execution id "a/b" is invalid: %s \(DF_ERR_INVALID_ARG\)\n$' % (cmd[0], id_rule), max_s=5)
+    r = run(["--brokers", u, "describe", "x\x1b[2J\u202eabc\r"])
+    check("hostile id: escaped", r, 2, r'^duraflow describe: execution id "x\\x1B\[2J\\u202Eabc\\x0D" is invalid',
+          max_s=5)
+    no_controls("hostile id: no raw control in the message", r[2])
+    check("workflow name of invalid UTF-8", run(["--brokers", u, "start", "wf\udcc3(", "e1"]), 2,
+          r'^duraflow start: workflow name "wf\\xC3\(" is not valid UTF-8 \(DF_ERR_INVALID_ARG\)', max_s=5)
+    check("workflow name with a bidi control", run(["--brokers", u, "start", "w\u202ef", "e1"]), 2,
+          r'^duraflow start: workflow name "w\\u202Ef" contains a control character \(U\+202E\)', max_s=5)
+    check("workflow name too long", run(["--brokers", u, "start", "w" * 201, "e1"]), 2,
+          r'^duraflow start: workflow name "w+\.\.\." is 201 bytes, over the limit of 200', max_s=5)
+    check("callback fail --error of invalid UTF-8",
+          run(["--brokers", u, "callback", "fail", "0123456789abcdef0123456789abcdef_1_e1", "--error", "no\udcc3("]), 2,
+          r'^duraflow callback: the failure message \(--error\) "no\\xC3\(" is not valid UTF-8 '
+          r'\(DF_ERR_INVALID_ARG\)', max_s=5)
+    check("stop --reason too long", run(["--brokers", u, "stop", "e1", "--reason", "r" * 32769]), 2,
+          r"^duraflow stop: the reason \(--reason\) is 32769 bytes, over the limit of 32768", max_s=5)
+    with tempfile.NamedTemporaryFile("w") as big:
+        big.write("i" * 1000001)
+        big.flush()
+        check("start --input-file too large", run(["--brokers", u, "start", "wf", "e1", "--input-file", big.name]), 2,
+              r"^duraflow start: --input-file %s: over the limit of 1000000 bytes \(DF_ERR_PAYLOAD_TOO_LARGE\)" %
+              re.escape(big.name), max_s=5)
+    check("list --status unknown", run(["--brokers", u, "list", "--status", "DONE\x1b"]), 2,
+          r'^duraflow list: --status "DONE\\x1B" is not a status \(PENDING, RUNNING, SUSPENDED, SUCCEEDED, FAILED, '
+          r'TIMED_OUT, STOPPED, NONDETERMINISM, QUARANTINED\)', max_s=5)
+    r = run(["--brokers", u, "st\x1bart"])
+    check("unknown command: escaped", r, 2, r'^duraflow: unknown command "st\\x1Bart"', max_s=5)
+    no_controls("unknown command: no raw control", r[2])
+    check("unknown option: escaped", run(["--brokers", u, "list", "--bo\x1bgus"]), 2,
+          r"^duraflow list: unrecognized option '--bo\\x1Bgus'\n$", max_s=5)
+    check("missing option argument", run(["--brokers", u, "stop", "e1", "--reason"]), 2,
+          r"^duraflow stop: option '--reason' requires an argument\n$", max_s=5)
+    check("unexpected argument: escaped", run(["--brokers", u, "list", "\u2066x"]), 2,
+          r'^duraflow list: unexpected argument "\\u2066x"', max_s=5)
+    # regression (issue 10): a refused kafka.* property made timer-service exit 6
+    check("timer-service: a refused kafka.* property", run(["--brokers", u, "-X", "kafka.no.such.prop=1",
+                                                            "timer-service"]), 2,
+          r"^duraflow timer-service: Kafka property no\.such\.prop=1: No such configuration property", max_s=5)
+
     # An unreachable broker: the CLI gives up within seconds (its own
     # startup.timeout.ms of 10 s, not the library's 120 s), naming the
     # address; -X startup.timeout.ms is the user's word.  Concurrently.
@@ -155,21 +213,299 @@ def broker():
         check("mistyped kafka.* property: start", run(b + ["-X", "kafka.no.such.prop=1", "start", "wf", "e1"]), 2,
               r'^duraflow start: Kafka property no\.such\.prop=1', max_s=5)
 
-        # start creates the topics (then rejects the id): the command is named once
+        # regression (issue 10): start with an invalid id created the topics, then rejected it
+        form = r'execution id "bad id!" is invalid: it must be 1\.\.200 characters of A-Z a-z 0-9 \. _ : @ -'
         check("command named once: start", run(b + ["start", "wf", "bad id!"]), 2,
-              r'^duraflow start: execution id "bad id!" is invalid', not_re=r"start: start:", max_s=30)
-        check("topics exist: list", run(b + ["list"]), 0, stdout_re=r"^execution .*\n0 execution\(s\)\n$", max_s=30)
+              r'^duraflow start: %s \(DF_ERR_INVALID_ARG\)\n$' % form, not_re=r"start: start:", max_s=5)
+        check("start with an invalid id created no topic", run(b + ["list"]), 3, none, max_s=10)
+        check("start: a workflow name of invalid UTF-8", run(b + ["start", "wf\udcc3(", "e1"]), 2,
+              r'^duraflow start: workflow name "wf\\xC3\(" is not valid UTF-8 \(DF_ERR_INVALID_ARG\)\n$', max_s=5)
+        check("start: a workflow name with ESC", run(b + ["start", "w\x1b[2Jf", "e1"]), 2,
+              r'^duraflow start: workflow name "w\\x1B\[2Jf" contains a control character \(U\+001B\)', max_s=5)
+        check("... and they created no topic", run(b + ["list"]), 3, none, max_s=10)
+        # regression (issue 9): no reply within client.timeout.ms claimed "a worker will still process it"
+        r = run(b + ["-X", "client.timeout.ms=1500", "start", "wf", "e-noworker", "--input", "{}"])
+        check("no worker: start says what is known", r, 6,
+              r"^duraflow start: no worker replied within 1500 ms \(client\.timeout\.ms; is a worker running\?\): "
+              r"the request is durable in %s\.events; `duraflow describe e-noworker` tells whether a worker recorded "
+              r"it \(DF_ERR_TIMEOUT\)\n$" % re.escape(prefix), not_re=r"will still process", max_s=30)
+        check("topics exist: list", run(b + ["list"]), 0,
+              stdout_re=r"^execution .*\n0 execution\(s\)\n$", max_s=30)
         r = run(b + ["--json", "list"])
         check("topics exist: --json list", r, 0, stdout_re=r"^\[\]\n$", max_s=30)
         check("topics exist: describe unknown", run(b + ["describe", "nosuch"]), 3,
               r'^duraflow describe: no execution named "nosuch" \(DF_ERR_NOT_FOUND\)', max_s=30)
         check("command named once: history", run(b + ["history", "bad id!"]), 2,
-              r"^duraflow history: invalid execution id \(DF_ERR_INVALID_ARG\)", not_re=r"describe: ", max_s=30)
+              r"^duraflow history: %s \(DF_ERR_INVALID_ARG\)" % form, not_re=r"describe: ", max_s=30)
+        check("describe a/b says the allowed form", run(b + ["describe", "a/b"]), 2,
+              r'^duraflow describe: execution id "a/b" is invalid: it must be 1\.\.200 characters of '
+              r'A-Z a-z 0-9 \. _ : @ - \(DF_ERR_INVALID_ARG\)\n$', max_s=30)
         check("command named once: stop", run(b + ["stop", "bad id!"]), 2,
-              r"^duraflow stop: invalid execution id \(DF_ERR_INVALID_ARG\)", not_re=r"stop: stop:", max_s=30)
+              r"^duraflow stop: %s \(DF_ERR_INVALID_ARG\)" % form, not_re=r"stop: stop:", max_s=30)
         r = run(b + ["--json", "stop", "bad id!"])
         check("command named once: --json stop", r, 2,
-              stdout_re=r'"message":"invalid execution id"')
+              stdout_re=r'"message":"execution id \\"bad id!\\" is invalid: it must be 1\.\.200 characters')
+        r = run(b + ["-X", "client.timeout.ms=1500", "stop", "e-noworker"])
+        check("no worker: stop says what is known", r, 6,
+              r"the request is durable in %s\.events; `duraflow describe e-noworker` tells whether" % re.escape(prefix),
+              not_re=r"will still process", max_s=30)
+    finally:
+        subprocess.run([ARGS.helper, "delete-topics", brokers, prefix], timeout=60)
+    return True
+
+
+def murmur2(data):
+    """Kafka's murmur2 (librdkafka's murmur2_random partitioner for non-empty keys)."""
+    m = 0x5bd1e995
+    h = (0x9747b28c ^ len(data)) & 0xffffffff
+    for i in range(len(data) // 4):
+        k = data[4 * i] | (data[4 * i + 1] << 8) | (data[4 * i + 2] << 16) | (data[4 * i + 3] << 24)
+        k = (k * m) & 0xffffffff
+        k ^= k >> 24
+        k = (k * m) & 0xffffffff
+        h = ((h * m) & 0xffffffff) ^ k
+    extra, idx = len(data) % 4, len(data) & ~3
+    if extra >= 3:
+        h ^= data[idx + 2] << 16
+    if extra >= 2:
+        h ^= data[idx + 1] << 8
+    if extra >= 1:
+        h = ((h ^ data[idx]) * m) & 0xffffffff
+    h ^= h >> 13
+    h = (h * m) & 0xffffffff
+    return h ^ (h >> 15)
+
+
+def partition_of(key, n):
+    return (murmur2(key.encode()) & 0x7fffffff) % n
+
+
+class Worker:
+    """cli_client's worker on a prefix (stopped with SIGTERM)."""
+
+    def __init__(self, brokers, prefix, state_dir):
+        self.log = open(os.path.join(state_dir, "worker.log"), "w+")
+        self.p = subprocess.Popen([ARGS.helper, "worker", brokers, prefix, state_dir], stdout=self.log,
+                                  stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    def stop(self):
+        self.p.terminate()
+        try:
+            self.p.wait(30)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+        self.log.seek(0)
+        return self.log.read()
+
+
+# what a terminal must never receive from a value: C0 (but the newlines the
+# CLI writes itself), DEL, C1, bidi and line-breaking controls
+FORBIDDEN = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+HOSTILE_RESULT = "\x1b[31mred\rover\x07\u202eevil\x9bx\x7f"  # as tests/cli/cli_client.c
+HOSTILE_ERROR = "bad\x1b]0;title\x07\r\n\u2066isolate\u061c"
+
+
+def run_rss(argv, timeout=120):
+    """Run the CLI under /usr/bin/time (Debian's "time"): (rc, stdout, stderr,
+    seconds, max RSS in KB).  Not wait4's rusage: Linux keeps the high-water
+    RSS across exec, so a child forked from this Python would inherit its size."""
+    env = dict(os.environ)
+    # an AddressSanitizer build keeps freed memory in a quarantine (256 MB by
+    # default): measure what the program holds, not what ASan keeps
+    env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=1:thread_local_quarantine_size_kb=64"
+    with tempfile.NamedTemporaryFile("r") as t:
+        t0 = time.monotonic()
+        p = subprocess.run(["/usr/bin/time", "-o", t.name, "-f", "%M", ARGS.cli] + argv, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=timeout, stdin=subprocess.DEVNULL, env=env)
+        secs = time.monotonic() - t0
+        lines = t.read().split()
+        return p.returncode, p.stdout.decode(), p.stderr.decode(), secs, int(lines[-1]) if lines else 10 ** 9
+
+
+def no_controls(name, text):
+    """check that text carries no raw control or bidi character"""
+    bad = sorted(set("U+%04X" % ord(c) for c in FORBIDDEN.findall(text)))
+    check(name, (0 if not bad else 1, text, "raw: " + ", ".join(bad), 0), 0)
+
+
+def wait_status(b, eid, status, secs=20):
+    """describe until the execution has status (or secs pass); the last result."""
+    deadline = time.monotonic() + secs
+    while True:
+        r = run(b + ["describe", eid])
+        if re.search(r"^status +%s$" % status, r[1], re.M) or time.monotonic() > deadline:
+            return r
+        time.sleep(0.3)
+
+
+def content():
+    brokers = os.environ.get("DF_BROKERS", "")
+    if not brokers:
+        print("test_cli content: DF_BROKERS is not set: start a broker (scripts/kafka.sh start)", file=sys.stderr)
+        return False
+    prefix = "dfclic-%d-%d" % (int(time.time()), os.getpid())
+    b = ["--brokers", brokers, "--prefix", prefix]
+    d = tempfile.mkdtemp(prefix="dfclic-")
+    w = Worker(brokers, prefix, d)
+    try:
+        # --- hostile text a workflow recorded ---
+        check("hostile: start", run(b + ["start", "hostile", "h1"]), 0, stdout_re=r"^h1 started\n$", max_s=40)
+        r = wait_status(b, "h1", "FAILED")
+        check("hostile: describe", r, 0,
+              stdout_re=r"(?m)^error +bad\\x1B\]0;title\\x07\\x0D\\x0A\\u2066isolate\\u061C$")
+        no_controls("hostile: describe shows no raw control", r[1])
+        r = run(b + ["history", "h1"])
+        check("hostile: history", r, 0,
+              stdout_re=r"(?m)^1 +STEP +SUCCEEDED +1 +paint .* \\x1B\[31mred\\x0Dover\\x07\\u202Eevil\\u009Bx\\x7F$")
+        check("hostile: history shows the step's error", r, 0,
+              stdout_re=r"(?m)^2 +STEP +FAILED +1 +boom .* Hostile: bad\\x1B\]0;title\\x07\\x0D\\x0A\\u2066isolate")
+        no_controls("hostile: history shows no raw control", r[1])
+        r = run(b + ["--json", "history", "h1"])
+        doc = json.loads(r[1]) if r[0] == 0 else {}
+        ops = doc.get("operations", [])
+        exact = (doc.get("error") == HOSTILE_ERROR and len(ops) == 2 and ops[0].get("result") == HOSTILE_RESULT and
+                 HOSTILE_ERROR in ops[1].get("error", ""))
+        check("hostile: --json history is exact", (0 if exact else 1,) + r[1:], 0)
+        r = run(b + ["--json", "describe", "h1"])
+        check("hostile: --json describe is exact",
+              (0 if r[0] == 0 and json.loads(r[1]).get("error") == HOSTILE_ERROR else 1,) + r[1:], 0)
+        r = run(b + ["list"])
+        check("hostile: list", r, 0, stdout_re=r"(?m)^h1 +hostile +FAILED +2$")
+        # --- a worker that dead-letters the request (DF_ERR_REJECTED) ---
+        w.stop()
+        w = None
+        rej = subprocess.Popen([ARGS.helper, "reply", brokers, prefix, "DF_ERR_REJECTED",
+                                "rejected (dead-lettered to %s.dlq): bad\x1b[1m record" % prefix],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        try:
+            ready = rej.stdout.readline().decode()
+            check("rejected: the stand-in worker is up", (0 if "replying" in ready else 1, ready, "", 0), 0)
+            check("rejected: start says so, escaped", run(b + ["start", "echo", "r1"]), 5,
+                  r"^duraflow start: rejected \(dead-lettered to %s\.dlq\): bad\\x1B\[1m record "
+                  r"\(DF_ERR_REJECTED\)\n$" % re.escape(prefix), not_re=r"will still process", max_s=30)
+            r = run(b + ["--json", "start", "echo", "r2"])
+            check("rejected: --json start", r, 5, stdout_re=r'^\{"ok":false,"code":"DF_ERR_REJECTED","message":'
+                  r'"rejected \(dead-lettered to [^"]*\): bad\\u001[bB]\[1m record"\}\n$', max_s=30)
+            check("rejected: stop", run(b + ["stop", "r1"]), 5, r"^duraflow stop: rejected \(dead-lettered", max_s=30)
+            check("rejected: callback", run(b + ["callback", "succeed", "0123456789abcdef0123456789abcdef_1_r1"]), 5,
+                  r"^duraflow callback: rejected \(dead-lettered", max_s=30)
+        finally:
+            rej.terminate()
+            rej.wait(30)
+        # --- memory: an execution of 300 steps x 100 KB (30 MB of history) ---
+        w = Worker(brokers, prefix, d)
+        check("memory: start big", run(b + ["-X", "client.timeout.ms=120000", "start", "big", "big1", "--input",
+                                             "300 100000"], timeout=150), 0, max_s=150)
+        wait_status(b, "big1", "SUCCEEDED", 60)
+        # the bound: what the CLI takes to describe a small execution (its
+        # libraries, librdkafka's threads and buffers; more under ASan) plus
+        # 24 MB, less than the 30 MB of history; 533bd37 took ~5x the history
+        # (about 150 MB) for history --json
+        base = run_rss(b + ["describe", "h1"])[4]
+        limit = base + 24 * 1024  # KB
+        print("       describe h1 (the base): max RSS %d KB" % base)
+        for argv in (["describe", "big1"], ["history", "big1"], ["--json", "history", "big1"], ["list"]):
+            r = run_rss(b + argv)
+            ok = r[0] == 0 and r[4] < limit
+            if argv[0] == "--json" and ok:
+                doc = json.loads(r[1])
+                ok = len(doc["operations"]) == 300 and all(len(o["result"]) == 100000 for o in doc["operations"])
+            print("       %s: max RSS %d KB, %.1f s, %d bytes out" % (" ".join(argv), r[4], r[3], len(r[1])))
+            check("memory: %s under the base + 24 MB (%d MB)" % (" ".join(argv), limit // 1024), (0 if ok else 1,) + r[1:4],
+                  0)
+    finally:
+        if w:
+            log = w.stop()
+            if FAILED:
+                print("worker log:\n%s" % log[-2000:])
+        subprocess.run([ARGS.helper, "delete-topics", brokers, prefix], timeout=60)
+    return True
+
+
+def partitions():
+    brokers = os.environ.get("DF_BROKERS", "")
+    if not brokers:
+        print("test_cli partitions: DF_BROKERS is not set: start a broker (scripts/kafka.sh start)", file=sys.stderr)
+        return False
+    stamp = "%d-%d" % (int(time.time()), os.getpid())
+    for n in (1, 2, 12):
+        prefix = "dfclip%d-%s" % (n, stamp)
+        b = ["--brokers", brokers, "--prefix", prefix]  # no -X partitions: the default, 6
+        subprocess.run([ARGS.helper, "create-topics", brokers, prefix, str(n)], check=True, timeout=60)
+        with tempfile.TemporaryDirectory() as d:
+            w = Worker(brokers, prefix, d)
+            try:
+                # execution ids on every partition (12 of them when there are 12)
+                ids, seen = [], set()
+                i = 0
+                while len(seen) < n or len(ids) < 3:
+                    eid = "p%d-e%d" % (n, i)
+                    i += 1
+                    if partition_of(eid, n) not in seen or len(ids) < 3:
+                        seen.add(partition_of(eid, n))
+                        ids.append(eid)
+                for eid in ids:
+                    check("%d partitions: start %s (partition %d)" % (n, eid, partition_of(eid, n)),
+                          run(b + ["start", "echo", eid, "--input", "in-" + eid]), 0, stdout_re=r"^%s started\n$" % eid)
+                for eid in ids:
+                    check("%d partitions: describe %s" % (n, eid), wait_status(b, eid, "SUCCEEDED"), 0,
+                          stdout_re=r"(?m)^execution_id +%s\nworkflow +echo\nstatus +SUCCEEDED\ninput +in-%s\n"
+                                    r"output +in-%s$" % (eid, eid, eid))
+                    check("%d partitions: history %s" % (n, eid), run(b + ["history", eid]), 0,
+                          stdout_re=r"(?m)^1 +STEP +SUCCEEDED +1 +echo .* in-%s$" % eid)
+                r = run(b + ["list"])
+                check("%d partitions: list shows all %d" % (n, len(ids)), r, 0,
+                      stdout_re=r"(?m)^%d execution\(s\)$" % len(ids))
+                check("%d partitions: list names each" % n, r, 0,
+                      stdout_re="(?m)" + "".join(r"(?=[\s\S]*^%s +echo +SUCCEEDED +1$)" % re.escape(e) for e in ids))
+                r = run(b + ["--json", "list"])
+                got = sorted(e["execution_id"] for e in json.loads(r[1])) if r[0] == 0 else []
+                check("%d partitions: --json list has every id" % n, (0 if got == sorted(ids) else 1,) + r[1:], 0)
+                # a callback and a stop on the last partition
+                cb_id, stop_id = None, None
+                for j in range(200):
+                    eid = "p%d-x%d" % (n, j)
+                    if partition_of(eid, n) == n - 1:
+                        if cb_id is None:
+                            cb_id = eid
+                        elif stop_id is None:
+                            stop_id = eid
+                            break
+                for eid in (cb_id, stop_id):
+                    check("%d partitions: start cb %s" % (n, eid), run(b + ["start", "cb", eid]), 0)
+                    wait_status(b, eid, "SUSPENDED")
+                r = run(b + ["--json", "history", cb_id])
+                ops = json.loads(r[1]).get("operations", []) if r[0] == 0 else []
+                cbs = [o.get("callback_id") for o in ops if o.get("callback_id")]
+                check("%d partitions: history --json shows the callback id" % n, (0 if cbs else 1,) + r[1:], 0)
+                if cbs:
+                    check("%d partitions: callback succeed" % n,
+                          run(b + ["callback", "succeed", cbs[0], "--payload", "paid"]), 0,
+                          stdout_re=r"^callback accepted\n$")
+                    check("%d partitions: the callback's execution succeeded" % n,
+                          wait_status(b, cb_id, "SUCCEEDED"), 0, stdout_re=r"(?m)^output +paid$")
+                check("%d partitions: stop" % n, run(b + ["stop", stop_id, "--reason", "enough"]), 0,
+                      stdout_re=r"^stopped\n$")
+                check("%d partitions: stopped" % n, wait_status(b, stop_id, "STOPPED"), 0,
+                      stdout_re=r"(?m)^error +enough$")
+            finally:
+                log = w.stop()
+                if FAILED:
+                    print("worker log (%d partitions):\n%s" % (n, log[-2000:]))
+                subprocess.run([ARGS.helper, "delete-topics", brokers, prefix], timeout=60)
+    # .events and .state must have the same count: a clear error, not a wrong partition
+    prefix = "dfclipm-%s" % stamp
+    subprocess.run([ARGS.helper, "create-topics", brokers, prefix, "2", "3"], check=True, timeout=60)
+    try:
+        b = ["--brokers", brokers, "--prefix", prefix]
+        mismatch = (r"%s\.events has 2 partitions and %s\.state 3: they must have the same count" %
+                    (re.escape(prefix), re.escape(prefix)))
+        check("events 2, state 3: start", run(b + ["start", "echo", "m1"]), 2, r"^duraflow start: " + mismatch,
+              max_s=30)
+        check("events 2, state 3: describe", run(b + ["describe", "m1"]), 2, r"^duraflow describe: " + mismatch,
+              max_s=30)
+        check("events 2, state 3: list", run(b + ["list"]), 2, r"^duraflow list: " + mismatch, max_s=30)
     finally:
         subprocess.run([ARGS.helper, "delete-topics", brokers, prefix], timeout=60)
     return True
@@ -180,9 +516,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cli", required=True, help="the duraflow CLI")
     ap.add_argument("--helper", required=True, help="tests/cli/cli_client (deletes the test's topics)")
-    ap.add_argument("suite", choices=["offline", "broker"])
+    ap.add_argument("suite", choices=["offline", "broker", "content", "partitions"])
     ARGS = ap.parse_args()
-    ok = offline() if ARGS.suite == "offline" else broker()
+    ok = {"offline": offline, "broker": broker, "content": content, "partitions": partitions}[ARGS.suite]()
     print("cli %s: %d passed, %d failed" % (ARGS.suite, PASSED, FAILED))
     sys.exit(0 if ok is not False and FAILED == 0 and PASSED > 0 else 1)
 

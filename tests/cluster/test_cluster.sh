@@ -108,7 +108,7 @@ except Exception: print(0)' || true
 
 # ---------------------------------------------------------------------------
 log "broker $DF_BROKERS, prefix $PREFIX, $WORKERS workers, day ${DAY_MS} ms, run dir $RUN"
-if timeout 240 "$CL" up --workers "$WORKERS" --prefix "$PREFIX" --day-ms "$DAY_MS"; then
+if timeout 240 "$CL" up --workers "$WORKERS" --prefix "$PREFIX" --day-ms "$DAY_MS" --console-port 0; then
   ok "cluster.sh up --workers $WORKERS"
 else
   not_ok "cluster.sh up --workers $WORKERS"

@@ -15,11 +15,18 @@ continuations and comments) and checks that they fit together:
   - the topics service creates the five topics with the right cleanup policy;
   - every program a service runs is built by the Dockerfile's build stage and
     COPY'd into its runtime stage, and the build targets exist in CMake;
-  - the runtime stage is slim, non-root, installs no -dev package, no secret.
+  - the runtime stage is slim, non-root, installs no -dev package, no secret;
+  - observability: Prometheus scrapes every worker replica and the timer
+    service on the port their metrics.listen names, the programs export
+    spans to the Jaeger service's OTLP/HTTP receiver, Grafana is provisioned
+    with both and with docker/grafana/dashboards/duraflow.json, whose queries
+    name only metric families of framework/src/metrics.h and cover all of
+    them; no duraflow program waits for any of these services.
 
 Usage: test_compose.py [REPO_ROOT]      (default: two levels above this file)
 """
 
+import json
 import os
 import re
 import shlex
@@ -36,6 +43,11 @@ DOCKERFILE_PATH = os.path.join(ROOT, "docker", "Dockerfile")
 REQUIRED_SERVICES = ["kafka", "topics", "timer-service", "orders-sim", "orders-worker",
                      "console", "orders-load"]
 DURAFLOW_SERVICES = ["timer-service", "orders-sim", "orders-worker", "console", "orders-load"]
+# services of their own images (not the duraflow image), watching the programs
+OBSERVABILITY_SERVICES = ["prometheus", "jaeger", "grafana"]
+# the long-running programs that serve /metrics and export spans
+METRICS_SERVICES = ["timer-service", "orders-worker"]
+METRICS_H = os.path.join(ROOT, "framework", "src", "metrics.h")
 PROGRAMS = ["duraflow", "orders-worker", "orders-sim", "orders-load", "orders-report"]
 TOPICS = {"events": "delete", "state": "compact", "timers": "compact",
           "results": "delete", "dlq": "delete"}
@@ -402,7 +414,7 @@ class ComposeStructure(unittest.TestCase):
 
     def test_commands_are_installed_programs(self):
         for name, svc in self.services.items():
-            if name in ("kafka", "topics"):
+            if name in ["kafka", "topics"] + OBSERVABILITY_SERVICES:
                 continue
             args = as_list(svc.get("entrypoint")) + as_list(svc.get("command"))
             self.assertTrue(args, f"service {name}: no command")
@@ -412,6 +424,22 @@ class ComposeStructure(unittest.TestCase):
         self.assertEqual(as_list(self.services["console"].get("command"))[0], "duraflow")
         self.assertFalse(self.services["console"].get("entrypoint"), "console: keep the entrypoint free")
         self.assertEqual(as_list(self.services["timer-service"]["command"])[-1], "timer-service")
+
+    def test_console_service(self):
+        c = self.services["console"]
+        cmd = as_list(c.get("command"))
+        self.assertNotIn("tools", c.get("profiles") or [], "the console is a service `up` starts")
+        self.assertIn("console", cmd, "the console service runs `duraflow console`")
+        listen = option(cmd, "--listen")
+        self.assertIsNotNone(listen, "console: --listen")
+        self.assertEqual(listen.split(":")[0], "0.0.0.0", "inside its container the console listens on all")
+        port = listen.rsplit(":", 1)[1]
+        ports = [interpolate(p) if isinstance(p, str) else p for p in c.get("ports") or []]
+        self.assertTrue(any(str(p).startswith("127.0.0.1:") and str(p).endswith(":" + port) for p in ports),
+                        f"console: port {port} published on the host's loopback")
+        self.assertIn("console.state.dir", x_settings(cmd), "console: its index in the state volume")
+        self.assertTrue(x_settings(cmd)["console.state.dir"].startswith("/var/lib/duraflow"))
+        self.assertIn("/api/v1/status", " ".join(as_list((c.get("healthcheck") or {}).get("test"))))
 
     def test_topics_service(self):
         t = self.services["topics"]
@@ -454,6 +482,125 @@ class ComposeStructure(unittest.TestCase):
         sim_day = option(sim, "--day-ms")
         load_day = option(as_list(self.services["orders-load"]["command"]), "--day-ms")
         self.assertEqual(sim_day, load_day, "orders-sim and orders-load must share --day-ms")
+
+    # ---------------- observability ----------------
+    def mounts_of(self, name):
+        """{container path: host path (absolute)} of a service's bind mounts."""
+        out = {}
+        for v in self.services[name].get("volumes") or []:
+            if isinstance(v, str):
+                parts = v.split(":")
+                src, dst = parts[0], parts[1]
+            else:
+                src, dst = v.get("source"), v.get("target")
+            if src.startswith("."):
+                out[dst] = os.path.normpath(os.path.join(os.path.dirname(COMPOSE_PATH), src))
+        return out
+
+    def test_observability_services(self):
+        for name in OBSERVABILITY_SERVICES:
+            self.assertIn(name, self.services, f"service {name} missing")
+            self.assertTrue(interpolate(self.services[name].get("image", "")), f"{name}: an image")
+        for name in DURAFLOW_SERVICES:
+            for dep in depends_of(self.services[name]):
+                self.assertNotIn(dep, OBSERVABILITY_SERVICES,
+                                 f"{name} waits for {dep}: telemetry must never hold a duraflow program back")
+
+    def test_prometheus_scrapes_the_programs(self):
+        mounts = self.mounts_of("prometheus")
+        cfg_path = mounts.get("/etc/prometheus/prometheus.yml")
+        self.assertTrue(cfg_path and os.path.isfile(cfg_path), "prometheus.yml must be mounted from docker/")
+        self.assertEqual(option(as_list(self.services["prometheus"]["command"]), "--config.file"),
+                         "/etc/prometheus/prometheus.yml")
+        with open(cfg_path, encoding="utf-8") as f:
+            cfg = yaml.safe_load(f)
+        targets = {}
+        for job in cfg["scrape_configs"]:
+            for sd in job.get("dns_sd_configs") or []:
+                for n in sd["names"]:
+                    targets[n] = str(sd["port"])
+            for sc in job.get("static_configs") or []:
+                for t in sc["targets"]:
+                    host, port = t.rsplit(":", 1)
+                    targets[host] = port
+        for name in METRICS_SERVICES:
+            listen = x_settings(as_list(self.services[name]["command"])).get("metrics.listen")
+            self.assertIsNotNone(listen, f"{name}: -X metrics.listen=0.0.0.0:PORT")
+            host, port = listen.rsplit(":", 1)
+            self.assertEqual(host, "0.0.0.0", f"{name}: metrics must be reachable in the network")
+            self.assertIn(name, targets, f"Prometheus does not scrape {name}")
+            self.assertEqual(targets[name], port, f"Prometheus scrapes {name} on {targets[name]}, it serves {port}")
+        worker_job = [j for j in cfg["scrape_configs"] if j.get("dns_sd_configs")
+                      and "orders-worker" in j["dns_sd_configs"][0]["names"]]
+        self.assertTrue(worker_job, "the scaled workers are found by DNS (one A record per replica)")
+
+    def test_spans_go_to_jaeger(self):
+        jaeger = self.services["jaeger"]
+        self.assertEqual(env_of(jaeger).get("JAEGER_LISTEN_HOST"), "0.0.0.0",
+                         "Jaeger's built-in configuration listens on localhost unless JAEGER_LISTEN_HOST is set")
+        for name in METRICS_SERVICES:
+            x = x_settings(as_list(self.services[name]["command"]))
+            ep = x.get("otlp.endpoint")
+            self.assertEqual(ep, "http://jaeger:4318", f"{name}: otlp.endpoint must be the Jaeger service's OTLP/HTTP")
+            self.assertTrue(x.get("service.name"), f"{name}: name its spans (service.name)")
+
+    def metric_families(self):
+        with open(METRICS_H, encoding="utf-8") as f:
+            text = f.read()
+        body = text[text.index("#define DF__METRICS(X)"):]
+        body = body[:body.index("typedef enum df__metric_id")]
+        fams = {name: kind for kind, name in re.findall(r"X\(\w+,\s*(COUNTER|GAUGE|HISTOGRAM),\s*\"(duraflow_\w+)\"",
+                                                           body)}
+        self.assertGreater(len(fams), 20, "could not read DF__METRICS from metrics.h")
+        return fams
+
+    def test_grafana_dashboard(self):
+        mounts = self.mounts_of("grafana")
+        prov = mounts.get("/etc/grafana/provisioning")
+        dashdir = mounts.get("/var/lib/grafana/dashboards")
+        self.assertTrue(prov and os.path.isdir(prov), "grafana: provisioning mounted from docker/")
+        self.assertTrue(dashdir and os.path.isdir(dashdir), "grafana: dashboards mounted from docker/")
+        with open(os.path.join(prov, "datasources", "duraflow.yml"), encoding="utf-8") as f:
+            ds = yaml.safe_load(f)["datasources"]
+        uids = {d["uid"]: d for d in ds}
+        prom_port = option(as_list(self.services["prometheus"]["command"]), "--web.listen-address").rsplit(":", 1)[1]
+        by_type = {d["type"]: d for d in ds}
+        self.assertEqual(by_type["prometheus"]["url"], f"http://prometheus:{prom_port}")
+        self.assertEqual(by_type["jaeger"]["url"], "http://jaeger:16686")
+        with open(os.path.join(prov, "dashboards", "duraflow.yml"), encoding="utf-8") as f:
+            providers = yaml.safe_load(f)["providers"]
+        self.assertEqual([p["options"]["path"] for p in providers], ["/var/lib/grafana/dashboards"])
+        with open(os.path.join(dashdir, "duraflow.json"), encoding="utf-8") as f:
+            dash = json.load(f)
+        fams = self.metric_families()
+        names = set()
+        for panel in dash["panels"]:
+            if panel["type"] == "row":
+                continue
+            self.assertIn(panel["datasource"]["uid"], uids, f"panel {panel['title']}: unknown data source")
+            self.assertTrue(panel["targets"], f"panel {panel['title']}: no query")
+            for t in panel["targets"]:
+                self.assertIn(t["datasource"]["uid"], uids)
+                for n in re.findall(r"\bduraflow_\w+", t["expr"]):
+                    names.add(n)
+                    base = re.sub(r"_(bucket|sum|count)$", "", n)
+                    ok = n in fams or (base in fams and fams[base] == "HISTOGRAM")
+                    self.assertTrue(ok, f"panel {panel['title']}: {n} is no metric duraflow exposes")
+                    if n.endswith("_bucket"):
+                        self.assertIn("histogram_quantile", t["expr"], f"{n}: buckets are read by histogram_quantile")
+                    if fams.get(n) == "COUNTER":
+                        self.assertRegex(t["expr"], r"(rate|increase)\(\s*" + n,
+                                         f"panel {panel['title']}: a counter is read with rate() or increase()")
+        covered = {re.sub(r"_(bucket|sum|count)$", "", n) if re.sub(r"_(bucket|sum|count)$", "", n) in fams else n
+                   for n in names}
+        missing = sorted(set(fams) - covered)
+        self.assertEqual(missing, [], f"metric families without a panel: {missing}")
+        ids = [p["id"] for p in dash["panels"]]
+        self.assertEqual(len(ids), len(set(ids)), "panel ids must be unique")
+        self.assertTrue(dash.get("uid"))
+        gf_env = env_of(self.services["grafana"])
+        self.assertEqual(gf_env.get("GF_AUTH_ANONYMOUS_ORG_ROLE"), "Viewer", "anonymous access is read-only")
+
 
     def test_state_volume(self):
         vols = self.compose.get("volumes") or {}

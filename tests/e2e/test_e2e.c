@@ -10,7 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <jansson.h>
 
 #include <librdkafka/rdkafka.h>
 
@@ -84,15 +83,25 @@ static void reg(df_worker_t *w)
         df_worker_register(w, "flow", flow, NULL);
 }
 
-static json_t *describe(e2e_env_t *env, const char *id, int history)
+/* The execution's status and output, and how many operations its history
+ * holds (typed read API); -1 when it cannot be read. */
+static int read_exec(e2e_env_t *env, const char *id, df_exec_status_t *status, char *output, size_t size,
+                     int *n_ops)
 {
-        char errstr[256], *js = NULL;
-        json_t *o;
-        if (df_client_describe(env->client, id, history, &js, errstr, sizeof(errstr)) != DF_OK)
-                return NULL;
-        o = json_loads(js, 0, NULL);
-        free(js);
-        return o;
+        char errstr[256];
+        const df_exec_info_t *x;
+        const df_op_info_t *op;
+        df_history_t *h = NULL;
+        if (df_client_history(env->client, id, &h, errstr, sizeof(errstr)) != DF_OK)
+                return -1;
+        x = df_history_execution(h);
+        *status = x->status;
+        snprintf(output, size, "%.*s", (int)x->output.len, x->output.len ? (const char *)x->output.data : "");
+        *n_ops = 0;
+        while (df_history_next(h, &op, errstr, sizeof(errstr)) == DF_OK && op)
+                ++*n_ops;
+        df_history_destroy(h);
+        return 0;
 }
 
 START_TEST(test_flow_end_to_end)
@@ -131,11 +140,15 @@ START_TEST(test_flow_end_to_end)
                                 df_err_t crc = df_client_callback(env.client, cb, DF_CALLBACK_SUCCESS, "ok", 2, NULL,
                                                                   1, errstr, sizeof(errstr));
                                 if (crc != DF_OK) {
-                                        char id2[64], *js = NULL;
+                                        char id2[64];
+                                        df_exec_info_t *x = NULL;
                                         snprintf(id2, sizeof(id2), "flow-%d", i);
-                                        df_client_describe(env.client, id2, 1, &js, errstr, sizeof(errstr));
-                                        fprintf(stderr, "%s\n", js ? js : errstr);
-                                        free(js);
+                                        if (df_client_describe(env.client, id2, &x, errstr, sizeof(errstr)) == DF_OK)
+                                                fprintf(stderr, "%s: %s %s\n", id2, df_exec_status_name(x->status),
+                                                        x->error);
+                                        else
+                                                fprintf(stderr, "%s: %s\n", id2, errstr);
+                                        df_exec_info_destroy(x);
                                 }
                                 ck_assert_msg(crc == DF_OK, "callback %s: %s", cb, df_err_name(crc));
                         }
@@ -151,24 +164,23 @@ START_TEST(test_flow_end_to_end)
         ck_assert_int_eq(done, N_EXEC);
         /* wait for every execution to succeed */
         for (i = 0; i < N_EXEC; i++) {
-                json_t *o = NULL;
+                df_exec_status_t st = DF_EXEC_PENDING;
+                char output[256] = "";
+                int n_ops = 0, ok = 0;
                 snprintf(id, sizeof(id), "flow-%d", i);
                 for (tries = 0; tries < 100; tries++) {
-                        o = describe(&env, id, 1);
-                        if (o && !strcmp(json_string_value(json_object_get(o, "status")), "SUCCEEDED"))
+                        ok = read_exec(&env, id, &st, output, sizeof(output), &n_ops) == 0 && st == DF_EXEC_SUCCEEDED;
+                        if (ok)
                                 break;
-                        json_decref(o);
-                        o = NULL;
                         usleep(200000);
                 }
-                ck_assert_msg(o != NULL, "%s did not succeed", id);
+                ck_assert_msg(ok, "%s did not succeed", id);
                 {
                         char want[256];
                         snprintf(want, sizeof(want), "A(%s/1)|B got ok", id);
-                        ck_assert_str_eq(json_string_value(json_object_get(o, "output")), want);
-                        ck_assert_int_eq(json_array_size(json_object_get(o, "operations")), 5);
+                        ck_assert_str_eq(output, want);
+                        ck_assert_int_eq(n_ops, 5);
                 }
-                json_decref(o);
         }
         e2e_stop(&env);
 }
@@ -240,12 +252,104 @@ static int count_dlq(e2e_env_t *env, const char *want_topic)
         return n;
 }
 
+
+/*
+ * Issue 9, item 1, on the worker: hostile text a workflow hands over
+ * (invalid UTF-8 C3 28, a 1.2 MB error) in the same batch as ordinary
+ * executions.  Before the fix the batch failed to encode, was aborted, and
+ * its starts went to the DLQ: none of the 40 executions was recorded.
+ * Now the hostile ones FAIL with their text made safe and the others
+ * SUCCEED; nothing is dead-lettered.
+ */
+static df_err_t hostile_body(df_step_t *s, void *opaque)
+{
+        const df_bytes_t *in = opaque;
+        if (in->len == 3 && !memcmp(in->data, "bad", 3)) {
+                df_step_set_error(s, "Bad\xC3\x28Type", "caf\xC3\x28 \xff");
+                return DF_ERR_STEP_FAILED;
+        }
+        if (in->len == 3 && !memcmp(in->data, "big", 3)) {
+                static char big[1200004];
+                memset(big, 'x', sizeof(big) - 1);
+                df_step_set_error(s, "Huge", big);
+                return DF_ERR_STEP_FAILED;
+        }
+        return df_step_set_result(s, "ok", 2);
+}
+
+static df_err_t hostile_wf(df_ctx_t *ctx, const df_bytes_t *input, void *opaque)
+{
+        df_step_opts_t once = {.max_attempts = 1};
+        df_err_t rc;
+        (void)opaque;
+        if ((rc = df_step(ctx, "s", hostile_body, (void *)input, &once, NULL)) != DF_OK)
+                return rc;
+        return df_ctx_set_output(ctx, "fine", 4);
+}
+
+static void reg_hostile(df_worker_t *w)
+{
+        df_worker_register(w, "hostile", hostile_wf, NULL);
+}
+
+START_TEST(test_hostile_text_in_a_batch)
+{
+        e2e_env_t env;
+        char errstr[512], id[32], events[128];
+        int i, tries, done;
+
+        ck_assert_msg(e2e_start(&env, "hostile", reg_hostile, errstr, sizeof(errstr)) == 0, "start: %s", errstr);
+        snprintf(events, sizeof(events), "%s.events", env.prefix);
+        for (i = 0; i < 40; i++) {
+                const char *in = i % 10 == 3 ? "bad" : i % 10 == 7 ? "big" : "ok";
+                snprintf(id, sizeof(id), "h-%d", i);
+                ck_assert_int_eq(df_client_start_async(env.client, "hostile", id, in, strlen(in), errstr,
+                                                       sizeof(errstr)),
+                                 DF_OK);
+        }
+        ck_assert_int_eq(df_client_flush(env.client, 30000), DF_OK);
+        for (tries = 0; tries < 300; tries++) {
+                for (i = 0, done = 0; i < 40; i++) {
+                        df_exec_info_t *x = NULL;
+                        snprintf(id, sizeof(id), "h-%d", i);
+                        if (df_client_describe(env.client, id, &x, errstr, sizeof(errstr)) == DF_OK) {
+                                done += x->status == DF_EXEC_SUCCEEDED || x->status == DF_EXEC_FAILED;
+                                df_exec_info_destroy(x);
+                        }
+                }
+                if (done == 40)
+                        break;
+                usleep(100000);
+        }
+        ck_assert_int_eq(done, 40);
+        for (i = 0; i < 40; i++) {
+                df_exec_info_t *x = NULL;
+                snprintf(id, sizeof(id), "h-%d", i);
+                ck_assert_int_eq(df_client_describe(env.client, id, &x, errstr, sizeof(errstr)), DF_OK);
+                if (i % 10 == 3) {
+                        ck_assert_int_eq(x->status, DF_EXEC_FAILED);
+                        ck_assert_str_eq(x->error, "Bad\xEF\xBF\xBD(Type: caf\xEF\xBF\xBD( \xEF\xBF\xBD");
+                } else if (i % 10 == 7) {
+                        ck_assert_int_eq(x->status, DF_EXEC_FAILED);
+                        ck_assert_msg(strstr(x->error, " of 1200003 bytes cut]") != NULL, "no cut marker");
+                        ck_assert_uint_le(strlen(x->error), 32768 + 64);
+                } else {
+                        ck_assert_int_eq(x->status, DF_EXEC_SUCCEEDED);
+                }
+                df_exec_info_destroy(x);
+        }
+        ck_assert_int_eq(count_dlq(&env, events), 0);
+        e2e_stop(&env);
+}
+END_TEST
+
 static void reg_simple(df_worker_t *w);
 
 START_TEST(test_poison_goes_to_dlq)
 {
         e2e_env_t env;
-        char errstr[512], events[128], *js = NULL;
+        char errstr[512], events[128];
+        df_exec_info_t *x = NULL;
         static const unsigned char garbage[] = {0xc3, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 0xff, 0x00};
         int existed, tries;
 
@@ -258,15 +362,15 @@ START_TEST(test_poison_goes_to_dlq)
         ck_assert_int_eq(df_client_start(env.client, "simple", "victim", "x", 1, &existed, errstr, sizeof(errstr)),
                          DF_OK);
         for (tries = 0; tries < 100; tries++) {
-                ck_assert_int_eq(df_client_describe(env.client, "victim", 0, &js, errstr, sizeof(errstr)), DF_OK);
-                if (strstr(js, "SUCCEEDED"))
+                ck_assert_int_eq(df_client_describe(env.client, "victim", &x, errstr, sizeof(errstr)), DF_OK);
+                if (x->status == DF_EXEC_SUCCEEDED)
                         break;
-                free(js);
-                js = NULL;
+                df_exec_info_destroy(x);
+                x = NULL;
                 usleep(100000);
         }
-        ck_assert_msg(js && strstr(js, "SUCCEEDED"), "the execution after the poison records did not succeed");
-        free(js);
+        ck_assert_msg(x && x->status == DF_EXEC_SUCCEEDED, "the execution after the poison records did not succeed");
+        df_exec_info_destroy(x);
         ck_assert_int_eq(count_dlq(&env, events), 3);
         e2e_stop(&env);
 }
@@ -313,7 +417,8 @@ START_TEST(test_slow_batch_commits_within_transaction_timeout)
 {
         static const char *const extra[] = {"transaction.timeout.ms=3000", NULL};
         e2e_env_t env;
-        char errstr[512], id[64], *js = NULL;
+        char errstr[512], id[64];
+        df_exec_list_t *list = NULL;
         int i, tries, done = 0;
 
         ck_assert_msg(e2e_start_conf(&env, "slow", reg_slow, extra, errstr, sizeof(errstr)) == 0, "start: %s", errstr);
@@ -325,11 +430,10 @@ START_TEST(test_slow_batch_commits_within_transaction_timeout)
         /* 24 x 300 ms = 7.2 s of steps, more than the 3 s transaction timeout */
         for (tries = 0; tries < 120 && done < 24; tries++) {
                 usleep(500000);
-                ck_assert_int_eq(df_client_list(env.client, "slow", "SUCCEEDED", &js, errstr, sizeof(errstr)), DF_OK);
-                done = 0;
-                for (char *p = js; (p = strstr(p, "\"execution_id\"")); p++)
-                        done++;
-                free(js);
+                ck_assert_int_eq(df_client_list(env.client, "slow", DF_EXEC_SUCCEEDED, &list, errstr, sizeof(errstr)),
+                                 DF_OK);
+                done = (int)list->count;
+                df_exec_list_destroy(list);
         }
         ck_assert_int_eq(done, 24);
         e2e_stop(&env);
@@ -385,7 +489,8 @@ START_TEST(test_step_longer_than_transaction_timeout)
 {
         static const char *const extra[] = {"transaction.timeout.ms=1000", NULL};
         e2e_env_t env;
-        char errstr[512], id[64], *js = NULL;
+        char errstr[512], id[64];
+        df_exec_list_t *list = NULL;
         int i, tries, done = 0;
 
         ck_assert_msg(e2e_start_conf(&env, "long", reg_long, extra, errstr, sizeof(errstr)) == 0, "start: %s", errstr);
@@ -404,9 +509,11 @@ START_TEST(test_step_longer_than_transaction_timeout)
         ck_assert_int_eq(df_client_flush(env.client, 10000), DF_OK);
         for (tries = 0; tries < 60 && !done; tries++) {
                 usleep(500000);
-                ck_assert_int_eq(df_client_list(env.client, "long", "SUCCEEDED", &js, errstr, sizeof(errstr)), DF_OK);
-                done = strstr(js, "\"long-1\"") != NULL;
-                free(js);
+                ck_assert_int_eq(df_client_list(env.client, "long", DF_EXEC_SUCCEEDED, &list, errstr, sizeof(errstr)),
+                                 DF_OK);
+                for (size_t k = 0; k < list->count; k++)
+                        done |= !strcmp(list->items[k].execution_id, "long-1");
+                df_exec_list_destroy(list);
         }
         ck_assert_msg(done, "a 2.5 s step with a 1 s transaction timeout did not succeed within 30 s");
         ck_assert_int_eq(__atomic_load_n(&long_runs, __ATOMIC_SEQ_CST), 1);
@@ -423,6 +530,7 @@ int main(void)
         tcase_set_timeout(tc, 240);
         tcase_add_test(tc, test_flow_end_to_end);
         tcase_add_test(tc, test_poison_goes_to_dlq);
+        tcase_add_test(tc, test_hostile_text_in_a_batch);
         tcase_add_test(tc, test_slow_batch_commits_within_transaction_timeout);
         tcase_add_test(tc, test_step_longer_than_transaction_timeout);
         suite_add_tcase(s, tc);

@@ -14,8 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
 #include "e2e_common.h"
 
 static int64_t mono_ms(void)
@@ -61,33 +59,29 @@ static int32_t kafka_partition(const char *key, int32_t partitions)
         return (int32_t)((h & 0x7fffffff) % (uint32_t)partitions);
 }
 
-static json_t *describe(e2e_env_t *env, const char *id)
-{
-        char errstr[256], *js = NULL;
-        json_t *o;
-        if (df_client_describe(env->client, id, 1, &js, errstr, sizeof(errstr)) != DF_OK)
-                return NULL;
-        o = json_loads(js, 0, NULL);
-        free(js);
-        return o;
-}
-
-/* Poll the execution until it has status (or timeout_ms passed); the last
- * description (caller frees), or NULL. */
-static json_t *wait_status(e2e_env_t *env, const char *id, const char *status, int timeout_ms)
+/* Poll the execution until it has status (or timeout_ms passed); its last
+ * description (free with df_exec_info_destroy), or NULL if never found. */
+static df_exec_info_t *wait_status(e2e_env_t *env, const char *id, df_exec_status_t status, int timeout_ms)
 {
         int64_t end = mono_ms() + timeout_ms;
-        json_t *o = NULL;
-        while (mono_ms() < end) {
-                o = describe(env, id);
-                if (o && json_string_value(json_object_get(o, "status")) &&
-                    !strcmp(json_string_value(json_object_get(o, "status")), status))
-                        return o;
-                json_decref(o);
-                o = NULL;
+        char errstr[256];
+        df_exec_info_t *x = NULL;
+        for (;;) {
+                if (df_client_describe(env->client, id, &x, errstr, sizeof(errstr)) != DF_OK)
+                        x = NULL;
+                if ((x && x->status == status) || mono_ms() >= end)
+                        return x;
+                df_exec_info_destroy(x);
+                x = NULL;
                 usleep(20000);
         }
-        return describe(env, id);
+}
+
+static void assert_output(const df_exec_info_t *x, const char *want)
+{
+        ck_assert_uint_eq(x->output.len, strlen(want));
+        ck_assert_msg(!memcmp(x->output.data, want, x->output.len), "output %.*s, want %s", (int)x->output.len,
+                      (const char *)x->output.data, want);
 }
 
 /* ---- 8 branches x a 1 s I/O call ---- */
@@ -205,26 +199,26 @@ START_TEST(test_parallel_io_concurrency)
         e2e_env_t env;
         char errstr[512];
         int64_t t0, ms;
-        json_t *o;
+        df_exec_info_t *o;
 
         ck_assert_msg(e2e_start(&env, "fan8", reg, errstr, sizeof(errstr)) == 0, "start: %s", errstr);
         /* warm up (topics, group, first transaction) before the clock starts */
         ck_assert_int_eq(df_client_start(env.client, "kid", "warm-up", "w", 1, NULL, errstr, sizeof(errstr)), DF_OK);
-        o = wait_status(&env, "warm-up", "SUCCEEDED", 30000);
+        o = wait_status(&env, "warm-up", DF_EXEC_SUCCEEDED, 30000);
         ck_assert_ptr_nonnull(o);
-        json_decref(o);
+        df_exec_info_destroy(o);
         t0 = mono_ms();
         ck_assert_int_eq(df_client_start(env.client, "fan8", "fan-1", NULL, 0, NULL, errstr, sizeof(errstr)), DF_OK);
-        o = wait_status(&env, "fan-1", "SUCCEEDED", 30000);
+        o = wait_status(&env, "fan-1", DF_EXEC_SUCCEEDED, 30000);
         ms = mono_ms() - t0;
         ck_assert_ptr_nonnull(o);
-        ck_assert_str_eq(json_string_value(json_object_get(o, "status")), "SUCCEEDED");
-        ck_assert_str_eq(json_string_value(json_object_get(o, "output")), "ALL_COMPLETED 8/8");
+        ck_assert_str_eq(df_exec_status_name(o->status), "SUCCEEDED");
+        assert_output(o, "ALL_COMPLETED 8/8");
         printf("%s: 8 branches x a 1 s step: %lld ms from start to SUCCEEDED\n", getenv("DF_BROKERS") &&
                *getenv("DF_BROKERS") ? "broker" : "embedded", (long long)ms);
         fflush(stdout);
         ck_assert_msg(ms < 2000, "8 branches x 1 s took %lld ms (want < 2000)", (long long)ms);
-        json_decref(o);
+        df_exec_info_destroy(o);
         e2e_stop(&env);
 }
 END_TEST
@@ -235,7 +229,7 @@ START_TEST(test_invoke_across_partitions)
         char errstr[512], want[1024];
         int i, other = 0, p_parent;
         size_t n = 0;
-        json_t *o;
+        df_exec_info_t *o;
 
         ck_assert_msg(e2e_start(&env, "invoke", reg, errstr, sizeof(errstr)) == 0, "start: %s", errstr);
         p_parent = kafka_partition("parent-1", 3);
@@ -247,16 +241,16 @@ START_TEST(test_invoke_across_partitions)
         ck_assert_int_gt(other, 0); /* some child lives on another partition */
         ck_assert_int_eq(df_client_start(env.client, "parent", "parent-1", NULL, 0, NULL, errstr, sizeof(errstr)),
                          DF_OK);
-        o = wait_status(&env, "parent-1", "SUCCEEDED", 60000);
+        o = wait_status(&env, "parent-1", DF_EXEC_SUCCEEDED, 60000);
         ck_assert_ptr_nonnull(o);
-        ck_assert_str_eq(json_string_value(json_object_get(o, "status")), "SUCCEEDED");
-        ck_assert_str_eq(json_string_value(json_object_get(o, "output")), want);
-        json_decref(o);
+        ck_assert_str_eq(df_exec_status_name(o->status), "SUCCEEDED");
+        assert_output(o, want);
+        df_exec_info_destroy(o);
         for (i = 0; i < 6; i++) {
-                o = wait_status(&env, G_kids[i], "SUCCEEDED", 10000);
+                o = wait_status(&env, G_kids[i], DF_EXEC_SUCCEEDED, 10000);
                 ck_assert_ptr_nonnull(o);
-                ck_assert_str_eq(json_string_value(json_object_get(o, "status")), "SUCCEEDED");
-                json_decref(o);
+                ck_assert_str_eq(df_exec_status_name(o->status), "SUCCEEDED");
+                df_exec_info_destroy(o);
         }
         printf("invoke: 6 children, %d on another partition than their parent's (of 3)\n", other);
         fflush(stdout);
@@ -268,21 +262,21 @@ START_TEST(test_stop_parent_stops_child)
 {
         e2e_env_t env;
         char errstr[512];
-        json_t *o;
+        df_exec_info_t *o;
 
         ck_assert_msg(e2e_start(&env, "stop", reg, errstr, sizeof(errstr)) == 0, "start: %s", errstr);
         ck_assert_int_eq(df_client_start(env.client, "stopper", "st-1", "st-1", 4, NULL, errstr, sizeof(errstr)),
                          DF_OK);
-        o = wait_status(&env, "st-1-kid", "SUSPENDED", 30000);
+        o = wait_status(&env, "st-1-kid", DF_EXEC_SUSPENDED, 30000);
         ck_assert_ptr_nonnull(o);
-        ck_assert_str_eq(json_string_value(json_object_get(o, "status")), "SUSPENDED");
-        json_decref(o);
+        ck_assert_str_eq(df_exec_status_name(o->status), "SUSPENDED");
+        df_exec_info_destroy(o);
         ck_assert_int_eq(df_client_stop(env.client, "st-1", "operator", errstr, sizeof(errstr)), DF_OK);
-        o = wait_status(&env, "st-1-kid", "STOPPED", 30000);
+        o = wait_status(&env, "st-1-kid", DF_EXEC_STOPPED, 30000);
         ck_assert_ptr_nonnull(o);
-        ck_assert_str_eq(json_string_value(json_object_get(o, "status")), "STOPPED");
-        ck_assert_str_eq(json_string_value(json_object_get(o, "error")), "parent execution st-1 stopped: operator");
-        json_decref(o);
+        ck_assert_str_eq(df_exec_status_name(o->status), "STOPPED");
+        ck_assert_str_eq(o->error, "parent execution st-1 stopped: operator");
+        df_exec_info_destroy(o);
         e2e_stop(&env);
 }
 END_TEST

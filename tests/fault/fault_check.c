@@ -52,16 +52,18 @@ typedef struct wait_ctx {
         long n, failed;
 } wait_ctx_t;
 
-static void on_result(const char *id, const char *status, const df_bytes_t *out, const char *err, void *opaque)
+static void on_result(const char *id, df_exec_status_t status, const df_bytes_t *out, const char *err,
+                      void *opaque)
 {
         wait_ctx_t *w = opaque;
         (void)out;
         if (!fc_map_get(w->seen, id)) {
                 fc_map_put(w->seen, id, (void *)1);
                 w->n++;
-                if (strcmp(status, "SUCCEEDED")) {
+                if (status != DF_EXEC_SUCCEEDED) {
                         w->failed++;
-                        fprintf(stderr, "fault_check: %s ended %s: %s\n", id, status, err ? err : "");
+                        fprintf(stderr, "fault_check: %s ended %s: %s\n", id, df_exec_status_name(status),
+                                err ? err : "");
                 }
         }
 }

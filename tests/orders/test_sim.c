@@ -858,14 +858,14 @@ typedef struct e2e_result {
         int done;
 } e2e_result_t;
 
-static void on_result(const char *execution_id, const char *status, const df_bytes_t *output, const char *error,
-                      void *opaque)
+static void on_result(const char *execution_id, df_exec_status_t status, const df_bytes_t *output,
+                      const char *error, void *opaque)
 {
         e2e_result_t *r = opaque;
         (void)error;
         if (strcmp(execution_id, "sim-e2e-order"))
                 return;
-        snprintf(r->status, sizeof(r->status), "%s", status);
+        snprintf(r->status, sizeof(r->status), "%s", df_exec_status_name(status));
         snprintf(r->output, sizeof(r->output), "%.*s", (int)(output ? output->len : 0),
                  output && output->data ? (const char *)output->data : "");
         r->done = 1;

@@ -52,6 +52,19 @@ DF_EXPORT df_err_t df_conf_set_pair(df_conf_t *conf, const char *pair, char *err
  * next df_conf_set of that name or df_conf_destroy. */
 DF_EXPORT const char *df_conf_get(const df_conf_t *conf, const char *name);
 
+/**
+ * Check what can be checked without a broker: every kafka.* property is one
+ * librdkafka accepts.  DF_OK, or DF_ERR_CONF with a message naming the
+ * property in errstr.  Programs call it first so that a mistyped property
+ * is a configuration error, not a broker that seems away.
+ */
+DF_EXPORT df_err_t df_conf_check(const df_conf_t *conf, char *errstr, size_t errstr_size);
+
+/** The librdkafka property names a "kafka.*" property may not set (what
+ * exactly-once rests on, or what a duraflow property sets), NULL-terminated.
+ * Static. */
+DF_EXPORT const char *const *df_conf_kafka_reserved(void);
+
 /** The property table, terminated by an entry with name NULL.  Static. */
 DF_EXPORT const df_conf_prop_t *df_conf_properties(void);
 

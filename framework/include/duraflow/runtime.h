@@ -11,8 +11,12 @@
 #ifndef DURAFLOW_RUNTIME_H
 #define DURAFLOW_RUNTIME_H
 
+#include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
+#include <stdio.h> /* programs have come to rely on it */
+
+/* df_bytes_t, df_handler_fn (duraflow.h includes this header at its end) */
+#include "duraflow/duraflow.h"
 
 #include "duraflow/conf.h"
 #include "duraflow/error.h"
@@ -22,8 +26,6 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* Include through duraflow/duraflow.h, which defines df_handler_fn. */
 
 /* ---------------- worker ---------------- */
 
@@ -67,7 +69,9 @@ DF_EXPORT df_err_t df_worker_run(df_worker_t *w);
  * async-signal-safe. */
 DF_EXPORT void df_worker_stop(df_worker_t *w);
 
-/** Counters since start (thread-safe reads). */
+/** Counters since start.  Thread-safe: may be called from any thread while
+ * df_worker_run() runs; each counter is read atomically (the set is not one
+ * snapshot). */
 typedef struct df_worker_stats {
         uint64_t batches, events, executions_finished, steps_run, dlq, aborts;
         int healthy; /* 0 after a store or Kafka error it is retrying */
@@ -101,6 +105,33 @@ DF_EXPORT void df_timer_service_destroy(df_timer_service_t *ts);
 
 typedef struct df_client df_client_t;
 
+/** Longest execution id: 1..200 characters of [A-Za-z0-9._:@-]. */
+#define DF_EXECUTION_ID_MAX 200
+/** Longest workflow name, bytes (UTF-8, no control characters). */
+#define DF_WORKFLOW_NAME_MAX 200
+/** Longest callback failure message or stop reason, bytes (UTF-8): what a
+ * worker records of a text whole. */
+#define DF_MESSAGE_MAX 32768
+
+/** DF_OK when id is 1..DF_EXECUTION_ID_MAX characters of A-Z a-z 0-9 . _ : @ -;
+ * otherwise DF_ERR_INVALID_ARG with a message that quotes id (escaped, as
+ * df_text_escape) and says the allowed form.  Every client call that takes
+ * an execution id checks it so; call this to check before opening a client.
+ * Thread-safe. */
+DF_EXPORT df_err_t df_execution_id_check(const char *id, char *errstr, size_t errstr_size);
+/** DF_OK when name is 1..DF_WORKFLOW_NAME_MAX bytes of valid UTF-8 with no
+ * control character (C0, DEL, C1, bidi controls); otherwise
+ * DF_ERR_INVALID_ARG naming the rule broken.  Thread-safe. */
+DF_EXPORT df_err_t df_workflow_name_check(const char *name, char *errstr, size_t errstr_size);
+
+/** DF_OK when text is NULL or valid UTF-8 of at most max bytes; otherwise
+ * DF_ERR_INVALID_ARG with "<field> is not valid UTF-8" or "<field> is N
+ * bytes, over the limit of MAX" (the text quoted escaped).  The check of
+ * callback failure messages and stop reasons (max DF_MESSAGE_MAX).
+ * Thread-safe. */
+DF_EXPORT df_err_t df_text_check(const char *field, const char *text, size_t max, char *errstr,
+                                 size_t errstr_size);
+
 /** df_client_open(conf, 0, ...): creates the topics if missing.  NULL with
  * errstr set on failure (the reason's code is lost: use df_client_open to
  * tell them apart). */
@@ -113,16 +144,20 @@ DF_EXPORT df_client_t *df_client_new(const df_conf_t *conf, char *errstr, size_t
  * Create a control client.  conf is copied (the caller keeps its own).
  * Unless in embedded mode with flags 0, first waits for the brokers to
  * answer a metadata request, for up to "startup.timeout.ms" (at least 1 s;
- * librdkafka's connection errors meanwhile are logged at debug level only).  Then with flags 0 creates the five topics
- * <prefix>.events, .state, .timers, .results, .dlq if missing (as
- * df_client_new always did); with DF_CLIENT_NO_CREATE_TOPICS (callers that
- * only read, such as `duraflow list`) checks that all five exist and creates
- * nothing.
+ * librdkafka's connection errors meanwhile are logged at debug level only).
+ * Then with flags 0 creates the five topics <prefix>.events, .state,
+ * .timers, .results, .dlq if missing (as df_client_new always did); with
+ * DF_CLIENT_NO_CREATE_TOPICS (callers that only read, such as `duraflow
+ * list`) checks that all five exist and creates nothing.  The partition
+ * counts are the topics' own, as the brokers report them ("partitions" only
+ * sizes topics the client creates).
  *
  * Returns DF_OK and a client in *out, to free with df_client_destroy().
  * Otherwise *out is NULL, errstr holds a one-line message and the code is:
  *  - DF_ERR_INVALID_ARG: conf or out NULL, or a flag not defined above;
- *  - DF_ERR_CONF: a kafka.* property librdkafka refuses (the message names it);
+ *  - DF_ERR_CONF: a kafka.* property librdkafka refuses (the message names
+ *    it), or <prefix>.events and <prefix>.state have different partition
+ *    counts (the message gives both);
  *  - DF_ERR_KAFKA: no answer from the brokers within startup.timeout.ms (the
  *    message names the "brokers" address and the last connection error), or
  *    creating the topics failed;
@@ -138,19 +173,27 @@ DF_EXPORT df_err_t df_client_open(const df_conf_t *conf, unsigned flags, df_clie
 DF_EXPORT void df_client_destroy(df_client_t *c);
 
 /**
- * Start an execution named execution_id of workflow with input; idempotent
- * by name: the same name with the same workflow and input returns DF_OK
- * (*existed = 1 if it was already there); a different input returns
- * DF_ERR_CONFLICT.  Waits up to "client.timeout.ms" for the worker's reply
- * (DF_ERR_TIMEOUT).  existed may be NULL.  Thread-safe.
+ * Start an execution named execution_id of workflow with input (len bytes,
+ * at most DF_PAYLOAD_MAX); idempotent by name: the same name with the same
+ * workflow and input returns DF_OK (*existed = 1 if it was already there); a
+ * different input returns DF_ERR_CONFLICT.  Waits up to "client.timeout.ms"
+ * for the worker's reply.  existed may be NULL.  Thread-safe.
+ * Errors: DF_ERR_INVALID_ARG (execution id or workflow name as
+ * df_execution_id_check / df_workflow_name_check say, NULL input with len >
+ * 0), DF_ERR_PAYLOAD_TOO_LARGE, DF_ERR_CONFLICT, DF_ERR_UNKNOWN_WORKFLOW,
+ * DF_ERR_REJECTED (the worker dead-lettered the request: errstr is its
+ * message), DF_ERR_TIMEOUT (no worker replied in time: the request is
+ * durable in <prefix>.events and errstr says so; df_client_describe tells
+ * whether a worker recorded it), DF_ERR_KAFKA.
  */
 DF_EXPORT df_err_t df_client_start(df_client_t *c, const char *workflow, const char *execution_id, const void *input,
-                         size_t len, int *existed, char *errstr, size_t errstr_size);
+                                   size_t len, int *existed, char *errstr, size_t errstr_size);
 
 /** Send a start without waiting for the reply (bulk loading); the start is
- * acknowledged (durable in Kafka) when df_client_flush() returns DF_OK. */
+ * acknowledged (durable in Kafka) when df_client_flush() returns DF_OK.
+ * Argument errors as df_client_start's. */
 DF_EXPORT df_err_t df_client_start_async(df_client_t *c, const char *workflow, const char *execution_id,
-                               const void *input, size_t len, char *errstr, size_t errstr_size);
+                                         const void *input, size_t len, char *errstr, size_t errstr_size);
 /** Wait until every message sent so far is acknowledged.  DF_OK; DF_ERR_TIMEOUT
  * (still in flight: call again); DF_ERR_KAFKA when some message since the last
  * flush was not delivered and is gone (send those again: starts are
@@ -166,43 +209,168 @@ typedef enum df_callback_outcome {
 
 /**
  * Complete (or heartbeat) a callback.  With wait_reply, waits for the
- * worker's verdict: DF_OK, DF_ERR_UNKNOWN_CALLBACK (forged or unknown id),
- * DF_ERR_FINISHED (already completed or timed out), DF_ERR_NOT_FOUND (no such
- * execution); without it, returns once the completion is durable in Kafka.
- * payload is the success payload, error the failure message (may be NULL).
+ * worker's verdict: DF_OK, DF_ERR_UNKNOWN_CALLBACK (forged, unknown or
+ * malformed id), DF_ERR_FINISHED (already completed or timed out),
+ * DF_ERR_NOT_FOUND (no such execution), DF_ERR_REJECTED, DF_ERR_TIMEOUT (as
+ * df_client_start's); without it, returns once the completion is durable in
+ * Kafka.  payload is the success payload (at most DF_PAYLOAD_MAX bytes),
+ * error the failure message (may be NULL; valid UTF-8 of at most
+ * DF_MESSAGE_MAX bytes, else DF_ERR_INVALID_ARG).
  */
 DF_EXPORT df_err_t df_client_callback(df_client_t *c, const char *callback_id, df_callback_outcome_t outcome,
-                            const void *payload, size_t len, const char *error, int wait_reply,
-                            char *errstr, size_t errstr_size);
+                                      const void *payload, size_t len, const char *error, int wait_reply,
+                                      char *errstr, size_t errstr_size);
 
 /** Enqueue a callback completion without waiting: it is acknowledged (durable
  * in Kafka) once df_client_flush() returns DF_OK.  For senders of many
  * completions (one flush for a batch).  Errors as df_client_callback's
  * argument checks. */
 DF_EXPORT df_err_t df_client_callback_async(df_client_t *c, const char *callback_id, df_callback_outcome_t outcome,
-                                  const void *payload, size_t len, const char *error, char *errstr,
+                                            const void *payload, size_t len, const char *error, char *errstr,
+                                            size_t errstr_size);
+
+/** Stop an execution (STOPPED); waits for the reply.  reason may be NULL
+ * ("stopped by client"); valid UTF-8 of at most DF_MESSAGE_MAX bytes, else
+ * DF_ERR_INVALID_ARG.  Other errors as df_client_start's. */
+DF_EXPORT df_err_t df_client_stop(df_client_t *c, const char *execution_id, const char *reason, char *errstr,
                                   size_t errstr_size);
 
-/** Stop an execution (STOPPED); waits for the reply. */
-DF_EXPORT df_err_t df_client_stop(df_client_t *c, const char *execution_id, const char *reason, char *errstr,
-                        size_t errstr_size);
+/* ---------------- reading executions (typed) ---------------- */
+
+/** An execution's status.  Values are stable (they are what the changelog
+ * records); more will be added (PAUSED): treat a value you do not know as
+ * "not finished" and print it with df_exec_status_name. */
+typedef enum df_exec_status {
+        DF_EXEC_ANY = -1, /* only as a filter of df_client_list: every status */
+        DF_EXEC_PENDING = 0,
+        DF_EXEC_RUNNING = 1,
+        DF_EXEC_SUSPENDED = 2, /* waiting for a timer or a callback */
+        DF_EXEC_SUCCEEDED = 3,
+        DF_EXEC_FAILED = 4,
+        DF_EXEC_TIMED_OUT = 5,
+        DF_EXEC_STOPPED = 6,
+        DF_EXEC_NONDETERMINISM = 7, /* stopped in a visible, resumable error state */
+        DF_EXEC_QUARANTINED = 8,    /* kept killing workers (or could not be processed): parked, resumable */
+        DF_EXEC_VERSION_MISSING = 9, /* its workflow version is not registered where it runs: parked, goes on
+                                      * by itself once a worker that has the version processes it */
+} df_exec_status_t;
+
+/** "PENDING", "RUNNING", "SUSPENDED", "SUCCEEDED", "FAILED", "TIMED_OUT",
+ * "STOPPED", "NONDETERMINISM", "QUARANTINED", "VERSION_MISSING"; "UNKNOWN" for another value.
+ * Static. */
+DF_EXPORT const char *df_exec_status_name(df_exec_status_t status);
+/** The status named name (case-insensitive, as df_exec_status_name spells
+ * it) into *out: DF_OK, or DF_ERR_INVALID_ARG for another name. */
+DF_EXPORT df_err_t df_exec_status_parse(const char *name, df_exec_status_t *out);
+
+typedef enum df_op_type {
+        DF_OP_TYPE_STEP = 0,
+        DF_OP_TYPE_WAIT = 1,
+        DF_OP_TYPE_CALLBACK = 2,
+} df_op_type_t;
+/** "STEP", "WAIT", "CALLBACK"; "UNKNOWN" for another value.  Static. */
+DF_EXPORT const char *df_op_type_name(df_op_type_t type);
+
+typedef enum df_op_status {
+        DF_OP_STATUS_STARTED = 0, /* an at-most-once step's START checkpoint, or a callback created */
+        DF_OP_STATUS_PENDING = 1, /* a wait, a retry backoff, a callback not completed */
+        DF_OP_STATUS_SUCCEEDED = 2,
+        DF_OP_STATUS_FAILED = 3,
+        DF_OP_STATUS_TIMED_OUT = 4,
+} df_op_status_t;
+/** "STARTED", "PENDING", "SUCCEEDED", "FAILED", "TIMED_OUT"; "UNKNOWN" for
+ * another value.  Static. */
+DF_EXPORT const char *df_op_status_name(df_op_status_t status);
+
+/** An execution as recorded.  Every pointer is owned by the structure (or
+ * by the df_history_t / df_exec_list_t holding it); strings are valid UTF-8,
+ * never NULL ("" when empty); bytes may hold anything. */
+typedef struct df_exec_info {
+        const char *execution_id;
+        const char *workflow;
+        df_exec_status_t status;
+        df_bytes_t input;  /* empty in df_client_list's items */
+        df_bytes_t output; /* SUCCEEDED; empty in df_client_list's items */
+        const char *error; /* FAILED, STOPPED, NONDETERMINISM; "" in df_client_list's items */
+        int64_t created_ms, updated_ms; /* UTC ms */
+        int op_count;                   /* top-level operations recorded */
+} df_exec_info_t;
+
+/** One operation of an execution, as recorded (ownership as df_exec_info_t). */
+typedef struct df_op_info {
+        const char *op_id;     /* "1", "2", ... */
+        const char *parent_id; /* "" at top level */
+        df_op_type_t type;
+        const char *name;
+        df_op_status_t status;
+        int attempt;           /* 1-based attempt of a step */
+        int64_t started_ms, updated_ms; /* UTC ms */
+        df_bytes_t result;     /* SUCCEEDED: the result, or the callback's payload */
+        const char *error;     /* FAILED / TIMED_OUT: "type: message" */
+        int64_t due_ms;        /* a pending wait or retry: when it is over, UTC ms; 0 = none */
+        const char *callback_id; /* CALLBACK; "" otherwise */
+} df_op_info_t;
 
 /**
- * Read the execution state from the <prefix>.state changelog (read_committed)
- * and return JSON text (caller frees with free()):
- *  - describe: {"execution_id","workflow","status","created_ms","updated_ms",
- *    "input","output","error"} (payloads as UTF-8 text when valid, else base64
- *    under "*_b64");
- *  - history: the describe object plus "operations": [{"op_id","name","type",
- *    "status","attempt","started_ms","updated_ms","due_ms","result","error",
- *    "callback_id"}] in operation order;
- *  - list: [describe objects] filtered by workflow and/or status (NULL = any).
- * DF_ERR_NOT_FOUND when the execution does not exist.
+ * The execution execution_id as recorded in the <prefix>.state changelog
+ * (read_committed), in *out (free with df_exec_info_destroy).  Reads only
+ * the partition that holds the execution (its key's, with the topic's real
+ * partition count) and keeps only the execution's latest record: memory is
+ * about that record's size whatever the partition holds.
+ * Errors (*out NULL): DF_ERR_INVALID_ARG (execution id), DF_ERR_NOT_FOUND
+ * (no such execution), DF_ERR_KAFKA (reading failed or made no progress for
+ * "client.timeout.ms"), DF_ERR_CODEC (a record did not decode), DF_ERR_NOMEM.
+ * Thread-safe (each call reads with a consumer of its own).
  */
-DF_EXPORT df_err_t df_client_describe(df_client_t *c, const char *execution_id, int with_history, char **json,
-                            char *errstr, size_t errstr_size);
-DF_EXPORT df_err_t df_client_list(df_client_t *c, const char *workflow, const char *status, char **json, char *errstr,
-                        size_t errstr_size);
+DF_EXPORT df_err_t df_client_describe(df_client_t *c, const char *execution_id, df_exec_info_t **out,
+                                      char *errstr, size_t errstr_size);
+DF_EXPORT void df_exec_info_destroy(df_exec_info_t *info);
+
+/** An execution's operations, read one at a time (df_client_history). */
+typedef struct df_history df_history_t;
+
+/**
+ * Open the history of execution_id: reads the execution's partition of
+ * <prefix>.state once, keeping the latest record of the execution and, for
+ * each of its operations, the offset of the latest record (the record
+ * itself when under 4 KB); then df_history_next() hands the operations out
+ * in operation order, fetching each large one again by its offset, so memory
+ * stays about one operation's size.  Errors as df_client_describe's.  The
+ * history uses its own consumer: c must outlive it; one thread at a time
+ * may use a history.
+ */
+DF_EXPORT df_err_t df_client_history(df_client_t *c, const char *execution_id, df_history_t **out, char *errstr,
+                                     size_t errstr_size);
+/** The execution (owned by h, valid until df_history_destroy). */
+DF_EXPORT const df_exec_info_t *df_history_execution(const df_history_t *h);
+/**
+ * The next operation in operation order into *op (owned by h, valid until
+ * the next call or df_history_destroy), or *op = NULL after the last one.
+ * DF_OK; DF_ERR_KAFKA / DF_ERR_CODEC when a record could not be fetched again
+ * or decoded (h may be destroyed only).
+ */
+DF_EXPORT df_err_t df_history_next(df_history_t *h, const df_op_info_t **op, char *errstr, size_t errstr_size);
+DF_EXPORT void df_history_destroy(df_history_t *h);
+
+/** Executions listed by df_client_list, sorted by execution id; each item
+ * holds the small fields only (input, output and error empty: read them
+ * with df_client_describe). */
+typedef struct df_exec_list {
+        size_t count;
+        const df_exec_info_t *items;
+} df_exec_list_t;
+
+/**
+ * Every execution in <prefix>.state (all partitions, read_committed) whose
+ * workflow is workflow (NULL: any) and whose status is status (DF_EXEC_ANY:
+ * any), in *out (free with df_exec_list_destroy).  Keeps the small fields
+ * of each execution (id, workflow, status, times, op count), never their
+ * payloads.  Errors: DF_ERR_INVALID_ARG (an unknown status), DF_ERR_KAFKA,
+ * DF_ERR_CODEC, DF_ERR_NOMEM.  Thread-safe.
+ */
+DF_EXPORT df_err_t df_client_list(df_client_t *c, const char *workflow, df_exec_status_t status,
+                                  df_exec_list_t **out, char *errstr, size_t errstr_size);
+DF_EXPORT void df_exec_list_destroy(df_exec_list_t *list);
 
 /* ---------------- results ---------------- */
 
@@ -211,21 +379,38 @@ typedef struct df_results df_results_t;
 /**
  * A reader of <prefix>.results (read_committed): terminal results of
  * executions, for callers waiting on them.  from_beginning = 1 reads every
- * result kept by the topic, 0 only those produced from now on.  Not
- * thread-safe: one thread polls a reader.
+ * result kept by the topic, 0 only those produced from now on.  Reads every
+ * partition the topic has.  Not thread-safe: one thread polls a reader.
  */
 DF_EXPORT df_results_t *df_results_open(const df_conf_t *conf, int from_beginning, char *errstr, size_t errstr_size);
 
-/** Called for each terminal result: status is "SUCCEEDED", "FAILED", "STOPPED",
- * "TIMED_OUT"; output and error are owned by the reader and valid during the
- * call.  An execution's result may be delivered more than once (dedupe by id). */
-typedef void (*df_result_fn)(const char *execution_id, const char *status, const struct df_bytes *output,
+/** Called for each terminal result: status is DF_EXEC_SUCCEEDED, FAILED,
+ * STOPPED or TIMED_OUT (df_exec_status_name prints it); output and error
+ * are owned by the reader and valid during the call.  An execution's result
+ * may be delivered more than once (dedupe by id).  Runs on the thread that
+ * called df_results_poll. */
+typedef void (*df_result_fn)(const char *execution_id, df_exec_status_t status, const df_bytes_t *output,
                              const char *error, void *opaque);
 
 /** Deliver what arrives within timeout_ms; returns how many results were
  * delivered, or -1 on error. */
 DF_EXPORT int df_results_poll(df_results_t *r, int timeout_ms, df_result_fn fn, void *opaque);
 DF_EXPORT void df_results_close(df_results_t *r);
+
+/* ---------------- text for terminals ---------------- */
+
+/**
+ * Escape len bytes of src (any content) into dst as text safe to print on
+ * a terminal: valid UTF-8 passes through, except C0 controls (CR, LF, TAB,
+ * ESC, ...) and DEL, written \xNN; C1 controls (U+0080..U+009F) and the
+ * bidi and line-breaking controls U+061C, U+200E, U+200F, U+2028..U+202E,
+ * U+2066..U+2069, written \uNNNN; each byte of invalid UTF-8, written
+ * \xNN.  A backslash is kept as is.  Writes at most dst_size - 1 bytes and a
+ * NUL (whole characters and escapes only), as snprintf; returns the length
+ * of the whole escaped text (a return >= dst_size means it was cut).  dst
+ * may be NULL when dst_size is 0.  Thread-safe.
+ */
+DF_EXPORT size_t df_text_escape(char *dst, size_t dst_size, const void *src, size_t len);
 
 /* ---------------- embedded mode ---------------- */
 

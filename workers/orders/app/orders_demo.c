@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "duraflow/console.h"
+
 #include "cli_common.h"
 #include "order_summary.h"
 #include "order_workflow.h"
@@ -46,6 +48,10 @@ static void usage(FILE *f)
                 "      --timeout SECONDS    give up after this long (default 300)\n"
                 "      --data DIR           Northwind CSV directory (default %s)\n"
                 "      --json               the summary as JSON on stdout (progress goes to stderr)\n"
+                "      --console HOST:PORT  where the in-process console serves its page and API (default\n"
+                "                           127.0.0.1:0, a free port; its address is printed)\n"
+                "      --no-console         run without the console\n"
+                "      --keep-console       after the summary, keep the console up until Ctrl-C\n"
                 "  -b, --brokers HOST:PORT  run on this Kafka cluster instead of the embedded one\n"
                 "                           (topics get a fresh prefix; $DF_BROKERS is ignored)\n"
                 "  -p, --prefix NAME        topic prefix (default orders-demo-<pid>-<time>)\n"
@@ -91,9 +97,10 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
         return 0;
 }
 
-static void on_result(const char *id, const char *status, const df_bytes_t *out, const char *error, void *opaque)
+static void on_result(const char *id, df_exec_status_t status, const df_bytes_t *out, const char *error,
+                      void *opaque)
 {
-        ow_tally_add(opaque, id, status, out->data, out->len, error);
+        ow_tally_add(opaque, id, df_exec_status_name(status), out->data, out->len, error);
 }
 
 static json_t *sim_stats(orders_sim_t *sim)
@@ -122,11 +129,27 @@ typedef struct demo {
         df_client_t *client;
         df_results_t *results;
         ow_tally_t *tally;
+        df_console_t *console;
+        pthread_t console_thr;
 } demo_t;
+
+static void *console_main(void *p)
+{
+        df_err_t rc = df_console_run(p);
+        if (rc != DF_OK)
+                fprintf(stderr, "%s: console stopped: %s\n", prog, df_strerror(rc));
+        return NULL;
+}
 
 static void demo_stop(demo_t *d)
 {
         int i;
+        if (d->console) {
+                df_console_stop(d->console);
+                pthread_join(d->console_thr, NULL);
+                df_console_destroy(d->console);
+                d->console = NULL;
+        }
         for (i = 0; i < d->n_workers; i++)
                 if (d->w[i])
                         df_worker_stop(d->w[i]);
@@ -155,13 +178,17 @@ int main(int argc, char **argv)
         const char *data = ORDERS_DATA_DIR;
         int64_t day_ms = 1000, workers = 2, limit = -1, timeout_s = 300;
         int64_t t_begin = ow_cli_mono_ms(), t_load, t_end, deadline, next_tick;
-        int i, json = 0, own_state = 0, ok, status;
+        int i, json = 0, own_state = 0, ok, status, no_console = 0, keep_console = 0;
+        const char *console_listen = "127.0.0.1:0";
         const ow_opt_t opts[] = {OW_OPT_INT("day-ms", &day_ms, 1, 86400000),
                                  OW_OPT_INT("workers", &workers, 1, MAX_WORKERS),
                                  OW_OPT_INT("limit", &limit, 0, 1000000000),
                                  OW_OPT_INT("timeout", &timeout_s, 1, 86400),
                                  OW_OPT_STR("data", &data),
                                  OW_OPT_FLAG("json", &json),
+                                 OW_OPT_STR("console", &console_listen),
+                                 OW_OPT_FLAG("no-console", &no_console),
+                                 OW_OPT_FLAG("keep-console", &keep_console),
                                  OW_OPT_END};
         /* The demo is embedded unless --brokers says otherwise: $DF_BROKERS
          * (set by the broker scripts) does not redirect it. */
@@ -267,6 +294,29 @@ int main(int argc, char **argv)
                 goto fail;
         }
 
+        /* the console, in this process (embedded mode's cluster is only
+         * reachable from here): follows the run, serves its page */
+        if (!no_console) {
+                df_conf_t *cc = df_conf_dup(d.conf);
+                char cdir[300];
+                snprintf(cdir, sizeof(cdir), "%s/console", state_dir);
+                if (!cc || df_conf_set(cc, "console.state.dir", cdir, errstr, sizeof(errstr)) != DF_OK ||
+                    df_conf_set(cc, "console.listen", console_listen, errstr, sizeof(errstr)) != DF_OK) {
+                        fprintf(stderr, "%s: console: %s\n", prog, errstr);
+                        df_conf_destroy(cc);
+                        goto fail;
+                }
+                d.console = df_console_new(cc, errstr, sizeof(errstr));
+                df_conf_destroy(cc);
+                if (!d.console) {
+                        fprintf(stderr, "%s: console: %s\n", prog, errstr);
+                        goto fail;
+                }
+                pthread_create(&d.console_thr, NULL, console_main, d.console);
+                fprintf(progress, "orders-demo: console at %s (executions, timelines, what each order waits on)\n",
+                        df_console_address(d.console));
+        }
+
         /* load: one execution per order (idempotent by name) */
         t_load = ow_cli_mono_ms();
         for (started = 0; started < n_orders; started++) {
@@ -367,6 +417,11 @@ int main(int argc, char **argv)
                 }
         }
         json_decref(stats);
+        if (d.console && keep_console && !interrupted) {
+                fprintf(stderr, "%s: the console stays at %s until Ctrl-C\n", prog, df_console_address(d.console));
+                while (!interrupted)
+                        usleep(200000);
+        }
         demo_stop(&d);
         if (own_state)
                 nftw(state_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);

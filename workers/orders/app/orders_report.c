@@ -37,9 +37,10 @@ static void usage(FILE *f)
                 ORDERS_DATA_DIR);
 }
 
-static void on_result(const char *id, const char *status, const df_bytes_t *out, const char *error, void *opaque)
+static void on_result(const char *id, df_exec_status_t status, const df_bytes_t *out, const char *error,
+                      void *opaque)
 {
-        ow_tally_add(opaque, id, status, out->data, out->len, error);
+        ow_tally_add(opaque, id, df_exec_status_name(status), out->data, out->len, error);
 }
 
 static json_t *fetch_stats(const char *url)

@@ -1,0 +1,335 @@
+/*
+ * console_follow.c -- the console's follower: reads <prefix>.state and
+ * <prefix>.dlq (read_committed, partitions assigned explicitly, no consumer
+ * group) into the index, storing the next offset of each partition in the
+ * same write batch as the index changes it caused.
+ *
+ * On start: an index built for another prefix, or whose stored offsets lie
+ * beyond a state partition's end or before its beginning (the topic was
+ * recreated, or records it never saw are gone), is dropped and rebuilt from
+ * the beginning of the topics.  A DLQ partition's offsets out of range only
+ * move its reading position (the DLQ's retention deletes).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "console_follow.h"
+#include "kafka.h"
+
+#define DF__CF_BATCH_RECORDS 5000
+#define DF__CF_BATCH_MS 100
+#define DF__CF_MAX_PARTS 256
+
+struct df__cfollow {
+        df_conf_t *conf;
+        df__cidx_t *ix;
+        df__topics_t t;
+        rd_kafka_t *rk;
+        df__cbatch_t *batch;
+        int n_state, n_dlq;
+        int64_t next_s[DF__CF_MAX_PARTS], next_d[DF__CF_MAX_PARTS];
+        unsigned char eof_s[DF__CF_MAX_PARTS];
+        /* figures, read by other threads */
+        uint64_t records;
+        int64_t lag;
+        int caught_up;
+        int state; /* 0 waiting for topics, 1 following */
+};
+
+static void df__cf_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+        (void)rk;
+        df__log(level <= 3 ? DF__LOG_WARN : DF__LOG_DEBUG, "console librdkafka %s: %s", fac, buf);
+}
+
+df__cfollow_t *df__cfollow_new(const df_conf_t *conf, df__cidx_t *ix, char *errstr, size_t errstr_size)
+{
+        df__cfollow_t *f = calloc(1, sizeof(*f));
+        rd_kafka_conf_t *kc = NULL;
+        char e[512];
+
+        if (!f) {
+                df__errf(errstr, errstr_size, "out of memory");
+                return NULL;
+        }
+        f->conf = df_conf_dup(conf);
+        f->ix = ix;
+        f->lag = -1;
+        f->batch = df__cbatch_new(ix);
+        if (!f->conf || !f->batch) {
+                df__errf(errstr, errstr_size, "out of memory");
+                goto fail;
+        }
+        df__topics_init(&f->t, conf);
+        kc = df__kafka_conf(conf, "duraflow-console", errstr, errstr_size);
+        if (!kc)
+                goto fail;
+        if (df__kconf_set(kc, "group.id", "duraflow-console-unused", errstr, errstr_size) ||
+            df__kconf_set(kc, "enable.auto.commit", "false", errstr, errstr_size) ||
+            df__kconf_set(kc, "enable.auto.offset.store", "false", errstr, errstr_size) ||
+            df__kconf_set(kc, "isolation.level", "read_committed", errstr, errstr_size) ||
+            df__kconf_set(kc, "auto.offset.reset", "earliest", errstr, errstr_size) ||
+            df__kconf_set(kc, "enable.partition.eof", "true", errstr, errstr_size) ||
+            df__kconf_set(kc, "fetch.wait.max.ms", "50", errstr, errstr_size) ||
+            /* a rebuild reads far ahead otherwise (64 MB): memory, not speed */
+            df__kconf_set(kc, "queued.max.messages.kbytes", "16384", errstr, errstr_size) ||
+            df__kconf_user(kc, conf, errstr, errstr_size))
+                goto fail;
+        rd_kafka_conf_set_log_cb(kc, df__cf_log);
+        f->rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, e, sizeof(e));
+        if (!f->rk) {
+                df__errf(errstr, errstr_size, "console consumer: %s", e);
+                goto fail;
+        }
+        return f;
+fail:
+        if (kc)
+                rd_kafka_conf_destroy(kc);
+        df__cfollow_destroy(f);
+        return NULL;
+}
+
+void df__cfollow_destroy(df__cfollow_t *f)
+{
+        if (!f)
+                return;
+        if (f->rk) {
+                rd_kafka_assign(f->rk, NULL);
+                rd_kafka_destroy(f->rk);
+        }
+        df__cbatch_destroy(f->batch);
+        df_conf_destroy(f->conf);
+        free(f);
+}
+
+void df__cfollow_stats(df__cfollow_t *f, uint64_t *records, int64_t *lag, int *caught_up, int *following)
+{
+        if (!f) { /* not created yet (df_console_new serves before it) */
+                *records = 0;
+                *lag = -1;
+                *caught_up = *following = 0;
+                return;
+        }
+        *records = __atomic_load_n(&f->records, __ATOMIC_RELAXED);
+        *lag = __atomic_load_n(&f->lag, __ATOMIC_RELAXED);
+        *caught_up = __atomic_load_n(&f->caught_up, __ATOMIC_RELAXED);
+        *following = __atomic_load_n(&f->state, __ATOMIC_RELAXED);
+}
+
+/* Partition counts of the state and dlq topics; 0 when a topic is missing. */
+static int df__cf_partitions(df__cfollow_t *f, int *n_state, int *n_dlq)
+{
+        const struct rd_kafka_metadata *md = NULL;
+        int i;
+        *n_state = *n_dlq = 0;
+        if (rd_kafka_metadata(f->rk, 1, NULL, &md, 5000) || !md)
+                return -1;
+        for (i = 0; i < md->topic_cnt; i++) {
+                const rd_kafka_metadata_topic_t *t = &md->topics[i];
+                if (t->err)
+                        continue;
+                if (!strcmp(t->topic, f->t.state))
+                        *n_state = t->partition_cnt;
+                else if (!strcmp(t->topic, f->t.dlq))
+                        *n_dlq = t->partition_cnt;
+        }
+        rd_kafka_metadata_destroy(md);
+        if (*n_state > DF__CF_MAX_PARTS)
+                *n_state = DF__CF_MAX_PARTS;
+        if (*n_dlq > DF__CF_MAX_PARTS)
+                *n_dlq = DF__CF_MAX_PARTS;
+        return 0;
+}
+
+/* Check the stored offsets against the topics; drop the index if they do
+ * not fit.  Fills next_s / next_d. */
+static int df__cf_plan(df__cfollow_t *f, char *errstr, size_t errstr_size)
+{
+        const char *prefix = df_conf_get(f->conf, "topic.prefix");
+        char *stored = df__cidx_meta_get(f->ix, "prefix");
+        char *fmt = df__cidx_meta_get(f->ix, "format");
+        int p, wipe = 0;
+        char why[700] = "";
+
+        if (stored && *stored && strcmp(stored, prefix)) {
+                snprintf(why, sizeof(why), "it was built for prefix \"%s\"", stored);
+                wipe = 1;
+        }
+        if (!wipe && fmt && *fmt && strcmp(fmt, "1")) {
+                snprintf(why, sizeof(why), "its format %s is not this console's (1)", fmt);
+                wipe = 1;
+        }
+        free(stored);
+        free(fmt);
+        for (p = 0; !wipe && p < f->n_state; p++) {
+                int64_t lo = 0, hi = 0, off = df__cidx_offset(f->ix, 's', p);
+                rd_kafka_resp_err_t err = df__watermarks(f->rk, f->t.state, p, &lo, &hi);
+                if (err) {
+                        df__errf(errstr, errstr_size, "%s[%d]: watermarks: %s", f->t.state, p, rd_kafka_err2str(err));
+                        return -1;
+                }
+                if (off > hi) {
+                        snprintf(why, sizeof(why),
+                                 "it has read %s[%d] to offset %lld but the partition ends at %lld (topic recreated?)",
+                                 f->t.state, p, (long long)off, (long long)hi);
+                        wipe = 1;
+                } else if (off >= 0 && off < lo) {
+                        snprintf(why, sizeof(why), "%s[%d] no longer holds offsets %lld..%lld it has not read",
+                                 f->t.state, p, (long long)off, (long long)lo - 1);
+                        wipe = 1;
+                }
+        }
+        if (wipe) {
+                df__log(DF__LOG_WARN, "console: dropping the index and rebuilding it from the topics: %s", why);
+                if (df__cidx_wipe(f->ix, errstr, errstr_size))
+                        return -1;
+        }
+        df__cidx_meta_put(f->ix, "prefix", prefix);
+        df__cidx_meta_put(f->ix, "format", "1");
+        for (p = 0; p < f->n_state; p++)
+                f->next_s[p] = df__cidx_offset(f->ix, 's', p);
+        for (p = 0; p < f->n_dlq; p++) {
+                int64_t lo = 0, hi = 0, off = df__cidx_offset(f->ix, 'd', p);
+                if (off >= 0 && !df__watermarks(f->rk, f->t.dlq, p, &lo, &hi) && (off > hi || off < lo))
+                        off = -1;
+                f->next_d[p] = off;
+        }
+        return 0;
+}
+
+static int df__cf_assign(df__cfollow_t *f)
+{
+        rd_kafka_topic_partition_list_t *tp = rd_kafka_topic_partition_list_new(f->n_state + f->n_dlq);
+        rd_kafka_resp_err_t err;
+        int p;
+        for (p = 0; p < f->n_state; p++)
+                rd_kafka_topic_partition_list_add(tp, f->t.state, p)->offset =
+                        f->next_s[p] >= 0 ? f->next_s[p] : RD_KAFKA_OFFSET_BEGINNING;
+        for (p = 0; p < f->n_dlq; p++)
+                rd_kafka_topic_partition_list_add(tp, f->t.dlq, p)->offset =
+                        f->next_d[p] >= 0 ? f->next_d[p] : RD_KAFKA_OFFSET_BEGINNING;
+        err = rd_kafka_assign(f->rk, tp);
+        rd_kafka_topic_partition_list_destroy(tp);
+        return err ? -1 : 0;
+}
+
+/* Records behind the partitions' ends (librdkafka's cached high watermarks). */
+static void df__cf_lag(df__cfollow_t *f)
+{
+        int64_t lag = 0;
+        int p, all_eof = 1;
+        for (p = 0; p < f->n_state; p++) {
+                int64_t lo = 0, hi = 0, next = f->next_s[p] < 0 ? 0 : f->next_s[p];
+                if (rd_kafka_get_watermark_offsets(f->rk, f->t.state, p, &lo, &hi) || hi < 0) {
+                        lag = -1;
+                        break;
+                }
+                if (next < lo)
+                        next = lo;
+                if (hi > next)
+                        lag += hi - next;
+                if (!f->eof_s[p])
+                        all_eof = 0;
+        }
+        __atomic_store_n(&f->lag, lag, __ATOMIC_RELAXED);
+        if (all_eof)
+                __atomic_store_n(&f->caught_up, 1, __ATOMIC_RELAXED);
+}
+
+df_err_t df__cfollow_run(df__cfollow_t *f, const int *stop)
+{
+        char errstr[512];
+        int64_t batch_start = 0, last_lag = 0, last_wait_log = 0;
+
+        /* wait for the topics (the console does not create them) */
+        while (!__atomic_load_n(stop, __ATOMIC_RELAXED)) {
+                if (df__cf_partitions(f, &f->n_state, &f->n_dlq) == 0 && f->n_state > 0)
+                        break;
+                if (df__mono_ms() - last_wait_log > 30000) {
+                        df__log(DF__LOG_INFO, "console: waiting for topic %s", f->t.state);
+                        last_wait_log = df__mono_ms();
+                }
+                usleep(500000);
+        }
+        if (__atomic_load_n(stop, __ATOMIC_RELAXED))
+                return DF_OK;
+        if (df__cf_plan(f, errstr, sizeof(errstr))) {
+                df__log(DF__LOG_ERROR, "console: %s", errstr);
+                return DF_ERR_STORE;
+        }
+        if (df__cf_assign(f)) {
+                df__log(DF__LOG_ERROR, "console: cannot assign the partitions");
+                return DF_ERR_KAFKA;
+        }
+        __atomic_store_n(&f->state, 1, __ATOMIC_RELAXED);
+        df__log(DF__LOG_INFO, "console: following %s (%d partitions) and %s (%d partitions)", f->t.state,
+                f->n_state, f->t.dlq, f->n_dlq);
+        while (!__atomic_load_n(stop, __ATOMIC_RELAXED)) {
+                rd_kafka_message_t *m = rd_kafka_consumer_poll(f->rk, 20);
+                int64_t now = df__mono_ms();
+                if (m) {
+                        const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "";
+                        int is_state = !strcmp(topic, f->t.state), is_dlq = !strcmp(topic, f->t.dlq);
+                        int32_t p = m->partition;
+                        if (!batch_start)
+                                batch_start = now;
+                        if (p < 0 || p >= DF__CF_MAX_PARTS || (!is_state && !is_dlq)) {
+                                /* not ours */
+                        } else if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                                if (is_state) {
+                                        f->eof_s[p] = 1;
+                                        if (m->offset > f->next_s[p]) {
+                                                f->next_s[p] = m->offset;
+                                                df__cbatch_offset(f->batch, 's', p, m->offset);
+                                        }
+                                } else if (m->offset > f->next_d[p]) {
+                                        f->next_d[p] = m->offset;
+                                        df__cbatch_offset(f->batch, 'd', p, m->offset);
+                                }
+                        } else if (m->err) {
+                                df__log(DF__LOG_WARN, "console: %s[%d]: %s", topic, (int)p,
+                                        rd_kafka_message_errstr(m));
+                        } else if (is_state) {
+                                if (df__cbatch_state(f->batch, m->key, m->key_len, m->payload, m->len, p,
+                                                     m->offset)) {
+                                        rd_kafka_message_destroy(m);
+                                        df__log(DF__LOG_ERROR, "console: cannot index %s[%d] offset %lld",
+                                                topic, (int)p, (long long)m->offset);
+                                        return DF_ERR_STORE;
+                                }
+                                f->next_s[p] = m->offset + 1;
+                                df__cbatch_offset(f->batch, 's', p, m->offset + 1);
+                        } else {
+                                rd_kafka_timestamp_type_t tt;
+                                int64_t ts = rd_kafka_message_timestamp(m, &tt);
+                                if (df__cbatch_dlq(f->batch, m->key, m->key_len, m->payload, m->len, p, m->offset,
+                                                   ts > 0 ? ts : df__now_ms())) {
+                                        rd_kafka_message_destroy(m);
+                                        return DF_ERR_STORE;
+                                }
+                                f->next_d[p] = m->offset + 1;
+                                df__cbatch_offset(f->batch, 'd', p, m->offset + 1);
+                        }
+                        rd_kafka_message_destroy(m);
+                }
+                if (batch_start && (df__cbatch_size(f->batch) >= DF__CF_BATCH_RECORDS || !m ||
+                                    now - batch_start >= DF__CF_BATCH_MS)) {
+                        size_t n = df__cbatch_size(f->batch);
+                        if (df__cbatch_commit(f->batch, errstr, sizeof(errstr))) {
+                                df__log(DF__LOG_ERROR, "console: %s", errstr);
+                                return DF_ERR_STORE;
+                        }
+                        __atomic_add_fetch(&f->records, n, __ATOMIC_RELAXED);
+                        batch_start = 0;
+                }
+                if (now - last_lag >= 500) {
+                        df__cf_lag(f);
+                        last_lag = now;
+                }
+        }
+        if (df__cbatch_size(f->batch) && df__cbatch_commit(f->batch, errstr, sizeof(errstr)))
+                df__log(DF__LOG_ERROR, "console: %s", errstr);
+        return DF_OK;
+}

@@ -1,0 +1,76 @@
+/*
+ * task.h -- applying a batch's events to the replay engine (internal), in
+ * the role of Kafka Streams' StreamTask: load each execution's state from
+ * the partition's store (through a handle bound to that partition), apply
+ * the event, keep the changelog records and every other output in the
+ * collector, stage the store's changes for after the commit.
+ *
+ * One execution's failure never fails the batch: its changes are undone
+ * and it is QUARANTINED (df__engine_quarantine) with the event kept; only a
+ * store read error aborts the batch.  The crash breadcrumb names the
+ * execution and step body being run.  An execution that yielded (a long
+ * history over batch.max.bytes, an at-most-once continuation) keeps its
+ * committed state in memory for the next batch.
+ *
+ * Not thread-safe: the worker's thread drives a task.
+ */
+#ifndef DF_TASK_H
+#define DF_TASK_H
+
+#include "collector.h"
+#include "crashlog.h"
+#include "store.h"
+
+typedef struct df__task {
+        df__engine_t *eng;
+        df__store_t *store;
+        const df__topics_t *t;
+        df__crashlog_t *crashlog;   /* may be NULL */
+        df__collector_t out;        /* the batch's output records */
+        rocksdb_writebatch_t *wb;   /* the batch's store changes, written after the commit */
+        df__map_t *cache;           /* exec id -> df__exec_state_t *, this batch */
+        df__map_t *yielded;         /* exec ids that go on in the next batch (a CONTINUE) */
+        df__map_t *carry;           /* exec id -> committed state of a yielded execution */
+        df__map_t *exec_part;       /* exec id -> partition + 1, this batch */
+        size_t batch_max_bytes;     /* batch.max.bytes */
+        size_t loaded_bytes;        /* state read this batch */
+        int src;                    /* index of the input record being processed, -1: none */
+        int store_err;              /* the last failed load was a store I/O error */
+        uint64_t events, dlq;       /* counters (read by the worker's stats) */
+        uint64_t batch_dlq_decode, batch_dlq_process; /* dead letters of this batch, by reason */
+} df__task_t;
+
+int df__task_init(df__task_t *k, df__engine_t *eng, df__store_t *store, const df__topics_t *t,
+                  df__crashlog_t *crashlog, size_t batch_max_bytes);
+void df__task_destroy(df__task_t *k);
+
+/**
+ * Apply one event of partition part.  committed = 1 when every earlier
+ * change of its execution is committed (at-most-once continuations).  raw:
+ * its encoded form (kept if the execution is quarantined), NULL for a
+ * synthesised event.  0 when applied (or, failing inside the engine or its
+ * records not encodable, when the execution was quarantined instead); -1
+ * when the batch must abort (a store read error: retried); -2 when the
+ * event must be dead-lettered (its execution's state cannot be read or
+ * recorded).
+ */
+int df__task_apply(df__task_t *k, const df__event_t *ev, int part, int committed, const df__buf_t *raw);
+/**
+ * Apply one input record of <prefix>.events (index src in the batch):
+ * undecodable, hostile or mismatched records go to the DLQ (a request among
+ * them is answered DF_ERR_REJECTED), as does the record when poison is set
+ * (its processing failed twice).  0, or -1 when the batch must abort.
+ */
+int df__task_apply_record(df__task_t *k, const rd_kafka_message_t *m, int src, int poison);
+/** Partition of an execution applied this batch, -1 if none. */
+int df__task_partition_of(df__task_t *k, const char *execution_id);
+/** Forget the batch (before it starts, and after an abort). */
+void df__task_reset(df__task_t *k);
+/** After the batch committed and its store changes were written: free what
+ * it held now (keeping the state of executions that yielded) and, after a
+ * batch that moved a lot, give the memory back to the system. */
+void df__task_done(df__task_t *k);
+/** Forget carried states (after an abort or a rebalance). */
+void df__task_carry_clear(df__task_t *k);
+
+#endif /* DF_TASK_H */

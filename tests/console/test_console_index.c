@@ -1,0 +1,488 @@
+/*
+ * test_console_index -- the console's index (console_index.c) fed with
+ * records as the workers write them: secondary indexes and counters follow
+ * each change, offsets land with the batch, attempts come from the versions
+ * of a step's record, unknown statuses stay visible, undecodable records are
+ * kept aside, purges remove everything, cursors page without duplicates.
+ * No Kafka.
+ */
+#include <check.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "console_int.h"
+
+static char dir[256];
+static df__cidx_t *ix;
+static int64_t off;
+
+static int rm_entry(const char *p, const struct stat *sb, int f, struct FTW *ftw)
+{
+        (void)sb;
+        (void)f;
+        (void)ftw;
+        return remove(p);
+}
+
+static void setup(void)
+{
+        char e[256];
+        ck_assert_int_eq(df__codec_init(e, sizeof(e)), 0);
+        snprintf(dir, sizeof(dir), "%s/console-index-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+        ix = df__cidx_open(dir, "outcome", e, sizeof(e));
+        ck_assert_msg(ix != NULL, "open: %s", e);
+        off = 0;
+}
+
+static void teardown(void)
+{
+        df__cidx_close(ix);
+        nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void put_exec(df__cbatch_t *b, const char *id, int status, int64_t created, const char *output, int ops)
+{
+        df__exec_rec_t x;
+        df__buf_t v = {0};
+        char e[256];
+        memset(&x, 0, sizeof(x));
+        x.execution_id = (char *)id;
+        x.workflow = "order";
+        x.status = status;
+        x.error = status == DF__ES_FAILED ? "boom" : "";
+        x.output.data = (uint8_t *)output;
+        x.output.len = output ? strlen(output) : 0;
+        x.created_ms = created;
+        x.updated_ms = created + 1000;
+        x.op_count = ops;
+        ck_assert_msg(df__exec_encode(&x, &v, e, sizeof(e)) == 0, "%s", e);
+        ck_assert_int_eq(df__cbatch_state(b, id, strlen(id), v.data, v.len, 0, off), 0);
+        df__cbatch_offset(b, 's', 0, ++off);
+        free(v.data);
+}
+
+static void put_op(df__cbatch_t *b, const char *id, const char *op_id, const char *name, int type, int status,
+                   int attempt, const char *error, int64_t t, int64_t due)
+{
+        df__op_rec_t o;
+        df__buf_t v = {0};
+        char e[256], key[300];
+        memset(&o, 0, sizeof(o));
+        o.execution_id = (char *)id;
+        o.op_id = (char *)op_id;
+        o.parent_id = "";
+        o.name = (char *)name;
+        o.type = type;
+        o.status = status;
+        o.attempt = attempt;
+        o.error = (char *)(error ? error : "");
+        o.started_ms = 1000;
+        o.updated_ms = t;
+        o.due_ms = due;
+        o.callback_id = type == DF__OP_CALLBACK ? "0123456789abcdef0123456789abcdef_3_x" : "";
+        ck_assert_msg(df__op_encode(&o, &v, e, sizeof(e)) == 0, "%s", e);
+        snprintf(key, sizeof(key), "%s/%s", id, op_id);
+        ck_assert_int_eq(df__cbatch_state(b, key, strlen(key), v.data, v.len, 0, off), 0);
+        df__cbatch_offset(b, 's', 0, ++off);
+        free(v.data);
+}
+
+static void put_op_result(df__cbatch_t *b, const char *id, const char *op_id, const char *name, const char *result)
+{
+        df__op_rec_t o;
+        df__buf_t v = {0};
+        char e[256], key[300];
+        memset(&o, 0, sizeof(o));
+        o.execution_id = (char *)id;
+        o.op_id = (char *)op_id;
+        o.parent_id = "";
+        o.name = (char *)name;
+        o.type = DF__OP_STEP;
+        o.status = DF__OS_SUCCEEDED;
+        o.attempt = 1;
+        o.result.data = (uint8_t *)result;
+        o.result.len = strlen(result);
+        o.error = "";
+        o.callback_id = "";
+        o.started_ms = o.updated_ms = 1900;
+        ck_assert_msg(df__op_encode(&o, &v, e, sizeof(e)) == 0, "%s", e);
+        snprintf(key, sizeof(key), "%s/%s", id, op_id);
+        ck_assert_int_eq(df__cbatch_state(b, key, strlen(key), v.data, v.len, 0, off), 0);
+        df__cbatch_offset(b, 's', 0, ++off);
+        free(v.data);
+}
+
+static void commit(df__cbatch_t *b)
+{
+        char e[256];
+        ck_assert_msg(df__cbatch_commit(b, e, sizeof(e)) == 0, "%s", e);
+}
+
+static json_t *list(const char *status, const char *outcome, const char *waiting, int limit, const json_t *cursor)
+{
+        df__cquery_t q;
+        df__buf_t cur = {0};
+        char e[256];
+        int http = 0;
+        json_t *r;
+        memset(&q, 0, sizeof(q));
+        q.status = status ? df__exec_status_parse(status) : -1;
+        q.outcome = outcome;
+        q.waiting = waiting ? df__cw_parse(waiting) : -1;
+        q.started_after = INT64_MIN;
+        q.started_before = INT64_MAX;
+        q.limit = limit;
+        q.scan_budget = 100000;
+        if (cursor && json_is_string(cursor)) {
+                ck_assert_int_eq(df__b64url_decode(json_string_value(cursor), &cur), 0);
+                q.cursor = cur.data;
+                q.cursor_len = cur.len;
+        }
+        r = df__cidx_list(ix, &q, &http, e, sizeof(e));
+        free(cur.data);
+        ck_assert_msg(r != NULL && http == 200, "list: %d %s", http, e);
+        return r;
+}
+
+static json_int_t count(const char *group, const char *name)
+{
+        json_t *c = df__cidx_counts(ix);
+        json_t *v = group ? json_object_get(json_object_get(c, group), name) : json_object_get(c, name);
+        json_int_t n = v ? json_integer_value(v) : 0;
+        json_decref(c);
+        return n;
+}
+
+START_TEST(secondary_keys_follow_changes)
+{
+        df__cbatch_t *b = df__cbatch_new(ix);
+        json_t *l;
+        put_exec(b, "order-1", DF__ES_SUSPENDED, 1000, NULL, 2);
+        put_op(b, "order-1", "1", "receive", DF__OP_STEP, DF__OS_SUCCEEDED, 1, NULL, 1100, 0);
+        put_op(b, "order-1", "2", "payment", DF__OP_CALLBACK, DF__OS_PENDING, 0, NULL, 1200, 61200);
+        commit(b);
+        ck_assert_int_eq(count(NULL, "total"), 1);
+        ck_assert_int_eq(count("status", "SUSPENDED"), 1);
+        ck_assert_int_eq(count("waiting", "callback"), 1);
+        l = list(NULL, NULL, "callback", 10, NULL);
+        ck_assert_int_eq(json_array_size(json_object_get(l, "items")), 1);
+        ck_assert_int_eq(json_integer_value(json_object_get(
+                                 json_array_get(json_object_get(json_array_get(json_object_get(l, "items"), 0), "waiting"), 0),
+                                 "due_ms")),
+                         61200);
+        json_decref(l);
+        /* the callback fails, the execution ends cancelled */
+        put_op(b, "order-1", "2", "payment", DF__OP_CALLBACK, DF__OS_FAILED, 0, "declined", 5000, 61200);
+        put_exec(b, "order-1", DF__ES_SUCCEEDED, 1000, "{\"outcome\":\"payment_declined\"}", 2);
+        commit(b);
+        ck_assert_int_eq(count(NULL, "total"), 1);
+        ck_assert_int_eq(count("status", "SUSPENDED"), 0);
+        ck_assert_int_eq(count("status", "SUCCEEDED"), 1);
+        ck_assert_int_eq(count("waiting", "callback"), 0);
+        ck_assert_int_eq(count("outcome", "payment_declined"), 1);
+        l = list(NULL, "payment_declined", NULL, 10, NULL);
+        ck_assert_int_eq(json_array_size(json_object_get(l, "items")), 1);
+        json_decref(l);
+        l = list(NULL, NULL, "callback", 10, NULL);
+        ck_assert_int_eq(json_array_size(json_object_get(l, "items")), 0);
+        json_decref(l);
+        ck_assert_int_eq(df__cidx_offset(ix, 's', 0), off);
+        df__cbatch_destroy(b);
+        /* counters and offsets survive a reopen */
+        df__cidx_close(ix);
+        {
+                char e[256];
+                ix = df__cidx_open(dir, "outcome", e, sizeof(e));
+        }
+        ck_assert_int_eq(count("status", "SUCCEEDED"), 1);
+        ck_assert_int_eq(df__cidx_offset(ix, 's', 0), off);
+}
+END_TEST
+
+START_TEST(attempts_and_point_of_failure)
+{
+        df__cbatch_t *b = df__cbatch_new(ix);
+        df__crender_t r = {4096, 0};
+        json_t *d, *ops, *att, *f;
+        int http;
+        put_exec(b, "order-2", DF__ES_SUSPENDED, 1000, NULL, 3);
+        put_op(b, "order-2", "1", "receive", DF__OP_STEP, DF__OS_SUCCEEDED, 1, NULL, 1100, 0);
+        put_op(b, "order-2", "2", "reserve", DF__OP_STEP, DF__OS_PENDING, 1, "SimError: HTTP 503", 1200, 1450);
+        commit(b);
+        d = df__cidx_describe(ix, "order-2", &r, &http);
+        ck_assert_ptr_nonnull(d);
+        ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(d, "waiting"), 0), "kind")),
+                         "retry");
+        ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(d, "waiting"), 0),
+                                                           "last_error")),
+                         "SimError: HTTP 503");
+        json_decref(d);
+        put_op(b, "order-2", "2", "reserve", DF__OP_STEP, DF__OS_SUCCEEDED, 2, NULL, 1500, 0);
+        put_op(b, "order-2", "3", "payment", DF__OP_CALLBACK, DF__OS_FAILED, 0, "card declined", 2000, 0);
+        put_op_result(b, "order-2", "4", "payment.submit", "{\"callback\":\"0123456789abcdef0123456789abcdef_3_x\"}");
+        put_exec(b, "order-2", DF__ES_SUCCEEDED, 1000, "{\"outcome\":\"payment_declined\"}", 4);
+        commit(b);
+        d = df__cidx_describe(ix, "order-2", &r, &http);
+        ck_assert_int_eq(http, 200);
+        ops = json_object_get(d, "operations");
+        ck_assert_int_eq(json_array_size(ops), 4);
+        /* a step result that echoes the callback id: hidden without the token */
+        {
+                char *all = json_dumps(d, 0);
+                ck_assert_ptr_null(strstr(all, "0123456789abcdef0123456789abcdef"));
+                ck_assert_ptr_nonnull(strstr(all, "shown to a token holder"));
+                free(all);
+        }
+        att = json_object_get(json_array_get(ops, 1), "attempts");
+        ck_assert_int_eq(json_array_size(att), 2);
+        ck_assert_str_eq(json_string_value(json_object_get(json_array_get(att, 0), "outcome")), "failed");
+        ck_assert_str_eq(json_string_value(json_object_get(json_array_get(att, 0), "error_type")), "SimError");
+        ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(att, 0), "backoff_until_ms")), 1450);
+        ck_assert_str_eq(json_string_value(json_object_get(json_array_get(att, 1), "outcome")), "succeeded");
+        ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(att, 1), "started_ms")), 1450);
+        f = json_object_get(d, "failure");
+        ck_assert_str_eq(json_string_value(json_object_get(f, "name")), "payment");
+        ck_assert_str_eq(json_string_value(json_object_get(f, "error_type")), "CallbackFailed");
+        ck_assert_str_eq(json_string_value(json_object_get(f, "error_message")), "card declined");
+        ck_assert_int_eq(json_array_size(json_object_get(f, "before")), 2);
+        /* callback ids are capabilities: only for a token holder */
+        ck_assert_ptr_null(json_object_get(json_array_get(ops, 2), "callback_id"));
+        json_decref(d);
+        r.show_callbacks = 1;
+        d = df__cidx_describe(ix, "order-2", &r, &http);
+        ck_assert_ptr_nonnull(json_object_get(json_array_get(json_object_get(d, "operations"), 2), "callback_id"));
+        {
+                char *all = json_dumps(d, 0);
+                ck_assert_ptr_nonnull(strstr(all, "{\\\"callback\\\":\\\"0123456789abcdef0123456789abcdef_3_x"));
+                free(all);
+        }
+        json_decref(d);
+        ck_assert_ptr_null(df__cidx_describe(ix, "order-404", &r, &http));
+        ck_assert_int_eq(http, 404);
+        df__cbatch_destroy(b);
+}
+END_TEST
+
+START_TEST(unknown_status_undecodable_and_purge)
+{
+        df__cbatch_t *b = df__cbatch_new(ix);
+        df__exec_rec_t x;
+        df__buf_t v = {0};
+        df__crender_t r = {4096, 0};
+        char e[256];
+        json_t *d;
+        int http;
+        /* a status a newer writer added (9): kept visible, not a failure */
+        memset(&x, 0, sizeof(x));
+        x.execution_id = "x1";
+        x.workflow = "wf";
+        x.status = DF__ES_NONDETERMINISM;
+        x.error = "";
+        ck_assert_int_eq(df__exec_encode(&x, &v, e, sizeof(e)), 0);
+        ck_assert_int_eq(v.data[17], 0x0e); /* zigzag(7) after "x1", "wf", "" */
+        v.data[17] = 0x12;                  /* zigzag(9) */
+        ck_assert_int_eq(df__cbatch_state(b, "x1", 2, v.data, v.len, 0, off++), 0);
+        free(v.data);
+        /* garbage: kept aside, counted, the batch goes on */
+        ck_assert_int_eq(df__cbatch_state(b, "x2", 2, "\xc3\x01garbage", 9, 0, off++), 0);
+        put_exec(b, "x3", DF__ES_RUNNING, 5, NULL, 0);
+        put_exec(b, "x4", DF__ES_QUARANTINED, 6, NULL, 0);
+        commit(b);
+        ck_assert_int_eq(count("status", "STATUS_9"), 1);
+        ck_assert_int_eq(count("status", "QUARANTINED"), 1);
+        ck_assert_int_eq(count("waiting", "quarantined"), 1);
+        ck_assert_int_eq(count("waiting", "unknown"), 1);
+        ck_assert_int_eq(count(NULL, "undecodable"), 1);
+        ck_assert_int_eq(count(NULL, "total"), 3);
+        d = df__cidx_dlq(ix, 10, &r);
+        ck_assert_int_eq(json_array_size(json_object_get(d, "undecodable")), 1);
+        /* its bytes only for a token holder (they may hold a callback id) */
+        ck_assert_ptr_nonnull(json_object_get(json_object_get(json_array_get(json_object_get(d, "undecodable"), 0),
+                                                              "value"),
+                                              "hidden"));
+        json_decref(d);
+        r.show_callbacks = 1;
+        d = df__cidx_dlq(ix, 10, &r);
+        ck_assert_int_eq(json_integer_value(json_object_get(
+                                 json_object_get(json_array_get(json_object_get(d, "undecodable"), 0), "value"), "size")),
+                         9);
+        ck_assert_ptr_null(json_object_get(json_object_get(json_array_get(json_object_get(d, "undecodable"), 0), "value"),
+                                           "hidden"));
+        json_decref(d);
+        r.show_callbacks = 0;
+        d = df__cidx_describe(ix, "x1", &r, &http);
+        ck_assert_str_eq(json_string_value(json_object_get(d, "status")), "STATUS_9");
+        json_decref(d);
+        /* purge (a tombstone of the execution record): everything goes */
+        put_op(b, "x3", "1", "s", DF__OP_STEP, DF__OS_SUCCEEDED, 1, NULL, 10, 0);
+        commit(b);
+        ck_assert_int_eq(df__cbatch_state(b, "x3", 2, NULL, 0, 0, off++), 0);
+        commit(b);
+        ck_assert_int_eq(count(NULL, "total"), 2);
+        ck_assert_int_eq(count("status", "RUNNING"), 0);
+        ck_assert_ptr_null(df__cidx_describe(ix, "x3", &r, &http));
+        df__cbatch_destroy(b);
+}
+END_TEST
+
+START_TEST(cursor_pages_without_duplicates)
+{
+        df__cbatch_t *b = df__cbatch_new(ix);
+        json_t *l, *cur = NULL, *seen = json_object();
+        int i, pages = 0, total = 0;
+        int64_t prev = INT64_MAX;
+        for (i = 0; i < 120; i++) {
+                char id[32];
+                snprintf(id, sizeof(id), "e-%03d", i);
+                put_exec(b, id, i % 2 ? DF__ES_SUCCEEDED : DF__ES_FAILED, 1000 + i / 3, NULL, 0);
+        }
+        commit(b);
+        do {
+                size_t k;
+                json_t *it;
+                l = list(NULL, NULL, NULL, 50, cur);
+                json_array_foreach(json_object_get(l, "items"), k, it)
+                {
+                        const char *id = json_string_value(json_object_get(it, "execution_id"));
+                        int64_t c = json_integer_value(json_object_get(it, "created_ms"));
+                        ck_assert_msg(!json_object_get(seen, id), "%s twice", id);
+                        ck_assert(c <= prev);
+                        prev = c;
+                        json_object_set_new(seen, id, json_true());
+                        total++;
+                }
+                json_decref(cur);
+                cur = json_incref(json_object_get(l, "next_cursor"));
+                json_decref(l);
+                pages++;
+        } while (json_is_string(cur) && pages < 10);
+        ck_assert_int_eq(total, 120);
+        ck_assert_int_eq(pages, 3);
+        json_decref(cur);
+        /* a status-filtered listing */
+        l = list("FAILED", NULL, NULL, 500, NULL);
+        ck_assert_int_eq(json_array_size(json_object_get(l, "items")), 60);
+        /* its cursor does not fit the unfiltered listing */
+        json_decref(l);
+        l = list("FAILED", NULL, NULL, 10, NULL);
+        {
+                df__cquery_t q;
+                df__buf_t c = {0};
+                char e[256];
+                int http = 0;
+                memset(&q, 0, sizeof(q));
+                q.status = -1;
+                q.waiting = -1;
+                q.started_after = INT64_MIN;
+                q.started_before = INT64_MAX;
+                q.limit = 10;
+                q.scan_budget = 1000;
+                ck_assert_int_eq(df__b64url_decode(json_string_value(json_object_get(l, "next_cursor")), &c), 0);
+                q.cursor = c.data;
+                q.cursor_len = c.len;
+                ck_assert_ptr_null(df__cidx_list(ix, &q, &http, e, sizeof(e)));
+                ck_assert_int_eq(http, 400);
+                ck_assert_ptr_nonnull(strstr(e, "cursor"));
+                free(c.data);
+        }
+        json_decref(l);
+        json_decref(seen);
+        df__cbatch_destroy(b);
+}
+END_TEST
+
+START_TEST(wipe_empties_the_index)
+{
+        df__cbatch_t *b = df__cbatch_new(ix);
+        char e[256];
+        put_exec(b, "w1", DF__ES_RUNNING, 5, NULL, 0);
+        commit(b);
+        ck_assert_int_eq(count(NULL, "total"), 1);
+        ck_assert_int_eq(df__cidx_wipe(ix, e, sizeof(e)), 0);
+        ck_assert_int_eq(count(NULL, "total"), 0);
+        ck_assert_int_eq(df__cidx_offset(ix, 's', 0), -1);
+        df__cbatch_destroy(b);
+}
+END_TEST
+
+START_TEST(dead_letters)
+{
+        df__cbatch_t *b = df__cbatch_new(ix);
+        df__crender_t r = {4096, 0};
+        df__dlq_rec_t d;
+        df__buf_t v = {0};
+        char e[256];
+        json_t *l, *it;
+        memset(&d, 0, sizeof(d));
+        d.topic = "p.events";
+        d.partition = 2;
+        d.offset = 41;
+        d.key.data = (uint8_t *)"order-9";
+        d.key.len = 7;
+        d.value.data = (uint8_t *)"not avro";
+        d.value.len = 8;
+        d.error = "Event decode: bad marker 6e 6f";
+        d.ts_ms = 5000;
+        ck_assert_int_eq(df__dlq_encode(&d, &v, e, sizeof(e)), 0);
+        ck_assert_int_eq(df__cbatch_dlq(b, "order-9", 7, v.data, v.len, 0, 0, 5000), 0);
+        /* not a DeadLetter record at all: kept as what arrived */
+        ck_assert_int_eq(df__cbatch_dlq(b, "k", 1, "junk", 4, 0, 1, 6000), 0);
+        df__cbatch_offset(b, 'd', 0, 2);
+        commit(b);
+        free(v.data);
+        ck_assert_int_eq(count(NULL, "dlq"), 2);
+        ck_assert_int_eq(df__cidx_offset(ix, 'd', 0), 2);
+        l = df__cidx_dlq(ix, 10, &r);
+        ck_assert_int_eq(json_array_size(json_object_get(l, "items")), 2);
+        it = json_array_get(json_object_get(l, "items"), 1); /* newest first: the DeadLetter is second */
+        ck_assert_str_eq(json_string_value(json_object_get(it, "topic")), "p.events");
+        ck_assert_int_eq(json_integer_value(json_object_get(it, "offset")), 41);
+        ck_assert_str_eq(json_string_value(json_object_get(it, "error")), "Event decode: bad marker 6e 6f");
+        ck_assert_str_eq(json_string_value(json_object_get(json_object_get(it, "key"), "text")), "order-9");
+        it = json_array_get(json_object_get(l, "items"), 0);
+        ck_assert_str_eq(json_string_value(json_object_get(it, "topic")), "dlq");
+        json_decref(l);
+        df__cbatch_destroy(b);
+}
+END_TEST
+
+START_TEST(payload_rendering)
+{
+        json_t *p = df__cpayload_json("h\xc3\xa9llo", 6, 2);
+        /* cut on a character boundary, never inside é */
+        ck_assert_str_eq(json_string_value(json_object_get(p, "text")), "h");
+        ck_assert(json_is_true(json_object_get(p, "truncated")));
+        json_decref(p);
+        p = df__cpayload_json("\xff\x00\x01", 3, 100);
+        ck_assert_str_eq(json_string_value(json_object_get(p, "encoding")), "base64");
+        ck_assert_str_eq(json_string_value(json_object_get(p, "text")), "/wAB");
+        json_decref(p);
+}
+END_TEST
+
+int main(void)
+{
+        Suite *s = suite_create("console_index");
+        TCase *tc = tcase_create("index");
+        SRunner *sr;
+        int nf;
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_set_timeout(tc, 60);
+        tcase_add_test(tc, secondary_keys_follow_changes);
+        tcase_add_test(tc, attempts_and_point_of_failure);
+        tcase_add_test(tc, unknown_status_undecodable_and_purge);
+        tcase_add_test(tc, cursor_pages_without_duplicates);
+        tcase_add_test(tc, wipe_empties_the_index);
+        tcase_add_test(tc, dead_letters);
+        tcase_add_test(tc, payload_rendering);
+        suite_add_tcase(s, tc);
+        sr = srunner_create(s);
+        srunner_run_all(sr, CK_NORMAL);
+        nf = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return nf ? 1 : 0;
+}
