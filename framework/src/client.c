@@ -44,7 +44,7 @@ static df_err_t df__client_flush(df_client_t *c, int timeout_ms, char *errstr, s
         int failed;
         if (rd_kafka_flush(c->producer, timeout_ms)) {
                 df__errf(errstr, errstr_size, "not acknowledged by Kafka within %d ms", timeout_ms);
-                return DF_ERR_TIMEOUT;
+                return DF_ERR_DEADLINE;
         }
         failed = __atomic_exchange_n(&c->failed, 0, __ATOMIC_SEQ_CST);
         if (failed) {
@@ -295,7 +295,7 @@ static rd_kafka_t *df__reader_new(df_client_t *c, int eof, char *errstr, size_t 
         if (df__kconf_set(kc, "group.id", "duraflow-client-unused", errstr, errstr_size) ||
             df__kconf_set(kc, "enable.auto.commit", "false", errstr, errstr_size) ||
             df__kconf_set(kc, "isolation.level", "read_committed", errstr, errstr_size) ||
-            df__kconf_set(kc, "fetch.wait.max.ms", "10", errstr, errstr_size) ||
+            df__kconf_set(kc, "fetch.wait.max.ms", eof ? "10" : DF__FETCH_WAIT_MS, errstr, errstr_size) ||
             df__kconf_set(kc, "enable.partition.eof", eof ? "true" : "false", errstr, errstr_size) ||
             (eof && (df__kconf_set(kc, "queued.max.messages.kbytes", "2048", errstr, errstr_size) ||
                      df__kconf_set(kc, "fetch.max.bytes", "2097152", errstr, errstr_size) ||
@@ -378,7 +378,7 @@ static df_err_t df__wait_reply(df_client_t *c, const char *request_id, const cha
                  "no worker replied within %d ms (client.timeout.ms; is a worker running?): the request is durable "
                  "in %s; `%s` tells whether a worker recorded it",
                  c->timeout_ms, c->t.events, hint);
-        return DF_ERR_TIMEOUT;
+        return DF_ERR_DEADLINE;
 }
 
 /* Produce ev to <prefix>.events; with wait, flush and wait for the reply

@@ -63,7 +63,17 @@ static const df__prop_def_t df__props[] = {
          DF__P_INT, 1000, 300000, DF__S(session_timeout_ms)},
         {{"max.poll.interval.ms", "300000", "longest processing of one batch before the worker leaves the group, ms"},
          DF__P_INT, 1000, 86400000, DF__S(max_poll_interval_ms)},
-        {{"timer.poll.max.ms", "50", "longest sleep of the timer service between checks, ms"}, DF__P_INT, 1, 1000, DF__S(timer_poll_max_ms)},
+        {{"timer.poll.max.ms", "50", "longest sleep of the timer service between checks, ms"}, DF__P_INT, 1, 1000,
+         DF__S(timer_poll_max_ms)},
+        {{"timer.local.max.ms", "60000",
+          "a timer of an execution (a wait, a retry backoff, a callback timeout) due within this long is fired by "
+          "the worker that owns the execution itself, in its next batch transaction when due, without the two "
+          "Kafka hops through the timer service; 0 = always through the timer service, ms"},
+         DF__P_INT, 0, 86400000, DF__S(timer_local_max_ms)},
+        {{"timer.local.grace.ms", "2000",
+          "the timer service, the durable backstop of a timer the worker fires itself, fires it this long after "
+          "its due time if the worker did not (it crashed, the partition moved), ms"},
+         DF__P_INT, 0, 3600000, DF__S(timer_local_grace_ms)},
         {{"client.timeout.ms", "30000", "how long a client waits for a worker's reply, ms"}, DF__P_INT, 100,
          3600000, DF__S(client_timeout_ms)},
         {{"state.min.free.bytes", "8388608",

@@ -72,7 +72,7 @@ df__cfollow_t *df__cfollow_new(const df_conf_t *conf, df__cidx_t *ix, char *errs
             df__kconf_set(kc, "isolation.level", "read_committed", errstr, errstr_size) ||
             df__kconf_set(kc, "auto.offset.reset", "earliest", errstr, errstr_size) ||
             df__kconf_set(kc, "enable.partition.eof", "true", errstr, errstr_size) ||
-            df__kconf_set(kc, "fetch.wait.max.ms", "50", errstr, errstr_size) ||
+            df__kconf_set(kc, "fetch.wait.max.ms", DF__FETCH_WAIT_MS, errstr, errstr_size) ||
             /* a rebuild reads far ahead otherwise (64 MB): memory, not speed */
             df__kconf_set(kc, "queued.max.messages.kbytes", "16384", errstr, errstr_size) ||
             df__kconf_user(kc, conf, errstr, errstr_size))

@@ -498,7 +498,7 @@ static unsigned http_of(df_err_t rc)
                 return 409;
         case DF_ERR_PAYLOAD_TOO_LARGE:
                 return 413;
-        case DF_ERR_TIMEOUT:
+        case DF_ERR_DEADLINE:
                 return 504;
         case DF_ERR_KAFKA:
                 return 503;

@@ -5,7 +5,7 @@
  *
  * Semantics follow the AWS Lambda durable execution SDK (step, wait,
  * create_callback, wait_for_callback, run_in_child_context, parallel, map,
- * invoke, wait_for_condition) as described in DESIGN.md.
+ * invoke, wait_for_condition) as described in docs/design.md.
  *
  * Contexts.  A replay (df__run_t) holds what every context of one
  * execution shares: its state, the outputs, the flags that stop every

@@ -440,7 +440,10 @@ rd_kafka_conf_t *df__group_consumer_conf(const df_conf_t *conf, const df__settin
             df__kconf_set(kc, "isolation.level", "read_committed", errstr, errstr_size) ||
             df__kconf_set(kc, "session.timeout.ms", session, errstr, errstr_size) ||
             df__kconf_set(kc, "heartbeat.interval.ms", "1000", errstr, errstr_size) ||
-            df__kconf_set(kc, "fetch.wait.max.ms", "10", errstr, errstr_size) ||
+            /* a long poll: a fetch returns as soon as a record arrives, so
+             * this costs no latency, and an idle member costs the broker
+             * two fetches a second instead of a hundred */
+            df__kconf_set(kc, "fetch.wait.max.ms", DF__FETCH_WAIT_MS, errstr, errstr_size) ||
             (eof && df__kconf_set(kc, "enable.partition.eof", "true", errstr, errstr_size)) ||
             /* static membership (KIP-345): a restart with the same worker.id
              * gets its partitions back at once instead of after session.timeout.ms */

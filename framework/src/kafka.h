@@ -31,6 +31,11 @@ int32_t df__topics_partition_of(const df__topics_t *t, const char *key);
  * is empty), the murmur2_random partitioner, and every kafka.* property.
  * client_id names the role. NULL with errstr on failure. */
 rd_kafka_conf_t *df__kafka_conf(const df_conf_t *conf, const char *client_id, char *errstr, size_t errstr_size);
+/* fetch.wait.max.ms of the consumers that wait for new records (group
+ * members, the client's readers): a long poll, answered as soon as a record
+ * arrives; short polls only cost the broker CPU while idle. */
+#define DF__FETCH_WAIT_MS "500"
+
 struct df__settings;
 /**
  * The conf of a consumer-group member that reads only committed records and

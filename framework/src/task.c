@@ -9,6 +9,8 @@
 #include "state.h"
 #include "task.h"
 
+static void df__local_clear(df__task_t *k);
+
 /* A batch that moved this many bytes of state gives memory back (malloc_trim). */
 #define DF__TRIM_AFTER_BYTES (8u << 20)
 
@@ -22,6 +24,7 @@ int df__task_init(df__task_t *k, df__engine_t *eng, df__store_t *store, const df
         k->crashlog = crashlog;
         k->batch_max_bytes = batch_max_bytes;
         k->src = -1;
+        k->cur_part = -1;
         k->wb = rocksdb_writebatch_create();
         k->cache = df__map_new();
         k->yielded = df__map_new();
@@ -39,6 +42,8 @@ void df__task_destroy(df__task_t *k)
         if (k->wb)
                 rocksdb_writebatch_destroy(k->wb);
         df__collector_destroy(&k->out);
+        df__local_clear(k);
+        free(k->local);
         memset(k, 0, sizeof(*k));
 }
 
@@ -80,9 +85,70 @@ static int df__ps_put(void *opaque, const char *key, const df__buf_t *val)
 
 /* ---------------- engine outputs ---------------- */
 
+void df__local_timer_clear(df__local_timer_t *t)
+{
+        free(t->timer_id);
+        free(t->payload.data);
+        memset(t, 0, sizeof(*t));
+}
+
+static void df__local_clear(df__task_t *k)
+{
+        int i;
+        for (i = 0; i < k->n_local; i++)
+                df__local_timer_clear(&k->local[i]);
+        k->n_local = 0;
+}
+
+int df__task_take_local(df__task_t *k, df__local_timer_t **out)
+{
+        int n = k->n_local;
+        *out = k->local;
+        k->local = NULL;
+        k->n_local = k->cap_local = 0;
+        return n;
+}
+
+/*
+ * A timer due soon for an execution of this worker's partition: kept to be
+ * fired here when due (once the batch that armed it is committed), and
+ * recorded on <prefix>.timers due timer.local.grace.ms later, so that the
+ * timer service fires it only if this worker did not (a crash, a
+ * rebalance).  A fire after the worker's is a no-op, as a stale timer is.
+ */
+static int df__local_keep(df__task_t *k, const df__timer_rec_t *t)
+{
+        df__local_timer_t *l;
+        if (k->n_local == k->cap_local) {
+                int cap = k->cap_local ? k->cap_local * 2 : 64;
+                df__local_timer_t *a = realloc(k->local, (size_t)cap * sizeof(*a));
+                if (!a)
+                        return -1;
+                k->local = a;
+                k->cap_local = cap;
+        }
+        l = &k->local[k->n_local];
+        memset(l, 0, sizeof(*l));
+        l->timer_id = strdup(t->timer_id);
+        l->due_ms = t->due_ms;
+        l->part = k->cur_part;
+        if (!l->timer_id || df__buf_set(&l->payload, t->payload.data, t->payload.len)) {
+                df__local_timer_clear(l);
+                return -1;
+        }
+        k->n_local++;
+        return 0;
+}
+
 static int df__out_timer(void *opaque, const df__timer_rec_t *t)
 {
         df__task_t *k = opaque;
+        if (k->local_max_ms > 0 && k->cur_part >= 0 && t->topic && !strcmp(t->topic, k->t->events) &&
+            t->due_ms - df__now_ms() <= k->local_max_ms && df__local_keep(k, t) == 0) {
+                df__timer_rec_t backstop = *t;
+                backstop.due_ms = t->due_ms + k->local_grace_ms;
+                return df__collector_timer(&k->out, k->t->timers, &backstop, k->src);
+        }
         return df__collector_timer(&k->out, k->t->timers, t, k->src);
 }
 
@@ -206,6 +272,7 @@ int df__task_apply(df__task_t *k, const df__event_t *ev, int part, int committed
         df__log(DF__LOG_DEBUG, "event type %d exec %s op %s kind %d seq %lld cb %s", ev->type, ev->execution_id,
                 ev->op_id ? ev->op_id : "", ev->timer_kind, (long long)ev->seq, ev->callback_id ? ev->callback_id : "");
         k->store_err = 0;
+        k->cur_part = part;
         rocksdb_writebatch_set_save_point(k->wb);
         df__crashlog_enter(k->crashlog, 0, ev->execution_id, part);
         st = df__task_load(k, &ps, ev->execution_id, errstr, sizeof(errstr));
@@ -328,7 +395,9 @@ void df__task_reset(df__task_t *k)
         rocksdb_writebatch_clear(k->wb);
         df__collector_clear(&k->out);
         k->src = -1;
+        k->cur_part = -1;
         k->batch_dlq_decode = k->batch_dlq_process = 0;
+        df__local_clear(k);
 }
 
 static void df__count_bytes(const char *key, void *val, void *opaque)

@@ -21,6 +21,14 @@
 #include "crashlog.h"
 #include "store.h"
 
+/* A timer this worker fires itself when due (timer.local.max.ms). */
+typedef struct df__local_timer {
+        char *timer_id;
+        int64_t due_ms;
+        int part;
+        df__buf_t payload; /* the encoded event to apply */
+} df__local_timer_t;
+
 typedef struct df__task {
         df__engine_t *eng;
         df__store_t *store;
@@ -38,6 +46,10 @@ typedef struct df__task {
         int store_err;              /* the last failed load was a store I/O error */
         uint64_t events, dlq;       /* counters (read by the worker's stats) */
         uint64_t batch_dlq_decode, batch_dlq_process; /* dead letters of this batch, by reason */
+        int64_t local_max_ms, local_grace_ms; /* timer.local.max.ms, timer.local.grace.ms */
+        int cur_part;               /* partition of the event being applied */
+        df__local_timer_t *local;   /* timers armed this batch to fire here (valid once committed) */
+        int n_local, cap_local;
 } df__task_t;
 
 int df__task_init(df__task_t *k, df__engine_t *eng, df__store_t *store, const df__topics_t *t,
@@ -72,5 +84,9 @@ void df__task_reset(df__task_t *k);
 void df__task_done(df__task_t *k);
 /** Forget carried states (after an abort or a rebalance). */
 void df__task_carry_clear(df__task_t *k);
+/** Take the batch's local timers (after its commit): moved into *out (n
+ * entries, the caller frees each with df__local_timer_clear and the array). */
+int df__task_take_local(df__task_t *k, df__local_timer_t **out);
+void df__local_timer_clear(df__local_timer_t *t);
 
 #endif /* DF_TASK_H */

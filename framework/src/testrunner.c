@@ -199,9 +199,9 @@ int df_test_pending_timers(const df_test_t *t)
         return (int)df__map_size(t->timers);
 }
 
-void df_test_keep_withdrawn_timers(df_test_t *t, int ignore)
+void df_test_keep_withdrawn_timers(df_test_t *t, int keep)
 {
-        t->keep_withdrawn = ignore;
+        t->keep_withdrawn = keep;
 }
 
 /* ---- engine outputs, staged until the delivery commits ---- */
@@ -622,7 +622,7 @@ static df_err_t df__request(df_test_t *t, df__event_t *ev)
         free(raw.data);
         df__run_queue(t);
         code = (intptr_t)df__map_del(t->replies, rid);
-        return code ? (df_err_t)(code - 1) : DF_ERR_TIMEOUT;
+        return code ? (df_err_t)(code - 1) : DF_ERR_DEADLINE;
 }
 
 df_err_t df_test_start(df_test_t *t, const char *workflow, const char *execution_id, const void *input, size_t len)

@@ -80,6 +80,14 @@ struct df_worker {
         int n_assigned;             /* partitions assigned (atomic: read by the metrics thread) */
         df__series_t *m_commit, *m_events, *m_batch, *m_aborts, *m_assigned, *m_ready, *m_healthy, *m_free;
         df__series_t *m_dlq_decode, *m_dlq_process;
+        /* timers this worker fires itself when due (timer.local.max.ms) */
+        df__local_timer_t *local;
+        int n_local, cap_local;
+        int64_t *committed;         /* per partition: the offset last committed by this worker, -1 unknown */
+        /* fault injection for the tests only ($DF_FAULT_INJECT, read once):
+         * SIGKILL this process before (1) or after (2) the commit of the
+         * kill_nth batch that fires timers here */
+        int kill_when, kill_nth;
 };
 
 /* ---------------- the transaction of a batch ---------------- */
@@ -103,6 +111,94 @@ static void df__batch_reset(df_worker_t *w)
         df__task_reset(&w->task);
         for (i = 0; i < w->t.partitions; i++)
                 w->dr_ckpt[i].next = -1;
+}
+
+/* ---------------- timers fired here ---------------- */
+
+static void df__local_forget(df_worker_t *w)
+{
+        int i;
+        for (i = 0; i < w->n_local; i++)
+                df__local_timer_clear(&w->local[i]);
+        w->n_local = 0;
+        for (i = 0; i < w->t.partitions; i++)
+                w->committed[i] = -1;
+}
+
+/* The timers a committed batch armed to fire here join the others. */
+static void df__local_arm(df_worker_t *w)
+{
+        df__local_timer_t *in;
+        int n = df__task_take_local(&w->task, &in), i;
+        if (!n) {
+                free(in);
+                return;
+        }
+        if (w->n_local + n > w->cap_local) {
+                int cap = w->cap_local ? w->cap_local : 64;
+                df__local_timer_t *a;
+                while (cap < w->n_local + n)
+                        cap *= 2;
+                a = realloc(w->local, (size_t)cap * sizeof(*a));
+                if (!a) { /* the timer service fires them (timer.local.grace.ms late) */
+                        for (i = 0; i < n; i++)
+                                df__local_timer_clear(&in[i]);
+                        free(in);
+                        return;
+                }
+                w->local = a;
+                w->cap_local = cap;
+        }
+        memcpy(w->local + w->n_local, in, (size_t)n * sizeof(*in));
+        w->n_local += n;
+        free(in);
+}
+
+/* When the next timer fired here is due (UTC ms), INT64_MAX if none. */
+static int64_t df__local_next(const df_worker_t *w)
+{
+        int64_t next = INT64_MAX;
+        int i;
+        for (i = 0; i < w->n_local; i++)
+                if (w->local[i].due_ms < next)
+                        next = w->local[i].due_ms;
+        return next;
+}
+
+/*
+ * Apply the timers due by now in the open batch: each timer's event, and a
+ * tombstone withdrawing it from <prefix>.timers (the timer service then
+ * never fires its backstop).  *parts gets each partition touched.  0, or
+ * -1 when the batch must abort.
+ */
+static int df__local_fire(df_worker_t *w, rd_kafka_topic_partition_list_t *parts)
+{
+        int64_t now = df__now_ms();
+        int i = 0;
+        while (i < w->n_local) {
+                df__local_timer_t *t = &w->local[i];
+                df__event_t ev;
+                char errstr[256];
+                int rc = 0;
+                if (t->due_ms > now) {
+                        i++;
+                        continue;
+                }
+                memset(&ev, 0, sizeof(ev));
+                if (!df__event_decode(t->payload.data, t->payload.len, &ev, errstr, sizeof(errstr))) {
+                        rc = df__task_apply(&w->task, &ev, t->part, 0, &t->payload) == -1 ||
+                             df__collector_add(&w->task.out, w->t.timers, RD_KAFKA_PARTITION_UA, t->timer_id,
+                                               strlen(t->timer_id), NULL, -1);
+                        df__event_clear(&ev);
+                }
+                if (rc)
+                        return -1;
+                if (!rd_kafka_topic_partition_list_find(parts, w->t.events, t->part))
+                        rd_kafka_topic_partition_list_add(parts, w->t.events, t->part)->offset = -1;
+                df__local_timer_clear(t);
+                w->local[i] = w->local[--w->n_local];
+        }
+        return 0;
 }
 
 /* After a commit: the changelog checkpoints and the batch's state into the store. */
@@ -152,13 +248,13 @@ static int df__batch_abort(df_worker_t *w)
  */
 static int df__batch_commit(df_worker_t *w, rd_kafka_topic_partition_list_t *offs)
 {
-        int64_t t0 = df__mono_ns();
-        int failed_src;
+        int64_t t0 = df__mono_ns(), t_prod = 0, t_offs = 0;
+        int failed_src, i;
         df__txn_rc_t rc;
 
         if (__atomic_load_n(&w->lost, __ATOMIC_SEQ_CST))
                 return df__batch_abort(w);
-        if (df__collector_produce(&w->task.out, &w->txn, &failed_src)) {
+        if (df__collector_produce(&w->task.out, &w->txn, &failed_src) || (t_prod = df__mono_ns(), 0)) {
                 if (failed_src >= 0 && failed_src < w->n_msgs) {
                         /* Kafka refused a record this one produced: to the DLQ on the retry */
                         w->poison_part = w->msgs[failed_src]->partition;
@@ -177,6 +273,7 @@ static int df__batch_commit(df_worker_t *w, rd_kafka_topic_partition_list_t *off
                 if (rc == DF__TXN_RETRY)
                         return df__batch_abort(w);
         }
+        t_offs = df__mono_ns();
         if (__atomic_load_n(&w->lost, __ATOMIC_SEQ_CST))
                 return df__batch_abort(w);
         rc = df__txn_commit(&w->txn);
@@ -188,10 +285,19 @@ static int df__batch_commit(df_worker_t *w, rd_kafka_topic_partition_list_t *off
         }
         DF__STAT_ADD(w->stats.batches, 1);
         df__histogram_observe(w->m_commit, (double)(df__mono_ns() - t0) / 1e9);
+        /* where a batch's time goes (log.level debug): the latency work's figures */
+        df__log(DF__LOG_DEBUG, "batch timing: records %d, outputs %d: produce %.2f ms, send_offsets %.2f ms, "
+                               "commit %.2f ms",
+                w->n_msgs, w->task.out.n, (double)(t_prod - t0) / 1e6, (double)(t_offs - t_prod) / 1e6,
+                (double)(df__mono_ns() - t_offs) / 1e6);
         df__counter_add(w->m_dlq_decode, w->task.batch_dlq_decode);
         df__counter_add(w->m_dlq_process, w->task.batch_dlq_process);
         df__store_commit(w);
         df__task_done(&w->task);
+        df__local_arm(w);
+        for (i = 0; offs && i < offs->cnt; i++)
+                if (offs->elems[i].partition >= 0 && offs->elems[i].partition < w->t.partitions)
+                        w->committed[offs->elems[i].partition] = offs->elems[i].offset;
         return 0;
 }
 
@@ -213,14 +319,48 @@ static int df__batch_begin(df_worker_t *w)
  * the offsets in one transaction.  0 when committed, 1 when not (the
  * messages stay collected and are processed again), -1 on a fatal error.
  */
+/* $DF_FAULT_INJECT = "kill-before-local-commit:N" | "kill-after-local-commit:N" */
+static void df__fault_inject_load(df_worker_t *w)
+{
+        const char *f = getenv("DF_FAULT_INJECT");
+        if (!f)
+                return;
+        if (!strncmp(f, "kill-before-local-commit:", 25)) {
+                w->kill_when = 1;
+                w->kill_nth = atoi(f + 25);
+        } else if (!strncmp(f, "kill-after-local-commit:", 24)) {
+                w->kill_when = 2;
+                w->kill_nth = atoi(f + 24);
+        }
+        if (w->kill_when)
+                df__log(DF__LOG_WARN, "worker %s: fault injection: %s", w->id, f);
+}
+
+static void df__fault_inject(df_worker_t *w, int when, int fired_here)
+{
+        if (w->kill_when == when && fired_here && --w->kill_nth == 0) {
+                df__log(DF__LOG_WARN, "worker %s: fault injection: SIGKILL %s the commit of a batch that fired "
+                                      "%d timer(s) here",
+                        w->id, when == 1 ? "before" : "after", fired_here);
+                raise(SIGKILL);
+        }
+}
+
 static int df__run_batch(df_worker_t *w)
 {
         int64_t t0 = df__mono_ms();
         rd_kafka_topic_partition_list_t *offs;
-        int n = 0, i, r;
+        int n = 0, i, r, fired_here = 0;
 
         if ((r = df__batch_begin(w)) != 0)
                 return r;
+        offs = rd_kafka_topic_partition_list_new(8);
+        fired_here = w->n_local;
+        if (df__local_fire(w, offs)) {
+                rd_kafka_topic_partition_list_destroy(offs);
+                return df__batch_abort(w);
+        }
+        fired_here -= w->n_local;
         for (; n < w->n_msgs; n++) {
                 rd_kafka_message_t *m = w->msgs[n];
                 int poison = m->partition == w->poison_part && m->offset == w->poison_off;
@@ -228,10 +368,16 @@ static int df__run_batch(df_worker_t *w)
                         break; /* commit what is done; the rest goes in the next transaction */
                 if (poison)
                         w->poison_part = -1;
-                if (df__task_apply_record(&w->task, m, n, poison))
+                if (df__task_apply_record(&w->task, m, n, poison)) {
+                        rd_kafka_topic_partition_list_destroy(offs);
                         return df__batch_abort(w);
+                }
         }
-        offs = rd_kafka_topic_partition_list_new(8);
+        if (n)
+                df__log(DF__LOG_DEBUG, "batch timing: %d of %d collected records processed in %.2f ms, the first "
+                                       "waited %.2f ms in the worker",
+                        n, w->n_msgs, (double)(df__mono_ms() - t0),
+                        (double)(df__now_ms() - rd_kafka_message_timestamp(w->msgs[0], NULL)));
         for (i = 0; i < n; i++) {
                 rd_kafka_message_t *m = w->msgs[i];
                 rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(offs, w->t.events, m->partition);
@@ -239,8 +385,30 @@ static int df__run_batch(df_worker_t *w)
                         p = rd_kafka_topic_partition_list_add(offs, w->t.events, m->partition);
                 p->offset = m->offset + 1;
         }
-        r = df__batch_commit(w, offs);
+        /* a partition with only timers fired here: its offset as last committed */
+        for (i = 0; i < offs->cnt; i++) {
+                rd_kafka_topic_partition_t *p = &offs->elems[i];
+                if (p->offset >= 0)
+                        continue;
+                if (p->partition >= 0 && p->partition < w->t.partitions && w->committed[p->partition] >= 0) {
+                        p->offset = w->committed[p->partition];
+                } else {
+                        rd_kafka_topic_partition_list_t *q = rd_kafka_topic_partition_list_new(1);
+                        rd_kafka_topic_partition_list_add(q, w->t.events, p->partition);
+                        if (rd_kafka_committed(w->consumer, q, 10000) || q->elems[0].offset < 0) {
+                                rd_kafka_topic_partition_list_destroy(q);
+                                rd_kafka_topic_partition_list_destroy(offs);
+                                return df__batch_abort(w);
+                        }
+                        p->offset = q->elems[0].offset;
+                        rd_kafka_topic_partition_list_destroy(q);
+                }
+        }
+        df__fault_inject(w, 1, fired_here);
+        r = df__batch_commit(w, offs->cnt ? offs : NULL);
         rd_kafka_topic_partition_list_destroy(offs);
+        if (r == 0)
+                df__fault_inject(w, 2, fired_here);
         if (r == 0) {
                 w->n_done = n;
                 df__counter_add(w->m_events, (uint64_t)n);
@@ -414,6 +582,7 @@ static void df__rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_t
                 w->paused = 0; /* a new assignment starts unpaused */
         } else {
                 df__task_carry_clear(&w->task); /* partitions move: nothing carried is known to be current */
+                df__local_forget(w);            /* the timer service fires them now */
         }
         if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
                 for (i = 0; i < parts->cnt; i++) {
@@ -504,6 +673,7 @@ static void df__busy_end(df_worker_t *w)
                 df__drop_msgs(w);
                 df__engine_amo_reset(w->eng);
                 df__task_carry_clear(&w->task);
+                df__local_forget(w);
                 __atomic_store_n(&w->lost, 0, __ATOMIC_SEQ_CST);
                 w->paused = 0;
         } else if (w->paused) {
@@ -668,7 +838,8 @@ df_worker_t *df_worker_new(const df_conf_t *conf, char *errstr, size_t errstr_si
                 goto fail;
         /* sized by the partitions the brokers reported, not the setting */
         w->dr_ckpt = calloc((size_t)w->t.partitions, sizeof(*w->dr_ckpt));
-        if (!w->dr_ckpt) {
+        w->committed = malloc((size_t)w->t.partitions * sizeof(*w->committed));
+        if (!w->dr_ckpt || !w->committed) {
                 df__errf(errstr, errstr_size, "out of memory");
                 goto fail;
         }
@@ -683,6 +854,11 @@ df_worker_t *df_worker_new(const df_conf_t *conf, char *errstr, size_t errstr_si
                 df__errf(errstr, errstr_size, "out of memory");
                 goto fail;
         }
+        df__fault_inject_load(w);
+        w->task.local_max_ms = w->s.timer_local_max_ms;
+        w->task.local_grace_ms = w->s.timer_local_grace_ms;
+        for (int i = 0; i < w->t.partitions; i++)
+                w->committed[i] = -1;
         if (df__txn_init(&w->txn, w->conf, w->s.topic_prefix, "worker", w->id, df__dr_cb, w, errstr, errstr_size))
                 goto fail;
         snprintf(cid, sizeof(cid), "duraflow-worker-%s", w->id);
@@ -737,10 +913,14 @@ void df_worker_get_stats(df_worker_t *w, df_worker_stats_t *out)
  * (this also serves rebalances). */
 static void df__collect(df_worker_t *w)
 {
-        int64_t deadline = 0;
+        int64_t deadline = 0, next = df__local_next(w), idle = 100;
         int had = w->n_msgs;
+        if (next != INT64_MAX) {
+                int64_t until = next - df__now_ms();
+                idle = until < 0 ? 0 : until < idle ? until : idle;
+        }
         while (w->n_msgs < w->batch_max && !w->stop) {
-                int timeout = had ? 0 : w->n_msgs == 0 ? 100 : (int)(deadline - df__mono_ms());
+                int timeout = had ? 0 : w->n_msgs == 0 ? (int)idle : (int)(deadline - df__mono_ms());
                 rd_kafka_message_t *m;
                 if (!had && w->n_msgs && timeout < 0)
                         break;
@@ -818,7 +998,7 @@ df_err_t df_worker_run(df_worker_t *w)
                                 continue;
                         }
                 }
-                if (!w->n_msgs || !df__store_ready(w, &backoff_ms))
+                if ((!w->n_msgs && df__local_next(w) > df__now_ms()) || !df__store_ready(w, &backoff_ms))
                         continue;
                 df__busy_begin(w);
                 r = df__run_batch(w);
@@ -871,6 +1051,10 @@ void df_worker_destroy(df_worker_t *w)
         free(w->crashes);
         free(w->msgs);
         free(w->dr_ckpt);
+        if (w->committed)
+                df__local_forget(w);
+        free(w->local);
+        free(w->committed);
         df_conf_destroy(w->conf);
         pthread_mutex_destroy(&w->poll_lock);
         free(w);

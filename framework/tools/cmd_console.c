@@ -134,7 +134,7 @@ static size_t df_cli_on_body(char *d, size_t sz, size_t nm, void *u)
  * $DF_CONSOLE_TOKEN when set (a token holder also sees callback ids).
  * DF_OK with *body (malloc'd, NUL-terminated) and *len; otherwise the error
  * of the HTTP status (404 DF_ERR_NOT_FOUND, 400 DF_ERR_INVALID_ARG, ...,
- * no answer DF_ERR_TIMEOUT) with the console's message in errstr.
+ * no answer DF_ERR_DEADLINE) with the console's message in errstr.
  */
 df_err_t df_cli_console_get(const char *base, const char *path, char **body, size_t *len, char *errstr,
                             size_t errstr_size)
@@ -182,7 +182,7 @@ df_err_t df_cli_console_get(const char *base, const char *path, char **body, siz
                 snprintf(errstr, errstr_size, "the console at %.200s did not answer: %s", base,
                          b.too_big ? "answer over 64 MB" : curl_easy_strerror(cc));
                 free(b.p);
-                return DF_ERR_TIMEOUT;
+                return DF_ERR_DEADLINE;
         }
         if (status != 200) {
                 json_t *j = b.p ? json_loads(b.p, 0, NULL) : NULL;
@@ -193,7 +193,7 @@ df_err_t df_cli_console_get(const char *base, const char *path, char **body, siz
                 rc = status == 404   ? DF_ERR_NOT_FOUND
                      : status == 400 ? DF_ERR_INVALID_ARG
                      : status == 401 || status == 403 ? DF_ERR_REJECTED
-                     : status == 503 || status == 504 ? DF_ERR_TIMEOUT
+                     : status == 503 || status == 504 ? DF_ERR_DEADLINE
                                                       : DF_ERR_STATE;
                 if (status == 401 || status == 403)
                         snprintf(errstr + strlen(errstr), errstr_size - strlen(errstr),

@@ -62,7 +62,7 @@ static int exit_code(df_err_t rc)
         case DF_ERR_FINISHED:
         case DF_ERR_REJECTED:
                 return EX_REJECTED;
-        case DF_ERR_TIMEOUT:
+        case DF_ERR_DEADLINE:
         case DF_ERR_KAFKA:
                 return EX_UNAVAIL;
         case DF_ERR_INVALID_ARG:

@@ -228,7 +228,7 @@ def broker():
         check("no worker: start says what is known", r, 6,
               r"^duraflow start: no worker replied within 1500 ms \(client\.timeout\.ms; is a worker running\?\): "
               r"the request is durable in %s\.events; `duraflow describe e-noworker` tells whether a worker recorded "
-              r"it \(DF_ERR_TIMEOUT\)\n$" % re.escape(prefix), not_re=r"will still process", max_s=30)
+              r"it \(DF_ERR_DEADLINE\)\n$" % re.escape(prefix), not_re=r"will still process", max_s=30)
         check("topics exist: list", run(b + ["list"]), 0,
               stdout_re=r"^execution .*\n0 execution\(s\)\n$", max_s=30)
         r = run(b + ["--json", "list"])

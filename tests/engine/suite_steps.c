@@ -757,7 +757,7 @@ static df_err_t bare_error_body(df_step_t *s, void *opaque)
         (void)s;
         (void)opaque;
         S.runs++;
-        return DF_ERR_TIMEOUT; /* no df_step_set_error() */
+        return DF_ERR_DEADLINE; /* no df_step_set_error() */
 }
 
 static df_err_t typeless_error_body(df_step_t *s, void *opaque)
@@ -791,9 +791,9 @@ START_TEST(test_step_error_texts)
 
         ASSERT_RC(df_test_start(t, "wf", "e0", NULL, 0), DF_OK);
         ASSERT_RC(S.handler_rc, DF_ERR_STEP_FAILED);
-        ck_assert_str_eq(S.last_error, "DF_ERR_TIMEOUT: operation timed out");
+        ck_assert_str_eq(S.last_error, "DF_ERR_DEADLINE: deadline exceeded: no reply or acknowledgement in time");
         ASSERT_STATUS(t, "e0", "FAILED");
-        ck_assert_str_eq(df_test_error(t, "e0"), "DF_ERR_TIMEOUT: operation timed out");
+        ck_assert_str_eq(df_test_error(t, "e0"), "DF_ERR_DEADLINE: deadline exceeded: no reply or acknowledgement in time");
 
         ASSERT_RC(df_test_start(t, "wf", "e1", "1", 1), DF_OK);
         ck_assert_str_eq(S.last_error, "StepError: no type given");

@@ -1254,6 +1254,54 @@ def scenario_restart_storm(brokers):
 
 
 
+# ---------------------------------------------------------------------------
+# 11. timers fired by the worker itself: killed just before / just after
+# ---------------------------------------------------------------------------
+def scenario_local_timers(brokers):
+    """A wait due soon is fired by the worker that owns the execution
+    (timer.local.max.ms), with the timer service as its backstop,
+    timer.local.grace.ms after the due time.  The worker is SIGKILLed just
+    before the commit of a batch that fires timers, then (second round)
+    just after one, and restarted: every execution completes, each wait
+    fires once, no step is recorded twice."""
+    s = Scenario("localtimers", brokers)
+    CLEANUPS.append(s.cleanup)
+    n = 40
+    s.timer_service()
+    figs = {}
+    for rnd, inject in enumerate(("kill-before-local-commit:1", "kill-after-local-commit:1")):
+        env = dict(os.environ, DF_FAULT_INJECT=inject)
+        wid = "w%d" % (rnd + 1)
+        argv = [s.bin("fault_worker"), "--brokers", brokers, "--prefix", s.prefix, "--state-dir", s.state,
+                "--worker-id", "w1", "--log", s.path("steps-w1.log"), "--status", s.path("status-w1.json"),
+                "--cb-file", s.path("callbacks.txt"), "-X", "session.timeout.ms=6000", "--wait-ms", "1500"]
+        w = Proc("worker w1 (%s)" % inject, argv, s.path("worker-w1.err"), env=env)
+        s.workers["w1"] = w
+        first = rnd * n
+        run(s.load(n, first=first), timeout=60)
+        if not wait_for(lambda: not w.alive(), 60):
+            raise AssertionError("the fault injection %s did not fire" % inject)
+        killed = "fault injection: SIGKILL" in w.text()
+        s.expect(killed, "%s: the worker killed itself at a local fire" % inject)
+        # restarted without the fault injection
+        w.env = None
+        w.start()
+        t0 = time.monotonic()
+        rc, out = run(s.wait_results(first + n, 90), timeout=120, check=False)
+        s.expect(rc == 0, "%s: every execution reached a result" % inject)
+        figs["%s: restart -> all done" % inject] = "%.1f s" % (time.monotonic() - t0)
+        w.stop()
+    s.stop_all()
+    ok, f = s.verify(five=2 * n)
+    s.expect(ok, "checker: each step and each wait recorded once, none lost")
+    s.figs.update({"executions": 2 * n, "duplicates found": f.get("duplicates"), "lost": f.get("lost"),
+                   "unfinished": f.get("unfinished"), "history errors": f.get("history_errors")})
+    s.figs.update(figs)
+    s.report("scenario 11: timers fired by the worker, killed before / after the commit")
+    return s.ok
+
+
+
 def fmt_times(ts):
     if not ts:
         return "n/a"
@@ -1272,6 +1320,7 @@ SCENARIOS = {
     "full-disk": (scenario_full_disk, 200),
     "crash-loop": (scenario_crash_loop, 200),
     "restart-storm": (scenario_restart_storm, 200),
+    "local-timers": (scenario_local_timers, 250),
 }
 
 

@@ -29,7 +29,7 @@ extern "C" {
         X(STEP_FAILED, 0, "step failed")                                                \
         X(STEP_INTERRUPTED, 1, "step interrupted (at-most-once step started, no result)") \
         X(CALLBACK_FAILED, 0, "callback completed with a failure")                      \
-        X(TIMED_OUT, 0, "timed out")                                                    \
+        X(TIMED_OUT, 0, "timed out (a callback or an execution: a workflow outcome)")   \
         X(UNKNOWN_CALLBACK, 0, "unknown or forged callback id")                         \
         X(FINISHED, 0, "already finished")                                              \
         X(STOPPED, 0, "execution stopped")                                              \
@@ -38,7 +38,7 @@ extern "C" {
         X(KAFKA, 1, "Kafka error")                                                      \
         X(FENCED, 0, "fenced: another instance owns this work")                         \
         X(STORE, 1, "state store (RocksDB) error")                                      \
-        X(TIMEOUT, 1, "operation timed out")                                            \
+        X(DEADLINE, 1, "deadline exceeded: no reply or acknowledgement in time")          \
         X(STATE, 0, "invalid state for this call")                                      \
         X(UNKNOWN_WORKFLOW, 0, "no workflow registered under that name")              \
         X(REJECTED, 0, "rejected: the worker could not process the request (dead-lettered)") \

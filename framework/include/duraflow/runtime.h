@@ -182,7 +182,7 @@ DF_EXPORT void df_client_destroy(df_client_t *c);
  * df_execution_id_check / df_workflow_name_check say, NULL input with len >
  * 0), DF_ERR_PAYLOAD_TOO_LARGE, DF_ERR_CONFLICT, DF_ERR_UNKNOWN_WORKFLOW,
  * DF_ERR_REJECTED (the worker dead-lettered the request: errstr is its
- * message), DF_ERR_TIMEOUT (no worker replied in time: the request is
+ * message), DF_ERR_DEADLINE (no worker replied in time: the request is
  * durable in <prefix>.events and errstr says so; df_client_describe tells
  * whether a worker recorded it), DF_ERR_KAFKA.
  */
@@ -194,7 +194,7 @@ DF_EXPORT df_err_t df_client_start(df_client_t *c, const char *workflow, const c
  * Argument errors as df_client_start's. */
 DF_EXPORT df_err_t df_client_start_async(df_client_t *c, const char *workflow, const char *execution_id,
                                          const void *input, size_t len, char *errstr, size_t errstr_size);
-/** Wait until every message sent so far is acknowledged.  DF_OK; DF_ERR_TIMEOUT
+/** Wait until every message sent so far is acknowledged.  DF_OK; DF_ERR_DEADLINE
  * (still in flight: call again); DF_ERR_KAFKA when some message since the last
  * flush was not delivered and is gone (send those again: starts are
  * idempotent by execution name, a repeated completion is rejected as
@@ -211,7 +211,7 @@ typedef enum df_callback_outcome {
  * Complete (or heartbeat) a callback.  With wait_reply, waits for the
  * worker's verdict: DF_OK, DF_ERR_UNKNOWN_CALLBACK (forged, unknown or
  * malformed id), DF_ERR_FINISHED (already completed or timed out),
- * DF_ERR_NOT_FOUND (no such execution), DF_ERR_REJECTED, DF_ERR_TIMEOUT (as
+ * DF_ERR_NOT_FOUND (no such execution), DF_ERR_REJECTED, DF_ERR_DEADLINE (as
  * df_client_start's); without it, returns once the completion is durable in
  * Kafka.  payload is the success payload (at most DF_PAYLOAD_MAX bytes),
  * error the failure message (may be NULL; valid UTF-8 of at most

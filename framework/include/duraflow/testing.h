@@ -52,7 +52,7 @@ DF_EXPORT void df_test_set_history_limits(df_test_t *t, int max_operations, int6
 /**
  * hold != 0: every event of execution_id (start, timer, callback, stop,
  * child-done) is kept back, in order, as when no worker owns its partition;
- * requests for it then return DF_ERR_TIMEOUT.  hold = 0: the kept events are
+ * requests for it then return DF_ERR_DEADLINE.  hold = 0: the kept events are
  * delivered (behind what is queued) and the queue runs.
  */
 DF_EXPORT void df_test_hold(df_test_t *t, const char *execution_id, int hold);
@@ -96,11 +96,11 @@ DF_EXPORT void df_test_fail_next(df_test_t *t, int nth);
 DF_EXPORT int df_test_crashes(const df_test_t *t);
 /** Number of timers pending. */
 DF_EXPORT int df_test_pending_timers(const df_test_t *t);
-/** ignore != 0: timers the engine withdraws (a callback's timeout once it
+/** keep != 0: timers the engine withdraws (a callback's timeout once it
  * completed) stay pending and fire, as when the timer service fired one
  * before its withdrawal reached it; for testing that such a late timer is
  * a no-op.  Default 0: withdrawn timers are dropped, as in production. */
-DF_EXPORT void df_test_keep_withdrawn_timers(df_test_t *t, int ignore);
+DF_EXPORT void df_test_keep_withdrawn_timers(df_test_t *t, int keep);
 
 /* ---- inspection (strings and bytes owned by t, valid until its next call) ---- */
 

@@ -173,7 +173,7 @@ static df_err_t sim_post(df_step_t *s, ow_flow_t *f, const char *path, json_t *b
         free(text);
         if (status < 0) {
                 df_step_set_error(s, "SimUnavailable", err);
-                rc = DF_ERR_TIMEOUT;
+                rc = DF_ERR_DEADLINE;
         } else if (status >= 200 && status < 300) {
                 if (result_obj) {
                         char *r = json_dumps(result_obj, JSON_COMPACT | JSON_SORT_KEYS);
