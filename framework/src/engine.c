@@ -37,6 +37,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "log.h"
 #include "pool.h"
 
 typedef struct df__wfver {
@@ -2331,59 +2332,18 @@ df_err_t df_wait_for_condition(df_ctx_t *ctx, const char *name, df_check_fn chec
 
 /* ---------------- replay-aware logging ---------------- */
 
-/* src into dst (cap bytes) with control characters, bidi controls and
- * invalid UTF-8 escaped, so a log line never carries terminal controls. */
-static void df__log_escape(char *dst, size_t cap, const char *src)
-{
-        size_t o = 0, i = 0, n = strlen(src);
-
-        while (i < n && o + 12 < cap) {
-                unsigned char c = (unsigned char)src[i];
-                size_t len = c < 0x80 ? 1 : (c >= 0xc2 && c <= 0xdf) ? 2 : (c >= 0xe0 && c <= 0xef) ? 3
-                                                                      : (c >= 0xf0 && c <= 0xf4) ? 4 : 0;
-                uint32_t cp;
-                if (c < 0x20 || c == 0x7f || len == 0 || i + len > n || df__utf8_invalid_at(src + i, len) != len) {
-                        if (c >= 0x20 && c < 0x7f) {
-                                dst[o++] = (char)c;
-                        } else {
-                                o += (size_t)snprintf(dst + o, cap - o, "\\x%02x", c);
-                        }
-                        i++;
-                        continue;
-                }
-                if (len == 1) {
-                        dst[o++] = (char)c;
-                        i++;
-                        continue;
-                }
-                if (len == 2)
-                        cp = ((c & 0x1fu) << 6) | ((unsigned char)src[i + 1] & 0x3fu);
-                else if (len == 3)
-                        cp = ((c & 0x0fu) << 12) | (((unsigned char)src[i + 1] & 0x3fu) << 6) |
-                             ((unsigned char)src[i + 2] & 0x3fu);
-                else
-                        cp = ((c & 0x07u) << 18) | (((unsigned char)src[i + 1] & 0x3fu) << 12) |
-                             (((unsigned char)src[i + 2] & 0x3fu) << 6) | ((unsigned char)src[i + 3] & 0x3fu);
-                if (cp == 0x61c || cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
-                    (cp >= 0x2066 && cp <= 0x2069) || (cp >= 0x80 && cp < 0xa0)) {
-                        o += (size_t)snprintf(dst + o, cap - o, "\\u{%04x}", (unsigned)cp);
-                } else {
-                        memcpy(dst + o, src + i, len);
-                        o += len;
-                }
-                i += len;
-        }
-        dst[o] = '\0';
-}
-
+/* One line through log.c with the execution's correlation fields (text:
+ * escaped for a terminal; json: one object a line, log.format). */
 static void df__log_line(int level, const df__exec_rec_t *e, const char *op_id, int attempt, const char *fmt,
                          va_list ap)
 {
-        char msg[1025], esc[4 * 1024 + 64];
-        vsnprintf(msg, sizeof(msg), fmt, ap);
-        df__log_escape(esc, sizeof(esc), msg);
-        df__log(level, "[execution=%s workflow=%s version=%d operation=%s attempt=%d] %s", e->execution_id,
-                e->workflow, e->version, op_id && *op_id ? op_id : "-", attempt, esc);
+        df__log_fields_t f;
+        memset(&f, 0, sizeof(f));
+        f.execution_id = e->execution_id;
+        f.workflow = e->workflow;
+        f.op_id = op_id && *op_id ? op_id : NULL;
+        f.attempt = attempt;
+        df__log_vctx(level, &f, fmt, ap);
 }
 
 void df_log(df_ctx_t *ctx, df_log_level_t level, const char *fmt, ...)

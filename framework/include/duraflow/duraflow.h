@@ -461,13 +461,14 @@ typedef enum df_log_level {
 
 /**
  * Log a line from workflow code, to the worker's log (stderr, at or above
- * "log.level").  Writes nothing while ctx replays recorded operations (so a
- * line appears once however often the handler replays), as AWS durable
- * functions' context logger.  The line carries the execution id, workflow,
- * version, the operation id this context reached last and its attempt:
- * "[execution=E workflow=W version=V operation=3.1 attempt=1] text".  The
- * text is cut at 4,096 bytes; control characters, bidi controls and invalid
- * UTF-8 are written escaped (\xNN, \u{NNNN}).  Thread-safe.
+ * "log.level", in "log.format").  Writes nothing while ctx replays recorded
+ * operations (so a line appears once however often the handler replays), as
+ * AWS durable functions' context logger.  The line carries the execution
+ * id, the workflow, the operation id this context reached last and its
+ * attempt (text: "... INFO text execution_id=E workflow=W op_id=3.1
+ * attempt=1 worker_id=..."; json: the same as fields).  A line is at most
+ * 4,096 bytes; in text, control characters, bidi controls and invalid UTF-8
+ * are written escaped (\xNN, \u{NNNN}).  Thread-safe.
  */
 DF_EXPORT void df_log(df_ctx_t *ctx, df_log_level_t level, const char *fmt, ...) DF_PRINTF_FORMAT(3, 4);
 /** The same from a step body (which only runs for real, never on replay):
