@@ -57,8 +57,24 @@ int main(int argc, char **argv)
                 fprintf(stderr, "client: %s\n", e);
                 return 1;
         }
-        if (bench_spawn_node(&w, "worker", prefix, state, "h1", 1, argc, argv, NULL, errlog))
-                return 1;
+        {
+                /* the history limits (history.max.*, 3,000 operations and 100 MB by
+                 * default) above this run's history, unless -X sets them */
+                static char ops[64], bytes_x[64];
+                const char *extra[3] = {NULL, NULL, NULL};
+                int ne = 0;
+                if (!strstr(bench_conf_args_str(argc, argv), "history.max.operations=")) {
+                        snprintf(ops, sizeof(ops), "history.max.operations=%ld", steps + 100);
+                        extra[ne++] = ops;
+                }
+                if (!strstr(bench_conf_args_str(argc, argv), "history.max.bytes=")) {
+                        snprintf(bytes_x, sizeof(bytes_x), "history.max.bytes=%lld",
+                                 (long long)steps * (bytes + 4096) + (64LL << 20));
+                        extra[ne++] = bytes_x;
+                }
+                if (bench_spawn_node(&w, "worker", prefix, state, "h1", 1, argc, argv, extra, errlog))
+                        return 1;
+        }
         if (waits) {
                 if (bench_spawn_node(&ts, "timers", prefix, state, "t1", 1, argc, argv, NULL, tslog))
                         return 1;

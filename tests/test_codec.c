@@ -25,9 +25,19 @@ uint64_t df__codec_fingerprint(df__rec_type_t type);
 #define ERRSZ 512
 #define DLQ_MAX (4 * 1024 * 1024)
 
-/* PCF of schemas/Event.avsc and schemas/v0/Event.avsc, written by hand from
- * the specification's rules. */
+/* PCF of schemas/Event.avsc, schemas/v1/Event.avsc and schemas/v0/Event.avsc,
+ * written by hand from the specification's rules. */
 static const char EVENT_PCF[] =
+        "{\"name\":\"io.duraflow.Event\",\"type\":\"record\",\"fields\":["
+        "{\"name\":\"type\",\"type\":\"int\"},{\"name\":\"execution_id\",\"type\":\"string\"},"
+        "{\"name\":\"workflow\",\"type\":\"string\"},{\"name\":\"input\",\"type\":\"bytes\"},"
+        "{\"name\":\"op_id\",\"type\":\"string\"},{\"name\":\"seq\",\"type\":\"long\"},"
+        "{\"name\":\"timer_kind\",\"type\":\"int\"},{\"name\":\"callback_id\",\"type\":\"string\"},"
+        "{\"name\":\"callback_kind\",\"type\":\"int\"},{\"name\":\"error\",\"type\":\"string\"},"
+        "{\"name\":\"request_id\",\"type\":\"string\"},{\"name\":\"ts_ms\",\"type\":\"long\"},"
+        "{\"name\":\"parent_id\",\"type\":\"string\"},{\"name\":\"parent_op\",\"type\":\"string\"},"
+        "{\"name\":\"child_id\",\"type\":\"string\"},{\"name\":\"status\",\"type\":\"int\"}]}";
+static const char EVENT_V1_PCF[] =
         "{\"name\":\"io.duraflow.Event\",\"type\":\"record\",\"fields\":["
         "{\"name\":\"type\",\"type\":\"int\"},{\"name\":\"execution_id\",\"type\":\"string\"},"
         "{\"name\":\"workflow\",\"type\":\"string\"},{\"name\":\"input\",\"type\":\"bytes\"},"
@@ -46,9 +56,11 @@ static const char EVENT_V0_PCF[] =
 
 /* Body layouts (field order of the schemas): i=int, l=long, s=C string,
  * b=(pointer, length) bytes or raw string bytes. */
-#define EVENT_FMT "issbslisissl"
+#define EVENT_FMT "issbslisissl" "sssi"
+#define EVENT_V1_FMT "issbslisissl"
 #define EVENT_V0_FMT "issbslisisl"
-#define OP_FMT "ssssiiibslllsll"
+#define OP_FMT "ssssiiibslllsll" "is"
+#define OP_V1_FMT "ssssiiibslllsll"
 
 /* ------------------------------------------------------------------ */
 /* Hand-made Avro writer.                                              */
@@ -181,6 +193,10 @@ static void fill_event(df__event_t *e)
         e->error = strdup("card declined");
         e->request_id = strdup("req-42");
         e->ts_ms = INT64_MIN;
+        e->parent_id = strdup("parent-" UTF8_TEXT);
+        e->parent_op = strdup("4.2");
+        e->child_id = strdup("child-9");
+        e->status = DF__ES_VERSION_MISSING;
 }
 
 static void check_event(const df__event_t *e)
@@ -197,6 +213,10 @@ static void check_event(const df__event_t *e)
         ck_assert_str_eq(e->error, "card declined");
         ck_assert_str_eq(e->request_id, "req-42");
         ck_assert(e->ts_ms == INT64_MIN);
+        ck_assert_str_eq(e->parent_id, "parent-" UTF8_TEXT);
+        ck_assert_str_eq(e->parent_op, "4.2");
+        ck_assert_str_eq(e->child_id, "child-9");
+        ck_assert_int_eq(e->status, DF__ES_VERSION_MISSING);
 }
 
 static void fill_exec(df__exec_rec_t *r)
@@ -211,6 +231,10 @@ static void fill_exec(df__exec_rec_t *r)
         r->created_ms = 1700000000000;
         r->updated_ms = 1700000000999;
         r->op_count = INT32_MAX;
+        r->version = 7;
+        r->parent_id = strdup("p-1");
+        r->parent_op = strdup("2.1");
+        r->park_seq = 3;
 }
 
 static void check_exec(const df__exec_rec_t *r)
@@ -224,6 +248,10 @@ static void check_exec(const df__exec_rec_t *r)
         ck_assert(r->created_ms == 1700000000000);
         ck_assert(r->updated_ms == 1700000000999);
         ck_assert_int_eq(r->op_count, INT32_MAX);
+        ck_assert_int_eq(r->version, 7);
+        ck_assert_str_eq(r->parent_id, "p-1");
+        ck_assert_str_eq(r->parent_op, "2.1");
+        ck_assert(r->park_seq == 3);
 }
 
 static void fill_op(df__op_rec_t *r)
@@ -244,6 +272,8 @@ static void fill_op(df__op_rec_t *r)
         r->callback_id = strdup("cb-1");
         r->seq = 9;
         r->hb_timeout_ms = 60000;
+        r->child_count = 1000;
+        r->child_id = strdup("child-" UTF8_TEXT);
 }
 
 static void check_op(const df__op_rec_t *r)
@@ -263,6 +293,8 @@ static void check_op(const df__op_rec_t *r)
         ck_assert_str_eq(r->callback_id, "cb-1");
         ck_assert(r->seq == 9);
         ck_assert(r->hb_timeout_ms == 60000);
+        ck_assert_int_eq(r->child_count, 1000);
+        ck_assert_str_eq(r->child_id, "child-" UTF8_TEXT);
 }
 
 static void fill_timer(df__timer_rec_t *r)
@@ -604,7 +636,7 @@ START_TEST(test_zeroed_records)
         df__buf_t b = {0};
         df__op_rec_t op = {0}, op2;
         ck_assert_msg(df__op_encode(&op, &b, err, sizeof err) == 0, "%s", err);
-        ck_assert_uint_eq(b.len, 10 + 15); /* one byte per field */
+        ck_assert_uint_eq(b.len, 10 + 17); /* one byte per field */
         ck_assert_int_eq(df__op_decode(b.data, b.len, &op2, err, sizeof err), 0);
         ck_assert_str_eq(op2.execution_id, "");
         ck_assert_str_eq(op2.name, "");
@@ -713,7 +745,7 @@ START_TEST(test_payloads)
         tb_t t = {0};
         tb_hdr(&t, df__codec_fingerprint(DF__REC_OP));
         tb_fmt(&t, OP_FMT, "e", "1", "", "n", (int32_t)0, (int32_t)2, (int32_t)1, big, (size_t)(DF__PAYLOAD_MAX + 1), "",
-               (int64_t)0, (int64_t)0, (int64_t)0, "", (int64_t)0, (int64_t)0);
+               (int64_t)0, (int64_t)0, (int64_t)0, "", (int64_t)0, (int64_t)0, (int32_t)0, "");
         ck_assert_int_eq(df__op_decode(t.p, t.len, &op2, err, sizeof err), -1);
         ck_assert_str_eq(err, "Operation.result is 1000001 bytes, over the limit of 1000000");
         ck_assert(all_zero(&op2, sizeof op2));
@@ -791,8 +823,8 @@ START_TEST(test_utf8_fields)
                 tb_t t = {0};
                 df__event_t out;
                 tb_hdr(&t, fp);
-                tb_fmt(&t, "isbbslisissl", (int32_t)0, "e-1", bad[i].s, bad[i].n, "", (size_t)0, "", (int64_t)0, (int32_t)0,
-                       "", (int32_t)0, "", "", (int64_t)0);
+                tb_fmt(&t, "isbbslisissl" "sssi", (int32_t)0, "e-1", bad[i].s, bad[i].n, "", (size_t)0, "", (int64_t)0,
+                       (int32_t)0, "", (int32_t)0, "", "", (int64_t)0, "", "", "", (int32_t)0);
                 ck_assert_int_eq(df__event_decode(t.p, t.len, &out, err, sizeof err), -1);
                 ck_assert_str_eq(err, bad[i].msg);
                 ck_assert(all_zero(&out, sizeof out));
@@ -802,8 +834,8 @@ START_TEST(test_utf8_fields)
         tb_t t = {0};
         df__event_t out;
         tb_hdr(&t, fp);
-        tb_fmt(&t, "isbbslisissl", (int32_t)0, "e-1", UTF8_TEXT, sizeof UTF8_TEXT - 1, "", (size_t)0, "", (int64_t)0,
-               (int32_t)0, "", (int32_t)0, "", "", (int64_t)0);
+        tb_fmt(&t, "isbbslisissl" "sssi", (int32_t)0, "e-1", UTF8_TEXT, sizeof UTF8_TEXT - 1, "", (size_t)0, "",
+               (int64_t)0, (int32_t)0, "", (int32_t)0, "", "", (int64_t)0, "", "", "", (int32_t)0);
         ck_assert_msg(df__event_decode(t.p, t.len, &out, err, sizeof err) == 0, "%s", err);
         ck_assert_str_eq(out.workflow, UTF8_TEXT);
         df__event_clear(&out);
@@ -816,13 +848,19 @@ START_TEST(test_enum_ranges)
         char err[ERRSZ] = "";
         df__buf_t b = {0};
         df__event_t ev = {0}, out;
-        ev.type = 7;
+        ev.type = 8;
         ck_assert_int_eq(df__event_encode(&ev, &b, err, sizeof err), -1);
-        ck_assert_str_eq(err, "Event.type is 7, out of range [0, 6]");
+        ck_assert_str_eq(err, "Event.type is 8, out of range [0, 7]");
         ev.type = DF__EV_TIMER;
         ev.timer_kind = -1;
         ck_assert_int_eq(df__event_encode(&ev, &b, err, sizeof err), -1);
-        ck_assert_str_eq(err, "Event.timer_kind is -1, out of range [0, 3]");
+        ck_assert_str_eq(err, "Event.timer_kind is -1, out of range [0, 4]");
+        ev.timer_kind = DF__TK_WAIT;
+        ev.type = DF__EV_CHILD_DONE;
+        ev.status = 10;
+        ck_assert_int_eq(df__event_encode(&ev, &b, err, sizeof err), -1);
+        ck_assert_str_eq(err, "Event.status is 10, out of range [0, 9]");
+        ev.status = 0;
 
         df__op_rec_t op = {0};
         op.status = 99;
@@ -833,7 +871,7 @@ START_TEST(test_enum_ranges)
         tb_t t = {0};
         tb_hdr(&t, df__codec_fingerprint(DF__REC_EVENT));
         tb_fmt(&t, EVENT_FMT, (int32_t)2, "e", "", "", (size_t)0, "", (int64_t)0, (int32_t)0, "cb", (int32_t)3, "", "",
-               (int64_t)0);
+               (int64_t)0, "", "", "", (int32_t)0);
         ck_assert_int_eq(df__event_decode(t.p, t.len, &out, err, sizeof err), -1);
         ck_assert_str_eq(err, "Event.callback_kind is 3, out of range [0, 2]");
         ck_assert(all_zero(&out, sizeof out));
@@ -841,16 +879,17 @@ START_TEST(test_enum_ranges)
 
         df__exec_rec_t ex;
         tb_hdr(&t, df__codec_fingerprint(DF__REC_EXEC));
-        tb_fmt(&t, "ssbibsll" "i" "isib", "e", "w", "", (size_t)0, (int32_t)9, "", (size_t)0, "", (int64_t)0,
-               (int64_t)0, (int32_t)0, (int32_t)0, "", (int32_t)0, "", (size_t)0);
+        tb_fmt(&t, "ssbibsll" "i" "isib" "issl", "e", "w", "", (size_t)0, (int32_t)10, "", (size_t)0, "", (int64_t)0,
+               (int64_t)0, (int32_t)0, (int32_t)0, "", (int32_t)0, "", (size_t)0, (int32_t)1, "", "", (int64_t)0);
         ck_assert_int_eq(df__exec_decode(t.p, t.len, &ex, err, sizeof err), -1);
-        ck_assert_str_eq(err, "Execution.status is 9, out of range [0, 8]");
+        ck_assert_str_eq(err, "Execution.status is 10, out of range [0, 9]");
         tb_free(&t);
 
         /* An int field whose varint does not fit 32 bits. */
         tb_hdr(&t, df__codec_fingerprint(DF__REC_EVENT));
         tb_long(&t, (int64_t)INT32_MAX + 1);
-        tb_fmt(&t, "ssbslisissl", "e", "", "", (size_t)0, "", (int64_t)0, (int32_t)0, "", (int32_t)0, "", "", (int64_t)0);
+        tb_fmt(&t, "ssbslisissl" "sssi", "e", "", "", (size_t)0, "", (int64_t)0, (int32_t)0, "", (int32_t)0, "", "",
+               (int64_t)0, "", "", "", (int32_t)0);
         ck_assert_int_eq(df__event_decode(t.p, t.len, &out, err, sizeof err), -1);
         ck_assert_str_eq(err, "malformed body: Event.type = 2147483648 does not fit an int");
         tb_free(&t);
@@ -991,6 +1030,90 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* Schema evolution.                                                    */
 
+/* The fingerprint of schemas/<rel> (its PCF), read from the source tree. */
+static uint64_t file_fp(const char *rel)
+{
+        char path[1024], err[ERRSZ] = "", *pcf = NULL, *text;
+        FILE *f;
+        long n;
+        uint64_t fp;
+        snprintf(path, sizeof path, "%s/%s", DF_SCHEMA_DIR, rel);
+        f = fopen(path, "rb");
+        ck_assert_msg(f != NULL, "cannot open %s", path);
+        fseek(f, 0, SEEK_END);
+        n = ftell(f);
+        fseek(f, 0, SEEK_SET);
+        text = malloc((size_t)n + 1);
+        ck_assert_ptr_nonnull(text);
+        ck_assert_uint_eq(fread(text, 1, (size_t)n, f), (size_t)n);
+        fclose(f);
+        ck_assert_msg(df__codec_pcf(text, (size_t)n, &pcf, err, sizeof err) == 0, "%s", err);
+        fp = df__crc64_avro(pcf, strlen(pcf));
+        free(pcf);
+        free(text);
+        return fp;
+}
+
+/* Records of in-flight executions written before child contexts, invoke
+ * and versions (schemas/v1/) decode, the new fields taking the current
+ * schema's defaults: an execution runs version 1, no parent, no children. */
+START_TEST(test_evolution_v1_records)
+{
+        char err[ERRSZ] = "";
+        uint64_t ev_fp = file_fp("v1/Event.avsc"), ex_fp = file_fp("v1/Execution.avsc"),
+                 op_fp = file_fp("v1/Operation.avsc");
+        tb_t t = {0};
+
+        ck_assert_uint_eq(ev_fp, df__crc64_avro(EVENT_V1_PCF, strlen(EVENT_V1_PCF)));
+        ck_assert_uint_ne(ev_fp, df__codec_fingerprint(DF__REC_EVENT));
+        ck_assert_uint_ne(ex_fp, df__codec_fingerprint(DF__REC_EXEC));
+        ck_assert_uint_ne(op_fp, df__codec_fingerprint(DF__REC_OP));
+
+        df__event_t ev;
+        tb_hdr(&t, ev_fp);
+        tb_fmt(&t, EVENT_V1_FMT, (int32_t)DF__EV_START, "exec-1", "orders", BIN, sizeof BIN, "", (int64_t)0,
+               (int32_t)0, "", (int32_t)0, "", "req-1", (int64_t)1700000000000LL);
+        ck_assert_msg(df__event_decode(t.p, t.len, &ev, err, sizeof err) == 0, "%s", err);
+        ck_assert_int_eq(ev.type, DF__EV_START);
+        ck_assert_str_eq(ev.workflow, "orders");
+        ck_assert_str_eq(ev.request_id, "req-1");
+        ck_assert_str_eq(ev.parent_id, "");
+        ck_assert_str_eq(ev.parent_op, "");
+        ck_assert_str_eq(ev.child_id, "");
+        ck_assert_int_eq(ev.status, 0);
+        df__event_clear(&ev);
+        tb_free(&t);
+
+        df__exec_rec_t ex;
+        tb_hdr(&t, ex_fp);
+        tb_fmt(&t, "ssbibsll" "i" "isib", "exec-1", "orders", "in", (size_t)2, (int32_t)DF__ES_SUSPENDED, "",
+               (size_t)0, "", (int64_t)1, (int64_t)2, (int32_t)4, (int32_t)1, "3", (int32_t)2, "", (size_t)0);
+        ck_assert_msg(df__exec_decode(t.p, t.len, &ex, err, sizeof err) == 0, "%s", err);
+        ck_assert_int_eq(ex.status, DF__ES_SUSPENDED);
+        ck_assert_int_eq(ex.op_count, 4);
+        ck_assert_int_eq(ex.crash_count, 1);
+        ck_assert_str_eq(ex.crash_op, "3");
+        ck_assert_int_eq(ex.version, 1); /* the schema's default: the only code there was */
+        ck_assert_str_eq(ex.parent_id, "");
+        ck_assert_str_eq(ex.parent_op, "");
+        ck_assert(ex.park_seq == 0);
+        df__exec_clear(&ex);
+        tb_free(&t);
+
+        df__op_rec_t op;
+        tb_hdr(&t, op_fp);
+        tb_fmt(&t, OP_V1_FMT, "exec-1", "2", "", "charge", (int32_t)DF__OP_STEP, (int32_t)DF__OS_SUCCEEDED,
+               (int32_t)1, BIN, sizeof BIN, "", (int64_t)1, (int64_t)2, (int64_t)0, "", (int64_t)0, (int64_t)0);
+        ck_assert_msg(df__op_decode(t.p, t.len, &op, err, sizeof err) == 0, "%s", err);
+        ck_assert_str_eq(op.op_id, "2");
+        buf_eq(&op.result, BIN, sizeof BIN);
+        ck_assert_int_eq(op.child_count, 0);
+        ck_assert_str_eq(op.child_id, "");
+        df__op_clear(&op);
+        tb_free(&t);
+}
+END_TEST
+
 START_TEST(test_evolution_v0_event)
 {
         char err[ERRSZ] = "";
@@ -1021,7 +1144,7 @@ START_TEST(test_evolution_v0_event)
         df__buf_t b = {0};
         ck_assert_int_eq(df__event_encode(&ev, &b, err, sizeof err), 0);
         ck_assert_uint_eq(hdr_fp(&b), df__codec_fingerprint(DF__REC_EVENT));
-        ck_assert_uint_eq(b.len, t.len + 1); /* + the empty request_id */
+        ck_assert_uint_eq(b.len, t.len + 5); /* + the empty request_id, parent_id, parent_op, child_id, status 0 */
         df__buf_clear(&b);
         df__event_clear(&ev);
 
@@ -1322,6 +1445,7 @@ static Suite *codec_suite(void)
         tc = tcase_create("evolution");
         tcase_add_checked_fixture(tc, setup, NULL);
         tcase_add_test(tc, test_evolution_v0_event);
+        tcase_add_test(tc, test_evolution_v1_records);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("robustness");

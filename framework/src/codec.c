@@ -104,25 +104,29 @@ typedef struct rdesc {
 #define F_LONG(T, f) {#f, K_LONG, offsetof(T, f), INT64_MIN, INT64_MAX, 0}
 
 static const fdesc_t event_fields[] = {
-        F_INT(df__event_t, type, DF__EV_START, DF__EV_RESUME),
+        F_INT(df__event_t, type, DF__EV_START, DF__EV_CHILD_DONE),
         F_STR(df__event_t, execution_id),
         F_STR(df__event_t, workflow),
         F_BYTES(df__event_t, input, DF__PAYLOAD_MAX),
         F_STR(df__event_t, op_id),
         F_LONG(df__event_t, seq),
-        F_INT(df__event_t, timer_kind, DF__TK_WAIT, DF__TK_CB_HEARTBEAT),
+        F_INT(df__event_t, timer_kind, DF__TK_WAIT, DF__TK_VERSION),
         F_STR(df__event_t, callback_id),
         F_INT(df__event_t, callback_kind, DF__CB_SUCCESS, DF__CB_HEARTBEAT),
         F_STR(df__event_t, error),
         F_STR(df__event_t, request_id),
         F_LONG(df__event_t, ts_ms),
+        F_STR(df__event_t, parent_id),
+        F_STR(df__event_t, parent_op),
+        F_STR(df__event_t, child_id),
+        F_INT(df__event_t, status, DF__ES_PENDING, DF__ES_VERSION_MISSING),
 };
 
 static const fdesc_t exec_fields[] = {
         F_STR(df__exec_rec_t, execution_id),
         F_STR(df__exec_rec_t, workflow),
         F_BYTES(df__exec_rec_t, input, DF__PAYLOAD_MAX),
-        F_INT(df__exec_rec_t, status, DF__ES_PENDING, DF__ES_QUARANTINED),
+        F_INT(df__exec_rec_t, status, DF__ES_PENDING, DF__ES_VERSION_MISSING),
         F_BYTES(df__exec_rec_t, output, DF__PAYLOAD_MAX),
         F_STR(df__exec_rec_t, error),
         F_LONG(df__exec_rec_t, created_ms),
@@ -132,6 +136,10 @@ static const fdesc_t exec_fields[] = {
         F_STR(df__exec_rec_t, crash_op),
         F_INT(df__exec_rec_t, crash_attempt, 0, INT32_MAX),
         F_BYTES(df__exec_rec_t, stash, DF__PAYLOAD_MAX + 65536),
+        F_INT(df__exec_rec_t, version, 0, INT32_MAX),
+        F_STR(df__exec_rec_t, parent_id),
+        F_STR(df__exec_rec_t, parent_op),
+        F_LONG(df__exec_rec_t, park_seq),
 };
 
 static const fdesc_t op_fields[] = {
@@ -139,7 +147,7 @@ static const fdesc_t op_fields[] = {
         F_STR(df__op_rec_t, op_id),
         F_STR(df__op_rec_t, parent_id),
         F_STR(df__op_rec_t, name),
-        F_INT(df__op_rec_t, type, DF__OP_STEP, DF__OP_INVOKE),
+        F_INT(df__op_rec_t, type, DF__OP_STEP, DF__OP_CONDITION),
         F_INT(df__op_rec_t, status, DF__OS_STARTED, DF__OS_TIMED_OUT),
         F_INT(df__op_rec_t, attempt, 0, INT32_MAX),
         F_BYTES(df__op_rec_t, result, DF__PAYLOAD_MAX),
@@ -150,6 +158,8 @@ static const fdesc_t op_fields[] = {
         F_STR(df__op_rec_t, callback_id),
         F_LONG(df__op_rec_t, seq),
         F_LONG(df__op_rec_t, hb_timeout_ms),
+        F_INT(df__op_rec_t, child_count, 0, INT32_MAX),
+        F_STR(df__op_rec_t, child_id),
 };
 
 static const fdesc_t timer_fields[] = {
@@ -165,7 +175,7 @@ static const fdesc_t result_fields[] = {
         F_INT(df__result_rec_t, kind, DF__RK_RESULT, DF__RK_REPLY),
         F_STR(df__result_rec_t, execution_id),
         F_STR(df__result_rec_t, request_id),
-        F_INT(df__result_rec_t, status, DF__ES_PENDING, DF__ES_QUARANTINED),
+        F_INT(df__result_rec_t, status, DF__ES_PENDING, DF__ES_VERSION_MISSING),
         F_INT(df__result_rec_t, code, INT32_MIN, INT32_MAX),
         F_BYTES(df__result_rec_t, output, DF__PAYLOAD_MAX),
         F_STR(df__result_rec_t, error),

@@ -88,6 +88,20 @@ static const df__prop_def_t df__props[] = {
           "aborts or is OOM-killed; counted across restarts and workers) is QUARANTINED: parked, visible, "
           "resumable. Each death also fails the step attempt that ran (WorkerCrashed) into its retry strategy"},
          DF__P_INT, 1, 1000, DF__S(execution_max_crashes)},
+        {{"worker.threads", "16",
+          "most branch bodies of a parallel or map (df_parallel, df_map) that run at once in one worker, counting "
+          "the worker's own thread (a pool of worker.threads - 1 threads); 1 = one after another. max_concurrency "
+          "of a call bounds it further"},
+         DF__P_INT, 1, 1024, DF__S(worker_threads)},
+        {{"history.max.operations", "3000",
+          "most operations one execution may record (every step, wait, callback, child context, branch, invoke); "
+          "the operation beyond fails that execution, naming the limit (as AWS durable functions' 3,000)"},
+         DF__P_INT, 1, 1000000, DF__S(history_max_operations)},
+        {{"history.max.bytes", "104857600",
+          "most bytes of history one execution may record (its input, step results, callback payloads, child "
+          "results, errors); a result that would go beyond fails that execution, naming the limit (as AWS "
+          "durable functions' 100 MB), bytes"},
+         DF__P_INT, 1024, 1LL << 40, DF__S(history_max_bytes)},
         {{"log.level", "info", "error, warn, info or debug"}, DF__P_STR, 0, 0, DF__S(log_level)},
         {{"log.format", "text",
           "text (for a terminal; control and bidi characters escaped) or json (one object a line: ts, level, msg and, when "

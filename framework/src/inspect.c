@@ -464,17 +464,6 @@ df_err_t df_record_encode_execution(const df_exec_info_t *info, void **out, size
                               errstr_size);
 }
 
-/* "1", "3.1": 1..32 characters of digits and '.' */
-static int df__op_id_valid(const char *id)
-{
-        size_t n = id ? strlen(id) : 0, i;
-        if (!n || n > 32)
-                return 0;
-        for (i = 0; i < n; i++)
-                if (!((id[i] >= '0' && id[i] <= '9') || id[i] == '.'))
-                        return 0;
-        return 1;
-}
 
 df_err_t df_record_encode_operation(const df_op_info_t *info, void **out, size_t *out_len, char *errstr,
                                     size_t errstr_size)

@@ -44,21 +44,45 @@ void df__map_foreach(df__map_t *m, void (*fn)(const char *key, void *val, void *
 void df__map_clear(df__map_t *m, void (*free_val)(void *));
 void df__map_destroy(df__map_t *m, void (*free_val)(void *));
 
-/* ---- an execution's state in memory ---- */
+/* ---- an execution's state in memory (state.c) ---- */
+
+/** Deepest nesting of child contexts ("1.2.3..." has depth 3), and the
+ * largest counter in one context. */
+#define DF__OP_DEPTH_MAX 32
+#define DF__OP_INDEX_MAX 1000000
+/** Longest operation id, bytes ("1000000.1000000...", DF__OP_DEPTH_MAX deep, fits). */
+#define DF__OP_ID_MAX 256
+
 typedef struct df__exec_state {
         int exists;
         df__exec_rec_t exec;
         int exec_dirty;
-        df__op_rec_t **ops; /* ops[i] is top-level operation id i+1, may be NULL */
+        /* Every operation, top level ("1", "2", ...) and nested ("3.1",
+         * "3.2.1", ...), in load / creation order; op_dirty[i] goes with
+         * ops[i].  index maps an op id to its position + 1, so a lookup by
+         * id is O(1) whatever the history's length or depth. */
+        df__op_rec_t **ops;
         unsigned char *op_dirty;
-        int n_ops, cap_ops;
+        int n_ops, cap_ops;  /* n_ops: all operations */
+        int n_top;           /* highest top-level id ("1".."n_top") */
+        df__map_t *index;
+        size_t rec_bytes;    /* history bytes: input, results and errors recorded (history.max.bytes) */
 } df__exec_state_t;
 
 df__exec_state_t *df__exec_state_new(void);
 void df__exec_state_free(void *st);
-/** Take ownership of *op (moved, *op zeroed) at its op id; 0 or -1. */
+/** Take ownership of *op (moved, *op zeroed) at its op id, replacing a
+ * record with the same id; 0 or -1 (a malformed op id, ENOMEM). */
 int df__exec_state_put_op(df__exec_state_t *st, df__op_rec_t *op);
+/** Top-level operation id (1-based), or NULL. */
 df__op_rec_t *df__exec_state_op(const df__exec_state_t *st, int id);
+/** Any operation by its id ("3", "3.1.2"), or NULL.  O(1). */
+df__op_rec_t *df__exec_state_find(const df__exec_state_t *st, const char *op_id);
+/** Mark the operation with this id dirty (to be flushed). */
+void df__exec_state_touch(df__exec_state_t *st, const char *op_id);
+/** 1 if op_id is "<n>(.<n>)*" with each n in 1..DF__OP_INDEX_MAX, at most
+ * DF__OP_DEPTH_MAX deep. */
+int df__op_id_valid(const char *op_id);
 int df__exec_status_terminal(int status);
 const char *df__exec_status_name(int status);
 int df__exec_status_parse(const char *s);
@@ -98,7 +122,23 @@ typedef int64_t (*df__clock_fn)(void *opaque);
 
 df__engine_t *df__engine_new(const char *events_topic);
 void df__engine_destroy(df__engine_t *eng);
+/** df__engine_register_version(eng, name, 1, fn, opaque). */
 df_err_t df__engine_register(df__engine_t *eng, const char *name, df_handler_fn fn, void *opaque);
+/** Register version (>= 1) of workflow name; several versions live side by
+ * side.  A new execution runs the highest version registered; an execution
+ * keeps its version for life.  DF_ERR_INVALID_ARG on a bad or duplicate
+ * (name, version). */
+df_err_t df__engine_register_version(df__engine_t *eng, const char *name, int version, df_handler_fn fn,
+                                     void *opaque);
+/** Forget version of name (the test runner's "a worker without it");
+ * DF_ERR_NOT_FOUND if it was not registered. */
+df_err_t df__engine_unregister_version(df__engine_t *eng, const char *name, int version);
+/** Most branch bodies (parallel / map) of one replay run at once, counting
+ * the calling thread; 1 = one after another.  Takes effect at the next
+ * parallel / map that needs more threads (a pool created then). */
+void df__engine_set_threads(df__engine_t *eng, int n);
+/** History limits per execution: most operations, most recorded bytes. */
+void df__engine_set_limits(df__engine_t *eng, int max_ops, int64_t max_bytes);
 /** An execution that this many worker processes died while processing
  * (crash events) is QUARANTINED; default 5 ("execution.max.crashes"). */
 void df__engine_set_max_crashes(df__engine_t *eng, int n);

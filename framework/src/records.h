@@ -40,6 +40,8 @@ typedef enum df__event_type {
         DF__EV_CRASH = 5,     /* a worker died while processing the execution: op_id (the step
                                * whose body ran, "" = elsewhere), seq = its attempt */
         DF__EV_RESUME = 6,    /* operator: run a QUARANTINED / NONDETERMINISM execution again */
+        DF__EV_CHILD_DONE = 7, /* an invoked child execution ended: op_id = the parent's INVOKE operation,
+                                * child_id, status (the child's df__exec_status_t), input = its output, error */
 } df__event_type_t;
 
 typedef enum df__timer_kind {
@@ -47,6 +49,8 @@ typedef enum df__timer_kind {
         DF__TK_RETRY = 1,        /* a step's backoff delay is over */
         DF__TK_CB_TIMEOUT = 2,   /* a callback's timeout */
         DF__TK_CB_HEARTBEAT = 3, /* a callback's heartbeat timeout */
+        DF__TK_VERSION = 4,      /* look again for the workflow version of a VERSION_MISSING execution
+                                  * (op_id "", seq = the execution's park_seq) */
 } df__timer_kind_t;
 
 typedef enum df__callback_kind {
@@ -68,6 +72,10 @@ typedef struct df__event {
         char *error;           /* CALLBACK failure / STOP reason */
         char *request_id;      /* correlation id of a control reply, "" if none */
         int64_t ts_ms;         /* when the event was produced, UTC ms */
+        char *parent_id;       /* START of an invoked child / STOP sent by a parent: the parent execution */
+        char *parent_op;       /* START of an invoked child: the parent's INVOKE operation id */
+        char *child_id;        /* CHILD_DONE: the child execution */
+        int32_t status;        /* CHILD_DONE: the child's terminal df__exec_status_t */
 } df__event_t;
 
 /* ---- <prefix>.state: changelog, key = execution id ---- */
@@ -82,6 +90,9 @@ typedef enum df__exec_status {
         DF__ES_NONDETERMINISM = 7, /* stopped in a visible, resumable error state */
         DF__ES_QUARANTINED = 8,    /* kept killing workers (or could not be processed): parked,
                                     * events still recorded; resumable by the operator */
+        DF__ES_VERSION_MISSING = 9, /* its workflow version is not registered on the worker that owns it:
+                                     * parked, events still recorded; goes on by itself once a worker
+                                     * that has the version processes it (a retry timer, any event) */
 } df__exec_status_t;
 
 typedef struct df__exec_rec {
@@ -93,11 +104,16 @@ typedef struct df__exec_rec {
         char *error;           /* FAILED / NONDETERMINISM / STOPPED */
         int64_t created_ms;
         int64_t updated_ms;
-        int32_t op_count;      /* number of top-level operations recorded */
+        int32_t op_count;      /* number of top-level operations recorded (child contexts count their
+                               * own: df__op_rec_t.child_count) */
         int32_t crash_count;   /* worker deaths while processing it, since it last ran through */
         char *crash_op;        /* step whose body ran at the last such death, "" = none / handler */
         int32_t crash_attempt; /* its attempt */
         df__buf_t stash;       /* QUARANTINED: encoded event whose processing failed, applied on resume */
+        int32_t version;       /* workflow version it runs for its whole life (>= 1) */
+        char *parent_id;       /* invoked child: the parent execution, "" if none */
+        char *parent_op;       /* invoked child: the parent's INVOKE operation id */
+        int64_t park_seq;      /* VERSION_MISSING: generation of its retry timer */
 } df__exec_rec_t;
 
 /* ---- <prefix>.state: changelog, key = execution id + "/" + op id ---- */
@@ -105,8 +121,11 @@ typedef enum df__op_type {
         DF__OP_STEP = 0,
         DF__OP_WAIT = 1,
         DF__OP_CALLBACK = 2,
-        DF__OP_CHILD = 3,
-        DF__OP_INVOKE = 4,
+        DF__OP_CHILD = 3,      /* a child context (run_in_child_context, or a branch of a parallel / map) */
+        DF__OP_INVOKE = 4,     /* a child execution (child_id) */
+        DF__OP_PARALLEL = 5,   /* its children are the branches "<id>.1", "<id>.2", ... */
+        DF__OP_MAP = 6,        /* its children are the items "<id>.1", "<id>.2", ... */
+        DF__OP_CONDITION = 7,  /* wait_for_condition: result = the state, attempt = checks run */
 } df__op_type_t;
 
 typedef enum df__op_status {
@@ -133,6 +152,9 @@ typedef struct df__op_rec {
         char *callback_id;     /* CALLBACK */
         int64_t seq;           /* timer generation (heartbeat re-arms bump it) */
         int64_t hb_timeout_ms; /* CALLBACK heartbeat timeout, ms, 0 = none */
+        int32_t child_count;   /* CHILD, PARALLEL, MAP: operations recorded in its context
+                                * ("<op id>.1" .. "<op id>.<child_count>") */
+        char *child_id;        /* INVOKE: the child execution id */
 } df__op_rec_t;
 
 /* ---- <prefix>.timers: key = timer id, compacted (tombstone when fired) ---- */

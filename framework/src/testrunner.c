@@ -11,6 +11,7 @@
 
 typedef struct df__qent {
         df__buf_t ev; /* encoded event */
+        char *exec;   /* its execution id (df_test_hold) */
         struct df__qent *next;
 } df__qent_t;
 
@@ -27,6 +28,8 @@ struct df_test {
         df__map_t *timers; /* timer id -> df__timer_rec_t * (pending) */
         df__map_t *replies; /* request id -> (intptr) code + 1 */
         df__qent_t *qhead, *qtail;
+        df__qent_t *hhead, *htail; /* events of held executions (df_test_hold), in order */
+        df__map_t *held;           /* execution id -> (void *)1 */
         /* staging of one delivery */
         df__staged_timer_t *st_timers;
         df__qent_t *st_events, *st_events_tail;
@@ -35,10 +38,11 @@ struct df_test {
         int kill_in;                  /* df_test_kill_in_step */
         int fault_in;                 /* df_test_fail_next */
         int killed, killed_attempt;   /* the simulated death's breadcrumb */
-        char killed_exec[256], killed_op[32];
+        char killed_exec[256], killed_op[DF__OP_ID_MAX];
         int keep_withdrawn; /* df_test_keep_withdrawn_timers */
         unsigned req_seq;
-        df__exec_state_t *inspect;
+        df__exec_state_t *inspect; /* cached until the store changes */
+        char *inspect_id;
         df_test_op_t op_view;
 };
 
@@ -80,7 +84,8 @@ df_test_t *df_test_new(int64_t start_ms)
         t->timers = df__map_new();
         t->replies = df__map_new();
         t->st_replies = df__map_new();
-        if (!t->eng || !t->store || !t->timers || !t->replies || !t->st_replies) {
+        t->held = df__map_new();
+        if (!t->eng || !t->store || !t->timers || !t->replies || !t->st_replies || !t->held) {
                 df_test_destroy(t);
                 return NULL;
         }
@@ -93,9 +98,18 @@ static void df__q_free(df__qent_t *q)
         while (q) {
                 df__qent_t *n = q->next;
                 free(q->ev.data);
+                free(q->exec);
                 free(q);
                 q = n;
         }
+}
+
+static void df__inspect_drop(df_test_t *t)
+{
+        df__exec_state_free(t->inspect);
+        t->inspect = NULL;
+        free(t->inspect_id);
+        t->inspect_id = NULL;
 }
 
 static void df__staging_clear(df_test_t *t)
@@ -119,18 +133,40 @@ void df_test_destroy(df_test_t *t)
                 return;
         df__staging_clear(t);
         df__q_free(t->qhead);
+        df__q_free(t->hhead);
         df__engine_destroy(t->eng);
         df__map_destroy(t->store, df__buf_free);
         df__map_destroy(t->timers, df__timer_free);
         df__map_destroy(t->replies, NULL);
         df__map_destroy(t->st_replies, NULL);
-        df__exec_state_free(t->inspect);
+        df__map_destroy(t->held, NULL);
+        df__inspect_drop(t);
         free(t);
 }
 
 df_err_t df_test_register(df_test_t *t, const char *name, df_handler_fn fn, void *opaque)
 {
         return df__engine_register(t->eng, name, fn, opaque);
+}
+
+df_err_t df_test_register_version(df_test_t *t, const char *name, int version, df_handler_fn fn, void *opaque)
+{
+        return df__engine_register_version(t->eng, name, version, fn, opaque);
+}
+
+df_err_t df_test_unregister_version(df_test_t *t, const char *name, int version)
+{
+        return df__engine_unregister_version(t->eng, name, version);
+}
+
+void df_test_set_threads(df_test_t *t, int n)
+{
+        df__engine_set_threads(t->eng, n);
+}
+
+void df_test_set_history_limits(df_test_t *t, int max_operations, int64_t max_bytes)
+{
+        df__engine_set_limits(t->eng, max_operations, max_bytes);
 }
 
 int64_t df_test_now(const df_test_t *t)
@@ -208,13 +244,25 @@ static int df__out_cancel_timer(void *opaque, const char *timer_id)
         return 0;
 }
 
+static void df__q_append(df__qent_t **head, df__qent_t **tail, df__qent_t *q)
+{
+        q->next = NULL;
+        if (*tail)
+                (*tail)->next = q;
+        else
+                *head = q;
+        *tail = q;
+}
+
 static int df__q_push(df__qent_t **head, df__qent_t **tail, const df__event_t *ev)
 {
         df__qent_t *q = calloc(1, sizeof(*q));
         char errstr[256];
         if (!q)
                 return -1;
-        if (df__event_encode(ev, &q->ev, errstr, sizeof(errstr))) {
+        q->exec = df__strdup0(ev->execution_id);
+        if (!q->exec || df__event_encode(ev, &q->ev, errstr, sizeof(errstr))) {
+                free(q->exec);
                 free(q);
                 return -1;
         }
@@ -262,6 +310,7 @@ static int df__store_put(void *opaque, const char *key, const df__buf_t *val)
                 free(b);
                 return -1;
         }
+        df__inspect_drop(t);
         df__buf_free(df__map_put(t->store, key, b, &err));
         if (err) {
                 df__buf_free(b);
@@ -330,15 +379,17 @@ static void df__commit_staged(df_test_t *t)
 }
 
 /* Put raw back at the head of the queue (its offset was not committed). */
-static void df__requeue_head(df_test_t *t, const df__buf_t *raw)
+static void df__requeue_head(df_test_t *t, const df__buf_t *raw, const char *exec)
 {
         df__qent_t *q = calloc(1, sizeof(*q));
-        if (q && !df__buf_set(&q->ev, raw->data, raw->len)) {
+        if (q && (q->exec = df__strdup0(exec)) && !df__buf_set(&q->ev, raw->data, raw->len)) {
                 q->next = t->qhead;
                 t->qhead = q;
                 if (!t->qtail)
                         t->qtail = q;
         } else {
+                if (q)
+                        free(q->exec);
                 free(q);
         }
 }
@@ -380,7 +431,7 @@ static void df__after_kill(df_test_t *t, const df__buf_t *raw, int depth)
         ce.op_id = t->killed_op;
         ce.seq = t->killed_attempt;
         ce.ts_ms = t->now;
-        df__requeue_head(t, raw);
+        df__requeue_head(t, raw, t->killed_exec);
         if (!df__event_encode(&ce, &craw, errstr, sizeof(errstr)))
                 df__deliver_ev(t, &craw, 1, depth + 1);
         free(craw.data);
@@ -406,6 +457,18 @@ static void df__deliver_ev(df_test_t *t, const df__buf_t *raw, int committed_fla
                 df__log(DF__LOG_WARN, "test runner: undecodable event dropped: %s", errstr);
                 return;
         }
+        if (df__map_get(t->held, ev.execution_id)) {
+                /* its partition's worker is away (df_test_hold): kept, in order */
+                df__qent_t *q = calloc(1, sizeof(*q));
+                if (q && (q->exec = df__strdup0(ev.execution_id)) && !df__buf_set(&q->ev, raw->data, raw->len))
+                        df__q_append(&t->hhead, &t->htail, q);
+                else if (q) {
+                        free(q->exec);
+                        free(q);
+                }
+                df__event_clear(&ev);
+                return;
+        }
         st = df__exec_state_new();
         if (!st || df__state_load(st, ev.execution_id, df__store_get, t, errstr, sizeof(errstr))) {
                 df__exec_state_free(st);
@@ -421,14 +484,14 @@ static void df__deliver_ev(df_test_t *t, const df__buf_t *raw, int committed_fla
                 df__staging_clear(t);
                 df__engine_amo_reset(t->eng);
                 df__exec_state_free(st);
-                df__event_clear(&ev);
                 if (t->killed && depth < 8) {
                         df__after_kill(t, raw, depth);
                 } else {
                         t->killed = 0;
                         t->crashes++;
-                        df__requeue_head(t, raw);
+                        df__requeue_head(t, raw, ev.execution_id);
                 }
+                df__event_clear(&ev);
                 return;
         }
         if (rc || df__state_flush_dirty(st, df__store_put, t, errstr, sizeof(errstr))) {
@@ -473,6 +536,7 @@ static void df__run_queue(df_test_t *t)
                         t->qtail = NULL;
                 df__deliver(t, &q->ev, 0);
                 free(q->ev.data);
+                free(q->exec);
                 free(q);
         }
 }
@@ -506,6 +570,40 @@ void df_test_advance(df_test_t *t, int64_t ms)
                 df__timer_free(tr);
                 df__run_queue(t);
         }
+}
+
+void df_test_hold(df_test_t *t, const char *execution_id, int hold)
+{
+        df__qent_t *q, *keep_h = NULL, *keep_t = NULL, *next;
+        int err;
+
+        if (!t || !execution_id)
+                return;
+        if (hold) {
+                df__map_put(t->held, execution_id, (void *)1, &err);
+                return;
+        }
+        df__map_del(t->held, execution_id);
+        /* its events, in the order they came, go behind what is queued */
+        for (q = t->hhead; q; q = next) {
+                next = q->next;
+                if (!strcmp(q->exec, execution_id))
+                        df__q_append(&t->qhead, &t->qtail, q);
+                else
+                        df__q_append(&keep_h, &keep_t, q);
+        }
+        t->hhead = keep_h;
+        t->htail = keep_t;
+        df__run_queue(t);
+}
+
+int df_test_held_events(const df_test_t *t)
+{
+        const df__qent_t *q;
+        int n = 0;
+        for (q = t->hhead; q; q = q->next)
+                n++;
+        return n;
 }
 
 static df_err_t df__request(df_test_t *t, df__event_t *ev)
@@ -592,12 +690,19 @@ df_err_t df_test_resume(df_test_t *t, const char *execution_id)
 static df__exec_state_t *df__inspect(df_test_t *t, const char *execution_id)
 {
         char errstr[256];
-        df__exec_state_free(t->inspect);
+        if (!execution_id)
+                return NULL;
+        if (t->inspect && t->inspect_id && !strcmp(t->inspect_id, execution_id))
+                return t->inspect; /* the store has not changed since */
+        df__inspect_drop(t);
         t->inspect = df__exec_state_new();
-        if (!t->inspect)
+        t->inspect_id = df__strdup0(execution_id);
+        if (!t->inspect || !t->inspect_id)
                 return NULL;
-        if (df__state_load(t->inspect, execution_id, df__store_get, t, errstr, sizeof(errstr)) || !t->inspect->exists)
+        if (df__state_load(t->inspect, execution_id, df__store_get, t, errstr, sizeof(errstr)) || !t->inspect->exists) {
+                df__inspect_drop(t);
                 return NULL;
+        }
         return t->inspect;
 }
 
@@ -623,18 +728,35 @@ const char *df_test_error(df_test_t *t, const char *execution_id)
         return st ? st->exec.error : NULL;
 }
 
+int df_test_version(df_test_t *t, const char *execution_id)
+{
+        df__exec_state_t *st = df__inspect(t, execution_id);
+        return st ? st->exec.version : -1;
+}
+
+const char *df_test_parent(df_test_t *t, const char *execution_id, const char **parent_op)
+{
+        df__exec_state_t *st = df__inspect(t, execution_id);
+        if (parent_op)
+                *parent_op = st ? st->exec.parent_op : NULL;
+        return st ? st->exec.parent_id : NULL;
+}
+
 int df_test_op_count(df_test_t *t, const char *execution_id)
+{
+        df__exec_state_t *st = df__inspect(t, execution_id);
+        return st ? st->n_top : -1;
+}
+
+int df_test_op_count_all(df_test_t *t, const char *execution_id)
 {
         df__exec_state_t *st = df__inspect(t, execution_id);
         return st ? st->n_ops : -1;
 }
 
-df_err_t df_test_op(df_test_t *t, const char *execution_id, int op_id, df_test_op_t *out)
+static void df__op_view(const df__op_rec_t *op, df_test_op_t *out)
 {
-        df__exec_state_t *st = df__inspect(t, execution_id);
-        df__op_rec_t *op = st ? df__exec_state_op(st, op_id) : NULL;
-        if (!op)
-                return DF_ERR_NOT_FOUND;
+        memset(out, 0, sizeof(*out));
         out->name = op->name;
         out->type = df__op_type_name(op->type);
         out->status = df__op_status_name(op->status);
@@ -644,6 +766,29 @@ df_err_t df_test_op(df_test_t *t, const char *execution_id, int op_id, df_test_o
         out->error = op->error;
         out->callback_id = op->callback_id;
         out->due_ms = op->due_ms;
+        out->op_id = op->op_id;
+        out->parent_id = op->parent_id;
+        out->child_id = op->child_id;
+        out->child_count = op->child_count;
+}
+
+df_err_t df_test_op(df_test_t *t, const char *execution_id, int op_id, df_test_op_t *out)
+{
+        df__exec_state_t *st = df__inspect(t, execution_id);
+        df__op_rec_t *op = st ? df__exec_state_op(st, op_id) : NULL;
+        if (!op)
+                return DF_ERR_NOT_FOUND;
+        df__op_view(op, out);
+        return DF_OK;
+}
+
+df_err_t df_test_op_at(df_test_t *t, const char *execution_id, const char *op_id, df_test_op_t *out)
+{
+        df__exec_state_t *st = df__inspect(t, execution_id);
+        df__op_rec_t *op = st ? df__exec_state_find(st, op_id) : NULL;
+        if (!op)
+                return DF_ERR_NOT_FOUND;
+        df__op_view(op, out);
         return DF_OK;
 }
 
@@ -653,8 +798,8 @@ const char *df_test_callback_id(df_test_t *t, const char *execution_id, const ch
         int i;
         if (!st)
                 return NULL;
-        for (i = 1; i <= st->n_ops; i++) {
-                df__op_rec_t *op = df__exec_state_op(st, i);
+        for (i = 0; i < st->n_ops; i++) {
+                df__op_rec_t *op = st->ops[i];
                 if (op && op->type == DF__OP_CALLBACK && !strcmp(op->name, name))
                         return op->callback_id;
         }

@@ -1,6 +1,6 @@
 /*
- * util.c -- errors, time, strings, the hash map and the in-memory
- * execution state.
+ * util.c -- errors, time, strings, the hash map and the names of statuses
+ * and operation types (the in-memory execution state is in state.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -282,89 +282,7 @@ void df__map_destroy(df__map_t *m, void (*free_val)(void *))
         free(m);
 }
 
-/* ---------------- execution state ---------------- */
-
-df__exec_state_t *df__exec_state_new(void)
-{
-        return calloc(1, sizeof(df__exec_state_t));
-}
-
-void df__exec_state_free(void *p)
-{
-        df__exec_state_t *st = p;
-        int i;
-        if (!st)
-                return;
-        df__exec_clear(&st->exec);
-        for (i = 0; i < st->n_ops; i++) {
-                if (st->ops[i]) {
-                        df__op_clear(st->ops[i]);
-                        free(st->ops[i]);
-                }
-        }
-        free(st->ops);
-        free(st->op_dirty);
-        free(st);
-}
-
-static int df__op_index(const char *op_id)
-{
-        char *end;
-        long v;
-        errno = 0;
-        v = strtol(op_id, &end, 10);
-        if (errno || *end || end == op_id || v < 1 || v > 1000000)
-                return -1;
-        return (int)v - 1;
-}
-
-int df__exec_state_put_op(df__exec_state_t *st, df__op_rec_t *op)
-{
-        int i = df__op_index(op->op_id ? op->op_id : "");
-        df__op_rec_t *slot;
-
-        if (i < 0)
-                return -1;
-        if (i >= st->cap_ops) {
-                int cap = st->cap_ops ? st->cap_ops : 8;
-                df__op_rec_t **ops;
-                unsigned char *dirty;
-                while (cap <= i)
-                        cap *= 2;
-                ops = realloc(st->ops, (size_t)cap * sizeof(*ops));
-                if (!ops)
-                        return -1;
-                st->ops = ops;
-                dirty = realloc(st->op_dirty, (size_t)cap);
-                if (!dirty)
-                        return -1;
-                st->op_dirty = dirty;
-                memset(st->ops + st->cap_ops, 0, (size_t)(cap - st->cap_ops) * sizeof(*ops));
-                memset(st->op_dirty + st->cap_ops, 0, (size_t)(cap - st->cap_ops));
-                st->cap_ops = cap;
-        }
-        slot = st->ops[i];
-        if (!slot) {
-                slot = malloc(sizeof(*slot));
-                if (!slot)
-                        return -1;
-                st->ops[i] = slot;
-        } else {
-                df__op_clear(slot);
-        }
-        *slot = *op;
-        memset(op, 0, sizeof(*op));
-        if (i >= st->n_ops)
-                st->n_ops = i + 1;
-        return 0;
-}
-
-df__op_rec_t *df__exec_state_op(const df__exec_state_t *st, int id)
-{
-        if (id < 1 || id > st->n_ops)
-                return NULL;
-        return st->ops[id - 1];
-}
+/* ---------------- execution and operation names ---------------- */
 
 int df__exec_status_terminal(int s)
 {
@@ -373,11 +291,11 @@ int df__exec_status_terminal(int s)
 
 static const char *const df__es_names[] = {"PENDING", "RUNNING", "SUSPENDED", "SUCCEEDED",
                                            "FAILED",  "TIMED_OUT", "STOPPED", "NONDETERMINISM",
-                                           "QUARANTINED"};
+                                           "QUARANTINED", "VERSION_MISSING"};
 
 const char *df__exec_status_name(int s)
 {
-        if (s < 0 || s > DF__ES_QUARANTINED)
+        if (s < 0 || s > DF__ES_VERSION_MISSING)
                 return "UNKNOWN";
         return df__es_names[s];
 }
@@ -385,7 +303,7 @@ const char *df__exec_status_name(int s)
 int df__exec_status_parse(const char *s)
 {
         int i;
-        for (i = 0; i <= DF__ES_QUARANTINED; i++)
+        for (i = 0; i <= DF__ES_VERSION_MISSING; i++)
                 if (!strcasecmp(s, df__es_names[i]))
                         return i;
         return -1;
@@ -401,8 +319,8 @@ const char *df__op_status_name(int s)
 
 const char *df__op_type_name(int t)
 {
-        static const char *const n[] = {"STEP", "WAIT", "CALLBACK", "CHILD", "INVOKE"};
-        if (t < 0 || t > DF__OP_INVOKE)
+        static const char *const n[] = {"STEP", "WAIT", "CALLBACK", "CHILD", "INVOKE", "PARALLEL", "MAP", "CONDITION"};
+        if (t < 0 || t > DF__OP_CONDITION)
                 return "UNKNOWN";
         return n[t];
 }

@@ -835,6 +835,8 @@ df_worker_t *df_worker_new(const df_conf_t *conf, char *errstr, size_t errstr_si
                 goto fail;
         }
         df__engine_set_max_crashes(w->eng, (int)w->s.execution_max_crashes);
+        df__engine_set_threads(w->eng, (int)w->s.worker_threads);
+        df__engine_set_limits(w->eng, (int)w->s.history_max_operations, w->s.history_max_bytes);
         if (df__topics_ensure(conf, &w->t, errstr, errstr_size))
                 goto fail;
         /* sized by the partitions the brokers reported, not the setting */
@@ -881,6 +883,13 @@ df_err_t df_worker_register(df_worker_t *w, const char *name, df_handler_fn fn, 
         if (!w)
                 return DF_ERR_INVALID_ARG;
         return df__engine_register(w->eng, name, fn, opaque);
+}
+
+df_err_t df_worker_register_version(df_worker_t *w, const char *name, int version, df_handler_fn fn, void *opaque)
+{
+        if (!w)
+                return DF_ERR_INVALID_ARG;
+        return df__engine_register_version(w->eng, name, version, fn, opaque);
 }
 
 void df_worker_stop(df_worker_t *w)

@@ -75,7 +75,8 @@ START_TEST(test_long_history_memory)
         int existed = 0, i;
         long hwm, rss, history_mb = (long)STEPS * BYTES / (1024 * 1024);
         df_worker_stats_t st;
-        const char *extra[] = {"partitions=1", NULL};
+        /* 200 MB of history: above the default history.max.bytes (100 MB) */
+        const char *extra[] = {"partitions=1", "history.max.bytes=268435456", NULL};
 
         ck_assert_msg(getenv("DF_BROKERS") && *getenv("DF_BROKERS"),
                       "DF_BROKERS is not set: start a broker (scripts/kafka.sh start)");

@@ -73,6 +73,29 @@ uint8_t *et_pattern(size_t n, unsigned seed);
                                       (int)(id));                                                 \
         } while (0)
 
+/* Operation op_id ("3.1") of exec has this name, type and status. */
+#define ASSERT_OP_AT(t, exec, id, nm, ty, stt)                                                  \
+        do {                                                                                    \
+                df_test_op_t op_;                                                               \
+                df_err_t r_ = df_test_op_at((t), (exec), (id), &op_);                           \
+                ck_assert_msg(r_ == DF_OK, "operation %s of %s: %s", (id), (exec), df_err_name(r_)); \
+                ck_assert_str_eq(op_.name, (nm));                                               \
+                ck_assert_str_eq(op_.type, (ty));                                               \
+                ck_assert_str_eq(op_.status, (stt));                                            \
+        } while (0)
+
+/* A batch result as text: "REASON t/s/f/st/ns|i:name:STATUS:result-or-error|..."
+ * (malloc'd), for comparing batch results. */
+char *et_batch_text(const df_batch_t *b);
+
+/* Every operation of exec (id, name, type, status, attempt, result, error)
+ * as text, in id order of a depth-first walk (malloc'd): two runs recorded
+ * the same history iff their texts are equal. */
+char *et_history_text(df_test_t *t, const char *exec);
+
+/* Monotonic clock, ms. */
+int64_t et_mono_ms(void);
+
 Suite *suite_replay(void);
 Suite *suite_steps(void);
 Suite *suite_waits(void);
@@ -81,5 +104,13 @@ Suite *suite_determinism(void);
 Suite *suite_control(void);
 Suite *suite_hostile(void);
 Suite *suite_crash(void);
+Suite *suite_child(void);
+Suite *suite_parallel(void);
+Suite *suite_batch_crash(void);
+Suite *suite_invoke(void);
+Suite *suite_condition(void);
+Suite *suite_versions(void);
+Suite *suite_limits(void);
+Suite *suite_log(void);
 
 #endif

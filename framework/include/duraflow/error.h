@@ -41,7 +41,11 @@ extern "C" {
         X(DEADLINE, 1, "deadline exceeded: no reply or acknowledgement in time")          \
         X(STATE, 0, "invalid state for this call")                                      \
         X(UNKNOWN_WORKFLOW, 0, "no workflow registered under that name")              \
-        X(REJECTED, 0, "rejected: the worker could not process the request (dead-lettered)")
+        X(REJECTED, 0, "rejected: the worker could not process the request (dead-lettered)") \
+        X(CHILD_FAILED, 0, "child context failed")                                      \
+        X(INVOKE_FAILED, 0, "invoked child execution did not succeed")                   \
+        X(CONDITION_NOT_MET, 0, "wait_for_condition: condition not met within its attempts") \
+        X(HISTORY_LIMIT, 0, "execution history limit reached (history.max.operations / history.max.bytes)")
 
 typedef enum df_err {
 #define DF__ERR_ENUM(name, retriable, text) DF_ERR_##name,

@@ -40,9 +40,26 @@ typedef struct df_worker df_worker_t;
  */
 DF_EXPORT df_worker_t *df_worker_new(const df_conf_t *conf, char *errstr, size_t errstr_size);
 
-/** Register a workflow handler under name (before df_worker_run).
- * DF_ERR_INVALID_ARG on an empty or duplicate name. */
+/** Register a workflow handler under name (before df_worker_run): version 1
+ * of it (df_worker_register_version(w, name, 1, fn, opaque)).
+ * DF_ERR_INVALID_ARG on an empty name or a (name, version) registered already. */
 DF_EXPORT df_err_t df_worker_register(df_worker_t *w, const char *name, df_handler_fn fn, void *opaque);
+
+/**
+ * Register version (>= 1) of workflow name (before df_worker_run); several
+ * versions of one workflow live side by side.  A new execution runs the
+ * highest version registered on the worker that processes its start, and
+ * keeps that version for its whole life whatever is deployed later (the
+ * execution record holds it).  An execution whose version this worker does
+ * not have is parked as VERSION_MISSING (visible, not failed): it goes on
+ * by itself once a worker that has the version processes it (it looks
+ * again on a durable timer, 10 s doubling to 1 h, and on every event for
+ * it; or resume it).  DF_ERR_INVALID_ARG on an empty name, a version < 1,
+ * a NULL fn or a (name, version) registered already.  Not thread-safe with
+ * df_worker_run.
+ */
+DF_EXPORT df_err_t df_worker_register_version(df_worker_t *w, const char *name, int version, df_handler_fn fn,
+                                              void *opaque);
 
 /** Run until df_worker_stop(); returns DF_OK, or the fatal error
  * (DF_ERR_FENCED when another instance took over its transactional id). */
@@ -322,10 +339,12 @@ typedef enum df_exec_status {
         DF_EXEC_STOPPED = 6,
         DF_EXEC_NONDETERMINISM = 7, /* stopped in a visible, resumable error state */
         DF_EXEC_QUARANTINED = 8,    /* kept killing workers (or could not be processed): parked, resumable */
+        DF_EXEC_VERSION_MISSING = 9, /* its workflow version is not registered where it runs: parked, goes on
+                                      * by itself once a worker that has the version processes it */
 } df_exec_status_t;
 
 /** "PENDING", "RUNNING", "SUSPENDED", "SUCCEEDED", "FAILED", "TIMED_OUT",
- * "STOPPED", "NONDETERMINISM", "QUARANTINED"; "UNKNOWN" for another value.
+ * "STOPPED", "NONDETERMINISM", "QUARANTINED", "VERSION_MISSING"; "UNKNOWN" for another value.
  * Static. */
 DF_EXPORT const char *df_exec_status_name(df_exec_status_t status);
 /** The status named name (case-insensitive, as df_exec_status_name spells

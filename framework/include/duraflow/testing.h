@@ -10,6 +10,14 @@
  *
  * Timers fire only when df_test_advance() moves the fake clock past their
  * due time (a timer already due fires at the next advance, even of 0 ms).
+ * Invoked child executions run in the same runner (their START and
+ * CHILD_DONE events go through its queue, as through Kafka); df_test_hold()
+ * keeps an execution's events back, as when its partition's worker is away.
+ *
+ * The branches of a parallel / map run on a pool of threads, as in the
+ * worker ("worker.threads", default 16: df_test_set_threads), so step
+ * bodies of different branches run concurrently; what is recorded does not
+ * depend on it.
  *
  * Not thread-safe: one thread drives a df_test_t.
  */
@@ -27,7 +35,29 @@ typedef struct df_test df_test_t;
 /** start_ms: the fake clock's initial UTC ms. */
 DF_EXPORT df_test_t *df_test_new(int64_t start_ms);
 DF_EXPORT void df_test_destroy(df_test_t *t);
+/** Version 1 of name (as df_worker_register). */
 DF_EXPORT df_err_t df_test_register(df_test_t *t, const char *name, df_handler_fn fn, void *opaque);
+/** Version version of name, as df_worker_register_version; may be called
+ * at any time (a worker that has it now "runs"). */
+DF_EXPORT df_err_t df_test_register_version(df_test_t *t, const char *name, int version, df_handler_fn fn,
+                                            void *opaque);
+/** From now on this runner is a worker without version version of name
+ * (a deployment that dropped it); DF_ERR_NOT_FOUND if it was not registered. */
+DF_EXPORT df_err_t df_test_unregister_version(df_test_t *t, const char *name, int version);
+/** Most branch bodies running at once ("worker.threads"), >= 1; default 16. */
+DF_EXPORT void df_test_set_threads(df_test_t *t, int n);
+/** "history.max.operations" and "history.max.bytes" (defaults 3000 and
+ * 104857600). */
+DF_EXPORT void df_test_set_history_limits(df_test_t *t, int max_operations, int64_t max_bytes);
+/**
+ * hold != 0: every event of execution_id (start, timer, callback, stop,
+ * child-done) is kept back, in order, as when no worker owns its partition;
+ * requests for it then return DF_ERR_DEADLINE.  hold = 0: the kept events are
+ * delivered (behind what is queued) and the queue runs.
+ */
+DF_EXPORT void df_test_hold(df_test_t *t, const char *execution_id, int hold);
+/** Events kept back by df_test_hold, all executions. */
+DF_EXPORT int df_test_held_events(const df_test_t *t);
 
 /** Start an execution and run it until it suspends or ends.  Returns the
  * worker's verdict: DF_OK, DF_ERR_CONFLICT, DF_ERR_UNKNOWN_WORKFLOW, ... */
@@ -74,26 +104,41 @@ DF_EXPORT void df_test_keep_withdrawn_timers(df_test_t *t, int keep);
 
 /* ---- inspection (strings and bytes owned by t, valid until its next call) ---- */
 
-/** "RUNNING", "SUSPENDED", "SUCCEEDED", "FAILED", "STOPPED", "NONDETERMINISM", "QUARANTINED", or NULL if unknown. */
+/** "RUNNING", "SUSPENDED", "SUCCEEDED", "FAILED", "STOPPED", "NONDETERMINISM", "QUARANTINED",
+ * "VERSION_MISSING", or NULL if unknown. */
 DF_EXPORT const char *df_test_status(df_test_t *t, const char *execution_id);
 DF_EXPORT df_err_t df_test_output(df_test_t *t, const char *execution_id, df_bytes_t *out);
 DF_EXPORT const char *df_test_error(df_test_t *t, const char *execution_id);
+/** The workflow version the execution runs, -1 if unknown. */
+DF_EXPORT int df_test_version(df_test_t *t, const char *execution_id);
+/** An invoked child's parent execution id ("" if none, NULL if unknown) and,
+ * in *parent_op (may be NULL), the parent's INVOKE operation id. */
+DF_EXPORT const char *df_test_parent(df_test_t *t, const char *execution_id, const char **parent_op);
 
 typedef struct df_test_op {
         const char *name;
-        const char *type;   /* "STEP", "WAIT", "CALLBACK" */
+        const char *type;   /* "STEP", "WAIT", "CALLBACK", "CHILD", "INVOKE", "PARALLEL", "MAP", "CONDITION" */
         const char *status; /* "STARTED", "PENDING", "SUCCEEDED", "FAILED", "TIMED_OUT" */
         int attempt;
         df_bytes_t result;
         const char *error;
         const char *callback_id;
         int64_t due_ms;
+        const char *op_id;     /* "3", "3.1", ... */
+        const char *parent_id; /* "" at top level */
+        const char *child_id;  /* INVOKE: the child execution */
+        int child_count;       /* CHILD, PARALLEL, MAP: operations in its context */
 } df_test_op_t;
 
+/** Top-level operations of an execution (ids "1".."n"), -1 if unknown. */
 DF_EXPORT int df_test_op_count(df_test_t *t, const char *execution_id);
-/** Operation id (1-based) of an execution. */
+/** Every operation, nested ones included, -1 if unknown. */
+DF_EXPORT int df_test_op_count_all(df_test_t *t, const char *execution_id);
+/** Top-level operation id (1-based) of an execution. */
 DF_EXPORT df_err_t df_test_op(df_test_t *t, const char *execution_id, int op_id, df_test_op_t *out);
-/** Callback id of the callback operation named name, or NULL. */
+/** Any operation by its id ("3", "3.2", "3.2.1"); DF_ERR_NOT_FOUND if none. */
+DF_EXPORT df_err_t df_test_op_at(df_test_t *t, const char *execution_id, const char *op_id, df_test_op_t *out);
+/** Callback id of the (first) callback operation named name, nested ones included, or NULL. */
 DF_EXPORT const char *df_test_callback_id(df_test_t *t, const char *execution_id, const char *name);
 
 #ifdef __cplusplus

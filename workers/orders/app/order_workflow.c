@@ -6,10 +6,18 @@
  * reads the clock.  Every side effect is a step whose HTTP idempotency key is
  * df_step_idempotency_key() plus a suffix, so a retried or re-run step is a
  * no-op at the simulator.
+ *
+ * Concurrency: Reserve Inventory reserves the order's lines with df_map
+ * (each line a child context with its own reservation step) and Send
+ * Confirmation runs its independent side effects (the notice, the ledger
+ * entry) with df_parallel, so their step bodies run at the same time on the
+ * worker's pool: the HTTP clients come from a small pool guarded by a mutex
+ * (a libcurl easy handle is used by one thread at a time).
  */
 #include "order_workflow.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +29,10 @@
 
 struct ow_flow {
         const ow_dataset_t *ds;
-        ow_http_t *http;
+        char *sim_url;
+        pthread_mutex_t mu;  /* idle */
+        ow_http_t **idle;    /* HTTP clients not in use (each keeps its connection) */
+        size_t n_idle, cap_idle;
 };
 
 #define KEY_MAX 320
@@ -44,23 +55,64 @@ static const df_step_opts_t http_opts = {
 ow_flow_t *ow_flow_new(const ow_dataset_t *ds, const char *sim_url)
 {
         ow_flow_t *f = calloc(1, sizeof(*f));
+        ow_http_t *h;
         if (!f)
                 return NULL;
         f->ds = ds;
-        f->http = ow_http_new(sim_url);
-        if (!f->http) {
-                free(f);
+        f->sim_url = strdup(sim_url);
+        pthread_mutex_init(&f->mu, NULL);
+        /* one client made now: a bad URL shows at once */
+        h = f->sim_url ? ow_http_new(sim_url) : NULL;
+        f->idle = malloc(8 * sizeof(*f->idle));
+        if (!h || !f->idle) {
+                ow_http_free(h);
+                ow_flow_free(f);
                 return NULL;
         }
+        f->cap_idle = 8;
+        f->idle[f->n_idle++] = h;
         return f;
 }
 
 void ow_flow_free(ow_flow_t *f)
 {
+        size_t i;
         if (!f)
                 return;
-        ow_http_free(f->http);
+        for (i = 0; i < f->n_idle; i++)
+                ow_http_free(f->idle[i]);
+        free(f->idle);
+        free(f->sim_url);
+        pthread_mutex_destroy(&f->mu);
         free(f);
+}
+
+/* An HTTP client for this thread's call (an idle one, else a new one). */
+static ow_http_t *http_acquire(ow_flow_t *f)
+{
+        ow_http_t *h = NULL;
+        pthread_mutex_lock(&f->mu);
+        if (f->n_idle)
+                h = f->idle[--f->n_idle];
+        pthread_mutex_unlock(&f->mu);
+        return h ? h : ow_http_new(f->sim_url);
+}
+
+static void http_release(ow_flow_t *f, ow_http_t *h)
+{
+        pthread_mutex_lock(&f->mu);
+        if (f->n_idle == f->cap_idle) {
+                ow_http_t **n = realloc(f->idle, 2 * f->cap_idle * sizeof(*n));
+                if (!n) {
+                        pthread_mutex_unlock(&f->mu);
+                        ow_http_free(h);
+                        return;
+                }
+                f->idle = n;
+                f->cap_idle *= 2;
+        }
+        f->idle[f->n_idle++] = h;
+        pthread_mutex_unlock(&f->mu);
 }
 
 void ow_flow_execution_id(int32_t order_id, char *buf, size_t size)
@@ -84,8 +136,9 @@ typedef struct call {
         const ow_order_t *o;
         const ow_line_t *line;   /* reserve */
         const char *key;         /* release: the reservation's key */
-        int64_t total_cents;     /* payment, refund, cancel notice */
+        int64_t total_cents;     /* payment, refund, cancel notice, ledger */
         const char *kind;        /* notify: "late", "confirmation", "cancellation" */
+        int32_t shipper_id;      /* ledger */
 } call_t;
 
 /* Idempotency key of this step for the simulator: "<exec>/<op>:<suffix>". */
@@ -105,14 +158,18 @@ static df_err_t sim_post(df_step_t *s, ow_flow_t *f, const char *path, json_t *b
         char err[512], *text = body ? json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS) : NULL, *resp = NULL;
         long status;
         df_err_t rc = DF_OK;
+        ow_http_t *h;
 
         json_decref(body);
-        if (!text) {
+        h = text ? http_acquire(f) : NULL;
+        if (!h) {
+                free(text);
                 json_decref(result_obj);
                 df_step_set_error(s, "NoMemory", "cannot build the request");
                 return DF_ERR_NOMEM;
         }
-        status = ow_http_request(f->http, "POST", path, text, HTTP_TIMEOUT_MS, &resp, err, sizeof(err));
+        status = ow_http_request(h, "POST", path, text, HTTP_TIMEOUT_MS, &resp, err, sizeof(err));
+        http_release(f, h);
         free(text);
         if (status < 0) {
                 df_step_set_error(s, "SimUnavailable", err);
@@ -249,6 +306,32 @@ static df_err_t step_notify(df_step_t *s, void *opaque)
         return sim_post(s, c->f, "/notify", body, NULL);
 }
 
+/* The order's entry in the books once it is confirmed (revenue, shipper,
+ * outcome).  The example has no accounting service: the entry is the
+ * step's recorded result (the report reads the books from the outputs); a
+ * real one would post it with the step's idempotency key as the notice
+ * steps do. */
+static df_err_t step_ledger(df_step_t *s, void *opaque)
+{
+        call_t *c = opaque;
+        char key[KEY_MAX], *r;
+        json_t *o;
+        df_err_t rc;
+
+        step_key(s, "ledger", key, sizeof(key));
+        o = json_pack("{s:s, s:I, s:I, s:I, s:s}", "entry", "revenue", "order_id", (json_int_t)c->o->order_id,
+                      "amount_cents", (json_int_t)c->total_cents, "shipper_id", (json_int_t)c->shipper_id, "key", key);
+        r = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        json_decref(o);
+        if (!r) {
+                df_step_set_error(s, "NoMemory", "out of memory");
+                return DF_ERR_NOMEM;
+        }
+        rc = df_step_set_result(s, r, strlen(r));
+        free(r);
+        return rc;
+}
+
 /* ------------------------------------------------------------------ */
 /* The handler                                                         */
 /* ------------------------------------------------------------------ */
@@ -261,6 +344,8 @@ typedef struct run {
         int64_t day_ms;
         int64_t total_cents;
         char (*keys)[KEY_MAX]; /* reservation key per line; "" = not reserved */
+        const void **lines;    /* &o->lines[i], the items of the reservation map */
+        int confirm_failed;    /* a branch of Send Confirmation failed: its message is set */
         char reason[512];
 } run_t;
 
@@ -328,6 +413,48 @@ static df_err_t cancel(run_t *r)
         return finish(r, ow_outcome_name(OW_OUTCOME_CANCELLED), r->o->ship_via, r->total_cents);
 }
 
+/* Map item of Reserve Inventory: one line, its own idempotent reservation
+ * (step "reserve-<productID>" in child context "line-<productID>"); its
+ * result is the reservation (with its key). */
+static df_err_t reserve_line(df_ctx_t *ctx, const void *item, int index, void *opaque)
+{
+        const run_t *r = opaque;
+        call_t lc = {.f = r->f, .o = r->o, .line = item, .total_cents = r->total_cents};
+        df_bytes_t res;
+        char name[64];
+        df_err_t rc;
+        (void)index;
+        snprintf(name, sizeof(name), "reserve-%" PRId32, lc.line->product_id);
+        rc = df_step(ctx, name, step_reserve, &lc, &http_opts, &res);
+        if (rc == DF_ERR_STEP_FAILED) {
+                /* the item fails with "reserve-<id>: <error>" */
+                char msg[1024];
+                snprintf(msg, sizeof(msg), "%s: %s", name, df_ctx_last_error(ctx));
+                df_ctx_fail(ctx, msg);
+        }
+        if (rc != DF_OK)
+                return rc;
+        return df_ctx_set_output(ctx, res.data, res.len);
+}
+
+static void line_name(const void *item, int index, void *opaque, char *buf, size_t size)
+{
+        (void)index;
+        (void)opaque;
+        snprintf(buf, size, "line-%" PRId32, ((const ow_line_t *)item)->product_id);
+}
+
+/* The branches of Send Confirmation: independent side effects. */
+static df_err_t confirm_notice(df_ctx_t *ctx, void *opaque)
+{
+        return df_step(ctx, "confirm", step_notify, opaque, &http_opts, NULL);
+}
+
+static df_err_t ledger_entry(df_ctx_t *ctx, void *opaque)
+{
+        return df_step(ctx, "ledger-entry", step_ledger, opaque, &http_opts, NULL);
+}
+
 static df_err_t run_order(run_t *r)
 {
         const ow_order_t *o = r->o;
@@ -355,30 +482,41 @@ static df_err_t run_order(run_t *r)
                 return finish(r, ow_outcome_name(OW_OUTCOME_INVALID), o->ship_via, 0);
         c.total_cents = r->total_cents;
 
-        /* 2. Reserve Inventory, line by line. */
-        for (i = 0; i < o->n_lines; i++) {
-                char name[64];
-                call_t lc = c;
-                lc.line = &o->lines[i];
-                snprintf(name, sizeof(name), "reserve-%" PRId32, o->lines[i].product_id);
-                rc = df_step(r->ctx, name, step_reserve, &lc, &http_opts, &res);
-                if (rc == DF_ERR_STEP_FAILED) {
-                        set_reason(r, name);
+        /* 2. Reserve Inventory: every line at once, each its own reservation.
+         * Every line runs to its end (no early completion), so that each
+         * reservation made is recorded and can be released. */
+        {
+                df_batch_opts_t mo = {.namer = line_name, .completion = {.tolerated_failure_count = DF_TOLERATE_ALL}};
+                df_batch_t batch;
+                int failed = -1;
+                for (i = 0; i < o->n_lines; i++)
+                        r->lines[i] = &o->lines[i];
+                if ((rc = df_map(r->ctx, "reserve", r->lines, (int)o->n_lines, reserve_line, r, &mo, &batch)) !=
+                    DF_OK)
+                        return rc;
+                for (i = 0; i < o->n_lines; i++) {
+                        const df_batch_item_t *it = &batch.items[i];
+                        if (it->status != DF_ITEM_SUCCEEDED) {
+                                if (failed < 0)
+                                        failed = (int)i;
+                                continue;
+                        }
+                        if (!(j = parse(&it->result))) {
+                                df_ctx_fail(r->ctx, "reserve: recorded result is not JSON");
+                                return DF_ERR_CODEC;
+                        }
+                        {
+                                const char *key = json_string_value(json_object_get(j, "key"));
+                                snprintf(r->keys[i], KEY_MAX, "%s", key ? key : "");
+                        }
+                        json_decref(j);
+                }
+                if (failed >= 0) {
+                        snprintf(r->reason, sizeof(r->reason), "%s", batch.items[failed].error);
                         if ((rc = release_all(r)) != DF_OK)
                                 return rc;
                         return finish(r, OW_OUTCOME_REJECTED_NAME, o->ship_via, 0);
                 }
-                if (rc != DF_OK)
-                        return rc;
-                if (!(j = parse(&res))) {
-                        df_ctx_fail(r->ctx, "reserve: recorded result is not JSON");
-                        return DF_ERR_CODEC;
-                }
-                {
-                        const char *key = json_string_value(json_object_get(j, "key"));
-                        snprintf(r->keys[i], KEY_MAX, "%s", key ? key : "");
-                }
-                json_decref(j);
         }
 
         /* 3. Wait for Payment. */
@@ -444,8 +582,21 @@ static df_err_t run_order(run_t *r)
                         return cancel(r);
                 }
                 cc.kind = "confirmation";
-                if ((rc = df_step(r->ctx, "confirm", step_notify, &cc, &http_opts, NULL)) != DF_OK)
-                        return rc;
+                cc.shipper_id = shipper_id;
+                {
+                        /* 6b. Send Confirmation: the notice and the ledger entry, side by side */
+                        df_branch_t b[2] = {{"notice", confirm_notice, &cc}, {"ledger", ledger_entry, &cc}};
+                        df_batch_opts_t po = {.completion = {.tolerated_failure_count = DF_TOLERATE_ALL}};
+                        df_batch_t batch;
+                        if ((rc = df_parallel(r->ctx, "confirmation", b, 2, &po, &batch)) != DF_OK)
+                                return rc;
+                        for (i = 0; i < 2; i++)
+                                if (batch.items[i].status != DF_ITEM_SUCCEEDED) {
+                                        df_ctx_fail(r->ctx, batch.items[i].error);
+                                        r->confirm_failed = 1;
+                                        return DF_ERR_STEP_FAILED;
+                                }
+                }
                 outcome = ow_outcome_name(shipped_ms <= o->required_date_ms ? OW_OUTCOME_CONFIRMED_ON_TIME
                                                                             : OW_OUTCOME_CONFIRMED_LATE);
                 return finish(r, outcome, shipper_id, 0);
@@ -478,14 +629,19 @@ static df_err_t order_handler(df_ctx_t *ctx, const df_bytes_t *input, void *opaq
                 return DF_ERR_NOT_FOUND;
         }
         r.keys = calloc(r.o->n_lines ? r.o->n_lines : 1, sizeof(*r.keys));
-        if (!r.keys)
+        r.lines = calloc(r.o->n_lines ? r.o->n_lines : 1, sizeof(*r.lines));
+        if (!r.keys || !r.lines) {
+                free(r.keys);
+                free(r.lines);
                 return DF_ERR_NOMEM;
+        }
         rc = run_order(&r);
         /* A step that failed for good (e.g. the simulator unreachable for
          * all attempts) fails the execution with that step's error. */
-        if (rc == DF_ERR_STEP_FAILED || rc == DF_ERR_NONDETERMINISM)
+        if ((rc == DF_ERR_STEP_FAILED && !r.confirm_failed) || rc == DF_ERR_NONDETERMINISM)
                 df_ctx_fail(ctx, df_ctx_last_error(ctx));
         free(r.keys);
+        free(r.lines);
         return rc;
 }
 

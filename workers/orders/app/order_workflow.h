@@ -5,11 +5,14 @@
  * (inventory, payments, warehouse, notices; see workers/orders/sim) over
  * HTTP.
  *
- *   receive -> reserve-<productID> (per line) -> payment (callback)
+ *   receive -> reserve (map over the lines, concurrently: item line-<productID>
+ *              runs step reserve-<productID>; a refused line -> release the
+ *              others => rejected) -> payment (callback)
  *     declined / timed out    -> release-<productID>...   => payment_declined
  *   -> shipment (callback, dispatch; timeout = requiredDate + half a day)
  *     timed out -> late-notice -> shipment-late (callback, track; 30 days)
- *   -> shipped: confirm                        => confirmed_on_time | confirmed_late
+ *   -> shipped: confirmation (parallel: branch notice runs step confirm,
+ *               branch ledger runs step ledger-entry) => confirmed_on_time | confirmed_late
  *   -> never:   release-<productID>..., refund, cancel-notice  => cancelled
  *
  * Output: {"order_id","outcome","total_cents","shipper_id","shipper",
@@ -33,9 +36,10 @@
 
 typedef struct ow_flow ow_flow_t;
 
-/* Per-worker state of the workflow: the (shared, read-only) dataset and this
- * worker's own HTTP connection to the simulator at sim_url.  One ow_flow_t
- * per worker thread.  NULL when out of memory. */
+/* Per-worker state of the workflow: the (shared, read-only) dataset and a
+ * pool of HTTP clients to the simulator at sim_url (step bodies of a map or
+ * parallel run at the same time, each takes its own client).  Thread-safe.
+ * NULL when out of memory. */
 ow_flow_t *ow_flow_new(const ow_dataset_t *ds, const char *sim_url);
 void ow_flow_free(ow_flow_t *f);
 
