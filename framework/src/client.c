@@ -26,6 +26,62 @@ static void df__client_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opa
         }
 }
 
+/* The client's idempotent producer (murmur2_random, as every producer of
+ * <prefix>.events).  NULL with errstr. */
+static rd_kafka_t *df__client_producer_new(df_client_t *c, char *errstr, size_t errstr_size)
+{
+        rd_kafka_conf_t *kc = df__kafka_conf(c->conf, "duraflow-client", errstr, errstr_size);
+        rd_kafka_t *rk;
+        char e[512];
+
+        if (!kc)
+                return NULL;
+        if (df__kconf_set(kc, "partitioner", "murmur2_random", errstr, errstr_size) ||
+            df__kconf_set(kc, "retry.backoff.ms", "10", errstr, errstr_size) ||
+            df__kconf_set(kc, "enable.idempotence", "true", errstr, errstr_size) ||
+            df__kconf_set(kc, "linger.ms", "1", errstr, errstr_size) ||
+            df__kconf_user(kc, c->conf, errstr, errstr_size)) {
+                rd_kafka_conf_destroy(kc);
+                return NULL;
+        }
+        rd_kafka_conf_set_dr_msg_cb(kc, df__client_dr);
+        rd_kafka_conf_set_opaque(kc, c);
+        rk = rd_kafka_new(RD_KAFKA_PRODUCER, kc, e, sizeof(e));
+        if (!rk) {
+                rd_kafka_conf_destroy(kc);
+                df__errf(errstr, errstr_size, "client producer: %s", e);
+        }
+        return rk;
+}
+
+void df__client_recover(df_client_t *c)
+{
+        char why[512], errstr[512];
+        rd_kafka_t *old = c->producer, *rk;
+
+        if (!old || !rd_kafka_fatal_error(old, why, sizeof(why)))
+                return;
+        if (c->n_retired == (int)(sizeof(c->retired) / sizeof(c->retired[0]))) {
+                df__log(DF__LOG_ERROR, "client: fatal producer error (%s), replaced %d times already: giving up",
+                        why, c->n_retired);
+                return;
+        }
+        df__log(DF__LOG_WARN, "client: fatal producer error (%s): recreating the producer; what it held is "
+                              "reported as not delivered",
+                why);
+        rk = df__client_producer_new(c, errstr, sizeof(errstr));
+        if (!rk) {
+                df__log(DF__LOG_ERROR, "client: cannot recreate the producer: %s", errstr);
+                return;
+        }
+        /* the old one's messages: purged, their delivery reports count them failed */
+        rd_kafka_purge(old, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        rd_kafka_poll(old, 0);
+        __atomic_add_fetch(&c->failed, 1, __ATOMIC_SEQ_CST); /* at least the one that failed */
+        c->retired[c->n_retired++] = old;
+        __atomic_store_n(&c->producer, rk, __ATOMIC_SEQ_CST);
+}
+
 /* Flush, then tell whether every message since the last check was delivered. */
 df_err_t df__client_flush(df_client_t *c, int timeout_ms, char *errstr, size_t errstr_size)
 {
@@ -147,9 +203,7 @@ df_err_t df_client_open(const df_conf_t *conf, unsigned flags, df_client_t **out
 {
         const char *brokers;
         df_client_t *c;
-        rd_kafka_conf_t *kc;
         df_err_t rc = DF_ERR_CONF;
-        char e[512];
 
         if (out)
                 *out = NULL;
@@ -209,25 +263,9 @@ df_err_t df_client_open(const df_conf_t *conf, unsigned flags, df_client_t **out
             (rc = df__topics_ensure(conf, &c->t, errstr, errstr_size)) != DF_OK)
                 goto fail;
         rc = DF_ERR_CONF;
-        kc = df__kafka_conf(conf, "duraflow-client", errstr, errstr_size);
-        if (!kc)
+        c->producer = df__client_producer_new(c, errstr, errstr_size);
+        if (!c->producer)
                 goto fail;
-        if (df__kconf_set(kc, "partitioner", "murmur2_random", errstr, errstr_size) ||
-            df__kconf_set(kc, "retry.backoff.ms", "10", errstr, errstr_size) ||
-            df__kconf_set(kc, "enable.idempotence", "true", errstr, errstr_size) ||
-            df__kconf_set(kc, "linger.ms", "1", errstr, errstr_size) ||
-            df__kconf_user(kc, c->conf, errstr, errstr_size)) {
-                rd_kafka_conf_destroy(kc);
-                goto fail;
-        }
-        rd_kafka_conf_set_dr_msg_cb(kc, df__client_dr);
-        rd_kafka_conf_set_opaque(kc, c);
-        c->producer = rd_kafka_new(RD_KAFKA_PRODUCER, kc, e, sizeof(e));
-        if (!c->producer) {
-                rd_kafka_conf_destroy(kc);
-                df__errf(errstr, errstr_size, "client producer: %s", e);
-                goto fail;
-        }
         /* Learn <prefix>.events' partitions now: librdkafka otherwise holds
          * the first message of a topic it has no metadata for until its
          * 1-second topic scan (every CLI start, stop or callback took 1 s).
@@ -256,6 +294,8 @@ void df_client_destroy(df_client_t *c)
 {
         if (!c)
                 return;
+        for (int i = 0; i < c->n_retired; i++)
+                rd_kafka_destroy(c->retired[i]);
         if (c->producer) {
                 rd_kafka_flush(c->producer, 10000);
                 rd_kafka_destroy(c->producer);
@@ -402,6 +442,7 @@ static df_err_t df__send(df_client_t *c, df__event_t *ev, int wait, char *errstr
                 }
                 c->reader_ready = 1;
         }
+        df__client_recover(c);
         for (;;) {
                 err = rd_kafka_producev(c->producer, RD_KAFKA_V_TOPIC(c->t.events),
                                         RD_KAFKA_V_KEY(ev->execution_id, strlen(ev->execution_id)),
@@ -507,6 +548,9 @@ df_err_t df_client_start_async(df_client_t *c, const char *workflow, const char 
 
 df_err_t df_client_flush(df_client_t *c, int timeout_ms)
 {
+        pthread_mutex_lock(&c->lock);
+        df__client_recover(c);
+        pthread_mutex_unlock(&c->lock);
         return df__client_flush(c, timeout_ms, NULL, 0);
 }
 

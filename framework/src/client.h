@@ -25,7 +25,19 @@ struct df_client {
          * in one buffer), under lock */
         char *known_topics;
         size_t known_len;
+        /* producers replaced after a fatal error: kept until the client is
+         * destroyed (another thread may still hold the pointer) */
+        rd_kafka_t *retired[8];
+        int n_retired;
 };
+
+/** Under c->lock: when the idempotent producer failed fatally (librdkafka
+ * 2.0 after a leader change: "out of order sequence number ... sequence
+ * desynchronization"), replace it with a new one; what the old one still
+ * held is purged and counts as not delivered, so the next flush reports
+ * DF_ERR_KAFKA and the caller sends it again (starts are idempotent).  At
+ * most 8 times in a client's life. */
+void df__client_recover(df_client_t *c);
 
 /** Flush the producer (up to timeout_ms), then DF_OK when every message
  * since the last flush was delivered; DF_ERR_DEADLINE (still in flight) or

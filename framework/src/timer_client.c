@@ -156,6 +156,9 @@ static df_err_t df__timers_produce(df_client_t *c, const char *timer_id, const d
                                    size_t errstr_size)
 {
         rd_kafka_resp_err_t err;
+        pthread_mutex_lock(&c->lock);
+        df__client_recover(c);
+        pthread_mutex_unlock(&c->lock);
         for (;;) {
                 err = rd_kafka_producev(c->producer, RD_KAFKA_V_TOPIC(c->t.timers),
                                         RD_KAFKA_V_KEY(timer_id, strlen(timer_id)),
