@@ -424,6 +424,17 @@ rd_kafka_resp_err_t df__watermarks(rd_kafka_t *rk, const char *topic, int32_t pa
                         return err;
                 if (df__mono_ms() > deadline)
                         return err;
+                if (err == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION || err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE) {
+                        /* the leader moved (a broker lost or restarted): a
+                         * metadata request refreshes librdkafka's cache, or
+                         * it keeps asking the old leader (seen for minutes) */
+                        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+                        const struct rd_kafka_metadata *md = NULL;
+                        if (rkt && rd_kafka_metadata(rk, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR && md)
+                                rd_kafka_metadata_destroy(md);
+                        if (rkt)
+                                rd_kafka_topic_destroy(rkt);
+                }
                 usleep(200000);
         }
 }
