@@ -133,6 +133,11 @@ static int df__perr(struct df__parse *p, int f, const char *at, const char *fmt,
         return -1;
 }
 
+static int df__is_space(char c)
+{
+        return c == ' ' || c == '\t';
+}
+
 /* A number or (for month and day-of-week) a name at *s; advances *s. */
 static int df__value(struct df__parse *p, int f, const char **s, int *out)
 {
@@ -157,6 +162,8 @@ static int df__value(struct df__parse *p, int f, const char **s, int *out)
                 int i;
                 while (((*s)[n] >= 'a' && (*s)[n] <= 'z') || ((*s)[n] >= 'A' && (*s)[n] <= 'Z'))
                         n++;
+                if (n == 1 && strchr("LWlw", **s))
+                        return df__perr(p, f, start, "\"%c\" (a Quartz extension) is not supported", **s);
                 snprintf(q, sizeof(q), "%.*s", (int)(n < 40 ? n : 40), *s);
                 if (!fd->names)
                         return df__perr(p, f, start, "\"%s\": names are for months and days of the week only", q);
@@ -169,8 +176,10 @@ static int df__value(struct df__parse *p, int f, const char **s, int *out)
                 return df__perr(p, f, start, "unknown name \"%s\" (%s)", q,
                                 f == F_MON ? "jan..dec" : "sun..sat");
         }
-        if (!**s || **s == ',' || **s == '/' || **s == '-')
+        if (!**s || **s == ',' || **s == '/' || **s == '-' || df__is_space(**s))
                 return df__perr(p, f, start, "a value is missing");
+        if (**s == '?' || **s == '#')
+                return df__perr(p, f, start, "\"%c\" (a Quartz extension) is not supported", **s);
         return df__perr(p, f, start, "unexpected character \"%s\"",
                         df__quote(q, sizeof(q), (char[]){**s, 0}));
 }
@@ -243,11 +252,6 @@ static const struct {
         {"@yearly", "0 0 1 1 *"}, {"@annually", "0 0 1 1 *"}, {"@monthly", "0 0 1 * *"}, {"@weekly", "0 0 * * 0"},
         {"@daily", "0 0 * * *"},  {"@midnight", "0 0 * * *"}, {"@hourly", "0 * * * *"},
 };
-
-static int df__is_space(char c)
-{
-        return c == ' ' || c == '\t';
-}
 
 int df__cron_parse(df__cron_t *c, const char *expr, char *errstr, size_t errstr_size)
 {
@@ -453,7 +457,10 @@ static int64_t df__next_wall(const df__cron_t *c, int64_t ws, int64_t limit)
                         }
                         continue;
                 }
-                return days * 86400 + h * 3600 + mi * 60 + ns;
+                {
+                        int64_t w = days * 86400 + h * 3600 + mi * 60 + ns;
+                        return w <= limit ? w : -1;
+                }
 next_day:
                 days++;
                 h = mi = s = 0;
