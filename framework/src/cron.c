@@ -225,8 +225,8 @@ static int df__field(struct df__parse *p, int f, const char *s, const char *end,
                                         return df__perr(p, f, ss, "step too large");
                                 s++;
                         }
-                        if (n < 1 || n > fd->hi - fd->lo + 1)
-                                return df__perr(p, f, ss, "step %ld is out of range 1-%d", n, fd->hi - fd->lo + 1);
+                        if (n < 1) /* a step past the range leaves its start (as Vixie cron) */
+                                return df__perr(p, f, ss, "step 0: a step is at least 1");
                         step = (int)n;
                 }
                 for (v = a; v <= b; v += step)

@@ -63,8 +63,10 @@ START_TEST(test_grammar_errors)
                                 "(jan..dec)"},
                 {"0 0 * * sat-mon", "cron expression \"0 0 * * sat-mon\": day-of-week (field 5) at position 13: range "
                                     "6-1 ends before it starts"},
-                {"*/0 * * * *", "cron expression \"*/0 * * * *\": minute (field 1) at position 3: step 0 is out of "
-                                "range 1-60"},
+                {"*/0 * * * *", "cron expression \"*/0 * * * *\": minute (field 1) at position 3: step 0: a step is "
+                                "at least 1"},
+                {"*/1000000 * * * *", "cron expression \"*/1000000 * * * *\": minute (field 1) at position 3: step "
+                                      "too large"},
                 {"30-10 * * * *", "cron expression \"30-10 * * * *\": minute (field 1) at position 4: range 30-10 ends "
                                   "before it starts"},
                 {"1,,2 * * * *", "cron expression \"1,,2 * * * *\": minute (field 1) at position 3: a value is missing"},
@@ -160,6 +162,7 @@ START_TEST(test_next_utc)
         SEQ("0 0 * * *", "UTC", st_utc(2023, 11, 15, 0, 0, 0), st_utc(2023, 11, 16, 0, 0, 0));
         SEQ("0 9 * * mon-fri", "UTC", st_utc(2023, 11, 17, 10, 0, 0), st_utc(2023, 11, 20, 9, 0, 0),
             st_utc(2023, 11, 21, 9, 0, 0));
+        SEQ("0 */30 * * *", "UTC", t0, st_utc(2023, 11, 15, 0, 0, 0), st_utc(2023, 11, 16, 0, 0, 0));
         SEQ("5/15 * * * *", "UTC", t0, st_utc(2023, 11, 14, 22, 20, 0), st_utc(2023, 11, 14, 22, 35, 0),
             st_utc(2023, 11, 14, 22, 50, 0), st_utc(2023, 11, 14, 23, 5, 0));
         SEQ("0 8-10,14 * * *", "UTC", t0, st_utc(2023, 11, 15, 8, 0, 0), st_utc(2023, 11, 15, 9, 0, 0),
