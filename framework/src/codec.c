@@ -1532,7 +1532,7 @@ int df__sched_encode(const df__sched_rec_t *rec, df__buf_t *out, char *errstr, s
 }
 int df__sched_decode(const void *buf, size_t len, df__sched_rec_t *out, char *errstr, size_t errstr_size)
 {
-        return decode_rec(R_SCHED, buf, len, out, errstr, errstr_size);
+        return decode_rec(R_SCHED, buf, len, out, 0, errstr, errstr_size);
 }
 void df__sched_clear(df__sched_rec_t *rec)
 {

@@ -317,6 +317,11 @@ static int df__task_apply_schedule(df__task_t *k, const df__event_t *ev, int par
         int mark = k->out.n, ret = 0;
 
         k->store_err = 0;
+        /* a schedule's timers always go through the timer service, never
+         * fired here (timer.local.max.ms): the local fire's backstop comes
+         * timer.local.grace.ms late, so a worker crash would make a fire of a
+         * schedule with a shorter period a catch-up (schedule.c) */
+        k->cur_part = -1;
         rocksdb_writebatch_set_save_point(k->wb);
         if (df__sched_state_load(&s, ev->execution_id, df__sched_get, &ps, errstr, sizeof(errstr)) ||
             df__schedule_apply(k->eng, &s, ev, &out) ||

@@ -569,7 +569,7 @@ typedef struct df_schedule_info {
  * as df_cron_check, workflow as df_workflow_name_check, overlap, NULL def or
  * input), DF_ERR_PAYLOAD_TOO_LARGE (input over DF_SCHEDULE_INPUT_MAX),
  * DF_ERR_CONFLICT, DF_ERR_UNKNOWN_WORKFLOW (not registered on the worker that
- * owns the schedule), DF_ERR_REJECTED, DF_ERR_TIMEOUT (the request is
+ * owns the schedule), DF_ERR_REJECTED, DF_ERR_DEADLINE (the request is
  * durable in <prefix>.events: describe tells whether a worker recorded it),
  * DF_ERR_KAFKA.
  */
