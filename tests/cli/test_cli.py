@@ -494,8 +494,8 @@ def schedule():
         stamps = sorted(int(re.match(r"^s2-\d{8}T\d{4}(\d\d)Z", l).group(1)) for l in runs)
         check("schedule: ... at even seconds", (0 if all(x % 2 == 0 for x in stamps) else 1, str(stamps), "", 0), 0)
         check("schedule: describe", run(b + ["schedule", "describe", "s2"]), 0,
-              stdout_re=r"(?s)^name +s2\ncron +\*/2 \* \* \* \* \*\ntimezone +UTC\nworkflow +echo\ninput +hi\n"
-              r"overlap +skip\nstate +active\nnext_fire +\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\n.*fires +\d+ runs, 0 skipped")
+              stdout_re=r"(?sm)^name +s2\ncron +\*/2 \* \* \* \* \*\ntimezone +UTC\nworkflow +echo\ninput +hi\n"
+              r"overlap +skip\nstate +active\nnext_fire +\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\n.*fires +\d+ runs, \d+ skipped \(overlap\), \d+ missed \(catch-up\)$")
         r = run(b + ["--json", "schedule", "describe", "s2"])
         doc = json.loads(r[1]) if r[0] == 0 else {}
         good = (doc.get("name") == "s2" and doc.get("input") == "hi" and doc.get("overlap") == "skip" and
