@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "sched_test.h"
+#include "schedule.h" /* the worker's schedule module, fed forged events (test_forged_events) */
 
 /* 2023-11-14T22:13:20Z, an even second. */
 #define T0 1700000000000LL
@@ -505,6 +506,152 @@ START_TEST(test_longest_name)
 }
 END_TEST
 
+/* ---- the worker's own checks: events that did not come from a client ---- */
+
+struct captured {
+        int replies, events, timers;
+        df_err_t code;
+        char msg[600];
+};
+
+static int cap_timer(void *opaque, const df__timer_rec_t *t)
+{
+        (void)t;
+        ((struct captured *)opaque)->timers++;
+        return 0;
+}
+
+static int cap_event(void *opaque, const df__event_t *ev)
+{
+        (void)ev;
+        ((struct captured *)opaque)->events++;
+        return 0;
+}
+
+static int cap_result(void *opaque, const df__result_rec_t *r)
+{
+        struct captured *c = opaque;
+        c->replies++;
+        c->code = (df_err_t)r->code;
+        snprintf(c->msg, sizeof(c->msg), "%s", r->error ? r->error : "");
+        return 0;
+}
+
+static struct captured apply(df__engine_t *eng, df__sched_state_t *s, int type, const char *key, const void *input,
+                             size_t len)
+{
+        struct captured c;
+        df__engine_out_t out;
+        df__event_t ev;
+        memset(&c, 0, sizeof(c));
+        memset(&out, 0, sizeof(out));
+        out.timer = cap_timer;
+        out.event = cap_event;
+        out.result = cap_result;
+        out.opaque = &c;
+        memset(&ev, 0, sizeof(ev));
+        ev.type = type;
+        ev.execution_id = (char *)key;
+        ev.input.data = (uint8_t *)input;
+        ev.input.len = len;
+        ev.request_id = "r1";
+        ck_assert_int_eq(df__schedule_apply(eng, s, &ev, &out), 0);
+        return c;
+}
+
+static df__buf_t forged_def(const char *name, const char *cron, const char *zone, const char *workflow)
+{
+        df__sched_rec_t r;
+        df__buf_t b = {0};
+        char e[256];
+        memset(&r, 0, sizeof(r));
+        r.name = (char *)name;
+        r.cron = (char *)cron;
+        r.timezone = (char *)zone;
+        r.workflow = (char *)workflow;
+        ck_assert_msg(df__sched_encode(&r, &b, e, sizeof(e)) == 0, "%s", e);
+        return b;
+}
+
+START_TEST(test_forged_events)
+{
+        df__engine_t *eng = df__engine_new("t.events");
+        df__sched_state_t s;
+        struct captured c;
+        df__buf_t b;
+
+        ck_assert_ptr_nonnull(eng);
+        ASSERT_RC(df__engine_register(eng, "job", job, NULL), DF_OK);
+        memset(&s, 0, sizeof(s));
+        c = apply(eng, &s, DF__EV_SCHEDULE_CREATE, "schedule:f", "\xc3\x01garbage", 9);
+        ck_assert_int_eq(c.code, DF_ERR_INVALID_ARG);
+        ck_assert_ptr_nonnull(strstr(c.msg, "the schedule's definition does not decode"));
+        b = forged_def("other", "* * * * *", "UTC", "job");
+        c = apply(eng, &s, DF__EV_SCHEDULE_CREATE, "schedule:f", b.data, b.len);
+        ck_assert_int_eq(c.code, DF_ERR_INVALID_ARG);
+        ck_assert_str_eq(c.msg, "the definition names another schedule than its key");
+        free(b.data);
+        b = forged_def("f", "61 * * * *", "UTC", "job");
+        c = apply(eng, &s, DF__EV_SCHEDULE_CREATE, "schedule:f", b.data, b.len);
+        ck_assert_int_eq(c.code, DF_ERR_INVALID_ARG);
+        ck_assert_str_eq(c.msg, "cron expression \"61 * * * *\": minute (field 1) at position 1: 61 is out of range 0-59");
+        free(b.data);
+        b = forged_def("f", "* * * * *", "../../etc/passwd", "job");
+        c = apply(eng, &s, DF__EV_SCHEDULE_CREATE, "schedule:f", b.data, b.len);
+        ck_assert_int_eq(c.code, DF_ERR_INVALID_ARG);
+        ck_assert_ptr_nonnull(strstr(c.msg, "is not a name of the tz database"));
+        free(b.data);
+        b = forged_def("f", "* * * * *", "UTC", "w\x1b[2J");
+        c = apply(eng, &s, DF__EV_SCHEDULE_CREATE, "schedule:f", b.data, b.len);
+        ck_assert_int_eq(c.code, DF_ERR_INVALID_ARG);
+        ck_assert_ptr_null(strchr(c.msg, '\x1b'));
+        free(b.data);
+        b = forged_def("f", "* * * * *", "UTC", "nope");
+        c = apply(eng, &s, DF__EV_SCHEDULE_CREATE, "schedule:f", b.data, b.len);
+        ck_assert_int_eq(c.code, DF_ERR_UNKNOWN_WORKFLOW);
+        free(b.data);
+        ck_assert(!s.exists && !s.dirty && c.timers == 0);
+        /* an execution's event on a schedule's key; events of no schedule */
+        c = apply(eng, &s, DF__EV_START, "schedule:f", "", 0);
+        ck_assert_int_eq(c.code, DF_ERR_INVALID_ARG);
+        ck_assert_str_eq(c.msg, "event type 0 is not a schedule's (schedule:f is a schedule key)");
+        c = apply(eng, &s, DF__EV_SCHEDULE_FIRE, "schedule:f", "", 0);
+        ck_assert(c.replies == 0 && c.events == 0 && c.timers == 0 && !s.dirty); /* a fire of no schedule: nothing */
+        c = apply(eng, &s, DF__EV_SCHEDULE_RUN_DONE, "schedule:f", "", 0);
+        ck_assert(c.replies == 0 && c.events == 0 && c.timers == 0 && !s.dirty);
+        c = apply(eng, &s, DF__EV_SCHEDULE_TRIGGER, "schedule:f", "", 0);
+        ck_assert_int_eq(c.code, DF_ERR_NOT_FOUND);
+        ck_assert_int_eq(c.events, 0);
+        /* a valid one, then a fire that is not the armed time */
+        b = forged_def("f", "* * * * *", "", "job");
+        c = apply(eng, &s, DF__EV_SCHEDULE_CREATE, "schedule:f", b.data, b.len);
+        ck_assert_int_eq(c.code, DF_OK);
+        ck_assert_int_eq(c.timers, 1);
+        ck_assert_str_eq(s.rec.timezone, "UTC");
+        free(b.data);
+        {
+                df__engine_out_t out;
+                df__event_t ev;
+                struct captured c2;
+                memset(&c2, 0, sizeof(c2));
+                memset(&out, 0, sizeof(out));
+                out.timer = cap_timer;
+                out.event = cap_event;
+                out.result = cap_result;
+                out.opaque = &c2;
+                memset(&ev, 0, sizeof(ev));
+                ev.type = DF__EV_SCHEDULE_FIRE;
+                ev.execution_id = "schedule:f";
+                ev.seq = s.rec.next_fire_ms + 60000;
+                ck_assert_int_eq(df__schedule_apply(eng, &s, &ev, &out), 0);
+                ck_assert(c2.events == 0 && c2.timers == 0 && c2.replies == 0);
+                ck_assert_int_eq(s.rec.fires, 0);
+        }
+        df__sched_state_clear(&s);
+        df__engine_destroy(eng);
+}
+END_TEST
+
 /* The scenario of the crash tests: create, three fires, a pause, a trigger,
  * a resume, a fire, a delete.  Returns the runner for inspection. */
 static df_test_t *scenario(int crash_at)
@@ -576,6 +723,7 @@ Suite *suite_schedule(void)
         tcase_add_test(tc, test_reserved_keys);
         tcase_add_test(tc, test_longest_name);
         tcase_add_test(tc, test_crash_at_every_boundary);
+        tcase_add_test(tc, test_forged_events);
         suite_add_tcase(s, tc);
         return s;
 }
