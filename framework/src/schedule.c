@@ -33,7 +33,7 @@
 #include "text.h"
 
 /* Most fire times counted one by one as missed in one catch-up. */
-#define DF__MISSED_COUNT_MAX 100000
+#define DF__MISSED_COUNT_MAX 10000 /* bounds the work of one catch-up (a per-second schedule down a day) */
 
 int df__schedule_key(const char *key)
 {

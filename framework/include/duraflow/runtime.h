@@ -556,7 +556,7 @@ typedef struct df_schedule_info {
         int last_run_running;    /* 1 until the last run ends */
         int64_t fires;           /* runs started (fires and triggers) */
         int64_t skipped;         /* fire times not run: the last run was still running (overlap skip) */
-        int64_t missed;          /* fire times an outage covered and that were not run (catch-up) */
+        int64_t missed;          /* fire times an outage covered and that were not run (catch-up; up to 10,000 counted a catch-up) */
         int64_t created_ms, updated_ms; /* UTC ms */
 } df_schedule_info_t;
 
