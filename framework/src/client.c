@@ -1332,8 +1332,3 @@ df_err_t df__client_scan(df_client_t *c, const int32_t *parts, int n, df__client
         rd_kafka_destroy(rk);
         return rc;
 }
-
-const df__topics_t *df__client_topics(const df_client_t *c)
-{
-        return &c->t;
-}

@@ -9,8 +9,19 @@
 #include <string.h>
 
 #include "client.h"
+#include "duraflow/records.h"
 #include "schedule.h"
 #include "text.h"
+
+_Static_assert(DF_RECORD_SCHEDULE == (int)DF__REC_SCHEDULE, "df_record_type_t is the codec's record type");
+_Static_assert(DF_EVENT_SCHEDULE_CREATE == (int)DF__EV_SCHEDULE_CREATE &&
+                       DF_EVENT_SCHEDULE_PAUSE == (int)DF__EV_SCHEDULE_PAUSE &&
+                       DF_EVENT_SCHEDULE_RESUME == (int)DF__EV_SCHEDULE_RESUME &&
+                       DF_EVENT_SCHEDULE_DELETE == (int)DF__EV_SCHEDULE_DELETE &&
+                       DF_EVENT_SCHEDULE_TRIGGER == (int)DF__EV_SCHEDULE_TRIGGER &&
+                       DF_EVENT_SCHEDULE_FIRE == (int)DF__EV_SCHEDULE_FIRE &&
+                       DF_EVENT_SCHEDULE_RUN_DONE == (int)DF__EV_SCHEDULE_RUN_DONE,
+               "df_event_type_t is the codec's event type");
 
 #define DF__KEY_MAX (DF__SCHEDULE_PREFIX_LEN + DF_SCHEDULE_NAME_MAX + 1)
 
@@ -111,6 +122,34 @@ void df_schedule_info_destroy(df_schedule_info_t *info)
         free(x);
 }
 
+df_err_t df_record_decode_schedule(const void *buf, size_t len, df_schedule_info_t **out, char *errstr,
+                                   size_t errstr_size)
+{
+        struct df__sched_info *x;
+        char e[300];
+        if (out)
+                *out = NULL;
+        if (!out || (!buf && len)) {
+                df__errf(errstr, errstr_size, "decode schedule: NULL %s", out ? "buffer with a length" : "out");
+                return DF_ERR_INVALID_ARG;
+        }
+        if (df__codec_init(errstr, errstr_size))
+                return DF_ERR_CODEC;
+        x = calloc(1, sizeof(*x));
+        if (!x) {
+                df__errf(errstr, errstr_size, "out of memory");
+                return DF_ERR_NOMEM;
+        }
+        if (df__sched_decode(buf, len, &x->rec, e, sizeof(e))) {
+                free(x);
+                df__errf(errstr, errstr_size, "not a valid schedule record: %s", e);
+                return DF_ERR_CODEC;
+        }
+        df__schedule_info(&x->pub, &x->rec, 1);
+        *out = &x->pub;
+        return DF_OK;
+}
+
 struct df__sched_find {
         const char *key;
         df__buf_t rec; /* the latest record of key (empty: none, or deleted) */
@@ -151,7 +190,7 @@ df_err_t df_client_schedule_describe(df_client_t *c, const char *name, df_schedu
         snprintf(key, sizeof(key), "%s%s", DF__SCHEDULE_PREFIX, name);
         f.key = key;
         /* the record is on the partition of its key */
-        part = df__topics_partition_of(df__client_topics(c), key);
+        part = df__topics_partition_of(&c->t, key);
         rc = df__client_scan(c, &part, 1, df__sched_find_rec, &f, DF_ERR_NOMEM, errstr, errstr_size);
         if (rc != DF_OK)
                 goto out;
@@ -277,7 +316,7 @@ df_err_t df_client_schedule_list(df_client_t *c, df_schedule_list_t **out, char 
                 return DF_ERR_INVALID_ARG;
         }
         *out = NULL;
-        t = df__client_topics(c);
+        t = &c->t;
         scan.by_key = df__map_new();
         parts = calloc((size_t)t->partitions + 1, sizeof(*parts));
         if (!scan.by_key || !parts) {

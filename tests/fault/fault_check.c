@@ -226,7 +226,7 @@ static void on_state(const rd_kafka_message_t *m, void *opaque)
                 o->last = r;
                 break;
         }
-        case DF__REC_SCHEDULE: /* a schedule's record (its runs are executions) */
+        case DF_RECORD_SCHEDULE: /* a schedule's record (its runs are executions) */
                 break;
         default:
                 v->undecodable++;
