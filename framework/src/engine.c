@@ -305,7 +305,7 @@ const char *df__engine_events_topic(const df__engine_t *eng)
 
 int df__engine_has_workflow(const df__engine_t *eng, const char *name)
 {
-        return name && df__map_get(eng->workflows, name) != NULL;
+        return df__wf_newest(eng, name) != NULL; /* a version of it is registered */
 }
 
 void df__engine_stats(const df__engine_t *eng, df__engine_stats_t *out)

@@ -467,7 +467,7 @@ static void df__deliver_schedule(df_test_t *t, const df__event_t *ev, const df__
                 /* crash before the commit: delivered again */
                 df__staging_clear(t);
                 t->crashes++;
-                df__requeue_head(t, raw);
+                df__requeue_head(t, raw, ev->execution_id);
         } else if (rc || df__sched_state_flush(&s, ev->execution_id, df__store_put, t, errstr, sizeof(errstr))) {
                 df__log(DF__LOG_ERROR, "test runner: %s: event dropped (would be dead-lettered): %s",
                         ev->execution_id, errstr[0] ? errstr : "internal error");
