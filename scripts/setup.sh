@@ -16,9 +16,10 @@ DF_PACKAGES="
   build-essential cmake ninja-build pkg-config git ca-certificates
   librdkafka-dev libavro-dev librocksdb-dev libjansson-dev
   libcurl4-openssl-dev libmicrohttpd-dev
+  libglib2.0-dev tzdata
   check libsubunit-dev
   maven default-jre-headless
-  python3 python3-yaml
+  python3 python3-yaml python3-croniter
   procps iproute2 time
   prometheus
   chromium nodejs

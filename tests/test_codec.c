@@ -25,9 +25,20 @@ uint64_t df__codec_fingerprint(df__rec_type_t type);
 #define ERRSZ 512
 #define DLQ_MAX (4 * 1024 * 1024)
 
-/* PCF of schemas/Event.avsc, schemas/v1/Event.avsc and schemas/v0/Event.avsc,
+/* PCF of schemas/Event.avsc, schemas/v2, v1 and v0/Event.avsc,
  * written by hand from the specification's rules. */
 static const char EVENT_PCF[] =
+        "{\"name\":\"io.duraflow.Event\",\"type\":\"record\",\"fields\":["
+        "{\"name\":\"type\",\"type\":\"int\"},{\"name\":\"execution_id\",\"type\":\"string\"},"
+        "{\"name\":\"workflow\",\"type\":\"string\"},{\"name\":\"input\",\"type\":\"bytes\"},"
+        "{\"name\":\"op_id\",\"type\":\"string\"},{\"name\":\"seq\",\"type\":\"long\"},"
+        "{\"name\":\"timer_kind\",\"type\":\"int\"},{\"name\":\"callback_id\",\"type\":\"string\"},"
+        "{\"name\":\"callback_kind\",\"type\":\"int\"},{\"name\":\"error\",\"type\":\"string\"},"
+        "{\"name\":\"request_id\",\"type\":\"string\"},{\"name\":\"ts_ms\",\"type\":\"long\"},"
+        "{\"name\":\"parent_id\",\"type\":\"string\"},{\"name\":\"parent_op\",\"type\":\"string\"},"
+        "{\"name\":\"child_id\",\"type\":\"string\"},{\"name\":\"status\",\"type\":\"int\"},"
+        "{\"name\":\"link\",\"type\":\"string\"}]}";
+static const char EVENT_V2_PCF[] =
         "{\"name\":\"io.duraflow.Event\",\"type\":\"record\",\"fields\":["
         "{\"name\":\"type\",\"type\":\"int\"},{\"name\":\"execution_id\",\"type\":\"string\"},"
         "{\"name\":\"workflow\",\"type\":\"string\"},{\"name\":\"input\",\"type\":\"bytes\"},"
@@ -56,7 +67,8 @@ static const char EVENT_V0_PCF[] =
 
 /* Body layouts (field order of the schemas): i=int, l=long, s=C string,
  * b=(pointer, length) bytes or raw string bytes. */
-#define EVENT_FMT "issbslisissl" "sssi"
+#define EVENT_FMT "issbslisissl" "sssi" "s"
+#define EVENT_V2_FMT "issbslisissl" "sssi"
 #define EVENT_V1_FMT "issbslisissl"
 #define EVENT_V0_FMT "issbslisisl"
 #define OP_FMT "ssssiiibslllsll" "is"
@@ -197,6 +209,7 @@ static void fill_event(df__event_t *e)
         e->parent_op = strdup("4.2");
         e->child_id = strdup("child-9");
         e->status = DF__ES_VERSION_MISSING;
+        e->link = strdup("schedule:nightly");
 }
 
 static void check_event(const df__event_t *e)
@@ -217,6 +230,7 @@ static void check_event(const df__event_t *e)
         ck_assert_str_eq(e->parent_op, "4.2");
         ck_assert_str_eq(e->child_id, "child-9");
         ck_assert_int_eq(e->status, DF__ES_VERSION_MISSING);
+        ck_assert_str_eq(e->link, "schedule:nightly");
 }
 
 static void fill_exec(df__exec_rec_t *r)
@@ -235,6 +249,7 @@ static void fill_exec(df__exec_rec_t *r)
         r->parent_id = strdup("p-1");
         r->parent_op = strdup("2.1");
         r->park_seq = 3;
+        r->schedule = strdup("schedule:nightly");
 }
 
 static void check_exec(const df__exec_rec_t *r)
@@ -252,6 +267,7 @@ static void check_exec(const df__exec_rec_t *r)
         ck_assert_str_eq(r->parent_id, "p-1");
         ck_assert_str_eq(r->parent_op, "2.1");
         ck_assert(r->park_seq == 3);
+        ck_assert_str_eq(r->schedule, "schedule:nightly");
 }
 
 static void fill_op(df__op_rec_t *r)
@@ -482,8 +498,10 @@ START_TEST(test_schema_fingerprints)
         /* The registry's fingerprint of Event is the CRC of the hand-written PCF. */
         ck_assert_uint_eq(df__codec_fingerprint(DF__REC_EVENT), df__crc64_avro(EVENT_PCF, strlen(EVENT_PCF)));
         ck_assert_uint_ne(df__codec_fingerprint(DF__REC_EVENT), df__crc64_avro(EVENT_V0_PCF, strlen(EVENT_V0_PCF)));
-        static const char *names[] = {"", "Event", "Execution", "Operation", "Timer", "Result", "DeadLetter"};
-        for (int t = DF__REC_EVENT; t <= DF__REC_DLQ; t++) {
+        ck_assert_uint_ne(df__codec_fingerprint(DF__REC_EVENT), df__crc64_avro(EVENT_V2_PCF, strlen(EVENT_V2_PCF)));
+        static const char *names[] = {"", "Event", "Execution", "Operation", "Timer", "Result", "DeadLetter",
+                                      "Schedule"};
+        for (int t = DF__REC_EVENT; t <= DF__REC_SCHEDULE; t++) {
                 uint64_t fp = df__codec_fingerprint((df__rec_type_t)t);
                 ck_assert_uint_ne(fp, 0);
                 for (int u = DF__REC_EVENT; u < t; u++)
@@ -624,6 +642,46 @@ START_TEST(test_roundtrip_all)
         tb_free(&t);
         df__dlq_clear(&dl);
         df__dlq_clear(&dl2);
+        df__buf_clear(&b);
+
+        df__sched_rec_t sc, sc2;
+        memset(&sc, 0, sizeof sc);
+        sc.name = "nightly";
+        sc.cron = "30 2 * * mon-fri";
+        sc.timezone = "Europe/Berlin";
+        sc.workflow = "orders." UTF8_TEXT;
+        sc.input.data = (uint8_t *)BIN;
+        sc.input.len = sizeof BIN;
+        sc.overlap = DF__OV_ALLOW;
+        sc.paused = 1;
+        sc.next_fire_ms = 1764552600000LL;
+        sc.last_fire_ms = 1764466200000LL;
+        sc.last_run_id = "nightly-20251130T013000Z";
+        sc.running = 1;
+        sc.fires = 41;
+        sc.skipped = 3;
+        sc.missed = INT64_MAX;
+        sc.created_ms = 1700000000000LL;
+        sc.updated_ms = INT64_MIN;
+        ck_assert_msg(df__sched_encode(&sc, &b, err, sizeof err) == 0, "%s", err);
+        ck_assert_int_eq(df__codec_peek(b.data, b.len), DF__REC_SCHEDULE);
+        ck_assert_msg(df__sched_decode(b.data, b.len, &sc2, err, sizeof err) == 0, "%s", err);
+        ck_assert_str_eq(sc2.name, "nightly");
+        ck_assert_str_eq(sc2.cron, "30 2 * * mon-fri");
+        ck_assert_str_eq(sc2.timezone, "Europe/Berlin");
+        ck_assert_str_eq(sc2.workflow, "orders." UTF8_TEXT);
+        buf_eq(&sc2.input, BIN, sizeof BIN);
+        ck_assert_int_eq(sc2.overlap, DF__OV_ALLOW);
+        ck_assert_int_eq(sc2.paused, 1);
+        ck_assert(sc2.next_fire_ms == 1764552600000LL && sc2.last_fire_ms == 1764466200000LL);
+        ck_assert_str_eq(sc2.last_run_id, "nightly-20251130T013000Z");
+        ck_assert_int_eq(sc2.running, 1);
+        ck_assert(sc2.fires == 41 && sc2.skipped == 3 && sc2.missed == INT64_MAX);
+        ck_assert(sc2.created_ms == 1700000000000LL && sc2.updated_ms == INT64_MIN);
+        /* a schedule record is not an execution's */
+        ck_assert_int_eq(df__exec_decode(b.data, b.len, &ex, err, sizeof err), -1);
+        ck_assert_ptr_nonnull(strstr(err, "is a io.duraflow.Schedule"));
+        df__sched_clear(&sc2);
         df__buf_clear(&b);
 }
 END_TEST
@@ -823,8 +881,8 @@ START_TEST(test_utf8_fields)
                 tb_t t = {0};
                 df__event_t out;
                 tb_hdr(&t, fp);
-                tb_fmt(&t, "isbbslisissl" "sssi", (int32_t)0, "e-1", bad[i].s, bad[i].n, "", (size_t)0, "", (int64_t)0,
-                       (int32_t)0, "", (int32_t)0, "", "", (int64_t)0, "", "", "", (int32_t)0);
+                tb_fmt(&t, "isbbslisissl" "sssi" "s", (int32_t)0, "e-1", bad[i].s, bad[i].n, "", (size_t)0, "",
+                       (int64_t)0, (int32_t)0, "", (int32_t)0, "", "", (int64_t)0, "", "", "", (int32_t)0, "");
                 ck_assert_int_eq(df__event_decode(t.p, t.len, &out, err, sizeof err), -1);
                 ck_assert_str_eq(err, bad[i].msg);
                 ck_assert(all_zero(&out, sizeof out));
@@ -834,8 +892,8 @@ START_TEST(test_utf8_fields)
         tb_t t = {0};
         df__event_t out;
         tb_hdr(&t, fp);
-        tb_fmt(&t, "isbbslisissl" "sssi", (int32_t)0, "e-1", UTF8_TEXT, sizeof UTF8_TEXT - 1, "", (size_t)0, "",
-               (int64_t)0, (int32_t)0, "", (int32_t)0, "", "", (int64_t)0, "", "", "", (int32_t)0);
+        tb_fmt(&t, "isbbslisissl" "sssi" "s", (int32_t)0, "e-1", UTF8_TEXT, sizeof UTF8_TEXT - 1, "", (size_t)0, "",
+               (int64_t)0, (int32_t)0, "", (int32_t)0, "", "", (int64_t)0, "", "", "", (int32_t)0, "");
         ck_assert_msg(df__event_decode(t.p, t.len, &out, err, sizeof err) == 0, "%s", err);
         ck_assert_str_eq(out.workflow, UTF8_TEXT);
         df__event_clear(&out);
@@ -848,9 +906,28 @@ START_TEST(test_enum_ranges)
         char err[ERRSZ] = "";
         df__buf_t b = {0};
         df__event_t ev = {0}, out;
-        ev.type = 8;
+        /* executions' types 0..7, the schedules' 20..26 */
+        ev.type = 27;
         ck_assert_int_eq(df__event_encode(&ev, &b, err, sizeof err), -1);
-        ck_assert_str_eq(err, "Event.type is 8, out of range [0, 7]");
+        ck_assert_str_eq(err, "Event.type is 27, out of range [0, 26]");
+        ev.type = -1;
+        ck_assert_int_eq(df__event_encode(&ev, &b, err, sizeof err), -1);
+        ck_assert_str_eq(err, "Event.type is -1, out of range [0, 26]");
+        for (ev.type = DF__EV_SCHEDULE_CREATE; ev.type <= DF__EV_SCHEDULE_RUN_DONE; ev.type++) {
+                ck_assert_msg(df__event_encode(&ev, &b, err, sizeof err) == 0, "%s", err);
+                ck_assert_int_eq(df__event_decode(b.data, b.len, &out, err, sizeof err), 0);
+                ck_assert_int_eq(out.type, ev.type);
+                df__event_clear(&out);
+                df__buf_clear(&b);
+        }
+        df__sched_rec_t sr = {0};
+        sr.overlap = 2;
+        ck_assert_int_eq(df__sched_encode(&sr, &b, err, sizeof err), -1);
+        ck_assert_str_eq(err, "Schedule.overlap is 2, out of range [0, 1]");
+        sr.overlap = DF__OV_ALLOW;
+        sr.paused = 2;
+        ck_assert_int_eq(df__sched_encode(&sr, &b, err, sizeof err), -1);
+        ck_assert_str_eq(err, "Schedule.paused is 2, out of range [0, 1]");
         ev.type = DF__EV_TIMER;
         ev.timer_kind = -1;
         ck_assert_int_eq(df__event_encode(&ev, &b, err, sizeof err), -1);
@@ -871,7 +948,7 @@ START_TEST(test_enum_ranges)
         tb_t t = {0};
         tb_hdr(&t, df__codec_fingerprint(DF__REC_EVENT));
         tb_fmt(&t, EVENT_FMT, (int32_t)2, "e", "", "", (size_t)0, "", (int64_t)0, (int32_t)0, "cb", (int32_t)3, "", "",
-               (int64_t)0, "", "", "", (int32_t)0);
+               (int64_t)0, "", "", "", (int32_t)0, "");
         ck_assert_int_eq(df__event_decode(t.p, t.len, &out, err, sizeof err), -1);
         ck_assert_str_eq(err, "Event.callback_kind is 3, out of range [0, 2]");
         ck_assert(all_zero(&out, sizeof out));
@@ -879,8 +956,9 @@ START_TEST(test_enum_ranges)
 
         df__exec_rec_t ex;
         tb_hdr(&t, df__codec_fingerprint(DF__REC_EXEC));
-        tb_fmt(&t, "ssbibsll" "i" "isib" "issl", "e", "w", "", (size_t)0, (int32_t)10, "", (size_t)0, "", (int64_t)0,
-               (int64_t)0, (int32_t)0, (int32_t)0, "", (int32_t)0, "", (size_t)0, (int32_t)1, "", "", (int64_t)0);
+        tb_fmt(&t, "ssbibsll" "i" "isib" "issl" "s", "e", "w", "", (size_t)0, (int32_t)10, "", (size_t)0, "",
+               (int64_t)0, (int64_t)0, (int32_t)0, (int32_t)0, "", (int32_t)0, "", (size_t)0, (int32_t)1, "", "",
+               (int64_t)0, "");
         ck_assert_int_eq(df__exec_decode(t.p, t.len, &ex, err, sizeof err), -1);
         ck_assert_str_eq(err, "Execution.status is 10, out of range [0, 9]");
         tb_free(&t);
@@ -888,8 +966,8 @@ START_TEST(test_enum_ranges)
         /* An int field whose varint does not fit 32 bits. */
         tb_hdr(&t, df__codec_fingerprint(DF__REC_EVENT));
         tb_long(&t, (int64_t)INT32_MAX + 1);
-        tb_fmt(&t, "ssbslisissl" "sssi", "e", "", "", (size_t)0, "", (int64_t)0, (int32_t)0, "", (int32_t)0, "", "",
-               (int64_t)0, "", "", "", (int32_t)0);
+        tb_fmt(&t, "ssbslisissl" "sssi" "s", "e", "", "", (size_t)0, "", (int64_t)0, (int32_t)0, "", (int32_t)0, "",
+               "", (int64_t)0, "", "", "", (int32_t)0, "");
         ck_assert_int_eq(df__event_decode(t.p, t.len, &out, err, sizeof err), -1);
         ck_assert_str_eq(err, "malformed body: Event.type = 2147483648 does not fit an int");
         tb_free(&t);
@@ -1114,6 +1192,47 @@ START_TEST(test_evolution_v1_records)
 }
 END_TEST
 
+START_TEST(test_evolution_v2_records)
+{
+        /* An Event and an Execution as written before schedules (schemas/v2)
+         * decode with an empty link and an empty schedule. */
+        char err[ERRSZ] = "";
+        uint64_t ev_fp = file_fp("v2/Event.avsc"), ex_fp = file_fp("v2/Execution.avsc");
+        tb_t t = {0};
+        df__buf_t b = {0};
+
+        ck_assert_uint_eq(ev_fp, df__crc64_avro(EVENT_V2_PCF, strlen(EVENT_V2_PCF)));
+        ck_assert_uint_ne(ev_fp, df__codec_fingerprint(DF__REC_EVENT));
+        ck_assert_uint_ne(ex_fp, df__codec_fingerprint(DF__REC_EXEC));
+        df__event_t ev;
+        tb_hdr(&t, ev_fp);
+        tb_fmt(&t, EVENT_V2_FMT, (int32_t)DF__EV_START, "exec-1", "orders", BIN, sizeof BIN, "", (int64_t)0,
+               (int32_t)0, "", (int32_t)0, "", "req-1", (int64_t)1700000000000LL, "p", "1", "", (int32_t)0);
+        ck_assert_msg(df__event_decode(t.p, t.len, &ev, err, sizeof err) == 0, "%s", err);
+        ck_assert_str_eq(ev.parent_id, "p");
+        ck_assert_ptr_nonnull(ev.link);
+        ck_assert_str_eq(ev.link, "");
+        ck_assert_int_eq(df__event_encode(&ev, &b, err, sizeof err), 0);
+        ck_assert_uint_eq(hdr_fp(&b), df__codec_fingerprint(DF__REC_EVENT));
+        ck_assert_uint_eq(b.len, t.len + 1); /* + the empty link */
+        df__buf_clear(&b);
+        df__event_clear(&ev);
+        tb_free(&t);
+
+        df__exec_rec_t ex;
+        tb_hdr(&t, ex_fp);
+        tb_fmt(&t, "ssbibsll" "i" "isib" "issl", "exec-1", "orders", "in", (size_t)2, (int32_t)DF__ES_SUSPENDED, "",
+               (size_t)0, "", (int64_t)1, (int64_t)2, (int32_t)4, (int32_t)0, "", (int32_t)0, "", (size_t)0,
+               (int32_t)2, "", "", (int64_t)0);
+        ck_assert_msg(df__exec_decode(t.p, t.len, &ex, err, sizeof err) == 0, "%s", err);
+        ck_assert_int_eq(ex.version, 2);
+        ck_assert_ptr_nonnull(ex.schedule);
+        ck_assert_str_eq(ex.schedule, "");
+        df__exec_clear(&ex);
+        tb_free(&t);
+}
+END_TEST
+
 START_TEST(test_evolution_v0_event)
 {
         char err[ERRSZ] = "";
@@ -1144,7 +1263,8 @@ START_TEST(test_evolution_v0_event)
         df__buf_t b = {0};
         ck_assert_int_eq(df__event_encode(&ev, &b, err, sizeof err), 0);
         ck_assert_uint_eq(hdr_fp(&b), df__codec_fingerprint(DF__REC_EVENT));
-        ck_assert_uint_eq(b.len, t.len + 5); /* + the empty request_id, parent_id, parent_op, child_id, status 0 */
+        ck_assert_uint_eq(b.len, t.len + 6); /* + the empty request_id, parent_id, parent_op, child_id, status 0,
+                                              * link */
         df__buf_clear(&b);
         df__event_clear(&ev);
 
@@ -1446,6 +1566,7 @@ static Suite *codec_suite(void)
         tcase_add_checked_fixture(tc, setup, NULL);
         tcase_add_test(tc, test_evolution_v0_event);
         tcase_add_test(tc, test_evolution_v1_records);
+        tcase_add_test(tc, test_evolution_v2_records);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("robustness");

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "schedule.h"
 #include "text.h"
 
 /* Delivery reports: a message librdkafka gave up on must not be reported
@@ -461,8 +462,12 @@ static df_err_t df__send(df_client_t *c, df__event_t *ev, int wait, char *errstr
                 rc = df__client_flush(c, c->timeout_ms, errstr, errstr_size);
                 if (rc != DF_OK)
                         goto out;
-                snprintf(hint, sizeof(hint), "duraflow %s %s", ev->type == DF__EV_CALLBACK ? "history" : "describe",
-                         ev->execution_id);
+                if (df__schedule_key(ev->execution_id))
+                        snprintf(hint, sizeof(hint), "duraflow schedule describe %s",
+                                 ev->execution_id + DF__SCHEDULE_PREFIX_LEN);
+                else
+                        snprintf(hint, sizeof(hint), "duraflow %s %s",
+                                 ev->type == DF__EV_CALLBACK ? "history" : "describe", ev->execution_id);
                 rc = df__wait_reply(c, rid, hint, errstr, errstr_size);
         }
 out:
@@ -1124,8 +1129,8 @@ static int df__list_rec(const rd_kafka_message_t *m, void *opaque, char *errstr,
         df_exec_info_t *x;
         int err = 0;
 
-        if (df__key_of(m, key, sizeof(key)) || strchr(key, '/'))
-                return 0; /* an operation record, or not ours */
+        if (df__key_of(m, key, sizeof(key)) || strchr(key, '/') || df__schedule_key(key))
+                return 0; /* an operation record, a schedule's, or not ours */
         if (!m->payload) {
                 df__summary_free(df__map_del(l->by_id, key));
                 return 0;
@@ -1350,4 +1355,24 @@ void df_results_close(df_results_t *r)
         }
         df_conf_destroy(r->c.conf);
         free(r);
+}
+
+/* ---------------- for schedule_client.c (client.h) ---------------- */
+
+df_err_t df__client_send(df_client_t *c, df__event_t *ev, int wait, char *errstr, size_t errstr_size)
+{
+        return df__send(c, ev, wait, errstr, errstr_size);
+}
+
+df_err_t df__client_scan(df_client_t *c, const int32_t *parts, int n, df__client_scan_fn fn, void *opaque,
+                         df_err_t fail_rc, char *errstr, size_t errstr_size)
+{
+        rd_kafka_t *rk = df__reader_new(c, 1, errstr, errstr_size);
+        df_err_t rc;
+        if (!rk)
+                return DF_ERR_CONF;
+        rc = df__scan(c, rk, parts, n, fn, opaque, fail_rc, errstr, errstr_size);
+        rd_kafka_consumer_close(rk);
+        rd_kafka_destroy(rk);
+        return rc;
 }

@@ -1,7 +1,8 @@
 /*
  * client.h -- the control client's handle, shared by the files that make
  * up the client API (internal): client.c (control, typed reads, results),
- * timer_client.c (the timer API), inspect.c (the public views of records).
+ * timer_client.c (the timer API), inspect.c (the public views of records),
+ * schedule_client.c (the calls on schedules).
  */
 #ifndef DF_CLIENT_H
 #define DF_CLIENT_H
@@ -53,6 +54,23 @@ df_err_t df__start_args_check(const char *what, const char *workflow, const char
 /** A START event of workflow for execution_id with input (pointers into
  * the arguments, request id "", no timestamp yet). */
 void df__start_event(df__event_t *ev, const char *workflow, const char *execution_id, const void *input, size_t len);
+
+/* ---- for schedule_client.c (the client's calls on schedules) ---- */
+
+/** Produce ev to <prefix>.events keyed by its execution id; with wait, flush
+ * and wait for the worker's reply (its code; errstr its message, also on
+ * DF_OK).  ev->request_id and ev->ts_ms are set here. */
+df_err_t df__client_send(df_client_t *c, df__event_t *ev, int wait, char *errstr, size_t errstr_size);
+
+/** Called for each record of a scan, one at a time; 0 to go on, -1 to stop
+ * (errstr set). */
+typedef int (*df__client_scan_fn)(const rd_kafka_message_t *m, void *opaque, char *errstr, size_t errstr_size);
+
+/** Read partitions parts[0..n) of <prefix>.state from their beginning to
+ * their end (read_committed) with a reader of its own, calling fn for each
+ * record.  DF_OK, DF_ERR_KAFKA, DF_ERR_CONF, or fail_rc when fn stopped it. */
+df_err_t df__client_scan(df_client_t *c, const int32_t *parts, int n, df__client_scan_fn fn, void *opaque,
+                         df_err_t fail_rc, char *errstr, size_t errstr_size);
 
 /* ---- the public views of records (inspect.c) ---- */
 

@@ -104,7 +104,9 @@ typedef struct rdesc {
 #define F_LONG(T, f) {#f, K_LONG, offsetof(T, f), INT64_MIN, INT64_MAX, 0}
 
 static const fdesc_t event_fields[] = {
-        F_INT(df__event_t, type, DF__EV_START, DF__EV_CHILD_DONE),
+        /* up to the last schedule type: 8..19 are for executions' own types to come (a
+         * type the engine does not know is answered "unknown event type") */
+        F_INT(df__event_t, type, DF__EV_START, DF__EV_SCHEDULE_RUN_DONE),
         F_STR(df__event_t, execution_id),
         F_STR(df__event_t, workflow),
         F_BYTES(df__event_t, input, DF__PAYLOAD_MAX),
@@ -120,6 +122,7 @@ static const fdesc_t event_fields[] = {
         F_STR(df__event_t, parent_op),
         F_STR(df__event_t, child_id),
         F_INT(df__event_t, status, DF__ES_PENDING, DF__ES_VERSION_MISSING),
+        F_STR(df__event_t, link),
 };
 
 static const fdesc_t exec_fields[] = {
@@ -140,6 +143,7 @@ static const fdesc_t exec_fields[] = {
         F_STR(df__exec_rec_t, parent_id),
         F_STR(df__exec_rec_t, parent_op),
         F_LONG(df__exec_rec_t, park_seq),
+        F_STR(df__exec_rec_t, schedule),
 };
 
 static const fdesc_t op_fields[] = {
@@ -192,6 +196,25 @@ static const fdesc_t dlq_fields[] = {
         F_LONG(df__dlq_rec_t, ts_ms),
 };
 
+static const fdesc_t sched_fields[] = {
+        F_STR(df__sched_rec_t, name),
+        F_STR(df__sched_rec_t, cron),
+        F_STR(df__sched_rec_t, timezone),
+        F_STR(df__sched_rec_t, workflow),
+        F_BYTES(df__sched_rec_t, input, DF__PAYLOAD_MAX),
+        F_INT(df__sched_rec_t, overlap, DF__OV_SKIP, DF__OV_ALLOW),
+        F_INT(df__sched_rec_t, paused, 0, 1),
+        F_LONG(df__sched_rec_t, next_fire_ms),
+        F_LONG(df__sched_rec_t, last_fire_ms),
+        F_STR(df__sched_rec_t, last_run_id),
+        F_INT(df__sched_rec_t, running, 0, 1),
+        F_LONG(df__sched_rec_t, fires),
+        F_LONG(df__sched_rec_t, skipped),
+        F_LONG(df__sched_rec_t, missed),
+        F_LONG(df__sched_rec_t, created_ms),
+        F_LONG(df__sched_rec_t, updated_ms),
+};
+
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define RDESC(t, n, f, T) {t, n, f, NELEM(f), sizeof(T)}
 
@@ -202,10 +225,11 @@ static const rdesc_t rdescs[] = {
         RDESC(DF__REC_TIMER, "Timer", timer_fields, df__timer_rec_t),
         RDESC(DF__REC_RESULT, "Result", result_fields, df__result_rec_t),
         RDESC(DF__REC_DLQ, "DeadLetter", dlq_fields, df__dlq_rec_t),
+        RDESC(DF__REC_SCHEDULE, "Schedule", sched_fields, df__sched_rec_t),
 };
 
 #define NAMESPACE "io.duraflow"
-#define NREC (DF__REC_DLQ + 1)
+#define NREC (DF__REC_SCHEDULE + 1)
 
 /* ------------------------------------------------------------------ */
 /* Registry (built once).                                              */
@@ -1048,7 +1072,7 @@ static const sent_t *lookup_fp(uint64_t fp)
 
 uint64_t df__codec_fingerprint(df__rec_type_t type)
 {
-        if (df__codec_init(NULL, 0) || type <= DF__REC_UNKNOWN || type > DF__REC_DLQ)
+        if (df__codec_init(NULL, 0) || type <= DF__REC_UNKNOWN || type >= NREC)
                 return 0;
         return G.cur[type]->fp;
 }
@@ -1408,6 +1432,7 @@ df__rec_type_t df__codec_peek(const void *buf, size_t len)
 #define R_TIMER (&rdescs[3])
 #define R_RESULT (&rdescs[4])
 #define R_DLQ (&rdescs[5])
+#define R_SCHED (&rdescs[6])
 
 int df__event_encode(const df__event_t *ev, df__buf_t *out, char *errstr, size_t errstr_size)
 {
@@ -1499,4 +1524,21 @@ int df__op_copy(df__op_rec_t *dst, const df__op_rec_t *src)
 int df__exec_copy(df__exec_rec_t *dst, const df__exec_rec_t *src)
 {
         return rec_copy(R_EXEC, dst, src);
+}
+
+int df__sched_encode(const df__sched_rec_t *rec, df__buf_t *out, char *errstr, size_t errstr_size)
+{
+        return encode_rec(R_SCHED, rec, out, errstr, errstr_size);
+}
+int df__sched_decode(const void *buf, size_t len, df__sched_rec_t *out, char *errstr, size_t errstr_size)
+{
+        return decode_rec(R_SCHED, buf, len, out, 0, errstr, errstr_size);
+}
+void df__sched_clear(df__sched_rec_t *rec)
+{
+        rec_clear(R_SCHED, rec);
+}
+int df__sched_copy(df__sched_rec_t *dst, const df__sched_rec_t *src)
+{
+        return rec_copy(R_SCHED, dst, src);
 }

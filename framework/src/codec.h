@@ -38,6 +38,7 @@ int df__op_encode(const df__op_rec_t *rec, df__buf_t *out, char *errstr, size_t 
 int df__timer_encode(const df__timer_rec_t *rec, df__buf_t *out, char *errstr, size_t errstr_size);
 int df__result_encode(const df__result_rec_t *rec, df__buf_t *out, char *errstr, size_t errstr_size);
 int df__dlq_encode(const df__dlq_rec_t *rec, df__buf_t *out, char *errstr, size_t errstr_size);
+int df__sched_encode(const df__sched_rec_t *rec, df__buf_t *out, char *errstr, size_t errstr_size);
 
 /* Decoders: fill a zeroed/cleared *out; validate marker, fingerprint,
  * body length (no trailing bytes), UTF-8 of strings, enum ranges and
@@ -48,6 +49,7 @@ int df__op_decode(const void *buf, size_t len, df__op_rec_t *out, char *errstr, 
 int df__timer_decode(const void *buf, size_t len, df__timer_rec_t *out, char *errstr, size_t errstr_size);
 int df__result_decode(const void *buf, size_t len, df__result_rec_t *out, char *errstr, size_t errstr_size);
 int df__dlq_decode(const void *buf, size_t len, df__dlq_rec_t *out, char *errstr, size_t errstr_size);
+int df__sched_decode(const void *buf, size_t len, df__sched_rec_t *out, char *errstr, size_t errstr_size);
 /* Readers that show records rather than act on them (the console): as
  * above, but an int field out of its enum range (a status or type a newer
  * writer added) is kept as it is instead of failing the decode. */
@@ -61,10 +63,12 @@ void df__op_clear(df__op_rec_t *rec);
 void df__timer_clear(df__timer_rec_t *rec);
 void df__result_clear(df__result_rec_t *rec);
 void df__dlq_clear(df__dlq_rec_t *rec);
+void df__sched_clear(df__sched_rec_t *rec);
 
 /* Deep copies (dst is overwritten, not cleared first); 0 or -1 on ENOMEM. */
 int df__op_copy(df__op_rec_t *dst, const df__op_rec_t *src);
 int df__exec_copy(df__exec_rec_t *dst, const df__exec_rec_t *src);
+int df__sched_copy(df__sched_rec_t *dst, const df__sched_rec_t *src);
 
 /* Buffer helpers. */
 int df__buf_set(df__buf_t *b, const void *data, size_t len);

@@ -22,6 +22,7 @@
 #include <rocksdb/c.h>
 
 #include "console_int.h"
+#include "schedule.h"
 
 #define DF__CIDX_FORMAT "1"
 
@@ -949,6 +950,8 @@ int df__cbatch_state(df__cbatch_t *b, const void *key, size_t klen, const void *
         }
         if (!df__execution_id_valid(id))
                 return keep_undecodable(b, key, klen, val, vlen, part, off, "key is not a valid execution id");
+        if (df__schedule_key(id))
+                return 0; /* a schedule's record (schedule.c), not an execution's */
         e = cex_get(b, id);
         if (!e)
                 return -1;

@@ -39,6 +39,7 @@
 #include "internal.h"
 #include "log.h"
 #include "pool.h"
+#include "schedule.h"
 
 typedef struct df__wfver {
         int version;
@@ -297,6 +298,16 @@ int64_t df__engine_now(const df__engine_t *eng)
         return eng->clock(eng->clock_opaque);
 }
 
+const char *df__engine_events_topic(const df__engine_t *eng)
+{
+        return eng->events_topic;
+}
+
+int df__engine_has_workflow(const df__engine_t *eng, const char *name)
+{
+        return df__wf_newest(eng, name) != NULL; /* a version of it is registered */
+}
+
 void df__engine_stats(const df__engine_t *eng, df__engine_stats_t *out)
 {
         pthread_mutex_lock((pthread_mutex_t *)&eng->mu);
@@ -516,7 +527,9 @@ static int df__emit_result(const df__engine_out_t *out, const df__exec_state_t *
         r.ts_ms = now;
         if (out->result(out->opaque, &r))
                 return -1;
-        return df__emit_child_done(out, &st->exec, now);
+        if (df__emit_child_done(out, &st->exec, now))
+                return -1;
+        return df__schedule_run_ended(out, &st->exec, now); /* a scheduled run tells its schedule */
 }
 
 /* Timer ids: "<execution id>/<operation id>/<kind>/<seq>" (unique per arming). */
@@ -2382,7 +2395,8 @@ static int df__exec_create(df__engine_t *eng, df__exec_state_t *st, const df__ev
         e->error = df__strdup0("");
         e->parent_id = df__strdup0(ev->parent_id);
         e->parent_op = df__strdup0(ev->parent_op);
-        if (!e->execution_id || !e->workflow || !e->error || !e->parent_id || !e->parent_op ||
+        e->schedule = df__strdup0(ev->link); /* a scheduled run: its schedule */
+        if (!e->execution_id || !e->workflow || !e->error || !e->parent_id || !e->parent_op || !e->schedule ||
             df__buf_set(&e->input, ev->input.data, ev->input.len))
                 return -1;
         e->version = v ? v->version : 1;
@@ -2873,11 +2887,15 @@ static int df__apply_start(df__engine_t *eng, df__exec_state_t *st, const df__ev
         char *cop = NULL, *qerr = NULL;
 
         /* a placeholder (left by a crash event or a parent's stop) is filled in */
-        if (st->exists && *st->exec.workflow)
+        if (st->exists && *st->exec.workflow) {
+                if (df__schedule_start_seen(out, st, ev, now)) /* a scheduled run that exists */
+                        return -1;
                 return df__start_existing(st, ev, out, now);
+        }
         if (!df__wf_newest(eng, ev->workflow)) {
                 if (df__child_refused(out, ev, "no workflow registered under that name on the worker that owns the "
-                                               "child execution", now))
+                                               "child execution", now) ||
+                    df__schedule_start_seen(out, st, ev, now))
                         return -1;
                 return df__emit_reply(out, ev, DF_ERR_UNKNOWN_WORKFLOW, NULL, now);
         }

@@ -50,14 +50,19 @@ df_record_type_t df_record_type(const void *buf, size_t len)
 
 const char *df_record_type_name(df_record_type_t type)
 {
-        static const char *const names[] = {"UNKNOWN", "EVENT", "EXECUTION", "OPERATION",
-                                            "TIMER",   "RESULT", "DEAD_LETTER"};
-        return (int)type > 0 && (int)type <= DF_RECORD_DEAD_LETTER ? names[type] : "UNKNOWN";
+        static const char *const names[] = {"UNKNOWN", "EVENT",  "EXECUTION",   "OPERATION",
+                                            "TIMER",   "RESULT", "DEAD_LETTER", "SCHEDULE"};
+        return (int)type > 0 && (int)type <= DF_RECORD_SCHEDULE ? names[type] : "UNKNOWN";
 }
 
 const char *df_event_type_name(df_event_type_t type)
 {
         static const char *const names[] = {"START", "TIMER", "CALLBACK", "STOP", "CONTINUE", "CRASH", "RESUME"};
+        static const char *const sched[] = {"SCHEDULE_CREATE", "SCHEDULE_PAUSE", "SCHEDULE_RESUME",
+                                            "SCHEDULE_DELETE", "SCHEDULE_TRIGGER", "SCHEDULE_FIRE",
+                                            "SCHEDULE_RUN_DONE"};
+        if ((int)type >= DF_EVENT_SCHEDULE_CREATE && (int)type <= DF_EVENT_SCHEDULE_RUN_DONE)
+                return sched[type - DF_EVENT_SCHEDULE_CREATE];
         return (int)type >= 0 && (int)type <= DF_EVENT_RESUME ? names[type] : "UNKNOWN";
 }
 
@@ -218,6 +223,7 @@ df_err_t df_record_decode_event(const void *buf, size_t len, df_event_info_t **o
         p->error = DF__S(x->rec.error);
         p->request_id = DF__S(x->rec.request_id);
         p->ts_ms = x->rec.ts_ms;
+        p->link = DF__S(x->rec.link);
         *out = p;
         return DF_OK;
 }

@@ -158,6 +158,10 @@ int df__engine_quarantine(df__engine_t *eng, df__exec_state_t *st, const df__eve
 /** Replace the wall clock (the test runner's fake clock). */
 void df__engine_set_clock(df__engine_t *eng, df__clock_fn fn, void *opaque);
 int64_t df__engine_now(const df__engine_t *eng);
+/** The events topic the engine's timers deliver to. */
+const char *df__engine_events_topic(const df__engine_t *eng);
+/** 1 if a workflow is registered under name. */
+int df__engine_has_workflow(const df__engine_t *eng, const char *name);
 
 /**
  * Apply one event to st (the loaded state of ev->execution_id; st->exists

@@ -42,6 +42,15 @@ typedef enum df__event_type {
         DF__EV_RESUME = 6,    /* operator: run a QUARANTINED / NONDETERMINISM execution again */
         DF__EV_CHILD_DONE = 7, /* an invoked child execution ended: op_id = the parent's INVOKE operation,
                                 * child_id, status (the child's df__exec_status_t), input = its output, error */
+        /* Schedules (schedule.c), keyed by the schedule key "schedule:<name>"; 20 on, so that
+         * the types of executions may grow below them. */
+        DF__EV_SCHEDULE_CREATE = 20,   /* input = an encoded Schedule record: the definition */
+        DF__EV_SCHEDULE_PAUSE = 21,
+        DF__EV_SCHEDULE_RESUME = 22,
+        DF__EV_SCHEDULE_DELETE = 23,
+        DF__EV_SCHEDULE_TRIGGER = 24,  /* start a run now */
+        DF__EV_SCHEDULE_FIRE = 25,     /* the timer service: seq = the scheduled time, UTC ms */
+        DF__EV_SCHEDULE_RUN_DONE = 26, /* a run ended: link = its execution id, seq = its status */
 } df__event_type_t;
 
 typedef enum df__timer_kind {
@@ -76,6 +85,8 @@ typedef struct df__event {
         char *parent_op;       /* START of an invoked child: the parent's INVOKE operation id */
         char *child_id;        /* CHILD_DONE: the child execution */
         int32_t status;        /* CHILD_DONE: the child's terminal df__exec_status_t */
+        char *link;            /* START of a scheduled run: the schedule's key (its end is reported
+                                * there); SCHEDULE_RUN_DONE: the run's execution id */
 } df__event_t;
 
 /* ---- <prefix>.state: changelog, key = execution id ---- */
@@ -114,6 +125,7 @@ typedef struct df__exec_rec {
         char *parent_id;       /* invoked child: the parent execution, "" if none */
         char *parent_op;       /* invoked child: the parent's INVOKE operation id */
         int64_t park_seq;      /* VERSION_MISSING: generation of its retry timer */
+        char *schedule;        /* a scheduled run: the schedule's key, told when the run ends; "" if none */
 } df__exec_rec_t;
 
 /* ---- <prefix>.state: changelog, key = execution id + "/" + op id ---- */
@@ -156,6 +168,31 @@ typedef struct df__op_rec {
                                 * ("<op id>.1" .. "<op id>.<child_count>") */
         char *child_id;        /* INVOKE: the child execution id */
 } df__op_rec_t;
+
+/* ---- <prefix>.state: a schedule, key = "schedule:<name>" (schedule.c) ---- */
+typedef enum df__overlap {
+        DF__OV_SKIP = 0,  /* no run while the last one has not ended */
+        DF__OV_ALLOW = 1, /* runs may overlap */
+} df__overlap_t;
+
+typedef struct df__sched_rec {
+        char *name;
+        char *cron;            /* 5 or 6 fields, or a macro (cron.h) */
+        char *timezone;        /* tz database name, "UTC" by default */
+        char *workflow;
+        df__buf_t input;       /* each run's input */
+        int32_t overlap;       /* df__overlap_t */
+        int32_t paused;
+        int64_t next_fire_ms;  /* the armed fire time, UTC ms; 0 = none (paused, or it never fires again) */
+        int64_t last_fire_ms;  /* scheduled time of the last run started (fire or trigger), 0 = none */
+        char *last_run_id;     /* "<name>-<last_fire_ms as YYYYMMDDTHHMMSSZ>", "" = none */
+        int32_t running;       /* the last run has not ended (no SCHEDULE_RUN_DONE yet) */
+        int64_t fires;         /* runs started (fires and triggers) */
+        int64_t skipped;       /* fire times not run because the last run was running (overlap skip) */
+        int64_t missed;        /* fire times an outage covered, not run (one catch-up run instead) */
+        int64_t created_ms;
+        int64_t updated_ms;
+} df__sched_rec_t;
 
 /* ---- <prefix>.timers: key = timer id, compacted (tombstone when fired) ---- */
 typedef struct df__timer_rec {
@@ -204,6 +241,7 @@ typedef enum df__rec_type {
         DF__REC_TIMER,
         DF__REC_RESULT,
         DF__REC_DLQ,
+        DF__REC_SCHEDULE,
 } df__rec_type_t;
 
 #endif /* DF_RECORDS_H */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "schedule.h"
 #include "state.h"
 #include "task.h"
 
@@ -13,6 +14,15 @@ static void df__local_clear(df__task_t *k);
 
 /* A batch that moved this many bytes of state gives memory back (malloc_trim). */
 #define DF__TRIM_AFTER_BYTES (8u << 20)
+
+static void df__task_buf_free(void *p)
+{
+        df__buf_t *b = p;
+        if (b) {
+                free(b->data);
+                free(b);
+        }
+}
 
 int df__task_init(df__task_t *k, df__engine_t *eng, df__store_t *store, const df__topics_t *t,
                   df__crashlog_t *crashlog, size_t batch_max_bytes)
@@ -30,7 +40,8 @@ int df__task_init(df__task_t *k, df__engine_t *eng, df__store_t *store, const df
         k->yielded = df__map_new();
         k->carry = df__map_new();
         k->exec_part = df__map_new();
-        return k->wb && k->cache && k->yielded && k->carry && k->exec_part ? 0 : -1;
+        k->sched_recs = df__map_new();
+        return k->wb && k->cache && k->yielded && k->carry && k->exec_part && k->sched_recs ? 0 : -1;
 }
 
 void df__task_destroy(df__task_t *k)
@@ -39,6 +50,7 @@ void df__task_destroy(df__task_t *k)
         df__map_destroy(k->yielded, NULL);
         df__map_destroy(k->carry, df__exec_state_free);
         df__map_destroy(k->exec_part, NULL);
+        df__map_destroy(k->sched_recs, df__task_buf_free);
         if (k->wb)
                 rocksdb_writebatch_destroy(k->wb);
         df__collector_destroy(&k->out);
@@ -70,7 +82,8 @@ static int df__ps_get(void *opaque, const char *key, df__buf_t *val, int *found)
 }
 
 /* A changelog record for the batch's transaction (to the partition of the
- * events it came from), staged for the store too. */
+ * events it came from), staged for the store too; val NULL: a deletion (a
+ * tombstone). */
 static int df__ps_put(void *opaque, const char *key, const df__buf_t *val)
 {
         df__pstate_t *ps = opaque;
@@ -79,7 +92,10 @@ static int df__ps_put(void *opaque, const char *key, const df__buf_t *val)
         if (df__collector_add(&ps->k->out, ps->k->t->state, ps->part, key, strlen(key), val, ps->k->src))
                 return -1;
         kl = df__store_pkey(k, sizeof(k), ps->part, key, strlen(key));
-        rocksdb_writebatch_put(ps->k->wb, k, kl, (const char *)val->data, val->len);
+        if (val)
+                rocksdb_writebatch_put(ps->k->wb, k, kl, (const char *)val->data, val->len);
+        else
+                rocksdb_writebatch_delete(ps->k->wb, k, kl);
         return 0;
 }
 
@@ -260,6 +276,73 @@ static void df__task_undo(df__task_t *k, int mark, const char *exec_id)
         df__exec_state_free(df__map_del(k->cache, exec_id));
 }
 
+/* ---------------- schedules (schedule.c) ---------------- */
+
+/* A schedule's record: as this batch last wrote it, else the store's. */
+static int df__sched_get(void *opaque, const char *key, df__buf_t *val, int *found)
+{
+        df__pstate_t *ps = opaque;
+        df__buf_t *b = df__map_get(ps->k->sched_recs, key);
+        if (!b)
+                return df__ps_get(opaque, key, val, found);
+        *found = b->data != NULL;
+        return *found ? df__buf_set(val, b->data, b->len) : 0;
+}
+
+static int df__sched_put(void *opaque, const char *key, const df__buf_t *val)
+{
+        df__pstate_t *ps = opaque;
+        df__buf_t *b = calloc(1, sizeof(*b));
+        int err;
+        if (!b || (val && df__buf_set(b, val->data, val->len)) || df__ps_put(opaque, key, val)) {
+                df__task_buf_free(b);
+                return -1;
+        }
+        df__task_buf_free(df__map_put(ps->k->sched_recs, key, b, &err));
+        if (err) {
+                df__task_buf_free(b);
+                return -1;
+        }
+        return 0;
+}
+
+/* An event of a schedule: applied alone; when it fails its changes are
+ * undone (-2: dead-lettered; -1: a store read error, the batch aborts). */
+static int df__task_apply_schedule(df__task_t *k, const df__event_t *ev, int part)
+{
+        df__engine_out_t out = df__engine_out(k);
+        df__pstate_t ps = {k, part};
+        df__sched_state_t s;
+        char errstr[512] = "", *err = NULL;
+        int mark = k->out.n, ret = 0;
+
+        k->store_err = 0;
+        /* a schedule's timers always go through the timer service, never
+         * fired here (timer.local.max.ms): the local fire's backstop comes
+         * timer.local.grace.ms late, so a worker crash would make a fire of a
+         * schedule with a shorter period a catch-up (schedule.c) */
+        k->cur_part = -1;
+        rocksdb_writebatch_set_save_point(k->wb);
+        if (df__sched_state_load(&s, ev->execution_id, df__sched_get, &ps, errstr, sizeof(errstr)) ||
+            df__schedule_apply(k->eng, &s, ev, &out) ||
+            df__sched_state_flush(&s, ev->execution_id, df__sched_put, &ps, errstr, sizeof(errstr))) {
+                df__log(DF__LOG_ERROR, "%s: event type %d not applied: %s", ev->execution_id, ev->type,
+                        errstr[0] ? errstr : "internal error");
+                df__collector_truncate(&k->out, mark);
+                rocksdb_writebatch_rollback_to_save_point(k->wb, &err);
+                free(err);
+                err = NULL;
+                rocksdb_writebatch_set_save_point(k->wb);
+                ret = k->store_err ? -1 : -2;
+        } else {
+                __atomic_add_fetch(&k->events, 1, __ATOMIC_RELAXED);
+        }
+        rocksdb_writebatch_pop_save_point(k->wb, &err);
+        free(err);
+        df__sched_state_clear(&s);
+        return ret;
+}
+
 int df__task_apply(df__task_t *k, const df__event_t *ev, int part, int committed, const df__buf_t *raw)
 {
         df__engine_out_t out = df__engine_out(k);
@@ -271,6 +354,8 @@ int df__task_apply(df__task_t *k, const df__event_t *ev, int part, int committed
 
         df__log(DF__LOG_DEBUG, "event type %d exec %s op %s kind %d seq %lld cb %s", ev->type, ev->execution_id,
                 ev->op_id ? ev->op_id : "", ev->timer_kind, (long long)ev->seq, ev->callback_id ? ev->callback_id : "");
+        if (df__schedule_key(ev->execution_id))
+                return df__task_apply_schedule(k, ev, part);
         k->store_err = 0;
         k->cur_part = part;
         rocksdb_writebatch_set_save_point(k->wb);
@@ -392,6 +477,7 @@ void df__task_reset(df__task_t *k)
         df__map_clear(k->cache, df__exec_state_free);
         df__map_clear(k->exec_part, NULL);
         df__map_clear(k->yielded, NULL);
+        df__map_clear(k->sched_recs, df__task_buf_free);
         rocksdb_writebatch_clear(k->wb);
         df__collector_clear(&k->out);
         k->src = -1;
@@ -473,6 +559,7 @@ void df__task_done(df__task_t *k)
         if (moved < DF__TRIM_AFTER_BYTES)
                 df__map_foreach(k->cache, df__count_bytes, &moved);
         df__map_clear(k->cache, df__exec_state_free);
+        df__map_clear(k->sched_recs, df__task_buf_free);
         df__collector_clear(&k->out);
         if (moved >= DF__TRIM_AFTER_BYTES) {
                 /* a cleared write batch keeps its buffer's capacity */

@@ -40,6 +40,8 @@ typedef struct df__task {
         df__map_t *yielded;         /* exec ids that go on in the next batch (a CONTINUE) */
         df__map_t *carry;           /* exec id -> committed state of a yielded execution */
         df__map_t *exec_part;       /* exec id -> partition + 1, this batch */
+        df__map_t *sched_recs;      /* schedule key -> df__buf_t *: its record as this batch wrote it
+                                     * (data NULL: deleted), read by the batch's later events */
         size_t batch_max_bytes;     /* batch.max.bytes */
         size_t loaded_bytes;        /* state read this batch */
         int src;                    /* index of the input record being processed, -1: none */

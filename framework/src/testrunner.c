@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "duraflow/testing.h"
+#include "schedule.h"
 #include "state.h"
 
 typedef struct df__qent {
@@ -44,6 +45,10 @@ struct df_test {
         df__exec_state_t *inspect; /* cached until the store changes */
         char *inspect_id;
         df_test_op_t op_view;
+        df__sched_rec_t sched_view;     /* df_test_schedule */
+        df_schedule_info_t sched_info;
+        const char **ids;               /* df_test_executions */
+        char last_reply[256];           /* the message of the last reply (a trigger's run id) */
 };
 
 static int64_t df__test_clock(void *opaque)
@@ -141,6 +146,8 @@ void df_test_destroy(df_test_t *t)
         df__map_destroy(t->st_replies, NULL);
         df__map_destroy(t->held, NULL);
         df__inspect_drop(t);
+        df__sched_clear(&t->sched_view);
+        free(t->ids);
         free(t);
 }
 
@@ -284,8 +291,10 @@ static int df__out_result(void *opaque, const df__result_rec_t *r)
 {
         df_test_t *t = opaque;
         int err;
-        if (r->kind == DF__RK_REPLY && r->request_id && *r->request_id)
+        if (r->kind == DF__RK_REPLY && r->request_id && *r->request_id) {
                 df__map_put(t->st_replies, r->request_id, (void *)(intptr_t)(r->code + 1), &err);
+                snprintf(t->last_reply, sizeof(t->last_reply), "%s", r->error ? r->error : "");
+        }
         return 0;
 }
 
@@ -304,8 +313,14 @@ static int df__store_get(void *opaque, const char *key, df__buf_t *val, int *fou
 static int df__store_put(void *opaque, const char *key, const df__buf_t *val)
 {
         df_test_t *t = opaque;
-        df__buf_t *b = calloc(1, sizeof(*b));
+        df__buf_t *b;
         int err;
+        if (!val) { /* a deletion */
+                df__inspect_drop(t);
+                df__buf_free(df__map_del(t->store, key));
+                return 0;
+        }
+        b = calloc(1, sizeof(*b));
         if (!b || df__buf_set(b, val->data, val->len)) {
                 free(b);
                 return -1;
@@ -437,6 +452,32 @@ static void df__after_kill(df_test_t *t, const df__buf_t *raw, int depth)
         free(craw.data);
 }
 
+/* A schedule's event (schedule.c): one transaction, as an execution's. */
+static void df__deliver_schedule(df_test_t *t, const df__event_t *ev, const df__buf_t *raw,
+                                 const df__engine_out_t *out)
+{
+        df__sched_state_t s;
+        char errstr[256] = "";
+        int rc = df__sched_state_load(&s, ev->execution_id, df__store_get, t, errstr, sizeof(errstr));
+        if (!rc)
+                rc = df__schedule_apply(t->eng, &s, ev, out);
+        if (t->fault_in > 0 && --t->fault_in == 0)
+                rc = -1; /* df_test_fail_next */
+        if (t->crash_in > 0 && --t->crash_in == 0) {
+                /* crash before the commit: delivered again */
+                df__staging_clear(t);
+                t->crashes++;
+                df__requeue_head(t, raw, ev->execution_id);
+        } else if (rc || df__sched_state_flush(&s, ev->execution_id, df__store_put, t, errstr, sizeof(errstr))) {
+                df__log(DF__LOG_ERROR, "test runner: %s: event dropped (would be dead-lettered): %s",
+                        ev->execution_id, errstr[0] ? errstr : "internal error");
+                df__staging_clear(t);
+        } else {
+                df__commit_staged(t);
+        }
+        df__sched_state_clear(&s);
+}
+
 /* One delivery = one transaction: apply, then commit or crash. */
 static void df__deliver_ev(df_test_t *t, const df__buf_t *raw, int committed_flag, int depth)
 {
@@ -466,6 +507,11 @@ static void df__deliver_ev(df_test_t *t, const df__buf_t *raw, int committed_fla
                         free(q->exec);
                         free(q);
                 }
+                df__event_clear(&ev);
+                return;
+        }
+        if (df__schedule_key(ev.execution_id)) {
+                df__deliver_schedule(t, &ev, raw, &out);
                 df__event_clear(&ev);
                 return;
         }
@@ -804,4 +850,128 @@ const char *df_test_callback_id(df_test_t *t, const char *execution_id, const ch
                         return op->callback_id;
         }
         return NULL;
+}
+
+/* ---- schedules ---- */
+
+static df_err_t df__sched_request(df_test_t *t, int type, const char *name, const df__buf_t *def)
+{
+        char key[DF__SCHEDULE_PREFIX_LEN + DF_SCHEDULE_NAME_MAX + 1];
+        df__event_t ev;
+
+        if (!t || df_schedule_name_check(name, NULL, 0) != DF_OK)
+                return DF_ERR_INVALID_ARG;
+        snprintf(key, sizeof(key), "%s%s", DF__SCHEDULE_PREFIX, name);
+        memset(&ev, 0, sizeof(ev));
+        ev.type = type;
+        ev.execution_id = key;
+        if (def)
+                ev.input = *def;
+        t->last_reply[0] = '\0';
+        return df__request(t, &ev);
+}
+
+df_err_t df_test_schedule_create(df_test_t *t, const char *name, const df_schedule_def_t *def)
+{
+        char e[600];
+        df__buf_t b = {0};
+        df_err_t rc;
+
+        if (!t)
+                return DF_ERR_INVALID_ARG;
+        if ((rc = df__schedule_def_check(name, def, e, sizeof(e))) != DF_OK)
+                return rc;
+        if (df__schedule_def_encode(name, def, &b, e, sizeof(e)))
+                return DF_ERR_CODEC;
+        rc = df__sched_request(t, DF__EV_SCHEDULE_CREATE, name, &b);
+        free(b.data);
+        return rc;
+}
+
+df_err_t df_test_schedule_pause(df_test_t *t, const char *name)
+{
+        return df__sched_request(t, DF__EV_SCHEDULE_PAUSE, name, NULL);
+}
+
+df_err_t df_test_schedule_resume(df_test_t *t, const char *name)
+{
+        return df__sched_request(t, DF__EV_SCHEDULE_RESUME, name, NULL);
+}
+
+df_err_t df_test_schedule_delete(df_test_t *t, const char *name)
+{
+        return df__sched_request(t, DF__EV_SCHEDULE_DELETE, name, NULL);
+}
+
+df_err_t df_test_schedule_trigger(df_test_t *t, const char *name, char *run_id, size_t run_id_size)
+{
+        df_err_t rc = df__sched_request(t, DF__EV_SCHEDULE_TRIGGER, name, NULL);
+        if (run_id && run_id_size)
+                snprintf(run_id, run_id_size, "%s", rc == DF_OK ? t->last_reply : "");
+        return rc;
+}
+
+const df_schedule_info_t *df_test_schedule(df_test_t *t, const char *name)
+{
+        char key[DF__SCHEDULE_PREFIX_LEN + DF_SCHEDULE_NAME_MAX + 1], errstr[256];
+        df__buf_t *b;
+
+        df__sched_clear(&t->sched_view);
+        if (!name || df_schedule_name_check(name, NULL, 0) != DF_OK)
+                return NULL;
+        snprintf(key, sizeof(key), "%s%s", DF__SCHEDULE_PREFIX, name);
+        b = df__map_get(t->store, key);
+        if (!b || df__sched_decode(b->data, b->len, &t->sched_view, errstr, sizeof(errstr)))
+                return NULL;
+        df__schedule_info(&t->sched_info, &t->sched_view, 1);
+        return &t->sched_info;
+}
+
+struct df__ids {
+        const char **ids;
+        size_t n, cap;
+        int oom;
+};
+
+static void df__collect_id(const char *key, void *val, void *opaque)
+{
+        struct df__ids *c = opaque;
+        (void)val;
+        if (strchr(key, '/') || df__schedule_key(key) || c->oom)
+                return;
+        if (c->n == c->cap) {
+                size_t cap = c->cap ? c->cap * 2 : 16;
+                const char **ids = realloc(c->ids, cap * sizeof(*ids));
+                if (!ids) {
+                        c->oom = 1;
+                        return;
+                }
+                c->ids = ids;
+                c->cap = cap;
+        }
+        c->ids[c->n++] = key;
+}
+
+static int df__cmp_id(const void *a, const void *b)
+{
+        return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+size_t df_test_executions(df_test_t *t, const char *const **ids)
+{
+        struct df__ids c = {NULL, 0, 0, 0};
+        free(t->ids);
+        t->ids = NULL;
+        df__map_foreach(t->store, df__collect_id, &c);
+        if (c.oom) {
+                free(c.ids);
+                c.ids = NULL;
+                c.n = 0;
+        }
+        if (c.n)
+                qsort(c.ids, c.n, sizeof(*c.ids), df__cmp_id);
+        t->ids = c.ids;
+        if (ids)
+                *ids = c.ids;
+        return c.n;
 }

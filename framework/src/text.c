@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "schedule.h"
 #include "text.h"
 
 /* Length of the valid UTF-8 sequence at p (n bytes left) and its code
@@ -154,8 +155,15 @@ df_err_t df__text_check(const char *what, const char *field, const char *s, size
 df_err_t df_execution_id_check(const char *id, char *errstr, size_t errstr_size)
 {
         char q[100];
-        if (df__execution_id_valid(id))
+        if (df__execution_id_valid(id) && strncmp(id, DF__SCHEDULE_PREFIX, DF__SCHEDULE_PREFIX_LEN))
                 return DF_OK;
+        if (df__execution_id_valid(id)) {
+                df__errf(errstr, errstr_size,
+                         "execution id \"%s\" is invalid: ids starting with \"" DF__SCHEDULE_PREFIX
+                         "\" are the keys of schedules (duraflow schedule ...)",
+                         df__quote(q, sizeof(q), id));
+                return DF_ERR_INVALID_ARG;
+        }
         df__errf(errstr, errstr_size,
                  "execution id \"%s\" is invalid: it must be 1..%d characters of A-Z a-z 0-9 . _ : @ -",
                  df__quote(q, sizeof(q), id), DF_EXECUTION_ID_MAX);

@@ -135,6 +135,8 @@ static void usage_main(FILE *f)
                 "  callback succeed|fail|heartbeat <callback-id>\n"
                 "                                    complete a callback as an external system\n"
                 "  stop <execution-id>               stop an execution\n"
+                "  schedule create|list|describe|pause|resume|delete|trigger\n"
+                "                                    runs of a workflow at the times of a cron expression\n"
                 "  timer-service                     run the timer service until SIGINT/SIGTERM\n"
                 "  console                           run the console (HTTP API and web page)\n"
                 "  config                            print the configuration reference\n"
@@ -1175,6 +1177,303 @@ static int cmd_stop(int argc, char **argv)
         return ex;
 }
 
+/* ---------------- schedule (issue 12.5) ---------------- */
+
+static const char sched_usage[] =
+        "usage: duraflow schedule create <name> --cron EXPR [--timezone Area/City] --workflow W\n"
+        "                                [--input TEXT | --input-file FILE|-] [--overlap skip|allow]\n"
+        "       duraflow schedule list\n"
+        "       duraflow schedule describe <name>\n"
+        "       duraflow schedule pause|resume|delete|trigger <name>\n"
+        "A schedule starts an execution of W at each time of a cron expression read in a\n"
+        "time zone; the run of time T is the execution <name>-<T in UTC, YYYYMMDDTHHMMSSZ>.\n"
+        "After an outage that covered several times it runs once, for the latest.\n"
+        "create is idempotent by name: the same definition exits 0, another exits 4.\n"
+        "--cron: 5 fields (minute hour day-of-month month day-of-week), 6 with a seconds\n"
+        "  field first, or @yearly @monthly @weekly @daily @hourly; *, lists, ranges,\n"
+        "  steps, jan..dec, sun..sat; at most %d bytes.\n"
+        "--timezone: a tz database name (default UTC). --overlap: skip (default: no run\n"
+        "  while the last one runs) or allow.\n"
+        "<name>: 1..%d characters of A-Z a-z 0-9 . _ : @ -; the input: at most %d bytes.\n"
+        "pause: no runs until resume (times meanwhile are not caught up); trigger: a run\n"
+        "now (exit 4 when the last run runs and the overlap policy is skip); delete: no\n"
+        "more runs (those started go on).\n";
+
+/* errstr without the library's leading "schedule <verb>: ". */
+static const char *sched_strip(const char *verb, const char *errstr)
+{
+        size_t n = strlen(verb);
+        if (!strncmp(errstr, "schedule ", 9) && !strncmp(errstr + 9, verb, n) && !strncmp(errstr + 9 + n, ": ", 2))
+                return errstr + 9 + n + 2;
+        return errstr;
+}
+
+/* "YYYY-MM-DDTHH:MM:SSZ" of a UTC ms, "-" for 0. */
+static const char *iso_utc(char *buf, size_t size, int64_t ms)
+{
+        time_t t = (time_t)(ms / 1000);
+        struct tm tm;
+        if (ms <= 0 || !gmtime_r(&t, &tm) || !strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm))
+                snprintf(buf, size, "-");
+        return buf;
+}
+
+static json_t *sched_json(const df_schedule_info_t *s, int full)
+{
+        json_t *o = json_object();
+        json_object_set_new(o, "name", json_string(s->name));
+        json_object_set_new(o, "cron", json_string(s->cron));
+        json_object_set_new(o, "timezone", json_string(s->timezone));
+        json_object_set_new(o, "workflow", json_string(s->workflow));
+        if (full)
+                json_payload(o, "input", &s->input);
+        json_object_set_new(o, "overlap", json_string(df_overlap_name(s->overlap)));
+        json_object_set_new(o, "paused", json_boolean(s->paused));
+        json_object_set_new(o, "next_fire_ms", json_integer(s->next_fire_ms));
+        json_object_set_new(o, "last_fire_ms", json_integer(s->last_fire_ms));
+        json_object_set_new(o, "last_run_id", json_string(s->last_run_id));
+        json_object_set_new(o, "last_run_running", json_boolean(s->last_run_running));
+        json_object_set_new(o, "fires", json_integer(s->fires));
+        json_object_set_new(o, "skipped", json_integer(s->skipped));
+        json_object_set_new(o, "missed", json_integer(s->missed));
+        json_object_set_new(o, "created_ms", json_integer(s->created_ms));
+        json_object_set_new(o, "updated_ms", json_integer(s->updated_ms));
+        return o;
+}
+
+static void print_sched(const df_schedule_info_t *s)
+{
+        char a[40], b[40], n[DF_EXECUTION_ID_MAX + 32];
+        const char *ov = df_overlap_name(s->overlap), *state = s->paused ? "paused" : "active";
+        print_field("name", s->name, strlen(s->name));
+        print_field("cron", s->cron, strlen(s->cron));
+        print_field("timezone", s->timezone, strlen(s->timezone));
+        print_field("workflow", s->workflow, strlen(s->workflow));
+        print_field("input", s->input.data, s->input.len);
+        print_field("overlap", ov, strlen(ov));
+        print_field("state", state, strlen(state));
+        iso_utc(a, sizeof(a), s->next_fire_ms);
+        print_field("next_fire", a, strlen(a));
+        iso_utc(b, sizeof(b), s->last_fire_ms);
+        print_field("last_fire", b, strlen(b));
+        if (*s->last_run_id) {
+                snprintf(n, sizeof(n), "%s%s", s->last_run_id, s->last_run_running ? " (running)" : " (ended)");
+                print_field("last_run", n, strlen(n));
+        }
+        printf("%-13s %lld runs, %lld skipped (overlap), %lld missed (catch-up)\n", "fires", (long long)s->fires,
+               (long long)s->skipped, (long long)s->missed);
+}
+
+static int cmd_schedule(int argc, char **argv)
+{
+        static const struct option opts[] = {{"cron", required_argument, 0, 'c'},
+                                             {"timezone", required_argument, 0, 'z'},
+                                             {"workflow", required_argument, 0, 'w'},
+                                             {"input", required_argument, 0, 'i'},
+                                             {"input-file", required_argument, 0, 'f'},
+                                             {"overlap", required_argument, 0, 'o'},
+                                             {"help", no_argument, 0, 'h'},
+                                             {0, 0, 0, 0}};
+        const char *cron = NULL, *zone = NULL, *workflow = NULL, *input = NULL, *file = NULL, *overlap = NULL;
+        const char *verb, *name = NULL;
+        char what[64], errstr[600] = "", msg[400], *buf = NULL;
+        df_schedule_def_t def;
+        df_client_t *cl;
+        size_t len = 0;
+        df_err_t rc;
+        int c, ex, create;
+
+        optind = 0; /* 0: glibc re-initialises, so options may follow the arguments */
+        while ((c = getopt_long(argc, argv, ":c:z:w:i:f:o:h", opts, NULL)) != -1) {
+                switch (c) {
+                case 'c':
+                        cron = optarg;
+                        break;
+                case 'z':
+                        zone = optarg;
+                        break;
+                case 'w':
+                        workflow = optarg;
+                        break;
+                case 'i':
+                        input = optarg;
+                        break;
+                case 'f':
+                        file = optarg;
+                        break;
+                case 'o':
+                        overlap = optarg;
+                        break;
+                case 'h':
+                        printf(sched_usage, DF_CRON_MAX, DF_SCHEDULE_NAME_MAX, DF_SCHEDULE_INPUT_MAX);
+                        return EX_OK;
+                default:
+                        return bad_option(argv[0], c, argv);
+                }
+        }
+        if (optind >= argc) {
+                say(stderr, "duraflow schedule: needs create|list|describe|pause|resume|delete|trigger (see --help)");
+                return EX_USAGE;
+        }
+        verb = argv[optind];
+        if (strcmp(verb, "create") && strcmp(verb, "list") && strcmp(verb, "describe") && strcmp(verb, "pause") &&
+            strcmp(verb, "resume") && strcmp(verb, "delete") && strcmp(verb, "trigger")) {
+                say(stderr, "duraflow schedule: \"%s\" is not create, list, describe, pause, resume, delete or trigger",
+                    verb);
+                return EX_USAGE;
+        }
+        snprintf(what, sizeof(what), "schedule %s", verb);
+        create = !strcmp(verb, "create");
+        optind++;
+        if ((ex = positional(what, argc, argv, strcmp(verb, "list") ? 1 : 0, "<name>")))
+                return ex;
+        if (strcmp(verb, "list"))
+                name = argv[optind];
+        if (!create && (cron || zone || workflow || input || file || overlap)) {
+                say(stderr, "duraflow %s: --cron, --timezone, --workflow, --input, --input-file and --overlap go "
+                            "with create only", what);
+                return EX_USAGE;
+        }
+        /* at the boundary, before any topic is created */
+        if (name && (ex = check_arg(what, df_schedule_name_check(name, errstr, sizeof(errstr)), errstr)))
+                return ex;
+        memset(&def, 0, sizeof(def));
+        if (create) {
+                if (!cron || !workflow) {
+                        say(stderr, "duraflow schedule create: needs --cron EXPR and --workflow W (see --help)");
+                        return EX_USAGE;
+                }
+                if (input && file) {
+                        say(stderr, "duraflow schedule create: give --input or --input-file, not both");
+                        return EX_USAGE;
+                }
+                if (overlap && strcmp(overlap, "skip") && strcmp(overlap, "allow")) {
+                        say(stderr, "duraflow schedule create: --overlap \"%s\" is not skip or allow", overlap);
+                        return EX_USAGE;
+                }
+                if ((ex = check_arg(what, df_cron_check(cron, zone, errstr, sizeof(errstr)), errstr)) ||
+                    (ex = check_arg(what, df_workflow_name_check(workflow, errstr, sizeof(errstr)), errstr)))
+                        return ex;
+                if (file) {
+                        buf = read_file(what, "--input-file", file, &len, &ex);
+                        if (!buf)
+                                return ex;
+                } else if (input) {
+                        len = strlen(input);
+                }
+                if (len > DF_SCHEDULE_INPUT_MAX) {
+                        snprintf(errstr, sizeof(errstr), "%s is %zu bytes, over the limit of %d",
+                                 file ? "--input-file" : "--input", len, DF_SCHEDULE_INPUT_MAX);
+                        free(buf);
+                        return report(DF_ERR_PAYLOAD_TOO_LARGE, what, errstr, "");
+                }
+                def.cron = cron;
+                def.timezone = zone;
+                def.workflow = workflow;
+                def.input = buf ? buf : input;
+                def.input_len = len;
+                def.overlap = overlap && !strcmp(overlap, "allow") ? DF_OVERLAP_ALLOW : DF_OVERLAP_SKIP;
+        }
+        /* reads never create the topics */
+        cl = client(what, !strcmp(verb, "list") || !strcmp(verb, "describe") ? DF_CLIENT_NO_CREATE_TOPICS : 0, &ex);
+        if (!cl) {
+                free(buf);
+                return ex;
+        }
+        if (create) {
+                int existed = 0;
+                rc = df_client_schedule_create(cl, name, &def, &existed, errstr, sizeof(errstr));
+                snprintf(msg, sizeof(msg), "schedule %s %s", name, existed ? "already exists (same definition)" :
+                                                                             "created");
+                ex = report(rc, what, sched_strip(verb, errstr), msg);
+        } else if (!strcmp(verb, "describe")) {
+                df_schedule_info_t *s = NULL;
+                rc = df_client_schedule_describe(cl, name, &s, errstr, sizeof(errstr));
+                if (rc != DF_OK) {
+                        ex = report(rc, what, sched_strip(verb, errstr), "");
+                } else {
+                        if (json_out) {
+                                json_t *o = sched_json(s, 1);
+                                json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+                                fputc('\n', stdout);
+                                json_decref(o);
+                        } else {
+                                print_sched(s);
+                        }
+                        ex = EX_OK;
+                }
+                df_schedule_info_destroy(s);
+        } else if (!strcmp(verb, "list")) {
+                df_schedule_list_t *l = NULL;
+                size_t i;
+                rc = df_client_schedule_list(cl, &l, errstr, sizeof(errstr));
+                if (rc != DF_OK) {
+                        ex = report(rc, what, sched_strip(verb, errstr), "");
+                } else {
+                        if (json_out) {
+                                json_t *arr = json_array();
+                                for (i = 0; i < l->count; i++)
+                                        json_array_append_new(arr, sched_json(&l->items[i], 0));
+                                json_dumpf(arr, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+                                fputc('\n', stdout);
+                                json_decref(arr);
+                        } else {
+                                printf("%-24s %-20s %-16s %-16s %-7s %-21s %s\n", "name", "cron", "timezone",
+                                       "workflow", "state", "next fire", "last run");
+                                for (i = 0; i < l->count; i++) {
+                                        const df_schedule_info_t *s = &l->items[i];
+                                        char *n = esc_n(s->name, strlen(s->name)), *cr = esc_n(s->cron, strlen(s->cron));
+                                        char *w = esc_n(s->workflow, strlen(s->workflow)), nf[40];
+                                        char *z = esc_n(s->timezone, strlen(s->timezone));
+                                        char *r = esc_n(s->last_run_id, strlen(s->last_run_id));
+                                        printf("%-24s %-20s %-16s %-16s %-7s %-21s %s%s\n", n ? n : "", cr ? cr : "",
+                                               z ? z : "", w ? w : "", s->paused ? "paused" : "active",
+                                               iso_utc(nf, sizeof(nf), s->next_fire_ms),
+                                               r && *r ? r : "-", s->last_run_running ? " (running)" : "");
+                                        free(n);
+                                        free(cr);
+                                        free(w);
+                                        free(z);
+                                        free(r);
+                                }
+                                printf("%zu schedule(s)\n", l->count);
+                        }
+                        ex = EX_OK;
+                }
+                df_schedule_list_destroy(l);
+        } else if (!strcmp(verb, "trigger")) {
+                char run[DF_EXECUTION_ID_MAX + 1] = "";
+                rc = df_client_schedule_trigger(cl, name, run, sizeof(run), errstr, sizeof(errstr));
+                if (rc == DF_OK && json_out) {
+                        json_t *o = json_object();
+                        json_object_set_new(o, "ok", json_true());
+                        json_object_set_new(o, "code", json_string(df_err_name(rc)));
+                        json_object_set_new(o, "message", json_string("triggered"));
+                        json_object_set_new(o, "run_id", json_string(run));
+                        json_dumpf(o, stdout, JSON_COMPACT);
+                        fputc('\n', stdout);
+                        json_decref(o);
+                        ex = EX_OK;
+                } else {
+                        snprintf(msg, sizeof(msg), "schedule %s triggered: started %s", name, run);
+                        ex = report(rc, what, sched_strip(verb, errstr), msg);
+                }
+        } else {
+                if (!strcmp(verb, "pause"))
+                        rc = df_client_schedule_pause(cl, name, errstr, sizeof(errstr));
+                else if (!strcmp(verb, "resume"))
+                        rc = df_client_schedule_resume(cl, name, errstr, sizeof(errstr));
+                else
+                        rc = df_client_schedule_delete(cl, name, errstr, sizeof(errstr));
+                snprintf(msg, sizeof(msg), "schedule %s %s", name,
+                         !strcmp(verb, "pause") ? "paused" : !strcmp(verb, "resume") ? "resumed" : "deleted");
+                ex = report(rc, what, sched_strip(verb, errstr), msg);
+        }
+        df_client_destroy(cl);
+        free(buf);
+        return ex;
+}
+
 static df_timer_service_t *the_ts;
 
 static void on_signal(int sig)
@@ -1346,6 +1645,8 @@ int main(int argc, char **argv)
                 ret = cmd_callback(argc, argv);
         else if (!strcmp(cmd, "stop"))
                 ret = cmd_stop(argc, argv);
+        else if (!strcmp(cmd, "schedule"))
+                ret = cmd_schedule(argc, argv);
         else if (!strcmp(cmd, "timer-service"))
                 ret = cmd_timer_service(argc, argv);
         else if (!strcmp(cmd, "config"))

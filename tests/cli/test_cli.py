@@ -14,6 +14,12 @@ content: hostile text recorded by a workflow (ESC, CR, BEL, DEL, C1, bidi
          --json; a worker's DF_ERR_REJECTED reply (exit 5, its message
          escaped); the memory describe, history --json and list take for an
          execution of 300 x 100 KB.
+schedule: `duraflow schedule ...` (issue 12.5): its argument errors (exit 2
+         before any connection, naming the field and the position), then
+         with a worker (cli_client's "echo") and a timer service: create
+         (idempotent, conflict exit 4, unknown workflow exit 3), runs every
+         2 s listed by `duraflow list`, describe/list in text and --json,
+         pause, trigger, resume, delete, not found exit 3.
 partitions: topics of 1, 2 and 12 partitions created by an operator (not by
          duraflow), a worker and the CLI with the default "partitions" (6):
          start, describe, history, list, callback and stop reach executions on
@@ -423,6 +429,121 @@ def content():
     return True
 
 
+def schedule():
+    brokers = os.environ.get("DF_BROKERS", "")
+    if not brokers:
+        print("test_cli schedule: DF_BROKERS is not set: start a broker (scripts/kafka.sh start)", file=sys.stderr)
+        return False
+    prefix = "dfclis-%d-%d" % (int(time.time()), os.getpid())
+    b = ["--brokers", brokers, "--prefix", prefix]
+    none = r'no duraflow topics with prefix "%s"' % prefix
+    # --- argument errors: exit 2 before anything connects (and no topics made) ---
+    check("schedule --help", run(["schedule", "--help"]), 0, stdout_re=r"^usage: duraflow schedule create <name> "
+          r"--cron EXPR \[--timezone Area/City\] --workflow W\n")
+    for name, argv, err in [
+        ("bad minute", ["schedule", "create", "s", "--cron", "61 * * * *", "--workflow", "echo"],
+         r'^duraflow schedule create: cron expression "61 \* \* \* \*": minute \(field 1\) at position 1: 61 is out '
+         r'of range 0-59 \(DF_ERR_INVALID_ARG\)\n$'),
+        ("bad day name", ["schedule", "create", "s", "--cron", "0 9 * * mon-fry", "--workflow", "echo"],
+         r'day-of-week \(field 5\) at position 13: unknown name "fry" \(sun\.\.sat\) \(DF_ERR_INVALID_ARG\)'),
+        ("4 fields", ["schedule", "create", "s", "--cron", "* * * *", "--workflow", "echo"], r'has 4 fields: give 5'),
+        ("hostile cron", ["schedule", "create", "s", "--cron", "\x1b[2J * * * *", "--workflow", "echo"],
+         r'cron expression "\\x1B\[2J \* \* \* \*": control character 0x1b at position 1'),
+        ("unknown zone", ["schedule", "create", "s", "--cron", "@daily", "--timezone", "Europe/Atlantis",
+                          "--workflow", "echo"], r'unknown time zone "Europe/Atlantis": not in the tz database'),
+        ("bad name", ["schedule", "create", "a b", "--cron", "@daily", "--workflow", "echo"],
+         r'schedule name "a b" is invalid: it must be 1\.\.183 characters of A-Z a-z 0-9 \. _ : @ -'),
+        ("hostile name", ["schedule", "describe", "x\u202ey"], r'schedule name "x\\u202Ey" is invalid'),
+        ("no --cron", ["schedule", "create", "s", "--workflow", "echo"], r'needs --cron EXPR and --workflow W'),
+        ("bad --overlap", ["schedule", "create", "s", "--cron", "@daily", "--workflow", "echo", "--overlap", "x"],
+         r'--overlap "x" is not skip or allow'),
+        ("--cron with pause", ["schedule", "pause", "s", "--cron", "@daily"], r'go with create only'),
+        ("no verb", ["schedule"], r'needs create\|list\|describe'),
+        ("unknown verb", ["schedule", "frob", "s"], r'"frob" is not create, list'),
+        ("no name", ["schedule", "trigger"], r'duraflow schedule trigger: needs <name>'),
+    ]:
+        r = run(b + argv)
+        check("schedule: " + name, r, 2, err, max_s=10)
+        no_controls("schedule: %s: no raw control" % name, r[2])
+    check("schedule: the argument errors created no topic", run(b + ["list"]), 3, none, max_s=10)
+    d = tempfile.mkdtemp(prefix="dfclis-")
+    w = Worker(brokers, prefix, d)
+    tlog = open(os.path.join(d, "timer.log"), "w+")
+    ts = subprocess.Popen([ARGS.cli] + b + ["-X", "state.dir=" + d, "-X", "worker.id=ts", "timer-service"],
+                          stdout=tlog, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        create = b + ["schedule", "create", "s2", "--cron", "*/2 * * * * *", "--workflow", "echo", "--input", "hi"]
+        check("schedule: create", run(create, timeout=60), 0, stdout_re=r"^schedule s2 created\n$", max_s=45)
+        check("schedule: create again, the same", run(create), 0,
+              stdout_re=r"^schedule s2 already exists \(same definition\)\n$", max_s=30)
+        check("schedule: create again, another cron", run([x if x != "*/2 * * * * *" else "*/4 * * * * *" for x in create]), 4,
+              r"^duraflow schedule create: a schedule of this name exists with another definition "
+              r"\(DF_ERR_CONFLICT\)\n$", max_s=30)
+        check("schedule: unknown workflow", run(b + ["schedule", "create", "u", "--cron", "@daily", "--workflow",
+                                                     "nope"]), 3,
+              r'^duraflow schedule create: no workflow "nope" is registered on the worker that owns the schedule '
+              r'\(DF_ERR_UNKNOWN_WORKFLOW\)\n$', max_s=30)
+        deadline = time.monotonic() + 40
+        while True:
+            runs = [l for l in run(b + ["list"])[1].splitlines() if re.match(r"^s2-\d{8}T\d{6}Z +echo +SUCCEEDED", l)]
+            if len(runs) >= 3 or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        check("schedule: 3 runs every 2 s, named <name>-<UTC time>", (0 if len(runs) >= 3 else 1, "\n".join(runs),
+                                                                      "", 0), 0)
+        stamps = sorted(int(re.match(r"^s2-\d{8}T\d{4}(\d\d)Z", l).group(1)) for l in runs)
+        check("schedule: ... at even seconds", (0 if all(x % 2 == 0 for x in stamps) else 1, str(stamps), "", 0), 0)
+        check("schedule: describe", run(b + ["schedule", "describe", "s2"]), 0,
+              stdout_re=r"(?sm)^name +s2\ncron +\*/2 \* \* \* \* \*\ntimezone +UTC\nworkflow +echo\ninput +hi\n"
+              r"overlap +skip\nstate +active\nnext_fire +\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\n.*fires +\d+ runs, \d+ skipped \(overlap\), \d+ missed \(catch-up\)$")
+        r = run(b + ["--json", "schedule", "describe", "s2"])
+        doc = json.loads(r[1]) if r[0] == 0 else {}
+        good = (doc.get("name") == "s2" and doc.get("input") == "hi" and doc.get("overlap") == "skip" and
+                doc.get("paused") is False and doc.get("fires", 0) >= 3 and doc.get("next_fire_ms", 0) % 2000 == 0)
+        check("schedule: --json describe", (0 if good else 1,) + r[1:], 0)
+        check("schedule: list", run(b + ["schedule", "list"]), 0,
+              stdout_re=r"(?m)^s2 +\*/2 \* \* \* \* \* +UTC +echo +active +\d{4}-.*Z +s2-\d{8}T\d{6}Z.*\n1 schedule\(s\)$")
+        r = run(b + ["--json", "schedule", "list"])
+        items = json.loads(r[1]) if r[0] == 0 else []
+        check("schedule: --json list", (0 if len(items) == 1 and items[0]["name"] == "s2" and "input" not in items[0]
+                                        else 1,) + r[1:], 0)
+        check("schedule: executions list has no schedule", run(b + ["list"]), 0, not_re=r"schedule:")
+        check("schedule: pause", run(b + ["schedule", "pause", "s2"]), 0, stdout_re=r"^schedule s2 paused\n$")
+        n0 = json.loads(run(b + ["--json", "schedule", "describe", "s2"])[1])["fires"]
+        r = run(b + ["--json", "schedule", "trigger", "s2"])
+        doc = json.loads(r[1]) if r[0] == 0 else {}
+        check("schedule: trigger a paused one", (0 if re.match(r"^s2-\d{8}T\d{6}Z$", doc.get("run_id", "")) else 1,)
+              + r[1:], 0)
+        time.sleep(4)
+        after = json.loads(run(b + ["--json", "schedule", "describe", "s2"])[1])
+        check("schedule: paused, only the trigger ran", (0 if after["fires"] == n0 + 1 and after["paused"] and
+                                                         after["next_fire_ms"] == 0 else 1, json.dumps(after), "", 0), 0)
+        check("schedule: resume", run(b + ["schedule", "resume", "s2"]), 0, stdout_re=r"^schedule s2 resumed\n$")
+        check("schedule: delete", run(b + ["schedule", "delete", "s2"]), 0, stdout_re=r"^schedule s2 deleted\n$")
+        check("schedule: describe a deleted one", run(b + ["schedule", "describe", "s2"]), 3,
+              r'^duraflow schedule describe: no schedule named "s2" \(DF_ERR_NOT_FOUND\)\n$')
+        check("schedule: delete again", run(b + ["schedule", "delete", "s2"]), 3,
+              r'^duraflow schedule delete: no such schedule \(DF_ERR_NOT_FOUND\)\n$')
+        check("schedule: trigger unknown --json", run(b + ["--json", "schedule", "trigger", "nope"]), 3,
+              stdout_re=r'^\{"ok":false,"code":"DF_ERR_NOT_FOUND","message":"no such schedule"\}\n$')
+        check("schedule: an execution id of a schedule's key", run(b + ["describe", "schedule:s2"]), 2,
+              r'ids starting with "schedule:" are the keys of schedules')
+    finally:
+        ts.terminate()
+        try:
+            ts.wait(30)
+        except subprocess.TimeoutExpired:
+            ts.kill()
+            ts.wait()
+        log = w.stop()
+        if FAILED:
+            tlog.seek(0)
+            print("worker log:\n%s\ntimer service log:\n%s" % (log[-2000:], tlog.read()[-2000:]))
+        tlog.close()
+        subprocess.run([ARGS.helper, "delete-topics", brokers, prefix], timeout=60)
+    return True
+
+
 def partitions():
     brokers = os.environ.get("DF_BROKERS", "")
     if not brokers:
@@ -516,9 +637,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cli", required=True, help="the duraflow CLI")
     ap.add_argument("--helper", required=True, help="tests/cli/cli_client (deletes the test's topics)")
-    ap.add_argument("suite", choices=["offline", "broker", "content", "partitions"])
+    ap.add_argument("suite", choices=["offline", "broker", "content", "partitions", "schedule"])
     ARGS = ap.parse_args()
-    ok = {"offline": offline, "broker": broker, "content": content, "partitions": partitions}[ARGS.suite]()
+    ok = {"offline": offline, "broker": broker, "content": content, "partitions": partitions,
+          "schedule": schedule}[ARGS.suite]()
     print("cli %s: %d passed, %d failed" % (ARGS.suite, PASSED, FAILED))
     sys.exit(0 if ok is not False and FAILED == 0 and PASSED > 0 else 1)
 

@@ -329,6 +329,32 @@ START_TEST(unknown_status_undecodable_and_purge)
 }
 END_TEST
 
+START_TEST(schedule_records_are_not_executions)
+{
+        /* a schedule's record on <prefix>.state (key "schedule:<name>") is
+         * neither an execution nor undecodable; its runs are executions */
+        df__cbatch_t *b = df__cbatch_new(ix);
+        df__sched_rec_t r;
+        df__buf_t v = {0};
+        char e[256];
+        memset(&r, 0, sizeof(r));
+        r.name = "nightly";
+        r.cron = "30 2 * * *";
+        r.timezone = "Europe/Berlin";
+        r.workflow = "order";
+        r.last_run_id = "nightly-20261201T013000Z";
+        ck_assert_int_eq(df__sched_encode(&r, &v, e, sizeof(e)), 0);
+        ck_assert_int_eq(df__cbatch_state(b, "schedule:nightly", 16, v.data, v.len, 0, off++), 0);
+        ck_assert_int_eq(df__cbatch_state(b, "schedule:nightly", 16, NULL, 0, 0, off++), 0); /* deleted */
+        free(v.data);
+        put_exec(b, "nightly-20261201T013000Z", DF__ES_SUCCEEDED, 5, "ok", 0);
+        commit(b);
+        ck_assert_int_eq(count(NULL, "undecodable"), 0);
+        ck_assert_int_eq(count(NULL, "total"), 1);
+        df__cbatch_destroy(b);
+}
+END_TEST
+
 START_TEST(cursor_pages_without_duplicates)
 {
         df__cbatch_t *b = df__cbatch_new(ix);
@@ -475,6 +501,7 @@ int main(void)
         tcase_add_test(tc, secondary_keys_follow_changes);
         tcase_add_test(tc, attempts_and_point_of_failure);
         tcase_add_test(tc, unknown_status_undecodable_and_purge);
+        tcase_add_test(tc, schedule_records_are_not_executions);
         tcase_add_test(tc, cursor_pages_without_duplicates);
         tcase_add_test(tc, wipe_empties_the_index);
         tcase_add_test(tc, dead_letters);

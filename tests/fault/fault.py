@@ -16,6 +16,7 @@ topics deleted, and a summary with its figures.  Exit 0 = PASS.
 """
 import argparse
 import ctypes
+import datetime
 import json
 import os
 import random
@@ -1301,6 +1302,154 @@ def scenario_local_timers(brokers):
     return s.ok
 
 
+# 11, 12. schedules (issue 12 item 5): a schedule every 2 s through the real
+# timer service; the runs are counted by their execution ids
+# "<name>-<scheduled time, YYYYMMDDTHHMMSSZ>"
+# ---------------------------------------------------------------------------
+def sched_cli(s, args, timeout=120):
+    r = subprocess.run([ARGS.cli, "--brokers", s.brokers, "--prefix", s.prefix] + args, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=timeout, preexec_fn=_pdeathsig, stdin=subprocess.DEVNULL)
+    return r.returncode, r.stdout.decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace")
+
+
+def sched_do(s, args):
+    rc, out, err = sched_cli(s, args)
+    log("duraflow %s: exit %d: %s" % (" ".join(args), rc, (out + err).strip()[:200]))
+    if rc != 0:
+        raise AssertionError("duraflow %s exited %d" % (" ".join(args), rc))
+    return out
+
+
+def sched_describe(s, name):
+    return json.loads(sched_do(s, ["--json", "schedule", "describe", name]))
+
+
+def sched_runs(s, name):
+    """{scheduled time (UTC s): the run's list entry} of the schedule's runs."""
+    runs = {}
+    for eid, e in cli_list(s).items():
+        m = re.match(r"^%s-(\d{8}T\d{6}Z)$" % re.escape(name), eid)
+        if m:
+            t = int(datetime.datetime.strptime(m.group(1), "%Y%m%dT%H%M%SZ").replace(
+                tzinfo=datetime.timezone.utc).timestamp())
+            runs[t] = e
+    return runs
+
+
+def sched_wait(s, name, cond, timeout, what):
+    deadline = time.monotonic() + timeout
+    while True:
+        runs = sched_runs(s, name)
+        if cond(runs):
+            return runs
+        if time.monotonic() > deadline:
+            raise AssertionError("%s: not within %d s (%d runs)" % (what, timeout, len(runs)))
+        time.sleep(1)
+
+
+def sched_verify(s, runs):
+    """The fault checker over the runs (five steps each): each recorded once, none lost."""
+    ids = s.path("run-ids.txt")
+    with open(ids, "w") as f:
+        f.write("".join("%s\n" % e["execution_id"] for e in runs.values()))
+    return s.verify(logs=s.step_logs() + ["--five-ids", ids])
+
+
+def scenario_schedule_timer_outage(brokers):
+    s = Scenario("sched-ts", brokers)
+    CLEANUPS.append(s.cleanup)
+    s.timer_service()
+    for i in (1, 2):
+        s.worker("w%d" % i, ["--wait-ms", "200"])
+    time.sleep(3)
+    sched_do(s, ["schedule", "create", "every2", "--cron", "*/2 * * * * *", "--workflow", "five", "--overlap",
+                 "allow"])
+    sched_wait(s, "every2", lambda r: len(r) >= 4, 60, "4 runs")
+    s.ts.kill()
+    t_kill = time.time()
+    log("SIGKILL timer service; 10 s down")
+    time.sleep(10)
+    s.ts.start()
+    t_restart = time.time()
+    log("timer service restarted (pid %d)" % s.ts.pid)
+    sched_wait(s, "every2", lambda r: max(r) >= t_restart + 8, 60, "runs again after the restart")
+    sched_do(s, ["schedule", "pause", "every2"])
+    d = sched_describe(s, "every2")
+    sched_do(s, ["schedule", "delete", "every2"])
+    runs = sched_wait(s, "every2", lambda r: all(e["status"] == "SUCCEEDED" for e in r.values()), 60,
+                      "every run SUCCEEDED")
+    times = sorted(runs)
+    before = [t for t in times if t <= t_kill]
+    after = [t for t in times if t > t_kill]
+    c = after[0]
+    s.expect(all(t % 2 == 0 for t in times), "every run is at a fire time (an even second)")
+    s.expect(all(b - a == 2 for a, b in zip(before, before[1:])), "before the outage: every 2 s")
+    s.expect(all(b - a == 2 for a, b in zip(after, after[1:])), "after it: one catch-up run, then every 2 s")
+    s.expect(c - before[-1] >= 10, "no run for the fire times of the outage (%d s from the last run to the "
+                                   "catch-up)" % (c - before[-1]))
+    s.expect(c >= t_restart - 2, "the catch-up run is for the most recent missed time (%s, restart at %.1f)"
+             % (c, t_restart))
+    s.expect(d["missed"] == (c - before[-1]) // 2 - 1, "missed %d = the fire times between the last run and "
+                                                         "the catch-up" % d["missed"])
+    s.expect(d["fires"] == len(times), "fires %d = runs %d" % (d["fires"], len(times)))
+    s.stop_all()
+    ok, f = sched_verify(s, runs)
+    s.expect(ok, "checker: each run's steps recorded once, none lost")
+    late = runs[c]["created_ms"] / 1000.0 - t_restart
+    s.figs.update({
+        "runs before the outage": len(before), "timer service down": "%.1f s" % (t_restart - t_kill),
+        "fire times missed (describe)": d["missed"], "catch-up runs": 1,
+        "catch-up run": "%s (%.1f s after the restart)" % (runs[c]["execution_id"], late),
+        "runs after it, 2 s apart": len(after) - 1, "duplicates found": f.get("duplicates"), "lost": f.get("lost"),
+    })
+    s.report("scenario 11: schedule, timer service down 10 s")
+    return s.ok
+
+
+def scenario_schedule_worker_crash(brokers):
+    s = Scenario("sched-w", brokers)
+    CLEANUPS.append(s.cleanup)
+    s.timer_service()
+    for i in (1, 2, 3):
+        s.worker("w%d" % i, ["--wait-ms", "200"])
+    time.sleep(3)
+    sched_do(s, ["schedule", "create", "every2", "--cron", "*/2 * * * * *", "--workflow", "five", "--overlap",
+                 "allow"])
+    sched_wait(s, "every2", lambda r: len(r) >= 1, 60, "a first run")
+    rnd = random.Random(os.getpid())
+    kills, end = 0, time.monotonic() + 40
+    while time.monotonic() < end:
+        time.sleep(rnd.uniform(4, 6))
+        wid = rnd.choice(sorted(s.workers))
+        s.workers[wid].kill()
+        s.workers[wid].start()
+        kills += 1
+        log("SIGKILL %s (kill %d), restarted as pid %d" % (wid, kills, s.workers[wid].pid))
+    time.sleep(4)
+    sched_do(s, ["schedule", "pause", "every2"])
+    d = sched_describe(s, "every2")
+    sched_do(s, ["schedule", "delete", "every2"])
+    runs = sched_wait(s, "every2", lambda r: all(e["status"] == "SUCCEEDED" for e in r.values()), 60,
+                      "every run SUCCEEDED")
+    times = sorted(runs)
+    fire_times = list(range(times[0], d["last_fire_ms"] // 1000 + 1, 2))
+    s.expect(set(times) <= set(fire_times), "every run is at a fire time")
+    s.expect(d["fires"] == len(times), "fires %d = runs %d (each started once)" % (d["fires"], len(times)))
+    s.expect(len(times) + d["missed"] == len(fire_times),
+             "each fire time ran once or, delayed past the next by a takeover, was counted missed: %d runs + %d "
+             "missed = %d fire times" % (len(times), d["missed"], len(fire_times)))
+    s.expect(d["missed"] == 0, "no fire time lost to the kills (%d missed)" % d["missed"])
+    s.stop_all()
+    ok, f = sched_verify(s, runs)
+    s.expect(ok, "checker: each run's steps recorded once, none lost")
+    s.figs.update({
+        "kills (SIGKILL)": kills, "fire times": len(fire_times), "runs": len(times), "missed": d["missed"],
+        "step runs / steps": "%s / %s" % (f.get("step_runs"), f.get("steps")),
+        "duplicates found": f.get("duplicates"), "lost": f.get("lost"),
+    })
+    s.report("scenario 12: schedule, workers SIGKILLed")
+    return s.ok
+
 
 def fmt_times(ts):
     if not ts:
@@ -1321,6 +1470,8 @@ SCENARIOS = {
     "crash-loop": (scenario_crash_loop, 200),
     "restart-storm": (scenario_restart_storm, 200),
     "local-timers": (scenario_local_timers, 250),
+    "schedule-timer-outage": (scenario_schedule_timer_outage, 200),
+    "schedule-worker-crash": (scenario_schedule_worker_crash, 200),
 }
 
 

@@ -7,7 +7,7 @@
  *       Exit 0 when they have, 1 on timeout.
  *
  *   fault_check verify --brokers B --prefix P [--five N] [--five-prefix five-]
- *                      [--cb M] [--cb-prefix cb-] [--log FILE]... [--expect-dlq K]
+ *                      [--five-ids FILE] [--cb M] [--cb-prefix cb-] [--log FILE]... [--expect-dlq K]
  *       Reads every record of <prefix>.state (the raw changelog, not the
  *       compacted view), <prefix>.results and <prefix>.dlq, and the step logs
  *       written by fault_worker, and checks:
@@ -20,6 +20,8 @@
  *         - each step body ran at least once, and every run carried the
  *           idempotency key "<execution id>/<op id>";
  *         - (with --expect-dlq) the DLQ holds exactly K records.
+ *       --five-ids FILE: the "five" executions expected are the ids in FILE,
+ *       one a line (the runs of a schedule), instead of <five-prefix>0..N-1.
  *       Prints the problems (first 20 of each kind) and one line
  *       "FIGURES {json}"; exit 0 if everything holds, 1 otherwise.
  *
@@ -44,6 +46,26 @@ static long n_five, n_cb, expect = -1, expect_dlq = -1;
 static int timeout_s = 300;
 static const char *logs[64];
 static int n_logs;
+static char **five_ids; /* --five-ids */
+static long n_five_ids;
+
+static void load_ids(const char *path)
+{
+        FILE *f = fopen(path, "r");
+        char line[512];
+        if (!f)
+                fc_die("--five-ids %s: cannot open", path);
+        while (fgets(line, sizeof(line), f)) {
+                line[strcspn(line, "\r\n")] = '\0';
+                if (!*line)
+                        continue;
+                five_ids = realloc(five_ids, (size_t)(n_five_ids + 1) * sizeof(*five_ids));
+                if (!five_ids || !(five_ids[n_five_ids] = strdup(line)))
+                        fc_die("out of memory");
+                n_five_ids++;
+        }
+        fclose(f);
+}
 
 /* ---------------- wait ---------------- */
 
@@ -204,6 +226,8 @@ static void on_state(const rd_kafka_message_t *m, void *opaque)
                 o->last = r;
                 break;
         }
+        case DF_RECORD_SCHEDULE: /* a schedule's record (its runs are executions) */
+                break;
         default:
                 v->undecodable++;
         }
@@ -399,6 +423,9 @@ static int expected_id(const char *id)
         size_t a = strlen(five_prefix), b = strlen(cb_prefix);
         char *end;
         long i;
+        for (i = 0; i < n_five_ids; i++)
+                if (!strcmp(id, five_ids[i]))
+                        return 1;
         if (n_five && !strncmp(id, five_prefix, a)) {
                 i = strtol(id + a, &end, 10);
                 if (!*end && i >= 0 && i < n_five)
@@ -455,6 +482,11 @@ static int cmd_verify(void)
                 snprintf(id, sizeof(id), "%s%ld", five_prefix, i);
                 snprintf(out, sizeof(out), "done:%s", id);
                 check_exec(&v, &f, id, "five", five_ops, 6, out);
+        }
+        for (i = 0; i < n_five_ids; i++) {
+                char out[600];
+                snprintf(out, sizeof(out), "done:%s", five_ids[i]);
+                check_exec(&v, &f, five_ids[i], "five", five_ops, 6, out);
         }
         for (i = 0; i < n_cb; i++) {
                 char id[256], out[300];
@@ -537,6 +569,7 @@ int main(int argc, char **argv)
         static const struct option opts[] = {
                 {"brokers", required_argument, 0, 'b'},     {"prefix", required_argument, 0, 'p'},
                 {"five", required_argument, 0, 'f'},        {"five-prefix", required_argument, 0, 'F'},
+                {"five-ids", required_argument, 0, 'I'},
                 {"cb", required_argument, 0, 'c'},          {"cb-prefix", required_argument, 0, 'C'},
                 {"log", required_argument, 0, 'l'},         {"expect", required_argument, 0, 'e'},
                 {"expect-dlq", required_argument, 0, 'd'},  {"timeout", required_argument, 0, 't'},
@@ -556,6 +589,7 @@ int main(int argc, char **argv)
                 case 'p': prefix = optarg; break;
                 case 'f': n_five = atol(optarg); break;
                 case 'F': five_prefix = optarg; break;
+                case 'I': load_ids(optarg); break;
                 case 'c': n_cb = atol(optarg); break;
                 case 'C': cb_prefix = optarg; break;
                 case 'l':

@@ -478,6 +478,69 @@ START_TEST(test_encode_changelog)
 }
 END_TEST
 
+/* A schedule's record (<p>.state, key "schedule:<name>") and its events. */
+START_TEST(test_schedule_records)
+{
+        df__sched_rec_t r;
+        df__event_t ev;
+        df__buf_t b = {0};
+        df_schedule_info_t *si = NULL;
+        df_event_info_t *ei = NULL;
+        char e[ERRSZ];
+
+        memset(&r, 0, sizeof(r));
+        r.name = "nightly";
+        r.cron = "30 2 * * *";
+        r.timezone = "Europe/Berlin";
+        r.workflow = "report";
+        r.input.data = (uint8_t *)"in";
+        r.input.len = 2;
+        r.overlap = DF__OV_ALLOW;
+        r.next_fire_ms = 1764552600000LL;
+        r.last_run_id = "nightly-20251130T013000Z";
+        r.running = 1;
+        r.fires = 3;
+        r.missed = 2;
+        ck_assert_int_eq(df__sched_encode(&r, &b, e, sizeof(e)), 0);
+        ck_assert_int_eq(df_record_type(b.data, b.len), DF_RECORD_SCHEDULE);
+        ck_assert_str_eq(df_record_type_name(DF_RECORD_SCHEDULE), "SCHEDULE");
+        ck_assert_int_eq(df_record_decode_schedule(b.data, b.len, &si, e, sizeof(e)), DF_OK);
+        ck_assert_str_eq(si->name, "nightly");
+        ck_assert_str_eq(si->cron, "30 2 * * *");
+        ck_assert_str_eq(si->timezone, "Europe/Berlin");
+        ck_assert_str_eq(si->workflow, "report");
+        ck_assert_uint_eq(si->input.len, 2);
+        ck_assert_int_eq(si->overlap, DF_OVERLAP_ALLOW);
+        ck_assert(si->next_fire_ms == 1764552600000LL && si->fires == 3 && si->missed == 2);
+        ck_assert_str_eq(si->last_run_id, "nightly-20251130T013000Z");
+        ck_assert_int_eq(si->last_run_running, 1);
+        df_schedule_info_destroy(si);
+        /* it is no execution; an execution is no schedule */
+        ck_assert_int_eq(df_record_decode_execution(b.data, b.len, (df_exec_info_t **)&si, e, sizeof(e)), DF_ERR_CODEC);
+        free(b.data);
+        b.data = NULL;
+        ck_assert_int_eq(df_record_decode_schedule("\xc3\x01xx", 4, &si, e, sizeof(e)), DF_ERR_CODEC);
+        ck_assert_ptr_null(si);
+        ck_assert_ptr_nonnull(strstr(e, "not a valid schedule record"));
+        ck_assert_int_eq(df_record_decode_schedule(NULL, 0, NULL, e, sizeof(e)), DF_ERR_INVALID_ARG);
+        /* a run's end, told to its schedule */
+        memset(&ev, 0, sizeof(ev));
+        ev.type = DF__EV_SCHEDULE_RUN_DONE;
+        ev.execution_id = "schedule:nightly";
+        ev.link = "nightly-20251130T013000Z";
+        ev.seq = DF__ES_SUCCEEDED;
+        b = enc_event(&ev);
+        ck_assert_int_eq(df_record_decode_event(b.data, b.len, &ei, e, sizeof(e)), DF_OK);
+        ck_assert_int_eq(ei->type, DF_EVENT_SCHEDULE_RUN_DONE);
+        ck_assert_str_eq(df_event_type_name(ei->type), "SCHEDULE_RUN_DONE");
+        ck_assert_str_eq(ei->link, "nightly-20251130T013000Z");
+        ck_assert_str_eq(df_event_type_name(DF_EVENT_SCHEDULE_CREATE), "SCHEDULE_CREATE");
+        ck_assert_str_eq(df_event_type_name((df_event_type_t)19), "UNKNOWN");
+        df_event_info_destroy(ei);
+        free(b.data);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("records");
@@ -491,6 +554,7 @@ int main(void)
         tcase_add_test(tc, test_hostile_bytes_refused);
         tcase_add_test(tc, test_encode_start);
         tcase_add_test(tc, test_encode_changelog);
+        tcase_add_test(tc, test_schedule_records);
         suite_add_tcase(s, tc);
         sr = srunner_create(s);
         srunner_run_all(sr, CK_NORMAL);

@@ -59,14 +59,15 @@ typedef enum df_record_type {
         DF_RECORD_TIMER = 4,       /* <p>.timers: df_record_decode_timer */
         DF_RECORD_RESULT = 5,      /* <p>.results: df_record_decode_result */
         DF_RECORD_DEAD_LETTER = 6, /* <p>.dlq: df_record_decode_dead_letter */
+        DF_RECORD_SCHEDULE = 7,    /* <p>.state, key "schedule:<name>": df_record_decode_schedule */
 } df_record_type_t;
 
 /** The type of the record in buf[0..len): looks at the marker and the
  * fingerprint only (the body is checked by the decode functions).
  * DF_RECORD_UNKNOWN for anything else, buf NULL included. */
 DF_EXPORT df_record_type_t df_record_type(const void *buf, size_t len);
-/** "EVENT", "EXECUTION", "OPERATION", "TIMER", "RESULT", "DEAD_LETTER";
- * "UNKNOWN" for another value.  Static. */
+/** "EVENT", "EXECUTION", "OPERATION", "TIMER", "RESULT", "DEAD_LETTER",
+ * "SCHEDULE"; "UNKNOWN" for another value.  Static. */
 DF_EXPORT const char *df_record_type_name(df_record_type_t type);
 
 /* ---------------- <prefix>.events ---------------- */
@@ -81,9 +82,18 @@ typedef enum df_event_type {
         DF_EVENT_CRASH = 5,    /* a worker died while processing it: op_id (the step whose body ran,
                                 * "" elsewhere), seq = its attempt */
         DF_EVENT_RESUME = 6,   /* an operator runs a QUARANTINED / NONDETERMINISM execution again */
+        /* a schedule's (key "schedule:<name>", runtime.h's schedules) */
+        DF_EVENT_SCHEDULE_CREATE = 20,   /* input: the definition, an encoded Schedule record */
+        DF_EVENT_SCHEDULE_PAUSE = 21,
+        DF_EVENT_SCHEDULE_RESUME = 22,
+        DF_EVENT_SCHEDULE_DELETE = 23,
+        DF_EVENT_SCHEDULE_TRIGGER = 24,
+        DF_EVENT_SCHEDULE_FIRE = 25,     /* from the timer service: seq = the fire time, UTC ms */
+        DF_EVENT_SCHEDULE_RUN_DONE = 26, /* a run ended: link = the run, seq = its status */
 } df_event_type_t;
-/** "START", "TIMER", "CALLBACK", "STOP", "CONTINUE", "CRASH", "RESUME";
- * "UNKNOWN" for another value.  Static. */
+/** "START", "TIMER", "CALLBACK", "STOP", "CONTINUE", "CRASH", "RESUME",
+ * "SCHEDULE_CREATE", ..., "SCHEDULE_RUN_DONE"; "UNKNOWN" for another value.
+ * Static. */
 DF_EXPORT const char *df_event_type_name(df_event_type_t type);
 
 /** What a TIMER event's timer was for. */
@@ -111,6 +121,8 @@ typedef struct df_event_info {
         const char *error;      /* CALLBACK: the failure message; STOP: the reason */
         const char *request_id; /* a control request's correlation id (its reply carries it); "" none */
         int64_t ts_ms;          /* when it was produced, UTC ms */
+        const char *link;       /* START of a scheduled run: its schedule's key; SCHEDULE_RUN_DONE: the
+                                 * run's execution id; "" otherwise */
 } df_event_info_t;
 
 DF_EXPORT df_err_t df_record_decode_event(const void *buf, size_t len, df_event_info_t **out, char *errstr,
@@ -133,6 +145,12 @@ DF_EXPORT df_err_t df_record_decode_operation(const void *buf, size_t len, df_op
 /** Free an operation from df_record_decode_operation (not one handed out
  * by df_history_next: the history owns those). */
 DF_EXPORT void df_op_info_destroy(df_op_info_t *op);
+
+/** A schedule's record (key "schedule:<name>"), freed with
+ * df_schedule_info_destroy (runtime.h).  Each record is the schedule's whole
+ * state at one commit; a tombstone of its key: deleted. */
+DF_EXPORT df_err_t df_record_decode_schedule(const void *buf, size_t len, df_schedule_info_t **out, char *errstr,
+                                             size_t errstr_size);
 
 /* ---------------- <prefix>.timers ---------------- */
 

@@ -461,6 +461,164 @@ DF_EXPORT df_err_t df_client_list(df_client_t *c, const char *workflow, df_exec_
                                   df_exec_list_t **out, char *errstr, size_t errstr_size);
 DF_EXPORT void df_exec_list_destroy(df_exec_list_t *list);
 
+/* ---------------- schedules ---------------- */
+
+/*
+ * A schedule starts an execution of a workflow at the times of a cron
+ * expression read in a time zone.  It is durable state of its own on
+ * <prefix>.state (key "schedule:<name>", owned by the worker owning that
+ * key's partition), fired through the timer service; each fire starts the
+ * execution "<name>-<scheduled time UTC, YYYYMMDDTHHMMSSZ>", so that a fire
+ * applied twice starts one execution.  After an outage that covered several
+ * fire times it fires once, for the latest of them, then keeps to its times.
+ * Execution ids starting with "schedule:" are reserved for schedules.
+ */
+
+/** Longest schedule name: 1..183 characters of A-Z a-z 0-9 . _ : @ - (its
+ * runs are named "<name>-YYYYMMDDTHHMMSSZ", at most DF_EXECUTION_ID_MAX). */
+#define DF_SCHEDULE_NAME_MAX 183
+/** Longest cron expression, bytes. */
+#define DF_CRON_MAX 256
+/** Longest time zone name, bytes. */
+#define DF_TIMEZONE_MAX 64
+/** Largest input of a schedule's runs, bytes: the create request carries the
+ * whole definition in one event of at most DF_PAYLOAD_MAX bytes. */
+#define DF_SCHEDULE_INPUT_MAX 995904
+
+/** What a schedule does when a fire time comes while its last run has not
+ * ended (Temporal's overlap policies SKIP and ALLOW_ALL). */
+typedef enum df_overlap {
+        DF_OVERLAP_SKIP = 0,  /* no run: the fire time is counted as skipped */
+        DF_OVERLAP_ALLOW = 1, /* a run, whatever the last one does */
+} df_overlap_t;
+
+/** "skip", "allow"; "unknown" for another value.  Static. */
+DF_EXPORT const char *df_overlap_name(df_overlap_t overlap);
+
+/** DF_OK when name is 1..DF_SCHEDULE_NAME_MAX characters of A-Z a-z 0-9 .
+ * _ : @ -; otherwise DF_ERR_INVALID_ARG with a message quoting name
+ * (escaped) and giving the rule.  Thread-safe. */
+DF_EXPORT df_err_t df_schedule_name_check(const char *name, char *errstr, size_t errstr_size);
+
+/**
+ * Check a cron expression and a time zone.  cron: 5 fields "minute hour
+ * day-of-month month day-of-week" (Vixie cron: "*", lists "1,5", ranges
+ * "1-5", steps "*\/15" and "10-50/10", "N/STEP" = N-max/STEP, names jan..dec
+ * and sun..sat in any case, day-of-week 0..7 with 0 and 7 Sunday; when
+ * neither day field starts with "*" a day matching either fires), or 6
+ * fields with a seconds field first (as Quartz, Spring), or @yearly
+ * @annually @monthly @weekly @daily @midnight @hourly; at most DF_CRON_MAX
+ * bytes of ASCII.  timezone: a name of the system's tz database ("Area/City"
+ * as Europe/Berlin, or UTC; NULL or "" = UTC).  DF_OK, or DF_ERR_INVALID_ARG
+ * with errstr naming the field, the position (1-based) and the rule, or the
+ * unknown zone.  Thread-safe.
+ */
+DF_EXPORT df_err_t df_cron_check(const char *cron, const char *timezone, char *errstr, size_t errstr_size);
+
+/**
+ * The first fire time of cron in timezone strictly after after_ms (UTC ms,
+ * 0 up to year 3000), in *next_ms (UTC ms, a whole second).  Daylight saving:
+ * a wall time the clocks skip fires once when the gap ends (02:30 on a day
+ * Europe/Berlin jumps from 02:00 to 03:00 fires at 03:00 CEST); a wall time
+ * that happens twice fires at its first occurrence, unless the second,
+ * minute or hour field starts with "*", which fires at each matching instant
+ * of both passes (Vixie cron's rule).  DF_OK; DF_ERR_INVALID_ARG (as
+ * df_cron_check, or after_ms out of range, next_ms NULL); DF_ERR_NOT_FOUND
+ * when it does not fire within 50 years.  Thread-safe.
+ */
+DF_EXPORT df_err_t df_cron_next(const char *cron, const char *timezone, int64_t after_ms, int64_t *next_ms,
+                                char *errstr, size_t errstr_size);
+
+/** A schedule's definition (df_client_schedule_create).  The pointers are
+ * the caller's, read during the call. */
+typedef struct df_schedule_def {
+        const char *cron;     /* required: as df_cron_check */
+        const char *timezone; /* NULL or "": "UTC" */
+        const char *workflow; /* required: as df_workflow_name_check */
+        const void *input;    /* each run's input, may be NULL when input_len is 0 */
+        size_t input_len;     /* at most DF_SCHEDULE_INPUT_MAX */
+        df_overlap_t overlap;
+} df_schedule_def_t;
+
+/** A schedule as recorded.  Every pointer is owned by the structure (or the
+ * df_schedule_list_t holding it); strings are valid UTF-8, never NULL. */
+typedef struct df_schedule_info {
+        const char *name;
+        const char *cron;
+        const char *timezone;
+        const char *workflow;
+        df_bytes_t input;        /* empty in df_client_schedule_list's items */
+        df_overlap_t overlap;
+        int paused;
+        int64_t next_fire_ms;    /* the armed fire time, UTC ms; 0 = none (paused) */
+        int64_t last_fire_ms;    /* scheduled time of the last run started, UTC ms; 0 = none */
+        const char *last_run_id; /* its execution id, "" = none */
+        int last_run_running;    /* 1 until the last run ends */
+        int64_t fires;           /* runs started (fires and triggers) */
+        int64_t skipped;         /* fire times not run: the last run was still running (overlap skip) */
+        int64_t missed;          /* fire times an outage covered and that were not run (catch-up; up to 10,000 counted a catch-up) */
+        int64_t created_ms, updated_ms; /* UTC ms */
+} df_schedule_info_t;
+
+/**
+ * Create the schedule name; idempotent by name: the same definition returns
+ * DF_OK (*existed = 1; existed may be NULL), a different one DF_ERR_CONFLICT.
+ * It first fires at the first time of def->cron after the worker records it.
+ * Waits up to "client.timeout.ms" for the worker's reply.  Thread-safe.
+ * Errors: DF_ERR_INVALID_ARG (name as df_schedule_name_check, cron and zone
+ * as df_cron_check, workflow as df_workflow_name_check, overlap, NULL def or
+ * input), DF_ERR_PAYLOAD_TOO_LARGE (input over DF_SCHEDULE_INPUT_MAX),
+ * DF_ERR_CONFLICT, DF_ERR_UNKNOWN_WORKFLOW (not registered on the worker that
+ * owns the schedule), DF_ERR_REJECTED, DF_ERR_DEADLINE (the request is
+ * durable in <prefix>.events: describe tells whether a worker recorded it),
+ * DF_ERR_KAFKA.
+ */
+DF_EXPORT df_err_t df_client_schedule_create(df_client_t *c, const char *name, const df_schedule_def_t *def,
+                                             int *existed, char *errstr, size_t errstr_size);
+/** Pause: no fire until resumed (fire times meanwhile are not caught up);
+ * pausing a paused schedule is DF_OK.  Errors: DF_ERR_INVALID_ARG (name),
+ * DF_ERR_NOT_FOUND, and df_client_schedule_create's transport errors.
+ * Thread-safe. */
+DF_EXPORT df_err_t df_client_schedule_pause(df_client_t *c, const char *name, char *errstr, size_t errstr_size);
+/** Resume a paused schedule: it next fires at its first time after now.
+ * Errors as df_client_schedule_pause's. */
+DF_EXPORT df_err_t df_client_schedule_resume(df_client_t *c, const char *name, char *errstr, size_t errstr_size);
+/** Delete: no more fires; runs already started go on.  The name may be
+ * created again.  Errors as df_client_schedule_pause's. */
+DF_EXPORT df_err_t df_client_schedule_delete(df_client_t *c, const char *name, char *errstr, size_t errstr_size);
+/**
+ * Start a run now (also when paused), named "<name>-<now UTC to the
+ * second>" (a second trigger in the same second starts nothing more).  The
+ * run's id goes to run_id (run_id_size bytes; may be NULL).  With overlap
+ * skip and the last run still running: DF_ERR_CONFLICT.  Other errors as
+ * df_client_schedule_pause's.
+ */
+DF_EXPORT df_err_t df_client_schedule_trigger(df_client_t *c, const char *name, char *run_id, size_t run_id_size,
+                                              char *errstr, size_t errstr_size);
+/**
+ * The schedule name as recorded in <prefix>.state (read_committed; only the
+ * partition of its key), in *out (free with df_schedule_info_destroy).
+ * Errors (*out NULL): DF_ERR_INVALID_ARG, DF_ERR_NOT_FOUND, DF_ERR_KAFKA,
+ * DF_ERR_CODEC, DF_ERR_NOMEM.  Thread-safe.
+ */
+DF_EXPORT df_err_t df_client_schedule_describe(df_client_t *c, const char *name, df_schedule_info_t **out,
+                                               char *errstr, size_t errstr_size);
+DF_EXPORT void df_schedule_info_destroy(df_schedule_info_t *info);
+
+/** Schedules listed by df_client_schedule_list, sorted by name (inputs
+ * empty: read them with df_client_schedule_describe). */
+typedef struct df_schedule_list {
+        size_t count;
+        const df_schedule_info_t *items;
+} df_schedule_list_t;
+
+/** Every schedule in <prefix>.state (all partitions, read_committed) in
+ * *out (free with df_schedule_list_destroy).  Errors: DF_ERR_KAFKA,
+ * DF_ERR_CODEC, DF_ERR_NOMEM.  Thread-safe. */
+DF_EXPORT df_err_t df_client_schedule_list(df_client_t *c, df_schedule_list_t **out, char *errstr,
+                                           size_t errstr_size);
+DF_EXPORT void df_schedule_list_destroy(df_schedule_list_t *list);
+
 /* ---------------- results ---------------- */
 
 typedef struct df_results df_results_t;

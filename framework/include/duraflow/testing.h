@@ -102,6 +102,24 @@ DF_EXPORT int df_test_pending_timers(const df_test_t *t);
  * a no-op.  Default 0: withdrawn timers are dropped, as in production. */
 DF_EXPORT void df_test_keep_withdrawn_timers(df_test_t *t, int keep);
 
+/* ---- schedules (as df_client_schedule_*: the worker's schedule module, on
+ * the fake clock; a schedule's timers fire with df_test_advance) ---- */
+
+/** Create a schedule; DF_OK (also when it exists with the same definition),
+ * DF_ERR_CONFLICT, DF_ERR_UNKNOWN_WORKFLOW, DF_ERR_INVALID_ARG, ... */
+DF_EXPORT df_err_t df_test_schedule_create(df_test_t *t, const char *name, const df_schedule_def_t *def);
+DF_EXPORT df_err_t df_test_schedule_pause(df_test_t *t, const char *name);
+DF_EXPORT df_err_t df_test_schedule_resume(df_test_t *t, const char *name);
+DF_EXPORT df_err_t df_test_schedule_delete(df_test_t *t, const char *name);
+/** Start a run now; its execution id into run_id (may be NULL). */
+DF_EXPORT df_err_t df_test_schedule_trigger(df_test_t *t, const char *name, char *run_id, size_t run_id_size);
+/** The schedule as recorded, or NULL if none (owned by t, valid until the
+ * next df_test_schedule call or df_test_destroy). */
+DF_EXPORT const df_schedule_info_t *df_test_schedule(df_test_t *t, const char *name);
+/** The ids of every execution recorded, sorted, in *ids (owned by t, valid
+ * until its next call); returns how many. */
+DF_EXPORT size_t df_test_executions(df_test_t *t, const char *const **ids);
+
 /* ---- inspection (strings and bytes owned by t, valid until its next call) ---- */
 
 /** "RUNNING", "SUSPENDED", "SUCCEEDED", "FAILED", "STOPPED", "NONDETERMINISM", "QUARANTINED",
