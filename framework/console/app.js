@@ -115,7 +115,7 @@
   });
 
   // ---------- executions list ----------
-  const FILTERS = ['workflow', 'status', 'outcome', 'waiting', 'started_after', 'started_before', 'q'];
+  const FILTERS = ['workflow', 'version', 'status', 'outcome', 'waiting', 'started_after', 'started_before', 'q'];
 
   function hashParams() {
     const h = location.hash.replace(/^#\/?/, '');
@@ -152,7 +152,7 @@
 
     const inputs = {};
     for (const f of FILTERS) {
-      const i = el('input', { name: f, value: params.get(f) || '', size: f === 'q' ? 18 : 12,
+      const i = el('input', { name: f, value: params.get(f) || '', size: f === 'q' ? 18 : f === 'version' ? 4 : 12,
         placeholder: f.startsWith('started') ? 'YYYY-MM-DDTHH:MM:SSZ' : '' });
       inputs[f] = i;
       form.appendChild(el('label', null, f === 'q' ? 'id contains' : f.replace('_', ' '), i));
@@ -194,14 +194,15 @@
     function renderTable(l) {
       clear(tableBox);
       const t = el('table', { 'data-testid': 'executions' },
-        el('thead', null, el('tr', null, ...['execution', 'workflow', 'status', 'outcome', 'waiting on', 'started', 'ended']
+        el('thead', null, el('tr', null, ...['execution', 'workflow', 'version', 'status', 'outcome', 'waiting on', 'started', 'ended']
           .map((h) => el('th', { text: h })))));
       const tb = el('tbody');
       for (const x of l.items) {
         const w = (x.waiting || []).map((v) => v.kind + (v.due_ms ? ' until ' + new Date(v.due_ms).toLocaleTimeString() : '')).join(', ');
         tb.appendChild(el('tr', { 'data-testid': 'row', 'data-id': x.execution_id },
           el('td', null, el('a', { class: 'data', href: '#/e/' + encodeURIComponent(x.execution_id), text: x.execution_id })),
-          el('td', { class: 'data', text: x.workflow }), el('td', null, statusSpan(x.status)),
+          el('td', { class: 'data', text: x.workflow }), el('td', { 'data-testid': 'version', text: 'v' + x.version }),
+          el('td', null, statusSpan(x.status)),
           el('td', { class: 'data', 'data-testid': 'outcome', text: x.outcome || '' }), el('td', { text: w }),
           el('td', null, fmtTime(x.created_ms)), el('td', null, fmtTime(x.ended_ms))));
       }
@@ -236,10 +237,20 @@
       case 'paused': return 'Paused';
       case 'quarantined': return 'Quarantined after ' + (x.crash_count || '?') + ' worker crash(es)' +
         (x.crash_op ? ' in operation ' + x.crash_op : '') + ': waits for an operator to resume it (' + (x.error || '') + ')';
-      case 'child': return 'Waiting for child "' + (w.name || '?') + '"';
+      case 'child': return w.type === 'INVOKE'
+        ? 'Waiting for child execution ' + (w.child_execution_id || '?') + ' (invoke "' + (w.name || '?') + '")'
+        : 'Waiting in ' + (w.type ? w.type.toLowerCase() : 'child') + ' "' + (w.name || '?') + '"';
+      case 'version': return 'Version v' + x.version + ' of workflow "' + x.workflow + '" not deployed: parked until a ' +
+        'worker that has it processes the execution (' + (x.error || '') + ')';
       default: return 'Waiting (' + w.kind + ')';
     }
   }
+  // A link to another execution (the parent, an invoked child).
+  function execLink(id, testid) {
+    return el('a', { class: 'data', 'data-testid': testid, 'data-id': id, href: '#/e/' + encodeURIComponent(id), text: id });
+  }
+  const CONTEXTS = ['CHILD', 'PARALLEL', 'MAP'];
+  function depthOf(op) { return (op.op_id.match(/\./g) || []).length; }
 
   // Segments of the timeline, one row per operation.
   function segmentsOf(op, now) {
@@ -256,8 +267,9 @@
       }
       return s;
     }
-    const cls = op.status === 'SUCCEEDED' ? (op.type === 'STEP' ? 'ok' : 'wait') :
-      (op.status === 'FAILED' || op.status === 'TIMED_OUT') ? 'fail' : 'run';
+    const ctx = CONTEXTS.includes(op.type) || op.type === 'INVOKE';
+    const cls = op.status === 'SUCCEEDED' ? (op.type === 'STEP' ? 'ok' : ctx ? 'ctx' : 'wait') :
+      (op.status === 'FAILED' || op.status === 'TIMED_OUT') ? 'fail' : ctx ? 'ctx run' : 'run';
     s.push({ a: op.started_ms, b: Math.max(end, op.started_ms), cls,
       tip: op.type + ' ' + op.status + ' (' + fmtDur(end - op.started_ms) + ')' });
     return s;
@@ -304,6 +316,10 @@
     ax0.append(el('span', { style: 'position:absolute;left:0' }, fmtTime(ax.t0)),
       el('span', { style: 'position:absolute;right:0' }, fmtTime(ax.t1)));
     box.appendChild(ax0);
+    // operations come depth first ("3", "3.1", "3.1.1", "3.2"): the ones
+    // inside a child context, a parallel's branches, a map's items go in a
+    // group under the operation that holds them
+    const groups = [{ id: null, node: box }];
     for (const r of rows) {
       const track = el('div', { class: 'tl-track' });
       for (const s of r.segs) {
@@ -311,9 +327,20 @@
         track.appendChild(el('div', { class: 'tl-bar ' + s.cls, title: s.tip,
           style: 'left:' + a.toFixed(3) + '%;width:' + Math.max(b - a, 0.2).toFixed(3) + '%' }));
       }
-      box.appendChild(el('div', { class: 'tl-row', 'data-testid': 'tl-row', 'data-name': r.op.name, 'data-type': r.op.type },
-        el('span', { class: 'tl-label data', title: r.op.op_id + ' ' + r.op.type + ' ' + r.op.status,
-          text: r.op.op_id + ' ' + r.op.name }), track));
+      while (groups.length > 1 && !r.op.op_id.startsWith(groups[groups.length - 1].id + '.')) groups.pop();
+      const depth = depthOf(r.op);
+      const label = r.op.op_id + ' ' + r.op.name + (r.op.type === 'MAP' || r.op.type === 'PARALLEL'
+        ? ' (' + (r.op.child_count || 0) + (r.op.type === 'MAP' ? ' items)' : ' branches)') : '');
+      groups[groups.length - 1].node.appendChild(el('div', { class: 'tl-row', 'data-testid': 'tl-row', 'data-name': r.op.name,
+        'data-type': r.op.type, 'data-op': r.op.op_id, 'data-depth': depth },
+        el('span', { class: 'tl-label data', style: 'padding-left:' + depth + 'em',
+          title: r.op.op_id + ' ' + r.op.type + ' ' + r.op.status, text: label }), track));
+      if (CONTEXTS.includes(r.op.type)) {
+        const g = el('div', { class: 'tl-group', 'data-testid': 'tl-group', 'data-op': r.op.op_id, 'data-type': r.op.type,
+          'data-name': r.op.name });
+        groups[groups.length - 1].node.appendChild(g);
+        groups.push({ id: r.op.op_id, node: g });
+      }
     }
     const overlay = el('div', { class: 'tl-track', style: 'top:1.6em' });
     for (const g of ax.gaps) {
@@ -389,6 +416,18 @@
       const kv = el('dl', { class: 'kv', 'data-testid': 'exec-header' });
       const add = (k, v) => kv.append(el('dt', { text: k }), el('dd', null, v));
       add('workflow', el('span', { class: 'data', text: x.workflow }));
+      add('version', el('span', { 'data-testid': 'exec-version', text: 'v' + x.version }));
+      if (x.parent) add('parent', el('span', null, execLink(x.parent.execution_id, 'exec-parent'),
+        el('span', { class: 'muted', text: ' (its operation ' + x.parent.op_id + ')' })));
+      if (x.children && x.children.length) {
+        const c = el('span');
+        x.children.forEach((ch, i) => {
+          if (i) c.appendChild(document.createTextNode(', '));
+          c.append(execLink(ch.execution_id, 'exec-child'),
+            el('span', { class: 'muted', text: ' (operation ' + ch.op_id + ' ' + ch.name + ', ' + ch.status + ')' }));
+        });
+        add('invoked', c);
+      }
       add('status', statusSpan(x.status));
       if (x.outcome) add('outcome', el('span', { class: 'data', 'data-testid': 'exec-outcome', text: x.outcome }));
       add('started', fmtTime(x.created_ms));
@@ -426,6 +465,11 @@
         const cell = el('td', null, res);
         if (op.type === 'CALLBACK' && op.timeout_at_ms) cell.appendChild(el('div', { class: 'muted', text: 'timeout at ' + new Date(op.timeout_at_ms).toISOString() }));
         if (op.callback_id) cell.appendChild(el('div', { class: 'muted data', text: 'callback id ' + op.callback_id }));
+        if (op.type === 'INVOKE' && op.child_execution_id)
+          cell.appendChild(el('div', null, el('span', { class: 'muted', text: 'child execution ' }),
+            execLink(op.child_execution_id, 'op-child')));
+        if (CONTEXTS.includes(op.type))
+          cell.appendChild(el('div', { class: 'muted', text: (op.child_count || 0) + ' operation(s) inside' }));
         if (op.attempts && op.attempts.length > 1) {
           const at = el('table', { class: 'attempts' });
           for (const a of op.attempts)
@@ -435,8 +479,10 @@
               el('td', { text: a.backoff_until_ms ? 'backoff until ' + new Date(a.backoff_until_ms).toLocaleTimeString() : '' })));
           cell.appendChild(at);
         }
-        tb.appendChild(el('tr', { 'data-testid': 'op', 'data-name': op.name, 'data-type': op.type, 'data-status': op.status },
-          el('td', { text: op.op_id }), el('td', { class: 'data', text: op.name }), el('td', { text: op.type }),
+        tb.appendChild(el('tr', { 'data-testid': 'op', 'data-name': op.name, 'data-type': op.type, 'data-status': op.status,
+          'data-op': op.op_id },
+          el('td', { text: op.op_id }), el('td', { class: 'data', style: 'padding-left:' + (0.5 + depthOf(op)) + 'em', text: op.name }),
+          el('td', { text: op.type }),
           el('td', null, statusSpan(op.status)), el('td', { text: String(op.attempt || '') }),
           el('td', null, fmtTime(op.started_ms)), el('td', null, fmtTime(end)),
           el('td', { 'data-testid': 'op-duration', 'data-ms': end ? end - op.started_ms : '', text: end ? fmtDur(end - op.started_ms) : '' }),

@@ -656,10 +656,13 @@ _Static_assert(DF_EXEC_PENDING == (int)DF__ES_PENDING && DF_EXEC_RUNNING == (int
                        DF_EXEC_SUSPENDED == (int)DF__ES_SUSPENDED && DF_EXEC_SUCCEEDED == (int)DF__ES_SUCCEEDED &&
                        DF_EXEC_FAILED == (int)DF__ES_FAILED && DF_EXEC_TIMED_OUT == (int)DF__ES_TIMED_OUT &&
                        DF_EXEC_STOPPED == (int)DF__ES_STOPPED && DF_EXEC_NONDETERMINISM == (int)DF__ES_NONDETERMINISM &&
-                       DF_EXEC_QUARANTINED == (int)DF__ES_QUARANTINED,
+                       DF_EXEC_QUARANTINED == (int)DF__ES_QUARANTINED &&
+                       DF_EXEC_VERSION_MISSING == (int)DF__ES_VERSION_MISSING,
                "df_exec_status_t is the changelog's status");
 _Static_assert(DF_OP_TYPE_STEP == (int)DF__OP_STEP && DF_OP_TYPE_WAIT == (int)DF__OP_WAIT &&
-                       DF_OP_TYPE_CALLBACK == (int)DF__OP_CALLBACK,
+                       DF_OP_TYPE_CALLBACK == (int)DF__OP_CALLBACK && DF_OP_TYPE_CHILD == (int)DF__OP_CHILD &&
+                       DF_OP_TYPE_INVOKE == (int)DF__OP_INVOKE && DF_OP_TYPE_PARALLEL == (int)DF__OP_PARALLEL &&
+                       DF_OP_TYPE_MAP == (int)DF__OP_MAP && DF_OP_TYPE_CONDITION == (int)DF__OP_CONDITION,
                "df_op_type_t is the changelog's type");
 _Static_assert(DF_OP_STATUS_STARTED == (int)DF__OS_STARTED && DF_OP_STATUS_PENDING == (int)DF__OS_PENDING &&
                        DF_OP_STATUS_SUCCEEDED == (int)DF__OS_SUCCEEDED && DF_OP_STATUS_FAILED == (int)DF__OS_FAILED &&
@@ -683,7 +686,7 @@ df_err_t df_exec_status_parse(const char *name, df_exec_status_t *out)
 
 const char *df_op_type_name(df_op_type_t type)
 {
-        return (int)type > DF_OP_TYPE_CALLBACK ? "UNKNOWN" : df__op_type_name((int)type);
+        return df__op_type_name((int)type);
 }
 
 const char *df_op_status_name(df_op_status_t status)
@@ -797,7 +800,13 @@ struct df_history {
         df__buf_t exec_rec; /* the first pass: the execution's latest record */
         df__map_t *ops;     /* "<op id>" -> df__opref_t */
         struct df__exec_info exec;
-        int next_op;        /* the op id df_history_next hands out next */
+        /* the depth-first walk: frame d hands out "<prefix>.<next>" for next
+         * in 1..count (at depth 0 "<next>", count = the execution's op_count) */
+        struct df__hframe {
+                char prefix[DF__OP_ID_MAX];
+                int next, count;
+        } stack[DF__OP_DEPTH_MAX + 1];
+        int depth;          /* frames in use; 0 once the walk is over */
         df__op_rec_t op;
         df_op_info_t op_pub;
 };
@@ -884,7 +893,6 @@ static df_err_t df__history_open(df_client_t *c, const char *what, const char *e
         }
         h->c = c;
         h->pos = -1;
-        h->next_op = 1;
         h->with_ops = with_ops;
         snprintf(h->id, sizeof(h->id), "%s", execution_id);
         /* every record of an execution is on the partition of its key */
@@ -909,6 +917,10 @@ static df_err_t df__history_open(df_client_t *c, const char *what, const char *e
         }
         df__buf_clear(&h->exec_rec);
         df__exec_pub(&h->exec.pub, &h->exec.rec);
+        h->stack[0].prefix[0] = '\0';
+        h->stack[0].next = 1;
+        h->stack[0].count = h->exec.rec.op_count;
+        h->depth = 1;
         *out = h;
         return DF_OK;
 fail:
@@ -1050,9 +1062,30 @@ static df_err_t df__history_fetch(df_history_t *h, const char *key, int64_t from
         }
 }
 
+/* The id of the next operation of the walk into opid (frames that are done
+ * are left); 0, or -1 when the walk is over. */
+static int df__history_step(df_history_t *h, char *opid, size_t size)
+{
+        while (h->depth > 0) {
+                struct df__hframe *f = &h->stack[h->depth - 1];
+                /* every record seen in the first pass is handed out once: when
+                 * none is left, no count (however large) is walked further */
+                if (f->next > f->count || f->next > DF__OP_INDEX_MAX || !df__map_size(h->ops)) {
+                        h->depth--;
+                        continue;
+                }
+                if (f->prefix[0])
+                        snprintf(opid, size, "%s.%d", f->prefix, f->next++);
+                else
+                        snprintf(opid, size, "%d", f->next++);
+                return 0;
+        }
+        return -1;
+}
+
 df_err_t df_history_next(df_history_t *h, const df_op_info_t **op, char *errstr, size_t errstr_size)
 {
-        char key[DF_EXECUTION_ID_MAX + 32], e[256];
+        char key[DF_EXECUTION_ID_MAX + DF__OP_ID_MAX + 8], e[256], opid[DF__OP_ID_MAX + 16];
 
         if (!h || !op) {
                 df__errf(errstr, errstr_size, "history: NULL history or op");
@@ -1060,13 +1093,13 @@ df_err_t df_history_next(df_history_t *h, const df_op_info_t **op, char *errstr,
         }
         *op = NULL;
         df__op_clear(&h->op);
-        while (h->next_op >= 1 && h->next_op <= h->exec.rec.op_count) {
-                char opid[16];
+        while (!df__history_step(h, opid, sizeof(opid))) {
                 df__opref_t *r;
                 rd_kafka_message_t *m = NULL;
                 int bad;
 
-                snprintf(opid, sizeof(opid), "%d", h->next_op++);
+                if (strlen(opid) >= DF__OP_ID_MAX)
+                        continue; /* no record has such an id */
                 r = df__map_del(h->ops, opid); /* freed as it is handed out */
                 if (!r)
                         continue; /* not recorded */
@@ -1091,6 +1124,13 @@ df_err_t df_history_next(df_history_t *h, const df_op_info_t **op, char *errstr,
                 if (bad) {
                         df__errf(errstr, errstr_size, "history: operation %s/%s does not decode: %s", h->id, opid, e);
                         return DF_ERR_CODEC;
+                }
+                /* its context's operations come next (as state.c loads them) */
+                if (h->op.child_count > 0 && h->depth <= DF__OP_DEPTH_MAX) {
+                        struct df__hframe *f = &h->stack[h->depth++];
+                        snprintf(f->prefix, sizeof(f->prefix), "%s", opid);
+                        f->next = 1;
+                        f->count = h->op.child_count;
                 }
                 df__op_pub(&h->op_pub, &h->op);
                 *op = &h->op_pub;
@@ -1151,6 +1191,8 @@ static int df__list_rec(const rd_kafka_message_t *m, void *opaque, char *errstr,
                 x->created_ms = rec.created_ms;
                 x->updated_ms = rec.updated_ms;
                 x->op_count = rec.op_count;
+                x->version = rec.version;
+                x->parent_execution_id = x->parent_op_id = "";
         }
         df__exec_clear(&rec); /* the payloads go at once */
         if (!x || !x->execution_id || !x->workflow) {

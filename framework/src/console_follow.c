@@ -157,8 +157,8 @@ static int df__cf_plan(df__cfollow_t *f, char *errstr, size_t errstr_size)
                 snprintf(why, sizeof(why), "it was built for prefix \"%s\"", stored);
                 wipe = 1;
         }
-        if (!wipe && fmt && *fmt && strcmp(fmt, "1")) {
-                snprintf(why, sizeof(why), "its format %s is not this console's (1)", fmt);
+        if (!wipe && fmt && *fmt && strcmp(fmt, DF__CIDX_FORMAT)) {
+                snprintf(why, sizeof(why), "its format %s is not this console's (" DF__CIDX_FORMAT ")", fmt);
                 wipe = 1;
         }
         free(stored);
@@ -187,7 +187,7 @@ static int df__cf_plan(df__cfollow_t *f, char *errstr, size_t errstr_size)
                         return -1;
         }
         df__cidx_meta_put(f->ix, "prefix", prefix);
-        df__cidx_meta_put(f->ix, "format", "1");
+        df__cidx_meta_put(f->ix, "format", DF__CIDX_FORMAT);
         for (p = 0; p < f->n_state; p++)
                 f->next_s[p] = df__cidx_offset(f->ix, 's', p);
         for (p = 0; p < f->n_dlq; p++) {

@@ -584,7 +584,7 @@ static enum MHD_Result get_list(df__chttp_t *h, struct MHD_Connection *conn)
 {
         qparam_t p[] = {{"status", "", 0},         {"workflow", "", 0}, {"outcome", "", 0}, {"waiting", "", 0},
                         {"started_after", "", 0}, {"started_before", "", 0}, {"q", "", 0}, {"limit", "", 0},
-                        {"cursor", "", 0},        {"order", "", 0}};
+                        {"cursor", "", 0},        {"order", "", 0},    {"version", "", 0}};
         int np = (int)(sizeof(p) / sizeof(p[0]));
         df__cquery_t q;
         df__buf_t cur = {0};
@@ -635,8 +635,19 @@ static enum MHD_Result get_list(df__chttp_t *h, struct MHD_Connection *conn)
                 if (q.waiting < 0)
                         return send_error(h, conn, 400,
                                           "waiting: \"%.64s\" is not one of timer, retry, callback, running, child, "
-                                          "nondeterminism, paused, quarantined, unknown",
+                                          "nondeterminism, paused, quarantined, version, unknown",
                                           v);
+        }
+        if ((v = qget(p, np, "version"))) {
+                char *end;
+                long l;
+                errno = 0;
+                l = strtol(v, &end, 10);
+                if (errno || *end || end == v || l < 1 || l > INT32_MAX)
+                        return send_error(h, conn, 400, "version: a workflow version, an integer 1..2147483647 (got "
+                                                        "\"%.32s\")",
+                                          v);
+                q.version = (int)l;
         }
         if ((v = qget(p, np, "started_after")) && parse_time(v, &q.started_after))
                 return send_error(h, conn, 400,

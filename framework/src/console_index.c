@@ -24,8 +24,6 @@
 #include "console_int.h"
 #include "schedule.h"
 
-#define DF__CIDX_FORMAT "1"
-
 struct df__cidx {
         char *path;
         char *outcome_field;
@@ -152,10 +150,37 @@ raw:
         return 0;
 }
 
+/* The op id of a sort key (opsort's inverse) into buf; "" when it does not
+ * fit. */
+static void opsort_id(const char *p, size_t n, char *buf, size_t size)
+{
+        size_t o = 0, i;
+        buf[0] = '\0';
+        if (n % 4 || !n)
+                return;
+        if (((uint32_t)(unsigned char)p[0] << 24 | (uint32_t)(unsigned char)p[1] << 16 |
+             (uint32_t)(unsigned char)p[2] << 8 | (uint32_t)(unsigned char)p[3]) == 0xFFFFFFFEu) { /* raw */
+                size_t l = strnlen(p + 4, n - 4);
+                if (l < size)
+                        snprintf(buf, size, "%.*s", (int)l, p + 4);
+                return;
+        }
+        for (i = 0; i < n; i += 4) {
+                uint32_t v = (uint32_t)(unsigned char)p[i] << 24 | (uint32_t)(unsigned char)p[i + 1] << 16 |
+                             (uint32_t)(unsigned char)p[i + 2] << 8 | (uint32_t)(unsigned char)p[i + 3];
+                int w = snprintf(buf + o, size - o, "%s%u", i ? "." : "", v);
+                if (w < 0 || (size_t)w >= size - o) {
+                        buf[0] = '\0';
+                        return;
+                }
+                o += (size_t)w;
+        }
+}
+
 static const char *const df__cw_names[][2] = {
         {"t", "timer"},    {"r", "retry"},          {"c", "callback"}, {"s", "running"},
         {"h", "child"},    {"n", "nondeterminism"}, {"p", "paused"},   {"q", "quarantined"},
-        {"x", "unknown"},
+        {"v", "version"},  {"x", "unknown"},
 };
 
 const char *df__cw_name(int kind)
@@ -443,11 +468,33 @@ static int op_wait(const df__op_rec_t *op, int64_t *due)
                 *due = op->due_ms;
                 return DF__CW_CALLBACK;
         case DF__OP_CHILD:
+        case DF__OP_PARALLEL:
+        case DF__OP_MAP:
         case DF__OP_INVOKE:
                 return DF__CW_CHILD;
+        case DF__OP_CONDITION:
+                /* between checks: a durable wait; else a check about to run */
+                if (op->status == DF__OS_PENDING && op->due_ms > 0) {
+                        *due = op->due_ms;
+                        return DF__CW_TIMER;
+                }
+                return DF__CW_RUNNING;
         default:
                 return DF__CW_OTHER;
         }
+}
+
+/* An operation that opens a context: what it waits on is what waits inside. */
+static int op_context(int type)
+{
+        return type == DF__OP_CHILD || type == DF__OP_PARALLEL || type == DF__OP_MAP;
+}
+
+/* 1 when op_id is inside the context of ctx_id ("3.1.2" inside "3"). */
+static int op_inside(const char *op_id, const char *ctx_id)
+{
+        size_t n = strlen(ctx_id);
+        return !strncmp(op_id, ctx_id, n) && op_id[n] == '.';
 }
 
 /* ---- an execution in a batch ---- */
@@ -535,27 +582,56 @@ static int cex_keys(const df__cidx_t *ix, const cex_t *e, kset_t *s)
                 KEY(kb_u8(&k, 'E') || kb_be64(&k, e->rec.updated_ms) || kb_str(&k, id));
         /* by name: statuses added later (PAUSED) slot in when they land */
         if (!strcmp(sname, "NONDETERMINISM") || !strcmp(sname, "PAUSED") || !strcmp(sname, "QUARANTINED") ||
-            !strcmp(sname, "UNKNOWN")) {
-                int kind = !strcmp(sname, "NONDETERMINISM") ? DF__CW_NONDET
-                           : !strcmp(sname, "PAUSED")       ? DF__CW_PAUSED
-                           : !strcmp(sname, "QUARANTINED")  ? DF__CW_QUARANTINED
-                                                            : DF__CW_OTHER;
+            !strcmp(sname, "VERSION_MISSING") || !strcmp(sname, "UNKNOWN")) {
+                int kind = !strcmp(sname, "NONDETERMINISM")    ? DF__CW_NONDET
+                           : !strcmp(sname, "PAUSED")          ? DF__CW_PAUSED
+                           : !strcmp(sname, "QUARANTINED")     ? DF__CW_QUARANTINED
+                           : !strcmp(sname, "VERSION_MISSING") ? DF__CW_VERSION
+                                                               : DF__CW_OTHER;
                 KEY(kb_u8(&k, 'K') || kb_u8(&k, kind) || kb_be64(&k, c) || kb_str(&k, id));
                 KEY(kb_u8(&k, 'V') || kb_str(&k, id) || kb_u8(&k, 0) || kb_u8(&k, kind) || kb_be64(&k, 0));
                 waits = 1;
         }
-        for (i = 0; !terminal && !waits && i < e->n_ops; i++) {
-                const cop_t *o = &e->ops[i];
-                int64_t due;
-                int kind;
-                if (o->deleted || !o->raw.len)
-                        continue;
-                kind = op_wait(&o->rec, &due);
-                if (!kind)
-                        continue;
-                KEY(kb_u8(&k, 'K') || kb_u8(&k, kind) || kb_be64(&k, c) || kb_str(&k, id));
-                KEY(kb_u8(&k, 'V') || kb_str(&k, id) || kb_u8(&k, 0) || kb_u8(&k, kind) || kb_be64(&k, due) ||
-                    kb_put(&k, o->sort.p, o->sort.n));
+        if (!terminal && !waits && e->n_ops > 0) {
+                /* what each operation waits on; a context (child, branch,
+                 * item, parallel, map) only when nothing inside it waits */
+                int *kinds = calloc((size_t)e->n_ops, sizeof(*kinds)), j;
+                int64_t *dues = calloc((size_t)e->n_ops, sizeof(*dues));
+                if (!kinds || !dues) {
+                        free(kinds);
+                        free(dues);
+                        goto out;
+                }
+                for (i = 0; i < e->n_ops; i++)
+                        if (!e->ops[i].deleted && e->ops[i].raw.len)
+                                kinds[i] = op_wait(&e->ops[i].rec, &dues[i]);
+                for (i = 0; i < e->n_ops; i++) {
+                        const cop_t *o = &e->ops[i];
+                        if (!kinds[i] || !op_context(o->rec.type))
+                                continue;
+                        for (j = 0; j < e->n_ops; j++)
+                                if (j != i && kinds[j] && op_inside(e->ops[j].op_id, o->op_id))
+                                        break;
+                        if (j < e->n_ops)
+                                kinds[i] = 0;
+                }
+                for (i = 0; i < e->n_ops; i++) {
+                        const cop_t *o = &e->ops[i];
+                        if (!kinds[i])
+                                continue;
+                        k.n = 0;
+                        if (kb_u8(&k, 'K') || kb_u8(&k, kinds[i]) || kb_be64(&k, c) || kb_str(&k, id) ||
+                            kset_add(s, &k))
+                                break;
+                        k.n = 0;
+                        if (kb_u8(&k, 'V') || kb_str(&k, id) || kb_u8(&k, 0) || kb_u8(&k, kinds[i]) ||
+                            kb_be64(&k, dues[i]) || kb_put(&k, o->sort.p, o->sort.n) || kset_add(s, &k))
+                                break;
+                }
+                free(kinds);
+                free(dues);
+                if (i < e->n_ops)
+                        goto out;
         }
 #undef KEY
         rc = 0;
@@ -1371,6 +1447,7 @@ static json_t *exec_summary(df__cidx_t *ix, const df__exec_rec_t *x, const char 
         outcome_of(ix, &x->output, outcome, sizeof(outcome));
         json_object_set_new(o, "execution_id", json_string(id));
         json_object_set_new(o, "workflow", json_string(x->workflow));
+        json_object_set_new(o, "version", json_integer(x->version));
         json_object_set_new(o, "status", json_string(sn));
         json_object_set_new(o, "outcome", outcome[0] ? json_string(outcome) : json_null());
         json_object_set_new(o, "created_ms", json_integer(x->created_ms));
@@ -1379,6 +1456,11 @@ static json_t *exec_summary(df__cidx_t *ix, const df__exec_rec_t *x, const char 
                                                                               : json_null());
         json_object_set_new(o, "error", json_stringn(x->error, strlen(x->error) > 300 ? 300 : strlen(x->error)));
         json_object_set_new(o, "operations_count", json_integer(x->op_count));
+        if (x->parent_id && x->parent_id[0]) /* started by an invoke */
+                json_object_set_new(o, "parent", json_pack("{s:s, s:s}", "execution_id", x->parent_id, "op_id",
+                                                           x->parent_op ? x->parent_op : ""));
+        else
+                json_object_set_new(o, "parent", json_null());
         if (x->crash_count > 0) {
                 /* worker deaths while it ran (QUARANTINED after too many) */
                 json_object_set_new(o, "crash_count", json_integer(x->crash_count));
@@ -1398,6 +1480,12 @@ static json_t *exec_summary(df__cidx_t *ix, const df__exec_rec_t *x, const char 
                         json_object_set_new(e, "due_ms", rd_be64(kk + k.n + 1)
                                                              ? json_integer((json_int_t)rd_be64(kk + k.n + 1))
                                                              : json_null());
+                        if (kl > k.n + 9) { /* the operation it waits in */
+                                char op_id[DF__OP_ID_MAX];
+                                opsort_id(kk + k.n + 9, kl - k.n - 9, op_id, sizeof(op_id));
+                                if (op_id[0])
+                                        json_object_set_new(e, "op_id", json_string(op_id));
+                        }
                         json_array_append_new(w, e);
                 }
                 rocksdb_iter_destroy(it);
@@ -1517,6 +1605,8 @@ json_t *df__cidx_list(df__cidx_t *ix, const df__cquery_t *q, int *http, char *er
                 if (q->status >= 0 && x.status != q->status)
                         ok = 0;
                 if (ok && q->workflow && strcmp(x.workflow, q->workflow))
+                        ok = 0;
+                if (ok && q->version > 0 && x.version != q->version)
                         ok = 0;
                 if (ok && q->outcome) {
                         char oc[80];
@@ -1721,6 +1811,10 @@ static json_t *op_json(const df__op_rec_t *op, const vers_t *vs, const df__crend
         }
         if (op->type == DF__OP_STEP)
                 json_object_set_new(o, "attempts", step_attempts(vs, op));
+        if (op_context(op->type)) /* its context's operations: "<op id>.1" .. */
+                json_object_set_new(o, "child_count", json_integer(op->child_count));
+        if (op->type == DF__OP_INVOKE) /* the child execution it started */
+                json_object_set_new(o, "child_execution_id", json_string(op->child_id ? op->child_id : ""));
         json_object_set_new(o, "versions", json_integer((json_int_t)vs->n));
         return o;
 }
@@ -1843,7 +1937,7 @@ static int callback_ids(df__cidx_t *ix, const char *id, char ***out)
 json_t *df__cidx_describe(df__cidx_t *ix, const char *id, const df__crender_t *r, int *http)
 {
         df__exec_rec_t x;
-        json_t *o = NULL, *ops, *waiting, *failure = json_null(), *before = json_array();
+        json_t *o = NULL, *ops, *waiting, *failure = json_null(), *before = json_array(), *children = json_array();
         kb_t k = {0}, hk = {0};
         rocksdb_iterator_t *it = NULL, *hit = NULL;
         char e2[256];
@@ -1856,6 +1950,7 @@ json_t *df__cidx_describe(df__cidx_t *ix, const char *id, const df__crender_t *r
                 pthread_rwlock_unlock(&ix->lock);
                 json_decref(failure);
                 json_decref(before);
+                json_decref(children);
                 return NULL;
         }
         *http = 200;
@@ -1926,25 +2021,24 @@ json_t *df__cidx_describe(df__cidx_t *ix, const char *id, const df__crender_t *r
                                             df__cpayload_json(op.result.data, op.result.len, r->payload_max));
                         json_array_append_new(before, b);
                 }
-                /* details of what it waits on now */
+                /* details of what it waits on now (the entries name their operation) */
                 {
-                        int64_t due;
-                        int kind = df__exec_status_terminal(x.status) ? 0 : op_wait(&op, &due);
                         size_t wi;
                         json_t *wv;
-                        if (kind)
-                                json_array_foreach(waiting, wi, wv)
+                        json_array_foreach(waiting, wi, wv)
                                 {
-                                        if (json_object_get(wv, "op_id"))
+                                        const char *wop = json_string_value(json_object_get(wv, "op_id"));
+                                        if (!wop || strcmp(wop, op.op_id) || json_object_get(wv, "name"))
                                                 continue;
-                                        if (strcmp(json_string_value(json_object_get(wv, "kind")), df__cw_name(kind)))
-                                                continue;
-                                        json_object_set_new(wv, "op_id", json_string(op.op_id));
                                         json_object_set_new(wv, "name", json_string(op.name));
                                         json_object_set_new(wv, "since_ms", json_integer(op.updated_ms));
                                         json_object_set_new(wv, "attempt", json_integer(op.attempt));
                                         if (op.error[0])
                                                 json_object_set_new(wv, "last_error", json_string(op.error));
+                                        json_object_set_new(wv, "type", json_string(df__op_type_name(op.type)));
+                                        if (op.type == DF__OP_INVOKE)
+                                                json_object_set_new(wv, "child_execution_id",
+                                                                    json_string(op.child_id));
                                         if (op.type == DF__OP_CALLBACK) {
                                                 json_object_set_new(wv, "started_ms", json_integer(op.started_ms));
                                                 json_object_set_new(wv, "heartbeat_timeout_ms",
@@ -1956,6 +2050,10 @@ json_t *df__cidx_describe(df__cidx_t *ix, const char *id, const df__crender_t *r
                                         break;
                                 }
                 }
+                if (op.type == DF__OP_INVOKE && op.child_id[0]) /* the link to the child execution */
+                        json_array_append_new(children, json_pack("{s:s, s:s, s:s, s:s}", "op_id", op.op_id, "name",
+                                                                  op.name, "execution_id", op.child_id, "status",
+                                                                  df__op_status_name(op.status)));
                 json_array_append_new(ops, j);
                 vers_clear(&vs);
                 df__op_clear(&op);
@@ -1974,8 +2072,7 @@ json_t *df__cidx_describe(df__cidx_t *ix, const char *id, const df__crender_t *r
 out:
         json_object_set_new(o, "operations", ops);
         json_object_set_new(o, "failure", failure);
-        json_object_set_new(o, "parent", json_null());
-        json_object_set_new(o, "children", json_array());
+        json_object_set_new(o, "children", children);
         json_decref(before);
         if (!r->show_callbacks) {
                 char **ids = NULL;

@@ -23,7 +23,7 @@
  *   '#' name                         -> int64 LE: counters "A", "S:<status>", "W:<wf>",
  *                                       "O:<outcome>", "K:<kind>", "Z", "Q"
  *   'm' name                         -> meta: "off/s/<part>", "off/d/<part>" (next offset to
- *                                       read, int64 LE), "prefix", "format"
+ *                                       read, int64 LE), "prefix", "format" (DF__CIDX_FORMAT)
  * created8, ended8, due8, ts8, off8: big-endian uint64 (negative times as 0);
  * part4: big-endian uint32; opsort: each dot-separated component of the op
  * id as a big-endian uint32 ("3.1" -> 00000003 00000001).
@@ -48,11 +48,19 @@
 #define DF__CW_RETRY 'r'    /* a step's retry backoff until T, with the last error */
 #define DF__CW_CALLBACK 'c' /* a callback, with its timeout */
 #define DF__CW_RUNNING 's'  /* a step about to run or running (at-most-once START) */
-#define DF__CW_CHILD 'h'    /* a child context or invoked execution */
+#define DF__CW_CHILD 'h'    /* an invoked execution, or a child context / parallel / map with nothing
+                             * inside it waiting (what waits inside shows instead) */
 #define DF__CW_NONDET 'n'   /* NONDETERMINISM: waits for fixed code */
 #define DF__CW_PAUSED 'p'   /* PAUSED (control actions) */
 #define DF__CW_QUARANTINED 'q' /* QUARANTINED: kept killing workers; waits for an operator's resume */
+#define DF__CW_VERSION 'v'  /* VERSION_MISSING: waits for a worker that has its workflow version */
 #define DF__CW_OTHER 'x'    /* a status this console does not know */
+
+/** The index's format: an index of another format is dropped and rebuilt
+ * from the topics (its secondary keys were derived by other rules).
+ * 2: VERSION_MISSING is a waiting kind; a context waits only when nothing
+ * inside it does; wait_for_condition waits on a timer. */
+#define DF__CIDX_FORMAT "2"
 
 const char *df__cw_name(int kind);
 /** Kind from its name ("timer", "retry", ...); -1 if unknown. */
@@ -101,6 +109,7 @@ typedef struct df__cquery {
         const char *workflow; /* NULL = any */
         const char *outcome;  /* NULL = any */
         int waiting;          /* DF__CW_* or -1 */
+        int version;          /* workflow version, 0 = any */
         int64_t started_after, started_before; /* ms, inclusive; INT64_MIN / INT64_MAX = open */
         const char *q;        /* substring of the execution id, NULL = any */
         int limit;            /* 1..500 */

@@ -21,11 +21,12 @@ _Static_assert(DF_RECORD_EVENT == (int)DF__REC_EVENT && DF_RECORD_EXECUTION == (
 _Static_assert(DF_EVENT_START == (int)DF__EV_START && DF_EVENT_TIMER == (int)DF__EV_TIMER &&
                        DF_EVENT_CALLBACK == (int)DF__EV_CALLBACK && DF_EVENT_STOP == (int)DF__EV_STOP &&
                        DF_EVENT_CONTINUE == (int)DF__EV_CONTINUE && DF_EVENT_CRASH == (int)DF__EV_CRASH &&
-                       DF_EVENT_RESUME == (int)DF__EV_RESUME,
+                       DF_EVENT_RESUME == (int)DF__EV_RESUME && DF_EVENT_CHILD_DONE == (int)DF__EV_CHILD_DONE,
                "df_event_type_t is the event's type");
 _Static_assert(DF_TIMER_KIND_WAIT == (int)DF__TK_WAIT && DF_TIMER_KIND_RETRY == (int)DF__TK_RETRY &&
                        DF_TIMER_KIND_CALLBACK_TIMEOUT == (int)DF__TK_CB_TIMEOUT &&
-                       DF_TIMER_KIND_HEARTBEAT_TIMEOUT == (int)DF__TK_CB_HEARTBEAT,
+                       DF_TIMER_KIND_HEARTBEAT_TIMEOUT == (int)DF__TK_CB_HEARTBEAT &&
+                       DF_TIMER_KIND_VERSION == (int)DF__TK_VERSION,
                "df_timer_kind_t is the event's timer kind");
 _Static_assert(DF_CALLBACK_SUCCESS == (int)DF__CB_SUCCESS && DF_CALLBACK_FAILURE == (int)DF__CB_FAILURE &&
                        DF_CALLBACK_HEARTBEAT == (int)DF__CB_HEARTBEAT,
@@ -57,19 +58,20 @@ const char *df_record_type_name(df_record_type_t type)
 
 const char *df_event_type_name(df_event_type_t type)
 {
-        static const char *const names[] = {"START", "TIMER", "CALLBACK", "STOP", "CONTINUE", "CRASH", "RESUME"};
+        static const char *const names[] = {"START",    "TIMER", "CALLBACK", "STOP",
+                                            "CONTINUE", "CRASH", "RESUME",   "CHILD_DONE"};
         static const char *const sched[] = {"SCHEDULE_CREATE", "SCHEDULE_PAUSE", "SCHEDULE_RESUME",
                                             "SCHEDULE_DELETE", "SCHEDULE_TRIGGER", "SCHEDULE_FIRE",
                                             "SCHEDULE_RUN_DONE"};
         if ((int)type >= DF_EVENT_SCHEDULE_CREATE && (int)type <= DF_EVENT_SCHEDULE_RUN_DONE)
                 return sched[type - DF_EVENT_SCHEDULE_CREATE];
-        return (int)type >= 0 && (int)type <= DF_EVENT_RESUME ? names[type] : "UNKNOWN";
+        return (int)type >= 0 && (int)type <= DF_EVENT_CHILD_DONE ? names[type] : "UNKNOWN";
 }
 
 const char *df_timer_kind_name(df_timer_kind_t kind)
 {
-        static const char *const names[] = {"WAIT", "RETRY", "CALLBACK_TIMEOUT", "HEARTBEAT_TIMEOUT"};
-        return (int)kind >= 0 && (int)kind <= DF_TIMER_KIND_HEARTBEAT_TIMEOUT ? names[kind] : "UNKNOWN";
+        static const char *const names[] = {"WAIT", "RETRY", "CALLBACK_TIMEOUT", "HEARTBEAT_TIMEOUT", "VERSION"};
+        return (int)kind >= 0 && (int)kind <= DF_TIMER_KIND_VERSION ? names[kind] : "UNKNOWN";
 }
 
 /* ---------------- the views ---------------- */
@@ -85,6 +87,9 @@ void df__exec_pub(df_exec_info_t *pub, const df__exec_rec_t *rec)
         pub->created_ms = rec->created_ms;
         pub->updated_ms = rec->updated_ms;
         pub->op_count = rec->op_count;
+        pub->version = rec->version;
+        pub->parent_execution_id = DF__S(rec->parent_id);
+        pub->parent_op_id = DF__S(rec->parent_op);
 }
 
 void df__op_pub(df_op_info_t *pub, const df__op_rec_t *rec)
@@ -102,6 +107,8 @@ void df__op_pub(df_op_info_t *pub, const df__op_rec_t *rec)
         pub->due_ms = rec->due_ms;
         pub->callback_id = DF__S(rec->callback_id);
         pub->execution_id = DF__S(rec->execution_id);
+        pub->child_execution_id = DF__S(rec->child_id);
+        pub->child_count = rec->child_count;
 }
 
 void df_exec_info_destroy(df_exec_info_t *info)
@@ -224,6 +231,10 @@ df_err_t df_record_decode_event(const void *buf, size_t len, df_event_info_t **o
         p->request_id = DF__S(x->rec.request_id);
         p->ts_ms = x->rec.ts_ms;
         p->link = DF__S(x->rec.link);
+        p->parent_execution_id = DF__S(x->rec.parent_id);
+        p->parent_op_id = DF__S(x->rec.parent_op);
+        p->child_execution_id = DF__S(x->rec.child_id);
+        p->child_status = (df_exec_status_t)x->rec.status;
         *out = p;
         return DF_OK;
 }
@@ -444,10 +455,27 @@ df_err_t df_record_encode_execution(const df_exec_info_t *info, void **out, size
                 return rc;
         }
         if ((int)info->status < DF_EXEC_PENDING || !strcmp(df_exec_status_name(info->status), "UNKNOWN") ||
-            info->op_count < 0) {
-                df__errf(errstr, errstr_size, "encode execution: %s %d is out of range",
-                         info->op_count < 0 ? "op_count" : "status",
-                         info->op_count < 0 ? info->op_count : (int)info->status);
+            info->op_count < 0 || info->version < 0) {
+                const char *f = info->op_count < 0 ? "op_count" : info->version < 0 ? "version" : "status";
+                df__errf(errstr, errstr_size, "encode execution: %s %d is out of range", f,
+                         info->op_count < 0 ? info->op_count : info->version < 0 ? info->version : (int)info->status);
+                return DF_ERR_INVALID_ARG;
+        }
+        if (!!*DF__S(info->parent_execution_id) != !!*DF__S(info->parent_op_id)) {
+                df__errf(errstr, errstr_size, "encode execution: parent_execution_id and parent_op_id go together "
+                                              "(an invoked child has both, another execution neither)");
+                return DF_ERR_INVALID_ARG;
+        }
+        if (*DF__S(info->parent_execution_id) &&
+            (rc = df_execution_id_check(info->parent_execution_id, e, sizeof(e))) != DF_OK) {
+                df__errf(errstr, errstr_size, "encode execution: parent: %s", e);
+                return rc;
+        }
+        if (*DF__S(info->parent_op_id) && !df__op_id_valid(info->parent_op_id)) {
+                char q[100];
+                df__errf(errstr, errstr_size, "encode execution: parent op id \"%s\" is invalid: it must be "
+                                              "numbers 1..%d joined by '.', at most %d deep",
+                         df__quote(q, sizeof(q), info->parent_op_id), DF__OP_INDEX_MAX, DF__OP_DEPTH_MAX);
                 return DF_ERR_INVALID_ARG;
         }
         if ((rc = df__bytes_check("execution", "input", &info->input, errstr, errstr_size)) != DF_OK ||
@@ -466,6 +494,9 @@ df_err_t df_record_encode_execution(const df_exec_info_t *info, void **out, size
         r.updated_ms = info->updated_ms;
         r.op_count = info->op_count;
         r.crash_op = "";
+        r.version = info->version ? info->version : 1;
+        r.parent_id = (char *)DF__S(info->parent_execution_id);
+        r.parent_op = (char *)DF__S(info->parent_op_id);
         return df__encode_end(df__exec_encode(&r, &v, e, sizeof(e)), &v, "execution", e, out, out_len, errstr,
                               errstr_size);
 }
@@ -495,11 +526,31 @@ df_err_t df_record_encode_operation(const df_op_info_t *info, void **out, size_t
                          bad == info->op_id ? "op id" : "parent id", df__quote(q, sizeof(q), bad));
                 return DF_ERR_INVALID_ARG;
         }
-        if ((int)info->type < 0 || (int)info->type > DF_OP_TYPE_CALLBACK || (int)info->status < 0 ||
-            (int)info->status > DF_OP_STATUS_TIMED_OUT || info->attempt < 0) {
-                df__errf(errstr, errstr_size, "encode operation: type %d, status %d or attempt %d out of range",
-                         (int)info->type, (int)info->status, info->attempt);
+        if ((int)info->type < 0 || (int)info->type > DF_OP_TYPE_CONDITION || (int)info->status < 0 ||
+            (int)info->status > DF_OP_STATUS_TIMED_OUT || info->attempt < 0 || info->child_count < 0) {
+                df__errf(errstr, errstr_size,
+                         "encode operation: type %d, status %d, attempt %d or child_count %d out of range",
+                         (int)info->type, (int)info->status, info->attempt, info->child_count);
                 return DF_ERR_INVALID_ARG;
+        }
+        if (info->child_count > 0 && info->type != DF_OP_TYPE_CHILD && info->type != DF_OP_TYPE_PARALLEL &&
+            info->type != DF_OP_TYPE_MAP) {
+                df__errf(errstr, errstr_size, "encode operation: child_count %d on a %s operation (only CHILD, "
+                                              "PARALLEL and MAP open a context)",
+                         info->child_count, df_op_type_name(info->type));
+                return DF_ERR_INVALID_ARG;
+        }
+        if (*DF__S(info->child_execution_id)) {
+                if (info->type != DF_OP_TYPE_INVOKE) {
+                        df__errf(errstr, errstr_size, "encode operation: child_execution_id on a %s operation "
+                                                      "(only INVOKE starts a child execution)",
+                                 df_op_type_name(info->type));
+                        return DF_ERR_INVALID_ARG;
+                }
+                if ((rc = df_execution_id_check(info->child_execution_id, e, sizeof(e))) != DF_OK) {
+                        df__errf(errstr, errstr_size, "encode operation: child: %s", e);
+                        return rc;
+                }
         }
         if ((rc = df__bytes_check("operation", "result", &info->result, errstr, errstr_size)) != DF_OK)
                 return rc;
@@ -518,6 +569,8 @@ df_err_t df_record_encode_operation(const df_op_info_t *info, void **out, size_t
         r.updated_ms = info->updated_ms;
         r.due_ms = info->due_ms;
         r.callback_id = (char *)DF__S(info->callback_id);
+        r.child_count = info->child_count;
+        r.child_id = (char *)DF__S(info->child_execution_id);
         return df__encode_end(df__op_encode(&r, &v, e, sizeof(e)), &v, "operation", e, out, out_len, errstr,
                               errstr_size);
 }

@@ -42,7 +42,7 @@ int df_cli_console(df_conf_t *conf, int argc, char **argv); /* cmd_console.c */
 /* describe, history and list through a console's API (below) */
 static const char *console_url; /* --console, else $DF_CONSOLE_URL */
 static int console_describe(const char *what, const char *id, int history);
-static int console_list(const char *wf, df_exec_status_t st);
+static int console_list(const char *wf, df_exec_status_t st, int version);
 
 static int json_out;
 static int user_startup_timeout; /* -X startup.timeout.ms was given */
@@ -470,6 +470,7 @@ static json_t *exec_json(const df_exec_info_t *x, int full)
         json_t *o = json_object();
         json_object_set_new(o, "execution_id", json_string(x->execution_id));
         json_object_set_new(o, "workflow", json_string(x->workflow));
+        json_object_set_new(o, "version", json_integer(x->version));
         json_object_set_new(o, "status", json_string(df_exec_status_name(x->status)));
         json_object_set_new(o, "created_ms", json_integer(x->created_ms));
         json_object_set_new(o, "updated_ms", json_integer(x->updated_ms));
@@ -479,13 +480,26 @@ static json_t *exec_json(const df_exec_info_t *x, int full)
                 json_object_set_new(o, "error", json_string(x->error));
         }
         json_object_set_new(o, "operations_count", json_integer(x->op_count));
+        if (full && x->parent_execution_id && *x->parent_execution_id) {
+                /* started by an invoke: the link back to the parent */
+                json_object_set_new(o, "parent_execution_id", json_string(x->parent_execution_id));
+                json_object_set_new(o, "parent_op_id", json_string(x->parent_op_id ? x->parent_op_id : ""));
+        }
         return o;
+}
+
+/* What an operation's type holds (its context, a child execution). */
+static int opens_context(df_op_type_t t)
+{
+        return t == DF_OP_TYPE_CHILD || t == DF_OP_TYPE_PARALLEL || t == DF_OP_TYPE_MAP;
 }
 
 static json_t *op_json(const df_op_info_t *op)
 {
         json_t *j = json_object();
         json_object_set_new(j, "op_id", json_string(op->op_id));
+        if (*op->parent_id)
+                json_object_set_new(j, "parent_id", json_string(op->parent_id));
         json_object_set_new(j, "name", json_string(op->name));
         json_object_set_new(j, "type", json_string(df_op_type_name(op->type)));
         json_object_set_new(j, "status", json_string(df_op_status_name(op->status)));
@@ -497,6 +511,10 @@ static json_t *op_json(const df_op_info_t *op)
         json_object_set_new(j, "error", json_string(op->error));
         if (op->type == DF_OP_TYPE_CALLBACK)
                 json_object_set_new(j, "callback_id", json_string(op->callback_id));
+        if (opens_context(op->type))
+                json_object_set_new(j, "child_count", json_integer(op->child_count));
+        if (op->type == DF_OP_TYPE_INVOKE)
+                json_object_set_new(j, "child_execution_id", json_string(op->child_execution_id));
         return j;
 }
 
@@ -550,11 +568,29 @@ static void print_exec(const df_exec_info_t *x)
         print_field("input", x->input.data, x->input.len);
         print_field("output", x->output.data, x->output.len);
         print_field("error", x->error, strlen(x->error));
+        printf("%-13s %d\n", "version", x->version);
+        if (x->parent_execution_id && *x->parent_execution_id) {
+                char p[DF_EXECUTION_ID_MAX + 300];
+                snprintf(p, sizeof(p), "%s (operation %s)", x->parent_execution_id,
+                         x->parent_op_id ? x->parent_op_id : "");
+                print_field("parent", p, strlen(p));
+        }
+}
+
+/* The nesting depth of an operation: the '.' in its id. */
+static int op_depth(const char *op_id)
+{
+        int d = 0;
+        for (; *op_id; op_id++)
+                d += *op_id == '.';
+        return d;
 }
 
 static void print_op(const df_op_info_t *op)
 {
         char started[32], updated[32], due_s[32];
+        /* nested operations are indented under the one that holds them */
+        int ind = 2 * op_depth(op->op_id);
         /* the column shows 80 bytes: escape no more than can show */
         char *name = esc_n(op->name, strlen(op->name)), *what;
         if (*op->error)
@@ -565,13 +601,15 @@ static void print_op(const df_op_info_t *op)
                 what = esc_n("(binary)", 8);
         if (what)
                 cut_utf8(what, 80);
-        printf("%-4s %-9s %-10s %-3d %-24s %-12s %-12s %s\n", op->op_id, df_op_type_name(op->type),
+        printf("%*s%-4s %-9s %-10s %-3d %-24s %-12s %-12s %s\n", ind, "", op->op_id, df_op_type_name(op->type),
                df_op_status_name(op->status), op->attempt, name ? name : "", clock_utc(started, sizeof(started),
                op->started_ms), clock_utc(updated, sizeof(updated), op->updated_ms), what ? what : "");
         if (op->due_ms > 0)
-                printf("     due %s UTC\n", date_utc(due_s, sizeof(due_s), op->due_ms));
+                printf("%*s     due %s UTC\n", ind, "", date_utc(due_s, sizeof(due_s), op->due_ms));
         if (*op->callback_id)
-                say(stdout, "     callback id %s", op->callback_id);
+                say(stdout, "%*s     callback id %s", ind, "", op->callback_id);
+        if (op->type == DF_OP_TYPE_INVOKE && *op->child_execution_id)
+                say(stdout, "%*s     child execution %s", ind, "", op->child_execution_id);
         free(name);
         free(what);
 }
@@ -690,20 +728,21 @@ static int cmd_list(int argc, char **argv)
 {
         static const struct option opts[] = {{"workflow", required_argument, 0, 'w'},
                                              {"status", required_argument, 0, 's'},
+                                             {"version", required_argument, 0, 'V'},
                                              {"console", required_argument, 0, 'c'},
                                              {"help", no_argument, 0, 'h'},
                                              {0, 0, 0, 0}};
-        const char *wf = NULL, *status = NULL;
+        const char *wf = NULL, *status = NULL, *vers = NULL;
         char errstr[512] = "";
         df_exec_status_t st = DF_EXEC_ANY;
         df_exec_list_t *list = NULL;
         df_client_t *cl;
         df_err_t rc;
-        size_t i;
-        int c, ex;
+        size_t i, n;
+        int c, ex, version = 0;
 
         optind = 0; /* 0: glibc re-initialises, so options may follow the arguments */
-        while ((c = getopt_long(argc, argv, ":w:s:h", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, ":w:s:V:h", opts, NULL)) != -1) {
                 switch (c) {
                 case 'w':
                         wf = optarg;
@@ -711,15 +750,19 @@ static int cmd_list(int argc, char **argv)
                 case 's':
                         status = optarg;
                         break;
+                case 'V':
+                        vers = optarg;
+                        break;
                 case 'c':
                         console_url = optarg;
                         break;
                 case 'h':
-                        printf("usage: duraflow list [--workflow NAME] [--status STATUS] [--console URL]\n"
+                        printf("usage: duraflow list [--workflow NAME] [--status STATUS] [--version N] [--console URL]\n"
                                "STATUS: PENDING, RUNNING, SUSPENDED, SUCCEEDED, FAILED, TIMED_OUT, STOPPED,\n"
-                               "NONDETERMINISM, QUARANTINED.\n"
-                               "Prints each execution's small fields (--json: execution_id, workflow, status,\n"
-                               "created_ms, updated_ms, operations_count); `describe` for the rest.\n"
+                               "NONDETERMINISM, QUARANTINED, VERSION_MISSING.\n"
+                               "--version N: only executions of workflow version N (1..2147483647).\n"
+                               "Prints each execution's small fields (--json: execution_id, workflow, version,\n"
+                               "status, created_ms, updated_ms, operations_count); `describe` for the rest.\n"
                                "--console URL (or $DF_CONSOLE_URL): from that console's index, same output.\n");
                         return EX_OK;
                 default:
@@ -731,16 +774,28 @@ static int cmd_list(int argc, char **argv)
         if (status && df_exec_status_parse(status, &st) != DF_OK) {
                 snprintf(errstr, sizeof(errstr),
                          "--status \"%.80s\" is not a status (PENDING, RUNNING, SUSPENDED, SUCCEEDED, FAILED, "
-                         "TIMED_OUT, STOPPED, NONDETERMINISM, QUARANTINED)",
+                         "TIMED_OUT, STOPPED, NONDETERMINISM, QUARANTINED, VERSION_MISSING)",
                          status);
                 return report(DF_ERR_INVALID_ARG, "list", errstr, "");
+        }
+        if (vers) {
+                char *end;
+                long v;
+                errno = 0;
+                v = strtol(vers, &end, 10);
+                if (errno || end == vers || *end || v < 1 || v > INT32_MAX) {
+                        snprintf(errstr, sizeof(errstr),
+                                 "--version \"%.80s\" is not a workflow version (an integer 1..2147483647)", vers);
+                        return report(DF_ERR_INVALID_ARG, "list", errstr, "");
+                }
+                version = (int)v;
         }
         if (wf && (ex = check_arg("list", df_workflow_name_check(wf, errstr, sizeof(errstr)), errstr)))
                 return ex;
         if (!console_url && getenv("DF_CONSOLE_URL") && *getenv("DF_CONSOLE_URL"))
                 console_url = getenv("DF_CONSOLE_URL");
         if (console_url)
-                return console_list(wf, st);
+                return console_list(wf, st, version);
         cl = client("list", DF_CLIENT_NO_CREATE_TOPICS, &ex);
         if (!cl)
                 return ex;
@@ -751,23 +806,30 @@ static int cmd_list(int argc, char **argv)
         if (json_out) {
                 /* item by item: a long list is never one JSON tree in memory */
                 printf("[");
-                for (i = 0; i < list->count; i++) {
-                        json_t *o = exec_json(&list->items[i], 0);
-                        printf("%s\n  ", i ? "," : "");
+                for (i = n = 0; i < list->count; i++) {
+                        json_t *o;
+                        if (version && list->items[i].version != version)
+                                continue;
+                        o = exec_json(&list->items[i], 0);
+                        printf("%s\n  ", n++ ? "," : "");
                         print_nested(o, 2);
                         json_decref(o);
                 }
-                printf(list->count ? "\n]\n" : "]\n");
+                printf(n ? "\n]\n" : "]\n");
         } else {
                 printf("%-30s %-16s %-15s %s\n", "execution", "workflow", "status", "ops");
-                for (i = 0; i < list->count; i++) {
+                for (i = n = 0; i < list->count; i++) {
                         const df_exec_info_t *x = &list->items[i];
-                        char *w = esc_n(x->workflow, strlen(x->workflow));
+                        char *w;
+                        if (version && x->version != version)
+                                continue;
+                        w = esc_n(x->workflow, strlen(x->workflow));
                         printf("%-30s %-16s %-15s %d\n", x->execution_id, w ? w : "", df_exec_status_name(x->status),
                                x->op_count);
                         free(w);
+                        n++;
                 }
-                printf("%zu execution(s)\n", list->count);
+                printf("%zu execution(s)\n", n);
         }
         df_exec_list_destroy(list);
         return EX_OK;
@@ -849,6 +911,9 @@ static void console_exec(json_t *o, df_exec_info_t *x)
         x->created_ms = jint(o, "created_ms");
         x->updated_ms = jint(o, "updated_ms");
         x->op_count = (int)jint(o, "operations_count");
+        x->version = (int)jint(o, "version");
+        x->parent_execution_id = jstr(json_object_get(o, "parent"), "execution_id");
+        x->parent_op_id = jstr(json_object_get(o, "parent"), "op_id");
 }
 
 static int console_enum(const char *name, const char *(*fn)(int))
@@ -932,6 +997,9 @@ static int console_describe(const char *what, const char *id, int history)
                 oi.due_ms = jint(op, "due_ms");
                 oi.error = jstr(op, "error");
                 oi.callback_id = jstr(op, "callback_id");
+                oi.child_execution_id = jstr(op, "child_execution_id");
+                oi.child_count = (int)jint(op, "child_count");
+                oi.execution_id = x.execution_id;
                 eop = df_cli_console_escape(oi.op_id);
                 snprintf(path, sizeof(path), "/api/v1/executions/%s/operations/%s/result", eid, eop ? eop : "");
                 free(eop);
@@ -968,7 +1036,7 @@ static int console_cmp(const void *a, const void *b)
         return strcmp(jstr(*(json_t *const *)a, "execution_id"), jstr(*(json_t *const *)b, "execution_id"));
 }
 
-static int console_list(const char *wf, df_exec_status_t st)
+static int console_list(const char *wf, df_exec_status_t st, int version)
 {
         char errstr[512] = "", path[4096];
         json_t *all = json_array(), *page = NULL, *it;
@@ -980,9 +1048,13 @@ static int console_list(const char *wf, df_exec_status_t st)
 
         do { /* every page (500 a page), sorted by execution id as the changelog's list is */
                 char *ewf = wf ? df_cli_console_escape(wf) : NULL, *ecur = cursor ? df_cli_console_escape(cursor) : NULL;
-                snprintf(path, sizeof(path), "/api/v1/executions?limit=500%s%s%s%s%s%s", wf ? "&workflow=" : "",
+                char vq[32] = "";
+                if (version)
+                        snprintf(vq, sizeof(vq), "&version=%d", version);
+                snprintf(path, sizeof(path), "/api/v1/executions?limit=500%s%s%s%s%s%s%s", wf ? "&workflow=" : "",
                          ewf ? ewf : "", st != DF_EXEC_ANY ? "&status=" : "",
-                         st != DF_EXEC_ANY ? df_exec_status_name(st) : "", cursor ? "&cursor=" : "", ecur ? ecur : "");
+                         st != DF_EXEC_ANY ? df_exec_status_name(st) : "", vq, cursor ? "&cursor=" : "",
+                         ecur ? ecur : "");
                 free(ewf);
                 free(ecur);
                 json_decref(page);

@@ -9,9 +9,12 @@
  *                                              .timers, .results, .dlq with N
  *                                              partitions (.state: STATE_N), as
  *                                              an operator would, not duraflow
- *   cli_client worker BROKERS PREFIX STATE_DIR  a worker (default "partitions")
+ *   cli_client worker BROKERS PREFIX STATE_DIR [VERSIONS]
+ *                                              a worker (default "partitions")
  *                                              running the workflows below
- *                                              until SIGTERM
+ *                                              until SIGTERM; VERSIONS: the
+ *                                              versions of "ver" it has, e.g.
+ *                                              "1" (default "1,2")
  *   cli_client reply BROKERS PREFIX CODE MESSAGE
  *                                              a stand-in worker: answers every
  *                                              request on PREFIX.events with a
@@ -25,13 +28,27 @@
  *            controls; step "boom" fails (one attempt) with such an error, and
  *            so does the execution
  *   big      input "N SIZE": N steps each returning SIZE bytes
+ *   bigmap   input "N SIZE": a map "big" of N items, each a step returning
+ *            SIZE bytes
+ *   nested   every operation of the programming model: child context "prep"
+ *            (steps "a", "b"), map "items" of 3 items (a step "item" each),
+ *            parallel "both" (branches "left", "right", a step each),
+ *            wait_for_condition "poll" (met at its 2nd check, 20 ms apart),
+ *            invoke "kid" (execution "<id>-kid" of workflow echo, input
+ *            "hello kid"); output "nested done"
+ *   ver      version N (each registered one): wait_for_callback "go" (no
+ *            timeout), then step "done-vN"; output "ver N"
  *
  * Exit 0 when every check passed.
  */
+#include <ftw.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
 
@@ -113,9 +130,19 @@ static void text_checks(void)
                       df_exec_status_parse("DONE", &st) == DF_ERR_INVALID_ARG,
               "df_exec_status_parse");
         CHECK(!strcmp(df_op_type_name(DF_OP_TYPE_CALLBACK), "CALLBACK") &&
-                      !strcmp(df_op_type_name((df_op_type_t)7), "UNKNOWN") &&
+                      !strcmp(df_op_type_name(DF_OP_TYPE_CHILD), "CHILD") &&
+                      !strcmp(df_op_type_name(DF_OP_TYPE_INVOKE), "INVOKE") &&
+                      !strcmp(df_op_type_name(DF_OP_TYPE_PARALLEL), "PARALLEL") &&
+                      !strcmp(df_op_type_name(DF_OP_TYPE_MAP), "MAP") &&
+                      !strcmp(df_op_type_name(DF_OP_TYPE_CONDITION), "CONDITION") &&
+                      !strcmp(df_op_type_name((df_op_type_t)8), "UNKNOWN") &&
+                      !strcmp(df_op_type_name((df_op_type_t)-1), "UNKNOWN") &&
                       !strcmp(df_op_status_name(DF_OP_STATUS_TIMED_OUT), "TIMED_OUT"),
               "df_op_type_name, df_op_status_name");
+        CHECK(!strcmp(df_exec_status_name(DF_EXEC_VERSION_MISSING), "VERSION_MISSING") &&
+                      df_exec_status_parse("version_missing", &st) == DF_OK && st == DF_EXEC_VERSION_MISSING &&
+                      !strcmp(df_exec_status_name((df_exec_status_t)10), "UNKNOWN"),
+              "VERSION_MISSING (9) is a status");
         CHECK(df_execution_id_check("order-10248:v2@x.y_z", out, sizeof(out)) == DF_OK &&
                       df_execution_id_check("", out, sizeof(out)) == DF_ERR_INVALID_ARG &&
                       df_workflow_name_check("commandes \xc3\xa0 livrer", out, sizeof(out)) == DF_OK &&
@@ -359,6 +386,264 @@ static df_err_t wf_big(df_ctx_t *ctx, const df_bytes_t *input, void *opaque)
         return DF_OK;
 }
 
+static df_err_t bigmap_item(df_ctx_t *ctx, const void *item, int index, void *opaque)
+{
+        df_bytes_t r;
+        df_err_t rc;
+        (void)item;
+        (void)index;
+        (void)opaque;
+        if ((rc = df_step(ctx, "part", big_body, NULL, NULL, &r)) != DF_OK)
+                return rc;
+        return df_ctx_set_output(ctx, "", 0); /* the batch records no copy of the bytes */
+}
+
+static df_err_t wf_bigmap(df_ctx_t *ctx, const df_bytes_t *input, void *opaque)
+{
+        char in[64];
+        long n = 0, size = 0;
+        df_batch_t batch;
+        (void)opaque;
+        snprintf(in, sizeof(in), "%.*s", (int)(input->len < 63 ? input->len : 63), (const char *)input->data);
+        if (sscanf(in, "%ld %ld", &n, &size) != 2 || n < 1 || n > 100000 || size < 0 || size > DF_PAYLOAD_MAX) {
+                df_ctx_fail(ctx, "input must be \"N SIZE\"");
+                return DF_ERR_INVALID_ARG;
+        }
+        big_size = (size_t)size;
+        return df_map(ctx, "big", NULL, (int)n, bigmap_item, NULL, NULL, &batch);
+}
+
+/* ---- nested: every operation of the programming model ---- */
+
+static df_err_t text_body(df_step_t *s, void *opaque)
+{
+        const char *t = opaque;
+        return df_step_set_result(s, t, strlen(t));
+}
+
+static df_err_t prep(df_ctx_t *ctx, void *opaque)
+{
+        df_err_t rc;
+        (void)opaque;
+        if ((rc = df_step(ctx, "a", text_body, "A", NULL, NULL)) != DF_OK ||
+            (rc = df_step(ctx, "b", text_body, "B", NULL, NULL)) != DF_OK)
+                return rc;
+        return df_ctx_set_output(ctx, "AB", 2);
+}
+
+static df_err_t nested_item(df_ctx_t *ctx, const void *item, int index, void *opaque)
+{
+        df_bytes_t r;
+        df_err_t rc;
+        (void)index;
+        (void)opaque;
+        if ((rc = df_step(ctx, "item", text_body, (void *)item, NULL, &r)) != DF_OK)
+                return rc;
+        return df_ctx_set_output(ctx, r.data, r.len);
+}
+
+static df_err_t branch_step(df_ctx_t *ctx, void *opaque)
+{
+        return df_step(ctx, opaque, text_body, opaque, NULL, NULL);
+}
+
+static df_err_t check_twice(df_step_t *s, const df_bytes_t *state, int *done, void *opaque)
+{
+        char buf[16];
+        (void)opaque;
+        *done = state->len + 1 >= 2;
+        snprintf(buf, sizeof(buf), "%.*sx", (int)(state->len < 8 ? state->len : 8), (const char *)state->data);
+        return df_step_set_result(s, buf, strlen(buf));
+}
+
+static df_err_t wf_nested(df_ctx_t *ctx, const df_bytes_t *input, void *opaque)
+{
+        static const char *const items[] = {"one", "two", "three"};
+        const df_branch_t br[2] = {{"left", branch_step, "l"}, {"right", branch_step, "r"}};
+        const df_condition_strategy_t poll = {.max_attempts = 5, .initial_delay_ms = 20, .max_delay_ms = 20,
+                                              .backoff_rate = 1.0};
+        const df_bytes_t kid_in = {(const uint8_t *)"hello kid", 9};
+        char kid[DF_EXECUTION_ID_MAX + 8];
+        df_batch_t batch;
+        df_bytes_t r;
+        df_err_t rc;
+        (void)input;
+        (void)opaque;
+        snprintf(kid, sizeof(kid), "%.190s-kid", df_ctx_execution_id(ctx));
+        if ((rc = df_run_in_child_context(ctx, "prep", prep, NULL, &r)) != DF_OK ||
+            (rc = df_map(ctx, "items", (const void *const *)items, 3, nested_item, NULL, NULL, &batch)) != DF_OK ||
+            (rc = df_parallel(ctx, "both", br, 2, NULL, &batch)) != DF_OK ||
+            (rc = df_wait_for_condition(ctx, "poll", check_twice, NULL, NULL, &poll, &r)) != DF_OK ||
+            (rc = df_invoke(ctx, "kid", "echo", kid, &kid_in, &r)) != DF_OK)
+                return rc;
+        return df_ctx_set_output(ctx, "nested done", 11);
+}
+
+/* ---- ver: one handler per version, told apart by opaque ---- */
+
+static df_err_t wf_ver(df_ctx_t *ctx, const df_bytes_t *input, void *opaque)
+{
+        int v = (int)(intptr_t)opaque;
+        df_callback_opts_t o = {0, 0};
+        char name[32], out[32];
+        df_bytes_t r;
+        df_err_t rc;
+        (void)input;
+        if ((rc = df_wait_for_callback(ctx, "go", submit_nothing, NULL, &o, NULL, &r)) != DF_OK)
+                return rc;
+        snprintf(name, sizeof(name), "done-v%d", v);
+        if ((rc = df_step(ctx, name, text_body, name, NULL, NULL)) != DF_OK)
+                return rc;
+        snprintf(out, sizeof(out), "ver %d", v);
+        return df_ctx_set_output(ctx, out, strlen(out));
+}
+
+/* Register the workflows above on w ("ver" in the versions listed, e.g. "1,2"). */
+static int register_all(df_worker_t *w, const char *versions)
+{
+        const char *p = versions;
+        if (df_worker_register(w, "echo", wf_echo, NULL) || df_worker_register(w, "cb", wf_cb, NULL) ||
+            df_worker_register(w, "hostile", wf_hostile, NULL) || df_worker_register(w, "big", wf_big, NULL) ||
+            df_worker_register(w, "bigmap", wf_bigmap, NULL) || df_worker_register(w, "nested", wf_nested, NULL))
+                return -1;
+        while (*p) {
+                char *end;
+                long v = strtol(p, &end, 10);
+                if (end == p || v < 1 || df_worker_register_version(w, "ver", (int)v, wf_ver, (void *)(intptr_t)v))
+                        return -1;
+                p = *end == ',' ? end + 1 : end;
+        }
+        return 0;
+}
+
+/* ---- embedded: the typed reads of the programming model's records ---- */
+
+static void *run_worker(void *w)
+{
+        df_worker_run(w);
+        return NULL;
+}
+
+static int rm_entry(const char *p, const struct stat *sb, int f, struct FTW *ftw)
+{
+        (void)sb;
+        (void)f;
+        (void)ftw;
+        return remove(p);
+}
+
+/* describe id until its status is st (30 s at most); the last info (to destroy) or NULL */
+static df_exec_info_t *await_status(df_client_t *c, const char *id, df_exec_status_t st)
+{
+        char e[512];
+        int i;
+        for (i = 0; i < 300; i++) {
+                df_exec_info_t *x = NULL;
+                if (df_client_describe(c, id, &x, e, sizeof(e)) == DF_OK && (x->status == st || i == 299))
+                        return x;
+                df_exec_info_destroy(x);
+                usleep(100000);
+        }
+        return NULL;
+}
+
+/* A worker thread of this process (embedded mode) runs "nested" and "ver":
+ * df_history_next hands out the nested operations depth first, with the
+ * fields that link them; describe gives the version and the parent. */
+static void embedded_model(void)
+{
+        static const struct {
+                const char *id, *parent, *name;
+                df_op_type_t type;
+                int children;
+        } want[] = {
+                {"1", "", "prep", DF_OP_TYPE_CHILD, 2},         {"1.1", "1", "a", DF_OP_TYPE_STEP, 0},
+                {"1.2", "1", "b", DF_OP_TYPE_STEP, 0},          {"2", "", "items", DF_OP_TYPE_MAP, 3},
+                {"2.1", "2", "items-0", DF_OP_TYPE_CHILD, 1},   {"2.1.1", "2.1", "item", DF_OP_TYPE_STEP, 0},
+                {"2.2", "2", "items-1", DF_OP_TYPE_CHILD, 1},   {"2.2.1", "2.2", "item", DF_OP_TYPE_STEP, 0},
+                {"2.3", "2", "items-2", DF_OP_TYPE_CHILD, 1},   {"2.3.1", "2.3", "item", DF_OP_TYPE_STEP, 0},
+                {"3", "", "both", DF_OP_TYPE_PARALLEL, 2},      {"3.1", "3", "left", DF_OP_TYPE_CHILD, 1},
+                {"3.1.1", "3.1", "l", DF_OP_TYPE_STEP, 0},      {"3.2", "3", "right", DF_OP_TYPE_CHILD, 1},
+                {"3.2.1", "3.2", "r", DF_OP_TYPE_STEP, 0},      {"4", "", "poll", DF_OP_TYPE_CONDITION, 0},
+                {"5", "", "kid", DF_OP_TYPE_INVOKE, 0},
+        };
+        char e[512] = "", dir[] = "/tmp/cli-client-model-XXXXXX", got[512] = "";
+        df_conf_t *conf = conf_with("climodel", NULL);
+        df_client_t *c = NULL;
+        df_worker_t *w;
+        df_exec_info_t *x;
+        df_history_t *h = NULL;
+        const df_op_info_t *op;
+        pthread_t th;
+        size_t n = 0, i;
+        int ok = 1;
+
+        CHECK(mkdtemp(dir) != NULL && df_conf_set(conf, "state.dir", dir, e, sizeof(e)) == DF_OK, "state dir %s", dir);
+        w = df_worker_new(conf, e, sizeof(e));
+        CHECK(w && !register_all(w, "1,2"), "a worker with nested and ver (versions 1, 2): %s", w ? "" : e);
+        if (!w)
+                return;
+        pthread_create(&th, NULL, run_worker, w);
+        CHECK(df_client_open(conf, 0, &c, e, sizeof(e)) == DF_OK, "client: %s", c ? "" : e);
+        CHECK(c && df_client_start(c, "nested", "n1", NULL, 0, NULL, e, sizeof(e)) == DF_OK, "start nested n1: %s",
+              e);
+        CHECK(c && df_client_start(c, "ver", "v1", NULL, 0, NULL, e, sizeof(e)) == DF_OK, "start ver v1: %s", e);
+        x = c ? await_status(c, "n1", DF_EXEC_SUCCEEDED) : NULL;
+        CHECK(x && x->status == DF_EXEC_SUCCEEDED && x->op_count == 5 && x->version == 1 &&
+                      !strcmp(x->parent_execution_id, "") && !strcmp(x->parent_op_id, ""),
+              "n1 SUCCEEDED, 5 top-level operations, version 1, no parent: %s %d v%d",
+              x ? df_exec_status_name(x->status) : "-", x ? x->op_count : -1, x ? x->version : -1);
+        df_exec_info_destroy(x);
+        if (c && df_client_history(c, "n1", &h, e, sizeof(e)) == DF_OK) {
+                df_err_t rc;
+                while ((rc = df_history_next(h, &op, e, sizeof(e))) == DF_OK && op) {
+                        snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s", n ? " " : "", op->op_id);
+                        if (n >= sizeof(want) / sizeof(want[0]) || strcmp(op->op_id, want[n].id) ||
+                            strcmp(op->parent_id, want[n].parent) || strcmp(op->name, want[n].name) ||
+                            op->type != want[n].type || op->child_count != want[n].children ||
+                            op->status != DF_OP_STATUS_SUCCEEDED || strcmp(op->execution_id, "n1") ||
+                            strcmp(op->child_execution_id, op->type == DF_OP_TYPE_INVOKE ? "n1-kid" : "")) {
+                                printf("       operation %zu: %s parent \"%s\" %s %s children %d child \"%s\" %s\n", n,
+                                       op->op_id, op->parent_id, op->name, df_op_type_name(op->type), op->child_count,
+                                       op->child_execution_id, df_op_status_name(op->status));
+                                ok = 0;
+                        }
+                        n++;
+                }
+                CHECK(rc == DF_OK, "history of n1 read to its end: %s", rc == DF_OK ? "" : e);
+        }
+        CHECK(ok && n == sizeof(want) / sizeof(want[0]),
+              "history of n1: %zu operations depth first, each with its parent, type, child count and child: %s",
+              n, got);
+        df_history_destroy(h);
+        x = c ? await_status(c, "n1-kid", DF_EXEC_SUCCEEDED) : NULL;
+        CHECK(x && !strcmp(x->parent_execution_id, "n1") && !strcmp(x->parent_op_id, "5") && x->version == 1 &&
+                      x->output.len == 9 && !memcmp(x->output.data, "hello kid", 9),
+              "the invoked child n1-kid names its parent n1, operation 5: \"%s\" \"%s\"",
+              x ? x->parent_execution_id : "-", x ? x->parent_op_id : "-");
+        df_exec_info_destroy(x);
+        x = c ? await_status(c, "v1", DF_EXEC_SUSPENDED) : NULL;
+        CHECK(x && x->status == DF_EXEC_SUSPENDED && x->version == 2, "ver v1 runs the newest version, 2: v%d %s",
+              x ? x->version : -1, x ? df_exec_status_name(x->status) : "-");
+        df_exec_info_destroy(x);
+        if (c) {
+                df_exec_list_t *l = NULL;
+                int vers = 0;
+                CHECK(df_client_list(c, NULL, DF_EXEC_ANY, &l, e, sizeof(e)) == DF_OK && l->count == 3,
+                      "list: n1, n1-kid, v1 (%zu)", l ? l->count : (size_t)0);
+                for (i = 0; l && i < l->count; i++)
+                        vers = vers * 10 + l->items[i].version;
+                CHECK(vers == 112, "list items carry the version (n1 1, n1-kid 1, v1 2): %d", vers);
+                df_exec_list_destroy(l);
+        }
+        df_client_destroy(c);
+        df_worker_stop(w);
+        pthread_join(th, NULL);
+        df_worker_destroy(w);
+        df_conf_destroy(conf);
+        nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static df_worker_t *the_worker;
 static volatile sig_atomic_t stop_reply;
 
@@ -452,7 +737,7 @@ static void on_term(int sig)
         df_worker_stop(the_worker);
 }
 
-static int worker(const char *brokers, const char *prefix, const char *state_dir)
+static int worker(const char *brokers, const char *prefix, const char *state_dir, const char *versions)
 {
         char e[512];
         df_conf_t *c = df_conf_new();
@@ -469,10 +754,10 @@ static int worker(const char *brokers, const char *prefix, const char *state_dir
                 fprintf(stderr, "worker: %s\n", e);
                 return 3;
         }
-        df_worker_register(the_worker, "echo", wf_echo, NULL);
-        df_worker_register(the_worker, "cb", wf_cb, NULL);
-        df_worker_register(the_worker, "hostile", wf_hostile, NULL);
-        df_worker_register(the_worker, "big", wf_big, NULL);
+        if (register_all(the_worker, versions)) {
+                fprintf(stderr, "worker: cannot register the workflows (versions \"%s\")\n", versions);
+                return 2;
+        }
         signal(SIGTERM, on_term);
         signal(SIGINT, on_term);
         printf("worker running\n");
@@ -488,17 +773,21 @@ static int worker(const char *brokers, const char *prefix, const char *state_dir
 
 int main(int argc, char **argv)
 {
-        if (argc == 2 && !strcmp(argv[1], "embedded"))
-                return embedded();
+        if (argc == 2 && !strcmp(argv[1], "embedded")) {
+                int rc = embedded();
+                embedded_model();
+                printf("cli_client embedded (the programming model): %d failed\n", failed);
+                return rc || failed ? 1 : 0;
+        }
         if (argc == 4 && !strcmp(argv[1], "delete-topics"))
                 return delete_topics(argv[2], argv[3]);
         if ((argc == 5 || argc == 6) && !strcmp(argv[1], "create-topics"))
                 return create_topics(argv[2], argv[3], atoi(argv[4]), atoi(argv[argc == 6 ? 5 : 4]));
-        if (argc == 5 && !strcmp(argv[1], "worker"))
-                return worker(argv[2], argv[3], argv[4]);
+        if ((argc == 5 || argc == 6) && !strcmp(argv[1], "worker"))
+                return worker(argv[2], argv[3], argv[4], argc == 6 ? argv[5] : "1,2");
         if (argc == 6 && !strcmp(argv[1], "reply"))
                 return reply(argv[2], argv[3], argv[4], argv[5]);
         fprintf(stderr, "usage: cli_client embedded | delete-topics BROKERS PREFIX | create-topics BROKERS PREFIX N "
-                        "[STATE_N] | worker BROKERS PREFIX STATE_DIR | reply BROKERS PREFIX CODE MESSAGE\n");
+                        "[STATE_N] | worker BROKERS PREFIX STATE_DIR [VERSIONS] | reply BROKERS PREFIX CODE MESSAGE\n");
         return 2;
 }

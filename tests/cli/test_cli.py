@@ -20,6 +20,13 @@ schedule: `duraflow schedule ...` (issue 12.5): its argument errors (exit 2
          (idempotent, conflict exit 4, unknown workflow exit 3), runs every
          2 s listed by `duraflow list`, describe/list in text and --json,
          pause, trigger, resume, delete, not found exit 3.
+model:   the programming model as the CLI shows it: the history of an
+         execution with a child context, a map, a parallel, a condition and
+         an invoke (nested operations indented by depth, depth first; --json
+         with parent_id, child_count, child_execution_id), the invoked
+         child's parent, workflow versions (describe, list --version), an
+         execution parked VERSION_MISSING on a worker without its version and
+         going on by itself on one that has it (a timer service runs).
 partitions: topics of 1, 2 and 12 partitions created by an operator (not by
          duraflow), a worker and the CLI with the default "partitions" (6):
          start, describe, history, list, callback and stop reach executions on
@@ -159,7 +166,11 @@ def offline():
               re.escape(big.name), max_s=5)
     check("list --status unknown", run(["--brokers", u, "list", "--status", "DONE\x1b"]), 2,
           r'^duraflow list: --status "DONE\\x1B" is not a status \(PENDING, RUNNING, SUSPENDED, SUCCEEDED, FAILED, '
-          r'TIMED_OUT, STOPPED, NONDETERMINISM, QUARANTINED\)', max_s=5)
+          r'TIMED_OUT, STOPPED, NONDETERMINISM, QUARANTINED, VERSION_MISSING\)', max_s=5)
+    check("list --version 0", run(["--brokers", u, "list", "--version", "0"]), 2,
+          r'^duraflow list: --version "0" is not a workflow version \(an integer 1\.\.2147483647\)', max_s=5)
+    check("list --version x", run(["--brokers", u, "list", "--version", "2x"]), 2,
+          r'^duraflow list: --version "2x" is not a workflow version', max_s=5)
     r = run(["--brokers", u, "st\x1bart"])
     check("unknown command: escaped", r, 2, r'^duraflow: unknown command "st\\x1Bart"', max_s=5)
     no_controls("unknown command: no raw control", r[2])
@@ -289,10 +300,11 @@ def partition_of(key, n):
 class Worker:
     """cli_client's worker on a prefix (stopped with SIGTERM)."""
 
-    def __init__(self, brokers, prefix, state_dir):
-        self.log = open(os.path.join(state_dir, "worker.log"), "w+")
-        self.p = subprocess.Popen([ARGS.helper, "worker", brokers, prefix, state_dir], stdout=self.log,
-                                  stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    def __init__(self, brokers, prefix, state_dir, versions=None):
+        """versions: the versions of workflow "ver" it has ("1,2" when None)"""
+        self.log = open(os.path.join(state_dir, "worker.log"), "a+")
+        self.p = subprocess.Popen([ARGS.helper, "worker", brokers, prefix, state_dir] + ([versions] if versions else []),
+                                  stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
     def stop(self):
         self.p.terminate()
@@ -411,14 +423,30 @@ def content():
         base = run_rss(b + ["describe", "h1"])[4]
         limit = base + 24 * 1024  # KB
         print("       describe h1 (the base): max RSS %d KB" % base)
-        for argv in (["describe", "big1"], ["history", "big1"], ["--json", "history", "big1"], ["list"]):
+        # nested: a map of 150 items, each a step of 100 KB (15 MB of history,
+        # under the 16 MB batch.max.bytes: one batch), walked depth first (301
+        # operations) in less than the base + 12 MB, less than the history
+        check("memory: start bigmap", run(b + ["-X", "client.timeout.ms=120000", "start", "bigmap", "bigmap1",
+                                                "--input", "150 100000"], timeout=150), 0, max_s=150)
+        check("memory: bigmap1 SUCCEEDED", wait_status(b, "bigmap1", "SUCCEEDED", 90), 0,
+              stdout_re=r"(?m)^status +SUCCEEDED$")
+        for argv in (["describe", "big1"], ["history", "big1"], ["--json", "history", "big1"], ["list"],
+                     ["history", "bigmap1"], ["--json", "history", "bigmap1"]):
             r = run_rss(b + argv)
-            ok = r[0] == 0 and r[4] < limit
-            if argv[0] == "--json" and ok:
+            bound = limit if argv[-1] != "bigmap1" else base + 12 * 1024
+            ok = r[0] == 0 and r[4] < bound
+            if argv[0] == "--json" and ok and argv[2] == "big1":
                 doc = json.loads(r[1])
                 ok = len(doc["operations"]) == 300 and all(len(o["result"]) == 100000 for o in doc["operations"])
+            elif argv[0] == "--json" and ok:
+                ops = json.loads(r[1])["operations"]
+                steps = [o for o in ops if o["type"] == "STEP"]
+                ok = (len(ops) == 301 and ops[0]["type"] == "MAP" and ops[0]["child_count"] == 150 and
+                      [o["op_id"] for o in ops[1:5]] == ["1.1", "1.1.1", "1.2", "1.2.1"] and len(steps) == 150 and
+                      all(len(o["result"]) == 100000 for o in steps))
             print("       %s: max RSS %d KB, %.1f s, %d bytes out" % (" ".join(argv), r[4], r[3], len(r[1])))
-            check("memory: %s under the base + 24 MB (%d MB)" % (" ".join(argv), limit // 1024), (0 if ok else 1,) + r[1:4],
+            check("memory: %s under the base + %d MB (%d MB)" % (" ".join(argv), (bound - base) // 1024, bound // 1024),
+                  (0 if ok else 1,) + r[1:4],
                   0)
     finally:
         if w:
@@ -544,6 +572,114 @@ def schedule():
     return True
 
 
+def op_rows(text):
+    """(indent, op id, type, name) of each operation row of `history` text"""
+    return [(len(m.group(1)), m.group(2), m.group(3), m.group(4))
+            for m in re.finditer(r"(?m)^( *)(\d[\d.]*) +([A-Z_]+) +[A-Z_]+ +\d+ +(\S+) ", text)]
+
+
+def model():
+    brokers = os.environ.get("DF_BROKERS", "")
+    if not brokers:
+        print("test_cli model: DF_BROKERS is not set: start a broker (scripts/kafka.sh start)", file=sys.stderr)
+        return False
+    prefix = "dfclim-%d-%d" % (int(time.time()), os.getpid())
+    b = ["--brokers", brokers, "--prefix", prefix]
+    d = tempfile.mkdtemp(prefix="dfclim-")
+    ts_log = open(os.path.join(d, "timer-service.log"), "w+")
+    ts = subprocess.Popen([ARGS.cli] + b + ["-X", "state.dir=" + os.path.join(d, "ts"), "-X", "worker.id=ts1",
+                                            "timer-service"], stdout=ts_log, stderr=subprocess.STDOUT,
+                          stdin=subprocess.DEVNULL)
+    w = Worker(brokers, prefix, d)
+    try:
+        # --- nested operations, depth first, indented by depth ---
+        check("nested: start", run(b + ["start", "nested", "m1"]), 0, stdout_re=r"^m1 started\n$", max_s=40)
+        r = wait_status(b, "m1", "SUCCEEDED", 60)
+        check("nested: describe shows the version", r, 0, stdout_re=r"(?m)^status +SUCCEEDED\noutput +nested done\n"
+              r"version +1\n\Z", not_re=r"parent")
+        r = run(b + ["history", "m1"])
+        want = [(0, "1", "CHILD", "prep"), (2, "1.1", "STEP", "a"), (2, "1.2", "STEP", "b"),
+                (0, "2", "MAP", "items"), (2, "2.1", "CHILD", "items-0"), (4, "2.1.1", "STEP", "item"),
+                (2, "2.2", "CHILD", "items-1"), (4, "2.2.1", "STEP", "item"), (2, "2.3", "CHILD", "items-2"),
+                (4, "2.3.1", "STEP", "item"), (0, "3", "PARALLEL", "both"), (2, "3.1", "CHILD", "left"),
+                (4, "3.1.1", "STEP", "l"), (2, "3.2", "CHILD", "right"), (4, "3.2.1", "STEP", "r"),
+                (0, "4", "CONDITION", "poll"), (0, "5", "INVOKE", "kid")]
+        got = op_rows(r[1])
+        check("nested: history, depth first, indented 2 a level (%d operations)" % len(got),
+              (0 if got == want else 1, r[1], "got %r" % (got,), 0), 0)
+        check("nested: history names the invoked child under its operation", r, 0,
+              stdout_re=r"(?m)^5 +INVOKE +SUCCEEDED +0 +kid .* hello kid\n {5}child execution m1-kid$")
+        check("nested: the condition's checks and state", r, 0, stdout_re=r"(?m)^4 +CONDITION +SUCCEEDED +2 +poll .* xx$")
+        no_controls("nested: history shows no raw control", r[1])
+        r = run(b + ["--json", "history", "m1"])
+        doc = json.loads(r[1]) if r[0] == 0 else {}
+        ops = doc.get("operations", [])
+        ids = [o["op_id"] for o in ops]
+        shape = ([o.get("parent_id") for o in ops] ==
+                 [None, "1", "1", None, "2", "2.1", "2", "2.2", "2", "2.3", None, "3", "3.1", "3", "3.2", None, None] and
+                 [o.get("child_count") for o in ops] ==
+                 [2, None, None, 3, 1, None, 1, None, 1, None, 2, 1, None, 1, None, None, None] and
+                 [o.get("child_execution_id") for o in ops][-1] == "m1-kid" and
+                 sum("child_execution_id" in o for o in ops) == 1)
+        check("nested: --json history: %s; parent_id, child_count, child_execution_id" % " ".join(ids),
+              (0 if ids == [x[1] for x in want] and shape and doc.get("version") == 1 and
+               "parent_execution_id" not in doc else 1,) + r[1:], 0)
+        # --- the child names its parent ---
+        r = wait_status(b, "m1-kid", "SUCCEEDED")
+        check("invoke: the child's describe names its parent", r, 0,
+              stdout_re=r"(?m)^workflow +echo\nstatus +SUCCEEDED\ninput +hello kid\noutput +hello kid\nversion +1\n"
+                        r"parent +m1 \(operation 5\)$")
+        r = run(b + ["--json", "describe", "m1-kid"])
+        doc = json.loads(r[1]) if r[0] == 0 else {}
+        check("invoke: --json describe of the child: parent_execution_id, parent_op_id",
+              (0 if doc.get("parent_execution_id") == "m1" and doc.get("parent_op_id") == "5" else 1,) + r[1:], 0)
+        # --- versions ---
+        check("ver: start", run(b + ["start", "ver", "vv1"]), 0, max_s=40)
+        r = wait_status(b, "vv1", "SUSPENDED")
+        check("ver: a new execution runs the newest version, 2", r, 0, stdout_re=r"(?m)^status +SUSPENDED\nversion +2$")
+        r = run(b + ["--json", "history", "vv1"])
+        cbs = [o.get("callback_id") for o in json.loads(r[1]).get("operations", []) if o.get("callback_id")] \
+            if r[0] == 0 else []
+        check("ver: its callback id", (0 if cbs else 1,) + r[1:], 0)
+        w.stop()
+        w = Worker(brokers, prefix, d, "1")  # a deployment without version 2
+        if cbs:
+            check("ver: callback succeed on a worker without version 2",
+                  run(b + ["callback", "succeed", cbs[0], "--payload", "go"], timeout=60), 0,
+                  stdout_re=r"^callback accepted\n$", max_s=45)
+        r = wait_status(b, "vv1", "VERSION_MISSING", 30)
+        check("ver: parked VERSION_MISSING, saying why", r, 0,
+              stdout_re=r'(?m)^status +VERSION_MISSING\nerror +version 2 of workflow "ver" is not registered on this '
+                        r'worker \(it has 1\); parked until a worker that has it processes the execution\nversion +2$')
+        check("ver: list --status VERSION_MISSING", run(b + ["list", "--status", "VERSION_MISSING"]), 0,
+              stdout_re=r"(?m)^vv1 +ver +VERSION_MISSING +2\n1 execution\(s\)$")
+        check("ver: list --version 2", run(b + ["list", "--version", "2"]), 0,
+              stdout_re=r"(?m)\Aexecution +workflow +status +ops\nvv1 +ver +VERSION_MISSING +2\n1 execution\(s\)\n\Z")
+        r = run(b + ["--json", "list", "--version", "1"])
+        got = sorted((e["execution_id"], e["version"]) for e in json.loads(r[1])) if r[0] == 0 else []
+        check("ver: --json list --version 1: m1, m1-kid", (0 if got == [("m1", 1), ("m1-kid", 1)] else 1,) + r[1:], 0)
+        w.stop()
+        w = Worker(brokers, prefix, d)  # version 2 is back: it goes on by itself (its retry timer)
+        r = wait_status(b, "vv1", "SUCCEEDED", 60)
+        check("ver: goes on by itself on a worker with version 2, on version 2's code", r, 0,
+              stdout_re=r"(?m)^status +SUCCEEDED\noutput +ver 2\nversion +2$")
+        check("ver: its history", run(b + ["history", "vv1"]), 0, stdout_re=r"(?m)^3 +STEP +SUCCEEDED +1 +done-v2 ")
+    finally:
+        log = w.stop() if w else ""
+        ts.terminate()
+        try:
+            ts.wait(30)
+        except subprocess.TimeoutExpired:
+            ts.kill()
+            ts.wait()
+        if FAILED:
+            print("worker log:\n%s" % log[-3000:])
+            ts_log.seek(0)
+            print("timer service log:\n%s" % ts_log.read()[-1500:])
+        subprocess.run([ARGS.helper, "delete-topics", brokers, prefix], timeout=60)
+    return True
+
+
 def partitions():
     brokers = os.environ.get("DF_BROKERS", "")
     if not brokers:
@@ -637,10 +773,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cli", required=True, help="the duraflow CLI")
     ap.add_argument("--helper", required=True, help="tests/cli/cli_client (deletes the test's topics)")
-    ap.add_argument("suite", choices=["offline", "broker", "content", "partitions", "schedule"])
+    ap.add_argument("suite", choices=["offline", "broker", "content", "partitions", "schedule", "model"])
     ARGS = ap.parse_args()
     ok = {"offline": offline, "broker": broker, "content": content, "partitions": partitions,
-          "schedule": schedule}[ARGS.suite]()
+          "schedule": schedule, "model": model}[ARGS.suite]()
     print("cli %s: %d passed, %d failed" % (ARGS.suite, PASSED, FAILED))
     sys.exit(0 if ok is not False and FAILED == 0 and PASSED > 0 else 1)
 

@@ -160,6 +160,14 @@ START_TEST(reads_and_bad_filters)
         expect(&r, 400, "status: \"DONE\" is not a status");
         get("/api/v1/executions?waiting=forever", &r);
         expect(&r, 400, "waiting: \"forever\"");
+        get("/api/v1/executions?waiting=version", &r); /* VERSION_MISSING's kind */
+        expect(&r, 200, NULL);
+        get("/api/v1/executions?version=0", &r);
+        expect(&r, 400, "version: a workflow version, an integer 1..2147483647 (got \"0\")");
+        get("/api/v1/executions?version=2x", &r);
+        expect(&r, 400, "version: a workflow version");
+        get("/api/v1/executions?version=3", &r);
+        expect(&r, 200, NULL);
         get("/api/v1/executions?limit=0", &r);
         expect(&r, 400, "limit");
         get("/api/v1/executions?limit=abc", &r);

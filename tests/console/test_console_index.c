@@ -116,6 +116,60 @@ static void put_op_result(df__cbatch_t *b, const char *id, const char *op_id, co
         free(v.data);
 }
 
+/* An execution with a version and, when invoked, its parent. */
+static void put_exec_v(df__cbatch_t *b, const char *id, int status, int version, const char *parent,
+                       const char *parent_op, int ops)
+{
+        df__exec_rec_t x;
+        df__buf_t v = {0};
+        char e[256];
+        memset(&x, 0, sizeof(x));
+        x.execution_id = (char *)id;
+        x.workflow = "order";
+        x.status = status;
+        x.error = status == DF__ES_VERSION_MISSING ? "version 3 of workflow \"order\" is not registered on this worker"
+                                                   : "";
+        x.created_ms = 1000;
+        x.updated_ms = 2000;
+        x.op_count = ops;
+        x.version = version;
+        x.parent_id = (char *)parent;
+        x.parent_op = (char *)parent_op;
+        ck_assert_msg(df__exec_encode(&x, &v, e, sizeof(e)) == 0, "%s", e);
+        ck_assert_int_eq(df__cbatch_state(b, id, strlen(id), v.data, v.len, 0, off), 0);
+        df__cbatch_offset(b, 's', 0, ++off);
+        free(v.data);
+}
+
+/* A nested operation (parent op, child count) or an invoke (child id). */
+static void put_op_n(df__cbatch_t *b, const char *id, const char *op_id, const char *parent, const char *name,
+                     int type, int status, int children, const char *child, int64_t due)
+{
+        df__op_rec_t o;
+        df__buf_t v = {0};
+        char e[256], key[300];
+        memset(&o, 0, sizeof(o));
+        o.execution_id = (char *)id;
+        o.op_id = (char *)op_id;
+        o.parent_id = (char *)parent;
+        o.name = (char *)name;
+        o.type = type;
+        o.status = status;
+        o.attempt = type == DF__OP_STEP ? 1 : 0;
+        o.error = "";
+        o.started_ms = 1000;
+        o.updated_ms = 1500;
+        o.due_ms = due;
+        o.callback_id = type == DF__OP_CALLBACK ? "0123456789abcdef0123456789abcdef_9_x" : "";
+        o.child_count = children;
+        o.child_id = (char *)(child ? child : "");
+        ck_assert_msg(df__op_encode(&o, &v, e, sizeof(e)) == 0, "%s", e);
+        snprintf(key, sizeof(key), "%s/%s", id, op_id);
+        ck_assert_int_eq(df__cbatch_state(b, key, strlen(key), v.data, v.len, 0, off), 0);
+        df__cbatch_offset(b, 's', 0, ++off);
+        free(v.data);
+}
+
 static void commit(df__cbatch_t *b)
 {
         char e[256];
@@ -355,6 +409,139 @@ START_TEST(schedule_records_are_not_executions)
 }
 END_TEST
 
+static const char *jget(json_t *o, const char *k)
+{
+        const char *v = json_string_value(json_object_get(o, k));
+        return v ? v : "(none)";
+}
+
+/* The programming model in the index: operations depth first with their
+ * child counts, what a nested execution waits on (the innermost operation,
+ * not the map or branch around it), an invoke's link both ways, the
+ * version, VERSION_MISSING as a waiting kind, wait_for_condition's timer. */
+START_TEST(nested_versions_and_links)
+{
+        static const char *const order[] = {"1", "2", "2.1", "2.1.1", "2.2", "2.2.1", "2.10", "2.10.1"};
+        df__cbatch_t *b = df__cbatch_new(ix);
+        df__crender_t r = {4096, 0};
+        json_t *d, *ops, *w, *l;
+        int http;
+        size_t i;
+
+        /* p1: a map whose second item waits for a callback */
+        put_exec_v(b, "p1", DF__ES_SUSPENDED, 3, "", "", 2);
+        put_op_n(b, "p1", "1", "", "receive", DF__OP_STEP, DF__OS_SUCCEEDED, 0, NULL, 0);
+        put_op_n(b, "p1", "2.10.1", "2.10", "reserve-10", DF__OP_STEP, DF__OS_SUCCEEDED, 0, NULL, 0);
+        put_op_n(b, "p1", "2.10", "2", "line-10", DF__OP_CHILD, DF__OS_SUCCEEDED, 1, NULL, 0);
+        put_op_n(b, "p1", "2.2.1", "2.2", "approve", DF__OP_CALLBACK, DF__OS_PENDING, 0, NULL, 9000);
+        put_op_n(b, "p1", "2.2", "2", "line-2", DF__OP_CHILD, DF__OS_STARTED, 1, NULL, 0);
+        put_op_n(b, "p1", "2.1.1", "2.1", "reserve-1", DF__OP_STEP, DF__OS_SUCCEEDED, 0, NULL, 0);
+        put_op_n(b, "p1", "2.1", "2", "line-1", DF__OP_CHILD, DF__OS_SUCCEEDED, 1, NULL, 0);
+        put_op_n(b, "p1", "2", "", "reserve", DF__OP_MAP, DF__OS_STARTED, 10, NULL, 0);
+        /* p2 invoked c1, which runs; v1 lacks its version; w1 polls a condition */
+        put_exec_v(b, "p2", DF__ES_SUSPENDED, 1, "", "", 1);
+        put_op_n(b, "p2", "1", "", "kid", DF__OP_INVOKE, DF__OS_STARTED, 0, "c1", 0);
+        put_exec_v(b, "c1", DF__ES_RUNNING, 1, "p2", "1", 1);
+        put_op_n(b, "c1", "1", "", "work", DF__OP_STEP, DF__OS_STARTED, 0, NULL, 0);
+        put_exec_v(b, "v1", DF__ES_VERSION_MISSING, 3, "", "", 0);
+        put_exec_v(b, "w1", DF__ES_SUSPENDED, 2, "", "", 1);
+        put_op_n(b, "w1", "1", "", "poll", DF__OP_CONDITION, DF__OS_PENDING, 0, NULL, 7000);
+        commit(b);
+
+        /* what each waits on, as counted */
+        ck_assert_int_eq(count("waiting", "callback"), 1);
+        ck_assert_int_eq(count("waiting", "child"), 1);    /* p2's invoke; not p1's map nor its item */
+        ck_assert_int_eq(count("waiting", "version"), 1);  /* v1 */
+        ck_assert_int_eq(count("waiting", "timer"), 1);    /* w1's condition between checks */
+        ck_assert_int_eq(count("waiting", "running"), 1);  /* c1's step */
+        ck_assert_int_eq(count("waiting", "unknown"), 0);
+        ck_assert_int_eq(count("status", "VERSION_MISSING"), 1);
+
+        d = df__cidx_describe(ix, "p1", &r, &http);
+        ck_assert_int_eq(http, 200);
+        ck_assert_int_eq(json_integer_value(json_object_get(d, "version")), 3);
+        ck_assert(json_is_null(json_object_get(d, "parent")));
+        ops = json_object_get(d, "operations");
+        ck_assert_int_eq(json_array_size(ops), 8);
+        for (i = 0; i < 8; i++) /* depth first, numerically: 2.2 before 2.10 */
+                ck_assert_str_eq(jget(json_array_get(ops, i), "op_id"), order[i]);
+        ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(ops, 1), "child_count")), 10);
+        ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(ops, 2), "child_count")), 1);
+        ck_assert_str_eq(jget(json_array_get(ops, 5), "parent_id"), "2.2");
+        ck_assert_ptr_null(json_object_get(json_array_get(ops, 0), "child_count"));     /* a step opens nothing */
+        ck_assert_ptr_null(json_object_get(json_array_get(ops, 1), "child_execution_id"));
+        w = json_object_get(d, "waiting");
+        ck_assert_int_eq(json_array_size(w), 1);
+        ck_assert_str_eq(jget(json_array_get(w, 0), "kind"), "callback");
+        ck_assert_str_eq(jget(json_array_get(w, 0), "op_id"), "2.2.1");
+        ck_assert_str_eq(jget(json_array_get(w, 0), "name"), "approve");
+        ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(w, 0), "due_ms")), 9000);
+        json_decref(d);
+
+        d = df__cidx_describe(ix, "p2", &r, &http);
+        ops = json_object_get(d, "operations");
+        ck_assert_str_eq(jget(json_array_get(ops, 0), "child_execution_id"), "c1");
+        ck_assert_int_eq(json_array_size(json_object_get(d, "children")), 1);
+        ck_assert_str_eq(jget(json_array_get(json_object_get(d, "children"), 0), "execution_id"), "c1");
+        ck_assert_str_eq(jget(json_array_get(json_object_get(d, "children"), 0), "op_id"), "1");
+        w = json_array_get(json_object_get(d, "waiting"), 0);
+        ck_assert_str_eq(jget(w, "kind"), "child");
+        ck_assert_str_eq(jget(w, "type"), "INVOKE");
+        ck_assert_str_eq(jget(w, "child_execution_id"), "c1");
+        json_decref(d);
+
+        d = df__cidx_describe(ix, "c1", &r, &http);
+        ck_assert_str_eq(jget(json_object_get(d, "parent"), "execution_id"), "p2");
+        ck_assert_str_eq(jget(json_object_get(d, "parent"), "op_id"), "1");
+        ck_assert_int_eq(json_array_size(json_object_get(d, "children")), 0);
+        json_decref(d);
+
+        d = df__cidx_describe(ix, "v1", &r, &http);
+        ck_assert_str_eq(jget(json_array_get(json_object_get(d, "waiting"), 0), "kind"), "version");
+        ck_assert_int_eq(json_integer_value(json_object_get(d, "version")), 3);
+        json_decref(d);
+
+        /* the version as a filter (with and without another index) */
+        {
+                df__cquery_t q;
+                char e[256];
+                memset(&q, 0, sizeof(q));
+                q.status = -1;
+                q.waiting = -1;
+                q.started_after = INT64_MIN;
+                q.started_before = INT64_MAX;
+                q.limit = 50;
+                q.scan_budget = 1000;
+                q.version = 3;
+                l = df__cidx_list(ix, &q, &http, e, sizeof(e));
+                ck_assert_int_eq(json_array_size(json_object_get(l, "items")), 2); /* p1, v1 */
+                for (i = 0; i < 2; i++)
+                        ck_assert_int_eq(json_integer_value(json_object_get(
+                                                 json_array_get(json_object_get(l, "items"), i), "version")),
+                                         3);
+                json_decref(l);
+                q.status = DF__ES_SUSPENDED;
+                l = df__cidx_list(ix, &q, &http, e, sizeof(e));
+                ck_assert_int_eq(json_array_size(json_object_get(l, "items")), 1);
+                ck_assert_str_eq(jget(json_array_get(json_object_get(l, "items"), 0), "execution_id"), "p1");
+                json_decref(l);
+        }
+
+        /* the callback completes, the item and the map end: nothing waits inside, p1 runs on */
+        put_op_n(b, "p1", "2.2.1", "2.2", "approve", DF__OP_CALLBACK, DF__OS_SUCCEEDED, 0, NULL, 0);
+        commit(b);
+        ck_assert_int_eq(count("waiting", "callback"), 0);
+        ck_assert_int_eq(count("waiting", "child"), 2); /* the item 2.2 (nothing inside it waits) and p2's invoke */
+        put_op_n(b, "p1", "2.2", "2", "line-2", DF__OP_CHILD, DF__OS_SUCCEEDED, 1, NULL, 0);
+        put_op_n(b, "p1", "2", "", "reserve", DF__OP_MAP, DF__OS_SUCCEEDED, 10, NULL, 0);
+        put_exec_v(b, "p1", DF__ES_SUCCEEDED, 3, "", "", 2);
+        commit(b);
+        ck_assert_int_eq(count("waiting", "child"), 1);
+        ck_assert_int_eq(count("waiting", "unknown"), 0);
+        df__cbatch_destroy(b);
+}
+END_TEST
+
 START_TEST(cursor_pages_without_duplicates)
 {
         df__cbatch_t *b = df__cbatch_new(ix);
@@ -502,6 +689,7 @@ int main(void)
         tcase_add_test(tc, attempts_and_point_of_failure);
         tcase_add_test(tc, unknown_status_undecodable_and_purge);
         tcase_add_test(tc, schedule_records_are_not_executions);
+        tcase_add_test(tc, nested_versions_and_links);
         tcase_add_test(tc, cursor_pages_without_duplicates);
         tcase_add_test(tc, wipe_empties_the_index);
         tcase_add_test(tc, dead_letters);

@@ -82,6 +82,8 @@ typedef enum df_event_type {
         DF_EVENT_CRASH = 5,    /* a worker died while processing it: op_id (the step whose body ran,
                                 * "" elsewhere), seq = its attempt */
         DF_EVENT_RESUME = 6,   /* an operator runs a QUARANTINED / NONDETERMINISM execution again */
+        DF_EVENT_CHILD_DONE = 7, /* an invoked child execution ended: op_id = the parent's INVOKE operation,
+                                  * child_execution_id, child_status, input = its output, error */
         /* a schedule's (key "schedule:<name>", runtime.h's schedules) */
         DF_EVENT_SCHEDULE_CREATE = 20,   /* input: the definition, an encoded Schedule record */
         DF_EVENT_SCHEDULE_PAUSE = 21,
@@ -92,8 +94,8 @@ typedef enum df_event_type {
         DF_EVENT_SCHEDULE_RUN_DONE = 26, /* a run ended: link = the run, seq = its status */
 } df_event_type_t;
 /** "START", "TIMER", "CALLBACK", "STOP", "CONTINUE", "CRASH", "RESUME",
- * "SCHEDULE_CREATE", ..., "SCHEDULE_RUN_DONE"; "UNKNOWN" for another value.
- * Static. */
+ * "CHILD_DONE", "SCHEDULE_CREATE", ..., "SCHEDULE_RUN_DONE"; "UNKNOWN" for
+ * another value.  Static. */
 DF_EXPORT const char *df_event_type_name(df_event_type_t type);
 
 /** What a TIMER event's timer was for. */
@@ -102,9 +104,11 @@ typedef enum df_timer_kind {
         DF_TIMER_KIND_RETRY = 1,             /* a step's backoff delay is over */
         DF_TIMER_KIND_CALLBACK_TIMEOUT = 2,  /* a callback's timeout */
         DF_TIMER_KIND_HEARTBEAT_TIMEOUT = 3, /* a callback's heartbeat timeout */
+        DF_TIMER_KIND_VERSION = 4,           /* look again for the workflow version of a VERSION_MISSING
+                                              * execution (op_id "", seq = the generation it was parked with) */
 } df_timer_kind_t;
-/** "WAIT", "RETRY", "CALLBACK_TIMEOUT", "HEARTBEAT_TIMEOUT"; "UNKNOWN" for
- * another value.  Static. */
+/** "WAIT", "RETRY", "CALLBACK_TIMEOUT", "HEARTBEAT_TIMEOUT", "VERSION";
+ * "UNKNOWN" for another value.  Static. */
 DF_EXPORT const char *df_timer_kind_name(df_timer_kind_t kind);
 
 /** An event of <prefix>.events (ownership: see the top of this file). */
@@ -123,6 +127,11 @@ typedef struct df_event_info {
         int64_t ts_ms;          /* when it was produced, UTC ms */
         const char *link;       /* START of a scheduled run: its schedule's key; SCHEDULE_RUN_DONE: the
                                  * run's execution id; "" otherwise */
+        const char *parent_execution_id; /* START of an invoked child: the parent execution; STOP sent by a
+                                          * parent to its child: the parent; "" otherwise */
+        const char *parent_op_id;        /* START of an invoked child: the parent's INVOKE operation; "" otherwise */
+        const char *child_execution_id;  /* CHILD_DONE: the child execution that ended; "" otherwise */
+        df_exec_status_t child_status;   /* CHILD_DONE: the child's terminal status; DF_EXEC_PENDING (0) otherwise */
 } df_event_info_t;
 
 DF_EXPORT df_err_t df_record_decode_event(const void *buf, size_t len, df_event_info_t **out, char *errstr,
@@ -231,12 +240,15 @@ DF_EXPORT df_err_t df_record_encode_start(const char *execution_id, const char *
  * reads expect), from the public view: for benchmarks that fill a changelog
  * to measure a reader, and tests that build hostile variants from a valid
  * record.  What df_exec_info_t does not show takes its default (no worker
- * crashes counted, nothing stashed).  Every reader trusts the changelog:
+ * crashes counted, nothing stashed); a version of 0 is written as 1 (the
+ * default), NULL parent ids as "".  Every reader trusts the changelog:
  * never write such records for executions that workers run.
  * Checks: DF_ERR_INVALID_ARG (info, out or out_len NULL; execution id as
  * df_execution_id_check; workflow as df_workflow_name_check; status not a
  * df_exec_status_t of an execution; error not UTF-8 or over DF_MESSAGE_MAX
- * bytes; op_count < 0; input or output NULL with a length),
+ * bytes; op_count or version < 0; parent_execution_id not "" nor an
+ * execution id; parent_op_id not "" nor an op id; one parent id without
+ * the other; input or output NULL with a length),
  * DF_ERR_PAYLOAD_TOO_LARGE (input or output over DF_PAYLOAD_MAX),
  * DF_ERR_CODEC, DF_ERR_NOMEM.  *out as df_record_encode_start's.
  * Thread-safe.
@@ -247,13 +259,16 @@ DF_EXPORT df_err_t df_record_encode_execution(const df_exec_info_t *info, void *
 /**
  * The bytes of an operation record (key: "<execution id>/<op id>", on the
  * execution's partition), as df_record_encode_execution.  Not shown by
- * df_op_info_t, so default: timer generation 0, no heartbeat timeout.
+ * df_op_info_t, so default: timer generation 0, no heartbeat timeout; NULL
+ * child_execution_id as "".
  * Checks: DF_ERR_INVALID_ARG (info, out or out_len NULL; execution id as
  * df_execution_id_check; op_id 1..32 characters of digits and '.', and
  * parent_id "" or so; name 1..256 bytes of UTF-8 without control
- * characters; type or status out of their enums; attempt < 0; error not
- * UTF-8 or over DF_MESSAGE_MAX bytes; callback_id not UTF-8; result NULL
- * with a length), DF_ERR_PAYLOAD_TOO_LARGE (result over DF_PAYLOAD_MAX),
+ * characters; type or status out of their enums; attempt or child_count
+ * < 0; child_count > 0 on a type that opens no context (other than CHILD,
+ * PARALLEL, MAP); child_execution_id not "" on another type than INVOKE, or
+ * not an execution id; error not UTF-8 or over DF_MESSAGE_MAX bytes;
+ * callback_id not UTF-8; result NULL with a length), DF_ERR_PAYLOAD_TOO_LARGE (result over DF_PAYLOAD_MAX),
  * DF_ERR_CODEC, DF_ERR_NOMEM.  Thread-safe.
  */
 DF_EXPORT df_err_t df_record_encode_operation(const df_op_info_t *info, void **out, size_t *out_len, char *errstr,

@@ -351,12 +351,21 @@ DF_EXPORT const char *df_exec_status_name(df_exec_status_t status);
  * it) into *out: DF_OK, or DF_ERR_INVALID_ARG for another name. */
 DF_EXPORT df_err_t df_exec_status_parse(const char *name, df_exec_status_t *out);
 
+/** An operation's type.  Values are stable (what the changelog records);
+ * a type a newer duraflow adds prints as "UNKNOWN". */
 typedef enum df_op_type {
         DF_OP_TYPE_STEP = 0,
         DF_OP_TYPE_WAIT = 1,
         DF_OP_TYPE_CALLBACK = 2,
+        DF_OP_TYPE_CHILD = 3,     /* a child context: df_run_in_child_context, or one branch of a parallel /
+                                   * one item of a map; its operations are "<op id>.1" .. */
+        DF_OP_TYPE_INVOKE = 4,    /* df_invoke: a child execution (child_execution_id) */
+        DF_OP_TYPE_PARALLEL = 5,  /* df_parallel: its branches are the CHILD operations "<op id>.1" .. */
+        DF_OP_TYPE_MAP = 6,       /* df_map: its items are the CHILD operations "<op id>.1" .. */
+        DF_OP_TYPE_CONDITION = 7, /* df_wait_for_condition: result = the state, attempt = checks run */
 } df_op_type_t;
-/** "STEP", "WAIT", "CALLBACK"; "UNKNOWN" for another value.  Static. */
+/** "STEP", "WAIT", "CALLBACK", "CHILD", "INVOKE", "PARALLEL", "MAP",
+ * "CONDITION"; "UNKNOWN" for another value.  Static. */
 DF_EXPORT const char *df_op_type_name(df_op_type_t type);
 
 typedef enum df_op_status {
@@ -381,13 +390,21 @@ typedef struct df_exec_info {
         df_bytes_t output; /* SUCCEEDED; empty in df_client_list's items */
         const char *error; /* FAILED, STOPPED, NONDETERMINISM; "" in df_client_list's items */
         int64_t created_ms, updated_ms; /* UTC ms */
-        int op_count;                   /* top-level operations recorded */
+        int op_count;                   /* top-level operations recorded (nested ones: df_op_info_t.child_count) */
+        int version;                    /* the workflow version it runs for its whole life (>= 1; an execution
+                                         * recorded before versions existed runs version 1) */
+        const char *parent_execution_id; /* started by df_invoke: the parent execution; "" otherwise */
+        const char *parent_op_id;        /* started by df_invoke: the parent's INVOKE operation; "" otherwise */
 } df_exec_info_t;
 
-/** One operation of an execution, as recorded (ownership as df_exec_info_t). */
+/** One operation of an execution, as recorded (ownership as df_exec_info_t).
+ * Operations nest: an operation that opens a context (CHILD, PARALLEL, MAP)
+ * holds child_count operations "<op_id>.1" .. "<op_id>.<child_count>", whose
+ * parent_id is its op_id; the depth of an operation is the number of '.' in
+ * its op_id. */
 typedef struct df_op_info {
-        const char *op_id;     /* "1", "2", ... */
-        const char *parent_id; /* "" at top level */
+        const char *op_id;     /* "1", "2", ...; nested "3.1", "3.1.2", ... */
+        const char *parent_id; /* the operation whose context holds it ("3" for "3.1"); "" at top level */
         df_op_type_t type;
         const char *name;
         df_op_status_t status;
@@ -398,6 +415,10 @@ typedef struct df_op_info {
         int64_t due_ms;        /* a pending wait or retry: when it is over, UTC ms; 0 = none */
         const char *callback_id; /* CALLBACK; "" otherwise */
         const char *execution_id; /* the execution the operation belongs to */
+        const char *child_execution_id; /* INVOKE: the child execution it started (its parent_execution_id is
+                                         * this execution, its parent_op_id this op_id); "" otherwise */
+        int child_count;       /* CHILD, PARALLEL, MAP: operations recorded in its context (child contexts,
+                                * branches, items); 0 otherwise */
 } df_op_info_t;
 
 /**
@@ -433,8 +454,13 @@ DF_EXPORT df_err_t df_client_history(df_client_t *c, const char *execution_id, d
 /** The execution (owned by h, valid until df_history_destroy). */
 DF_EXPORT const df_exec_info_t *df_history_execution(const df_history_t *h);
 /**
- * The next operation in operation order into *op (owned by h, valid until
- * the next call or df_history_destroy), or *op = NULL after the last one.
+ * The next operation into *op (owned by h, valid until the next call or
+ * df_history_destroy), or *op = NULL after the last one.  Operations come
+ * depth first in operation order, as a worker loads them: top-level
+ * operations "1" .. op_count, each followed by the operations of its
+ * context, recursively ("3", "3.1", "3.1.1", "3.2", "4", ...); an operation
+ * whose record is missing is skipped with what it holds.  Memory stays
+ * about one operation (and one operation id per nesting level).
  * DF_OK; DF_ERR_KAFKA / DF_ERR_CODEC when a record could not be fetched again
  * or decoded (h may be destroyed only).
  */
@@ -442,8 +468,8 @@ DF_EXPORT df_err_t df_history_next(df_history_t *h, const df_op_info_t **op, cha
 DF_EXPORT void df_history_destroy(df_history_t *h);
 
 /** Executions listed by df_client_list, sorted by execution id; each item
- * holds the small fields only (input, output and error empty: read them
- * with df_client_describe). */
+ * holds the small fields only, the version among them (input, output and
+ * error are empty and the parent ids "": read them with df_client_describe). */
 typedef struct df_exec_list {
         size_t count;
         const df_exec_info_t *items;
