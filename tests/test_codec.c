@@ -25,7 +25,7 @@ uint64_t df__codec_fingerprint(df__rec_type_t type);
 #define ERRSZ 512
 #define DLQ_MAX (4 * 1024 * 1024)
 
-/* PCF of schemas/Event.avsc, schemas/v2, v1 and v0/Event.avsc,
+/* PCF of schemas/Event.avsc (schemas/v3/Event.avsc is it without run), schemas/v2, v1 and v0/Event.avsc,
  * written by hand from the specification's rules. */
 static const char EVENT_PCF[] =
         "{\"name\":\"io.duraflow.Event\",\"type\":\"record\",\"fields\":["
@@ -37,7 +37,7 @@ static const char EVENT_PCF[] =
         "{\"name\":\"request_id\",\"type\":\"string\"},{\"name\":\"ts_ms\",\"type\":\"long\"},"
         "{\"name\":\"parent_id\",\"type\":\"string\"},{\"name\":\"parent_op\",\"type\":\"string\"},"
         "{\"name\":\"child_id\",\"type\":\"string\"},{\"name\":\"status\",\"type\":\"int\"},"
-        "{\"name\":\"link\",\"type\":\"string\"}]}";
+        "{\"name\":\"link\",\"type\":\"string\"},{\"name\":\"run\",\"type\":\"int\"}]}";
 static const char EVENT_V2_PCF[] =
         "{\"name\":\"io.duraflow.Event\",\"type\":\"record\",\"fields\":["
         "{\"name\":\"type\",\"type\":\"int\"},{\"name\":\"execution_id\",\"type\":\"string\"},"
@@ -67,7 +67,7 @@ static const char EVENT_V0_PCF[] =
 
 /* Body layouts (field order of the schemas): i=int, l=long, s=C string,
  * b=(pointer, length) bytes or raw string bytes. */
-#define EVENT_FMT "issbslisissl" "sssi" "s"
+#define EVENT_FMT "issbslisissl" "sssi" "s" "i"
 #define EVENT_V2_FMT "issbslisissl" "sssi"
 #define EVENT_V1_FMT "issbslisissl"
 #define EVENT_V0_FMT "issbslisisl"
@@ -881,8 +881,9 @@ START_TEST(test_utf8_fields)
                 tb_t t = {0};
                 df__event_t out;
                 tb_hdr(&t, fp);
-                tb_fmt(&t, "isbbslisissl" "sssi" "s", (int32_t)0, "e-1", bad[i].s, bad[i].n, "", (size_t)0, "",
-                       (int64_t)0, (int32_t)0, "", (int32_t)0, "", "", (int64_t)0, "", "", "", (int32_t)0, "");
+                tb_fmt(&t, "isbbslisissl" "sssi" "s" "i", (int32_t)0, "e-1", bad[i].s, bad[i].n, "", (size_t)0, "",
+                       (int64_t)0, (int32_t)0, "", (int32_t)0, "", "", (int64_t)0, "", "", "", (int32_t)0, "",
+                       (int32_t)0);
                 ck_assert_int_eq(df__event_decode(t.p, t.len, &out, err, sizeof err), -1);
                 ck_assert_str_eq(err, bad[i].msg);
                 ck_assert(all_zero(&out, sizeof out));
@@ -892,8 +893,8 @@ START_TEST(test_utf8_fields)
         tb_t t = {0};
         df__event_t out;
         tb_hdr(&t, fp);
-        tb_fmt(&t, "isbbslisissl" "sssi" "s", (int32_t)0, "e-1", UTF8_TEXT, sizeof UTF8_TEXT - 1, "", (size_t)0, "",
-               (int64_t)0, (int32_t)0, "", (int32_t)0, "", "", (int64_t)0, "", "", "", (int32_t)0, "");
+        tb_fmt(&t, "isbbslisissl" "sssi" "s" "i", (int32_t)0, "e-1", UTF8_TEXT, sizeof UTF8_TEXT - 1, "", (size_t)0,
+               "", (int64_t)0, (int32_t)0, "", (int32_t)0, "", "", (int64_t)0, "", "", "", (int32_t)0, "", (int32_t)0);
         ck_assert_msg(df__event_decode(t.p, t.len, &out, err, sizeof err) == 0, "%s", err);
         ck_assert_str_eq(out.workflow, UTF8_TEXT);
         df__event_clear(&out);
@@ -931,7 +932,7 @@ START_TEST(test_enum_ranges)
         ev.type = DF__EV_TIMER;
         ev.timer_kind = -1;
         ck_assert_int_eq(df__event_encode(&ev, &b, err, sizeof err), -1);
-        ck_assert_str_eq(err, "Event.timer_kind is -1, out of range [0, 4]");
+        ck_assert_str_eq(err, "Event.timer_kind is -1, out of range [0, 5]");
         ev.timer_kind = DF__TK_WAIT;
         ev.type = DF__EV_CHILD_DONE;
         ev.status = 10;
@@ -948,7 +949,7 @@ START_TEST(test_enum_ranges)
         tb_t t = {0};
         tb_hdr(&t, df__codec_fingerprint(DF__REC_EVENT));
         tb_fmt(&t, EVENT_FMT, (int32_t)2, "e", "", "", (size_t)0, "", (int64_t)0, (int32_t)0, "cb", (int32_t)3, "", "",
-               (int64_t)0, "", "", "", (int32_t)0, "");
+               (int64_t)0, "", "", "", (int32_t)0, "", (int32_t)0);
         ck_assert_int_eq(df__event_decode(t.p, t.len, &out, err, sizeof err), -1);
         ck_assert_str_eq(err, "Event.callback_kind is 3, out of range [0, 2]");
         ck_assert(all_zero(&out, sizeof out));
@@ -956,11 +957,11 @@ START_TEST(test_enum_ranges)
 
         df__exec_rec_t ex;
         tb_hdr(&t, df__codec_fingerprint(DF__REC_EXEC));
-        tb_fmt(&t, "ssbibsll" "i" "isib" "issl" "s", "e", "w", "", (size_t)0, (int32_t)10, "", (size_t)0, "",
+        tb_fmt(&t, "ssbibsll" "i" "isib" "issl" "s" "is", "e", "w", "", (size_t)0, (int32_t)11, "", (size_t)0, "",
                (int64_t)0, (int64_t)0, (int32_t)0, (int32_t)0, "", (int32_t)0, "", (size_t)0, (int32_t)1, "", "",
-               (int64_t)0, "");
+               (int64_t)0, "", (int32_t)0, "");
         ck_assert_int_eq(df__exec_decode(t.p, t.len, &ex, err, sizeof err), -1);
-        ck_assert_str_eq(err, "Execution.status is 10, out of range [0, 9]");
+        ck_assert_str_eq(err, "Execution.status is 11, out of range [0, 10]");
         tb_free(&t);
 
         /* An int field whose varint does not fit 32 bits. */
@@ -1214,7 +1215,7 @@ START_TEST(test_evolution_v2_records)
         ck_assert_str_eq(ev.link, "");
         ck_assert_int_eq(df__event_encode(&ev, &b, err, sizeof err), 0);
         ck_assert_uint_eq(hdr_fp(&b), df__codec_fingerprint(DF__REC_EVENT));
-        ck_assert_uint_eq(b.len, t.len + 1); /* + the empty link */
+        ck_assert_uint_eq(b.len, t.len + 2); /* + the empty link, run 0 */
         df__buf_clear(&b);
         df__event_clear(&ev);
         tb_free(&t);
@@ -1263,8 +1264,8 @@ START_TEST(test_evolution_v0_event)
         df__buf_t b = {0};
         ck_assert_int_eq(df__event_encode(&ev, &b, err, sizeof err), 0);
         ck_assert_uint_eq(hdr_fp(&b), df__codec_fingerprint(DF__REC_EVENT));
-        ck_assert_uint_eq(b.len, t.len + 6); /* + the empty request_id, parent_id, parent_op, child_id, status 0,
-                                              * link */
+        ck_assert_uint_eq(b.len, t.len + 7); /* + the empty request_id, parent_id, parent_op, child_id, status 0,
+                                              * link, run 0 */
         df__buf_clear(&b);
         df__event_clear(&ev);
 

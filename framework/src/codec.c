@@ -112,7 +112,7 @@ static const fdesc_t event_fields[] = {
         F_BYTES(df__event_t, input, DF__PAYLOAD_MAX),
         F_STR(df__event_t, op_id),
         F_LONG(df__event_t, seq),
-        F_INT(df__event_t, timer_kind, DF__TK_WAIT, DF__TK_VERSION),
+        F_INT(df__event_t, timer_kind, DF__TK_WAIT, DF__TK_RETENTION),
         F_STR(df__event_t, callback_id),
         F_INT(df__event_t, callback_kind, DF__CB_SUCCESS, DF__CB_HEARTBEAT),
         F_STR(df__event_t, error),
@@ -123,13 +123,14 @@ static const fdesc_t event_fields[] = {
         F_STR(df__event_t, child_id),
         F_INT(df__event_t, status, DF__ES_PENDING, DF__ES_VERSION_MISSING),
         F_STR(df__event_t, link),
+        F_INT(df__event_t, run, 0, INT32_MAX),
 };
 
 static const fdesc_t exec_fields[] = {
         F_STR(df__exec_rec_t, execution_id),
         F_STR(df__exec_rec_t, workflow),
         F_BYTES(df__exec_rec_t, input, DF__PAYLOAD_MAX),
-        F_INT(df__exec_rec_t, status, DF__ES_PENDING, DF__ES_VERSION_MISSING),
+        F_INT(df__exec_rec_t, status, DF__ES_PENDING, DF__ES_PAUSED),
         F_BYTES(df__exec_rec_t, output, DF__PAYLOAD_MAX),
         F_STR(df__exec_rec_t, error),
         F_LONG(df__exec_rec_t, created_ms),
@@ -144,6 +145,8 @@ static const fdesc_t exec_fields[] = {
         F_STR(df__exec_rec_t, parent_op),
         F_LONG(df__exec_rec_t, park_seq),
         F_STR(df__exec_rec_t, schedule),
+        F_INT(df__exec_rec_t, run, 0, INT32_MAX),
+        F_STR(df__exec_rec_t, run_log),
 };
 
 static const fdesc_t op_fields[] = {
@@ -179,7 +182,7 @@ static const fdesc_t result_fields[] = {
         F_INT(df__result_rec_t, kind, DF__RK_RESULT, DF__RK_REPLY),
         F_STR(df__result_rec_t, execution_id),
         F_STR(df__result_rec_t, request_id),
-        F_INT(df__result_rec_t, status, DF__ES_PENDING, DF__ES_VERSION_MISSING),
+        F_INT(df__result_rec_t, status, DF__ES_PENDING, DF__ES_PAUSED),
         F_INT(df__result_rec_t, code, INT32_MIN, INT32_MAX),
         F_BYTES(df__result_rec_t, output, DF__PAYLOAD_MAX),
         F_STR(df__result_rec_t, error),

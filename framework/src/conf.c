@@ -88,6 +88,16 @@ static const df__prop_def_t df__props[] = {
           "aborts or is OOM-killed; counted across restarts and workers) is QUARANTINED: parked, visible, "
           "resumable. Each death also fails the step attempt that ran (WorkerCrashed) into its retry strategy"},
          DF__P_INT, 1, 1000, DF__S(execution_max_crashes)},
+        {{"retention.ms", "1209600000",
+          "how long a finished execution (SUCCEEDED, FAILED, TIMED_OUT, STOPPED) keeps its state and history, "
+          "ms (default 14 days, as AWS durable functions); then the worker that owns it tombstones its records "
+          "in the compacted <prefix>.state and its RocksDB store (duraflow purge does it at once); 0 = keep "
+          "for ever. A restart before then keeps it; its next end starts the period again"},
+         DF__P_INT, 0, 1LL << 42, DF__S(retention_ms)},
+        {{"results.retention.ms", "604800000",
+          "retention.ms of the <prefix>.results topic (results and replies) when duraflow creates it, ms "
+          "(default 7 days); -1 = no time limit. A topic that exists keeps its own"},
+         DF__P_INT, -1, 1LL << 42, DF__S(results_retention_ms)},
         {{"worker.threads", "16",
           "most branch bodies of a parallel or map (df_parallel, df_map) that run at once in one worker, counting "
           "the worker's own thread (a pool of worker.threads - 1 threads); 1 = one after another. max_concurrency "

@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "internal.h"
 #include "log.h"
@@ -64,6 +65,7 @@ struct df__engine {
         int threads;          /* worker.threads */
         int max_ops;          /* history.max.operations */
         int64_t max_bytes;    /* history.max.bytes */
+        int64_t retention_ms; /* retention.ms: a finished execution is purged this long after it ended; 0 never */
         pthread_mutex_t mu;   /* amo, amo_execs, stats, pool */
         df__pool_t *pool;     /* threads - 1 threads, created at the first batch that needs them */
         df__engine_stats_t stats;
@@ -260,6 +262,11 @@ void df__engine_set_threads(df__engine_t *eng, int n)
                 eng->pool = NULL;
         }
         pthread_mutex_unlock(&eng->mu);
+}
+
+void df__engine_set_retention(df__engine_t *eng, int64_t ms)
+{
+        eng->retention_ms = ms > 0 ? ms : 0;
 }
 
 void df__engine_set_limits(df__engine_t *eng, int max_ops, int64_t max_bytes)
@@ -512,8 +519,13 @@ static int df__emit_child_done(const df__engine_out_t *out, const df__exec_rec_t
         return out->event(out->opaque, &ev);
 }
 
-/* A terminal status was recorded: the result record, and the parent's event. */
-static int df__emit_result(const df__engine_out_t *out, const df__exec_state_t *st, int64_t now)
+static int df__arm(const df__engine_t *eng, const df__engine_out_t *out, int64_t now, const char *exec,
+                   const char *op_id, int kind, int64_t seq, int64_t due_ms, int32_t run);
+
+/* A terminal status was recorded: the result record, the parent's event,
+ * and (retention.ms) the timer that purges it later. */
+static int df__emit_result(const df__engine_t *eng, const df__engine_out_t *out, const df__exec_state_t *st,
+                           int64_t now)
 {
         df__result_rec_t r;
 
@@ -528,6 +540,10 @@ static int df__emit_result(const df__engine_out_t *out, const df__exec_state_t *
         if (out->result(out->opaque, &r))
                 return -1;
         if (df__emit_child_done(out, &st->exec, now))
+                return -1;
+        if (eng && eng->retention_ms > 0 &&
+            df__arm(eng, out, now, st->exec.execution_id, "", DF__TK_RETENTION, st->exec.run,
+                    now + eng->retention_ms, st->exec.run))
                 return -1;
         return df__schedule_run_ended(out, &st->exec, now); /* a scheduled run tells its schedule */
 }
@@ -567,7 +583,7 @@ static int df__cancel_callback_timers(const df__engine_out_t *out, const df__op_
 
 /* Ask the timer service for a TIMER event (exec, op_id, kind, seq) at due_ms. */
 static int df__arm(const df__engine_t *eng, const df__engine_out_t *out, int64_t now, const char *exec,
-                   const char *op_id, int kind, int64_t seq, int64_t due_ms)
+                   const char *op_id, int kind, int64_t seq, int64_t due_ms, int32_t run)
 {
         df__event_t ev;
         df__timer_rec_t t;
@@ -583,6 +599,7 @@ static int df__arm(const df__engine_t *eng, const df__engine_out_t *out, int64_t
         ev.seq = seq;
         ev.timer_kind = kind;
         ev.ts_ms = now;
+        ev.run = run; /* a restart discards the timers of earlier runs */
         if (df__event_encode(&ev, &payload, errstr, sizeof(errstr))) {
                 df__log(DF__LOG_ERROR, "cannot encode timer event: %s", errstr);
                 return -1;
@@ -608,7 +625,8 @@ static int df__arm(const df__engine_t *eng, const df__engine_out_t *out, int64_t
 
 static int df__arm_timer(df_ctx_t *ctx, const df__op_rec_t *op, int kind, int64_t seq, int64_t due_ms)
 {
-        return df__arm(ctx->run->eng, ctx->run->out, ctx->run->now, op->execution_id, op->op_id, kind, seq, due_ms);
+        return df__arm(ctx->run->eng, ctx->run->out, ctx->run->now, op->execution_id, op->op_id, kind, seq, due_ms,
+                       ctx->run->st->exec.run);
 }
 
 /* ---------------- replay context helpers (run->mu held) ---------------- */
@@ -2443,7 +2461,7 @@ static int df__park_version(df__engine_t *eng, df__exec_state_t *st, const df__e
         if (e->status != DF__ES_VERSION_MISSING)
                 df__log(DF__LOG_WARN, "execution %s: %s", e->execution_id, e->error);
         df__exec_touch(st, DF__ES_VERSION_MISSING, now);
-        return df__arm(eng, out, now, e->execution_id, "", DF__TK_VERSION, e->park_seq, now + delay);
+        return df__arm(eng, out, now, e->execution_id, "", DF__TK_VERSION, e->park_seq, now + delay, e->run);
 }
 
 static int df__replay(df__engine_t *eng, df__exec_state_t *st, const df__engine_out_t *out, int committed,
@@ -2484,7 +2502,7 @@ static int df__replay(df__engine_t *eng, df__exec_state_t *st, const df__engine_
                 pthread_mutex_lock(&eng->mu);
                 eng->stats.finished++;
                 pthread_mutex_unlock(&eng->mu);
-                ret = df__emit_result(out, st, now);
+                ret = df__emit_result(eng, out, st, now);
         } else if (ctx.suspended || rc == DF_SUSPENDED) {
                 if (st->exec.status != DF__ES_SUSPENDED)
                         df__exec_touch(st, DF__ES_SUSPENDED, now);
@@ -2505,7 +2523,7 @@ static int df__replay(df__engine_t *eng, df__exec_state_t *st, const df__engine_
                 pthread_mutex_lock(&eng->mu);
                 eng->stats.finished++;
                 pthread_mutex_unlock(&eng->mu);
-                ret = df__emit_result(out, st, now);
+                ret = df__emit_result(eng, out, st, now);
         } else {
                 const char *msg = ctx.fail_msg ? ctx.fail_msg : (ctx.last_error ? ctx.last_error : df_strerror(rc));
                 df__set_str(&st->exec.error, msg);
@@ -2513,7 +2531,7 @@ static int df__replay(df__engine_t *eng, df__exec_state_t *st, const df__engine_
                 pthread_mutex_lock(&eng->mu);
                 eng->stats.finished++;
                 pthread_mutex_unlock(&eng->mu);
-                ret = df__emit_result(out, st, now);
+                ret = df__emit_result(eng, out, st, now);
         }
         if (st->exec.op_count != st->n_top) {
                 st->exec.op_count = st->n_top;
@@ -2566,6 +2584,8 @@ static int df__apply_timer(df__engine_t *eng, df__exec_state_t *st, const df__ev
         df__op_rec_t *op;
 
         *replay = 0;
+        if (ev->run != st->exec.run)
+                return 0; /* armed by a run that a restart discarded */
         if (ev->timer_kind == DF__TK_VERSION) {
                 df__exec_rec_t *e = &st->exec;
                 if (e->status != DF__ES_VERSION_MISSING || ev->seq != e->park_seq)
@@ -2654,7 +2674,7 @@ static int df__apply_callback(df__engine_t *eng, df__exec_state_t *st, const df_
                                 return -1;
                         op->seq++;
                         if (df__arm(eng, out, now, op->execution_id, op->op_id, DF__TK_CB_HEARTBEAT, op->seq,
-                                    now + op->hb_timeout_ms))
+                                    now + op->hb_timeout_ms, st->exec.run))
                                 return -1;
                 }
                 break;
@@ -2699,7 +2719,8 @@ static int df__apply_child_done(df__exec_state_t *st, const df__event_t *ev, int
 /* Statuses in which events are recorded but the handler is not replayed. */
 static int df__exec_parked(int status)
 {
-        return status == DF__ES_NONDETERMINISM || status == DF__ES_QUARANTINED || status == DF__ES_VERSION_MISSING;
+        return status == DF__ES_NONDETERMINISM || status == DF__ES_QUARANTINED || status == DF__ES_VERSION_MISSING ||
+               status == DF__ES_PAUSED;
 }
 
 /*
@@ -2770,9 +2791,11 @@ static int df__apply_resume(df__engine_t *eng, df__exec_state_t *st, const df__e
                         return -1;
                 return df__replay(eng, st, out, committed, now);
         }
-        e->crash_count = 0;
-        df__set_str(&e->crash_op, "");
-        e->crash_attempt = 0;
+        if (e->status != DF__ES_PAUSED) { /* a pause keeps the crash count: the cause is not fixed */
+                e->crash_count = 0;
+                df__set_str(&e->crash_op, "");
+                e->crash_attempt = 0;
+        }
         df__set_str(&e->error, "");
         df__exec_touch(st, DF__ES_RUNNING, now);
         if (df__emit_reply(out, ev, DF_OK, NULL, now))
@@ -2928,7 +2951,7 @@ static int df__apply_start(df__engine_t *eng, df__exec_state_t *st, const df__ev
         if (df__emit_reply(out, ev, DF_OK, NULL, now))
                 return -1;
         if (stopped) /* its parent was stopped before this start landed: it ends stopped, never runs */
-                return df__emit_result(out, st, now);
+                return df__emit_result(eng, out, st, now);
         if (st->exec.status == DF__ES_QUARANTINED)
                 return 0;
         return df__replay(eng, st, out, committed, now);
@@ -2937,7 +2960,8 @@ static int df__apply_start(df__engine_t *eng, df__exec_state_t *st, const df__ev
 /* DF__EV_STOP: the execution ends STOPPED; its running children are stopped
  * too (a STOP keyed by each child id, on the child's partition, behind the
  * START this execution sent it). */
-static int df__apply_stop(df__exec_state_t *st, const df__event_t *ev, const df__engine_out_t *out, int64_t now)
+static int df__apply_stop(df__engine_t *eng, df__exec_state_t *st, const df__event_t *ev,
+                          const df__engine_out_t *out, int64_t now)
 {
         const char *reason = ev->error && *ev->error ? ev->error : "stopped";
         int i;
@@ -2963,7 +2987,7 @@ static int df__apply_stop(df__exec_state_t *st, const df__event_t *ev, const df_
                 }
                 free(why);
         }
-        if (df__emit_result(out, st, now))
+        if (df__emit_result(eng, out, st, now))
                 return -1;
         return df__emit_reply(out, ev, DF_OK, NULL, now);
 }
@@ -2990,6 +3014,169 @@ static int df__stop_placeholder(df__exec_state_t *st, const df__event_t *ev, con
         return df__emit_reply(out, ev, DF_OK, NULL, now);
 }
 
+/* DF__EV_PAUSE: no handler and no step runs until a RESUME; events that
+ * arrive meanwhile are applied to the operations (a timer fired, a
+ * callback completed, a child ended) and take effect at the resume's
+ * replay, so none is lost and a timer due during the pause is honoured. */
+static int df__apply_pause(df__exec_state_t *st, const df__event_t *ev, const df__engine_out_t *out, int64_t now)
+{
+        char *msg;
+        if (st->exec.status == DF__ES_PAUSED)
+                return df__emit_reply(out, ev, DF_OK, "already paused", now);
+        msg = df__asprintf("paused: %s", ev->error && *ev->error ? ev->error : "by an operator");
+        df__set_str(&st->exec.error, msg ? msg : "paused");
+        free(msg);
+        df__exec_touch(st, DF__ES_PAUSED, now);
+        df__log(DF__LOG_INFO, "execution %s: %s", st->exec.execution_id, st->exec.error);
+        return df__emit_reply(out, ev, DF_OK, NULL, now);
+}
+
+/* Restart rule: the point is a top-level operation.  A child context's,
+ * branch's or item's result is checkpointed as one unit (its parent
+ * records it whole and never re-enters a completed child), so a failure
+ * inside one reruns the whole top-level operation around it. */
+static int df__restart_point(const df__exec_state_t *st, const char *want, int *from, char *why, size_t why_size)
+{
+        int i;
+        if (want && *want) {
+                if (!df__op_id_valid(want)) {
+                        snprintf(why, why_size, "operation id \"%.40s\" is malformed (a top-level id: 1, 2, ...)",
+                                 want);
+                        return -1;
+                }
+                if (strchr(want, '.')) {
+                        snprintf(why, why_size,
+                                 "operation %.40s is inside a child context, branch or map item: restart from its "
+                                 "top-level operation %d (a child's result is checkpointed as one unit, so the "
+                                 "whole child reruns)",
+                                 want, atoi(want));
+                        return -1;
+                }
+                *from = atoi(want);
+                if (*from > st->n_top + 1) {
+                        snprintf(why, why_size, "operation %d does not exist: the execution has operations 1..%d",
+                                 *from, st->n_top);
+                        return -1;
+                }
+                return 0;
+        }
+        for (i = 1; i <= st->n_top; i++) {
+                const df__op_rec_t *op = df__exec_state_op(st, i);
+                if (!op || op->status != DF__OS_SUCCEEDED)
+                        break;
+        }
+        *from = i; /* the first that did not succeed; n_top + 1: all kept, the handler runs on */
+        return 0;
+}
+
+/* Append one line to the execution's run log (bounded: the oldest lines go). */
+static void df__run_log_add(df__exec_rec_t *e, const char *line)
+{
+        const char *old = e->run_log ? e->run_log : "";
+        size_t keep = strlen(old), max = 16384;
+        char *all;
+        while (keep + strlen(line) + 2 > max && keep) {
+                const char *nl = strchr(old, '\n');
+                if (!nl)
+                        keep = 0, old = "";
+                else
+                        keep -= (size_t)(nl + 1 - old), old = nl + 1;
+        }
+        all = df__asprintf("%.*s%s%s", (int)keep, old, keep ? "\n" : "", line);
+        if (all) {
+                free(e->run_log);
+                e->run_log = all;
+        }
+}
+
+/* DF__EV_RESTART: a FAILED, STOPPED or TIMED_OUT execution runs again from
+ * a top-level operation (op_id; "" = its first one that did not succeed):
+ * the operations before it are kept byte for byte, it and every one after
+ * it are discarded (tombstoned) and run afresh, with a fresh set of
+ * attempts.  Timers armed by the earlier run are no-ops (Event.run).  The
+ * run log says when, from where, what was discarded and why. */
+static int df__apply_restart(df__engine_t *eng, df__exec_state_t *st, const df__event_t *ev,
+                             const df__engine_out_t *out, int committed, int64_t now)
+{
+        df__exec_rec_t *e = &st->exec;
+        char why[512], names[400] = "", when[32];
+        int from, i, n, was = e->status;
+        size_t nl = 0;
+        char *line;
+        time_t secs;
+        struct tm tm;
+
+        if (was != DF__ES_FAILED && was != DF__ES_STOPPED && was != DF__ES_TIMED_OUT) {
+                snprintf(why, sizeof(why),
+                         "only a FAILED, STOPPED or TIMED_OUT execution can be restarted; this one is %s%s",
+                         df__exec_status_name(was),
+                         was == DF__ES_NONDETERMINISM || was == DF__ES_QUARANTINED || was == DF__ES_PAUSED ||
+                                         was == DF__ES_VERSION_MISSING
+                                 ? " (resume it)"
+                                 : was == DF__ES_SUCCEEDED ? "" : " (stop it first)");
+                return df__emit_reply(out, ev, DF_ERR_STATE, why, now);
+        }
+        if (df__restart_point(st, ev->op_id, &from, why, sizeof(why)))
+                return df__emit_reply(out, ev, DF_ERR_INVALID_ARG, why, now);
+        for (i = from; i <= st->n_top && nl < sizeof(names) - 64; i++) {
+                const df__op_rec_t *op = df__exec_state_op(st, i);
+                nl += (size_t)snprintf(names + nl, sizeof(names) - nl, "%s%d %s", i > from ? ", " : "", i,
+                                       op && op->name ? op->name : "?");
+        }
+        if (i <= st->n_top)
+                snprintf(names + nl, sizeof(names) - nl, ", ...");
+        n = df__exec_state_discard_from(st, from);
+        if (n < 0)
+                return -1;
+        e->run++;
+        secs = (time_t)(now / 1000);
+        gmtime_r(&secs, &tm);
+        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+        line = df__asprintf("run %d at %s.%03dZ: restarted from operation %d; %d operation(s) discarded%s%s%s; "
+                            "it was %s: %s; reason: %s",
+                            e->run, when, (int)(now % 1000), from, n, *names ? " (" : "", names, *names ? ")" : "",
+                            df__exec_status_name(was), e->error && *e->error ? e->error : "-",
+                            ev->error && *ev->error ? ev->error : "restarted by an operator");
+        if (!line)
+                return -1;
+        df__run_log_add(e, line);
+        df__log(DF__LOG_INFO, "execution %s: %s", e->execution_id, line);
+        free(line);
+        df__set_str(&e->error, "");
+        df__buf_clear(&e->output);
+        e->crash_count = 0;
+        df__set_str(&e->crash_op, "");
+        e->crash_attempt = 0;
+        e->op_count = st->n_top;
+        df__exec_touch(st, DF__ES_RUNNING, now);
+        if (df__emit_reply(out, ev, DF_OK, NULL, now))
+                return -1;
+        return df__replay(eng, st, out, committed, now);
+}
+
+/* DF__EV_PURGE (an operator) or a RETENTION timer: a finished execution's
+ * records are tombstoned in <prefix>.state and its store; the id may be
+ * started again as new. */
+static int df__apply_purge(df__exec_state_t *st, const df__event_t *ev, const df__engine_out_t *out, int64_t now)
+{
+        char why[256];
+        char *id;
+        if (!df__exec_status_terminal(st->exec.status)) {
+                snprintf(why, sizeof(why), "only a finished execution can be purged; this one is %s (stop it first)",
+                         df__exec_status_name(st->exec.status));
+                return df__emit_reply(out, ev, DF_ERR_STATE, why, now);
+        }
+        id = df__strdup0(st->exec.execution_id);
+        if (!id || df__exec_state_purge(st)) {
+                free(id);
+                return -1;
+        }
+        df__log(DF__LOG_INFO, "execution %s: purged (%s)", id,
+                ev->type == DF__EV_TIMER ? "its retention.ms is over" : "by an operator");
+        free(id);
+        return df__emit_reply(out, ev, DF_OK, NULL, now);
+}
+
 int df__engine_apply(df__engine_t *eng, df__exec_state_t *st, const df__event_t *ev, const df__engine_out_t *out,
                      int committed)
 {
@@ -3005,6 +3192,15 @@ int df__engine_apply(df__engine_t *eng, df__exec_state_t *st, const df__event_t 
                 return df__stop_placeholder(st, ev, out, now);
         if (!st->exists || !*st->exec.workflow)
                 return df__emit_reply(out, ev, DF_ERR_NOT_FOUND, "no such execution", now);
+        if (ev->type == DF__EV_RESTART)
+                return df__apply_restart(eng, st, ev, out, committed, now);
+        if (ev->type == DF__EV_PURGE)
+                return df__apply_purge(st, ev, out, now);
+        if (ev->type == DF__EV_TIMER && ev->timer_kind == DF__TK_RETENTION) {
+                if (!df__exec_status_terminal(st->exec.status) || ev->run != st->exec.run)
+                        return 0; /* restarted since: its own end arms another */
+                return df__apply_purge(st, ev, out, now);
+        }
         if (df__exec_status_terminal(st->exec.status) && ev->type != DF__EV_CALLBACK)
                 return df__emit_reply(out, ev, DF_ERR_FINISHED, "execution already finished", now);
         switch (ev->type) {
@@ -3021,7 +3217,7 @@ int df__engine_apply(df__engine_t *eng, df__exec_state_t *st, const df__event_t 
                         return -1;
                 break;
         case DF__EV_STOP:
-                return df__apply_stop(st, ev, out, now);
+                return df__apply_stop(eng, st, ev, out, now);
         case DF__EV_CONTINUE:
                 replay = 1;
                 if (df__emit_reply(out, ev, DF_OK, NULL, now))
@@ -3029,6 +3225,8 @@ int df__engine_apply(df__engine_t *eng, df__exec_state_t *st, const df__event_t 
                 break;
         case DF__EV_RESUME:
                 return df__apply_resume(eng, st, ev, out, committed, now);
+        case DF__EV_PAUSE:
+                return df__apply_pause(st, ev, out, now);
         default:
                 return df__emit_reply(out, ev, DF_ERR_INVALID_ARG, "unknown event type", now);
         }

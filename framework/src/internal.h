@@ -67,6 +67,10 @@ typedef struct df__exec_state {
         int n_top;           /* highest top-level id ("1".."n_top") */
         df__map_t *index;
         size_t rec_bytes;    /* history bytes: input, results and errors recorded (history.max.bytes) */
+        /* Keys whose records go (a restart's discarded operations, a purge):
+         * tombstones written first at the next flush. */
+        char **dead;
+        int n_dead, cap_dead;
 } df__exec_state_t;
 
 df__exec_state_t *df__exec_state_new(void);
@@ -80,6 +84,14 @@ df__op_rec_t *df__exec_state_op(const df__exec_state_t *st, int id);
 df__op_rec_t *df__exec_state_find(const df__exec_state_t *st, const char *op_id);
 /** Mark the operation with this id dirty (to be flushed). */
 void df__exec_state_touch(df__exec_state_t *st, const char *op_id);
+/** Drop top-level operation first_top and every one after it, with all
+ * operations nested in them (a restart from first_top): their keys are
+ * tombstoned at the next flush, n_top becomes first_top - 1.  The number
+ * dropped, or -1 (ENOMEM). */
+int df__exec_state_discard_from(df__exec_state_t *st, int first_top);
+/** Drop the execution and all its operations (a purge): every key is
+ * tombstoned at the next flush; st->exists becomes 0.  0 or -1 (ENOMEM). */
+int df__exec_state_purge(df__exec_state_t *st);
 /** 1 if op_id is "<n>(.<n>)*" with each n in 1..DF__OP_INDEX_MAX, at most
  * DF__OP_DEPTH_MAX deep. */
 int df__op_id_valid(const char *op_id);
@@ -139,6 +151,8 @@ df_err_t df__engine_unregister_version(df__engine_t *eng, const char *name, int 
 void df__engine_set_threads(df__engine_t *eng, int n);
 /** History limits per execution: most operations, most recorded bytes. */
 void df__engine_set_limits(df__engine_t *eng, int max_ops, int64_t max_bytes);
+/** retention.ms: a finished execution is purged this long after it ended (a RETENTION timer); 0: never. */
+void df__engine_set_retention(df__engine_t *eng, int64_t ms);
 /** An execution that this many worker processes died while processing
  * (crash events) is QUARANTINED; default 5 ("execution.max.crashes"). */
 void df__engine_set_max_crashes(df__engine_t *eng, int n);

@@ -356,6 +356,8 @@ static df_err_t df__topics_create(const df_conf_t *conf, df__topics_t *t, char *
                         rd_kafka_NewTopic_set_config(nt[i], "min.insync.replicas", "1");
                 if (compact[i])
                         rd_kafka_NewTopic_set_config(nt[i], "min.compaction.lag.ms", "0");
+                if (i == 3) /* results: results.retention.ms */
+                        rd_kafka_NewTopic_set_config(nt[i], "retention.ms", df_conf_get(conf, "results.retention.ms"));
         }
         q = rd_kafka_queue_new(rk);
         opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);

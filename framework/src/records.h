@@ -42,6 +42,10 @@ typedef enum df__event_type {
         DF__EV_RESUME = 6,    /* operator: run a QUARANTINED / NONDETERMINISM execution again */
         DF__EV_CHILD_DONE = 7, /* an invoked child execution ended: op_id = the parent's INVOKE operation,
                                 * child_id, status (the child's df__exec_status_t), input = its output, error */
+        DF__EV_PAUSE = 8,     /* operator: run no handler and no step until resumed (events still recorded) */
+        DF__EV_RESTART = 9,   /* operator: a FAILED / STOPPED / TIMED_OUT execution runs again from a
+                               * top-level operation (op_id; "" = its first failed one); error = who, why */
+        DF__EV_PURGE = 10,    /* operator (or its retention timer): a finished execution's records go */
         /* Schedules (schedule.c), keyed by the schedule key "schedule:<name>"; 20 on, so that
          * the types of executions may grow below them. */
         DF__EV_SCHEDULE_CREATE = 20,   /* input = an encoded Schedule record: the definition */
@@ -58,6 +62,7 @@ typedef enum df__timer_kind {
         DF__TK_RETRY = 1,        /* a step's backoff delay is over */
         DF__TK_CB_TIMEOUT = 2,   /* a callback's timeout */
         DF__TK_CB_HEARTBEAT = 3, /* a callback's heartbeat timeout */
+        DF__TK_RETENTION = 5,    /* a finished execution's retention.ms is over: purge it (seq = its run) */
         DF__TK_VERSION = 4,      /* look again for the workflow version of a VERSION_MISSING execution
                                   * (op_id "", seq = the execution's park_seq) */
 } df__timer_kind_t;
@@ -87,6 +92,7 @@ typedef struct df__event {
         int32_t status;        /* CHILD_DONE: the child's terminal df__exec_status_t */
         char *link;            /* START of a scheduled run: the schedule's key (its end is reported
                                 * there); SCHEDULE_RUN_DONE: the run's execution id */
+        int32_t run;           /* TIMER: the execution's run that armed it (a restart discards the others) */
 } df__event_t;
 
 /* ---- <prefix>.state: changelog, key = execution id ---- */
@@ -104,6 +110,8 @@ typedef enum df__exec_status {
         DF__ES_VERSION_MISSING = 9, /* its workflow version is not registered on the worker that owns it:
                                      * parked, events still recorded; goes on by itself once a worker
                                      * that has the version processes it (a retry timer, any event) */
+        DF__ES_PAUSED = 10,         /* an operator paused it: no handler, no step; events still recorded,
+                                     * taking effect on resume */
 } df__exec_status_t;
 
 typedef struct df__exec_rec {
@@ -126,6 +134,8 @@ typedef struct df__exec_rec {
         char *parent_op;       /* invoked child: the parent's INVOKE operation id */
         int64_t park_seq;      /* VERSION_MISSING: generation of its retry timer */
         char *schedule;        /* a scheduled run: the schedule's key, told when the run ends; "" if none */
+        int32_t run;           /* restarts so far (a timer of an earlier run is a no-op) */
+        char *run_log;         /* one line per restart: when, who/why, from which operation, what was discarded */
 } df__exec_rec_t;
 
 /* ---- <prefix>.state: changelog, key = execution id + "/" + op id ---- */

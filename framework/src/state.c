@@ -52,7 +52,75 @@ void df__exec_state_free(void *p)
         free(st->ops);
         free(st->op_dirty);
         df__map_destroy(st->index, NULL);
+        for (i = 0; i < st->n_dead; i++)
+                free(st->dead[i]);
+        free(st->dead);
         free(st);
+}
+
+static size_t df__op_bytes(const df__op_rec_t *op)
+{
+        return op->result.len + (op->error ? strlen(op->error) : 0);
+}
+
+static int df__state_bury(df__exec_state_t *st, const char *op_id)
+{
+        char *key;
+        if (st->n_dead == st->cap_dead) {
+                int cap = st->cap_dead ? st->cap_dead * 2 : 16;
+                char **d = realloc(st->dead, (size_t)cap * sizeof(*d));
+                if (!d)
+                        return -1;
+                st->dead = d;
+                st->cap_dead = cap;
+        }
+        key = op_id ? df__asprintf("%s/%s", st->exec.execution_id, op_id) : df__strdup0(st->exec.execution_id);
+        if (!key)
+                return -1;
+        st->dead[st->n_dead++] = key;
+        return 0;
+}
+
+int df__exec_state_discard_from(df__exec_state_t *st, int first_top)
+{
+        int i, kept = 0, dropped = 0, err = 0;
+
+        for (i = 0; i < st->n_ops; i++) {
+                df__op_rec_t *op = st->ops[i];
+                if (atoi(op->op_id) >= first_top) {
+                        if (df__state_bury(st, op->op_id))
+                                return -1;
+                        st->rec_bytes -= df__op_bytes(op);
+                        df__op_clear(op);
+                        free(op);
+                        dropped++;
+                        continue;
+                }
+                st->ops[kept] = op;
+                st->op_dirty[kept] = st->op_dirty[i];
+                kept++;
+        }
+        st->n_ops = kept;
+        df__map_clear(st->index, NULL);
+        for (i = 0; i < st->n_ops; i++) {
+                df__map_put(st->index, st->ops[i]->op_id, (void *)(intptr_t)(i + 1), &err);
+                if (err)
+                        return -1;
+        }
+        if (st->n_top >= first_top)
+                st->n_top = first_top - 1;
+        return dropped;
+}
+
+int df__exec_state_purge(df__exec_state_t *st)
+{
+        if (df__state_bury(st, NULL) || df__exec_state_discard_from(st, 1) < 0)
+                return -1;
+        df__exec_clear(&st->exec);
+        st->exists = 0;
+        st->exec_dirty = 0;
+        st->rec_bytes = 0;
+        return 0;
 }
 
 int df__op_id_valid(const char *op_id)
@@ -83,10 +151,6 @@ int df__op_id_valid(const char *op_id)
         }
 }
 
-static size_t df__op_bytes(const df__op_rec_t *op)
-{
-        return op->result.len + (op->error ? strlen(op->error) : 0);
-}
 
 int df__exec_state_put_op(df__exec_state_t *st, df__op_rec_t *op)
 {
@@ -247,6 +311,17 @@ int df__state_flush_dirty(df__exec_state_t *st, df__state_put_fn put, void *opaq
         char key[DF__OP_ID_MAX + 256];
         int i;
 
+        /* tombstones first: an operation re-created after its discard (a
+         * restart's re-run) is written behind its tombstone */
+        for (i = 0; i < st->n_dead; i++) {
+                if (put(opaque, st->dead[i], NULL)) {
+                        df__errf(errstr, errstr_size, "cannot delete %s", st->dead[i]);
+                        return -1;
+                }
+        }
+        for (i = 0; i < st->n_dead; i++)
+                free(st->dead[i]);
+        st->n_dead = 0;
         for (i = 0; i < st->n_ops; i++) {
                 if (!st->op_dirty[i] || !st->ops[i])
                         continue;

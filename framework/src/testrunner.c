@@ -176,6 +176,7 @@ void df_test_set_history_limits(df_test_t *t, int max_operations, int64_t max_by
         df__engine_set_limits(t->eng, max_operations, max_bytes);
 }
 
+
 int64_t df_test_now(const df_test_t *t)
 {
         return t->now;
@@ -731,6 +732,41 @@ df_err_t df_test_resume(df_test_t *t, const char *execution_id)
         return df__request(t, &ev);
 }
 
+df_err_t df_test_pause(df_test_t *t, const char *execution_id)
+{
+        df__event_t ev;
+        memset(&ev, 0, sizeof(ev));
+        ev.type = DF__EV_PAUSE;
+        ev.execution_id = (char *)execution_id;
+        ev.error = "paused by test";
+        return df__request(t, &ev);
+}
+
+df_err_t df_test_restart(df_test_t *t, const char *execution_id, const char *from_op, const char *reason)
+{
+        df__event_t ev;
+        memset(&ev, 0, sizeof(ev));
+        ev.type = DF__EV_RESTART;
+        ev.execution_id = (char *)execution_id;
+        ev.op_id = (char *)(from_op ? from_op : "");
+        ev.error = (char *)(reason ? reason : "restarted by test");
+        return df__request(t, &ev);
+}
+
+df_err_t df_test_purge(df_test_t *t, const char *execution_id)
+{
+        df__event_t ev;
+        memset(&ev, 0, sizeof(ev));
+        ev.type = DF__EV_PURGE;
+        ev.execution_id = (char *)execution_id;
+        return df__request(t, &ev);
+}
+
+void df_test_set_retention(df_test_t *t, int64_t ms)
+{
+        df__engine_set_retention(t->eng, ms);
+}
+
 /* ---- inspection ---- */
 
 static df__exec_state_t *df__inspect(df_test_t *t, const char *execution_id)
@@ -750,6 +786,14 @@ static df__exec_state_t *df__inspect(df_test_t *t, const char *execution_id)
                 return NULL;
         }
         return t->inspect;
+}
+
+int df_test_run_count(df_test_t *t, const char *execution_id, const char **run_log)
+{
+        df__exec_state_t *st = df__inspect(t, execution_id);
+        if (run_log)
+                *run_log = st && st->exec.run_log ? st->exec.run_log : "";
+        return st ? st->exec.run : -1;
 }
 
 const char *df_test_status(df_test_t *t, const char *execution_id)

@@ -291,11 +291,11 @@ int df__exec_status_terminal(int s)
 
 static const char *const df__es_names[] = {"PENDING", "RUNNING", "SUSPENDED", "SUCCEEDED",
                                            "FAILED",  "TIMED_OUT", "STOPPED", "NONDETERMINISM",
-                                           "QUARANTINED", "VERSION_MISSING"};
+                                           "QUARANTINED", "VERSION_MISSING", "PAUSED"};
 
 const char *df__exec_status_name(int s)
 {
-        if (s < 0 || s > DF__ES_VERSION_MISSING)
+        if (s < 0 || s > DF__ES_PAUSED)
                 return "UNKNOWN";
         return df__es_names[s];
 }
@@ -303,7 +303,7 @@ const char *df__exec_status_name(int s)
 int df__exec_status_parse(const char *s)
 {
         int i;
-        for (i = 0; i <= DF__ES_VERSION_MISSING; i++)
+        for (i = 0; i <= DF__ES_PAUSED; i++)
                 if (!strcasecmp(s, df__es_names[i]))
                         return i;
         return -1;

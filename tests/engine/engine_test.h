@@ -112,5 +112,6 @@ Suite *suite_condition(void);
 Suite *suite_versions(void);
 Suite *suite_limits(void);
 Suite *suite_log(void);
+Suite *suite_steer(void);
 
 #endif

@@ -167,6 +167,7 @@ int main(void)
         srunner_add_suite(sr, suite_versions());
         srunner_add_suite(sr, suite_limits());
         srunner_add_suite(sr, suite_log());
+        srunner_add_suite(sr, suite_steer());
         srunner_run_all(sr, CK_NORMAL);
         failed = srunner_ntests_failed(sr);
         srunner_free(sr);

@@ -74,6 +74,25 @@ DF_EXPORT df_err_t df_test_stop(df_test_t *t, const char *execution_id);
 /** Resume a NONDETERMINISM or QUARANTINED execution (after a code fix); on
  * a running or suspended one it forces a replay.  DF_OK, DF_ERR_FINISHED. */
 DF_EXPORT df_err_t df_test_resume(df_test_t *t, const char *execution_id);
+/** Pause an execution (PAUSED: no handler, no step; events still recorded,
+ * applied on df_test_resume).  DF_OK (also when paused already),
+ * DF_ERR_FINISHED, DF_ERR_NOT_FOUND. */
+DF_EXPORT df_err_t df_test_pause(df_test_t *t, const char *execution_id);
+/** Restart a FAILED, STOPPED or TIMED_OUT execution from the top-level
+ * operation from_op ("1", "2", ...; NULL or "": its first one that did not
+ * succeed), as df_client_restart.  DF_OK, DF_ERR_STATE (not restartable),
+ * DF_ERR_INVALID_ARG (from_op nested or beyond the history), DF_ERR_NOT_FOUND. */
+DF_EXPORT df_err_t df_test_restart(df_test_t *t, const char *execution_id, const char *from_op,
+                                   const char *reason);
+/** Purge a finished execution (its records tombstoned; the id may start
+ * again).  DF_OK, DF_ERR_STATE (not finished), DF_ERR_NOT_FOUND. */
+DF_EXPORT df_err_t df_test_purge(df_test_t *t, const char *execution_id);
+/** retention.ms of the test runner's worker (default 0: keep for ever, so
+ * that df_test_advance never purges what a test inspects). */
+DF_EXPORT void df_test_set_retention(df_test_t *t, int64_t ms);
+/** Restarts of the execution so far (-1 if unknown) and, in *run_log (may
+ * be NULL; owned by t), one line per restart. */
+DF_EXPORT int df_test_run_count(df_test_t *t, const char *execution_id, const char **run_log);
 /** Crash before the commit of the nth delivery from now (1 = the next one). */
 DF_EXPORT void df_test_crash_next(df_test_t *t, int nth);
 /**
@@ -123,7 +142,7 @@ DF_EXPORT size_t df_test_executions(df_test_t *t, const char *const **ids);
 /* ---- inspection (strings and bytes owned by t, valid until its next call) ---- */
 
 /** "RUNNING", "SUSPENDED", "SUCCEEDED", "FAILED", "STOPPED", "NONDETERMINISM", "QUARANTINED",
- * "VERSION_MISSING", or NULL if unknown. */
+ * "VERSION_MISSING", "PAUSED", or NULL if unknown. */
 DF_EXPORT const char *df_test_status(df_test_t *t, const char *execution_id);
 DF_EXPORT df_err_t df_test_output(df_test_t *t, const char *execution_id, df_bytes_t *out);
 DF_EXPORT const char *df_test_error(df_test_t *t, const char *execution_id);
