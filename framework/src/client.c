@@ -657,7 +657,8 @@ _Static_assert(DF_EXEC_PENDING == (int)DF__ES_PENDING && DF_EXEC_RUNNING == (int
                        DF_EXEC_FAILED == (int)DF__ES_FAILED && DF_EXEC_TIMED_OUT == (int)DF__ES_TIMED_OUT &&
                        DF_EXEC_STOPPED == (int)DF__ES_STOPPED && DF_EXEC_NONDETERMINISM == (int)DF__ES_NONDETERMINISM &&
                        DF_EXEC_QUARANTINED == (int)DF__ES_QUARANTINED &&
-                       DF_EXEC_VERSION_MISSING == (int)DF__ES_VERSION_MISSING,
+                       DF_EXEC_VERSION_MISSING == (int)DF__ES_VERSION_MISSING &&
+                       DF_EXEC_PAUSED == (int)DF__ES_PAUSED,
                "df_exec_status_t is the changelog's status");
 _Static_assert(DF_OP_TYPE_STEP == (int)DF__OP_STEP && DF_OP_TYPE_WAIT == (int)DF__OP_WAIT &&
                        DF_OP_TYPE_CALLBACK == (int)DF__OP_CALLBACK && DF_OP_TYPE_CHILD == (int)DF__OP_CHILD &&

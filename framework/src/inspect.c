@@ -26,7 +26,8 @@ _Static_assert(DF_EVENT_START == (int)DF__EV_START && DF_EVENT_TIMER == (int)DF_
 _Static_assert(DF_TIMER_KIND_WAIT == (int)DF__TK_WAIT && DF_TIMER_KIND_RETRY == (int)DF__TK_RETRY &&
                        DF_TIMER_KIND_CALLBACK_TIMEOUT == (int)DF__TK_CB_TIMEOUT &&
                        DF_TIMER_KIND_HEARTBEAT_TIMEOUT == (int)DF__TK_CB_HEARTBEAT &&
-                       DF_TIMER_KIND_VERSION == (int)DF__TK_VERSION,
+                       DF_TIMER_KIND_VERSION == (int)DF__TK_VERSION &&
+                       DF_TIMER_KIND_RETENTION == (int)DF__TK_RETENTION,
                "df_timer_kind_t is the event's timer kind");
 _Static_assert(DF_CALLBACK_SUCCESS == (int)DF__CB_SUCCESS && DF_CALLBACK_FAILURE == (int)DF__CB_FAILURE &&
                        DF_CALLBACK_HEARTBEAT == (int)DF__CB_HEARTBEAT,
@@ -59,19 +60,21 @@ const char *df_record_type_name(df_record_type_t type)
 const char *df_event_type_name(df_event_type_t type)
 {
         static const char *const names[] = {"START",    "TIMER", "CALLBACK", "STOP",
-                                            "CONTINUE", "CRASH", "RESUME",   "CHILD_DONE"};
+                                            "CONTINUE", "CRASH", "RESUME",   "CHILD_DONE",
+                                            "PAUSE",    "RESTART", "PURGE"};
         static const char *const sched[] = {"SCHEDULE_CREATE", "SCHEDULE_PAUSE", "SCHEDULE_RESUME",
                                             "SCHEDULE_DELETE", "SCHEDULE_TRIGGER", "SCHEDULE_FIRE",
                                             "SCHEDULE_RUN_DONE"};
         if ((int)type >= DF_EVENT_SCHEDULE_CREATE && (int)type <= DF_EVENT_SCHEDULE_RUN_DONE)
                 return sched[type - DF_EVENT_SCHEDULE_CREATE];
-        return (int)type >= 0 && (int)type <= DF_EVENT_CHILD_DONE ? names[type] : "UNKNOWN";
+        return (int)type >= 0 && (int)type <= DF_EVENT_PURGE ? names[type] : "UNKNOWN";
 }
 
 const char *df_timer_kind_name(df_timer_kind_t kind)
 {
-        static const char *const names[] = {"WAIT", "RETRY", "CALLBACK_TIMEOUT", "HEARTBEAT_TIMEOUT", "VERSION"};
-        return (int)kind >= 0 && (int)kind <= DF_TIMER_KIND_VERSION ? names[kind] : "UNKNOWN";
+        static const char *const names[] = {"WAIT",    "RETRY",    "CALLBACK_TIMEOUT", "HEARTBEAT_TIMEOUT",
+                                            "VERSION", "RETENTION"};
+        return (int)kind >= 0 && (int)kind <= DF_TIMER_KIND_RETENTION ? names[kind] : "UNKNOWN";
 }
 
 /* ---------------- the views ---------------- */

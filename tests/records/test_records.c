@@ -321,7 +321,10 @@ START_TEST(test_hostile_bytes_refused)
         free(b.data);
         ck_assert_str_eq(df_record_type_name((df_record_type_t)99), "UNKNOWN");
         ck_assert_str_eq(df_event_type_name((df_event_type_t)-1), "UNKNOWN");
-        ck_assert_str_eq(df_timer_kind_name((df_timer_kind_t)4), "UNKNOWN");
+        ck_assert_str_eq(df_timer_kind_name((df_timer_kind_t)5), "RETENTION");
+        ck_assert_str_eq(df_timer_kind_name((df_timer_kind_t)6), "UNKNOWN");
+        ck_assert_str_eq(df_event_type_name((df_event_type_t)9), "RESTART");
+        ck_assert_str_eq(df_event_type_name((df_event_type_t)11), "UNKNOWN");
 }
 END_TEST
 

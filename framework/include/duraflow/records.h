@@ -84,6 +84,10 @@ typedef enum df_event_type {
         DF_EVENT_RESUME = 6,   /* an operator runs a QUARANTINED / NONDETERMINISM execution again */
         DF_EVENT_CHILD_DONE = 7, /* an invoked child execution ended: op_id = the parent's INVOKE operation,
                                   * child_execution_id, child_status, input = its output, error */
+        DF_EVENT_PAUSE = 8,      /* an operator pauses it: error = the reason */
+        DF_EVENT_RESTART = 9,    /* an operator restarts it: op_id = the top-level operation ("" = the first
+                                  * that did not succeed), error = who / why */
+        DF_EVENT_PURGE = 10,     /* an operator purges a finished execution */
         /* a schedule's (key "schedule:<name>", runtime.h's schedules) */
         DF_EVENT_SCHEDULE_CREATE = 20,   /* input: the definition, an encoded Schedule record */
         DF_EVENT_SCHEDULE_PAUSE = 21,
@@ -94,7 +98,7 @@ typedef enum df_event_type {
         DF_EVENT_SCHEDULE_RUN_DONE = 26, /* a run ended: link = the run, seq = its status */
 } df_event_type_t;
 /** "START", "TIMER", "CALLBACK", "STOP", "CONTINUE", "CRASH", "RESUME",
- * "CHILD_DONE", "SCHEDULE_CREATE", ..., "SCHEDULE_RUN_DONE"; "UNKNOWN" for
+ * "CHILD_DONE", "PAUSE", "RESTART", "PURGE", "SCHEDULE_CREATE", ..., "SCHEDULE_RUN_DONE"; "UNKNOWN" for
  * another value.  Static. */
 DF_EXPORT const char *df_event_type_name(df_event_type_t type);
 
@@ -106,8 +110,10 @@ typedef enum df_timer_kind {
         DF_TIMER_KIND_HEARTBEAT_TIMEOUT = 3, /* a callback's heartbeat timeout */
         DF_TIMER_KIND_VERSION = 4,           /* look again for the workflow version of a VERSION_MISSING
                                               * execution (op_id "", seq = the generation it was parked with) */
+        DF_TIMER_KIND_RETENTION = 5,         /* a finished execution's retention.ms is over: it is purged
+                                              * (op_id "", seq = its run) */
 } df_timer_kind_t;
-/** "WAIT", "RETRY", "CALLBACK_TIMEOUT", "HEARTBEAT_TIMEOUT", "VERSION";
+/** "WAIT", "RETRY", "CALLBACK_TIMEOUT", "HEARTBEAT_TIMEOUT", "VERSION", "RETENTION";
  * "UNKNOWN" for another value.  Static. */
 DF_EXPORT const char *df_timer_kind_name(df_timer_kind_t kind);
 

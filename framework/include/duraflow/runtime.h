@@ -326,7 +326,7 @@ DF_EXPORT df_err_t df_timer_cancel_async(df_client_t *c, const char *timer_id, c
 /* ---------------- reading executions (typed) ---------------- */
 
 /** An execution's status.  Values are stable (they are what the changelog
- * records); more will be added (PAUSED): treat a value you do not know as
+ * records); more may be added: treat a value you do not know as
  * "not finished" and print it with df_exec_status_name. */
 typedef enum df_exec_status {
         DF_EXEC_ANY = -1, /* only as a filter of df_client_list: every status */
@@ -341,10 +341,12 @@ typedef enum df_exec_status {
         DF_EXEC_QUARANTINED = 8,    /* kept killing workers (or could not be processed): parked, resumable */
         DF_EXEC_VERSION_MISSING = 9, /* its workflow version is not registered where it runs: parked, goes on
                                       * by itself once a worker that has the version processes it */
+        DF_EXEC_PAUSED = 10,         /* an operator paused it (df_client_pause): nothing runs; events are
+                                      * recorded and take effect at df_client_resume */
 } df_exec_status_t;
 
 /** "PENDING", "RUNNING", "SUSPENDED", "SUCCEEDED", "FAILED", "TIMED_OUT",
- * "STOPPED", "NONDETERMINISM", "QUARANTINED", "VERSION_MISSING"; "UNKNOWN" for another value.
+ * "STOPPED", "NONDETERMINISM", "QUARANTINED", "VERSION_MISSING", "PAUSED"; "UNKNOWN" for another value.
  * Static. */
 DF_EXPORT const char *df_exec_status_name(df_exec_status_t status);
 /** The status named name (case-insensitive, as df_exec_status_name spells
