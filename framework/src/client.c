@@ -647,6 +647,61 @@ df_err_t df_client_stop(df_client_t *c, const char *execution_id, const char *re
         return df__send(c, &ev, 1, errstr, errstr_size);
 }
 
+/* PAUSE, RESUME, RESTART, PURGE: an operator's request, with the reply. */
+static df_err_t df__control(df_client_t *c, const char *what, int type, const char *execution_id,
+                            const char *op_id, const char *reason, char *errstr, size_t errstr_size)
+{
+        df__event_t ev;
+        char e[400];
+        df_err_t rc;
+        if (!c) {
+                df__errf(errstr, errstr_size, "%s: NULL client", what);
+                return DF_ERR_INVALID_ARG;
+        }
+        if ((rc = df_execution_id_check(execution_id, e, sizeof(e))) != DF_OK) {
+                df__errf(errstr, errstr_size, "%s: %s", what, e);
+                return rc;
+        }
+        if ((rc = df__text_check(what, "the reason", reason, DF_MESSAGE_MAX, errstr, errstr_size)) != DF_OK)
+                return rc;
+        if (op_id && *op_id && !df__op_id_valid(op_id)) {
+                char q[100];
+                df__errf(errstr, errstr_size, "%s: operation id \"%s\" is malformed (a top-level id: 1, 2, ...)",
+                         what, df__quote(q, sizeof(q), op_id));
+                return DF_ERR_INVALID_ARG;
+        }
+        memset(&ev, 0, sizeof(ev));
+        ev.type = type;
+        ev.execution_id = (char *)execution_id;
+        ev.op_id = (char *)(op_id ? op_id : "");
+        ev.error = (char *)(reason ? reason : "");
+        return df__send(c, &ev, 1, errstr, errstr_size);
+}
+
+df_err_t df_client_pause(df_client_t *c, const char *execution_id, const char *reason, char *errstr,
+                         size_t errstr_size)
+{
+        return df__control(c, "pause", DF__EV_PAUSE, execution_id, NULL, reason ? reason : "paused by client",
+                           errstr, errstr_size);
+}
+
+df_err_t df_client_resume(df_client_t *c, const char *execution_id, char *errstr, size_t errstr_size)
+{
+        return df__control(c, "resume", DF__EV_RESUME, execution_id, NULL, NULL, errstr, errstr_size);
+}
+
+df_err_t df_client_restart(df_client_t *c, const char *execution_id, const char *from_op, const char *reason,
+                           char *errstr, size_t errstr_size)
+{
+        return df__control(c, "restart", DF__EV_RESTART, execution_id, from_op,
+                           reason ? reason : "restarted by client", errstr, errstr_size);
+}
+
+df_err_t df_client_purge(df_client_t *c, const char *execution_id, char *errstr, size_t errstr_size)
+{
+        return df__control(c, "purge", DF__EV_PURGE, execution_id, NULL, NULL, errstr, errstr_size);
+}
+
 /* ---------------- names of statuses and types ---------------- */
 
 _Static_assert(DF_MESSAGE_MAX == DF__TEXT_MAX, "a text the client accepts is recorded whole");

@@ -93,6 +93,8 @@ void df__exec_pub(df_exec_info_t *pub, const df__exec_rec_t *rec)
         pub->version = rec->version;
         pub->parent_execution_id = DF__S(rec->parent_id);
         pub->parent_op_id = DF__S(rec->parent_op);
+        pub->run = rec->run;
+        pub->run_log = DF__S(rec->run_log);
 }
 
 void df__op_pub(df_op_info_t *pub, const df__op_rec_t *rec)
@@ -500,6 +502,8 @@ df_err_t df_record_encode_execution(const df_exec_info_t *info, void **out, size
         r.version = info->version ? info->version : 1;
         r.parent_id = (char *)DF__S(info->parent_execution_id);
         r.parent_op = (char *)DF__S(info->parent_op_id);
+        r.run = info->run;
+        r.run_log = (char *)DF__S(info->run_log);
         return df__encode_end(df__exec_encode(&r, &v, e, sizeof(e)), &v, "execution", e, out, out_len, errstr,
                               errstr_size);
 }

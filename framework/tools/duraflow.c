@@ -61,6 +61,7 @@ static int exit_code(df_err_t rc)
         case DF_ERR_UNKNOWN_CALLBACK:
         case DF_ERR_FINISHED:
         case DF_ERR_REJECTED:
+        case DF_ERR_STATE:
                 return EX_REJECTED;
         case DF_ERR_DEADLINE:
         case DF_ERR_KAFKA:
@@ -135,6 +136,12 @@ static void usage_main(FILE *f)
                 "  callback succeed|fail|heartbeat <callback-id>\n"
                 "                                    complete a callback as an external system\n"
                 "  stop <execution-id>               stop an execution\n"
+                "  pause <execution-id>              run nothing of it until resumed (events still recorded)\n"
+                "  resume <execution-id>             go on: PAUSED, or NONDETERMINISM / QUARANTINED after a fix\n"
+                "  restart <execution-id>            a FAILED / STOPPED / TIMED_OUT one again from its failure\n"
+                "  purge <execution-id>              delete a finished execution's state and history now\n"
+                "  stop|pause|resume|restart --all   every execution matching --workflow, --status,\n"
+                "                                    --started-before/--started-after (--dry-run: count)\n"
                 "  schedule create|list|describe|pause|resume|delete|trigger\n"
                 "                                    runs of a workflow at the times of a cron expression\n"
                 "  timer-service                     run the timer service until SIGINT/SIGTERM\n"
@@ -151,7 +158,8 @@ static void usage_main(FILE *f)
                 "\n"
                 "Exit codes: 0 ok, 1 failure, 2 usage (or configuration: no brokers, a property refused),\n"
                 "            3 not found (execution, workflow, or no topics with the prefix), 4 conflict,\n"
-                "            5 rejected (unknown or finished callback), 6 unavailable (Kafka unreachable, timeout).\n"
+                "            5 rejected (unknown or finished callback; an execution in the wrong state for\n"
+                "            the command), 6 unavailable (Kafka unreachable, timeout).\n"
                 "The commands wait at most " CLI_STARTUP_TIMEOUT_MS " ms for the brokers "
                 "(-X startup.timeout.ms=MS to change).\n");
 }
@@ -256,7 +264,8 @@ fail:
  * CLI's message already names the command). */
 static const char *strip_what(const char *what, const char *errstr)
 {
-        static const char *const names[] = {"start", "describe", "history", "list", "callback", "stop", NULL};
+        static const char *const names[] = {"start", "describe", "history", "list",    "callback", "stop",
+                                            "pause", "resume",   "restart", "purge",   NULL};
         int i;
         if (!errstr)
                 return errstr;
@@ -485,6 +494,11 @@ static json_t *exec_json(const df_exec_info_t *x, int full)
                 json_object_set_new(o, "parent_execution_id", json_string(x->parent_execution_id));
                 json_object_set_new(o, "parent_op_id", json_string(x->parent_op_id ? x->parent_op_id : ""));
         }
+        if (full && x->run > 0) {
+                /* restarted: which run, and what each restart kept and discarded */
+                json_object_set_new(o, "run", json_integer(x->run));
+                json_object_set_new(o, "run_log", json_string(x->run_log ? x->run_log : ""));
+        }
         return o;
 }
 
@@ -574,6 +588,15 @@ static void print_exec(const df_exec_info_t *x)
                 snprintf(p, sizeof(p), "%s (operation %s)", x->parent_execution_id,
                          x->parent_op_id ? x->parent_op_id : "");
                 print_field("parent", p, strlen(p));
+        }
+        if (x->run > 0 && x->run_log) {
+                /* one line per restart, each escaped for the terminal */
+                const char *line = x->run_log, *nl;
+                printf("%-13s %d\n", "run", x->run);
+                for (; *line; line = nl ? nl + 1 : line + strlen(line)) {
+                        nl = strchr(line, '\n');
+                        print_field("restarted", line, nl ? (size_t)(nl - line) : strlen(line));
+                }
         }
 }
 
@@ -774,7 +797,7 @@ static int cmd_list(int argc, char **argv)
         if (status && df_exec_status_parse(status, &st) != DF_OK) {
                 snprintf(errstr, sizeof(errstr),
                          "--status \"%.80s\" is not a status (PENDING, RUNNING, SUSPENDED, SUCCEEDED, FAILED, "
-                         "TIMED_OUT, STOPPED, NONDETERMINISM, QUARANTINED, VERSION_MISSING)",
+                         "TIMED_OUT, STOPPED, NONDETERMINISM, QUARANTINED, VERSION_MISSING, PAUSED)",
                          status);
                 return report(DF_ERR_INVALID_ARG, "list", errstr, "");
         }
@@ -1249,6 +1272,277 @@ static int cmd_stop(int argc, char **argv)
         return ex;
 }
 
+/* ---------------- pause, resume, restart, purge; bulk (issue 12) ---------------- */
+
+/* A time given to --started-before / --started-after: UTC ms since the
+ * epoch, or ISO 8601 UTC "YYYY-MM-DDTHH:MM:SS[Z]".  0, or -1. */
+static int parse_time_ms(const char *s, int64_t *out)
+{
+        struct tm tm;
+        char *end;
+        long long v;
+        errno = 0;
+        v = strtoll(s, &end, 10);
+        if (!errno && end != s && !*end && v >= 0) {
+                *out = v;
+                return 0;
+        }
+        memset(&tm, 0, sizeof(tm));
+        end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+        if (!end || (*end && strcmp(end, "Z")))
+                return -1;
+        *out = (int64_t)timegm(&tm) * 1000;
+        return 0;
+}
+
+static df_err_t control_one(df_client_t *cl, const char *verb, const char *id, const char *from_op,
+                            const char *reason, char *errstr, size_t errstr_size)
+{
+        if (!strcmp(verb, "pause"))
+                return df_client_pause(cl, id, reason, errstr, errstr_size);
+        if (!strcmp(verb, "resume"))
+                return df_client_resume(cl, id, errstr, errstr_size);
+        if (!strcmp(verb, "restart"))
+                return df_client_restart(cl, id, from_op, reason, errstr, errstr_size);
+        if (!strcmp(verb, "purge"))
+                return df_client_purge(cl, id, errstr, errstr_size);
+        return df_client_stop(cl, id, reason, errstr, errstr_size);
+}
+
+static const char *done_word(const char *verb)
+{
+        return !strcmp(verb, "pause")    ? "paused"
+               : !strcmp(verb, "resume") ? "resumed"
+               : !strcmp(verb, "restart") ? "restarted"
+               : !strcmp(verb, "purge")  ? "purged"
+                                         : "stopped";
+}
+
+/* Every execution matching the filters: a dry run prints how many (and
+ * which); else the verb is applied to each, one reply at a time. */
+static int control_bulk(const char *verb, const char *wf, df_exec_status_t st, int64_t before, int64_t after,
+                        int dry_run, const char *from_op, const char *reason)
+{
+        char errstr[512] = "";
+        df_exec_list_t *list = NULL;
+        df_client_t *cl;
+        df_err_t rc;
+        size_t i, n = 0, ok = 0, bad = 0;
+        json_t *ids = json_array(), *failed = json_array();
+        int ex, worst = EX_OK;
+
+        cl = client(verb, DF_CLIENT_NO_CREATE_TOPICS, &ex);
+        if (!cl) {
+                json_decref(ids);
+                json_decref(failed);
+                return ex;
+        }
+        rc = df_client_list(cl, wf, st, &list, errstr, sizeof(errstr));
+        if (rc != DF_OK) {
+                df_client_destroy(cl);
+                json_decref(ids);
+                json_decref(failed);
+                return report(rc, verb, errstr, "");
+        }
+        for (i = 0; i < list->count; i++) {
+                const df_exec_info_t *x = &list->items[i];
+                if ((before >= 0 && x->created_ms >= before) || (after >= 0 && x->created_ms <= after))
+                        continue;
+                n++;
+                json_array_append_new(ids, json_string(x->execution_id));
+                if (dry_run)
+                        continue;
+                rc = control_one(cl, verb, x->execution_id, from_op, reason, errstr, sizeof(errstr));
+                if (rc == DF_OK) {
+                        ok++;
+                        continue;
+                }
+                bad++;
+                if (exit_code(rc) > worst)
+                        worst = exit_code(rc);
+                if (json_out) {
+                        json_t *o = json_object();
+                        json_object_set_new(o, "execution_id", json_string(x->execution_id));
+                        json_object_set_new(o, "code", json_string(df_err_name(rc)));
+                        json_object_set_new(o, "message", json_string(errstr));
+                        json_array_append_new(failed, o);
+                } else {
+                        say(stderr, "duraflow %s: %s: %s (%s)", verb, x->execution_id, strip_what(verb, errstr),
+                            df_err_name(rc));
+                }
+        }
+        if (json_out) {
+                json_t *o = json_object();
+                json_object_set_new(o, "dry_run", json_boolean(dry_run));
+                json_object_set_new(o, "matched", json_integer((json_int_t)n));
+                json_object_set_new(o, "execution_ids", ids);
+                if (!dry_run) {
+                        json_object_set_new(o, "done", json_integer((json_int_t)ok));
+                        json_object_set_new(o, "failed", failed);
+                } else {
+                        json_decref(failed);
+                }
+                json_dumpf(o, stdout, JSON_COMPACT);
+                fputc('\n', stdout);
+                json_decref(o);
+        } else {
+                if (dry_run) {
+                        say(stdout, "%zu execution%s would be %s:", n, n == 1 ? "" : "s", done_word(verb));
+                        for (i = 0; i < json_array_size(ids); i++)
+                                say(stdout, "  %s", json_string_value(json_array_get(ids, i)));
+                } else if (n) {
+                        say(stdout, "%s %zu of %zu matching execution%s (%zu refused)", done_word(verb), ok, n,
+                            n == 1 ? "" : "s", bad);
+                }
+                if (!n)
+                        say(stderr, "duraflow %s: no execution matches the filters (DF_ERR_NOT_FOUND)", verb);
+                json_decref(ids);
+                json_decref(failed);
+        }
+        df_exec_list_destroy(list);
+        df_client_destroy(cl);
+        return n ? worst : EX_NOTFOUND;
+}
+
+static int cmd_control(const char *verb, int argc, char **argv)
+{
+        static const struct option opts[] = {{"reason", required_argument, 0, 'r'},
+                                             {"from-op", required_argument, 0, 'o'},
+                                             {"all", no_argument, 0, 'a'},
+                                             {"workflow", required_argument, 0, 'w'},
+                                             {"status", required_argument, 0, 's'},
+                                             {"started-before", required_argument, 0, 'B'},
+                                             {"started-after", required_argument, 0, 'A'},
+                                             {"dry-run", no_argument, 0, 'n'},
+                                             {"help", no_argument, 0, 'h'},
+                                             {0, 0, 0, 0}};
+        const char *reason = NULL, *from_op = NULL, *wf = NULL, *status = NULL;
+        int bulk_ok = strcmp(verb, "purge") != 0, all = 0, dry_run = 0, filters = 0;
+        int64_t before = -1, after = -1;
+        df_exec_status_t st = DF_EXEC_ANY;
+        char errstr[512] = "";
+        df_client_t *cl;
+        df_err_t rc;
+        int c, ex;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, ":r:o:aw:s:B:A:nh", opts, NULL)) != -1) {
+                switch (c) {
+                case 'r':
+                        reason = optarg;
+                        break;
+                case 'o':
+                        from_op = optarg;
+                        break;
+                case 'a':
+                        all = 1;
+                        break;
+                case 'w':
+                        wf = optarg;
+                        filters = 1;
+                        break;
+                case 's':
+                        status = optarg;
+                        filters = 1;
+                        break;
+                case 'B':
+                case 'A':
+                        if (parse_time_ms(optarg, c == 'B' ? &before : &after)) {
+                                snprintf(errstr, sizeof(errstr),
+                                         "--started-%s \"%.80s\" is not a time (UTC ms since the epoch, or "
+                                         "YYYY-MM-DDTHH:MM:SSZ)",
+                                         c == 'B' ? "before" : "after", optarg);
+                                return report(DF_ERR_INVALID_ARG, verb, errstr, "");
+                        }
+                        filters = 1;
+                        break;
+                case 'n':
+                        dry_run = 1;
+                        break;
+                case 'h':
+                        printf("usage: duraflow %s <execution-id>%s%s\n", verb,
+                               !strcmp(verb, "restart") ? " [--from-op N]" : "",
+                               strcmp(verb, "resume") && strcmp(verb, "purge") ? " [--reason TEXT]" : "");
+                        if (bulk_ok)
+                                printf("       duraflow %s --all [--workflow W] [--status S] [--started-before T]\n"
+                                       "                [--started-after T] [--dry-run]%s\n",
+                                       verb, !strcmp(verb, "restart") ? " [--from-op N]" : "");
+                        if (!strcmp(verb, "pause"))
+                                printf("Pause: the execution runs no handler and no step (PAUSED); timers, callback\n"
+                                       "completions and child results that arrive meanwhile are recorded and take\n"
+                                       "effect at `duraflow resume`. A finished execution: exit 5.\n");
+                        else if (!strcmp(verb, "resume"))
+                                printf("Resume a PAUSED execution, or a NONDETERMINISM / QUARANTINED one once the\n"
+                                       "fixed code runs (VERSION_MISSING: once a worker has the version).\n");
+                        else if (!strcmp(verb, "restart"))
+                                printf("Restart a FAILED, STOPPED or TIMED_OUT execution from its first top-level\n"
+                                       "operation that did not succeed (--from-op N: from top-level operation N).\n"
+                                       "The operations before it keep their results byte for byte; it and those after\n"
+                                       "it are discarded and run again with fresh attempts. A failure inside a child\n"
+                                       "context, branch or map item reruns the whole top-level operation around it\n"
+                                       "(its result is one checkpoint). `history` shows the run log. Another\n"
+                                       "status: exit 5.\n");
+                        else if (!strcmp(verb, "purge"))
+                                printf("Purge a finished execution now (as retention.ms does later): its records are\n"
+                                       "tombstoned in <prefix>.state and the worker's store; the id may start again.\n"
+                                       "A running execution: exit 5 (stop it first).\n");
+                        if (bulk_ok)
+                                printf("--all: every execution matching the filters (--status as `list`; T: UTC ms\n"
+                                       "or YYYY-MM-DDTHH:MM:SSZ, compared with its start); --dry-run prints the\n"
+                                       "count and the ids only. Exit 3 when none matches.\n");
+                        return EX_OK;
+                default:
+                        return bad_option(argv[0], c, argv);
+                }
+        }
+        if (!strcmp(verb, "resume") || !strcmp(verb, "purge")) {
+                if (reason) {
+                        say(stderr, "duraflow %s: --reason goes with stop, pause and restart", verb);
+                        return EX_USAGE;
+                }
+        }
+        if (from_op && strcmp(verb, "restart")) {
+                say(stderr, "duraflow %s: --from-op goes with restart only", verb);
+                return EX_USAGE;
+        }
+        if (reason && (ex = check_arg(verb, df_text_check("the reason (--reason)", reason, DF_MESSAGE_MAX, errstr,
+                                                           sizeof(errstr)),
+                                      errstr)))
+                return ex;
+        if (status && df_exec_status_parse(status, &st) != DF_OK) {
+                snprintf(errstr, sizeof(errstr), "--status \"%.80s\" is not a status (see `duraflow list --help`)",
+                         status);
+                return report(DF_ERR_INVALID_ARG, verb, errstr, "");
+        }
+        if (wf && (ex = check_arg(verb, df_workflow_name_check(wf, errstr, sizeof(errstr)), errstr)))
+                return ex;
+        if (all || filters || dry_run) {
+                if (!bulk_ok) {
+                        say(stderr, "duraflow %s: one execution at a time (no --all)", verb);
+                        return EX_USAGE;
+                }
+                if (!all) {
+                        say(stderr, "duraflow %s: --workflow, --status, --started-* and --dry-run go with --all",
+                            verb);
+                        return EX_USAGE;
+                }
+                if ((ex = positional(verb, argc, argv, 0, "")))
+                        return ex;
+                return control_bulk(verb, wf, st, before, after, dry_run, from_op, reason);
+        }
+        if ((ex = positional(verb, argc, argv, 1, "<execution-id>")))
+                return ex;
+        if ((ex = check_arg(verb, df_execution_id_check(argv[optind], errstr, sizeof(errstr)), errstr)))
+                return ex;
+        cl = client(verb, DF_CLIENT_NO_CREATE_TOPICS, &ex);
+        if (!cl)
+                return ex;
+        rc = control_one(cl, verb, argv[optind], from_op, reason, errstr, sizeof(errstr));
+        ex = report(rc, verb, errstr, done_word(verb));
+        df_client_destroy(cl);
+        return ex;
+}
+
 /* ---------------- schedule (issue 12.5) ---------------- */
 
 static const char sched_usage[] =
@@ -1715,8 +2009,14 @@ int main(int argc, char **argv)
                 ret = cmd_list(argc, argv);
         else if (!strcmp(cmd, "callback"))
                 ret = cmd_callback(argc, argv);
-        else if (!strcmp(cmd, "stop"))
-                ret = cmd_stop(argc, argv);
+        else if (!strcmp(cmd, "stop")) {
+                int i, all = 0;
+                for (i = 1; i < argc; i++)
+                        all |= !strcmp(argv[i], "--all");
+                ret = all ? cmd_control("stop", argc, argv) : cmd_stop(argc, argv);
+        } else if (!strcmp(cmd, "pause") || !strcmp(cmd, "resume") || !strcmp(cmd, "restart") ||
+                   !strcmp(cmd, "purge"))
+                ret = cmd_control(cmd, argc, argv);
         else if (!strcmp(cmd, "schedule"))
                 ret = cmd_schedule(argc, argv);
         else if (!strcmp(cmd, "timer-service"))

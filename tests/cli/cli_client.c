@@ -498,13 +498,53 @@ static df_err_t wf_ver(df_ctx_t *ctx, const df_bytes_t *input, void *opaque)
         return df_ctx_set_output(ctx, out, strlen(out));
 }
 
+/* ---- steer: receive -> reserve -> dispatch (fails while <state dir>/broken
+ * exists) -> wait 2 s -> notify; every body run appends "<step> <key>" to
+ * <state dir>/calls.log, as a simulator counts calls by idempotency key ---- */
+
+static const char *G_state_dir = ".";
+
+static df_err_t steer_body(df_step_t *s, void *opaque)
+{
+        const char *name = opaque;
+        char path[4096];
+        FILE *f;
+        snprintf(path, sizeof(path), "%s/calls.log", G_state_dir);
+        if ((f = fopen(path, "a"))) {
+                fprintf(f, "%s %s\n", name, df_step_idempotency_key(s));
+                fclose(f);
+        }
+        snprintf(path, sizeof(path), "%s/broken", G_state_dir);
+        if (!strcmp(name, "dispatch") && access(path, F_OK) == 0) {
+                df_step_set_error(s, "WarehouseDown", "warehouse simulator failure injected");
+                return DF_ERR_STEP_FAILED;
+        }
+        return df_step_set_result(s, name, strlen(name));
+}
+
+static df_err_t wf_steer(df_ctx_t *ctx, const df_bytes_t *input, void *opaque)
+{
+        df_step_opts_t twice = {.max_attempts = 2, .initial_delay_ms = 200, .backoff_rate = 1.0};
+        df_err_t rc;
+        (void)input;
+        (void)opaque;
+        if ((rc = df_step(ctx, "receive", steer_body, "receive", NULL, NULL)) != DF_OK ||
+            (rc = df_step(ctx, "reserve", steer_body, "reserve", NULL, NULL)) != DF_OK ||
+            (rc = df_step(ctx, "dispatch", steer_body, "dispatch", &twice, NULL)) != DF_OK ||
+            (rc = df_wait(ctx, "cool-off", 2000)) != DF_OK ||
+            (rc = df_step(ctx, "notify", steer_body, "notify", NULL, NULL)) != DF_OK)
+                return rc;
+        return df_ctx_set_output(ctx, "shipped", 7);
+}
+
 /* Register the workflows above on w ("ver" in the versions listed, e.g. "1,2"). */
 static int register_all(df_worker_t *w, const char *versions)
 {
         const char *p = versions;
         if (df_worker_register(w, "echo", wf_echo, NULL) || df_worker_register(w, "cb", wf_cb, NULL) ||
             df_worker_register(w, "hostile", wf_hostile, NULL) || df_worker_register(w, "big", wf_big, NULL) ||
-            df_worker_register(w, "bigmap", wf_bigmap, NULL) || df_worker_register(w, "nested", wf_nested, NULL))
+            df_worker_register(w, "bigmap", wf_bigmap, NULL) || df_worker_register(w, "nested", wf_nested, NULL) ||
+            df_worker_register(w, "steer", wf_steer, NULL))
                 return -1;
         while (*p) {
                 char *end;
@@ -742,6 +782,7 @@ static int worker(const char *brokers, const char *prefix, const char *state_dir
         char e[512];
         df_conf_t *c = df_conf_new();
         df_err_t rc;
+        G_state_dir = state_dir;
         if (!c || df_conf_set(c, "brokers", brokers, e, sizeof(e)) ||
             df_conf_set(c, "topic.prefix", prefix, e, sizeof(e)) ||
             df_conf_set(c, "state.dir", state_dir, e, sizeof(e)) || df_conf_set(c, "log.level", "warn", e, sizeof(e))) {

@@ -235,6 +235,47 @@ DF_EXPORT df_err_t df_client_callback_async(df_client_t *c, const char *callback
 DF_EXPORT df_err_t df_client_stop(df_client_t *c, const char *execution_id, const char *reason, char *errstr,
                                   size_t errstr_size);
 
+/*
+ * An operator's levers (as Temporal's, Restate's, DBOS'), each an event on
+ * <prefix>.events applied by the worker that owns the execution inside its
+ * batch transaction (exactly once), each waiting for that worker's reply.
+ * reason may be NULL; valid UTF-8 of at most DF_MESSAGE_MAX bytes, else
+ * DF_ERR_INVALID_ARG.  DF_ERR_NOT_FOUND: no such execution; transport
+ * errors as df_client_start's.  Thread safety as the other calls.
+ */
+
+/** Pause: the execution runs no handler and no step (status PAUSED);
+ * timers that fire, callback completions and invoked children's results
+ * that arrive meanwhile are recorded and take effect at df_client_resume
+ * (a timer due during the pause is honoured then).  DF_OK (also when paused
+ * already), DF_ERR_FINISHED (it ended). */
+DF_EXPORT df_err_t df_client_pause(df_client_t *c, const char *execution_id, const char *reason, char *errstr,
+                                   size_t errstr_size);
+/** Resume: a PAUSED execution goes on; a NONDETERMINISM or QUARANTINED one
+ * replays again (once the fixed code runs), its crash count reset; a
+ * VERSION_MISSING one looks for its version again.  On a running or
+ * suspended execution it is a harmless replay.  DF_OK, DF_ERR_FINISHED. */
+DF_EXPORT df_err_t df_client_resume(df_client_t *c, const char *execution_id, char *errstr, size_t errstr_size);
+/** Restart a FAILED, STOPPED or TIMED_OUT execution from the top-level
+ * operation from_op ("1", "2", ...; NULL or "": the first one that did not
+ * succeed).  The operations before it keep their recorded results byte for
+ * byte; it and every one after it are discarded and run afresh (new
+ * attempts).  Rule: a restart point is a top-level operation: a child
+ * context's, branch's or item's result is checkpointed as one unit, so a
+ * failure inside one reruns the whole operation around it.  An invoked
+ * child that had ended is not re-run (its recorded end is reported again).
+ * The execution's run log (df_exec_info_t.run_log) gets one line: when,
+ * from where, what was discarded, why.  DF_OK, DF_ERR_STATE (another
+ * status), DF_ERR_INVALID_ARG (from_op nested, malformed or beyond the
+ * history). */
+DF_EXPORT df_err_t df_client_restart(df_client_t *c, const char *execution_id, const char *from_op,
+                                     const char *reason, char *errstr, size_t errstr_size);
+/** Purge a finished execution now (as retention.ms does later): its records
+ * are tombstoned in <prefix>.state (gone after compaction) and in the
+ * owning worker's store; the id may be started again as a new execution.
+ * DF_OK, DF_ERR_STATE (not finished: stop it first). */
+DF_EXPORT df_err_t df_client_purge(df_client_t *c, const char *execution_id, char *errstr, size_t errstr_size);
+
 /* ---------------- timers: delayed delivery ---------------- */
 
 /*
@@ -397,6 +438,10 @@ typedef struct df_exec_info {
                                          * recorded before versions existed runs version 1) */
         const char *parent_execution_id; /* started by df_invoke: the parent execution; "" otherwise */
         const char *parent_op_id;        /* started by df_invoke: the parent's INVOKE operation; "" otherwise */
+        int run;                         /* restarts so far (df_client_restart); 0 = never restarted */
+        const char *run_log;             /* one line per restart ("run N at <UTC>: restarted from operation
+                                          * K; M operation(s) discarded (...); it was S: <error>; reason:
+                                          * ..."), oldest first; "" if none (and in df_client_list's items) */
 } df_exec_info_t;
 
 /** One operation of an execution, as recorded (ownership as df_exec_info_t).
