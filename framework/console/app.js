@@ -436,6 +436,7 @@
       add('input', payload(x.input));
       if (x.status === 'SUCCEEDED') add('output', payload(x.output));
       if (x.error) add('error', el('span', { class: 'data', text: x.error }));
+      if (x.run) add('restarts', el('pre', { class: 'data', 'data-testid': 'exec-run-log', text: x.run_log }));
       if (x.crash_count) add('worker crashes', el('span', { class: 'data', text: x.crash_count + (x.crash_op ? ' (operation ' + x.crash_op + ', attempt ' + x.crash_attempt + ')' : '') }));
       box.appendChild(kv);
       for (const w of x.waiting || [])
@@ -448,6 +449,18 @@
             message(msgBox, 'Stopped', true); setTimeout(reload, 300);
           } catch (e) { message(msgBox, 'Refused: ' + e.message + ' (HTTP ' + e.status + ')', false); }
         } }));
+      // pause / resume / restart from the failure / purge (issue 12): offered by the API per status
+      for (const [name, label, body] of [['pause', 'Pause', { reason: 'paused from the console' }],
+        ['resume', 'Resume', {}], ['restart', 'Restart from the failure', { reason: 'restarted from the console' }],
+        ['purge', 'Purge', {}]])
+        if ((x.actions || []).includes(name))
+          acts.appendChild(el('button', { 'data-testid': 'action-' + name, text: label, onclick: async () => {
+            if (name === 'purge' && !window.confirm('Purge ' + x.execution_id + ': its state and history go for good?')) return;
+            try {
+              await api('/api/v1/executions/' + encodeURIComponent(x.execution_id) + '/' + name, { body });
+              message(msgBox, label + ': done', true); setTimeout(reload, 300);
+            } catch (e) { message(msgBox, 'Refused: ' + e.message + ' (HTTP ' + e.status + ')', false); }
+          } }));
       for (const op of x.operations)
         if ((op.actions || []).includes('complete')) acts.appendChild(el('div', null, el('span', { class: 'data', text: op.name + ': ' }),
           completeForm(x, op, msgBox, reload)));

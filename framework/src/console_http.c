@@ -341,7 +341,7 @@ typedef struct areq {
 } areq_t;
 
 /* An action: its name, where it applies and what it does.  The control
- * actions of issue 12 (pause, resume, restart) become rows here: an
+ * actions of issue 12 (pause, resume, restart, purge) are rows here: an
  * execution-scoped run() calling the client, and offered() telling the page
  * when to show the button. */
 typedef struct df__caction {
@@ -412,6 +412,46 @@ static df_err_t act_stop(const areq_t *r, json_t *result, char *msg, size_t msg_
         return df_client_stop(cl, r->execution_id, reason ? reason : "stopped from the console", msg, msg_size);
 }
 
+static df_err_t act_pause(const areq_t *r, json_t *result, char *msg, size_t msg_size)
+{
+        df_client_t *cl;
+        const char *reason = NULL;
+        (void)result;
+        if (body_text(r->body, "reason", 1000, 1, 0, &reason, msg, msg_size) < 0)
+                return DF_ERR_INVALID_ARG;
+        ACTION_CLIENT(r, msg, msg_size);
+        return df_client_pause(cl, r->execution_id, reason ? reason : "paused from the console", msg, msg_size);
+}
+
+static df_err_t act_resume(const areq_t *r, json_t *result, char *msg, size_t msg_size)
+{
+        df_client_t *cl;
+        (void)result;
+        ACTION_CLIENT(r, msg, msg_size);
+        return df_client_resume(cl, r->execution_id, msg, msg_size);
+}
+
+static df_err_t act_restart(const areq_t *r, json_t *result, char *msg, size_t msg_size)
+{
+        df_client_t *cl;
+        const char *reason = NULL, *from_op = NULL;
+        if (body_text(r->body, "reason", 1000, 1, 0, &reason, msg, msg_size) < 0 ||
+            body_text(r->body, "from_op", 64, 1, 0, &from_op, msg, msg_size) < 0)
+                return DF_ERR_INVALID_ARG;
+        ACTION_CLIENT(r, msg, msg_size);
+        json_object_set_new(result, "from_op", json_string(from_op ? from_op : ""));
+        return df_client_restart(cl, r->execution_id, from_op, reason ? reason : "restarted from the console", msg,
+                                 msg_size);
+}
+
+static df_err_t act_purge(const areq_t *r, json_t *result, char *msg, size_t msg_size)
+{
+        df_client_t *cl;
+        (void)result;
+        ACTION_CLIENT(r, msg, msg_size);
+        return df_client_purge(cl, r->execution_id, msg, msg_size);
+}
+
 static df_err_t act_complete(const areq_t *r, json_t *result, char *msg, size_t msg_size)
 {
         df_client_t *cl;
@@ -465,6 +505,31 @@ static int offer_stop(const json_t *exec, const json_t *op)
         return !json_is_integer(json_object_get(exec, "ended_ms"));
 }
 
+static int offer_pause(const json_t *exec, const json_t *op)
+{
+        (void)op;
+        return offer_stop(exec, op) && !st_is(exec, "PAUSED");
+}
+
+static int offer_resume(const json_t *exec, const json_t *op)
+{
+        (void)op;
+        return st_is(exec, "PAUSED") || st_is(exec, "NONDETERMINISM") || st_is(exec, "QUARANTINED") ||
+               st_is(exec, "VERSION_MISSING");
+}
+
+static int offer_restart(const json_t *exec, const json_t *op)
+{
+        (void)op;
+        return st_is(exec, "FAILED") || st_is(exec, "STOPPED") || st_is(exec, "TIMED_OUT");
+}
+
+static int offer_purge(const json_t *exec, const json_t *op)
+{
+        (void)op;
+        return json_is_integer(json_object_get(exec, "ended_ms"));
+}
+
 static int offer_complete(const json_t *exec, const json_t *op)
 {
         return op && !strcmp(json_string_value(json_object_get(op, "type")), "CALLBACK") &&
@@ -475,6 +540,10 @@ static int offer_complete(const json_t *exec, const json_t *op)
 static const df__caction_t df__actions[] = {
         {"start", 'c', "Start", act_start, NULL},
         {"stop", 'e', "Stop", act_stop, offer_stop},
+        {"pause", 'e', "Pause", act_pause, offer_pause},
+        {"resume", 'e', "Resume", act_resume, offer_resume},
+        {"restart", 'e', "Restart from the failure", act_restart, offer_restart},
+        {"purge", 'e', "Purge", act_purge, offer_purge},
         {"complete", 'o', "Complete callback", act_complete, offer_complete},
 };
 #define DF__N_ACTIONS (sizeof(df__actions) / sizeof(df__actions[0]))

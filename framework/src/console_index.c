@@ -1461,6 +1461,10 @@ static json_t *exec_summary(df__cidx_t *ix, const df__exec_rec_t *x, const char 
                                                            x->parent_op ? x->parent_op : ""));
         else
                 json_object_set_new(o, "parent", json_null());
+        if (x->run > 0) { /* restarted: each restart's log line */
+                json_object_set_new(o, "run", json_integer(x->run));
+                json_object_set_new(o, "run_log", json_string(x->run_log ? x->run_log : ""));
+        }
         if (x->crash_count > 0) {
                 /* worker deaths while it ran (QUARANTINED after too many) */
                 json_object_set_new(o, "crash_count", json_integer(x->crash_count));
