@@ -1161,7 +1161,10 @@ df_err_t df_history_next(df_history_t *h, const df_op_info_t **op, char *errstr,
                         continue; /* not recorded */
                 if (!r->rec.len) {
                         df_err_t rc;
-                        snprintf(key, sizeof(key), "%s/%s", h->id, opid);
+                        if ((size_t)snprintf(key, sizeof(key), "%s/%s", h->id, opid) >= sizeof(key)) {
+                                df__opref_free(r);
+                                continue; /* longer than any key recorded */
+                        }
                         rc = df__history_fetch(h, key, r->offset, &m, errstr, errstr_size);
                         if (rc != DF_OK) {
                                 df__opref_free(r);
@@ -1184,7 +1187,7 @@ df_err_t df_history_next(df_history_t *h, const df_op_info_t **op, char *errstr,
                 /* its context's operations come next (as state.c loads them) */
                 if (h->op.child_count > 0 && h->depth <= DF__OP_DEPTH_MAX) {
                         struct df__hframe *f = &h->stack[h->depth++];
-                        snprintf(f->prefix, sizeof(f->prefix), "%s", opid);
+                        memcpy(f->prefix, opid, strlen(opid) + 1); /* < DF__OP_ID_MAX, checked above */
                         f->next = 1;
                         f->count = h->op.child_count;
                 }
