@@ -141,8 +141,10 @@ static void text_checks(void)
               "df_op_type_name, df_op_status_name");
         CHECK(!strcmp(df_exec_status_name(DF_EXEC_VERSION_MISSING), "VERSION_MISSING") &&
                       df_exec_status_parse("version_missing", &st) == DF_OK && st == DF_EXEC_VERSION_MISSING &&
-                      !strcmp(df_exec_status_name((df_exec_status_t)10), "UNKNOWN"),
-              "VERSION_MISSING (9) is a status");
+                      !strcmp(df_exec_status_name(DF_EXEC_PAUSED), "PAUSED") &&
+                      df_exec_status_parse("paused", &st) == DF_OK && st == DF_EXEC_PAUSED &&
+                      !strcmp(df_exec_status_name((df_exec_status_t)11), "UNKNOWN"),
+              "VERSION_MISSING (9) and PAUSED (10) are statuses, 11 is not");
         CHECK(df_execution_id_check("order-10248:v2@x.y_z", out, sizeof(out)) == DF_OK &&
                       df_execution_id_check("", out, sizeof(out)) == DF_ERR_INVALID_ARG &&
                       df_workflow_name_check("commandes \xc3\xa0 livrer", out, sizeof(out)) == DF_OK &&
@@ -499,7 +501,7 @@ static df_err_t wf_ver(df_ctx_t *ctx, const df_bytes_t *input, void *opaque)
 }
 
 /* ---- steer: receive -> reserve -> dispatch (fails while <state dir>/broken
- * exists) -> wait 2 s -> notify; every body run appends "<step> <key>" to
+ * exists) -> wait 5 s -> notify; every body run appends "<step> <key>" to
  * <state dir>/calls.log, as a simulator counts calls by idempotency key ---- */
 
 static const char *G_state_dir = ".";
@@ -531,7 +533,7 @@ static df_err_t wf_steer(df_ctx_t *ctx, const df_bytes_t *input, void *opaque)
         if ((rc = df_step(ctx, "receive", steer_body, "receive", NULL, NULL)) != DF_OK ||
             (rc = df_step(ctx, "reserve", steer_body, "reserve", NULL, NULL)) != DF_OK ||
             (rc = df_step(ctx, "dispatch", steer_body, "dispatch", &twice, NULL)) != DF_OK ||
-            (rc = df_wait(ctx, "cool-off", 2000)) != DF_OK ||
+            (rc = df_wait(ctx, "cool-off", 5000)) != DF_OK ||
             (rc = df_step(ctx, "notify", steer_body, "notify", NULL, NULL)) != DF_OK)
                 return rc;
         return df_ctx_set_output(ctx, "shipped", 7);

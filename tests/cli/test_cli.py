@@ -27,6 +27,10 @@ model:   the programming model as the CLI shows it: the history of an
          child's parent, workflow versions (describe, list --version), an
          execution parked VERSION_MISSING on a worker without its version and
          going on by itself on one that has it (a timer service runs).
+steer:   pause, resume, restart (--from-op, the run log, kept operations not
+         re-run: cli_client's "steer" counts its step bodies), purge (a purged
+         id starts again as new) and the bulk forms (--all with filters,
+         --dry-run), with a worker and a timer service; their argument errors.
 partitions: topics of 1, 2 and 12 partitions created by an operator (not by
          duraflow), a worker and the CLI with the default "partitions" (6):
          start, describe, history, list, callback and stop reach executions on
@@ -166,7 +170,7 @@ def offline():
               re.escape(big.name), max_s=5)
     check("list --status unknown", run(["--brokers", u, "list", "--status", "DONE\x1b"]), 2,
           r'^duraflow list: --status "DONE\\x1B" is not a status \(PENDING, RUNNING, SUSPENDED, SUCCEEDED, FAILED, '
-          r'TIMED_OUT, STOPPED, NONDETERMINISM, QUARANTINED, VERSION_MISSING\)', max_s=5)
+          r'TIMED_OUT, STOPPED, NONDETERMINISM, QUARANTINED, VERSION_MISSING, PAUSED\)', max_s=5)
     check("list --version 0", run(["--brokers", u, "list", "--version", "0"]), 2,
           r'^duraflow list: --version "0" is not a workflow version \(an integer 1\.\.2147483647\)', max_s=5)
     check("list --version x", run(["--brokers", u, "list", "--version", "2x"]), 2,
@@ -680,6 +684,130 @@ def model():
     return True
 
 
+def wait_json(b, eid, status, secs=20):
+    """describe --json until the execution has status (or secs pass); the last document ({} if none)."""
+    deadline = time.monotonic() + secs
+    while True:
+        r = run(b + ["--json", "describe", eid])
+        x = json.loads(r[1]) if r[0] == 0 and r[1].strip() else {}
+        if x.get("status") == status or time.monotonic() > deadline:
+            return x
+        time.sleep(0.3)
+
+
+def steer():
+    """pause / resume / restart / purge and the bulk forms, on a real broker"""
+    brokers = os.environ.get("DF_BROKERS", "")
+    if not brokers:
+        print("test_cli steer: DF_BROKERS is not set: start a broker (scripts/kafka.sh start)", file=sys.stderr)
+        return False
+    prefix = "dfclir-%d-%d" % (int(time.time()), os.getpid())
+    b = ["--brokers", brokers, "--prefix", prefix]
+    # --- argument errors: exit 2 before anything connects ---
+    for name, argv, err in [
+        ("restart --from-op on pause", ["pause", "x", "--from-op", "2"], r"--from-op goes with restart only"),
+        ("resume --reason", ["resume", "x", "--reason", "r"], r"--reason goes with stop, pause and restart"),
+        ("purge --all", ["purge", "--all"], r"one execution at a time"),
+        ("filters without --all", ["pause", "--workflow", "w"], r"go with --all"),
+        ("bad time", ["pause", "--all", "--started-before", "yesterday"], r'--started-before "yesterday" is not a time'),
+        ("bad status", ["resume", "--all", "--status", "\x1b[2J"], r'--status "\\x1B\[2J" is not a status'),
+        ("no id", ["restart"], r"needs <execution-id>"),
+        ("hostile id", ["pause", "a\u202eb"], r"execution id"),
+    ]:
+        r = run(b + argv)
+        check("steer: " + name, r, 2, err, max_s=10)
+        no_controls("steer: %s: no raw control" % name, r[2])
+    d = tempfile.mkdtemp(prefix="dfclir-")
+    calls = os.path.join(d, "calls.log")
+    broken = os.path.join(d, "broken")
+    open(broken, "w").close()
+    w = Worker(brokers, prefix, d)
+    tlog = open(os.path.join(d, "timer.log"), "w+")
+    ts = subprocess.Popen([ARGS.cli] + b + ["-X", "state.dir=" + d, "-X", "worker.id=ts", "timer-service"],
+                          stdout=tlog, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        check("steer: start", run(b + ["start", "steer", "o1"], timeout=60), 0, stdout_re=r"^o1 started")
+        x = wait_json(b, "o1", "FAILED", 30)
+        check("steer: dispatch failed", (0 if x.get("status") == "FAILED" and "WarehouseDown" in x.get("error", "")
+                                         else 1, json.dumps(x), "", 0), 0)
+        check("steer: pause a finished one", run(b + ["pause", "o1"]), 5,
+              r"^duraflow pause: execution already finished \(DF_ERR_FINISHED\)\n$")
+        check("steer: restart into a child", run(b + ["restart", "o1", "--from-op", "3.1"]), 2,
+              r"operation 3\.1 is inside a child context, branch or map item: restart from its top-level operation 3")
+        check("steer: restart beyond", run(b + ["restart", "o1", "--from-op", "7"]), 2,
+              r"operation 7 does not exist: the execution has operations 1\.\.3")
+        os.unlink(broken)  # the fix
+        check("steer: restart", run(b + ["restart", "o1", "--reason", "warehouse back"]), 0,
+              stdout_re=r"^restarted\n$")
+        check("steer: restart a running one", run(b + ["restart", "o1"]), 5,
+              r"only a FAILED, STOPPED or TIMED_OUT execution can be restarted; this one is (RUNNING|SUSPENDED) "
+              r"\(stop it first\) \(DF_ERR_STATE\)")
+        check("steer: pause while it waits", run(b + ["pause", "o1", "--reason", "hold"]), 0, stdout_re=r"^paused\n$")
+        time.sleep(6)  # the 5 s wait falls due while paused
+        r = run(b + ["--json", "describe", "o1"])
+        x = json.loads(r[1]) if r[0] == 0 else {}
+        check("steer: still PAUSED after its wait fell due", (0 if x.get("status") == "PAUSED" and
+                                                              x.get("error") == "paused: hold" and x.get("run") == 1
+                                                              else 1, r[1], r[2], 0), 0)
+        check("steer: describe shows the restart", run(b + ["describe", "o1"]), 0,
+              stdout_re=r"(?m)^status +PAUSED\n(.*\n)*run +1\nrestarted +run 1 at \d{4}-\d\d-\d\dT[\d:.]+Z: restarted "
+                        r"from operation 3; 1 operation\(s\) discarded \(3 dispatch\); it was FAILED: WarehouseDown: "
+                        r"warehouse simulator failure injected; reason: warehouse back\n")
+        check("steer: resume", run(b + ["resume", "o1"]), 0, stdout_re=r"^resumed\n$")
+        x = wait_json(b, "o1", "SUCCEEDED", 20)
+        check("steer: succeeded after the restart", (0 if x.get("status") == "SUCCEEDED" else 1, json.dumps(x), "", 0), 0)
+        lines = open(calls).read().split("\n")
+        count = lambda step: sum(1 for l in lines if l.startswith(step + " "))
+        check("steer: receive and reserve ran once, dispatch 2 + 1 times, notify once",
+              (0 if (count("receive"), count("reserve"), count("dispatch"), count("notify")) == (1, 1, 3, 1) else 1,
+               repr(lines), "", 0), 0)
+        r = run(b + ["history", "o1"])
+        check("steer: history keeps 1-2 and shows the re-run 3-5", r, 0,
+              stdout_re=r"(?m)^1 +STEP +SUCCEEDED +1 +receive .*\n2 +STEP +SUCCEEDED +1 +reserve .*\n"
+                        r"3 +STEP +SUCCEEDED +1 +dispatch .*\n4 +WAIT +SUCCEEDED .*cool-off")
+        # bulk: three callback waiters
+        for i in range(3):
+            run(b + ["start", "cb", "b%d" % i], timeout=60)
+        for i in range(3):
+            wait_status(b, "b%d" % i, "SUSPENDED", 20)
+        check("steer: bulk dry run", run(b + ["pause", "--all", "--workflow", "cb", "--dry-run"]), 0,
+              stdout_re=r"^3 executions would be paused:\n  b0\n  b1\n  b2\n$")
+        r = run(b + ["list", "--status", "PAUSED"])
+        check("steer: the dry run paused nothing", (0 if "PAUSED" not in r[1] else 1,) + r[1:], 0)
+        check("steer: bulk pause", run(b + ["pause", "--all", "--workflow", "cb", "--status", "SUSPENDED"]), 0,
+              stdout_re=r"^paused 3 of 3 matching executions \(0 refused\)\n$")
+        check("steer: list PAUSED", run(b + ["list", "--status", "PAUSED"]), 0, stdout_re=r"3 execution\(s\)")
+        check("steer: bulk resume --json", run(b + ["--json", "resume", "--all", "--status", "PAUSED"]), 0,
+              stdout_re=r'^\{"dry_run":false,"matched":3,"execution_ids":\["b0","b1","b2"\],"done":3,"failed":\[\]\}\n$')
+        check("steer: bulk stop, started after a time", run(b + ["stop", "--all", "--workflow", "cb",
+                                                               "--started-after", "2020-01-01T00:00:00Z"]), 0,
+              stdout_re=r"^stopped 3 of 3 matching executions")
+        check("steer: none matches", run(b + ["pause", "--all", "--workflow", "nope"]), 3,
+              r"no execution matches the filters")
+        check("steer: purge a stopped one", run(b + ["purge", "b0"]), 0,
+              stdout_re=r"^purged\n$")
+        check("steer: purged is gone", run(b + ["describe", "b0"]), 3, r'no execution named "b0"')
+        check("steer: purged id starts again as new", run(b + ["start", "cb", "b0"], timeout=60), 0,
+              stdout_re=r"^b0 started")
+        wait_status(b, "b0", "SUSPENDED", 20)
+        check("steer: purge a suspended one", run(b + ["purge", "b0"]), 5,
+              r"only a finished execution can be purged; this one is SUSPENDED \(stop it first\) \(DF_ERR_STATE\)")
+    finally:
+        ts.terminate()
+        try:
+            ts.wait(30)
+        except subprocess.TimeoutExpired:
+            ts.kill()
+            ts.wait()
+        log = w.stop()
+        if FAILED:
+            tlog.seek(0)
+            print("worker log:\n%s\ntimer service log:\n%s" % (log[-2000:], tlog.read()[-2000:]))
+        tlog.close()
+        subprocess.run([ARGS.helper, "delete-topics", brokers, prefix], timeout=60)
+    return True
+
+
 def partitions():
     brokers = os.environ.get("DF_BROKERS", "")
     if not brokers:
@@ -773,10 +901,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cli", required=True, help="the duraflow CLI")
     ap.add_argument("--helper", required=True, help="tests/cli/cli_client (deletes the test's topics)")
-    ap.add_argument("suite", choices=["offline", "broker", "content", "partitions", "schedule", "model"])
+    ap.add_argument("suite", choices=["offline", "broker", "content", "partitions", "schedule", "model",
+                                           "steer"])
     ARGS = ap.parse_args()
     ok = {"offline": offline, "broker": broker, "content": content, "partitions": partitions,
-          "schedule": schedule, "model": model}[ARGS.suite]()
+          "schedule": schedule, "model": model, "steer": steer}[ARGS.suite]()
     print("cli %s: %d passed, %d failed" % (ARGS.suite, PASSED, FAILED))
     sys.exit(0 if ok is not False and FAILED == 0 and PASSED > 0 else 1)
 
