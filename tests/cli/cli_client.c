@@ -539,6 +539,25 @@ static df_err_t wf_steer(df_ctx_t *ctx, const df_bytes_t *input, void *opaque)
         return df_ctx_set_output(ctx, "shipped", 7);
 }
 
+/* nondet: its first step's name is "renamed" while <state dir>/v2 exists
+ * (a deploy that changed the code under a suspended execution), else
+ * "first"; then a 2 s wait and a step "after" */
+static df_err_t wf_nondet(df_ctx_t *ctx, const df_bytes_t *input, void *opaque)
+{
+        char path[4096];
+        const char *name;
+        df_err_t rc;
+        (void)input;
+        (void)opaque;
+        snprintf(path, sizeof(path), "%s/v2", G_state_dir);
+        name = access(path, F_OK) == 0 ? "renamed" : "first";
+        if ((rc = df_step(ctx, name, steer_body, "first", NULL, NULL)) != DF_OK ||
+            (rc = df_wait(ctx, "pause", 2000)) != DF_OK ||
+            (rc = df_step(ctx, "after", steer_body, "after", NULL, NULL)) != DF_OK)
+                return rc;
+        return df_ctx_set_output(ctx, "fixed", 5);
+}
+
 /* Register the workflows above on w ("ver" in the versions listed, e.g. "1,2"). */
 static int register_all(df_worker_t *w, const char *versions)
 {
@@ -546,7 +565,7 @@ static int register_all(df_worker_t *w, const char *versions)
         if (df_worker_register(w, "echo", wf_echo, NULL) || df_worker_register(w, "cb", wf_cb, NULL) ||
             df_worker_register(w, "hostile", wf_hostile, NULL) || df_worker_register(w, "big", wf_big, NULL) ||
             df_worker_register(w, "bigmap", wf_bigmap, NULL) || df_worker_register(w, "nested", wf_nested, NULL) ||
-            df_worker_register(w, "steer", wf_steer, NULL))
+            df_worker_register(w, "steer", wf_steer, NULL) || df_worker_register(w, "nondet", wf_nondet, NULL))
                 return -1;
         while (*p) {
                 char *end;

@@ -27,7 +27,7 @@ model:   the programming model as the CLI shows it: the history of an
          child's parent, workflow versions (describe, list --version), an
          execution parked VERSION_MISSING on a worker without its version and
          going on by itself on one that has it (a timer service runs).
-steer:   pause, resume, restart (--from-op, the run log, kept operations not
+steer:   pause, resume (also after a code fix: NONDETERMINISM), restart (--from-op, the run log, kept operations not
          re-run: cli_client's "steer" counts its step bodies), purge (a purged
          id starts again as new) and the bulk forms (--all with filters,
          --dry-run), with a worker and a timer service; their argument errors.
@@ -765,6 +765,21 @@ def steer():
         check("steer: history keeps 1-2 and shows the re-run 3-5", r, 0,
               stdout_re=r"(?m)^1 +STEP +SUCCEEDED +1 +receive .*\n2 +STEP +SUCCEEDED +1 +reserve .*\n"
                         r"3 +STEP +SUCCEEDED +1 +dispatch .*\n4 +WAIT +SUCCEEDED .*cool-off")
+        # resume after a code fix: the code changed under a suspended execution
+        v2 = os.path.join(d, "v2")
+        check("steer: start nondet", run(b + ["start", "nondet", "n1"], timeout=60), 0, stdout_re=r"^n1 started")
+        wait_json(b, "n1", "SUSPENDED", 20)
+        open(v2, "w").close()  # the "deploy" that renamed its first step
+        x = wait_json(b, "n1", "NONDETERMINISM", 30)
+        check("steer: NONDETERMINISM after the changed code replayed", (0 if x.get("status") == "NONDETERMINISM"
+                                                                        else 1, json.dumps(x), "", 0), 0)
+        check("steer: resume with the code still changed", run(b + ["resume", "n1"]), 0, stdout_re=r"^resumed\n$")
+        x = wait_json(b, "n1", "NONDETERMINISM", 10)
+        check("steer: still NONDETERMINISM", (0 if x.get("status") == "NONDETERMINISM" else 1, json.dumps(x), "", 0), 0)
+        os.unlink(v2)  # the fix
+        check("steer: resume after the fix", run(b + ["resume", "n1"]), 0, stdout_re=r"^resumed\n$")
+        x = wait_json(b, "n1", "SUCCEEDED", 20)
+        check("steer: the fixed code goes on", (0 if x.get("status") == "SUCCEEDED" else 1, json.dumps(x), "", 0), 0)
         # bulk: three callback waiters
         for i in range(3):
             run(b + ["start", "cb", "b%d" % i], timeout=60)
