@@ -806,7 +806,9 @@ static int worker(const char *brokers, const char *prefix, const char *state_dir
         G_state_dir = state_dir;
         if (!c || df_conf_set(c, "brokers", brokers, e, sizeof(e)) ||
             df_conf_set(c, "topic.prefix", prefix, e, sizeof(e)) ||
-            df_conf_set(c, "state.dir", state_dir, e, sizeof(e)) || df_conf_set(c, "log.level", "warn", e, sizeof(e))) {
+            df_conf_set(c, "state.dir", state_dir, e, sizeof(e)) || df_conf_set(c, "log.level", "warn", e, sizeof(e)) ||
+            (getenv("DF_CLI_RETENTION_MS") &&
+             df_conf_set(c, "retention.ms", getenv("DF_CLI_RETENTION_MS"), e, sizeof(e)))) {
                 fprintf(stderr, "worker conf: %s\n", e);
                 return 2;
         }

@@ -29,7 +29,7 @@ model:   the programming model as the CLI shows it: the history of an
          going on by itself on one that has it (a timer service runs).
 steer:   pause, resume (also after a code fix: NONDETERMINISM), restart (--from-op, the run log, kept operations not
          re-run: cli_client's "steer" counts its step bodies), purge (a purged
-         id starts again as new) and the bulk forms (--all with filters,
+         id starts again as new), retention.ms (20 s: gone by itself) and the bulk forms (--all with filters,
          --dry-run), with a worker and a timer service; their argument errors.
 partitions: topics of 1, 2 and 12 partitions created by an operator (not by
          duraflow), a worker and the CLI with the default "partitions" (6):
@@ -304,11 +304,14 @@ def partition_of(key, n):
 class Worker:
     """cli_client's worker on a prefix (stopped with SIGTERM)."""
 
-    def __init__(self, brokers, prefix, state_dir, versions=None):
-        """versions: the versions of workflow "ver" it has ("1,2" when None)"""
+    def __init__(self, brokers, prefix, state_dir, versions=None, retention_ms=None):
+        """versions: the versions of workflow "ver" it has ("1,2" when None); retention_ms: its retention.ms"""
         self.log = open(os.path.join(state_dir, "worker.log"), "a+")
+        env = dict(os.environ)
+        if retention_ms is not None:
+            env["DF_CLI_RETENTION_MS"] = str(retention_ms)
         self.p = subprocess.Popen([ARGS.helper, "worker", brokers, prefix, state_dir] + ([versions] if versions else []),
-                                  stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                                  stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
 
     def stop(self):
         self.p.terminate()
@@ -721,7 +724,7 @@ def steer():
     calls = os.path.join(d, "calls.log")
     broken = os.path.join(d, "broken")
     open(broken, "w").close()
-    w = Worker(brokers, prefix, d)
+    w = Worker(brokers, prefix, d, retention_ms=20000)  # a finished execution goes 20 s after its end
     tlog = open(os.path.join(d, "timer.log"), "w+")
     ts = subprocess.Popen([ARGS.cli] + b + ["-X", "state.dir=" + d, "-X", "worker.id=ts", "timer-service"],
                           stdout=tlog, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
@@ -807,6 +810,14 @@ def steer():
         wait_status(b, "b0", "SUSPENDED", 20)
         check("steer: purge a suspended one", run(b + ["purge", "b0"]), 5,
               r"only a finished execution can be purged; this one is SUSPENDED \(stop it first\) \(DF_ERR_STATE\)")
+        # retention.ms (20 s): o1 ended about 20 s ago; it goes by itself, b1 (stopped later) after it
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline and run(b + ["describe", "o1"])[0] != 3:
+            time.sleep(0.5)
+        check("steer: o1 purged by retention.ms", run(b + ["describe", "o1"]), 3, r'no execution named "o1"')
+        check("steer: n1 not yet (it ended later)", run(b + ["describe", "n1"]), 0)
+        check("steer: o1's id starts again as new after retention", run(b + ["start", "cb", "o1"], timeout=60), 0,
+              stdout_re=r"^o1 started")
     finally:
         ts.terminate()
         try:
