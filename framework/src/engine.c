@@ -39,6 +39,7 @@
 
 #include "internal.h"
 #include "log.h"
+#include "metrics.h"
 #include "pool.h"
 #include "schedule.h"
 
@@ -66,6 +67,7 @@ struct df__engine {
         int max_ops;          /* history.max.operations */
         int64_t max_bytes;    /* history.max.bytes */
         int64_t retention_ms; /* retention.ms: a finished execution is purged this long after it ended; 0 never */
+        df__metrics_t *metrics; /* NULL: none counted */
         pthread_mutex_t mu;   /* amo, amo_execs, stats, pool */
         df__pool_t *pool;     /* threads - 1 threads, created at the first batch that needs them */
         df__engine_stats_t stats;
@@ -86,6 +88,7 @@ typedef struct df__run {
         int yielded;          /* the batch is full: nothing more runs in this replay */
         int continued;        /* a CONTINUE event went out */
         int crash_consumed;   /* this replay turned a crash note into a failed attempt */
+        const char *suspend_kind; /* what it suspended on first (wait, callback, retry, child, condition) */
         char *nondet_msg;
         char *limit_msg;      /* a history limit was reached: the execution fails with it */
         size_t new_bytes;     /* results recorded by this replay (not flushed yet), bytes */
@@ -262,6 +265,11 @@ void df__engine_set_threads(df__engine_t *eng, int n)
                 eng->pool = NULL;
         }
         pthread_mutex_unlock(&eng->mu);
+}
+
+void df__engine_set_metrics(df__engine_t *eng, df__metrics_t *m)
+{
+        eng->metrics = m;
 }
 
 void df__engine_set_retention(df__engine_t *eng, int64_t ms)
@@ -539,6 +547,9 @@ static int df__emit_result(const df__engine_t *eng, const df__engine_out_t *out,
         r.ts_ms = now;
         if (out->result(out->opaque, &r))
                 return -1;
+        if (eng)
+                df__counter_inc(df__metric_series(eng->metrics, DF__M_EXECUTIONS_FINISHED, st->exec.workflow,
+                                                  df__exec_status_name(st->exec.status)));
         if (df__emit_child_done(out, &st->exec, now))
                 return -1;
         if (eng && eng->retention_ms > 0 &&
@@ -707,6 +718,17 @@ static df_err_t df__internal(df_ctx_t *ctx)
         ctx->run->failed_internal = 1;
         ctx->suspended = 1; /* nothing more may run in this replay */
         return DF_SUSPENDED;
+}
+
+static df_err_t df__suspend(df_ctx_t *ctx);
+
+/* Suspend, naming what the execution waits on (the metric's kind): the
+ * first one named in a replay counts. */
+static df_err_t df__suspend_as(df_ctx_t *ctx, const char *kind)
+{
+        if (!ctx->run->suspend_kind)
+                ctx->run->suspend_kind = kind;
+        return df__suspend(ctx);
 }
 
 static df_err_t df__suspend(df_ctx_t *ctx)
@@ -1056,7 +1078,8 @@ static df_err_t df__step_failed(df_ctx_t *ctx, df__op_rec_t *op, const df_step_o
                 op->seq++;
                 if (df__arm_timer(ctx, op, DF__TK_RETRY, op->seq, op->due_ms))
                         return df__internal(ctx);
-                return df__suspend(ctx);
+                df__counter_inc(df__metric_series(ctx->run->eng->metrics, DF__M_STEP_RETRIES, ctx->run->st->exec.workflow));
+                return df__suspend_as(ctx, "retry");
         }
         op->status = DF__OS_FAILED;
         op->due_ms = 0;
@@ -1085,6 +1108,7 @@ static int df__body_call(df_ctx_t *ctx, df_step_t *s, df__op_rec_t *op, int atte
                          df_err_t (*call)(df_step_t *, void *), void *arg, df_err_t *body_rc)
 {
         df__run_t *run = ctx->run;
+        int64_t t0;
 
         memset(s, 0, sizeof(*s));
         s->ctx = ctx;
@@ -1102,7 +1126,11 @@ static int df__body_call(df_ctx_t *ctx, df_step_t *s, df__op_rec_t *op, int atte
                 return -1;
         }
         df__unlock(ctx);
+        t0 = df__mono_ms();
         *body_rc = call(s, arg);
+        df__histogram_observe(df__metric_series(run->eng->metrics, DF__M_STEP_DURATION, run->st->exec.workflow,
+                                                *body_rc == DF_OK ? "succeeded" : "failed"),
+                              (double)(df__mono_ms() - t0) / 1000.0);
         df__lock(ctx);
         if (run->out->step_end)
                 run->out->step_end(run->out->opaque);
@@ -1240,7 +1268,7 @@ static df_err_t df__step_locked(df_ctx_t *ctx, const char *name, df_step_fn fn, 
                         return DF_ERR_STEP_FAILED;
                 case DF__OS_PENDING:
                         if (op->due_ms > 0)
-                                return df__suspend(ctx); /* backoff not over */
+                                return df__suspend_as(ctx, "retry"); /* backoff not over */
                         attempt = op->attempt + 1;
                         break;
                 case DF__OS_STARTED: {
@@ -1336,7 +1364,7 @@ df_err_t df_wait(df_ctx_t *ctx, const char *name, int64_t duration_ms)
         if ((rc = df__op_lookup(ctx, DF__OP_WAIT, name, id, &op)) != DF_OK)
                 goto out;
         if (op) {
-                rc = op->status == DF__OS_SUCCEEDED ? DF_OK : df__suspend(ctx);
+                rc = op->status == DF__OS_SUCCEEDED ? DF_OK : df__suspend_as(ctx, "wait");
                 goto out;
         }
         if ((rc = df__op_new(ctx, id, DF__OP_WAIT, name, &op)) != DF_OK)
@@ -1347,7 +1375,7 @@ df_err_t df_wait(df_ctx_t *ctx, const char *name, int64_t duration_ms)
         if (df__arm_timer(ctx, op, DF__TK_WAIT, op->seq, op->due_ms))
                 rc = df__internal(ctx);
         else
-                rc = df__suspend(ctx);
+                rc = df__suspend_as(ctx, "wait");
 out:
         df__unlock(ctx);
         return rc;
@@ -1474,7 +1502,7 @@ df_err_t df_callback_result(df_ctx_t *ctx, const char *callback_id, df_bytes_t *
                 rc = DF_ERR_TIMED_OUT;
                 break;
         default:
-                rc = df__suspend(ctx);
+                rc = df__suspend_as(ctx, "callback");
                 break;
         }
 out:
@@ -2133,7 +2161,7 @@ static df_err_t df__invoke_locked(df_ctx_t *ctx, const char *name, const char *w
                         df__set_str(&ctx->last_error, op->error);
                         return DF_ERR_INVOKE_FAILED;
                 }
-                return df__suspend(ctx); /* the child runs */
+                return df__suspend_as(ctx, "child"); /* the child runs */
         }
         if ((rc = df__op_new(ctx, id, DF__OP_INVOKE, name, &op)) != DF_OK)
                 return rc;
@@ -2157,7 +2185,7 @@ static df_err_t df__invoke_locked(df_ctx_t *ctx, const char *name, const char *w
         ev.ts_ms = run->now;
         if (run->out->event(run->out->opaque, &ev))
                 return df__internal(ctx);
-        return df__suspend(ctx);
+        return df__suspend_as(ctx, "child");
 }
 
 df_err_t df_invoke(df_ctx_t *ctx, const char *name, const char *workflow, const char *child_execution_id,
@@ -2239,7 +2267,7 @@ static df_err_t df__condition_locked(df_ctx_t *ctx, const char *name, df_check_f
                                                                                       : DF_ERR_CONDITION_NOT_MET;
                 case DF__OS_PENDING:
                         if (op->due_ms > 0)
-                                return df__suspend(ctx); /* the wait between checks is not over */
+                                return df__suspend_as(ctx, "condition"); /* the wait between checks is not over */
                         break;
                 default:
                         return df__internal(ctx);
@@ -2341,7 +2369,7 @@ unmet:
         op->seq++;
         if (df__arm_timer(ctx, op, DF__TK_RETRY, op->seq, op->due_ms))
                 return df__internal(ctx);
-        return df__suspend(ctx);
+        return df__suspend_as(ctx, "condition");
 }
 
 df_err_t df_wait_for_condition(df_ctx_t *ctx, const char *name, df_check_fn check, void *opaque,
@@ -2473,6 +2501,7 @@ static int df__replay(df__engine_t *eng, df__exec_state_t *st, const df__engine_
         df_ctx_t ctx;
         df_err_t rc;
         int ret = 0, i;
+        int64_t t0;
 
         if (!wf)
                 return df__park_version(eng, st, out, now);
@@ -2488,7 +2517,10 @@ static int df__replay(df__engine_t *eng, df__exec_state_t *st, const df__engine_
         ctx.run = &run;
         ctx.rec_count = st->n_top;
         ctx.replaying = st->n_top > 0; /* a fresh execution replays nothing */
+        t0 = df__mono_ms();
         rc = wf->fn(&ctx, &input, wf->opaque);
+        df__histogram_observe(df__metric_series(eng->metrics, DF__M_REPLAY_DURATION, st->exec.workflow),
+                              (double)(df__mono_ms() - t0) / 1000.0);
         if (run.failed_internal) {
                 ret = -1;
         } else if (run.nondet) {
@@ -2506,6 +2538,9 @@ static int df__replay(df__engine_t *eng, df__exec_state_t *st, const df__engine_
         } else if (ctx.suspended || rc == DF_SUSPENDED) {
                 if (st->exec.status != DF__ES_SUSPENDED)
                         df__exec_touch(st, DF__ES_SUSPENDED, now);
+                if (!run.yielded && !run.continued)
+                        df__counter_inc(df__metric_series(eng->metrics, DF__M_EXECUTIONS_SUSPENDED, st->exec.workflow,
+                                                          run.suspend_kind ? run.suspend_kind : "other"));
         } else if (rc == DF_OK && ctx.next_op < ctx.rec_count) {
                 char *msg = df__asprintf("non-determinism: history has %d operations, the code completed after %d",
                                          ctx.rec_count, ctx.next_op);
@@ -2950,6 +2985,7 @@ static int df__apply_start(df__engine_t *eng, df__exec_state_t *st, const df__ev
         }
         if (df__emit_reply(out, ev, DF_OK, NULL, now))
                 return -1;
+        df__counter_inc(df__metric_series(eng->metrics, DF__M_EXECUTIONS_STARTED, st->exec.workflow));
         if (stopped) /* its parent was stopped before this start landed: it ends stopped, never runs */
                 return df__emit_result(eng, out, st, now);
         if (st->exec.status == DF__ES_QUARANTINED)

@@ -151,6 +151,9 @@ df_err_t df__engine_unregister_version(df__engine_t *eng, const char *name, int 
 void df__engine_set_threads(df__engine_t *eng, int n);
 /** History limits per execution: most operations, most recorded bytes. */
 void df__engine_set_limits(df__engine_t *eng, int max_ops, int64_t max_bytes);
+struct df__metrics;
+/** The registry the engine counts executions, steps and replays in (metrics.h); NULL: none. */
+void df__engine_set_metrics(df__engine_t *eng, struct df__metrics *m);
 /** retention.ms: a finished execution is purged this long after it ended (a RETENTION timer); 0: never. */
 void df__engine_set_retention(df__engine_t *eng, int64_t ms);
 /** An execution that this many worker processes died while processing

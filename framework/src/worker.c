@@ -838,6 +838,7 @@ df_worker_t *df_worker_new(const df_conf_t *conf, char *errstr, size_t errstr_si
         df__engine_set_threads(w->eng, (int)w->s.worker_threads);
         df__engine_set_limits(w->eng, (int)w->s.history_max_operations, w->s.history_max_bytes);
         df__engine_set_retention(w->eng, w->s.retention_ms);
+        df__engine_set_metrics(w->eng, df__telemetry_metrics());
         if (df__topics_ensure(conf, &w->t, errstr, errstr_size))
                 goto fail;
         /* sized by the partitions the brokers reported, not the setting */

@@ -808,7 +808,9 @@ static int worker(const char *brokers, const char *prefix, const char *state_dir
             df_conf_set(c, "topic.prefix", prefix, e, sizeof(e)) ||
             df_conf_set(c, "state.dir", state_dir, e, sizeof(e)) || df_conf_set(c, "log.level", "warn", e, sizeof(e)) ||
             (getenv("DF_CLI_RETENTION_MS") &&
-             df_conf_set(c, "retention.ms", getenv("DF_CLI_RETENTION_MS"), e, sizeof(e)))) {
+             df_conf_set(c, "retention.ms", getenv("DF_CLI_RETENTION_MS"), e, sizeof(e))) ||
+            (getenv("DF_CLI_METRICS_LISTEN") &&
+             df_conf_set(c, "metrics.listen", getenv("DF_CLI_METRICS_LISTEN"), e, sizeof(e)))) {
                 fprintf(stderr, "worker conf: %s\n", e);
                 return 2;
         }

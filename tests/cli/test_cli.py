@@ -44,10 +44,12 @@ import concurrent.futures
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 ARGS = None
 PASSED = 0
@@ -304,12 +306,15 @@ def partition_of(key, n):
 class Worker:
     """cli_client's worker on a prefix (stopped with SIGTERM)."""
 
-    def __init__(self, brokers, prefix, state_dir, versions=None, retention_ms=None):
-        """versions: the versions of workflow "ver" it has ("1,2" when None); retention_ms: its retention.ms"""
+    def __init__(self, brokers, prefix, state_dir, versions=None, retention_ms=None, metrics=None):
+        """versions: the versions of workflow "ver" it has ("1,2" when None); retention_ms: its retention.ms;
+        metrics: its metrics.listen"""
         self.log = open(os.path.join(state_dir, "worker.log"), "a+")
         env = dict(os.environ)
         if retention_ms is not None:
             env["DF_CLI_RETENTION_MS"] = str(retention_ms)
+        if metrics is not None:
+            env["DF_CLI_METRICS_LISTEN"] = metrics
         self.p = subprocess.Popen([ARGS.helper, "worker", brokers, prefix, state_dir] + ([versions] if versions else []),
                                   stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
 
@@ -724,7 +729,12 @@ def steer():
     calls = os.path.join(d, "calls.log")
     broken = os.path.join(d, "broken")
     open(broken, "w").close()
-    w = Worker(brokers, prefix, d, retention_ms=20000)  # a finished execution goes 20 s after its end
+    sk = socket.socket()
+    sk.bind(("127.0.0.1", 0))
+    mport = sk.getsockname()[1]
+    sk.close()
+    w = Worker(brokers, prefix, d, retention_ms=20000,  # a finished execution goes 20 s after its end
+               metrics="127.0.0.1:%d" % mport)
     tlog = open(os.path.join(d, "timer.log"), "w+")
     ts = subprocess.Popen([ARGS.cli] + b + ["-X", "state.dir=" + d, "-X", "worker.id=ts", "timer-service"],
                           stdout=tlog, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
@@ -764,6 +774,19 @@ def steer():
         check("steer: receive and reserve ran once, dispatch 2 + 1 times, notify once",
               (0 if (count("receive"), count("reserve"), count("dispatch"), count("notify")) == (1, 1, 3, 1) else 1,
                repr(lines), "", 0), 0)
+        # the engine's metric families, as the worker serves them
+        page = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % mport, timeout=10).read().decode()
+        want = ['duraflow_executions_started_total{workflow="steer"} 1',
+                'duraflow_executions_finished_total{workflow="steer",status="FAILED"} 1',
+                'duraflow_executions_finished_total{workflow="steer",status="SUCCEEDED"} 1',
+                'duraflow_step_retries_total{workflow="steer"} 1',
+                'duraflow_step_duration_seconds_count{workflow="steer",outcome="failed"} 2',
+                'duraflow_step_duration_seconds_count{workflow="steer",outcome="succeeded"} 4']
+        missing = [l for l in want if l not in page.split("\n")]
+        check("steer: the worker's /metrics counts the executions and steps", (1 if missing else 0, "\n".join(
+            l for l in page.split("\n") if "steer" in l), "missing: %r" % missing, 0), 0)
+        check("steer: suspensions counted by kind", (0 if re.search(
+            r'(?m)^duraflow_executions_suspended_total\{workflow="steer",kind="wait"\} [1-9]', page) else 1, "", "", 0), 0)
         r = run(b + ["history", "o1"])
         check("steer: history keeps 1-2 and shows the re-run 3-5", r, 0,
               stdout_re=r"(?m)^1 +STEP +SUCCEEDED +1 +receive .*\n2 +STEP +SUCCEEDED +1 +reserve .*\n"
