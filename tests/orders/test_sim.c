@@ -594,6 +594,74 @@ START_TEST(test_dispatch_new_callback_before_shipment)
 }
 END_TEST
 
+/* Failure injection (POST /control/warehouse, opts.fail_dispatch) and the
+ * calls per idempotency key (GET /calls). */
+START_TEST(test_fail_dispatch_and_calls)
+{
+        char body[512], cb[128], errstr[256];
+        json_t *a, *d;
+        json_int_t errors0 = stat("http_errors");
+        const int32_t unknown[] = {999999};
+        orders_sim_opts_t o;
+
+        make_cb(cb, sizeof(cb), 41);
+        expect("/control/warehouse", "{\"fail_dispatch\":[10248]}", 200, "ok");
+        snprintf(body, sizeof(body), "{\"order_id\":10248,\"callback_id\":\"%s\",\"key\":\"fd1\"}", cb);
+        expect("/warehouse/dispatch", body, 503, "unavailable");
+        expect("/warehouse/dispatch", body, 503, "unavailable");
+        snprintf(body, sizeof(body), "{\"order_id\":10249,\"callback_id\":\"%s\",\"key\":\"fd2\"}", cb);
+        expect("/warehouse/dispatch", body, 202, "accepted"); /* only the listed orders fail */
+        ck_assert_int_eq(stat("dispatches_failed"), 2);
+        ck_assert_int_eq(stat("dispatches"), 1);
+        /* an unknown order changes nothing; a bad list is a 400 */
+        expect("/control/warehouse", "{\"fail_dispatch\":[10248,1]}", 404, "unknown_order");
+        expect_400("/control/warehouse", "{\"fail_dispatch\":10248}", "fail_dispatch");
+        expect_400("/control/warehouse", "{\"fail_dispatch\":[\"10248\"]}", "fail_dispatch");
+        expect_400("/control/warehouse", "{}", "fail_dispatch");
+        snprintf(body, sizeof(body), "{\"order_id\":10248,\"callback_id\":\"%s\",\"key\":\"fd1\"}", cb);
+        expect("/warehouse/dispatch", body, 503, "unavailable");
+        ck_assert_int_eq(stat("dispatches_failed"), 3);
+        ck_assert_int_eq(stat("http_errors"), errors0 + 3); /* the three 400s, not the injected 503s */
+        /* off: the dispatch goes through, nothing of the failed ones was kept */
+        ck_assert_int_eq(http("/control/warehouse", "{\"fail_dispatch\":[]}", &a), 200);
+        ck_assert_int_eq(json_array_size(json_object_get(a, "fail_dispatch")), 0);
+        json_decref(a);
+        expect("/warehouse/dispatch", body, 202, "accepted");
+        ck_assert_int_eq(stat("dispatches"), 2);
+        ck_assert_int_eq(stat("dispatches_repeated"), 0);
+        ck_assert_int_ge(wait_sent(cb, 0, 5000), 0);
+
+        /* every request that carried a key, by endpoint and key */
+        expect("/inventory/reserve", "{\"product_id\":11,\"quantity\":1,\"key\":\"fd3\"}", 200, "ok");
+        expect("/inventory/reserve", "{\"product_id\":11,\"quantity\":1,\"key\":\"fd3\"}", 200, "ok");
+        expect("/inventory/reserve", "{\"product_id\":11,\"quantity\":1,\"key\":\"zz\"}", 200, "ok");
+        ck_assert_int_eq(http("/calls?prefix=fd", NULL, &a), 200);
+        ck_assert_str_eq(json_string_value(json_object_get(a, "prefix")), "fd");
+        d = json_object_get(a, "calls");
+        ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(d, "/warehouse/dispatch"), "fd1")), 4);
+        ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(d, "/warehouse/dispatch"), "fd2")), 1);
+        ck_assert_int_eq(json_object_size(json_object_get(d, "/warehouse/dispatch")), 2);
+        ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(d, "/inventory/reserve"), "fd3")), 2);
+        ck_assert_int_eq(json_object_size(json_object_get(d, "/inventory/reserve")), 1); /* not zz */
+        ck_assert_int_eq(json_object_size(json_object_get(d, "/notify")), 0);
+        ck_assert_ptr_null(json_object_get(d, "/warehouse/track")); /* no key */
+        json_decref(a);
+        ck_assert_int_eq(http("/calls", NULL, &a), 200);
+        ck_assert_int_eq(json_object_size(json_object_get(json_object_get(a, "calls"), "/inventory/reserve")), 2);
+        json_decref(a);
+        ck_assert_int_eq(http("/calls", "{}", &a), 405);
+        json_decref(a);
+
+        /* the first list given at start must name orders of the dataset */
+        orders_sim_opts_init(&o);
+        o.conf = conf;
+        o.fail_dispatch = unknown;
+        o.n_fail_dispatch = 1;
+        ck_assert_ptr_null(orders_sim_start(&o, errstr, sizeof(errstr)));
+        ck_assert_msg(strstr(errstr, "fail_dispatch: order 999999 is not in the dataset"), "%s", errstr);
+}
+END_TEST
+
 START_TEST(test_never_shipped)
 {
         const ow_order_t *o = find_order_where(never_shipped);
@@ -963,6 +1031,7 @@ static Suite *sim_suite(void)
         tcase_add_test(tc, test_payment_declined);
         tcase_add_test(tc, test_dispatch_and_track);
         tcase_add_test(tc, test_dispatch_new_callback_before_shipment);
+        tcase_add_test(tc, test_fail_dispatch_and_calls);
         tcase_add_test(tc, test_never_shipped);
         tcase_add_test(tc, test_refund);
         tcase_add_test(tc, test_notify);

@@ -547,10 +547,17 @@ static df_err_t run_order(run_t *r)
                         set_reason(r, "shipment-late");
                         return cancel(r);
                 }
-        } else if (rc == DF_ERR_CALLBACK_FAILED || rc == DF_ERR_STEP_FAILED) {
+        } else if (rc == DF_ERR_CALLBACK_FAILED) {
                 set_reason(r, "shipment");
                 return cancel(r);
         }
+        /* DF_ERR_STEP_FAILED: the dispatch request itself failed for good
+         * (the warehouse unavailable for every attempt, or a request it
+         * refused): the warehouse never took the order, which is no business
+         * outcome, so the execution fails with that error (order_handler),
+         * keeping its reservations and payment, for an operator to
+         * `duraflow restart` once the warehouse is back: Receive, Reserve and
+         * Payment keep their results, the dispatch runs again. */
         if (rc != DF_OK)
                 return rc;
 

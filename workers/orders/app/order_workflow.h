@@ -10,6 +10,7 @@
  *              others => rejected) -> payment (callback)
  *     declined / timed out    -> release-<productID>...   => payment_declined
  *   -> shipment (callback, dispatch; timeout = requiredDate + half a day)
+ *     dispatch failed for good (all attempts) -> the execution FAILS (restartable)
  *     timed out -> late-notice -> shipment-late (callback, track; 30 days)
  *   -> shipped: confirmation (parallel: branch notice runs step confirm,
  *               branch ledger runs step ledger-entry) => confirmed_on_time | confirmed_late

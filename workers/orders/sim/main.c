@@ -19,7 +19,8 @@ static void usage(FILE *f)
 {
         fprintf(f,
                 "usage: orders-sim [--data DIR] [--listen HOST] [--port N] [--day-ms N]\n"
-                "                  [--payment-delay-ms N] [--brokers HOST:PORT] [--prefix P] [-X NAME=VALUE]...\n"
+                "                  [--payment-delay-ms N] [--fail-dispatch ID[,ID...]]\n"
+                "                  [--brokers HOST:PORT] [--prefix P] [-X NAME=VALUE]...\n"
                 "\n"
                 "The outside world of the order example: inventory, payment, warehouse and\n"
                 "notifications behind an HTTP/JSON API, completing duraflow callbacks.\n"
@@ -30,6 +31,9 @@ static void usage(FILE *f)
                 "  -P, --port N               TCP port (default 8089; 0 = ephemeral, printed)\n"
                 "      --day-ms N             scaled clock: ms per simulated day (default 1000)\n"
                 "      --payment-delay-ms N   delay of a payment verdict, ms (default 100)\n"
+                "      --fail-dispatch ID[,ID...]  failure injection: POST /warehouse/dispatch of\n"
+                "                             these orders answers 503 (a warehouse outage) until\n"
+                "                             POST /control/warehouse {\"fail_dispatch\":[]}\n"
                 "  -b, --brokers HOST:PORT    Kafka bootstrap servers (default $DF_BROKERS; required:\n"
                 "                             embedded mode lives inside one process, so embed the\n"
                 "                             simulator with orders_sim_start() instead)\n"
@@ -58,12 +62,13 @@ static int parse_long(const char *opt, const char *s, long min, long max, long *
 
 int main(int argc, char **argv)
 {
-        enum { OPT_DAY_MS = 1000, OPT_PAY_DELAY };
+        enum { OPT_DAY_MS = 1000, OPT_PAY_DELAY, OPT_FAIL_DISPATCH };
         static const struct option opts[] = {{"data", required_argument, 0, 'd'},
                                              {"listen", required_argument, 0, 'l'},
                                              {"port", required_argument, 0, 'P'},
                                              {"day-ms", required_argument, 0, OPT_DAY_MS},
                                              {"payment-delay-ms", required_argument, 0, OPT_PAY_DELAY},
+                                             {"fail-dispatch", required_argument, 0, OPT_FAIL_DISPATCH},
                                              {"brokers", required_argument, 0, 'b'},
                                              {"prefix", required_argument, 0, 'p'},
                                              {"set", required_argument, 0, 'X'},
@@ -74,6 +79,8 @@ int main(int argc, char **argv)
         df_conf_t *conf;
         const char *env = getenv("DF_BROKERS"), *brokers;
         char errstr[512], *stats;
+        int32_t *fail = NULL;
+        size_t n_fail = 0;
         sigset_t sigs;
         long v;
         int c, sig = 0;
@@ -115,6 +122,31 @@ int main(int argc, char **argv)
                                 goto usage_err;
                         o.payment_delay_ms = (int)v;
                         break;
+                case OPT_FAIL_DISPATCH: {
+                        char *list = strdup(optarg), *tok, *save = NULL;
+                        if (!list) {
+                                fprintf(stderr, "orders-sim: out of memory\n");
+                                goto usage_err;
+                        }
+                        for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+                                int32_t *n = realloc(fail, (n_fail + 1) * sizeof(*n));
+                                if (!n || parse_long("fail-dispatch", tok, 1, INT32_MAX, &v)) {
+                                        if (n)
+                                                fail = n;
+                                        free(list);
+                                        goto usage_err;
+                                }
+                                fail = n;
+                                fail[n_fail++] = (int32_t)v;
+                        }
+                        free(list);
+                        if (!n_fail) {
+                                fprintf(stderr, "orders-sim: --fail-dispatch: expected order ids, got \"%s\"\n",
+                                        optarg);
+                                goto usage_err;
+                        }
+                        break;
+                }
                 case 'b':
                         rc = df_conf_set(conf, "brokers", optarg, errstr, sizeof(errstr));
                         break;
@@ -127,6 +159,7 @@ int main(int argc, char **argv)
                 case 'h':
                         usage(stdout);
                         df_conf_destroy(conf);
+                        free(fail);
                         return 0;
                 default:
                         usage(stderr);
@@ -150,6 +183,8 @@ int main(int argc, char **argv)
         }
         df_log_set_level(df_conf_get(conf, "log.level"));
         o.conf = conf;
+        o.fail_dispatch = fail;
+        o.n_fail_dispatch = n_fail;
 
         /* Block the stop signals in every thread (the simulator's threads
          * inherit the mask) and wait for them here. */
@@ -162,6 +197,7 @@ int main(int argc, char **argv)
         if (!sim) {
                 fprintf(stderr, "orders-sim: %s\n", errstr);
                 df_conf_destroy(conf);
+                free(fail);
                 return 1;
         }
         printf("orders-sim listening on %s:%d\n", o.listen_host, orders_sim_port(sim));
@@ -177,9 +213,11 @@ int main(int argc, char **argv)
         }
         fflush(stdout);
         df_conf_destroy(conf);
+        free(fail);
         return 0;
 
 usage_err:
         df_conf_destroy(conf);
+        free(fail);
         return 2;
 }

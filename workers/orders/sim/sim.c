@@ -19,10 +19,24 @@
  *        202 {"result":"accepted"}; the shipment report
  *        {"order_id":N,"shipped_date":"YYYY-MM-DD","shipper_id":N} goes to the
  *        order's current tracking callback at t0 + days x day_ms
+ *        | 503 {"result":"unavailable","error":...} while a failure is injected
+ *        for the order (below)
  *   POST /warehouse/track {"order_id":int,"callback_id":str}
  *        202 {"result":"accepted"} | 404 {"result":"not_dispatched"}
  *   POST /notify {"order_id":int,"kind":"late"|"confirmation"|"cancellation","text":str,"key":str}
  *        200 {"result":"ok"|"already"}
+ *   POST /control/warehouse {"fail_dispatch":[order_id,...]}
+ *        failure injection: from now on /warehouse/dispatch answers 503 for
+ *        these orders (and only these: the list replaces the previous one;
+ *        [] turns it off), changing nothing else (counted in
+ *        dispatches_failed, not in http_errors). 200 {"result":"ok",
+ *        "fail_dispatch":[...]} | 404 {"result":"unknown_order"} (nothing
+ *        changed). orders_sim_opts_t.fail_dispatch sets the first list.
+ *   GET /calls[?prefix=P]
+ *        200 {"prefix":P,"calls":{"/inventory/reserve":{"<key>":N,...},...}}:
+ *        per endpoint taking a "key", how many requests carried each key
+ *        (every request: new, repeated, refused or failed), keys starting
+ *        with P only (default "": all)
  *   GET /stats, GET /health
  * Also: an order_id not in the dataset -> 404 {"result":"unknown_order"}; a
  * key reused with different arguments (payments, refunds, dispatch, notices)
@@ -183,6 +197,7 @@ static const char *const notice_kinds[NK_COUNT] = {"late", "confirmation", "canc
 typedef struct sim_order {
         const ow_order_t *o;
         bool dispatched, shipped;
+        bool fail_dispatch; /* injected: /warehouse/dispatch answers 503 */
         int64_t t0;        /* monotonic ms of the first dispatch */
         char *track_cb;    /* current tracking callback id */
         char *sent_cb;     /* last id the shipment report was sent to */
@@ -221,7 +236,7 @@ typedef struct sim_stats {
         uint64_t amount_mismatches;
         uint64_t refunds_count, refunds_repeated;
         int64_t refunds_cents;
-        uint64_t dispatches, dispatches_repeated, tracks, shipments_reported;
+        uint64_t dispatches, dispatches_repeated, dispatches_failed, tracks, shipments_reported;
         uint64_t notices[NK_COUNT], notices_repeated;
         uint64_t key_conflicts_other; /* payments, refunds, dispatch, notices */
         uint64_t unknown_orders;
@@ -249,6 +264,7 @@ struct orders_sim {
         sim_order_t *orders; /* sorted by order id */
         size_t n_orders;
         smap_t pays, refunds, dispatches, notices;
+        smap_t *calls; /* per route: key -> uint64_t requests that carried it */
 
         job_t **heap;
         size_t heap_n, heap_cap;
@@ -840,6 +856,19 @@ static reply_t h_dispatch(orders_sim_t *s, json_t *req)
         so = find_order(s, oid);
         if (!so)
                 return unknown_order(s);
+        if (so->fail_dispatch) {
+                /* an injected warehouse failure: a 5xx, so retryable for the
+                 * workflow; nothing is recorded */
+                char msg[160];
+                reply_t f;
+                snprintf(msg, sizeof(msg), "injected warehouse failure for order %d (POST /control/warehouse)",
+                         (int)oid);
+                f.status = MHD_HTTP_SERVICE_UNAVAILABLE;
+                f.body = json_pack("{s:s, s:s}", "result", "unavailable", "error", msg);
+                f.proto_err = false;
+                s->st.dispatches_failed++;
+                return f;
+        }
         r = smap_get(&s->dispatches, key);
         if (r && r->order_id != oid)
                 return key_conflict(s);
@@ -963,7 +992,7 @@ static json_t *stats_locked(orders_sim_t *s)
         return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:I, s:I,"
                          " s:I, s:I, s:I, s:I, s:I,"
                          " s:{s:I, s:I}, s:I, s:I,"
-                         " s:I, s:I, s:I, s:I, s:I,"
+                         " s:I, s:I, s:I, s:I, s:I, s:I,"
                          " s:{s:I, s:I, s:I}, s:I, s:I, s:I,"
                          " s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
                          "reservations_ok", (json_int_t)lc.reserved_ok, "reservations_repeated", (json_int_t)lc.replays,
@@ -983,7 +1012,8 @@ static json_t *stats_locked(orders_sim_t *s)
                          (json_int_t)dup_ref,
 
                          "dispatches", (json_int_t)s->st.dispatches, "dispatches_repeated",
-                         (json_int_t)s->st.dispatches_repeated, "tracks", (json_int_t)s->st.tracks,
+                         (json_int_t)s->st.dispatches_repeated, "dispatches_failed",
+                         (json_int_t)s->st.dispatches_failed, "tracks", (json_int_t)s->st.tracks,
                          "shipments_reported", (json_int_t)s->st.shipments_reported, "shipments_pending",
                          (json_int_t)ship_pending,
 
@@ -1001,19 +1031,100 @@ static json_t *stats_locked(orders_sim_t *s)
                          (json_int_t)s->payment_delay_ms);
 }
 
+/* POST /control/warehouse: the orders whose dispatch fails from now on. */
+static reply_t h_control_warehouse(orders_sim_t *s, json_t *req)
+{
+        json_t *ids = json_object_get(req, "fail_dispatch"), *v, *now;
+        size_t i;
+
+        if (!ids)
+                return bad_request("missing field '%s'", "fail_dispatch");
+        if (!json_is_array(ids))
+                return bad_request("field '%s' must be an array of order ids", "fail_dispatch");
+        json_array_foreach(ids, i, v) {
+                if (!json_is_integer(v))
+                        return bad_request("field '%s' must be an array of order ids", "fail_dispatch");
+                if (!find_order(s, json_integer_value(v)))
+                        return unknown_order(s);
+        }
+        for (i = 0; i < s->n_orders; i++)
+                s->orders[i].fail_dispatch = false;
+        json_array_foreach(ids, i, v) {
+                find_order(s, json_integer_value(v))->fail_dispatch = true;
+        }
+        now = json_array();
+        for (i = 0; now && i < s->n_orders; i++)
+                if (s->orders[i].fail_dispatch && json_array_append_new(now, json_integer(s->orders[i].o->order_id)))
+                        break;
+        if (!now || i < s->n_orders) {
+                json_decref(now);
+                return no_memory();
+        }
+        {
+                reply_t r = {MHD_HTTP_OK, json_pack("{s:s, s:o}", "result", "ok", "fail_dispatch", now), false};
+                return r;
+        }
+}
+
 typedef struct route {
         const char *path;
         reply_t (*fn)(orders_sim_t *, json_t *);
+        bool keyed; /* takes an idempotency "key": its requests are counted per key (GET /calls) */
 } route_t;
 
 static const route_t routes[] = {
-        {"/inventory/reserve", h_reserve},   {"/inventory/release", h_release}, {"/payments/authorize", h_authorize},
-        {"/payments/refund", h_refund},      {"/warehouse/dispatch", h_dispatch}, {"/warehouse/track", h_track},
-        {"/notify", h_notify},
+        {"/inventory/reserve", h_reserve, true},   {"/inventory/release", h_release, true},
+        {"/payments/authorize", h_authorize, true}, {"/payments/refund", h_refund, true},
+        {"/warehouse/dispatch", h_dispatch, true}, {"/warehouse/track", h_track, false},
+        {"/notify", h_notify, true},               {"/control/warehouse", h_control_warehouse, false},
 };
+#define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 
-/* Dispatches a complete request. Takes the lock for the state. */
-static reply_t handle(orders_sim_t *s, const char *method, const char *url, const char *body, size_t len)
+/* One more request of route ri carried key. Lock held; false when out of memory. */
+static bool count_call(orders_sim_t *s, size_t ri, const char *key)
+{
+        uint64_t *n = smap_get(&s->calls[ri], key);
+        if (!n) {
+                n = calloc(1, sizeof(*n));
+                if (!n || !smap_put(&s->calls[ri], key, n)) {
+                        free(n);
+                        return false;
+                }
+        }
+        (*n)++;
+        return true;
+}
+
+/* GET /calls: requests per key of each keyed route, keys starting with prefix. Lock held. */
+static json_t *calls_locked(orders_sim_t *s, const char *prefix)
+{
+        json_t *all = json_object(), *o;
+        size_t ri, b, plen = strlen(prefix);
+        const smap_ent_t *e;
+
+        for (ri = 0; all && ri < N_ROUTES; ri++) {
+                if (!routes[ri].keyed)
+                        continue;
+                o = json_object();
+                if (!o || json_object_set_new(all, routes[ri].path, o)) {
+                        json_decref(all);
+                        return NULL;
+                }
+                for (b = 0; b < s->calls[ri].nb; b++)
+                        for (e = s->calls[ri].b[b]; e; e = e->next)
+                                if (!strncmp(e->key, prefix, plen) &&
+                                    json_object_set_new(o, e->key, json_integer((json_int_t)*(const uint64_t *)e->val))) {
+                                        json_decref(all);
+                                        return NULL;
+                                }
+        }
+        return all ? json_pack("{s:s, s:o}", "prefix", prefix, "calls", all) : NULL;
+}
+
+/* Dispatches a complete request (prefix: the query's "prefix", may be NULL).
+ * Takes the lock for the state. */
+static reply_t handle(orders_sim_t *s, const char *method, const char *url, const char *prefix, const char *body,
+                      size_t len)
 {
         bool get = !strcmp(method, MHD_HTTP_METHOD_GET), post = !strcmp(method, MHD_HTTP_METHOD_POST);
         size_t i;
@@ -1037,7 +1148,17 @@ static reply_t handle(orders_sim_t *s, const char *method, const char *url, cons
                 pthread_mutex_unlock(&s->mu);
                 return r;
         }
-        for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        if (!strcmp(url, "/calls")) {
+                if (!get)
+                        return proto_error(MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", "wrong method for this path");
+                pthread_mutex_lock(&s->mu);
+                r.status = MHD_HTTP_OK;
+                r.body = calls_locked(s, prefix ? prefix : "");
+                r.proto_err = false;
+                pthread_mutex_unlock(&s->mu);
+                return r;
+        }
+        for (i = 0; i < N_ROUTES; i++) {
                 json_error_t jerr;
                 json_t *req;
                 if (strcmp(url, routes[i].path))
@@ -1056,6 +1177,12 @@ static reply_t handle(orders_sim_t *s, const char *method, const char *url, cons
                         return bad_request("the body must be a JSON %s", "object");
                 }
                 pthread_mutex_lock(&s->mu);
+                if (routes[i].keyed && json_is_string(json_object_get(req, "key")) &&
+                    !count_call(s, i, json_string_value(json_object_get(req, "key")))) {
+                        pthread_mutex_unlock(&s->mu);
+                        json_decref(req);
+                        return no_memory();
+                }
                 r = routes[i].fn(s, req);
                 pthread_mutex_unlock(&s->mu);
                 json_decref(req);
@@ -1148,7 +1275,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (cx->too_large) {
                 r = proto_error(MHD_HTTP_CONTENT_TOO_LARGE, "too_large", "request body over 65536 bytes");
         } else {
-                r = handle(s, method, url, cx->buf, cx->len);
+                r = handle(s, method, url, MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "prefix"), cx->buf,
+                           cx->len);
                 if (!r.body)
                         r = no_memory();
         }
@@ -1271,6 +1399,20 @@ orders_sim_t *orders_sim_start(const orders_sim_opts_t *o, char *errstr, size_t 
         }
         for (i = 0; i < s->n_orders; i++)
                 s->orders[i].o = ow_dataset_order_at(s->ds, i);
+        s->calls = calloc(N_ROUTES, sizeof(*s->calls));
+        if (!s->calls) {
+                snprintf(errstr, errstr_size, "out of memory");
+                goto fail;
+        }
+        for (i = 0; i < o->n_fail_dispatch; i++) {
+                sim_order_t *so = find_order(s, o->fail_dispatch[i]);
+                if (!so) {
+                        snprintf(errstr, errstr_size, "fail_dispatch: order %d is not in the dataset",
+                                 (int)o->fail_dispatch[i]);
+                        goto fail;
+                }
+                so->fail_dispatch = true;
+        }
 
         if (!o->conf) {
                 own_conf = df_conf_new();
@@ -1340,6 +1482,9 @@ void orders_sim_stop(orders_sim_t *s)
         smap_free(&s->refunds, free);
         smap_free(&s->dispatches, free);
         smap_free(&s->notices, free);
+        for (i = 0; s->calls && i < N_ROUTES; i++)
+                smap_free(&s->calls[i], free);
+        free(s->calls);
         for (i = 0; s->orders && i < s->n_orders; i++) {
                 free(s->orders[i].track_cb);
                 free(s->orders[i].sent_cb);

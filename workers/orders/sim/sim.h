@@ -20,6 +20,8 @@
  *   POST /warehouse/dispatch  {"order_id","callback_id","key"}
  *   POST /warehouse/track     {"order_id","callback_id"}
  *   POST /notify              {"order_id","kind","text","key"}
+ *   POST /control/warehouse   {"fail_dispatch":[order_id,...]}  (failure injection)
+ *   GET  /calls?prefix=P      requests per idempotency key, per endpoint
  *   GET  /stats, GET /health
  *
  * Thread-safe: one mutex guards the state; HTTP handlers run on a small pool
@@ -57,6 +59,9 @@ typedef struct orders_sim_opts {
                                     NULL = defaults (embedded mode) */
         orders_sim_sent_fn on_sent; /* optional observer of sent completions */
         void *on_sent_opaque;
+        const int32_t *fail_dispatch; /* failure injection: /warehouse/dispatch answers 503 for these
+                                         orders until POST /control/warehouse changes the list */
+        size_t n_fail_dispatch;
 } orders_sim_opts_t;
 
 /* Fills o with the defaults above. */
