@@ -17,7 +17,12 @@
               under their operation, a downstream service's span under the
               attempt whose traceparent it was given), the attribute names
 
-Usage: test_tools.py promtool|prometheus|jaeger BUILD_DIR [REPO_ROOT]
+  orders      a real Prometheus scrapes the order demo's /metrics during a
+              run of the 830 orders (embedded Kafka); executions started and
+              finished by status read back through its API equal the demo's
+              summary; promtool accepts the demo's page
+
+Usage: test_tools.py promtool|prometheus|jaeger|orders BUILD_DIR [REPO_ROOT]
 
 The tools are found through DF_PROMTOOL, DF_PROMETHEUS and DF_JAEGER, then
 PATH (promtool, prometheus) or `scripts/tools.sh path jaeger`. A missing tool
@@ -230,6 +235,79 @@ def test_prometheus(tmp):
 
 
 # --------------------------------------------------------------------------
+def test_orders(tmp):
+    """A real Prometheus scrapes the order demo's process (its workers and
+    timer service share one registry and one /metrics) during a run of the
+    830 orders; what it read back equals the demo's own summary."""
+    prom = tool("DF_PROMETHEUS", "prometheus")
+    promtool = tool("DF_PROMTOOL", "promtool")
+    demo = os.path.join(BUILD, "workers", "orders", "app", "orders-demo")
+    mport, pport = free_port(), free_port()
+    cfg = os.path.join(tmp, "prometheus.yml")
+    with open(cfg, "w") as f:
+        f.write("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+                "scrape_configs:\n  - job_name: orders\n    static_configs:\n"
+                f"      - targets: ['127.0.0.1:{mport}']\n")
+    plog = open(os.path.join(tmp, "prometheus.log"), "w")
+    p = start([prom, f"--config.file={cfg}", f"--storage.tsdb.path={os.path.join(tmp, 'tsdb')}",
+               f"--web.listen-address=127.0.0.1:{pport}", "--log.level=warn"], plog)
+    base = f"http://127.0.0.1:{pport}"
+    wait_for("Prometheus ready", lambda: http(base + "/-/ready")[0] == 200, 60, [p])
+    out_path = os.path.join(tmp, "demo.out")
+    out = open(out_path, "w")
+    dlog = open(os.path.join(tmp, "demo.log"), "w")
+    d = subprocess.Popen([demo, "--day-ms", "300", "--json", "--keep-console", "--timeout", "200",
+                          "-X", f"metrics.listen=127.0.0.1:{mport}"], stdout=out, stderr=dlog,
+                         start_new_session=True)
+    procs.append(d)
+    t0 = time.time()
+
+    def summary():
+        try:
+            with open(out_path) as f:
+                return json.loads(f.read())
+        except (OSError, ValueError):
+            return None
+    summ = wait_for("the demo's summary", summary, 240, [d, p])
+    print(f"demo summary after {time.time() - t0:.1f} s: outcomes {summ['outcomes']}, failed {summ['failed']}, "
+          f"ok {summ['ok']}")
+    if not summ.get("ok"):
+        fail("the demo's own checks failed")
+    done = sum(summ["outcomes"].values()) + summ.get("invalid", 0) + summ.get("rejected", 0)
+    # every execution the demo counted must be in Prometheus, by status
+    code, page, _ = http(f"http://127.0.0.1:{mport}/metrics")
+    if code != 200:
+        fail(f"the demo's /metrics answered {code}")
+    r = subprocess.run([promtool, "check", "metrics"], input=page, capture_output=True, text=True, timeout=60)
+    if r.returncode != 0 or (r.stdout + r.stderr).strip():
+        fail(f"promtool check metrics refused the demo's page: {(r.stdout + r.stderr)[:500]}")
+    want_started = summ["expected_orders"]
+    want_ok = want_started - summ["failed"]
+
+    def read_back():
+        st = prom_query(base, 'sum(duraflow_executions_started_total{workflow="order"})')
+        ok = prom_query(base, 'sum(duraflow_executions_finished_total{workflow="order",status="SUCCEEDED"})')
+        if st and ok and st[0][1] == want_started and ok[0][1] == want_ok:
+            return st[0][1], ok[0][1]
+        return None
+    got = wait_for("Prometheus to read the final figures", read_back, 30, [d, p])
+    bad = prom_query(base, 'sum(duraflow_executions_finished_total{workflow="order",status!="SUCCEEDED"})')
+    bad_n = bad[0][1] if bad else 0
+    steps = prom_query(base, 'sum(duraflow_step_duration_seconds_count{workflow="order"})')
+    susp = prom_query(base, 'sum by (kind) (duraflow_executions_suspended_total{workflow="order"})')
+    print(f"Prometheus: started {got[0]:g}, SUCCEEDED {got[1]:g}, other statuses {bad_n:g} "
+          f"(summary: {want_started} orders, {summ['failed']} failed, outcomes total {done}); "
+          f"step attempts {steps[0][1] if steps else 0:g}; suspended by kind "
+          f"{ {m['kind']: v for m, v in susp} if susp else {} }")
+    if bad_n != summ["failed"]:
+        fail(f"Prometheus counts {bad_n} executions not SUCCEEDED, the summary {summ['failed']}")
+    if not steps or steps[0][1] < want_started:
+        fail("fewer step attempts than orders")
+    if not susp or "callback" not in {m["kind"] for m, v in susp}:
+        fail("no suspension on a callback counted (every order waits for its payment)")
+
+
+# --------------------------------------------------------------------------
 JAEGER_CFG = """
 service:
   extensions: [jaeger_storage, jaeger_query, healthcheckv2]
@@ -410,7 +488,7 @@ def test_jaeger(tmp):
 
 
 def main():
-    if MODE not in ("promtool", "prometheus", "jaeger") or not BUILD:
+    if MODE not in ("promtool", "prometheus", "jaeger", "orders") or not BUILD:
         print(__doc__)
         sys.exit(2)
     for prog in ((EXPOSE,) if MODE != "jaeger" else (SPANS,)):
@@ -419,7 +497,8 @@ def main():
     tmp = tempfile.mkdtemp(prefix=f"df-telemetry-{MODE}-")
     ok = False
     try:
-        {"promtool": test_promtool, "prometheus": test_prometheus, "jaeger": test_jaeger}[MODE](tmp)
+        {"promtool": test_promtool, "prometheus": test_prometheus, "jaeger": test_jaeger,
+         "orders": test_orders}[MODE](tmp)
         ok = True
     except SystemExit:
         raise

@@ -418,6 +418,7 @@ int main(int argc, char **argv)
         }
         json_decref(stats);
         if (d.console && keep_console && !interrupted) {
+                fflush(stdout); /* the summary reaches a pipe before the wait */
                 fprintf(stderr, "%s: the console stays at %s until Ctrl-C\n", prog, df_console_address(d.console));
                 while (!interrupted)
                         usleep(200000);
