@@ -623,29 +623,6 @@ df_err_t df_client_callback_async(df_client_t *c, const char *callback_id, df_ca
         return df__callback(c, callback_id, outcome, payload, len, error, -1, errstr, errstr_size);
 }
 
-df_err_t df_client_stop(df_client_t *c, const char *execution_id, const char *reason, char *errstr,
-                        size_t errstr_size)
-{
-        df__event_t ev;
-        char e[400];
-        df_err_t rc;
-        if (!c) {
-                df__errf(errstr, errstr_size, "stop: NULL client");
-                return DF_ERR_INVALID_ARG;
-        }
-        if ((rc = df_execution_id_check(execution_id, e, sizeof(e))) != DF_OK) {
-                df__errf(errstr, errstr_size, "stop: %s", e);
-                return rc;
-        }
-        if ((rc = df__text_check("stop", "the reason", reason, DF_MESSAGE_MAX, errstr, errstr_size)) !=
-            DF_OK)
-                return rc;
-        memset(&ev, 0, sizeof(ev));
-        ev.type = DF__EV_STOP;
-        ev.execution_id = (char *)execution_id;
-        ev.error = (char *)(reason ? reason : "stopped by client");
-        return df__send(c, &ev, 1, errstr, errstr_size);
-}
 
 /* PAUSE, RESUME, RESTART, PURGE: an operator's request, with the reply. */
 static df_err_t df__control(df_client_t *c, const char *what, int type, const char *execution_id,
@@ -676,6 +653,13 @@ static df_err_t df__control(df_client_t *c, const char *what, int type, const ch
         ev.op_id = (char *)(op_id ? op_id : "");
         ev.error = (char *)(reason ? reason : "");
         return df__send(c, &ev, 1, errstr, errstr_size);
+}
+
+df_err_t df_client_stop(df_client_t *c, const char *execution_id, const char *reason, char *errstr,
+                        size_t errstr_size)
+{
+        return df__control(c, "stop", DF__EV_STOP, execution_id, NULL, reason ? reason : "stopped by client", errstr,
+                           errstr_size);
 }
 
 df_err_t df_client_pause(df_client_t *c, const char *execution_id, const char *reason, char *errstr,

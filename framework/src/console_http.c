@@ -401,26 +401,29 @@ static df_err_t act_start(const areq_t *r, json_t *result, char *msg, size_t msg
         return rc;
 }
 
-static df_err_t act_stop(const areq_t *r, json_t *result, char *msg, size_t msg_size)
+/* stop and pause: an optional "reason" (default what) */
+static df_err_t act_with_reason(const areq_t *r, char *msg, size_t msg_size,
+                                df_err_t (*call)(df_client_t *, const char *, const char *, char *, size_t),
+                                const char *what)
 {
         df_client_t *cl;
         const char *reason = NULL;
-        (void)result;
         if (body_text(r->body, "reason", 1000, 1, 0, &reason, msg, msg_size) < 0)
                 return DF_ERR_INVALID_ARG;
         ACTION_CLIENT(r, msg, msg_size);
-        return df_client_stop(cl, r->execution_id, reason ? reason : "stopped from the console", msg, msg_size);
+        return call(cl, r->execution_id, reason ? reason : what, msg, msg_size);
+}
+
+static df_err_t act_stop(const areq_t *r, json_t *result, char *msg, size_t msg_size)
+{
+        (void)result;
+        return act_with_reason(r, msg, msg_size, df_client_stop, "stopped from the console");
 }
 
 static df_err_t act_pause(const areq_t *r, json_t *result, char *msg, size_t msg_size)
 {
-        df_client_t *cl;
-        const char *reason = NULL;
         (void)result;
-        if (body_text(r->body, "reason", 1000, 1, 0, &reason, msg, msg_size) < 0)
-                return DF_ERR_INVALID_ARG;
-        ACTION_CLIENT(r, msg, msg_size);
-        return df_client_pause(cl, r->execution_id, reason ? reason : "paused from the console", msg, msg_size);
+        return act_with_reason(r, msg, msg_size, df_client_pause, "paused from the console");
 }
 
 static df_err_t act_resume(const areq_t *r, json_t *result, char *msg, size_t msg_size)

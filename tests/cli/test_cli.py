@@ -329,6 +329,37 @@ class Worker:
         return self.log.read()
 
 
+class TimerService:
+    """`duraflow timer-service` on a prefix (stopped with SIGTERM), its log in state_dir/timer.log."""
+
+    def __init__(self, b, state_dir):
+        self.log = open(os.path.join(state_dir, "timer.log"), "w+")
+        self.p = subprocess.Popen([ARGS.cli] + b + ["-X", "state.dir=" + state_dir, "-X", "worker.id=ts",
+                                                   "timer-service"],
+                                  stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    def stop(self):
+        self.p.terminate()
+        try:
+            self.p.wait(30)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+        self.log.seek(0)
+        text = self.log.read()
+        self.log.close()
+        return text
+
+
+def teardown(brokers, prefix, w, ts):
+    """stop the timer service and the worker (their logs printed when a check failed), delete the topics"""
+    tlog = ts.stop()
+    log = w.stop()
+    if FAILED:
+        print("worker log:\n%s\ntimer service log:\n%s" % (log[-2000:], tlog[-2000:]))
+    subprocess.run([ARGS.helper, "delete-topics", brokers, prefix], timeout=60)
+
+
 # what a terminal must never receive from a value: C0 (but the newlines the
 # CLI writes itself), DEL, C1, bidi and line-breaking controls
 FORBIDDEN = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
@@ -508,9 +539,7 @@ def schedule():
     check("schedule: the argument errors created no topic", run(b + ["list"]), 3, none, max_s=10)
     d = tempfile.mkdtemp(prefix="dfclis-")
     w = Worker(brokers, prefix, d)
-    tlog = open(os.path.join(d, "timer.log"), "w+")
-    ts = subprocess.Popen([ARGS.cli] + b + ["-X", "state.dir=" + d, "-X", "worker.id=ts", "timer-service"],
-                          stdout=tlog, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    ts = TimerService(b, d)
     try:
         create = b + ["schedule", "create", "s2", "--cron", "*/2 * * * * *", "--workflow", "echo", "--input", "hi"]
         check("schedule: create", run(create, timeout=60), 0, stdout_re=r"^schedule s2 created\n$", max_s=45)
@@ -569,18 +598,7 @@ def schedule():
         check("schedule: an execution id of a schedule's key", run(b + ["describe", "schedule:s2"]), 2,
               r'ids starting with "schedule:" are the keys of schedules')
     finally:
-        ts.terminate()
-        try:
-            ts.wait(30)
-        except subprocess.TimeoutExpired:
-            ts.kill()
-            ts.wait()
-        log = w.stop()
-        if FAILED:
-            tlog.seek(0)
-            print("worker log:\n%s\ntimer service log:\n%s" % (log[-2000:], tlog.read()[-2000:]))
-        tlog.close()
-        subprocess.run([ARGS.helper, "delete-topics", brokers, prefix], timeout=60)
+        teardown(brokers, prefix, w, ts)
     return True
 
 
@@ -735,9 +753,7 @@ def steer():
     sk.close()
     w = Worker(brokers, prefix, d, retention_ms=20000,  # a finished execution goes 20 s after its end
                metrics="127.0.0.1:%d" % mport)
-    tlog = open(os.path.join(d, "timer.log"), "w+")
-    ts = subprocess.Popen([ARGS.cli] + b + ["-X", "state.dir=" + d, "-X", "worker.id=ts", "timer-service"],
-                          stdout=tlog, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    ts = TimerService(b, d)
     try:
         check("steer: start", run(b + ["start", "steer", "o1"], timeout=60), 0, stdout_re=r"^o1 started")
         x = wait_json(b, "o1", "FAILED", 30)
@@ -842,18 +858,7 @@ def steer():
         check("steer: o1's id starts again as new after retention", run(b + ["start", "cb", "o1"], timeout=60), 0,
               stdout_re=r"^o1 started")
     finally:
-        ts.terminate()
-        try:
-            ts.wait(30)
-        except subprocess.TimeoutExpired:
-            ts.kill()
-            ts.wait()
-        log = w.stop()
-        if FAILED:
-            tlog.seek(0)
-            print("worker log:\n%s\ntimer service log:\n%s" % (log[-2000:], tlog.read()[-2000:]))
-        tlog.close()
-        subprocess.run([ARGS.helper, "delete-topics", brokers, prefix], timeout=60)
+        teardown(brokers, prefix, w, ts)
     return True
 
 
