@@ -312,38 +312,6 @@ static const rdesc_t *rdesc_of(df__rec_type_t t)
         return NULL;
 }
 
-char *df__strdup0(const char *s)
-{
-        return strdup(s ? s : "");
-}
-
-int df__buf_set(df__buf_t *b, const void *data, size_t len)
-{
-        uint8_t *p = NULL;
-
-        if (!b || (len > 0 && !data))
-                return -1;
-        if (len > 0) {
-                p = malloc(len);
-                if (!p)
-                        return -1;
-                memcpy(p, data, len);
-        }
-        free(b->data);
-        b->data = p;
-        b->len = len;
-        return 0;
-}
-
-void df__buf_clear(df__buf_t *b)
-{
-        if (!b)
-                return;
-        free(b->data);
-        b->data = NULL;
-        b->len = 0;
-}
-
 /* ------------------------------------------------------------------ */
 /* Generic record operations driven by the descriptors.                */
 
