@@ -554,6 +554,7 @@ static char *pcf_named_head(json_t *s, const char *type, const char *ns, sb_t *b
         return full;
 }
 
+/* Reads better whole: one case per schema kind, as the specification lists its Parsing Canonical Form rules. */
 static int pcf_emit(json_t *s, const char *ns, sb_t *b, int depth, char *err, size_t n)
 {
         if (depth > 64)
@@ -805,7 +806,8 @@ static int promotable(kind_t w, kind_t r)
 }
 
 /* Parse one embedded schema into e (defaults of current schemas go to
- * G.dflt). */
+ * G.dflt).  Reads better whole: the steps of loading one schema in order,
+ * sharing one cleanup on failure. */
 static int load_schema(sent_t *e, const char *path, const char *text, size_t len, char *err, size_t n)
 {
         json_error_t je;
@@ -1230,6 +1232,7 @@ static int scan_body(const sent_t *e, const uint8_t *p, size_t len, char *errstr
         return 0;
 }
 
+/* Reads better whole: one pass over the writer's fields in wire order, resolution and checks side by side. */
 static int decode_rec(const rdesc_t *rd, const void *vbuf, size_t len, void *out, int lenient, char *errstr,
                       size_t n)
 {
