@@ -312,38 +312,6 @@ static const rdesc_t *rdesc_of(df__rec_type_t t)
         return NULL;
 }
 
-char *df__strdup0(const char *s)
-{
-        return strdup(s ? s : "");
-}
-
-int df__buf_set(df__buf_t *b, const void *data, size_t len)
-{
-        uint8_t *p = NULL;
-
-        if (!b || (len > 0 && !data))
-                return -1;
-        if (len > 0) {
-                p = malloc(len);
-                if (!p)
-                        return -1;
-                memcpy(p, data, len);
-        }
-        free(b->data);
-        b->data = p;
-        b->len = len;
-        return 0;
-}
-
-void df__buf_clear(df__buf_t *b)
-{
-        if (!b)
-                return;
-        free(b->data);
-        b->data = NULL;
-        b->len = 0;
-}
-
 /* ------------------------------------------------------------------ */
 /* Generic record operations driven by the descriptors.                */
 
@@ -586,6 +554,7 @@ static char *pcf_named_head(json_t *s, const char *type, const char *ns, sb_t *b
         return full;
 }
 
+/* Reads better whole: one case per schema kind, as the specification lists its Parsing Canonical Form rules. */
 static int pcf_emit(json_t *s, const char *ns, sb_t *b, int depth, char *err, size_t n)
 {
         if (depth > 64)
@@ -837,7 +806,8 @@ static int promotable(kind_t w, kind_t r)
 }
 
 /* Parse one embedded schema into e (defaults of current schemas go to
- * G.dflt). */
+ * G.dflt).  Reads better whole: the steps of loading one schema in order,
+ * sharing one cleanup on failure. */
 static int load_schema(sent_t *e, const char *path, const char *text, size_t len, char *err, size_t n)
 {
         json_error_t je;
@@ -1262,6 +1232,7 @@ static int scan_body(const sent_t *e, const uint8_t *p, size_t len, char *errstr
         return 0;
 }
 
+/* Reads better whole: one pass over the writer's fields in wire order, resolution and checks side by side. */
 static int decode_rec(const rdesc_t *rd, const void *vbuf, size_t len, void *out, int lenient, char *errstr,
                       size_t n)
 {

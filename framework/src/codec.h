@@ -70,11 +70,7 @@ int df__op_copy(df__op_rec_t *dst, const df__op_rec_t *src);
 int df__exec_copy(df__exec_rec_t *dst, const df__exec_rec_t *src);
 int df__sched_copy(df__sched_rec_t *dst, const df__sched_rec_t *src);
 
-/* Buffer helpers. */
-int df__buf_set(df__buf_t *b, const void *data, size_t len);
-void df__buf_clear(df__buf_t *b);
-/** strdup that maps NULL to ""; returns NULL only on ENOMEM. */
-char *df__strdup0(const char *s);
+/* Text checks (utf8.c); buffer and string helpers: buf.h. */
 /** 1 if s[0..len) is valid UTF-8 (no overlongs, no surrogates). */
 int df__utf8_valid(const char *s, size_t len);
 /** Offset of the first byte of s[0..len) that starts no valid UTF-8

@@ -870,6 +870,119 @@ static int host_ok(df__chttp_t *h, struct MHD_Connection *conn)
         return (n == 9 && !strncmp(host, "127.0.0.1", 9)) || (n == 9 && !strncasecmp(host, "localhost", 9));
 }
 
+/* A chunk of the request body: kept while the body stays within
+ * DF__CHTTP_BODY_MAX, else the request is marked too large. */
+static enum MHD_Result body_chunk(req_t *rq, const char *upload_data, size_t *upload_data_size)
+{
+        if (!rq->too_large && rq->len + *upload_data_size <= DF__CHTTP_BODY_MAX) {
+                char *b = realloc(rq->body, rq->len + *upload_data_size + 1);
+                if (!b)
+                        return MHD_NO;
+                rq->body = b;
+                memcpy(rq->body + rq->len, upload_data, *upload_data_size);
+                rq->len += *upload_data_size;
+                rq->body[rq->len] = '\0';
+        } else {
+                rq->too_large = 1;
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+}
+
+/* The path, raw: split and decode each segment strictly into segs.  0, or
+ * -1 when the request was answered (an error, in *ret). */
+static int split_path(df__chttp_t *h, struct MHD_Connection *conn, const char *url, char (*segs)[256], int *nseg,
+                      enum MHD_Result *ret)
+{
+        const char *why = NULL, *p;
+        size_t ul = strlen(url);
+
+        *nseg = 0;
+        if (ul > DF__CHTTP_PATH_MAX) {
+                *ret = send_error(h, conn, 414, "path over %d bytes", DF__CHTTP_PATH_MAX);
+                return -1;
+        }
+        if (url[0] != '/') {
+                *ret = send_error(h, conn, 400, "path must start with /");
+                return -1;
+        }
+        for (p = url + 1; *p;) {
+                const char *end = strchr(p, '/');
+                size_t n = end ? (size_t)(end - p) : strlen(p);
+                if (*nseg >= DF__CHTTP_SEGS) {
+                        *ret = send_error(h, conn, 404, "not found");
+                        return -1;
+                }
+                if (pct_decode(p, n, 0, 1, segs[*nseg], 256, &why)) {
+                        *ret = send_error(h, conn, 400, "path: %s", why);
+                        return -1;
+                }
+                if (!strcmp(segs[*nseg], ".") || !strcmp(segs[*nseg], "..") || (!n && end)) {
+                        *ret = send_error(h, conn, 400, "path: empty, \".\" and \"..\" segments are refused");
+                        return -1;
+                }
+                if (n)
+                        (*nseg)++;
+                p = end ? end + 1 : p + n;
+        }
+        return 0;
+}
+
+/* OPTIONS: a CORS preflight, answered for console.cors.origin only. */
+static enum MHD_Result preflight(df__chttp_t *h, struct MHD_Connection *conn)
+{
+        const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
+        enum MHD_Result ret;
+
+        if (h->cors[0] && origin && !strcmp(origin, h->cors)) {
+                struct MHD_Response *r = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+                MHD_add_response_header(r, "Access-Control-Allow-Methods", "GET, POST");
+                MHD_add_response_header(r, "Access-Control-Allow-Headers", "Authorization, Content-Type");
+                MHD_add_response_header(r, "Access-Control-Max-Age", "600");
+                common_headers(h, conn, r);
+                ret = MHD_queue_response(conn, 204, r);
+                MHD_destroy_response(r);
+                return ret;
+        }
+        return send_error(h, conn, 403, "cross-origin requests are not allowed (console.cors.origin)");
+}
+
+/* POST /api/v1/executions | .../executions/ID/ACTION | .../executions/ID/operations/OP/ACTION */
+static enum MHD_Result post_api(df__chttp_t *h, struct MHD_Connection *conn, char (*segs)[256], int nseg, req_t *rq)
+{
+        size_t i;
+        if (nseg == 3 && !strcmp(segs[2], "executions"))
+                return do_action(h, conn, &df__actions[0], NULL, NULL, rq);
+        for (i = 0; i < DF__N_ACTIONS; i++) {
+                const df__caction_t *a = &df__actions[i];
+                if (a->scope == 'e' && nseg == 5 && !strcmp(segs[2], "executions") && !strcmp(segs[4], a->name))
+                        return do_action(h, conn, a, segs[3], NULL, rq);
+                if (a->scope == 'o' && nseg == 7 && !strcmp(segs[2], "executions") &&
+                    !strcmp(segs[4], "operations") && !strcmp(segs[6], a->name))
+                        return do_action(h, conn, a, segs[3], segs[5], rq);
+        }
+        return send_error(h, conn, 404, "no such action");
+}
+
+/* GET /api/v1/dlq?limit=N */
+static enum MHD_Result get_dlq(df__chttp_t *h, struct MHD_Connection *conn, int auth)
+{
+        qparam_t p[] = {{"limit", "", 0}};
+        char bad[300];
+        const char *v;
+        long l = 100;
+        df__crender_t r = {h->payload_max, auth > 0};
+        if (parse_query(conn, p, 1, bad, sizeof(bad)))
+                return send_error(h, conn, 400, "%s", bad);
+        if ((v = qget(p, 1, "limit"))) {
+                char *end;
+                l = strtol(v, &end, 10);
+                if (*end || end == v || l < 1 || l > 1000)
+                        return send_error(h, conn, 400, "limit: an integer 1..1000");
+        }
+        return send_json(h, conn, 200, df__cidx_dlq(df__console_index(h->c), (int)l, &r));
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                const char *version, const char *upload_data, size_t *upload_data_size,
                                void **con_cls)
@@ -878,9 +991,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
         req_t *rq = *con_cls;
         char segs[DF__CHTTP_SEGS][256];
         int nseg = 0, is_get, is_post, auth;
-        const char *token_id = NULL, *why = NULL, *p;
+        const char *token_id = NULL;
         enum MHD_Result ret;
-        size_t ul;
 
         (void)version;
         if (!rq) {
@@ -893,60 +1005,18 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
                         return send_error(h, conn, 413, "request body over %d bytes", DF__CHTTP_BODY_MAX);
                 return MHD_YES;
         }
-        if (*upload_data_size) {
-                if (!rq->too_large && rq->len + *upload_data_size <= DF__CHTTP_BODY_MAX) {
-                        char *b = realloc(rq->body, rq->len + *upload_data_size + 1);
-                        if (!b)
-                                return MHD_NO;
-                        rq->body = b;
-                        memcpy(rq->body + rq->len, upload_data, *upload_data_size);
-                        rq->len += *upload_data_size;
-                        rq->body[rq->len] = '\0';
-                } else {
-                        rq->too_large = 1;
-                }
-                *upload_data_size = 0;
-                return MHD_YES;
-        }
+        if (*upload_data_size)
+                return body_chunk(rq, upload_data, upload_data_size);
         if (rq->too_large)
                 return send_error(h, conn, 413, "request body over %d bytes", DF__CHTTP_BODY_MAX);
         if (!host_ok(h, conn))
                 return send_error(h, conn, 403, "Host header not allowed: this console is bound to the loopback");
-        /* the path, raw: split and decode each segment strictly */
-        ul = strlen(url);
-        if (ul > DF__CHTTP_PATH_MAX)
-                return send_error(h, conn, 414, "path over %d bytes", DF__CHTTP_PATH_MAX);
-        if (url[0] != '/')
-                return send_error(h, conn, 400, "path must start with /");
-        for (p = url + 1; *p;) {
-                const char *end = strchr(p, '/');
-                size_t n = end ? (size_t)(end - p) : strlen(p);
-                if (nseg >= DF__CHTTP_SEGS)
-                        return send_error(h, conn, 404, "not found");
-                if (pct_decode(p, n, 0, 1, segs[nseg], sizeof(segs[nseg]), &why))
-                        return send_error(h, conn, 400, "path: %s", why);
-                if (!strcmp(segs[nseg], ".") || !strcmp(segs[nseg], "..") || (!n && end))
-                        return send_error(h, conn, 400, "path: empty, \".\" and \"..\" segments are refused");
-                if (n)
-                        nseg++;
-                p = end ? end + 1 : p + n;
-        }
+        if (split_path(h, conn, url, segs, &nseg, &ret))
+                return ret;
         is_get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
         is_post = !strcmp(method, "POST");
-        if (!strcmp(method, "OPTIONS")) {
-                const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
-                if (h->cors[0] && origin && !strcmp(origin, h->cors)) {
-                        struct MHD_Response *r = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
-                        MHD_add_response_header(r, "Access-Control-Allow-Methods", "GET, POST");
-                        MHD_add_response_header(r, "Access-Control-Allow-Headers", "Authorization, Content-Type");
-                        MHD_add_response_header(r, "Access-Control-Max-Age", "600");
-                        common_headers(h, conn, r);
-                        ret = MHD_queue_response(conn, 204, r);
-                        MHD_destroy_response(r);
-                        return ret;
-                }
-                return send_error(h, conn, 403, "cross-origin requests are not allowed (console.cors.origin)");
-        }
+        if (!strcmp(method, "OPTIONS"))
+                return preflight(h, conn);
         if (!is_get && !is_post)
                 return send_error(h, conn, 405, "method %.16s not allowed", method);
         if (nseg < 2 || strcmp(segs[0], "api")) {
@@ -959,21 +1029,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
         auth = authorize(h, conn, &token_id, &ret);
         if (auth < 0)
                 return ret;
-        if (is_post) {
-                /* POST /api/v1/executions | .../executions/ID/ACTION | .../executions/ID/operations/OP/ACTION */
-                size_t i;
-                if (nseg == 3 && !strcmp(segs[2], "executions"))
-                        return do_action(h, conn, &df__actions[0], NULL, NULL, rq);
-                for (i = 0; i < DF__N_ACTIONS; i++) {
-                        const df__caction_t *a = &df__actions[i];
-                        if (a->scope == 'e' && nseg == 5 && !strcmp(segs[2], "executions") && !strcmp(segs[4], a->name))
-                                return do_action(h, conn, a, segs[3], NULL, rq);
-                        if (a->scope == 'o' && nseg == 7 && !strcmp(segs[2], "executions") &&
-                            !strcmp(segs[4], "operations") && !strcmp(segs[6], a->name))
-                                return do_action(h, conn, a, segs[3], segs[5], rq);
-                }
-                return send_error(h, conn, 404, "no such action");
-        }
+        if (is_post)
+                return post_api(h, conn, segs, nseg, rq);
         if (nseg == 3 && !strcmp(segs[2], "status"))
                 return send_json(h, conn, 200, df__console_status_json(h->c));
         if (nseg == 3 && !strcmp(segs[2], "counts"))
@@ -992,22 +1049,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
                 snprintf(which, sizeof(which), "op/%s/result", segs[5]);
                 return get_payload(h, conn, segs[3], which);
         }
-        if (nseg == 3 && !strcmp(segs[2], "dlq")) {
-                qparam_t p[] = {{"limit", "", 0}};
-                char bad[300];
-                const char *v;
-                long l = 100;
-                df__crender_t r = {h->payload_max, auth > 0};
-                if (parse_query(conn, p, 1, bad, sizeof(bad)))
-                        return send_error(h, conn, 400, "%s", bad);
-                if ((v = qget(p, 1, "limit"))) {
-                        char *end;
-                        l = strtol(v, &end, 10);
-                        if (*end || end == v || l < 1 || l > 1000)
-                                return send_error(h, conn, 400, "limit: an integer 1..1000");
-                }
-                return send_json(h, conn, 200, df__cidx_dlq(df__console_index(h->c), (int)l, &r));
-        }
+        if (nseg == 3 && !strcmp(segs[2], "dlq"))
+                return get_dlq(h, conn, auth);
         return send_error(h, conn, 404, "not found");
 }
 

@@ -1502,6 +1502,123 @@ static json_t *exec_summary(df__cidx_t *ix, const df__exec_rec_t *x, const char 
 /* ------------------------------------------------------------------ */
 /* list                                                                 */
 
+/* The key prefix of the most selective index the filters allow. */
+static int list_prefix(const df__cquery_t *q, kb_t *pre)
+{
+        if (q->status >= 0)
+                return kb_u8(pre, 'S') || kb_u8(pre, q->status > 255 ? 255 : q->status) ? -1 : 0;
+        if (q->outcome)
+                return kb_u8(pre, 'O') || kb_str(pre, q->outcome) || kb_u8(pre, 0) ? -1 : 0;
+        if (q->waiting >= 0)
+                return kb_u8(pre, 'K') || kb_u8(pre, q->waiting) ? -1 : 0;
+        if (q->workflow)
+                return kb_u8(pre, 'W') || kb_str(pre, q->workflow) || kb_u8(pre, 0) ? -1 : 0;
+        return kb_u8(pre, 'A') ? -1 : 0;
+}
+
+/* Put it at the first key of the page: after the cursor, or at the start
+ * of the time range in the listing's order.  0, or -1 (ENOMEM). */
+static int list_seek(rocksdb_iterator_t *it, const df__cquery_t *q, const kb_t *pre, kb_t *seek, int64_t after,
+                     int64_t before)
+{
+        if (q->cursor) {
+                if (kb_put(seek, q->cursor, q->cursor_len))
+                        return -1;
+        } else if (kb_put(seek, pre->p, pre->n) || kb_be64(seek, q->ascending ? after : before) ||
+                   (!q->ascending && kb_u8(seek, 0xff))) {
+                return -1;
+        }
+        if (q->ascending)
+                rocksdb_iter_seek(it, seek->p, seek->n);
+        else
+                rocksdb_iter_seek_for_prev(it, seek->p, seek->n);
+        if (q->cursor && rocksdb_iter_valid(it)) {
+                size_t kl;
+                const char *kk = rocksdb_iter_key(it, &kl);
+                if (kl == seek->n && !memcmp(kk, seek->p, kl)) {
+                        if (q->ascending)
+                                rocksdb_iter_next(it);
+                        else
+                                rocksdb_iter_prev(it);
+                }
+        }
+        return 0;
+}
+
+/* Execution id's summary into *out when it passes the filters (NULL when
+ * not, or when its record is gone or unreadable).  0, or -1 (ENOMEM). */
+static int list_item(df__cidx_t *ix, const df__cquery_t *q, const char *id, json_t **out)
+{
+        size_t vl = 0;
+        char *v;
+        kb_t xk = {0};
+        df__exec_rec_t x;
+        char e2[256];
+        int ok = 1;
+
+        *out = NULL;
+        if (kb_u8(&xk, 'X') || kb_str(&xk, id)) {
+                free(xk.p);
+                return -1;
+        }
+        v = ix_get(ix, xk.p, xk.n, &vl);
+        free(xk.p);
+        memset(&x, 0, sizeof(x));
+        if (!v || df__exec_decode_any(v, vl, &x, e2, sizeof(e2))) {
+                free(v);
+                return 0;
+        }
+        free(v);
+        if (q->status >= 0 && x.status != q->status)
+                ok = 0;
+        if (ok && q->workflow && strcmp(x.workflow, q->workflow))
+                ok = 0;
+        if (ok && q->version > 0 && x.version != q->version)
+                ok = 0;
+        if (ok && q->outcome) {
+                char oc[80];
+                outcome_of(ix, &x.output, oc, sizeof(oc));
+                ok = !strcmp(oc, q->outcome);
+        }
+        if (ok) {
+                json_t *s = exec_summary(ix, &x, id);
+                if (q->waiting >= 0) {
+                        size_t wi;
+                        json_t *wv;
+                        ok = 0;
+                        json_array_foreach(json_object_get(s, "waiting"), wi, wv)
+                                if (df__cw_parse(json_string_value(json_object_get(wv, "kind"))) == q->waiting)
+                                        ok = 1;
+                }
+                if (ok)
+                        *out = s;
+                else
+                        json_decref(s);
+        }
+        df__exec_clear(&x);
+        return 0;
+}
+
+/* res's next_cursor: the last key listed when the iteration stopped early
+ * (more: at the limit or out of scan budget) inside the index, else null. */
+static void list_next_cursor(json_t *res, rocksdb_iterator_t *it, const kb_t *pre, const df__buf_t *last,
+                             int more)
+{
+        if (rocksdb_iter_valid(it) && last->len && more) {
+                size_t kl;
+                const char *kk = rocksdb_iter_key(it, &kl);
+                if (kl >= pre->n + 8 && !memcmp(kk, pre->p, pre->n)) {
+                        char *c = df__b64(last->data, last->len, 1);
+                        json_object_set_new(res, "next_cursor", c ? json_string(c) : json_null());
+                        free(c);
+                } else {
+                        json_object_set_new(res, "next_cursor", json_null());
+                }
+        } else {
+                json_object_set_new(res, "next_cursor", json_null());
+        }
+}
+
 json_t *df__cidx_list(df__cidx_t *ix, const df__cquery_t *q, int *http, char *errstr, size_t errstr_size)
 {
         kb_t pre = {0}, seek = {0};
@@ -1518,58 +1635,22 @@ json_t *df__cidx_list(df__cidx_t *ix, const df__cquery_t *q, int *http, char *er
         pthread_rwlock_rdlock(&ix->lock);
         if (!ix->db)
                 goto out;
-        /* the most selective index the filters allow */
-        if (q->status >= 0) {
-                if (kb_u8(&pre, 'S') || kb_u8(&pre, q->status > 255 ? 255 : q->status))
-                        goto out;
-        } else if (q->outcome) {
-                if (kb_u8(&pre, 'O') || kb_str(&pre, q->outcome) || kb_u8(&pre, 0))
-                        goto out;
-        } else if (q->waiting >= 0) {
-                if (kb_u8(&pre, 'K') || kb_u8(&pre, q->waiting))
-                        goto out;
-        } else if (q->workflow) {
-                if (kb_u8(&pre, 'W') || kb_str(&pre, q->workflow) || kb_u8(&pre, 0))
-                        goto out;
-        } else if (kb_u8(&pre, 'A')) {
+        if (list_prefix(q, &pre))
                 goto out;
-        }
         if (q->cursor && (q->cursor_len < pre.n + 8 || memcmp(q->cursor, pre.p, pre.n))) {
                 *http = 400;
                 df__errf(errstr, errstr_size, "cursor: does not belong to this listing (were the filters changed?)");
                 goto out;
         }
         it = rocksdb_create_iterator(ix->db, ix->ro);
-        if (q->cursor) {
-                if (kb_put(&seek, q->cursor, q->cursor_len))
-                        goto out;
-        } else if (kb_put(&seek, pre.p, pre.n) || kb_be64(&seek, q->ascending ? after : before) ||
-                   (!q->ascending && kb_u8(&seek, 0xff))) {
+        if (list_seek(it, q, &pre, &seek, after, before))
                 goto out;
-        }
-        if (q->ascending)
-                rocksdb_iter_seek(it, seek.p, seek.n);
-        else
-                rocksdb_iter_seek_for_prev(it, seek.p, seek.n);
-        if (q->cursor && rocksdb_iter_valid(it)) {
-                size_t kl;
-                const char *kk = rocksdb_iter_key(it, &kl);
-                if (kl == seek.n && !memcmp(kk, seek.p, kl)) {
-                        if (q->ascending)
-                                rocksdb_iter_next(it);
-                        else
-                                rocksdb_iter_prev(it);
-                }
-        }
         for (; rocksdb_iter_valid(it); q->ascending ? rocksdb_iter_next(it) : rocksdb_iter_prev(it)) {
-                size_t kl, vl = 0, il;
+                size_t kl, il;
                 const char *kk = rocksdb_iter_key(it, &kl);
                 int64_t created;
-                char id[256], *v;
-                kb_t xk = {0};
-                df__exec_rec_t x;
-                char e2[256];
-                int ok = 1;
+                char id[256];
+                json_t *s;
 
                 if (kl < pre.n + 8 || memcmp(kk, pre.p, pre.n))
                         break;
@@ -1594,66 +1675,18 @@ json_t *df__cidx_list(df__cidx_t *ix, const df__cquery_t *q, int *http, char *er
                 id[il] = '\0';
                 if (q->q && !strstr(id, q->q))
                         continue;
-                if (kb_u8(&xk, 'X') || kb_str(&xk, id)) {
-                        free(xk.p);
+                if (list_item(ix, q, id, &s))
                         goto out;
+                if (s) {
+                        json_array_append_new(items, s);
+                        n++;
                 }
-                v = ix_get(ix, xk.p, xk.n, &vl);
-                free(xk.p);
-                memset(&x, 0, sizeof(x));
-                if (!v || df__exec_decode_any(v, vl, &x, e2, sizeof(e2))) {
-                        free(v);
-                        continue;
-                }
-                free(v);
-                if (q->status >= 0 && x.status != q->status)
-                        ok = 0;
-                if (ok && q->workflow && strcmp(x.workflow, q->workflow))
-                        ok = 0;
-                if (ok && q->version > 0 && x.version != q->version)
-                        ok = 0;
-                if (ok && q->outcome) {
-                        char oc[80];
-                        outcome_of(ix, &x.output, oc, sizeof(oc));
-                        ok = !strcmp(oc, q->outcome);
-                }
-                if (ok) {
-                        json_t *s = exec_summary(ix, &x, id);
-                        if (q->waiting >= 0) {
-                                size_t wi;
-                                json_t *wv;
-                                ok = 0;
-                                json_array_foreach(json_object_get(s, "waiting"), wi, wv)
-                                        if (df__cw_parse(json_string_value(json_object_get(wv, "kind"))) ==
-                                            q->waiting)
-                                                ok = 1;
-                        }
-                        if (ok) {
-                                json_array_append_new(items, s);
-                                n++;
-                        } else {
-                                json_decref(s);
-                        }
-                }
-                df__exec_clear(&x);
         }
         res = json_object();
         json_object_set_new(res, "items", items);
         items = NULL;
         /* a next page exists when the iteration stopped early */
-        if (rocksdb_iter_valid(it) && last.len && (n >= q->limit || partial)) {
-                size_t kl;
-                const char *kk = rocksdb_iter_key(it, &kl);
-                if (kl >= pre.n + 8 && !memcmp(kk, pre.p, pre.n)) {
-                        char *c = df__b64(last.data, last.len, 1);
-                        json_object_set_new(res, "next_cursor", c ? json_string(c) : json_null());
-                        free(c);
-                } else {
-                        json_object_set_new(res, "next_cursor", json_null());
-                }
-        } else {
-                json_object_set_new(res, "next_cursor", json_null());
-        }
+        list_next_cursor(res, it, &pre, &last, n >= q->limit || partial);
         json_object_set_new(res, "scanned", json_integer((json_int_t)scanned));
         json_object_set_new(res, "partial", json_boolean(partial));
         *http = 200;
@@ -1938,6 +1971,113 @@ static int callback_ids(df__cidx_t *ix, const char *id, char ***out)
         return n;
 }
 
+/* The earlier versions of the operation whose opsort is op[0..sl) into vs,
+ * from the H records at hit (advanced past them; H id 00 opsort FFFFFFFF
+ * off8, hk the "H id 00" prefix). */
+static void describe_versions(rocksdb_iterator_t *hit, const kb_t *hk, const char *op, size_t sl, vers_t *vs)
+{
+        char e2[256];
+
+        for (; rocksdb_iter_valid(hit); rocksdb_iter_next(hit)) {
+                size_t hl, hvl;
+                const char *hh = rocksdb_iter_key(hit, &hl), *hv;
+                df__op_rec_t ver;
+                int c;
+                if (hl < hk->n + 12 || memcmp(hh, hk->p, hk->n))
+                        break;
+                c = memcmp(hh + hk->n, op, hl - hk->n - 12 < sl ? hl - hk->n - 12 : sl);
+                if (c > 0 || (c == 0 && hl - hk->n - 12 > sl))
+                        break; /* a later op */
+                if (c < 0 || hl - hk->n - 12 < sl)
+                        continue; /* an op without a P record */
+                hv = rocksdb_iter_value(hit, &hvl);
+                memset(&ver, 0, sizeof(ver));
+                if (!df__op_decode_any(hv, hvl, &ver, e2, sizeof(e2)) && vers_push(vs, &ver))
+                        df__op_clear(&ver);
+        }
+}
+
+/* The first failed operation, with the operations before it. */
+static json_t *describe_op_failure(const df__op_rec_t *op, json_t *before)
+{
+        json_t *failure = json_object();
+        json_object_set_new(failure, "op_id", json_string(op->op_id));
+        json_object_set_new(failure, "name", json_string(op->name));
+        json_object_set_new(failure, "type", json_string(df__op_type_name(op->type)));
+        json_object_set_new(failure, "status", json_string(df__op_status_name(op->status)));
+        json_object_set_new(failure, "attempt", json_integer(op->attempt));
+        json_object_set_new(failure, "at_ms", json_integer(op->updated_ms));
+        json_object_set_new(failure, "error", json_string(op->error));
+        error_parts(op->error, op->type, op->status, failure);
+        json_object_set(failure, "before", before);
+        return failure;
+}
+
+/* An operation before the first failed one. */
+static json_t *describe_before(const df__op_rec_t *op, const df__crender_t *r)
+{
+        json_t *b = json_object();
+        json_object_set_new(b, "op_id", json_string(op->op_id));
+        json_object_set_new(b, "name", json_string(op->name));
+        json_object_set_new(b, "type", json_string(df__op_type_name(op->type)));
+        json_object_set_new(b, "status", json_string(df__op_status_name(op->status)));
+        json_object_set_new(b, "result", df__cpayload_json(op->result.data, op->result.len, r->payload_max));
+        return b;
+}
+
+/* Details of what it waits on now (the entries name their operation). */
+static void describe_waiting(json_t *waiting, const df__op_rec_t *op, const df__crender_t *r)
+{
+        size_t wi;
+        json_t *wv;
+        json_array_foreach(waiting, wi, wv)
+                {
+                        const char *wop = json_string_value(json_object_get(wv, "op_id"));
+                        if (!wop || strcmp(wop, op->op_id) || json_object_get(wv, "name"))
+                                continue;
+                        json_object_set_new(wv, "name", json_string(op->name));
+                        json_object_set_new(wv, "since_ms", json_integer(op->updated_ms));
+                        json_object_set_new(wv, "attempt", json_integer(op->attempt));
+                        if (op->error[0])
+                                json_object_set_new(wv, "last_error", json_string(op->error));
+                        json_object_set_new(wv, "type", json_string(df__op_type_name(op->type)));
+                        if (op->type == DF__OP_INVOKE)
+                                json_object_set_new(wv, "child_execution_id", json_string(op->child_id));
+                        if (op->type == DF__OP_CALLBACK) {
+                                json_object_set_new(wv, "started_ms", json_integer(op->started_ms));
+                                json_object_set_new(wv, "heartbeat_timeout_ms", json_integer(op->hb_timeout_ms));
+                                if (r->show_callbacks)
+                                        json_object_set_new(wv, "callback_id", json_string(op->callback_id));
+                        }
+                        break;
+                }
+}
+
+/* An execution that failed outside any operation. */
+static json_t *describe_exec_failure(const df__exec_rec_t *x, json_t *before)
+{
+        json_t *failure = json_object();
+        json_object_set_new(failure, "op_id", json_null());
+        json_object_set_new(failure, "at_ms", json_integer(x->updated_ms));
+        json_object_set_new(failure, "error", json_string(x->error));
+        json_object_set_new(failure, "error_type", json_string(df__exec_status_name(x->status)));
+        json_object_set_new(failure, "error_message", json_string(x->error));
+        json_object_set(failure, "before", before);
+        return failure;
+}
+
+/* Callback ids are capabilities: every one of execution id's is cut out of o. */
+static void describe_redact(df__cidx_t *ix, const char *id, json_t *o)
+{
+        char **ids = NULL;
+        int n = callback_ids(ix, id, &ids), i;
+        if (n)
+                redact(o, ids, n);
+        for (i = 0; i < n; i++)
+                free(ids[i]);
+        free(ids);
+}
+
 json_t *df__cidx_describe(df__cidx_t *ix, const char *id, const df__crender_t *r, int *http)
 {
         df__exec_rec_t x;
@@ -1983,77 +2123,16 @@ json_t *df__cidx_describe(df__cidx_t *ix, const char *id, const df__crender_t *r
                 memset(&op, 0, sizeof(op));
                 if (df__op_decode_any(v, vl, &op, e2, sizeof(e2)))
                         continue;
-                /* its versions: H id 00 opsort FFFFFFFF off8 */
-                for (; rocksdb_iter_valid(hit); rocksdb_iter_next(hit)) {
-                        size_t hl, hvl;
-                        const char *hh = rocksdb_iter_key(hit, &hl), *hv;
-                        df__op_rec_t ver;
-                        int c;
-                        if (hl < hk.n + 12 || memcmp(hh, hk.p, hk.n))
-                                break;
-                        c = memcmp(hh + hk.n, kk + k.n, hl - hk.n - 12 < sl ? hl - hk.n - 12 : sl);
-                        if (c > 0 || (c == 0 && hl - hk.n - 12 > sl))
-                                break; /* a later op */
-                        if (c < 0 || hl - hk.n - 12 < sl)
-                                continue; /* an op without a P record */
-                        hv = rocksdb_iter_value(hit, &hvl);
-                        memset(&ver, 0, sizeof(ver));
-                        if (!df__op_decode_any(hv, hvl, &ver, e2, sizeof(e2)) && vers_push(&vs, &ver))
-                                df__op_clear(&ver);
-                }
+                describe_versions(hit, &hk, kk + k.n, sl, &vs);
                 j = op_json(&op, &vs, r);
                 if (!found_failure && (op.status == DF__OS_FAILED || op.status == DF__OS_TIMED_OUT)) {
                         found_failure = 1;
                         json_decref(failure);
-                        failure = json_object();
-                        json_object_set_new(failure, "op_id", json_string(op.op_id));
-                        json_object_set_new(failure, "name", json_string(op.name));
-                        json_object_set_new(failure, "type", json_string(df__op_type_name(op.type)));
-                        json_object_set_new(failure, "status", json_string(df__op_status_name(op.status)));
-                        json_object_set_new(failure, "attempt", json_integer(op.attempt));
-                        json_object_set_new(failure, "at_ms", json_integer(op.updated_ms));
-                        json_object_set_new(failure, "error", json_string(op.error));
-                        error_parts(op.error, op.type, op.status, failure);
-                        json_object_set(failure, "before", before);
+                        failure = describe_op_failure(&op, before);
                 } else if (!found_failure) {
-                        json_t *b = json_object();
-                        json_object_set_new(b, "op_id", json_string(op.op_id));
-                        json_object_set_new(b, "name", json_string(op.name));
-                        json_object_set_new(b, "type", json_string(df__op_type_name(op.type)));
-                        json_object_set_new(b, "status", json_string(df__op_status_name(op.status)));
-                        json_object_set_new(b, "result",
-                                            df__cpayload_json(op.result.data, op.result.len, r->payload_max));
-                        json_array_append_new(before, b);
+                        json_array_append_new(before, describe_before(&op, r));
                 }
-                /* details of what it waits on now (the entries name their operation) */
-                {
-                        size_t wi;
-                        json_t *wv;
-                        json_array_foreach(waiting, wi, wv)
-                                {
-                                        const char *wop = json_string_value(json_object_get(wv, "op_id"));
-                                        if (!wop || strcmp(wop, op.op_id) || json_object_get(wv, "name"))
-                                                continue;
-                                        json_object_set_new(wv, "name", json_string(op.name));
-                                        json_object_set_new(wv, "since_ms", json_integer(op.updated_ms));
-                                        json_object_set_new(wv, "attempt", json_integer(op.attempt));
-                                        if (op.error[0])
-                                                json_object_set_new(wv, "last_error", json_string(op.error));
-                                        json_object_set_new(wv, "type", json_string(df__op_type_name(op.type)));
-                                        if (op.type == DF__OP_INVOKE)
-                                                json_object_set_new(wv, "child_execution_id",
-                                                                    json_string(op.child_id));
-                                        if (op.type == DF__OP_CALLBACK) {
-                                                json_object_set_new(wv, "started_ms", json_integer(op.started_ms));
-                                                json_object_set_new(wv, "heartbeat_timeout_ms",
-                                                                    json_integer(op.hb_timeout_ms));
-                                                if (r->show_callbacks)
-                                                        json_object_set_new(wv, "callback_id",
-                                                                            json_string(op.callback_id));
-                                        }
-                                        break;
-                                }
-                }
+                describe_waiting(waiting, &op, r);
                 if (op.type == DF__OP_INVOKE && op.child_id[0]) /* the link to the child execution */
                         json_array_append_new(children, json_pack("{s:s, s:s, s:s, s:s}", "op_id", op.op_id, "name",
                                                                   op.name, "execution_id", op.child_id, "status",
@@ -2065,28 +2144,15 @@ json_t *df__cidx_describe(df__cidx_t *ix, const char *id, const df__crender_t *r
         if (!found_failure && (x.status == DF__ES_FAILED || x.status == DF__ES_TIMED_OUT ||
                                x.status == DF__ES_STOPPED || x.status == DF__ES_NONDETERMINISM)) {
                 json_decref(failure);
-                failure = json_object();
-                json_object_set_new(failure, "op_id", json_null());
-                json_object_set_new(failure, "at_ms", json_integer(x.updated_ms));
-                json_object_set_new(failure, "error", json_string(x.error));
-                json_object_set_new(failure, "error_type", json_string(df__exec_status_name(x.status)));
-                json_object_set_new(failure, "error_message", json_string(x.error));
-                json_object_set(failure, "before", before);
+                failure = describe_exec_failure(&x, before);
         }
 out:
         json_object_set_new(o, "operations", ops);
         json_object_set_new(o, "failure", failure);
         json_object_set_new(o, "children", children);
         json_decref(before);
-        if (!r->show_callbacks) {
-                char **ids = NULL;
-                int n = callback_ids(ix, id, &ids), i;
-                if (n)
-                        redact(o, ids, n);
-                for (i = 0; i < n; i++)
-                        free(ids[i]);
-                free(ids);
-        }
+        if (!r->show_callbacks)
+                describe_redact(ix, id, o);
         if (it)
                 rocksdb_iter_destroy(it);
         if (hit)

@@ -253,20 +253,13 @@ static const struct {
         {"@daily", "0 0 * * *"},  {"@midnight", "0 0 * * *"}, {"@hourly", "0 * * * *"},
 };
 
-int df__cron_parse(df__cron_t *c, const char *expr, char *errstr, size_t errstr_size)
+/* The length and the bytes of expr: at most DF_CRON_MAX, no control
+ * character but tabs, ASCII.  0, or -1 with errstr. */
+static int df__cron_bytes(const char *expr, char *errstr, size_t errstr_size)
 {
-        struct df__parse p = {expr, errstr, errstr_size, 0};
-        const char *starts[7], *ends[7], *s;
         char q[300];
         size_t len, i;
-        int n = 0, f, first;
 
-        memset(c, 0, sizeof(*c));
-        if (!expr || !*expr) {
-                df__errf(errstr, errstr_size, "cron expression is empty: give 5 fields (minute hour day-of-month "
-                                              "month day-of-week) or 6 (a seconds field first)");
-                return -1;
-        }
         len = strlen(expr);
         if (len > DF_CRON_MAX) {
                 df__errf(errstr, errstr_size, "cron expression is %zu bytes, over the limit of %d", len, DF_CRON_MAX);
@@ -286,30 +279,57 @@ int df__cron_parse(df__cron_t *c, const char *expr, char *errstr, size_t errstr_
                         return -1;
                 }
         }
+        return 0;
+}
+
+/* expr is a macro, starting at s ("@daily"): c as its expression.  0, or
+ * -1 with errstr. */
+static int df__cron_macro(df__cron_t *c, const char *expr, const char *s, char *errstr, size_t errstr_size)
+{
+        const char *e = s;
+        char q[300];
+        size_t i;
+
+        while (*e && !df__is_space(*e))
+                e++;
+        for (i = 0; i < sizeof(df__macros) / sizeof(df__macros[0]); i++)
+                if ((size_t)(e - s) == strlen(df__macros[i].name) &&
+                    !strncasecmp(s, df__macros[i].name, (size_t)(e - s)))
+                        break;
+        while (df__is_space(*e))
+                e++;
+        if (i == sizeof(df__macros) / sizeof(df__macros[0]) || *e) {
+                df__errf(errstr, errstr_size,
+                         "cron expression \"%s\": unknown macro at position %d (@yearly, @annually, @monthly, "
+                         "@weekly, @daily, @midnight, @hourly)",
+                         df__quote(q, sizeof(q), expr), (int)(s - expr) + 1);
+                return -1;
+        }
+        if (df__cron_parse(c, df__macros[i].expr, NULL, 0))
+                return -1; /* not reached: the macros parse */
+        return 0;
+}
+
+int df__cron_parse(df__cron_t *c, const char *expr, char *errstr, size_t errstr_size)
+{
+        struct df__parse p = {expr, errstr, errstr_size, 0};
+        const char *starts[7], *ends[7], *s;
+        char q[300];
+        int n = 0, f, first;
+
+        memset(c, 0, sizeof(*c));
+        if (!expr || !*expr) {
+                df__errf(errstr, errstr_size, "cron expression is empty: give 5 fields (minute hour day-of-month "
+                                              "month day-of-week) or 6 (a seconds field first)");
+                return -1;
+        }
+        if (df__cron_bytes(expr, errstr, errstr_size))
+                return -1;
         s = expr;
         while (df__is_space(*s))
                 s++;
-        if (*s == '@') {
-                const char *e = s;
-                while (*e && !df__is_space(*e))
-                        e++;
-                for (i = 0; i < sizeof(df__macros) / sizeof(df__macros[0]); i++)
-                        if ((size_t)(e - s) == strlen(df__macros[i].name) &&
-                            !strncasecmp(s, df__macros[i].name, (size_t)(e - s)))
-                                break;
-                while (df__is_space(*e))
-                        e++;
-                if (i == sizeof(df__macros) / sizeof(df__macros[0]) || *e) {
-                        df__errf(errstr, errstr_size,
-                                 "cron expression \"%s\": unknown macro at position %d (@yearly, @annually, @monthly, "
-                                 "@weekly, @daily, @midnight, @hourly)",
-                                 df__quote(q, sizeof(q), expr), (int)(s - expr) + 1);
-                        return -1;
-                }
-                if (df__cron_parse(c, df__macros[i].expr, NULL, 0))
-                        return -1; /* not reached: the macros parse */
-                return 0;
-        }
+        if (*s == '@')
+                return df__cron_macro(c, expr, s, errstr, errstr_size);
         while (*s) {
                 if (n == 7)
                         break;

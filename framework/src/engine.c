@@ -1911,20 +1911,10 @@ static int df__summary_reason(const df__op_rec_t *op, df_completion_reason_t *re
         return -1;
 }
 
-static df_err_t df__batch_locked(df_ctx_t *ctx, int type, const char *name, df__batch_t *b,
-                                 const df_batch_opts_t *opts, df_batch_t *out)
+/* The arguments of a parallel / map: the item count and the options. */
+static df_err_t df__batch_check_args(df_ctx_t *ctx, const char *what, const char *name, const df__batch_t *b,
+                                     const df_batch_opts_t *opts)
 {
-        df__run_t *run = ctx->run;
-        df__op_rec_t *op;
-        df_err_t rc;
-        char id[DF__OP_ID_MAX], nbuf[DF__NAME_MAX + 32];
-        const char *what = type == DF__OP_PARALLEL ? "parallel" : "map";
-        int i, pending = 0, lanes, max_conc;
-
-        if ((rc = df__op_gate(ctx)) != DF_OK)
-                return rc;
-        if ((rc = df__name_check(ctx, what, name)) != DF_OK)
-                return rc;
         if (b->n < 0 || b->n > DF__OP_INDEX_MAX) {
                 df__ctx_errorf(ctx, "%s \"%s\": %d items (0..%d)", what, name, b->n, DF__OP_INDEX_MAX);
                 return DF_ERR_INVALID_ARG;
@@ -1939,6 +1929,18 @@ static df_err_t df__batch_locked(df_ctx_t *ctx, int type, const char *name, df__
                                what, name);
                 return DF_ERR_INVALID_ARG;
         }
+        return DF_OK;
+}
+
+/* The items' names into b->names (and b->state allocated). */
+static df_err_t df__batch_names(df_ctx_t *ctx, int type, const char *name, df__batch_t *b,
+                                const df_batch_opts_t *opts)
+{
+        df__run_t *run = ctx->run;
+        df_err_t rc;
+        char nbuf[DF__NAME_MAX + 32];
+        int i;
+
         /* item names: the code's, checked as operation names */
         b->names = df__run_alloc(run, (size_t)(b->n ? b->n : 1) * sizeof(*b->names));
         b->state = df__run_alloc(run, (size_t)(b->n ? b->n : 1));
@@ -1967,6 +1969,116 @@ static df_err_t df__batch_locked(df_ctx_t *ctx, int type, const char *name, df__
                 if (!(b->names[i] = df__run_strdup(run, nbuf)))
                         return df__internal(ctx);
         }
+        return DF_OK;
+}
+
+/* Each item's state from its recorded child context (a different one is
+ * nondeterminism); *pending gets how many have not ended. */
+static df_err_t df__batch_replay_items(df_ctx_t *ctx, df__batch_t *b, const char *id, int *pending)
+{
+        df__run_t *run = ctx->run;
+        int i;
+
+        for (i = 0; i < b->n; i++) {
+                char cid[DF__OP_ID_MAX + 16];
+                df__op_rec_t *c;
+                snprintf(cid, sizeof(cid), "%s.%d", id, i + 1);
+                c = df__exec_state_find(run->st, cid);
+                if (c && (c->type != DF__OP_CHILD || strcmp(c->name, b->names[i])))
+                        return df__nondet(ctx, cid, c, DF__OP_CHILD, b->names[i]);
+                if (c && c->status == DF__OS_SUCCEEDED) {
+                        b->state[i] = DF__B_SUCCEEDED;
+                        b->succeeded++;
+                } else if (c && c->status == DF__OS_FAILED) {
+                        b->state[i] = DF__B_FAILED;
+                        b->failed++;
+                } else {
+                        b->state[i] = DF__B_PENDING;
+                        (*pending)++;
+                }
+        }
+        return DF_OK;
+}
+
+/* Run the pending items on up to max_concurrency lanes, this thread one of
+ * them (run->mu held on entry and on return). */
+static void df__batch_run_lanes(df__batch_t *b, const df_batch_opts_t *opts, int pending)
+{
+        df__run_t *run = b->ctx->run;
+        df__pool_t *pool;
+        int i, lanes, max_conc;
+
+        max_conc = opts && opts->max_concurrency > 0 ? opts->max_concurrency : pending;
+        lanes = max_conc < pending ? max_conc : pending;
+        pthread_cond_init(&b->cv, NULL);
+        pool = lanes > 1 ? df__engine_pool(run->eng) : NULL;
+        /* lanes on idle pool threads (they wait for run->mu, held here) */
+        b->lanes = 1;
+        for (i = 1; i < lanes && pool; i++) {
+                b->lanes++;
+                if (df__pool_try_run(pool, df__lane, b)) {
+                        b->lanes--;
+                        break;
+                }
+        }
+        pthread_mutex_unlock(&run->mu);
+        df__lane(b); /* this thread is a lane too */
+        pthread_mutex_lock(&run->mu);
+        while (b->lanes > 0)
+                pthread_cond_wait(&b->cv, &run->mu);
+        pthread_cond_destroy(&b->cv);
+}
+
+/* A batch that completed: its summary becomes op's result. */
+static df_err_t df__batch_record_summary(df_ctx_t *ctx, df__batch_t *b, df__op_rec_t *op, const char *id,
+                                         const char *what, const char *name)
+{
+        df__run_t *run = ctx->run;
+        df_err_t rc;
+        char summary[256];
+        int i, started = 0, not_started = 0, len;
+
+        for (i = 0; i < b->n; i++) {
+                char cid[DF__OP_ID_MAX + 16];
+                snprintf(cid, sizeof(cid), "%s.%d", id, i + 1);
+                if (b->state[i] == DF__B_SUCCEEDED || b->state[i] == DF__B_FAILED)
+                        continue;
+                if (df__exec_state_find(run->st, cid))
+                        started++;
+                else
+                        not_started++;
+        }
+        len = snprintf(summary, sizeof(summary),
+                       "{\"completionReason\":\"%s\",\"totalCount\":%d,\"successCount\":%d,\"failureCount\":%d,"
+                       "\"startedCount\":%d,\"notStartedCount\":%d}",
+                       df__reason_names[b->reason], b->n, b->succeeded, b->failed, started, not_started);
+        if ((rc = df__limit_bytes(ctx, op->result.len, (size_t)len, what, name)) != DF_OK)
+                return rc;
+        if (df__op_result(run->st, op, summary, (size_t)len))
+                return df__internal(ctx);
+        op->status = DF__OS_SUCCEEDED;
+        df__op_touch(ctx, op);
+        return DF_OK;
+}
+
+static df_err_t df__batch_locked(df_ctx_t *ctx, int type, const char *name, df__batch_t *b,
+                                 const df_batch_opts_t *opts, df_batch_t *out)
+{
+        df__run_t *run = ctx->run;
+        df__op_rec_t *op;
+        df_err_t rc;
+        char id[DF__OP_ID_MAX];
+        const char *what = type == DF__OP_PARALLEL ? "parallel" : "map";
+        int pending = 0;
+
+        if ((rc = df__op_gate(ctx)) != DF_OK)
+                return rc;
+        if ((rc = df__name_check(ctx, what, name)) != DF_OK)
+                return rc;
+        if ((rc = df__batch_check_args(ctx, what, name, b, opts)) != DF_OK)
+                return rc;
+        if ((rc = df__batch_names(ctx, type, name, b, opts)) != DF_OK)
+                return rc;
         if ((rc = df__op_lookup(ctx, type, name, id, &op)) != DF_OK)
                 return rc;
         {
@@ -1996,77 +2108,19 @@ static df_err_t df__batch_locked(df_ctx_t *ctx, int type, const char *name, df__
                 op->status = DF__OS_STARTED;
         }
         b->op = op;
-        for (i = 0; i < b->n; i++) {
-                char cid[DF__OP_ID_MAX + 16];
-                df__op_rec_t *c;
-                snprintf(cid, sizeof(cid), "%s.%d", id, i + 1);
-                c = df__exec_state_find(run->st, cid);
-                if (c && (c->type != DF__OP_CHILD || strcmp(c->name, b->names[i])))
-                        return df__nondet(ctx, cid, c, DF__OP_CHILD, b->names[i]);
-                if (c && c->status == DF__OS_SUCCEEDED) {
-                        b->state[i] = DF__B_SUCCEEDED;
-                        b->succeeded++;
-                } else if (c && c->status == DF__OS_FAILED) {
-                        b->state[i] = DF__B_FAILED;
-                        b->failed++;
-                } else {
-                        b->state[i] = DF__B_PENDING;
-                        pending++;
-                }
-        }
+        if ((rc = df__batch_replay_items(ctx, b, id, &pending)) != DF_OK)
+                return rc;
         df__batch_check(b);
-        if (!b->done && pending) {
-                df__pool_t *pool;
-                max_conc = opts && opts->max_concurrency > 0 ? opts->max_concurrency : pending;
-                lanes = max_conc < pending ? max_conc : pending;
-                pthread_cond_init(&b->cv, NULL);
-                pool = lanes > 1 ? df__engine_pool(run->eng) : NULL;
-                /* lanes on idle pool threads (they wait for run->mu, held here) */
-                b->lanes = 1;
-                for (i = 1; i < lanes && pool; i++) {
-                        b->lanes++;
-                        if (df__pool_try_run(pool, df__lane, b)) {
-                                b->lanes--;
-                                break;
-                        }
-                }
-                pthread_mutex_unlock(&run->mu);
-                df__lane(b); /* this thread is a lane too */
-                pthread_mutex_lock(&run->mu);
-                while (b->lanes > 0)
-                        pthread_cond_wait(&b->cv, &run->mu);
-                pthread_cond_destroy(&b->cv);
-        }
+        if (!b->done && pending)
+                df__batch_run_lanes(b, opts, pending);
         ctx->replaying = ctx->next_op < ctx->rec_count;
         snprintf(ctx->last_op, sizeof(ctx->last_op), "%s", id);
         if (df__run_stopped(run) || df__ctx_abandoned(ctx))
                 return df__stopped(ctx);
         if (!b->done)
                 return df__suspend(ctx); /* some item suspended: wait for it */
-        {
-                char summary[256];
-                int started = 0, not_started = 0, len;
-                for (i = 0; i < b->n; i++) {
-                        char cid[DF__OP_ID_MAX + 16];
-                        snprintf(cid, sizeof(cid), "%s.%d", id, i + 1);
-                        if (b->state[i] == DF__B_SUCCEEDED || b->state[i] == DF__B_FAILED)
-                                continue;
-                        if (df__exec_state_find(run->st, cid))
-                                started++;
-                        else
-                                not_started++;
-                }
-                len = snprintf(summary, sizeof(summary),
-                               "{\"completionReason\":\"%s\",\"totalCount\":%d,\"successCount\":%d,\"failureCount\":%d,"
-                               "\"startedCount\":%d,\"notStartedCount\":%d}",
-                               df__reason_names[b->reason], b->n, b->succeeded, b->failed, started, not_started);
-                if ((rc = df__limit_bytes(ctx, op->result.len, (size_t)len, what, name)) != DF_OK)
-                        return rc;
-                if (df__op_result(run->st, op, summary, (size_t)len))
-                        return df__internal(ctx);
-                op->status = DF__OS_SUCCEEDED;
-                df__op_touch(ctx, op);
-        }
+        if ((rc = df__batch_record_summary(ctx, b, op, id, what, name)) != DF_OK)
+                return rc;
         return df__batch_result(b, out);
 }
 
@@ -2221,6 +2275,113 @@ static df_err_t df__check_call(df_step_t *s, void *arg)
         return c->fn(s, &c->state, &c->done, c->opaque);
 }
 
+/* The check's retry options from strategy (NULL: the defaults). */
+static void df__condition_opts(const df_condition_strategy_t *strategy, df_step_opts_t *o)
+{
+        memset(o, 0, sizeof(*o));
+        o->max_attempts = strategy && strategy->max_attempts > 0 ? strategy->max_attempts : 60;
+        o->initial_delay_ms = strategy && strategy->initial_delay_ms > 0 ? strategy->initial_delay_ms : 5000;
+        o->max_delay_ms = strategy && strategy->max_delay_ms > 0 ? strategy->max_delay_ms : 300000;
+        if (o->max_delay_ms < o->initial_delay_ms)
+                o->max_delay_ms = o->initial_delay_ms;
+        o->backoff_rate = strategy && strategy->backoff_rate >= 1.0 ? strategy->backoff_rate : 1.5;
+        o->jitter = strategy ? strategy->jitter : DF_JITTER_NONE;
+}
+
+/* A recorded condition: 1 with *rc the answer (ended, or still waiting
+ * between checks), 0 when the next check runs now. */
+static int df__condition_recorded(df_ctx_t *ctx, const df__op_rec_t *op, df_bytes_t *final_state, df_err_t *rc)
+{
+        switch (op->status) {
+        case DF__OS_SUCCEEDED:
+                if (final_state) {
+                        final_state->data = op->result.data;
+                        final_state->len = op->result.len;
+                }
+                *rc = DF_OK;
+                return 1;
+        case DF__OS_FAILED:
+                df__set_str(&ctx->last_error, op->error);
+                *rc = strncmp(op->error, DF__NOT_MET ":", sizeof(DF__NOT_MET)) ? DF_ERR_STEP_FAILED
+                                                                               : DF_ERR_CONDITION_NOT_MET;
+                return 1;
+        case DF__OS_PENDING:
+                if (op->due_ms > 0) {
+                        *rc = df__suspend_as(ctx, "condition"); /* the wait between checks is not over */
+                        return 1;
+                }
+                return 0;
+        default:
+                *rc = df__internal(ctx);
+                return 1;
+        }
+}
+
+/* The check failed (rc, or the error it set in s): recorded as the
+ * condition's failure; s is freed. */
+static df_err_t df__condition_failed(df_ctx_t *ctx, df__op_rec_t *op, df_step_t *s, df_err_t rc, int attempt)
+{
+        df__run_t *run = ctx->run;
+        const char *type, *msg;
+        char *text;
+
+        if (rc == DF_OK)
+                rc = (df_err_t)s->result_err;
+        type = s->err_type ? s->err_type : df_err_name(rc);
+        msg = s->err_msg ? s->err_msg : df_strerror(rc);
+        text = df__asprintf("%s: %s", type, msg);
+        df__step_free(s);
+        if (!text)
+                return df__internal(ctx);
+        df__op_error(run->st, op, text);
+        free(text);
+        op->status = DF__OS_FAILED;
+        op->attempt = attempt;
+        op->due_ms = 0;
+        df__op_touch(ctx, op);
+        df__set_str(&ctx->last_error, op->error);
+        return DF_ERR_STEP_FAILED;
+}
+
+/* After a check (done: the condition is met): the condition succeeds,
+ * fails after its last attempt, or waits for the next check. */
+static df_err_t df__condition_after_check(df_ctx_t *ctx, df__op_rec_t *op, const df_step_opts_t *o,
+                                          const char *name, int attempt, int done, df_bytes_t *final_state)
+{
+        df__run_t *run = ctx->run;
+
+        op->attempt = attempt;
+        ctx->last_attempt = attempt;
+        op->updated_ms = run->now;
+        df__exec_state_touch(run->st, op->op_id);
+        if (done) {
+                op->status = DF__OS_SUCCEEDED;
+                op->due_ms = 0;
+                if (final_state) {
+                        final_state->data = op->result.data;
+                        final_state->len = op->result.len;
+                }
+                return DF_OK;
+        }
+        if (attempt >= o->max_attempts) {
+                char msg[DF__NAME_MAX + 160];
+                snprintf(msg, sizeof(msg), DF__NOT_MET ": wait_for_condition \"%s\": condition not met after %d "
+                                                       "attempts (max_attempts %d)",
+                         name, attempt, o->max_attempts);
+                df__op_error(run->st, op, msg);
+                op->status = DF__OS_FAILED;
+                op->due_ms = 0;
+                df__set_str(&ctx->last_error, op->error);
+                return DF_ERR_CONDITION_NOT_MET;
+        }
+        op->status = DF__OS_PENDING;
+        op->due_ms = run->now + df__retry_delay(o, attempt);
+        op->seq++;
+        if (df__arm_timer(ctx, op, DF__TK_RETRY, op->seq, op->due_ms))
+                return df__internal(ctx);
+        return df__suspend_as(ctx, "condition");
+}
+
 static df_err_t df__condition_locked(df_ctx_t *ctx, const char *name, df_check_fn check, void *opaque,
                                      const df_bytes_t *initial, const df_condition_strategy_t *strategy,
                                      df_bytes_t *final_state)
@@ -2243,35 +2404,12 @@ static df_err_t df__condition_locked(df_ctx_t *ctx, const char *name, df_check_f
                                initial->len, DF_PAYLOAD_MAX);
                 return DF_ERR_INVALID_ARG;
         }
-        memset(&o, 0, sizeof(o));
-        o.max_attempts = strategy && strategy->max_attempts > 0 ? strategy->max_attempts : 60;
-        o.initial_delay_ms = strategy && strategy->initial_delay_ms > 0 ? strategy->initial_delay_ms : 5000;
-        o.max_delay_ms = strategy && strategy->max_delay_ms > 0 ? strategy->max_delay_ms : 300000;
-        if (o.max_delay_ms < o.initial_delay_ms)
-                o.max_delay_ms = o.initial_delay_ms;
-        o.backoff_rate = strategy && strategy->backoff_rate >= 1.0 ? strategy->backoff_rate : 1.5;
-        o.jitter = strategy ? strategy->jitter : DF_JITTER_NONE;
+        df__condition_opts(strategy, &o);
         if ((rc = df__op_lookup(ctx, DF__OP_CONDITION, name, id, &op)) != DF_OK)
                 return rc;
         if (op) {
-                switch (op->status) {
-                case DF__OS_SUCCEEDED:
-                        if (final_state) {
-                                final_state->data = op->result.data;
-                                final_state->len = op->result.len;
-                        }
-                        return DF_OK;
-                case DF__OS_FAILED:
-                        df__set_str(&ctx->last_error, op->error);
-                        return strncmp(op->error, DF__NOT_MET ":", sizeof(DF__NOT_MET)) ? DF_ERR_STEP_FAILED
-                                                                                      : DF_ERR_CONDITION_NOT_MET;
-                case DF__OS_PENDING:
-                        if (op->due_ms > 0)
-                                return df__suspend_as(ctx, "condition"); /* the wait between checks is not over */
-                        break;
-                default:
-                        return df__internal(ctx);
-                }
+                if (df__condition_recorded(ctx, op, final_state, &rc))
+                        return rc;
         } else {
                 if (run->out->over_budget && run->out->over_budget(run->out->opaque, run->new_bytes))
                         return df__yield(ctx);
@@ -2286,12 +2424,10 @@ static df_err_t df__condition_locked(df_ctx_t *ctx, const char *name, df_check_f
         attempt = op->attempt + 1;
         if (df__crash_noted(ctx, op, attempt)) {
                 /* the worker died in this check: an unmet attempt, state unchanged */
-                cc.done = 0;
-                memset(&s, 0, sizeof(s));
                 df__log(DF__LOG_WARN, "execution %s: the worker process died while running the check of \"%s\" "
                                       "(attempt %d)",
                         run->st->exec.execution_id, name, attempt);
-                goto unmet;
+                return df__condition_after_check(ctx, op, &o, name, attempt, 0, final_state);
         }
         cc.fn = check;
         cc.opaque = opaque;
@@ -2306,26 +2442,8 @@ static df_err_t df__condition_locked(df_ctx_t *ctx, const char *name, df_check_f
                 df__step_free(&s);
                 return df__stopped(ctx);
         }
-        if (rc != DF_OK || s.result_err) {
-                const char *type, *msg;
-                char *text;
-                if (rc == DF_OK)
-                        rc = (df_err_t)s.result_err;
-                type = s.err_type ? s.err_type : df_err_name(rc);
-                msg = s.err_msg ? s.err_msg : df_strerror(rc);
-                text = df__asprintf("%s: %s", type, msg);
-                df__step_free(&s);
-                if (!text)
-                        return df__internal(ctx);
-                df__op_error(run->st, op, text);
-                free(text);
-                op->status = DF__OS_FAILED;
-                op->attempt = attempt;
-                op->due_ms = 0;
-                df__op_touch(ctx, op);
-                df__set_str(&ctx->last_error, op->error);
-                return DF_ERR_STEP_FAILED;
-        }
+        if (rc != DF_OK || s.result_err)
+                return df__condition_failed(ctx, op, &s, rc, attempt);
         if (s.result_set) {
                 if ((rc = df__limit_bytes(ctx, op->result.len, s.result.len, "wait_for_condition", name)) != DF_OK) {
                         df__step_free(&s);
@@ -2339,37 +2457,7 @@ static df_err_t df__condition_locked(df_ctx_t *ctx, const char *name, df_check_f
                 run->new_bytes += op->result.len + 256;
         }
         df__step_free(&s);
-unmet:
-        op->attempt = attempt;
-        ctx->last_attempt = attempt;
-        op->updated_ms = run->now;
-        df__exec_state_touch(run->st, op->op_id);
-        if (cc.done) {
-                op->status = DF__OS_SUCCEEDED;
-                op->due_ms = 0;
-                if (final_state) {
-                        final_state->data = op->result.data;
-                        final_state->len = op->result.len;
-                }
-                return DF_OK;
-        }
-        if (attempt >= o.max_attempts) {
-                char msg[DF__NAME_MAX + 160];
-                snprintf(msg, sizeof(msg), DF__NOT_MET ": wait_for_condition \"%s\": condition not met after %d "
-                                                       "attempts (max_attempts %d)",
-                         name, attempt, o.max_attempts);
-                df__op_error(run->st, op, msg);
-                op->status = DF__OS_FAILED;
-                op->due_ms = 0;
-                df__set_str(&ctx->last_error, op->error);
-                return DF_ERR_CONDITION_NOT_MET;
-        }
-        op->status = DF__OS_PENDING;
-        op->due_ms = run->now + df__retry_delay(&o, attempt);
-        op->seq++;
-        if (df__arm_timer(ctx, op, DF__TK_RETRY, op->seq, op->due_ms))
-                return df__internal(ctx);
-        return df__suspend_as(ctx, "condition");
+        return df__condition_after_check(ctx, op, &o, name, attempt, cc.done, final_state);
 }
 
 df_err_t df_wait_for_condition(df_ctx_t *ctx, const char *name, df_check_fn check, void *opaque,

@@ -6,8 +6,8 @@
  * when the line is about an execution, the fields that correlate it across
  * workers, resumes and programs: execution_id, workflow, op_id, attempt,
  * trace_id, worker_id (df__log_fields_t; worker_id defaults to the
- * process's, df__log_set_worker_id).  df__log (internal.h) is
- * df__log_ctx with no fields.
+ * process's, df__log_set_worker_id).  df__log is df__log_ctx with no
+ * fields.
  *
  *   text  12:00:00.123 INFO message execution_id=o-1 op_id=3 attempt=2 ...
  *         (control and bidirectional-override characters of the message and
@@ -27,6 +27,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "duraflow/error.h"
 
@@ -35,6 +36,12 @@ extern "C" {
 #endif
 
 #define DF__LOG_LINE_MAX 4096
+
+enum { DF__LOG_ERROR = 0, DF__LOG_WARN = 1, DF__LOG_INFO = 2, DF__LOG_DEBUG = 3 };
+/** The process's level: lines above it are not written. */
+extern int df__log_level;
+/** One line at level with no fields (df__log_ctx(level, NULL, ...)). */
+void df__log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 typedef enum df__log_format { DF__LOG_TEXT = 0, DF__LOG_JSON = 1 } df__log_format_t;
 
@@ -60,7 +67,7 @@ void df__log_set_worker_id(const char *worker_id);
 /** Where lines go (default 2, stderr); for tests. */
 void df__log_set_fd(int fd);
 
-/** One line at level (DF__LOG_ERROR .. DF__LOG_DEBUG, internal.h) with the
+/** One line at level (DF__LOG_ERROR .. DF__LOG_DEBUG) with the
  * fields f (may be NULL), if level is enabled. */
 void df__log_ctx(int level, const df__log_fields_t *f, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void df__log_vctx(int level, const df__log_fields_t *f, const char *fmt, va_list ap);

@@ -16,11 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/** Owned byte buffer; data may be NULL when len is 0. */
-typedef struct df__buf {
-        uint8_t *data;
-        size_t len;
-} df__buf_t;
+#include "buf.h" /* df__buf_t */
 
 /** Largest user payload (step result, input, output, callback payload), bytes. */
 #define DF__PAYLOAD_MAX 1000000

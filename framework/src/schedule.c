@@ -28,7 +28,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "codec.h"
 #include "cron.h"
+#include "log.h"
 #include "schedule.h"
 #include "text.h"
 

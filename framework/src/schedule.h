@@ -23,7 +23,7 @@
 #ifndef DF_SCHEDULE_H
 #define DF_SCHEDULE_H
 
-#include "state.h"
+#include "engine.h"
 
 /** Prefix of schedule keys; an execution id may not start with it. */
 #define DF__SCHEDULE_PREFIX "schedule:"

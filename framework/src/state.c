@@ -21,6 +21,9 @@
 
 #include "state.h"
 
+#include "buf.h"
+#include "codec.h"
+
 /* ---------------- in memory ---------------- */
 
 df__exec_state_t *df__exec_state_new(void)
@@ -349,4 +352,64 @@ int df__state_flush_dirty(df__exec_state_t *st, df__state_put_fn put, void *opaq
                 st->exec_dirty = 0;
         }
         return 0;
+}
+
+/* ---------------- execution ids, status and type names ---------------- */
+
+int df__execution_id_valid(const char *s)
+{
+        size_t n = 0;
+
+        if (!s)
+                return 0;
+        for (; s[n]; n++) {
+                char c = s[n];
+                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                      c == '_' || c == ':' || c == '@' || c == '-'))
+                        return 0;
+                if (n >= 200)
+                        return 0;
+        }
+        return n > 0;
+}
+
+int df__exec_status_terminal(int s)
+{
+        return s == DF__ES_SUCCEEDED || s == DF__ES_FAILED || s == DF__ES_TIMED_OUT || s == DF__ES_STOPPED;
+}
+
+static const char *const df__es_names[] = {"PENDING", "RUNNING", "SUSPENDED", "SUCCEEDED",
+                                           "FAILED",  "TIMED_OUT", "STOPPED", "NONDETERMINISM",
+                                           "QUARANTINED", "VERSION_MISSING", "PAUSED"};
+
+const char *df__exec_status_name(int s)
+{
+        if (s < 0 || s > DF__ES_PAUSED)
+                return "UNKNOWN";
+        return df__es_names[s];
+}
+
+int df__exec_status_parse(const char *s)
+{
+        int i;
+        for (i = 0; i <= DF__ES_PAUSED; i++)
+                if (!strcasecmp(s, df__es_names[i]))
+                        return i;
+        return -1;
+}
+
+const char *df__op_status_name(int s)
+{
+        static const char *const n[] = {"STARTED", "PENDING", "SUCCEEDED", "FAILED", "TIMED_OUT"};
+        if (s < 0 || s > DF__OS_TIMED_OUT)
+                return "UNKNOWN";
+        return n[s];
+}
+
+const char *df__op_type_name(int t)
+{
+        static const char *const n[] = {"STEP", "WAIT", "CALLBACK", "CHILD", "INVOKE", "PARALLEL", "MAP", "CONDITION"};
+        if (t < 0 || t > DF__OP_CONDITION)
+                return "UNKNOWN";
+        return n[t];
 }

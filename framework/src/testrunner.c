@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "duraflow/testing.h"
+#include "internal.h"
 #include "schedule.h"
 #include "state.h"
 

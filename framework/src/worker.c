@@ -1,6 +1,6 @@
 /*
- * worker.c -- the worker loop: poll, batch, transaction, rebalance,
- * keepalive (the role of Kafka Streams' StreamThread).
+ * worker.c -- the worker loop: poll, batch, transaction, commit (the role
+ * of Kafka Streams' StreamThread).
  *
  * One thread.  Each batch of <prefix>.events records is processed first
  * (task.c: the steps run; their outputs are kept in the collector), then
@@ -17,6 +17,11 @@
  * <prefix>.state (changelog.c) before its events are processed.  Before
  * anything else, the deaths of the previous process with this worker.id
  * (crashlog.c) are recorded as crash events.
+ *
+ * The other roles around the loop have files of their own (worker_int.h
+ * lists them): the group consumer (worker_group.c), the store's upkeep
+ * (worker_store.c), timers fired here (worker_local.c), at-most-once steps
+ * (worker_amo.c), crash reports (worker_crash.c), probes (worker_probe.c).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -27,71 +32,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "changelog.h"
-#include "settings.h"
-#include "telemetry.h"
-#include "task.h"
-#include "txn.h"
+#include "worker_int.h"
 
-/* Counters read by df_worker_get_stats() from other threads. */
-#define DF__STAT_ADD(field, n) __atomic_add_fetch(&(field), (n), __ATOMIC_RELAXED)
-#define DF__STAT_SET(field, v) __atomic_store_n(&(field), (v), __ATOMIC_RELAXED)
-
-struct df_worker {
-        df_conf_t *conf;
-        df__settings_t s;          /* conf as typed values */
-        df__topics_t t;
-        char id[128];
-        int batch_max, batch_ms;
-        rd_kafka_t *consumer;
-        df__txn_t txn;
-        df__changelog_t cl;
-        df__store_t store;
-        df__engine_t *eng;
-        df__task_t task;
-        df__crashlog_t *crashlog;  /* breadcrumbs: which execution / step body this process runs */
-        df__crash_rec_t *crashes;  /* left by the previous process with this worker.id: to report */
-        int n_crashes;
-        int fails;                 /* batches not committed in a row (for the retry backoff) */
-        df__ckpt_t *dr_ckpt;       /* per partition: last delivered state record (next = -1: none) */
-        rd_kafka_message_t **msgs; /* consumed, not yet committed; capacity 2 * batch_max */
-        int n_msgs;
-        int n_done;                /* how many of msgs the last transaction processed */
-        int64_t txn_budget_ms;     /* stop adding events to a batch after processing this long */
-        int poison_part;           /* record whose output Kafka refused: */
-        int64_t poison_off;        /* the retry sends it to the DLQ */
-        int need_restore;          /* the store missed a committed batch: catch up first */
-        /* keepalive: while a batch runs longer than max.poll.interval.ms / 4,
-         * another thread pauses the partitions and polls the consumer, so a
-         * long step does not cost the group membership */
-        pthread_t ka_thr;
-        int ka_started;
-        pthread_mutex_t poll_lock;  /* held by whichever thread polls the consumer */
-        int64_t busy_since;         /* monotonic ms a batch started, 0 when idle (atomic) */
-        int64_t ka_after_ms;
-        int in_keepalive;           /* the keepalive thread is inside a poll */
-        int paused;                 /* partitions paused by the keepalive */
-        int lost;                   /* a rebalance happened while a batch ran: abort it */
-        volatile sig_atomic_t ka_stop;
-        volatile int stop;
-        df_worker_stats_t stats;    /* batches, aborts, healthy; the rest from the task and engine */
-        df__telemetry_probe_t probe; /* /readyz, /healthz */
-        int telemetry_joined;
-        int n_assigned;             /* partitions assigned (atomic: read by the metrics thread) */
-        df__series_t *m_commit, *m_events, *m_batch, *m_aborts, *m_assigned, *m_ready, *m_healthy, *m_free;
-        df__series_t *m_dlq_decode, *m_dlq_process;
-        /* timers this worker fires itself when due (timer.local.max.ms) */
-        df__local_timer_t *local;
-        int n_local, cap_local;
-        int64_t *committed;         /* per partition: the offset last committed by this worker, -1 unknown */
-        /* fault injection for the tests only ($DF_FAULT_INJECT, read once):
-         * SIGKILL this process before (1) or after (2) the commit of the
-         * kill_nth batch that fires timers here */
-        int kill_when, kill_nth;
-        int consumer_fatal;         /* the group consumer failed fatally: replace it */
-        int consumer_replacements;  /* in the current minute */
-        int64_t consumer_window_ms;
-};
 
 /* ---------------- the transaction of a batch ---------------- */
 
@@ -108,119 +50,12 @@ static void df__dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
                 df__ckpt_of(&w->dr_ckpt[m->partition], m);
 }
 
-static void df__batch_reset(df_worker_t *w)
+void df__batch_reset(df_worker_t *w)
 {
         int i;
         df__task_reset(&w->task);
         for (i = 0; i < w->t.partitions; i++)
                 w->dr_ckpt[i].next = -1;
-}
-
-/* ---------------- timers fired here ---------------- */
-
-static void df__local_forget(df_worker_t *w)
-{
-        int i;
-        for (i = 0; i < w->n_local; i++)
-                df__local_timer_clear(&w->local[i]);
-        w->n_local = 0;
-        for (i = 0; i < w->t.partitions; i++)
-                w->committed[i] = -1;
-}
-
-/* The timers a committed batch armed to fire here join the others. */
-static void df__local_arm(df_worker_t *w)
-{
-        df__local_timer_t *in;
-        int n = df__task_take_local(&w->task, &in), i;
-        if (!n) {
-                free(in);
-                return;
-        }
-        if (w->n_local + n > w->cap_local) {
-                int cap = w->cap_local ? w->cap_local : 64;
-                df__local_timer_t *a;
-                while (cap < w->n_local + n)
-                        cap *= 2;
-                a = realloc(w->local, (size_t)cap * sizeof(*a));
-                if (!a) { /* the timer service fires them (timer.local.grace.ms late) */
-                        for (i = 0; i < n; i++)
-                                df__local_timer_clear(&in[i]);
-                        free(in);
-                        return;
-                }
-                w->local = a;
-                w->cap_local = cap;
-        }
-        memcpy(w->local + w->n_local, in, (size_t)n * sizeof(*in));
-        w->n_local += n;
-        free(in);
-}
-
-/* When the next timer fired here is due (UTC ms), INT64_MAX if none. */
-static int64_t df__local_next(const df_worker_t *w)
-{
-        int64_t next = INT64_MAX;
-        int i;
-        for (i = 0; i < w->n_local; i++)
-                if (w->local[i].due_ms < next)
-                        next = w->local[i].due_ms;
-        return next;
-}
-
-/*
- * Apply the timers due by now in the open batch: each timer's event, and a
- * tombstone withdrawing it from <prefix>.timers (the timer service then
- * never fires its backstop).  *parts gets each partition touched.  0, or
- * -1 when the batch must abort.
- */
-static int df__local_fire(df_worker_t *w, rd_kafka_topic_partition_list_t *parts)
-{
-        int64_t now = df__now_ms();
-        int i = 0;
-        while (i < w->n_local) {
-                df__local_timer_t *t = &w->local[i];
-                df__event_t ev;
-                char errstr[256];
-                int rc = 0;
-                if (t->due_ms > now) {
-                        i++;
-                        continue;
-                }
-                memset(&ev, 0, sizeof(ev));
-                if (!df__event_decode(t->payload.data, t->payload.len, &ev, errstr, sizeof(errstr))) {
-                        rc = df__task_apply(&w->task, &ev, t->part, 0, &t->payload) == -1 ||
-                             df__collector_add(&w->task.out, w->t.timers, RD_KAFKA_PARTITION_UA, t->timer_id,
-                                               strlen(t->timer_id), NULL, -1);
-                        df__event_clear(&ev);
-                }
-                if (rc)
-                        return -1;
-                if (!rd_kafka_topic_partition_list_find(parts, w->t.events, t->part))
-                        rd_kafka_topic_partition_list_add(parts, w->t.events, t->part)->offset = -1;
-                df__local_timer_clear(t);
-                w->local[i] = w->local[--w->n_local];
-        }
-        return 0;
-}
-
-/* After a commit: the changelog checkpoints and the batch's state into the store. */
-static int df__store_commit(df_worker_t *w)
-{
-        int i;
-        rd_kafka_poll(w->txn.rk, 0); /* delivery reports: the checkpoints */
-        for (i = 0; i < w->t.partitions; i++)
-                if (w->dr_ckpt[i].next >= 0)
-                        df__store_wb_ckpt(w->task.wb, i, &w->dr_ckpt[i]);
-        if (df__store_write(&w->store, w->task.wb, "write after commit")) {
-                df__log(DF__LOG_ERROR, "worker %s: the store missed a committed batch: it will be restored from %s",
-                        w->id, w->t.state);
-                DF__STAT_SET(w->stats.healthy, 0);
-                w->need_restore = 1;
-                return -1;
-        }
-        DF__STAT_SET(w->stats.healthy, 1);
-        return 0;
 }
 
 /* A failed or aborted batch: its work is dropped (and done again). */
@@ -234,7 +69,7 @@ static void df__batch_abandon(df_worker_t *w)
 
 /* Abort after a failure inside the batch (before commit).  1 = retry the
  * batch, -1 = fatal. */
-static int df__batch_abort(df_worker_t *w)
+int df__batch_abort(df_worker_t *w)
 {
         DF__STAT_ADD(w->stats.aborts, 1);
         df__counter_inc(w->m_aborts);
@@ -249,7 +84,7 @@ static int df__batch_abort(df_worker_t *w)
  * metadata and commit.  0 when committed (and written to the store), 1 when
  * not (the batch is dropped: done again), -1 on a fatal error.
  */
-static int df__batch_commit(df_worker_t *w, rd_kafka_topic_partition_list_t *offs)
+int df__batch_commit(df_worker_t *w, rd_kafka_topic_partition_list_t *offs)
 {
         int64_t t0 = df__mono_ns(), t_prod = 0, t_offs = 0;
         int failed_src, i;
@@ -304,7 +139,7 @@ static int df__batch_commit(df_worker_t *w, rd_kafka_topic_partition_list_t *off
         return 0;
 }
 
-static int df__batch_begin(df_worker_t *w)
+int df__batch_begin(df_worker_t *w)
 {
         df__txn_rc_t rc;
         df__batch_reset(w);
@@ -322,33 +157,6 @@ static int df__batch_begin(df_worker_t *w)
  * the offsets in one transaction.  0 when committed, 1 when not (the
  * messages stay collected and are processed again), -1 on a fatal error.
  */
-/* $DF_FAULT_INJECT = "kill-before-local-commit:N" | "kill-after-local-commit:N" */
-static void df__fault_inject_load(df_worker_t *w)
-{
-        const char *f = getenv("DF_FAULT_INJECT");
-        if (!f)
-                return;
-        if (!strncmp(f, "kill-before-local-commit:", 25)) {
-                w->kill_when = 1;
-                w->kill_nth = atoi(f + 25);
-        } else if (!strncmp(f, "kill-after-local-commit:", 24)) {
-                w->kill_when = 2;
-                w->kill_nth = atoi(f + 24);
-        }
-        if (w->kill_when)
-                df__log(DF__LOG_WARN, "worker %s: fault injection: %s", w->id, f);
-}
-
-static void df__fault_inject(df_worker_t *w, int when, int fired_here)
-{
-        if (w->kill_when == when && fired_here && --w->kill_nth == 0) {
-                df__log(DF__LOG_WARN, "worker %s: fault injection: SIGKILL %s the commit of a batch that fired "
-                                      "%d timer(s) here",
-                        w->id, when == 1 ? "before" : "after", fired_here);
-                raise(SIGKILL);
-        }
-}
-
 static int df__run_batch(df_worker_t *w)
 {
         int64_t t0 = df__mono_ms();
@@ -420,144 +228,10 @@ static int df__run_batch(df_worker_t *w)
         return r;
 }
 
-struct df__amo_list {
-        char **ids;
-        int *parts;
-        int n, cap;
-};
-
-static void df__amo_collect(const char *exec_id, void *opaque)
-{
-        struct df__amo_list *l = opaque;
-        if (l->n == l->cap) {
-                int cap = l->cap ? l->cap * 2 : 8;
-                char **ids = realloc(l->ids, (size_t)cap * sizeof(*ids));
-                int *parts;
-                if (!ids)
-                        return;
-                l->ids = ids;
-                parts = realloc(l->parts, (size_t)cap * sizeof(*parts));
-                if (!parts)
-                        return;
-                l->parts = parts;
-                l->cap = cap;
-        }
-        l->ids[l->n] = strdup(exec_id);
-        if (l->ids[l->n])
-                l->n++;
-}
-
-/*
- * At-most-once steps whose START just committed run now, each batch of
- * them in its own transaction, while this worker still owns the partitions.
- * 0, or -1 on a fatal error.
- */
-static int df__run_amo(df_worker_t *w)
-{
-        struct df__amo_list amo = {0};
-        int i, r = 0;
-
-        while (r >= 0) {
-                amo.n = 0;
-                df__engine_amo_drain(w->eng, df__amo_collect, &amo);
-                if (!amo.n)
-                        break;
-                for (i = 0; i < amo.n; i++)
-                        amo.parts[i] = df__task_partition_of(&w->task, amo.ids[i]);
-                if ((r = df__batch_begin(w)) == 0) {
-                        for (i = 0; i < amo.n && r == 0; i++) {
-                                df__event_t ev;
-                                memset(&ev, 0, sizeof(ev));
-                                ev.type = DF__EV_CONTINUE;
-                                ev.execution_id = amo.ids[i];
-                                ev.ts_ms = df__now_ms();
-                                if (amo.parts[i] >= 0 && df__task_apply(&w->task, &ev, amo.parts[i], 1, NULL) == -1)
-                                        r = df__batch_abort(w);
-                        }
-                        if (r == 0)
-                                r = df__batch_commit(w, NULL);
-                }
-                for (i = 0; i < amo.n; i++)
-                        free(amo.ids[i]);
-                if (r > 0)
-                        r = 0; /* not committed: the CONTINUE events in Kafka run them later */
-        }
-        free(amo.ids);
-        free(amo.parts);
-        return r < 0 ? -1 : 0;
-}
-
-/*
- * The previous process with this worker.id died while processing some
- * executions (its crash breadcrumbs).  Before anything else is processed,
- * a crash event is recorded for each, in a transaction of its own: the
- * count is then durable even if processing the same event kills this
- * process too.  An execution of a partition assigned here gets the event
- * applied at once; one whose partition another worker owns now gets it on
- * <prefix>.events, for its owner.  The assigned partitions' committed
- * offsets go with the transaction (with the group metadata), so a zombie
- * cannot write these records.  0 when recorded, 1 when not yet (retried),
- * -1 on a fatal error.
- */
-static int df__report_crashes(df_worker_t *w)
-{
-        rd_kafka_topic_partition_list_t *a = NULL;
-        int i, j, r;
-
-        if (rd_kafka_assignment(w->consumer, &a) != RD_KAFKA_RESP_ERR_NO_ERROR)
-                return 1;
-        if (!a->cnt) {
-                rd_kafka_topic_partition_list_destroy(a);
-                return 1;
-        }
-        if ((r = df__batch_begin(w)) != 0) {
-                rd_kafka_topic_partition_list_destroy(a);
-                return r;
-        }
-        for (i = 0; i < w->n_crashes && r == 0; i++) {
-                df__crash_rec_t *c = &w->crashes[i];
-                df__event_t ev;
-                int mine = 0;
-                memset(&ev, 0, sizeof(ev));
-                ev.type = DF__EV_CRASH;
-                ev.execution_id = c->execution_id;
-                ev.op_id = c->op_id;
-                ev.seq = c->attempt;
-                ev.ts_ms = df__now_ms();
-                if (!df__execution_id_valid(c->execution_id))
-                        continue;
-                for (j = 0; j < a->cnt; j++)
-                        mine |= a->elems[j].partition == c->partition;
-                if (mine ? df__task_apply(&w->task, &ev, c->partition, 1, NULL) == -1
-                         : df__collector_event(&w->task.out, w->t.events, &ev, -1) != 0)
-                        r = df__batch_abort(w);
-        }
-        if (r == 0 && rd_kafka_committed(w->consumer, a, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR)
-                r = df__batch_abort(w);
-        for (j = 0; r == 0 && j < a->cnt; j++) {
-                int64_t lo = 0, hi = 0;
-                if (a->elems[j].offset >= 0)
-                        continue;
-                if (df__watermarks(w->cl.probe, w->t.events, a->elems[j].partition, &lo, &hi))
-                        r = df__batch_abort(w);
-                a->elems[j].offset = lo; /* nothing committed yet: the start is what a reset reads */
-        }
-        if (r == 0)
-                r = df__batch_commit(w, a);
-        rd_kafka_topic_partition_list_destroy(a);
-        if (r != 0)
-                return r;
-        df__log(DF__LOG_INFO, "worker %s: recorded %d crash(es) of the previous process", w->id, w->n_crashes);
-        free(w->crashes);
-        w->crashes = NULL;
-        w->n_crashes = 0;
-        return 0;
-}
-
-/* ---------------- rebalance and keepalive ---------------- */
+/* ---------------- the collected messages ---------------- */
 
 /* Forget the first n collected messages (committed). */
-static void df__shift_msgs(df_worker_t *w, int n)
+void df__shift_msgs(df_worker_t *w, int n)
 {
         int i;
         for (i = 0; i < n; i++)
@@ -566,244 +240,12 @@ static void df__shift_msgs(df_worker_t *w, int n)
         w->n_msgs -= n;
 }
 
-static void df__drop_msgs(df_worker_t *w)
+void df__drop_msgs(df_worker_t *w)
 {
         df__shift_msgs(w, w->n_msgs);
 }
 
-static void df__rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
-                             void *opaque)
-{
-        df_worker_t *w = opaque;
-        int i;
-
-        if (w->in_keepalive) {
-                /* The main thread is inside a batch: its transaction must
-                 * not commit (its records may now be another worker's). It
-                 * aborts and drops the collected messages itself. */
-                __atomic_store_n(&w->lost, 1, __ATOMIC_SEQ_CST);
-                w->paused = 0; /* a new assignment starts unpaused */
-        } else {
-                df__task_carry_clear(&w->task); /* partitions move: nothing carried is known to be current */
-                df__local_forget(w);            /* the timer service fires them now */
-        }
-        if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-                for (i = 0; i < parts->cnt; i++) {
-                        if (df__changelog_restore(&w->cl, &w->store, parts->elems[i].partition)) {
-                                /* Nothing of the partition is processed before
-                                 * its state is restored: the main loop retries. */
-                                df__log(DF__LOG_ERROR, "cannot restore partition %d yet; will retry before "
-                                                       "processing",
-                                        parts->elems[i].partition);
-                                DF__STAT_SET(w->stats.healthy, 0);
-                                w->need_restore = 1;
-                        }
-                }
-                df__log(DF__LOG_INFO, "worker %s: assigned %d partition(s) of %s", w->id, parts->cnt, w->t.events);
-                rd_kafka_assign(rk, parts);
-                __atomic_store_n(&w->n_assigned, parts->cnt, __ATOMIC_RELAXED);
-                df__gauge_set(w->m_assigned, parts->cnt);
-        } else {
-                if (!w->in_keepalive)
-                        df__drop_msgs(w); /* not ours any more: the next owner consumes them */
-                df__log(DF__LOG_INFO, "worker %s: revoked %d partition(s)", w->id, parts->cnt);
-                rd_kafka_assign(rk, NULL);
-                __atomic_store_n(&w->n_assigned, 0, __ATOMIC_RELAXED);
-                df__gauge_set(w->m_assigned, 0);
-        }
-}
-
-static void df__pause_all(df_worker_t *w, int pause)
-{
-        rd_kafka_topic_partition_list_t *a = NULL;
-        if (rd_kafka_assignment(w->consumer, &a) != RD_KAFKA_RESP_ERR_NO_ERROR)
-                return;
-        if (a->cnt) {
-                if (pause)
-                        rd_kafka_pause_partitions(w->consumer, a);
-                else
-                        rd_kafka_resume_partitions(w->consumer, a);
-        }
-        rd_kafka_topic_partition_list_destroy(a);
-}
-
-static void *df__keepalive_main(void *arg)
-{
-        df_worker_t *w = arg;
-        while (!w->ka_stop) {
-                int64_t since = __atomic_load_n(&w->busy_since, __ATOMIC_SEQ_CST);
-                usleep(100000);
-                if (!since || df__mono_ms() - since < w->ka_after_ms)
-                        continue;
-                if (pthread_mutex_trylock(&w->poll_lock))
-                        continue;
-                /* re-check under the lock: the batch may have ended */
-                if (__atomic_load_n(&w->busy_since, __ATOMIC_SEQ_CST)) {
-                        rd_kafka_message_t *m;
-                        w->in_keepalive = 1;
-                        if (!w->paused) {
-                                df__pause_all(w, 1);
-                                w->paused = 1;
-                                df__log(DF__LOG_INFO, "worker %s: a batch has run %lld ms: partitions paused, "
-                                                      "polling to keep the group membership",
-                                        w->id, (long long)(df__mono_ms() - since));
-                        }
-                        /* paused: no records come back, only rebalances */
-                        while ((m = rd_kafka_consumer_poll(w->consumer, 0)))
-                                rd_kafka_message_destroy(m);
-                        w->in_keepalive = 0;
-                }
-                pthread_mutex_unlock(&w->poll_lock);
-        }
-        return NULL;
-}
-
-/* Around the processing of a batch: the keepalive may poll meanwhile. */
-static void df__busy_begin(df_worker_t *w)
-{
-        __atomic_store_n(&w->busy_since, df__mono_ms(), __ATOMIC_SEQ_CST);
-        pthread_mutex_unlock(&w->poll_lock);
-}
-
-static void df__busy_end(df_worker_t *w)
-{
-        pthread_mutex_lock(&w->poll_lock);
-        __atomic_store_n(&w->busy_since, 0, __ATOMIC_SEQ_CST);
-        if (__atomic_load_n(&w->lost, __ATOMIC_SEQ_CST)) {
-                /* A rebalance came while the batch ran: its transaction was
-                 * aborted; the records are consumed again from the committed
-                 * offsets by whoever owns them now. */
-                df__drop_msgs(w);
-                df__engine_amo_reset(w->eng);
-                df__task_carry_clear(&w->task);
-                df__local_forget(w);
-                __atomic_store_n(&w->lost, 0, __ATOMIC_SEQ_CST);
-                w->paused = 0;
-        } else if (w->paused) {
-                df__pause_all(w, 0);
-                w->paused = 0;
-        }
-}
-
-/* Bring every assigned partition's store up to date from the changelog
- * (after a failed store write).  0 when done. */
-static int df__restore_assigned(df_worker_t *w)
-{
-        rd_kafka_topic_partition_list_t *a = NULL;
-        int i, ret = 0;
-        if (rd_kafka_assignment(w->consumer, &a) != RD_KAFKA_RESP_ERR_NO_ERROR)
-                return -1;
-        for (i = 0; i < a->cnt && !ret; i++)
-                ret = df__changelog_restore(&w->cl, &w->store, a->elems[i].partition);
-        rd_kafka_topic_partition_list_destroy(a);
-        return ret;
-}
-
 /* ---------------- lifecycle ---------------- */
-
-static void df__crashlog_load(df_worker_t *w)
-{
-        char e[512];
-        int i;
-
-        w->crashlog = df__crashlog_open(w->s.crashlog, 1, &w->crashes, &w->n_crashes, e, sizeof(e));
-        if (!w->crashlog)
-                df__log(DF__LOG_WARN, "worker %s: %s: deaths inside step bodies will not be counted", w->id, e);
-        else if (!w->s.stable_id)
-                df__log(DF__LOG_WARN, "worker %s: worker.id is not set: a restarted worker gets a new id, so it "
-                                      "neither takes its partitions back at once (static membership) nor counts "
-                                      "a death inside a step body (set a stable worker.id per instance)",
-                        w->id);
-        for (i = 0; i < w->n_crashes; i++)
-                df__log(DF__LOG_WARN, "worker %s: the previous process died while processing execution %s "
-                                      "(partition %d%s%s, attempt %d): reporting it",
-                        w->id, w->crashes[i].execution_id, w->crashes[i].partition,
-                        w->crashes[i].op_id[0] ? ", in the body of operation " : ", outside any step body",
-                        w->crashes[i].op_id, w->crashes[i].attempt);
-}
-
-/* /readyz: every assigned partition restored, the store current, the
- * producer usable.  Runs on the metrics server's thread: reads atomics only. */
-static int df__worker_ready(char *reason, size_t size, void *opaque)
-{
-        df_worker_t *w = opaque;
-        int ready = 1;
-        if (__atomic_load_n(&w->txn.fatal, __ATOMIC_RELAXED)) {
-                snprintf(reason, size, "the transactional producer failed (%s)",
-                         df_err_name(__atomic_load_n(&w->txn.fatal, __ATOMIC_RELAXED)));
-                ready = 0;
-        } else if (__atomic_load_n(&w->need_restore, __ATOMIC_RELAXED)) {
-                snprintf(reason, size, "partitions not restored from the changelog yet");
-                ready = 0;
-        } else if (!__atomic_load_n(&w->n_assigned, __ATOMIC_RELAXED)) {
-                snprintf(reason, size, "no partition assigned");
-                ready = 0;
-        }
-        df__gauge_set(w->m_ready, ready);
-        return ready;
-}
-
-/* /healthz: the store can be written (room on disk, no failed write). */
-static int df__worker_live(char *reason, size_t size, void *opaque)
-{
-        df_worker_t *w = opaque;
-        int live = __atomic_load_n(&w->stats.healthy, __ATOMIC_RELAXED);
-        if (!live)
-                snprintf(reason, size, "the state store cannot be written (disk space or I/O error)");
-        df__gauge_set(w->m_healthy, live);
-        return live;
-}
-
-static int df__worker_telemetry(df_worker_t *w, char *errstr, size_t errstr_size)
-{
-        df__metrics_t *m = df__telemetry_metrics();
-        w->m_commit = df__metric_series(m, DF__M_COMMIT_DURATION, "worker");
-        w->m_events = df__metric_series(m, DF__M_EVENTS_PROCESSED, "worker");
-        w->m_batch = df__metric_series(m, DF__M_BATCH_SIZE, "worker");
-        w->m_aborts = df__metric_series(m, DF__M_TRANSACTION_ABORTS, "worker");
-        w->m_assigned = df__metric_series(m, DF__M_PARTITIONS_ASSIGNED, "worker");
-        w->m_ready = df__metric_series(m, DF__M_READY, "worker");
-        w->m_healthy = df__metric_series(m, DF__M_HEALTHY, "worker");
-        w->m_free = df__metric_series(m, DF__M_STATE_FREE_BYTES, "worker");
-        w->m_dlq_decode = df__metric_series(m, DF__M_DLQ_RECORDS, "worker", "decode");
-        w->m_dlq_process = df__metric_series(m, DF__M_DLQ_RECORDS, "worker", "process");
-        w->probe.component = "worker";
-        w->probe.ready = df__worker_ready;
-        w->probe.live = df__worker_live;
-        w->probe.opaque = w;
-        if (df__telemetry_join(&w->s, &w->probe, errstr, errstr_size))
-                return -1;
-        w->telemetry_joined = 1;
-        return 0;
-}
-
-/* The group consumer of <prefix>.events. */
-static rd_kafka_t *df__consumer_new(df_worker_t *w, const char *cid, char *errstr, size_t errstr_size)
-{
-        rd_kafka_conf_t *kc = df__group_consumer_conf(w->conf, &w->s, cid, w->s.worker_group, 0, errstr, errstr_size);
-        char e[512], mpi[32];
-        rd_kafka_t *rk;
-
-        if (!kc)
-                return NULL;
-        snprintf(mpi, sizeof(mpi), "%lld", (long long)w->s.max_poll_interval_ms);
-        if (df__kconf_set(kc, "max.poll.interval.ms", mpi, errstr, errstr_size) ||
-            df__telemetry_kafka_stats(kc, &w->s, "worker", errstr, errstr_size) ||
-            df__kconf_user(kc, w->conf, errstr, errstr_size)) {
-                rd_kafka_conf_destroy(kc);
-                return NULL;
-        }
-        rd_kafka_conf_set_rebalance_cb(kc, df__rebalance_cb);
-        rd_kafka_conf_set_opaque(kc, w);
-        rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, e, sizeof(e));
-        if (!rk) {
-                df__errf(errstr, errstr_size, "consumer: %s", e);
-                rd_kafka_conf_destroy(kc);
-                return NULL;
-        }
-        rd_kafka_poll_set_consumer(rk);
-        return rk;
-}
 
 df_worker_t *df_worker_new(const df_conf_t *conf, char *errstr, size_t errstr_size)
 {
@@ -957,87 +399,6 @@ static void df__collect(df_worker_t *w)
                 if (w->n_msgs == 0)
                         deadline = df__mono_ms() + w->batch_ms;
                 w->msgs[w->n_msgs++] = m;
-        }
-}
-
-/* 1 when the store can take the batch (room on disk, caught up with the
- * changelog), 0 when the worker must wait (unhealthy), with *backoff_ms grown. */
-static int df__store_ready(df_worker_t *w, int *backoff_ms)
-{
-        int low = df__store_disk_low(&w->store);
-        df__gauge_set(w->m_free, (double)w->store.free_bytes);
-        if (low) {
-                DF__STAT_SET(w->stats.healthy, 0);
-                usleep((useconds_t)*backoff_ms * 1000);
-                if (*backoff_ms < 1000)
-                        *backoff_ms *= 2;
-                return 0;
-        }
-        if (w->need_restore) {
-                if (df__restore_assigned(w) && (df__store_reopen(&w->store) || df__restore_assigned(w))) {
-                        /* Still cannot persist: process nothing, keep the
-                         * records for later, report unhealthy. */
-                        df__log(DF__LOG_ERROR, "worker %s: unhealthy: state store cannot be brought up to date; "
-                                               "retrying in %d ms",
-                                w->id, *backoff_ms);
-                        DF__STAT_SET(w->stats.healthy, 0);
-                        usleep((useconds_t)*backoff_ms * 1000);
-                        if (*backoff_ms < 5000)
-                                *backoff_ms *= 2;
-                        return 0;
-                }
-                w->need_restore = 0;
-                df__log(DF__LOG_INFO, "worker %s: state store caught up; healthy", w->id);
-        }
-        DF__STAT_SET(w->stats.healthy, 1);
-        *backoff_ms = 100;
-        return 1;
-}
-
-/*
- * The group consumer failed fatally: with static membership (KIP-345)
- * librdkafka 2.0 reports "Static consumer fenced by other consumer with same
- * group.instance.id" when a broker's loss or restart made the coordinator
- * see two incarnations of this member; the consumer then fetches nothing
- * more, for ever.  Replace it with a new one (the same group.instance.id:
- * it takes this member's partitions over), dropping what the batch held:
- * the records are consumed again from the committed offsets.  At most 3
- * times a minute.  0, or -1 (give up: the worker stops with DF_ERR_KAFKA).
- */
-static int df__consumer_replace(df_worker_t *w, const char *who)
-{
-        char cid[300], errstr[512];
-        int64_t now = df__mono_ms();
-
-        w->consumer_fatal = 0;
-        if (now - w->consumer_window_ms > 60000) {
-                w->consumer_window_ms = now;
-                w->consumer_replacements = 0;
-        }
-        if (++w->consumer_replacements > 3) {
-                df__log(DF__LOG_ERROR, "worker %s: the group consumer keeps failing fatally: stopping", w->id);
-                return -1;
-        }
-        df__log(DF__LOG_WARN, "worker %s: recreating the group consumer", w->id);
-        df__drop_msgs(w);
-        df__engine_amo_reset(w->eng);
-        df__batch_reset(w);
-        df__task_carry_clear(&w->task);
-        df__local_forget(w);
-        __atomic_store_n(&w->n_assigned, 0, __ATOMIC_RELAXED);
-        rd_kafka_destroy(w->consumer); /* no close: a fatally failed member cannot leave */
-        snprintf(cid, sizeof(cid), "duraflow-worker-%s", w->id);
-        for (;;) {
-                w->consumer = df__consumer_new(w, cid, errstr, sizeof(errstr));
-                if (w->consumer && df__subscribe(w->consumer, w->t.events, who) == DF_OK)
-                        return 0;
-                if (w->consumer)
-                        rd_kafka_destroy(w->consumer);
-                w->consumer = NULL;
-                if (w->stop)
-                        return -1;
-                df__log(DF__LOG_WARN, "worker %s: consumer not ready: %s; retrying in 1 s", w->id, errstr);
-                sleep(1);
         }
 }
 

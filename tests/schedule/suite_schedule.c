@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "sched_test.h"
+#include "codec.h"
 #include "schedule.h" /* the worker's schedule module, fed forged events (test_forged_events) */
 
 /* 2023-11-14T22:13:20Z, an even second. */
