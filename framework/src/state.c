@@ -86,13 +86,19 @@ static int df__state_bury(df__exec_state_t *st, const char *op_id)
 
 int df__exec_state_discard_from(df__exec_state_t *st, int first_top)
 {
-        int i, kept = 0, dropped = 0, err = 0;
+        int i, kept = 0, dropped = 0, err = 0, n_dead = st->n_dead;
 
+        /* every tombstone first, so that a failure (ENOMEM) changes nothing */
+        for (i = 0; i < st->n_ops; i++) {
+                if (atoi(st->ops[i]->op_id) >= first_top && df__state_bury(st, st->ops[i]->op_id)) {
+                        while (st->n_dead > n_dead)
+                                free(st->dead[--st->n_dead]);
+                        return -1;
+                }
+        }
         for (i = 0; i < st->n_ops; i++) {
                 df__op_rec_t *op = st->ops[i];
                 if (atoi(op->op_id) >= first_top) {
-                        if (df__state_bury(st, op->op_id))
-                                return -1;
                         st->rec_bytes -= df__op_bytes(op);
                         df__op_clear(op);
                         free(op);
@@ -117,8 +123,12 @@ int df__exec_state_discard_from(df__exec_state_t *st, int first_top)
 
 int df__exec_state_purge(df__exec_state_t *st)
 {
-        if (df__state_bury(st, NULL) || df__exec_state_discard_from(st, 1) < 0)
+        if (df__state_bury(st, NULL))
                 return -1;
+        if (df__exec_state_discard_from(st, 1) < 0) {
+                free(st->dead[--st->n_dead]);
+                return -1;
+        }
         df__exec_clear(&st->exec);
         st->exists = 0;
         st->exec_dirty = 0;
@@ -153,7 +163,6 @@ int df__op_id_valid(const char *op_id)
                 p++;
         }
 }
-
 
 int df__exec_state_put_op(df__exec_state_t *st, df__op_rec_t *op)
 {
