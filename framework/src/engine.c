@@ -3148,7 +3148,7 @@ static int df__apply_pause(df__exec_state_t *st, const df__event_t *ev, const df
         if (st->exec.status == DF__ES_PAUSED)
                 return df__emit_reply(out, ev, DF_OK, "already paused", now);
         msg = df__asprintf("paused: %s", ev->error && *ev->error ? ev->error : "by an operator");
-        df__set_str(&st->exec.error, msg ? msg : "paused");
+        df__set_text(&st->exec.error, msg ? msg : "paused", DF__TEXT_MAX);
         free(msg);
         df__exec_touch(st, DF__ES_PAUSED, now);
         df__log(DF__LOG_INFO, "execution %s: %s", st->exec.execution_id, st->exec.error);
@@ -3226,7 +3226,7 @@ static int df__apply_restart(df__engine_t *eng, df__exec_state_t *st, const df__
         char why[512], names[400] = "", when[32];
         int from, i, n, was = e->status;
         size_t nl = 0;
-        char *line;
+        char *line, *err_cut, *why_cut;
         time_t secs;
         struct tm tm;
 
@@ -3256,11 +3256,18 @@ static int df__apply_restart(df__engine_t *eng, df__exec_state_t *st, const df__
         secs = (time_t)(now / 1000);
         gmtime_r(&secs, &tm);
         strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-        line = df__asprintf("run %d at %s.%03dZ: restarted from operation %d; %d operation(s) discarded%s%s%s; "
-                            "it was %s: %s; reason: %s",
-                            e->run, when, (int)(now % 1000), from, n, *names ? " (" : "", names, *names ? ")" : "",
-                            df__exec_status_name(was), e->error && *e->error ? e->error : "-",
-                            ev->error && *ev->error ? ev->error : "restarted by an operator");
+        /* the error and the reason cut to 500 bytes each (UTF-8 safe, with
+         * a marker): a run log line stays readable, the log bounded */
+        err_cut = df__text_safe(e->error && *e->error ? e->error : "-", 500);
+        why_cut = df__text_safe(ev->error && *ev->error ? ev->error : "restarted by an operator", 500);
+        line = err_cut && why_cut
+                       ? df__asprintf("run %d at %s.%03dZ: restarted from operation %d; %d operation(s) discarded"
+                                      "%s%s%s; it was %s: %s; reason: %s",
+                                      e->run, when, (int)(now % 1000), from, n, *names ? " (" : "", names,
+                                      *names ? ")" : "", df__exec_status_name(was), err_cut, why_cut)
+                       : NULL;
+        free(err_cut);
+        free(why_cut);
         if (!line)
                 return -1;
         df__run_log_add(e, line);

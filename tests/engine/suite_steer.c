@@ -294,6 +294,31 @@ START_TEST(test_restart_from_op_and_errors)
 }
 END_TEST
 
+/* A hostile reason (20,000 bytes of two-byte characters) and a long error:
+ * the run log line keeps 500 bytes of each, cut on a character boundary
+ * with a marker, and the record still encodes (the restart is applied). */
+START_TEST(test_restart_long_reason_bounded)
+{
+        df_test_t *t = runner();
+        char *reason = malloc(20001);
+        const char *log;
+        int i;
+        for (i = 0; i < 10000; i++)
+                memcpy(reason + 2 * i, "\xc3\xa9", 2);
+        reason[20000] = '\0';
+        ASSERT_RC(df_test_start(t, "waiter", "w1", NULL, 0), DF_OK);
+        ASSERT_RC(df_test_stop(t, "w1"), DF_OK);
+        ASSERT_RC(df_test_restart(t, "w1", "2", reason), DF_OK);
+        ck_assert_int_eq(df_test_run_count(t, "w1", &log), 1);
+        ck_assert_msg(strlen(log) < 1300, "run log of %zu bytes", strlen(log));
+        ck_assert_msg(strstr(log, "bytes cut]") != NULL, "no cut marker: %.200s", log);
+        ck_assert_msg(strstr(log, "\xc3\xa9\xc3\xa9") != NULL, "the reason's characters are kept");
+        ASSERT_STATUS(t, "w1", "SUSPENDED");
+        free(reason);
+        df_test_destroy(t);
+}
+END_TEST
+
 /* A timer armed by a run that a restart discarded is a no-op: the stopped
  * run's callback timeout (due at 60 s) must not time out the restarted
  * run's callback (due 60 s after the restart). */
@@ -441,6 +466,7 @@ Suite *suite_steer(void)
         tcase_add_test(tc, test_restart_from_failure);
         tcase_add_test(tc, test_restart_from_op_and_errors);
         tcase_add_test(tc, test_restart_ignores_old_timers);
+        tcase_add_test(tc, test_restart_long_reason_bounded);
         tcase_add_test(tc, test_restart_child_reruns_whole);
         tcase_add_test(tc, test_control_crash_every_boundary);
         tcase_add_test(tc, test_purge_and_retention);
