@@ -782,7 +782,7 @@ static int cmd_list(int argc, char **argv)
                 case 'h':
                         printf("usage: duraflow list [--workflow NAME] [--status STATUS] [--version N] [--console URL]\n"
                                "STATUS: PENDING, RUNNING, SUSPENDED, SUCCEEDED, FAILED, TIMED_OUT, STOPPED,\n"
-                               "NONDETERMINISM, QUARANTINED, VERSION_MISSING.\n"
+                               "NONDETERMINISM, QUARANTINED, VERSION_MISSING, PAUSED.\n"
                                "--version N: only executions of workflow version N (1..2147483647).\n"
                                "Prints each execution's small fields (--json: execution_id, workflow, version,\n"
                                "status, created_ms, updated_ms, operations_count); `describe` for the rest.\n"
@@ -937,6 +937,8 @@ static void console_exec(json_t *o, df_exec_info_t *x)
         x->version = (int)jint(o, "version");
         x->parent_execution_id = jstr(json_object_get(o, "parent"), "execution_id");
         x->parent_op_id = jstr(json_object_get(o, "parent"), "op_id");
+        x->run = (int)jint(o, "run");
+        x->run_log = jstr(o, "run_log");
 }
 
 static int console_enum(const char *name, const char *(*fn)(int))
@@ -1248,6 +1250,8 @@ static int cmd_stop(int argc, char **argv)
                         break;
                 case 'h':
                         printf("usage: duraflow stop <execution-id> [--reason TEXT]\n"
+                               "       duraflow stop --all [--workflow W] [--status S] [--started-before T]\n"
+                               "                [--started-after T] [--dry-run] [--reason TEXT]\n"
                                "<execution-id>: 1..%d characters of A-Z a-z 0-9 . _ : @ -\n"
                                "--reason: UTF-8 text of at most %d bytes (default \"stopped by client\").\n",
                                DF_EXECUTION_ID_MAX, DF_MESSAGE_MAX);
@@ -1275,24 +1279,72 @@ static int cmd_stop(int argc, char **argv)
 /* ---------------- pause, resume, restart, purge; bulk (issue 12) ---------------- */
 
 /* A time given to --started-before / --started-after: UTC ms since the
- * epoch, or ISO 8601 UTC "YYYY-MM-DDTHH:MM:SS[Z]".  0, or -1. */
+ * epoch (digits only), or ISO 8601 UTC "YYYY-MM-DDTHH:MM:SS[.mmm]Z" of a
+ * real date, 1970 or later.  0, or -1. */
 static int parse_time_ms(const char *s, int64_t *out)
 {
-        struct tm tm;
+        struct tm tm, back;
+        const char *p;
         char *end;
         long long v;
-        errno = 0;
-        v = strtoll(s, &end, 10);
-        if (!errno && end != s && !*end && v >= 0) {
+        int ms = 0;
+        time_t t;
+
+        for (p = s; *p >= '0' && *p <= '9'; p++)
+                ;
+        if (p != s && !*p && p - s <= 15) {
+                v = strtoll(s, &end, 10);
                 *out = v;
                 return 0;
         }
         memset(&tm, 0, sizeof(tm));
         end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-        if (!end || (*end && strcmp(end, "Z")))
+        if (!end || s[0] < '0' || s[0] > '9')
                 return -1;
-        *out = (int64_t)timegm(&tm) * 1000;
+        if (end[0] == '.') {
+                if (end[1] < '0' || end[1] > '9' || end[2] < '0' || end[2] > '9' || end[3] < '0' || end[3] > '9')
+                        return -1;
+                ms = (end[1] - '0') * 100 + (end[2] - '0') * 10 + (end[3] - '0');
+                end += 4;
+        }
+        if (strcmp(end, "Z"))
+                return -1;
+        back = tm;
+        t = timegm(&tm);
+        /* timegm normalises 02-30 to 03-02: a date that is not a real one differs */
+        if (t < 0 || tm.tm_mday != back.tm_mday || tm.tm_mon != back.tm_mon || tm.tm_year != back.tm_year ||
+            tm.tm_hour != back.tm_hour || tm.tm_min != back.tm_min || tm.tm_sec != back.tm_sec)
+                return -1;
+        *out = (int64_t)t * 1000 + ms;
         return 0;
+}
+
+/* "N" or "N.M..." with each N in 1..9999999 without a leading zero: the
+ * form of an operation id (the worker checks that it exists and is a
+ * top-level one). */
+static int op_id_form(const char *s)
+{
+        int digits = 0;
+        for (; *s; s++) {
+                if (*s >= '0' && *s <= '9') {
+                        if (!digits && *s == '0')
+                                return 0;
+                        if (++digits > 7)
+                                return 0;
+                } else if (*s == '.' && digits) {
+                        digits = 0;
+                } else {
+                        return 0;
+                }
+        }
+        return digits > 0;
+}
+
+/* The statuses resume goes with. */
+static int resumable(df_exec_status_t st)
+{
+        return st == DF_EXEC_PAUSED || st == DF_EXEC_NONDETERMINISM || st == DF_EXEC_QUARANTINED ||
+               st == DF_EXEC_VERSION_MISSING;
 }
 
 static df_err_t control_one(df_client_t *cl, const char *verb, const char *id, const char *from_op,
@@ -1320,8 +1372,8 @@ static const char *done_word(const char *verb)
 
 /* Every execution matching the filters: a dry run prints how many (and
  * which); else the verb is applied to each, one reply at a time. */
-static int control_bulk(const char *verb, const char *wf, df_exec_status_t st, int64_t before, int64_t after,
-                        int dry_run, const char *from_op, const char *reason)
+static int control_bulk(const char *verb, const char *wf, df_exec_status_t st, const int64_t *before,
+                        const int64_t *after, int dry_run, const char *from_op, const char *reason)
 {
         char errstr[512] = "";
         df_exec_list_t *list = NULL;
@@ -1346,8 +1398,10 @@ static int control_bulk(const char *verb, const char *wf, df_exec_status_t st, i
         }
         for (i = 0; i < list->count; i++) {
                 const df_exec_info_t *x = &list->items[i];
-                if ((before >= 0 && x->created_ms >= before) || (after >= 0 && x->created_ms <= after))
+                if ((before && x->created_ms >= *before) || (after && x->created_ms <= *after))
                         continue;
+                if (!strcmp(verb, "resume") && !resumable(x->status))
+                        continue; /* nothing to resume: not counted as matching */
                 n++;
                 json_array_append_new(ids, json_string(x->execution_id));
                 if (dry_run)
@@ -1417,8 +1471,8 @@ static int cmd_control(const char *verb, int argc, char **argv)
                                              {"help", no_argument, 0, 'h'},
                                              {0, 0, 0, 0}};
         const char *reason = NULL, *from_op = NULL, *wf = NULL, *status = NULL;
-        int bulk_ok = strcmp(verb, "purge") != 0, all = 0, dry_run = 0, filters = 0;
-        int64_t before = -1, after = -1;
+        int bulk_ok = strcmp(verb, "purge") != 0, all = 0, dry_run = 0, filters = 0, has_before = 0, has_after = 0;
+        int64_t before = 0, after = 0;
         df_exec_status_t st = DF_EXEC_ANY;
         char errstr[512] = "";
         df_client_t *cl;
@@ -1438,22 +1492,27 @@ static int cmd_control(const char *verb, int argc, char **argv)
                         all = 1;
                         break;
                 case 'w':
-                        wf = optarg;
-                        filters = 1;
-                        break;
                 case 's':
-                        status = optarg;
+                        if (c == 'w' ? wf != NULL : status != NULL) {
+                                say(stderr, "duraflow %s: --%s given twice", verb, c == 'w' ? "workflow" : "status");
+                                return EX_USAGE;
+                        }
+                        *(c == 'w' ? &wf : &status) = optarg;
                         filters = 1;
                         break;
                 case 'B':
                 case 'A':
-                        if (parse_time_ms(optarg, c == 'B' ? &before : &after)) {
+                        if ((c == 'B' ? has_before : has_after) ||
+                            parse_time_ms(optarg, c == 'B' ? &before : &after)) {
                                 snprintf(errstr, sizeof(errstr),
-                                         "--started-%s \"%.80s\" is not a time (UTC ms since the epoch, or "
-                                         "YYYY-MM-DDTHH:MM:SSZ)",
+                                         (c == 'B' ? has_before : has_after)
+                                                 ? "--started-%s given twice (\"%.80s\")"
+                                                 : "--started-%s \"%.80s\" is not a time (UTC ms since the epoch, "
+                                                   "or YYYY-MM-DDTHH:MM:SS[.mmm]Z of a real date, 1970 or later)",
                                          c == 'B' ? "before" : "after", optarg);
                                 return report(DF_ERR_INVALID_ARG, verb, errstr, "");
                         }
+                        *(c == 'B' ? &has_before : &has_after) = 1;
                         filters = 1;
                         break;
                 case 'n':
@@ -1505,6 +1564,11 @@ static int cmd_control(const char *verb, int argc, char **argv)
                 say(stderr, "duraflow %s: --from-op goes with restart only", verb);
                 return EX_USAGE;
         }
+        if (from_op && !op_id_form(from_op)) {
+                snprintf(errstr, sizeof(errstr),
+                         "--from-op \"%.80s\" is not an operation id (a top-level one: 1, 2, ...)", from_op);
+                return report(DF_ERR_INVALID_ARG, verb, errstr, "");
+        }
         if (reason && (ex = check_arg(verb, df_text_check("the reason (--reason)", reason, DF_MESSAGE_MAX, errstr,
                                                            sizeof(errstr)),
                                       errstr)))
@@ -1528,7 +1592,8 @@ static int cmd_control(const char *verb, int argc, char **argv)
                 }
                 if ((ex = positional(verb, argc, argv, 0, "")))
                         return ex;
-                return control_bulk(verb, wf, st, before, after, dry_run, from_op, reason);
+                return control_bulk(verb, wf, st, has_before ? &before : NULL, has_after ? &after : NULL, dry_run,
+                                    from_op, reason);
         }
         if ((ex = positional(verb, argc, argv, 1, "<execution-id>")))
                 return ex;
@@ -1537,6 +1602,25 @@ static int cmd_control(const char *verb, int argc, char **argv)
         cl = client(verb, DF_CLIENT_NO_CREATE_TOPICS, &ex);
         if (!cl)
                 return ex;
+        if (!strcmp(verb, "resume")) {
+                /* resume goes with a parked execution; on another it would only replay */
+                df_exec_info_t *x = NULL;
+                rc = df_client_describe(cl, argv[optind], &x, errstr, sizeof(errstr));
+                if (rc == DF_OK && !resumable(x->status)) {
+                        snprintf(errstr, sizeof(errstr),
+                                 "execution %s is %s: nothing to resume (resume goes with PAUSED, NONDETERMINISM, "
+                                 "QUARANTINED and VERSION_MISSING)",
+                                 argv[optind], df_exec_status_name(x->status));
+                        rc = x->status >= DF_EXEC_SUCCEEDED && x->status <= DF_EXEC_STOPPED ? DF_ERR_FINISHED
+                                                                                              : DF_ERR_STATE;
+                }
+                df_exec_info_destroy(x);
+                if (rc != DF_OK) {
+                        ex = report(rc, verb, errstr, "");
+                        df_client_destroy(cl);
+                        return ex;
+                }
+        }
         rc = control_one(cl, verb, argv[optind], from_op, reason, errstr, sizeof(errstr));
         ex = report(rc, verb, errstr, done_word(verb));
         df_client_destroy(cl);

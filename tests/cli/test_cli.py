@@ -736,6 +736,17 @@ def steer():
         ("purge --all", ["purge", "--all"], r"one execution at a time"),
         ("filters without --all", ["pause", "--workflow", "w"], r"go with --all"),
         ("bad time", ["pause", "--all", "--started-before", "yesterday"], r'--started-before "yesterday" is not a time'),
+        ("a time before 1970", ["restart", "--all", "--started-before", "1969-12-31T23:59:59Z", "--dry-run"],
+         r'--started-before "1969-12-31T23:59:59Z" is not a time'),
+        ("no such date", ["pause", "--all", "--started-after", "2026-02-30T00:00:00Z"], r"is not a time"),
+        ("no Z", ["pause", "--all", "--started-after", "2026-12-01T00:00:00"], r"is not a time"),
+        ("leading space", ["pause", "--all", "--started-after", " 1796174619173"], r"is not a time"),
+        ("time twice", ["pause", "--all", "--started-after", "1", "--started-after", "2"], r"given twice"),
+        ("status twice", ["pause", "--all", "--status", "FAILED", "--status", "SUCCEEDED", "--dry-run"],
+         r"--status given twice"),
+        ("bulk --from-op malformed", ["restart", "--all", "--from-op", "abc", "--dry-run"],
+         r'--from-op "abc" is not an operation id'),
+        ("--from-op 0", ["restart", "x", "--from-op", "0"], r'--from-op "0" is not an operation id'),
         ("bad status", ["resume", "--all", "--status", "\x1b[2J"], r'--status "\\x1B\[2J" is not a status'),
         ("no id", ["restart"], r"needs <execution-id>"),
         ("hostile id", ["pause", "a\u202eb"], r"execution id"),
@@ -771,6 +782,9 @@ def steer():
         check("steer: restart a running one", run(b + ["restart", "o1"]), 5,
               r"only a FAILED, STOPPED or TIMED_OUT execution can be restarted; this one is (RUNNING|SUSPENDED) "
               r"\(stop it first\) \(DF_ERR_STATE\)")
+        check("steer: resume one that is not paused", run(b + ["resume", "o1"]), 5,
+              r"execution o1 is (RUNNING|SUSPENDED): nothing to resume \(resume goes with PAUSED, NONDETERMINISM, "
+              r"QUARANTINED and VERSION_MISSING\) \(DF_ERR_STATE\)")
         check("steer: pause while it waits", run(b + ["pause", "o1", "--reason", "hold"]), 0, stdout_re=r"^paused\n$")
         time.sleep(6)  # the 5 s wait falls due while paused
         r = run(b + ["--json", "describe", "o1"])
@@ -834,6 +848,8 @@ def steer():
         check("steer: bulk pause", run(b + ["pause", "--all", "--workflow", "cb", "--status", "SUSPENDED"]), 0,
               stdout_re=r"^paused 3 of 3 matching executions \(0 refused\)\n$")
         check("steer: list PAUSED", run(b + ["list", "--status", "PAUSED"]), 0, stdout_re=r"3 execution\(s\)")
+        check("steer: bulk resume counts only what it can resume", run(b + ["resume", "--all", "--dry-run"]), 0,
+              stdout_re=r"^3 executions would be resumed:\n  b0\n  b1\n  b2\n$")
         check("steer: bulk resume --json", run(b + ["--json", "resume", "--all", "--status", "PAUSED"]), 0,
               stdout_re=r'^\{"dry_run":false,"matched":3,"execution_ids":\["b0","b1","b2"\],"done":3,"failed":\[\]\}\n$')
         check("steer: bulk stop, started after a time", run(b + ["stop", "--all", "--workflow", "cb",
