@@ -140,7 +140,7 @@ static const df__prop_def_t df__props[] = {
           "127.0.0.1 only behind a proxy you trust)"},
          DF__P_STR, 0, 0, DF__S(console_listen)},
         {{"console.token", "",
-          "bearer token(s) of the console's actions (start, stop, complete a callback): SECRET or "
+          "bearer token(s) of the console's actions (start, stop, pause, resume, restart, purge, complete a callback): SECRET or "
           "NAME:SECRET,...; 16..256 printable characters each; empty = read-only console (also from "
           "$DF_CONSOLE_TOKEN with `duraflow console`)"},
          DF__P_STR, 0, 0, DF__S(console_token)},
