@@ -1142,7 +1142,12 @@ def scenario_crash_loop(brokers):
     behind them on the same partition.  The worker is restarted whenever it
     dies (same worker.id).  Each death must be counted against the step's
     attempt: both killers FAILED with WorkerCrashed after 3 attempts (3
-    deaths each, no more), and all 20 others SUCCEEDED."""
+    deaths each, no more), and all 20 others SUCCEEDED.  The worker runs
+    executions side by side (worker.threads 16): a death while several
+    executions were in flight charges none of them (a "suspect" death); the
+    suspects then run alone, so each later death is the killer's own.  So:
+    deaths = 6 + suspect deaths, and a killer's body ran 3 times plus once
+    per suspect death it was in, attempts 1, 2, 3 in order."""
     s = Scenario("crashloop", brokers)
     CLEANUPS.append(s.cleanup)
     one = ["-X", "partitions=1"]
@@ -1171,15 +1176,21 @@ def scenario_crash_loop(brokers):
     steps = s.path("steps-w1.log")
     lines = step_lines(steps)
     runs = {k: [l for l in lines if l[:2] == [k, "1"]] for k in ("killer-alo-0", "killer-amo-0")}
+    # restarts that found several executions in flight: suspect deaths
+    recorded = [int(x) for x in re.findall(r"recorded (\d+) crash\(es\) of the previous process", w.text())]
+    suspect = sum(1 for x in recorded if x > 1)
     for k, ls in runs.items():
         d = cli_describe(s, k, one)
         s.expect(d.get("status") == "FAILED", "%s FAILED (is %s)" % (k, d.get("status")))
         err = d.get("error", "")
         s.expect(err.startswith("WorkerCrashed: the worker process died while running step \"kill\" (attempt 3)"),
                  "%s failed with the crash error (got %r)" % (k, err[:200]))
-        s.expect(len(ls) == 3, "%s: the killing body ran 3 times (ran %d)" % (k, len(ls)))
-        s.expect([l[2] for l in ls] == ["1", "2", "3"], "%s: attempts 1, 2, 3 (got %s)" % (k, [l[2] for l in ls]))
-    s.expect(len(deaths) == 6, "6 worker deaths in all (got %d)" % len(deaths))
+        att = [l[2] for l in ls]
+        dedup = [a for i, a in enumerate(att) if i == 0 or att[i - 1] != a]
+        s.expect(3 <= len(ls) <= 3 + suspect, "%s: the killing body ran 3 times plus at most once per suspect "
+                 "death (%d) (ran %d)" % (k, suspect, len(ls)))
+        s.expect(dedup == ["1", "2", "3"], "%s: attempts 1, 2, 3 (got %s)" % (k, att))
+    s.expect(len(deaths) == 6 + suspect, "6 worker deaths charged, plus %d suspect (got %d)" % (suspect, len(deaths)))
     waits = []
     for i in range(20):
         d = cli_describe(s, "five-%d" % i, one)
@@ -1190,7 +1201,7 @@ def scenario_crash_loop(brokers):
     s.expect(ok, "checker (the 20 others: each step recorded once, none lost)")
     s.figs.update({
         "killers": "2 (at-least-once, at-most-once), 3 attempts each",
-        "worker deaths": len(deaths),
+        "worker deaths": "%d (%d with several executions in flight: none charged)" % (len(deaths), suspect),
         "killer body runs (alo / amo)": "%d / %d" % (len(runs["killer-alo-0"]), len(runs["killer-amo-0"])),
         "others on the partition": "20, %d SUCCEEDED" % sum(1 for _ in waits),
         "others' start -> end (max / median)": "%.2f / %.2f s" % (max(waits), sorted(waits)[len(waits) // 2])
