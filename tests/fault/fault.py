@@ -1214,6 +1214,62 @@ def scenario_crash_loop(brokers):
     return s.ok
 
 
+def scenario_crash_beside(brokers):
+    """One partition; a killer whose body sleeps 300 ms and then SIGKILLs the
+    worker, started together with 6 ordinary executions whose first step
+    takes 1 s, all before the worker starts, so that one batch runs the 7
+    side by side (worker.threads 16).  The first death has 7 executions in
+    flight: none is charged an attempt (which one killed the process is not
+    known); all 7 are suspects and run alone, so each later death is the
+    killer's own.  The killer FAILED with WorkerCrashed at attempt 3 after
+    4 deaths (1 suspect + 3 charged); the 6 others SUCCEEDED, their first
+    step at attempt 1 (never charged), each step recorded once."""
+    s = Scenario("beside", brokers)
+    CLEANUPS.append(s.cleanup)
+    one = ["-X", "partitions=1"]
+    run(s.load(1, workflow="killer", name_prefix="killer-slow-") + ["--input", "slow"] + one, timeout=60)
+    run(s.load(6, name_prefix="five-") + one, timeout=60)
+    s.timer_service(one)
+    w = s.worker("w1", ["--wait-ms", "200", "--sleep-in-step", "1000", "--sleep-step", "step1", "-X", "batch.max.ms=500"]
+                 + one)
+    deaths = []
+    t_load = time.monotonic()
+    waiter = Proc("waiter", s.wait_results(7, 100), s.path("wait.out"))
+    supervise([w], lambda: not waiter.alive(), 110, deaths)
+    t_done = time.monotonic() - t_load
+    waiter.p.wait()
+    s.expect(waiter.p.returncode == 0, "all 7 executions reached a result")
+    s.stop_all()
+    recorded = [int(x) for x in re.findall(r"recorded (\d+) crash\(es\) of the previous process", w.text())]
+    s.expect(recorded[:1] == [7], "the first death had the 7 executions in flight (crash records %s)" % recorded)
+    s.expect(recorded[1:] == [1, 1, 1], "each later death had the killer alone in flight (%s)" % recorded[1:])
+    s.expect(len(deaths) == 4, "4 worker deaths: 1 suspect, 3 charged (got %d)" % len(deaths))
+    d = cli_describe(s, "killer-slow-0", one)
+    s.expect(d.get("status") == "FAILED", "the killer FAILED (is %s)" % d.get("status"))
+    s.expect(d.get("error", "").startswith("WorkerCrashed: the worker process died while running step \"kill\" "
+                                           "(attempt 3)"), "the killer failed at attempt 3 (%r)" % d.get("error", "")[:200])
+    lines = step_lines(s.path("steps-w1.log"))
+    kill = [l[2] for l in lines if l[:2] == ["killer-slow-0", "1"]]
+    s.expect(kill == ["1", "1", "2", "3"], "the killing body ran at attempts 1 (suspect), 1, 2, 3 (got %s)" % kill)
+    for i in range(6):
+        k = "five-%d" % i
+        d = cli_describe(s, k, one)
+        s.expect(d.get("status") == "SUCCEEDED", "%s SUCCEEDED (is %s)" % (k, d.get("status")))
+        first = sorted(set(l[2] for l in lines if l[:2] == [k, "1"]))
+        s.expect(first == ["1"], "%s: its first step only ever ran at attempt 1 (got %s)" % (k, first))
+    ok, f = s.verify(five=6)
+    s.expect(ok, "checker (the 6 others: each step recorded once, none lost)")
+    s.figs.update({
+        "crash records per restart": recorded,
+        "worker deaths": "%d (1 with 7 executions in flight: none charged)" % len(deaths),
+        "killer body runs (attempts)": " ".join(kill),
+        "all 7 done after": "%.1f s" % t_done,
+        "duplicates found": f.get("duplicates"), "lost": f.get("lost"),
+    })
+    s.report("scenario 9b: a step that kills its worker while others run beside it")
+    return s.ok
+
+
 # ---------------------------------------------------------------------------
 # 10. restart storms: worker and timer service killed 3 times in 10 s
 # ---------------------------------------------------------------------------
@@ -1479,6 +1535,7 @@ SCENARIOS = {
     "broker-outage": (scenario_broker_outage, 330),
     "full-disk": (scenario_full_disk, 200),
     "crash-loop": (scenario_crash_loop, 200),
+    "crash-beside": (scenario_crash_beside, 200),
     "restart-storm": (scenario_restart_storm, 200),
     "local-timers": (scenario_local_timers, 250),
     "schedule-timer-outage": (scenario_schedule_timer_outage, 200),
