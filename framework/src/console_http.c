@@ -350,6 +350,7 @@ typedef struct df__caction {
         const char *label;
         df_err_t (*run)(const areq_t *r, json_t *result, char *msg, size_t msg_size);
         int (*offered)(const json_t *exec, const json_t *op); /* op NULL for execution scope */
+        const char *fields; /* the body's fields, space-separated: any other is refused (400) */
 } df__caction_t;
 
 static df_err_t act_start(const areq_t *r, json_t *result, char *msg, size_t msg_size)
@@ -541,15 +542,28 @@ static int offer_complete(const json_t *exec, const json_t *op)
 }
 
 static const df__caction_t df__actions[] = {
-        {"start", 'c', "Start", act_start, NULL},
-        {"stop", 'e', "Stop", act_stop, offer_stop},
-        {"pause", 'e', "Pause", act_pause, offer_pause},
-        {"resume", 'e', "Resume", act_resume, offer_resume},
-        {"restart", 'e', "Restart from the failure", act_restart, offer_restart},
-        {"purge", 'e', "Purge", act_purge, offer_purge},
-        {"complete", 'o', "Complete callback", act_complete, offer_complete},
+        {"start", 'c', "Start", act_start, NULL, "workflow execution_id input input_b64"},
+        {"stop", 'e', "Stop", act_stop, offer_stop, "reason"},
+        {"pause", 'e', "Pause", act_pause, offer_pause, "reason"},
+        {"resume", 'e', "Resume", act_resume, offer_resume, ""},
+        {"restart", 'e', "Restart from the failure", act_restart, offer_restart, "reason from_op"},
+        {"purge", 'e', "Purge", act_purge, offer_purge, ""},
+        {"complete", 'o', "Complete callback", act_complete, offer_complete, "outcome payload error"},
 };
 #define DF__N_ACTIONS (sizeof(df__actions) / sizeof(df__actions[0]))
+
+/* 1 if field is one of the action's body fields */
+static int action_has_field(const df__caction_t *a, const char *field)
+{
+        size_t n = strlen(field);
+        const char *p = a->fields;
+        while (n && (p = strstr(p, field)) != NULL) {
+                if ((p == a->fields || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+                        return 1;
+                p += n;
+        }
+        return 0;
+}
 
 static unsigned http_of(df_err_t rc)
 {
@@ -628,6 +642,21 @@ static enum MHD_Result do_action(df__chttp_t *h, struct MHD_Connection *conn, co
         if (exec_id && !df__execution_id_valid(exec_id)) {
                 json_decref(body);
                 return send_error(h, conn, 400, "execution id: 1..200 characters of A-Z a-z 0-9 . _ : @ -");
+        }
+        {
+                /* a field the action does not know (a typo such as "reson") is
+                 * refused, not silently ignored */
+                const char *field;
+                json_t *v;
+                json_object_foreach(body, field, v) {
+                        if (!action_has_field(a, field)) {
+                                char shown[80];
+                                df_text_escape(shown, sizeof(shown), field, strlen(field));
+                                json_decref(body);
+                                return send_error(h, conn, 400, "%s: unknown field \"%s\" (known: %s)", a->name, shown,
+                                                  *a->fields ? a->fields : "none");
+                        }
+                }
         }
         result = json_object();
         {

@@ -269,6 +269,15 @@ START_TEST(actions_need_the_token)
         expect(&r, 404, "no execution named");
         req(con, "POST", "/api/v1/executions/x-1/fly", "{}", strlen("{}"), auth, &r);
         expect(&r, 404, "no such action");
+        /* a field the action does not know is refused, not ignored (a typo
+         * would otherwise drop the operator's reason silently) */
+        req(con, "POST", "/api/v1/executions/x-1/stop", "{\"reson\":\"typo\"}", strlen("{\"reson\":\"typo\"}"), auth, &r);
+        expect(&r, 400, "stop: unknown field \"reson\" (known: reason)");
+        req(con, "POST", "/api/v1/executions/x-1/resume", "{\"reason\":\"x\"}", strlen("{\"reason\":\"x\"}"), auth, &r);
+        expect(&r, 400, "unknown field \"reason\" (known: none)");
+        req(con, "POST", "/api/v1/executions/x-1/stop", "{\"a\\u001b[2Jb\":1}", strlen("{\"a\\u001b[2Jb\":1}"), auth, &r);
+        expect(&r, 400, "unknown field");
+        ck_assert_ptr_null(strstr(r.body, "\\u001b"));
         big = malloc(2000001);
         memset(big, ' ', 2000000);
         big[0] = '{';
