@@ -126,7 +126,7 @@ fi
 if want io; then
   say "I/O-bound steps (io3: 3 steps x 50 ms) by worker.threads"
   # all starts at once (the flood), one worker; each pool size its own count (~10-15 s a run)
-  if [ "$QUICK" = 1 ]; then IO_N=(60 600 1500); else IO_N=(150 1500 4000); fi
+  if [ "$QUICK" = 1 ]; then IO_N=(60 600 3000); else IO_N=(150 1500 6000); fi
   run_b "$B/bench_throughput" --count "${IO_N[0]}" --workers 1 --modes closed --repeat 1 --warmup 20 --workflow io3 --label threads1 -X worker.threads=1
   run_b "$B/bench_throughput" --count "${IO_N[1]}" --workers 1 --modes closed --repeat 1 --warmup 20 --workflow io3 --label threads16 -X worker.threads=16
   run_b "$B/bench_throughput" --count "${IO_N[2]}" --workers 1 --modes closed --repeat 1 --warmup 20 --workflow io3 --label threads64 -X worker.threads=64
