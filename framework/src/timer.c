@@ -181,7 +181,19 @@ static int df__fire_one(df_timer_service_t *ts, const char *k, size_t klen, cons
                 df__timer_clear(&rec);
                 return -1;
         }
-        df__log(DF__LOG_DEBUG, "timer %s fired: due %lld", rec.timer_id, (long long)df__store_due_of(k));
+        if (df__log_level >= DF__LOG_DEBUG) {
+                /* an execution's timer (keyed by its id): the line carries it */
+                char exec[256] = "";
+                df__log_fields_t f;
+                memset(&f, 0, sizeof(f));
+                if (rec.key.len && rec.key.len < sizeof(exec) && !strcmp(rec.topic, ts->t.events)) {
+                        memcpy(exec, rec.key.data, rec.key.len);
+                        if (df__execution_id_valid(exec))
+                                f.execution_id = exec;
+                }
+                df__log_ctx(DF__LOG_DEBUG, &f, "timer %s fired: due %lld", rec.timer_id,
+                            (long long)df__store_due_of(k));
+        }
         rocksdb_writebatch_delete(wb, k, klen);
         rocksdb_writebatch_delete(wb, ikey, df__store_id_key(ikey, sizeof(ikey), k + 9, klen - 9));
         df__timer_clear(&rec);
