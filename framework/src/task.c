@@ -360,8 +360,6 @@ int df__task_apply(df__task_t *k, const df__event_t *ev, int part, int committed
         char *err = NULL;
         int mark = k->out.n, perr, ret = 0;
 
-        df__log(DF__LOG_DEBUG, "event type %d exec %s op %s kind %d seq %lld cb %s", ev->type, ev->execution_id,
-                ev->op_id ? ev->op_id : "", ev->timer_kind, (long long)ev->seq, ev->callback_id ? ev->callback_id : "");
         if (df__schedule_key(ev->execution_id))
                 return df__task_apply_schedule(k, ev, part);
         k->store_err = 0;

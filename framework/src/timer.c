@@ -79,6 +79,31 @@ static int df__index_remove(df_timer_service_t *ts, rocksdb_writebatch_t *wb, co
         return 0;
 }
 
+/* The log fields of an execution's timer: its id is "<execution id>/<op>/<kind>/<seq>"
+ * (the workers' timers); trace id from the record's traceparent header. */
+static const df__log_fields_t *df__timer_log_fields(df__log_fields_t *f, char *exec, size_t exec_size, char *trace,
+                                                    const char *timer_id, size_t len, const rd_kafka_message_t *m)
+{
+        const char *slash = memchr(timer_id, '/', len);
+        char tp[DF__TP_SIZE];
+        memset(f, 0, sizeof(*f));
+        if (slash && (size_t)(slash - timer_id) < exec_size) {
+                memcpy(exec, timer_id, (size_t)(slash - timer_id));
+                exec[slash - timer_id] = '\0';
+                if (df__execution_id_valid(exec))
+                        f->execution_id = exec;
+        }
+        if (m) {
+                df__kafka_traceparent(m, tp);
+                if (tp[0]) {
+                        memcpy(trace, tp + 3, 32);
+                        trace[32] = '\0';
+                        f->trace_id = trace;
+                }
+        }
+        return f;
+}
+
 /* Index one record of <prefix>.timers. */
 static int df__index_record(df_timer_service_t *ts, rocksdb_writebatch_t *wb, const rd_kafka_message_t *m)
 {
@@ -95,6 +120,14 @@ static int df__index_record(df_timer_service_t *ts, rocksdb_writebatch_t *wb, co
         }
         if (df__index_remove(ts, wb, m->key, m->key_len))
                 return -1;
+        if (df__log_level >= DF__LOG_DEBUG) {
+                df__log_fields_t f;
+                char exec[256], trace[33];
+                df__log_ctx(DF__LOG_DEBUG,
+                            df__timer_log_fields(&f, exec, sizeof(exec), trace, m->key, m->key_len, m),
+                            "timer %.*s %s", (int)m->key_len, (const char *)m->key,
+                            m->payload ? "pending" : "withdrawn");
+        }
         if (!m->payload)
                 return 0; /* tombstone */
         memset(&rec, 0, sizeof(rec));
@@ -182,17 +215,13 @@ static int df__fire_one(df_timer_service_t *ts, const char *k, size_t klen, cons
                 return -1;
         }
         if (df__log_level >= DF__LOG_DEBUG) {
-                /* an execution's timer (keyed by its id): the line carries it */
-                char exec[256] = "";
+                /* an execution's timer: the line carries it */
                 df__log_fields_t f;
-                memset(&f, 0, sizeof(f));
-                if (rec.key.len && rec.key.len < sizeof(exec) && !strcmp(rec.topic, ts->t.events)) {
-                        memcpy(exec, rec.key.data, rec.key.len);
-                        if (df__execution_id_valid(exec))
-                                f.execution_id = exec;
-                }
-                df__log_ctx(DF__LOG_DEBUG, &f, "timer %s fired: due %lld", rec.timer_id,
-                            (long long)df__store_due_of(k));
+                char exec[256], trace[33];
+                df__log_ctx(DF__LOG_DEBUG,
+                            df__timer_log_fields(&f, exec, sizeof(exec), trace, rec.timer_id, strlen(rec.timer_id),
+                                                 NULL),
+                            "timer %s fired: due %lld", rec.timer_id, (long long)df__store_due_of(k));
         }
         rocksdb_writebatch_delete(wb, k, klen);
         rocksdb_writebatch_delete(wb, ikey, df__store_id_key(ikey, sizeof(ikey), k + 9, klen - 9));

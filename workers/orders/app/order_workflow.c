@@ -174,6 +174,8 @@ static df_err_t sim_post(df_step_t *s, ow_flow_t *f, const char *path, json_t *b
                 tp[0] = '\0';
         status = ow_http_request_tp(h, "POST", path, text, HTTP_TIMEOUT_MS, tp, &resp, err, sizeof(err));
         http_release(f, h);
+        df_step_log(s, DF_LOG_DEBUG, "POST %s: %s%ld", path, status < 0 ? "transport error " : "HTTP ",
+                    status < 0 ? 0L : status);
         free(text);
         if (status < 0) {
                 df_step_set_error(s, "SimUnavailable", err);
