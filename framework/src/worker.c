@@ -484,7 +484,7 @@ void df_worker_destroy(df_worker_t *w)
         df__store_close(&w->store);
         df__task_destroy(&w->task);
         df__engine_destroy(w->eng);
-        df__otlp_destroy(w->tracer, 2000); /* what is queued gets 2 s to go out */
+        df__otlp_destroy(w->tracer, 1000); /* what is queued gets 1 s to go out */
         df__crashlog_close(w->crashlog);
         free(w->crashes);
         free(w->msgs);

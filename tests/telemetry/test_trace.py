@@ -122,6 +122,14 @@ def main():
     ok = False
     try:
         run(tmp, brokers)
+        tt.stop_all()  # (a sanitizer build reports at exit)
+        for name in sorted(os.listdir(tmp)):
+            if name.endswith(".log"):
+                with open(os.path.join(tmp, name), errors="replace") as f:
+                    text = f.read()
+                for bad in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+                    if bad in text:
+                        fail(f"{name}: {bad}")
         ok = True
     finally:
         tt.stop_all()

@@ -1520,7 +1520,7 @@ void orders_sim_stop(orders_sim_t *s)
                 return;
         if (s->httpd)
                 MHD_stop_daemon(s->httpd);
-        df__otlp_destroy(s->tracer, 2000); /* no request left to trace */
+        df__otlp_destroy(s->tracer, 1000); /* no request left to trace */
         if (s->sched_started) {
                 pthread_mutex_lock(&s->mu);
                 s->stopping = true;
