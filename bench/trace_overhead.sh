@@ -40,32 +40,36 @@ trap 'rm -rf "$OUT"' EXIT
 # a loopback port nothing listens on (bound, then closed)
 PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
 
-# One closed-loop run; prints "executions/s steady/s failed" of its median run.
+# One closed-loop run; prints "executions/s steady/s failed cpu" of its median
+# run (cpu: CPU seconds of the benchmark process per 1,000 executions, less
+# sensitive than the rates to other load on the machine).
 one() {
   local label="$1"; shift
   BENCH_OUT_DIR="$OUT" "$B" --count "$COUNT" --workers 1 --modes closed --repeat 1 --warmup 200 \
     --workflow "$WORKFLOW" --label "$label" "$@" >"$OUT/$label.txt" 2>"$OUT/$label.err" || {
     echo "trace_overhead.sh: bench_throughput ($label) failed:" >&2; tail -20 "$OUT/$label.err" >&2; exit 1; }
   awk -F'|' '/closed #1 \(median\)/ && NF > 10 { gsub(/ /, "", $5); gsub(/ /, "", $6); gsub(/ /, "", $11);
-              print $5, $6, $11; exit }' "$OUT/$label.txt"
+              split($10, c, "/"); gsub(/ /, "", c[1]); print $5, $6, $11, c[1]; exit }' "$OUT/$label.txt"
 }
 
 printf 'bench_throughput closed loop, workflow %s, 1 worker, %s executions a run; on = otlp.endpoint http://127.0.0.1:%s (nothing listening)\n' \
   "$WORKFLOW" "$COUNT" "$PORT"
-printf '%-6s %-4s %14s %14s %7s\n' round mode "executions/s" "steady/s" failed
-OFF=() ON=()
+printf '%-6s %-4s %14s %14s %7s %22s\n' round mode "executions/s" "steady/s" failed "CPU s per 1k exec"
+OFF=() ON=() COFF=() CON=()
 for r in $(seq 1 "$ROUNDS"); do
-  read -r e s f < <(one "off$r")
-  printf '%-6s %-4s %14s %14s %7s\n' "$r" off "$e" "$s" "$f"; OFF+=("$e")
+  read -r e s f c < <(one "off$r")
+  printf '%-6s %-4s %14s %14s %7s %22s\n' "$r" off "$e" "$s" "$f" "$c"; OFF+=("$e"); COFF+=("$c")
   [ "$f" = 0 ] || { echo "trace_overhead.sh: $f executions failed with tracing off" >&2; exit 1; }
-  read -r e s f < <(one "on$r" -X "otlp.endpoint=http://127.0.0.1:$PORT")
-  printf '%-6s %-4s %14s %14s %7s\n' "$r" on "$e" "$s" "$f"; ON+=("$e")
+  read -r e s f c < <(one "on$r" -X "otlp.endpoint=http://127.0.0.1:$PORT")
+  printf '%-6s %-4s %14s %14s %7s %22s\n' "$r" on "$e" "$s" "$f" "$c"; ON+=("$e"); CON+=("$c")
   [ "$f" = 0 ] || { echo "trace_overhead.sh: $f executions failed with tracing on (backend down)" >&2; exit 1; }
 done
-python3 - "${OFF[*]}" "${ON[*]}" <<'EOF'
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+python3 - "${OFF[*]}" "${ON[*]}" "${COFF[*]}" "${CON[*]}" <<'EOF'
 import statistics, sys
-off = [float(x) for x in sys.argv[1].split()]
-on = [float(x) for x in sys.argv[2].split()]
+off, on, coff, con = ([float(x) for x in a.split()] for a in sys.argv[1:5])
 mo, mn = statistics.median(off), statistics.median(on)
+co, cn = statistics.median(coff), statistics.median(con)
 print(f"median executions/s: off {mo:.0f}, on (backend down) {mn:.0f}: on/off {mn / mo:.3f}")
+print(f"median CPU s per 1k executions: off {co:.3f}, on (backend down) {cn:.3f}: on/off {cn / co:.3f}")
 EOF

@@ -163,6 +163,17 @@ static int64_t df__ns(int64_t ms)
         return ms * 1000000LL;
 }
 
+/* 0 when a span may be made; 1 when the exporter's queue is full (the
+ * collector down): the span is counted as dropped without being made, so
+ * that a worker whose collector is away pays next to nothing for tracing. */
+static int df__etrace_skip(const df__etrace_t *tr)
+{
+        if (!df__otlp_full(tr->exp))
+                return 0;
+        df__otlp_drop(tr->exp, 1);
+        return 1;
+}
+
 static void df__etrace_emit(const df__etrace_t *tr, df__span_t *sp)
 {
         if (!sp)
@@ -237,7 +248,7 @@ void df__etrace_attempt(const df__etrace_t *tr, const df__op_rec_t *op, int atte
         char kbuf[DF__OP_ID_MAX + 16];
         df__span_t *sp;
 
-        if (!tr || !tr->sampled || !op)
+        if (!tr || !tr->sampled || !op || df__etrace_skip(tr))
                 return;
         e = &tr->st->exec;
         type = df__aws_type(op->type, &sub);
@@ -282,6 +293,8 @@ static void df__etrace_operation(const df__etrace_t *tr, const df__op_rec_t *op,
         char kbuf[DF__OP_ID_MAX + 16];
         df__span_t *sp;
 
+        if (df__etrace_skip(tr))
+                return;
         type = df__aws_type(op->type, &sub);
         sp = df__span_operation(&tr->tp, e->execution_id, e->workflow, df__op_key(tr, op->op_id, kbuf, sizeof(kbuf)),
                                 type, op->name, df__ns(op->started_ms > 0 ? op->started_ms : now_ms));
@@ -304,8 +317,12 @@ static void df__etrace_operation(const df__etrace_t *tr, const df__op_rec_t *op,
 static void df__etrace_execution(const df__etrace_t *tr, int64_t now_ms)
 {
         const df__exec_rec_t *e = &tr->st->exec;
-        df__span_t *sp = df__span_execution(&tr->tp, e->execution_id, e->workflow,
-                                            df__ns(e->created_ms > 0 ? e->created_ms : now_ms));
+        df__span_t *sp;
+
+        if (df__etrace_skip(tr))
+                return;
+        sp = df__span_execution(&tr->tp, e->execution_id, e->workflow,
+                                df__ns(e->created_ms > 0 ? e->created_ms : now_ms));
         if (!sp)
                 return;
         df__span_attr_str(sp, DF__ATTR_EXECUTION_STATUS, df__exec_status_name(e->status));
