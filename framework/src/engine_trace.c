@@ -57,10 +57,23 @@ static int df__tw_timer(void *opaque, const df__timer_rec_t *t)
         return tr->out->timer(tr->out->opaque, &c);
 }
 
+static const char *df__op_key(const df__etrace_t *tr, const char *op_id, char *buf, size_t size);
+
 static int df__tw_event(void *opaque, const df__event_t *ev)
 {
         const df__etrace_t *tr = df__tw(opaque);
         df__event_t c = *ev;
+        if (!c.traceparent[0] && c.type == DF__EV_START && c.parent_op && *c.parent_op && c.parent_id &&
+            !strcmp(c.parent_id, tr->log.execution_id)) {
+                /* the START of a child this execution invokes: the child's
+                 * trace goes on under the INVOKE operation's span */
+                df__traceparent_t child = tr->tp;
+                char kbuf[DF__OP_ID_MAX + 16];
+                df__span_id_derive(tr->tp.trace_id, c.parent_id, df__op_key(tr, c.parent_op, kbuf, sizeof(kbuf)), 0,
+                                   child.span_id);
+                child.version = 0;
+                df__traceparent_format(&child, c.traceparent);
+        }
         if (!c.traceparent[0])
                 memcpy(c.traceparent, tr->tp_text, DF__TP_SIZE);
         return tr->out->event(tr->out->opaque, &c);
