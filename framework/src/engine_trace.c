@@ -152,9 +152,10 @@ void df__etrace_begin(df__etrace_t *tr, df__otlp_t *exp, df__exec_state_t *st, c
         tr->log.trace_id = tr->log_trace;
         tr->log_prev = df__log_scope_set(&tr->log);
         if (df__log_level >= DF__LOG_DEBUG)
-                df__log_ctx(DF__LOG_DEBUG, &tr->log, "execution %s: event %s: op %s kind %d seq %lld cb %s",
+                df__log_ctx(DF__LOG_DEBUG, &tr->log, "execution %s: event %s: op %s kind %d seq %lld cb %s header %s",
                             ev->execution_id, df__etrace_event_name(ev->type), ev->op_id ? ev->op_id : "",
-                            ev->timer_kind, (long long)ev->seq, ev->callback_id ? ev->callback_id : "");
+                            ev->timer_kind, (long long)ev->seq, ev->callback_id ? ev->callback_id : "",
+                            ev->traceparent[0] ? ev->traceparent : "-");
 
         memset(w, 0, sizeof(*w));
         w->timer = df__tw_timer;

@@ -25,6 +25,7 @@
 #include "settings.h"
 #include "telemetry.h"
 #include "store.h"
+#include "trace.h"
 #include "txn.h"
 
 #define DF__FIRE_BATCH 1000
@@ -141,7 +142,26 @@ static int df__index_record(df_timer_service_t *ts, rocksdb_writebatch_t *wb, co
         if (due < ts->scan_from)
                 ts->scan_from = due;
         n = df__store_due_key(dkey, sizeof(dkey), due, m->key, m->key_len);
-        rocksdb_writebatch_put(wb, dkey, n, m->payload, m->len);
+        {
+                /* The index entry: the Timer record, after "t" and the record's
+                 * traceparent header when it has one, so that the event it
+                 * fires carries it too.  (The index is rebuilt from the topic
+                 * at every assignment: its format is this program's alone.) */
+                char tp[DF__TP_SIZE];
+                df__kafka_traceparent(m, tp);
+                if (tp[0]) {
+                        char *v = malloc(1 + DF__TRACEPARENT_LEN + m->len);
+                        if (!v)
+                                return -1;
+                        v[0] = 't';
+                        memcpy(v + 1, tp, DF__TRACEPARENT_LEN);
+                        memcpy(v + 1 + DF__TRACEPARENT_LEN, m->payload, m->len);
+                        rocksdb_writebatch_put(wb, dkey, n, v, 1 + DF__TRACEPARENT_LEN + m->len);
+                        free(v);
+                } else {
+                        rocksdb_writebatch_put(wb, dkey, n, m->payload, m->len);
+                }
+        }
         n = df__store_id_key(ikey, sizeof(ikey), m->key, m->key_len);
         df__store_be64(be, (uint64_t)due ^ (1ULL << 63));
         rocksdb_writebatch_put(wb, ikey, n, (const char *)be, 8);
@@ -198,14 +218,21 @@ static int df__fire_one(df_timer_service_t *ts, const char *k, size_t klen, cons
                         rocksdb_writebatch_t *wb)
 {
         df__timer_rec_t rec;
-        char errstr[256], ikey[600];
+        char errstr[256], ikey[600], tp[DF__TP_SIZE] = "";
         rd_kafka_resp_err_t perr;
 
+        if (vlen > 1 + DF__TRACEPARENT_LEN && v[0] == 't') {
+                /* with the traceparent of its record (df__index_record) */
+                memcpy(tp, v + 1, DF__TRACEPARENT_LEN);
+                tp[DF__TRACEPARENT_LEN] = '\0';
+                v += 1 + DF__TRACEPARENT_LEN;
+                vlen -= 1 + DF__TRACEPARENT_LEN;
+        }
         memset(&rec, 0, sizeof(rec));
         if (df__timer_decode(v, vlen, &rec, errstr, sizeof(errstr)))
                 return 0; /* cannot happen: validated when indexed */
-        perr = df__txn_produce(&ts->txn, rec.topic, RD_KAFKA_PARTITION_UA, rec.key.data, rec.key.len, rec.payload.data,
-                               rec.payload.len);
+        perr = df__txn_produce_tp(&ts->txn, rec.topic, RD_KAFKA_PARTITION_UA, rec.key.data, rec.key.len,
+                                  rec.payload.data, rec.payload.len, tp);
         if (!perr)
                 perr = df__txn_produce(&ts->txn, ts->t.timers, RD_KAFKA_PARTITION_UA, rec.timer_id,
                                        strlen(rec.timer_id), NULL, 0);

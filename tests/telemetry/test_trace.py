@@ -219,7 +219,30 @@ def run(tmp, brokers):
     if d["status"] != "SUCCEEDED" or dl["status"] != "SUCCEEDED":
         fail(f"statuses {d['status']}, {dl['status']}")
     check_trace(common, query, ex, trace_id, parent)
+    check_headers(ex, tp, trace_id, w_logs)
     check_logs(lx, w_logs, ts_log, con_log)
+
+
+def check_headers(ex, tp, trace_id, w_logs):
+    """The events duraflow produced for the execution (its START from the
+    CLI, its TIMER events from the timer service) came with the traceparent
+    header: the worker's debug line of each event received names it."""
+    got = {}
+    for path in w_logs:
+        for l in read_json_lines(path, "worker"):
+            m = l["msg"]
+            if l.get("execution_id") != ex or ": event " not in m or " header " not in m:
+                continue
+            kind = m.split(": event ", 1)[1].split(":", 1)[0]
+            header = m.rsplit(" header ", 1)[1]
+            got.setdefault(kind, []).append(header)
+    print(f"headers of the events of {ex} received: " + ", ".join(
+        f"{k} {len(v)} ({sum(1 for h in v if h != '-')} with traceparent)" for k, v in sorted(got.items())))
+    if got.get("START") != [tp]:
+        fail(f"the START of {ex} came with headers {got.get('START')}, expected [{tp}]")
+    timers = got.get("TIMER", [])
+    if not timers or any(h == "-" or h.split("-")[1] != trace_id for h in timers):
+        fail(f"the TIMER events of {ex} (fired by the timer service) came with headers {timers}")
 
 
 def check_trace(common, query, ex, trace_id, parent):
