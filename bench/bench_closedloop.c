@@ -9,6 +9,9 @@
  *                      handler (second step's entry - first step's exit -
  *                      1000 ms, reported by the workflow in its output) and
  *                      end to end (latency - 1000 ms)
+ *   --workflow io3     three steps that each wait 50 ms for a service: how
+ *                      many executions/s the worker's lanes (worker.threads,
+ *                      -X worker.threads=N) run side by side
  *
  * One worker and one timer service run as child processes (bench_node), the
  * client in this process (one producer for the starts, one results reader).
@@ -17,7 +20,7 @@
  * system at rest (worker + timer service attached, nothing running) for S
  * seconds: CPU of the three as % of one core.
  *
- * Usage: bench_closedloop [--workflow noop3|sleep1] [--count 2000] [--clients 50]
+ * Usage: bench_closedloop [--workflow noop3|sleep1|io3] [--count 2000] [--clients 50]
  *                         [--partitions 6] [--idle-s 0] [--label L] [-X name=value ...]
  */
 #include <pthread.h>
@@ -123,8 +126,8 @@ int main(int argc, char **argv)
         loop_t l;
         int s;
 
-        if (strcmp(wf, "noop3") && strcmp(wf, "sleep1")) {
-                fprintf(stderr, "bench_closedloop: --workflow is noop3 or sleep1\n");
+        if (strcmp(wf, "noop3") && strcmp(wf, "sleep1") && strcmp(wf, "io3")) {
+                fprintf(stderr, "bench_closedloop: --workflow is noop3, sleep1 or io3\n");
                 return 2;
         }
         if (clients < 1 || count < clients) {

@@ -23,7 +23,7 @@
  *                     written in the same transaction as the checkpoints, seen)
  *
  * Usage: bench_throughput [--count 20000] [--workers 1,2] [--modes closed,open]
- *        [--rate R] [--partitions 6] [--workflow noop3|amo3] [--warmup 200]
+ *        [--rate R] [--partitions 6] [--workflow noop3|amo3|io3] [--warmup 200]
  *        [--timeout-s 300] [--open-s 15] [--repeat 3] [--rates R1,R2] [--label TEXT] [-X name=value ...]
  * --rates adds open-loop runs at those fixed rates (executions/s).
  * The closed loop runs --repeat times; the median run (by executions/s)

@@ -15,6 +15,8 @@
  *          on the wall clock.
  *  waits0: input "N": N durable waits of 0 ms, each fired by the timer
  *          service, so the handler replays N times over a growing history.
+ *  io3   : three steps that each wait 50 ms for a service (nanosleep): an
+ *          I/O-bound workflow, run side by side by the worker's lanes.
  *
  * Step bodies call bench_step_hook (if set) with the execution id, the step
  * number (1-based) and the monotonic time (ns) at entry and exit.
@@ -26,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bench_common.h"
 
@@ -201,8 +204,34 @@ static df_err_t bench_wf_sleep1(df_ctx_t *ctx, const df_bytes_t *input, void *op
         return df_ctx_set_output(ctx, late.data, late.len);
 }
 
+/* A step that waits 50 ms for a service (an HTTP call's usual latency). */
+static df_err_t bench_io_step(df_step_t *s, void *opaque)
+{
+        char res[64];
+        int n = snprintf(res, sizeof(res), "{\"step\":%d,\"ok\":true}", (int)(intptr_t)opaque);
+        struct timespec ts = {0, 50 * 1000000L};
+        while (nanosleep(&ts, &ts) != 0)
+                ;
+        return df_step_set_result(s, res, (size_t)n);
+}
+
+static df_err_t bench_wf_io3(df_ctx_t *ctx, const df_bytes_t *input, void *opaque)
+{
+        static const char *names[] = {"validate", "reserve", "confirm"};
+        static const char out[] = "{\"status\":\"confirmed\",\"steps\":3}";
+        df_err_t rc;
+        int i;
+        (void)input;
+        (void)opaque;
+        for (i = 1; i <= 3; i++)
+                if ((rc = df_step(ctx, names[i - 1], bench_io_step, (void *)(intptr_t)i, NULL, NULL)) != DF_OK)
+                        return rc;
+        return df_ctx_set_output(ctx, out, sizeof(out) - 1);
+}
+
 static __attribute__((unused)) void bench_register_all(df_worker_t *w)
 {
+        df_worker_register(w, "io3", bench_wf_io3, NULL);
         df_worker_register(w, "sleep1", bench_wf_sleep1, NULL);
         df_worker_register(w, "history", bench_wf_history, NULL);
         df_worker_register(w, "waits0", bench_wf_waits0, NULL);

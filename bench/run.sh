@@ -5,7 +5,7 @@
 #
 # Usage: bench/run.sh [--quick] [--only NAME[,NAME...]] [--wait-load L] [--tuned]
 #   --quick         small counts (a few minutes; for development, not for figures)
-#   --only          run only these: rawloop, throughput, timers, suspended, recovery,
+#   --only          run only these: rawloop, throughput, io, timers, suspended, recovery,
 #                   recovery-load, console, scaleout (bench/scaleout.sh: its own
 #                   3-node cluster), plot
 #   --wait-load L   before starting, wait (up to BENCH_WAIT_MAX_S, default 1800 s)
@@ -122,6 +122,17 @@ if want throughput; then
   # at-most-once steps: one transaction per step (the per-step checkpoint round trip)
   run_b "$B/bench_throughput" --count "$N_EXEC" --workers 1 --modes closed,open --repeat 1 --workflow amo3 --label default
   if [ "$TUNED" = 1 ]; then run_b "$B/bench_throughput" --count "$N_EXEC" --workers 1 --modes closed,open --repeat 1 --workflow amo3 --label tuned "${TUNE[@]}"; fi
+fi
+if want io; then
+  say "I/O-bound steps (io3: 3 steps x 50 ms) by worker.threads"
+  # all starts at once (the flood), one worker; each pool size its own count (~10-15 s a run)
+  if [ "$QUICK" = 1 ]; then IO_N=(60 600 1500); else IO_N=(150 1500 4000); fi
+  run_b "$B/bench_throughput" --count "${IO_N[0]}" --workers 1 --modes closed --repeat 1 --warmup 20 --workflow io3 --label threads1 -X worker.threads=1
+  run_b "$B/bench_throughput" --count "${IO_N[1]}" --workers 1 --modes closed --repeat 1 --warmup 20 --workflow io3 --label threads16 -X worker.threads=16
+  run_b "$B/bench_throughput" --count "${IO_N[2]}" --workers 1 --modes closed --repeat 1 --warmup 20 --workflow io3 --label threads64 -X worker.threads=64
+  run_b "$B/bench_throughput" --count "${IO_N[2]}" --workers 1 --modes closed --repeat 1 --warmup 20 --workflow io3 --label threads64-records2000 -X worker.threads=64 -X batch.max.records=2000
+  # a closed loop of 256 clients, each waiting for its result
+  run_b "$B/bench_closedloop" --workflow io3 --count "${IO_N[2]}" --clients 256 --label threads64 -X worker.threads=64
 fi
 if want timers; then
   say "timers"

@@ -18,7 +18,7 @@ int df__collector_add(df__collector_t *c, const char *topic, int32_t part, const
 {
         df__out_t *o;
         if (c->n == c->cap) {
-                int cap = c->cap ? c->cap * 2 : 1024;
+                int cap = c->cap ? c->cap * 2 : 16;
                 df__out_t *outs = realloc(c->outs, (size_t)cap * sizeof(*outs));
                 if (!outs)
                         return -1;
@@ -184,6 +184,28 @@ void df__collector_truncate(df__collector_t *c, int mark)
         }
         if (mark < c->n)
                 c->n = mark;
+}
+
+int df__collector_move(df__collector_t *dst, df__collector_t *src)
+{
+        if (dst->n + src->n > dst->cap) {
+                int cap = dst->cap ? dst->cap : 64;
+                df__out_t *a;
+                while (cap < dst->n + src->n)
+                        cap *= 2;
+                a = realloc(dst->outs, (size_t)cap * sizeof(*a));
+                if (!a)
+                        return -1;
+                dst->outs = a;
+                dst->cap = cap;
+        }
+        if (src->n)
+                memcpy(dst->outs + dst->n, src->outs, (size_t)src->n * sizeof(*src->outs));
+        dst->n += src->n;
+        dst->bytes += src->bytes;
+        src->n = 0;
+        src->bytes = 0;
+        return 0;
 }
 
 void df__collector_clear(df__collector_t *c)

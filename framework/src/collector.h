@@ -70,6 +70,9 @@ int df__collector_span(df__collector_t *c, df__span_t *span, int src);
 void df__collector_submit_spans(df__collector_t *c, df__otlp_t *exp);
 /** Drop the records from index mark on. */
 void df__collector_truncate(df__collector_t *c, int mark);
+/** Move every record of src to the end of dst, in order (src is left
+ * empty).  0, or -1 (no memory: both unchanged). */
+int df__collector_move(df__collector_t *dst, df__collector_t *src);
 void df__collector_clear(df__collector_t *c);
 void df__collector_destroy(df__collector_t *c);
 /** Produce every record into t's open transaction.  0, or -1 with *failed_src

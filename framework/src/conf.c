@@ -99,9 +99,10 @@ static const df__prop_def_t df__props[] = {
           "(default 7 days); -1 = no time limit. A topic that exists keeps its own"},
          DF__P_INT, -1, 1LL << 42, DF__S(results_retention_ms)},
         {{"worker.threads", "16",
-          "most branch bodies of a parallel or map (df_parallel, df_map) that run at once in one worker, counting "
-          "the worker's own thread (a pool of worker.threads - 1 threads); 1 = one after another. max_concurrency "
-          "of a call bounds it further"},
+          "most threads running workflow code at once in one worker, counting the worker's own (a pool of "
+          "worker.threads - 1 threads): the executions of a batch run side by side, each execution's events and "
+          "steps in order on one thread, and so do the branches of a parallel or map (max_concurrency of a call "
+          "bounds those further); 1 = one after another"},
          DF__P_INT, 1, 1024, DF__S(worker_threads)},
         {{"history.max.operations", "3000",
           "most operations one execution may record (every step, wait, callback, child context, branch, invoke); "

@@ -43,13 +43,47 @@ static df__cl_slot_t *df__cl_slot(df__crashlog_t *cl, int slot)
         return (df__cl_slot_t *)(cl->map + DF__CL_HDR + (size_t)slot * sizeof(df__cl_slot_t));
 }
 
+/* The slots a process that died left active, read from the file as that
+ * process laid it out (it may have run with another worker.threads). */
+static int df__crashlog_read_old(int fd, off_t fsize, df__crash_rec_t **found, int *nfound)
+{
+        unsigned char hdr[DF__CL_HDR];
+        uint32_t old, i;
+        int n = 0;
+
+        if (fsize < DF__CL_HDR || pread(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr) ||
+            memcmp(hdr, DF__CL_MAGIC, 8) || *(uint32_t *)(hdr + 12) != (uint32_t)sizeof(df__cl_slot_t))
+                return 0; /* a file of another layout (or new) holds no breadcrumbs */
+        old = *(uint32_t *)(hdr + 8);
+        if (old > 4096 || fsize != (off_t)(DF__CL_HDR + (size_t)old * sizeof(df__cl_slot_t)))
+                return 0;
+        for (i = 0; i < old; i++) {
+                df__cl_slot_t s;
+                df__crash_rec_t *a;
+                if (pread(fd, &s, sizeof(s), DF__CL_HDR + (off_t)i * (off_t)sizeof(s)) != (ssize_t)sizeof(s))
+                        break;
+                if (s.state != 1)
+                        continue;
+                a = realloc(*found, (size_t)(n + 1) * sizeof(*a));
+                if (!a)
+                        break;
+                *found = a;
+                a[n] = s.rec;
+                a[n].execution_id[sizeof(s.rec.execution_id) - 1] = '\0';
+                a[n].op_id[sizeof(s.rec.op_id) - 1] = '\0';
+                n++;
+        }
+        *nfound = n;
+        return n;
+}
+
 df__crashlog_t *df__crashlog_open(const char *path, int nslots, df__crash_rec_t **found, int *nfound, char *errstr,
                                   size_t errstr_size)
 {
         df__crashlog_t *cl;
         size_t size = DF__CL_HDR + (size_t)nslots * sizeof(df__cl_slot_t);
         struct stat sb;
-        int fd, i, n = 0, valid;
+        int fd;
 
         *found = NULL;
         *nfound = 0;
@@ -58,15 +92,27 @@ df__crashlog_t *df__crashlog_open(const char *path, int nslots, df__crash_rec_t 
                 df__errf(errstr, errstr_size, "crash log %s: %s", path, strerror(errno));
                 return NULL;
         }
-        if (fstat(fd, &sb) || (sb.st_size != (off_t)size && ftruncate(fd, (off_t)size))) {
+        if (fstat(fd, &sb)) {
                 df__errf(errstr, errstr_size, "crash log %s: %s", path, strerror(errno));
                 close(fd);
+                return NULL;
+        }
+        df__crashlog_read_old(fd, sb.st_size, found, nfound);
+        if (sb.st_size != (off_t)size && ftruncate(fd, (off_t)size)) {
+                df__errf(errstr, errstr_size, "crash log %s: %s", path, strerror(errno));
+                close(fd);
+                free(*found);
+                *found = NULL;
+                *nfound = 0;
                 return NULL;
         }
         cl = calloc(1, sizeof(*cl));
         if (!cl) {
                 close(fd);
                 df__errf(errstr, errstr_size, "out of memory");
+                free(*found);
+                *found = NULL;
+                *nfound = 0;
                 return NULL;
         }
         cl->map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -74,35 +120,13 @@ df__crashlog_t *df__crashlog_open(const char *path, int nslots, df__crash_rec_t 
         if (cl->map == MAP_FAILED) {
                 df__errf(errstr, errstr_size, "crash log %s: mmap: %s", path, strerror(errno));
                 free(cl);
+                free(*found);
+                *found = NULL;
+                *nfound = 0;
                 return NULL;
         }
         cl->size = size;
         cl->nslots = nslots;
-        /* a file of another layout (or new) holds no breadcrumbs */
-        valid = sb.st_size == (off_t)size && !memcmp(cl->map, DF__CL_MAGIC, 8) &&
-                *(uint32_t *)(cl->map + 8) == (uint32_t)nslots &&
-                *(uint32_t *)(cl->map + 12) == (uint32_t)sizeof(df__cl_slot_t);
-        if (valid) {
-                for (i = 0; i < nslots; i++)
-                        if (__atomic_load_n(&df__cl_slot(cl, i)->state, __ATOMIC_ACQUIRE) == 1)
-                                n++;
-                if (n) {
-                        *found = calloc((size_t)n, sizeof(**found));
-                        if (*found) {
-                                n = 0;
-                                for (i = 0; i < nslots; i++) {
-                                        df__cl_slot_t *s = df__cl_slot(cl, i);
-                                        if (s->state != 1)
-                                                continue;
-                                        (*found)[n] = s->rec;
-                                        (*found)[n].execution_id[sizeof(s->rec.execution_id) - 1] = '\0';
-                                        (*found)[n].op_id[sizeof(s->rec.op_id) - 1] = '\0';
-                                        n++;
-                                }
-                                *nfound = n;
-                        }
-                }
-        }
         memset(cl->map, 0, size);
         memcpy(cl->map, DF__CL_MAGIC, 8);
         *(uint32_t *)(cl->map + 8) = (uint32_t)nslots;

@@ -298,9 +298,18 @@ void df__engine_set_limits(df__engine_t *eng, int max_ops, int64_t max_bytes)
         eng->max_bytes = max_bytes < 1 ? 1 : max_bytes;
 }
 
+int df__engine_threads(df__engine_t *eng)
+{
+        int n;
+        pthread_mutex_lock(&eng->mu);
+        n = eng->threads;
+        pthread_mutex_unlock(&eng->mu);
+        return n;
+}
+
 /* The pool for branch lanes, created on first use; NULL when threads = 1
  * or it could not be created (the caller then runs every branch itself). */
-static df__pool_t *df__engine_pool(df__engine_t *eng)
+df__pool_t *df__engine_pool(df__engine_t *eng)
 {
         df__pool_t *p;
         pthread_mutex_lock(&eng->mu);
@@ -2922,16 +2931,33 @@ static int df__apply_crash(df__engine_t *eng, df__exec_state_t *st, const df__ev
                 return 0;
         }
         e->crash_count++;
-        df__set_str(&e->crash_op, ev->op_id ? ev->op_id : "");
-        e->crash_attempt = (int32_t)ev->seq;
         e->updated_ms = now;
         st->exec_dirty = 1;
+        if (ev->error && *ev->error) {
+                /* one of several executions the process was running at once:
+                 * a suspect, not charged with an attempt; it runs alone
+                 * (task.c) until it runs through, so a second death is its own */
+                df__log(DF__LOG_WARN, "execution %s: a worker process died while processing it among others (%s); "
+                                      "it runs alone until it runs through (%d so far)",
+                        e->execution_id, ev->error, e->crash_count);
+                if (e->crash_count < eng->max_crashes || e->status == DF__ES_QUARANTINED)
+                        return 0;
+                df__set_str(&e->crash_op, "");
+                e->crash_attempt = 0;
+        } else {
+                df__set_str(&e->crash_op, ev->op_id ? ev->op_id : "");
+                e->crash_attempt = (int32_t)ev->seq;
+        }
         df__log(DF__LOG_WARN, "execution %s: a worker process died while processing it (%d so far; %s%s%s)",
                 e->execution_id, e->crash_count, *e->crash_op ? "in the body of operation " : "outside any step body",
                 e->crash_op, "");
         if (e->crash_count < eng->max_crashes || e->status == DF__ES_QUARANTINED)
                 return 0;
-        if (*e->crash_op)
+        if (ev->error && *ev->error)
+                msg = df__asprintf("quarantined: %d worker processes died while processing this execution, the last "
+                                   "while it ran beside others (%s); fix the cause, then resume it",
+                                   e->crash_count, ev->error);
+        else if (*e->crash_op)
                 msg = df__asprintf("quarantined: %d worker processes died while processing this execution, the last "
                                    "while operation %s ran (attempt %d); fix the cause, then resume it",
                                    e->crash_count, e->crash_op, e->crash_attempt);

@@ -72,6 +72,14 @@ df_err_t df__engine_unregister_version(df__engine_t *eng, const char *name, int 
  * the calling thread; 1 = one after another.  Takes effect at the next
  * parallel / map that needs more threads (a pool created then). */
 void df__engine_set_threads(df__engine_t *eng, int n);
+struct df__pool;
+/** The engine's pool of worker.threads - 1 threads (created at the first
+ * call), shared by the branches of a parallel / map and by the worker's
+ * lanes that run different executions of a batch at once (task.c); NULL
+ * when worker.threads is 1 or the threads could not be started. */
+struct df__pool *df__engine_pool(df__engine_t *eng);
+/** worker.threads as set (df__engine_set_threads). */
+int df__engine_threads(df__engine_t *eng);
 /** History limits per execution: most operations, most recorded bytes. */
 void df__engine_set_limits(df__engine_t *eng, int max_ops, int64_t max_bytes);
 struct df__metrics;

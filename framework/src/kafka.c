@@ -564,3 +564,27 @@ void df__kafka_traceparent(const rd_kafka_message_t *m, char *out)
                 return; /* not a traceparent: as if there were none */
         df__traceparent_format(&tp, out);
 }
+
+rd_kafka_t *df__group_consumer_open(rd_kafka_conf_t *kc, const df_conf_t *conf,
+                                    void (*rebalance_cb)(rd_kafka_t *, rd_kafka_resp_err_t,
+                                                         rd_kafka_topic_partition_list_t *, void *),
+                                    void *opaque, const char *what, char *errstr, size_t errstr_size)
+{
+        char e[512];
+        rd_kafka_t *rk;
+
+        if (df__kconf_user(kc, conf, errstr, errstr_size)) {
+                rd_kafka_conf_destroy(kc);
+                return NULL;
+        }
+        rd_kafka_conf_set_rebalance_cb(kc, rebalance_cb);
+        rd_kafka_conf_set_opaque(kc, opaque);
+        rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, e, sizeof(e));
+        if (!rk) {
+                df__errf(errstr, errstr_size, "%s: %s", what, e);
+                rd_kafka_conf_destroy(kc);
+                return NULL;
+        }
+        rd_kafka_poll_set_consumer(rk);
+        return rk;
+}

@@ -52,6 +52,16 @@ struct df__settings;
  */
 rd_kafka_conf_t *df__group_consumer_conf(const df_conf_t *conf, const struct df__settings *s, const char *client_id,
                                          const char *group, int eof, char *errstr, size_t errstr_size);
+/**
+ * Finish kc (the user's kafka.* properties last, the rebalance callback and
+ * its opaque) and create the group consumer, its main queue served by
+ * rd_kafka_consumer_poll.  kc is consumed either way.  NULL with errstr
+ * ("<what>: <librdkafka's reason>") on failure.
+ */
+rd_kafka_t *df__group_consumer_open(rd_kafka_conf_t *kc, const df_conf_t *conf,
+                                    void (*rebalance_cb)(rd_kafka_t *, rd_kafka_resp_err_t,
+                                                         rd_kafka_topic_partition_list_t *, void *),
+                                    void *opaque, const char *what, char *errstr, size_t errstr_size);
 /** Subscribe consumer to topic (logged as "<who>: consuming <topic>").
  * DF_OK or DF_ERR_KAFKA (logged). */
 df_err_t df__subscribe(rd_kafka_t *consumer, const char *topic, const char *who);

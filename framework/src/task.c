@@ -8,7 +8,7 @@
 
 #include "schedule.h"
 #include "state.h"
-#include "task.h"
+#include "task_int.h"
 
 static void df__local_clear(df__task_t *k);
 
@@ -61,13 +61,7 @@ void df__task_destroy(df__task_t *k)
 
 /* ---------------- the state handle of one partition ---------------- */
 
-/* What the state loader and flusher see: one partition's store. */
-typedef struct df__pstate {
-        df__task_t *k;
-        int part;
-} df__pstate_t;
-
-static int df__ps_get(void *opaque, const char *key, df__buf_t *val, int *found)
+int df__ps_get(void *opaque, const char *key, df__buf_t *val, int *found)
 {
         df__pstate_t *ps = opaque;
         char k[512];
@@ -84,7 +78,7 @@ static int df__ps_get(void *opaque, const char *key, df__buf_t *val, int *found)
 /* A changelog record for the batch's transaction (to the partition of the
  * events it came from), staged for the store too; val NULL: a deletion (a
  * tombstone). */
-static int df__ps_put(void *opaque, const char *key, const df__buf_t *val)
+int df__ps_put(void *opaque, const char *key, const df__buf_t *val)
 {
         df__pstate_t *ps = opaque;
         char k[512];
@@ -132,35 +126,41 @@ int df__task_take_local(df__task_t *k, df__local_timer_t **out)
  * timer service fires it only if this worker did not (a crash, a
  * rebalance).  A fire after the worker's is a no-op, as a stale timer is.
  */
-static int df__local_keep(df__task_t *k, const df__timer_rec_t *t)
+int df__local_push(df__local_timer_t **arr, int *n, int *cap, const df__timer_rec_t *t, int part)
 {
         df__local_timer_t *l;
-        if (k->n_local == k->cap_local) {
-                int cap = k->cap_local ? k->cap_local * 2 : 64;
-                df__local_timer_t *a = realloc(k->local, (size_t)cap * sizeof(*a));
+        if (*n == *cap) {
+                int c = *cap ? *cap * 2 : 16;
+                df__local_timer_t *a = realloc(*arr, (size_t)c * sizeof(*a));
                 if (!a)
                         return -1;
-                k->local = a;
-                k->cap_local = cap;
+                *arr = a;
+                *cap = c;
         }
-        l = &k->local[k->n_local];
+        l = &(*arr)[*n];
         memset(l, 0, sizeof(*l));
         l->timer_id = strdup(t->timer_id);
         l->due_ms = t->due_ms;
-        l->part = k->cur_part;
+        l->part = part;
         if (!l->timer_id || df__buf_set(&l->payload, t->payload.data, t->payload.len)) {
                 df__local_timer_clear(l);
                 return -1;
         }
-        k->n_local++;
+        (*n)++;
         return 0;
+}
+
+int df__local_due_here(const df__task_t *k, int part, const df__timer_rec_t *t)
+{
+        return k->local_max_ms > 0 && part >= 0 && t->topic && !strcmp(t->topic, k->t->events) &&
+               t->due_ms - df__now_ms() <= k->local_max_ms;
 }
 
 static int df__out_timer(void *opaque, const df__timer_rec_t *t)
 {
         df__task_t *k = opaque;
-        if (k->local_max_ms > 0 && k->cur_part >= 0 && t->topic && !strcmp(t->topic, k->t->events) &&
-            t->due_ms - df__now_ms() <= k->local_max_ms && df__local_keep(k, t) == 0) {
+        if (df__local_due_here(k, k->cur_part, t) &&
+            df__local_push(&k->local, &k->n_local, &k->cap_local, t, k->cur_part) == 0) {
                 df__timer_rec_t backstop = *t;
                 backstop.due_ms = t->due_ms + k->local_grace_ms;
                 return df__collector_timer(&k->out, k->t->timers, &backstop, k->src);
@@ -240,7 +240,7 @@ void df__task_carry_clear(df__task_t *k)
         df__map_clear(k->carry, df__exec_state_free);
 }
 
-static df__exec_state_t *df__task_load(df__task_t *k, df__pstate_t *ps, const char *exec_id, char *errstr,
+df__exec_state_t *df__task_load(df__task_t *k, df__pstate_t *ps, const char *exec_id, char *errstr,
                                        size_t errstr_size)
 {
         df__exec_state_t *st = df__map_get(k->cache, exec_id);
@@ -273,7 +273,7 @@ static df__exec_state_t *df__task_load(df__task_t *k, df__pstate_t *ps, const ch
 
 /* Undo what the batch holds of one execution: its output records from
  * mark on, its store changes since the save point, its state. */
-static void df__task_undo(df__task_t *k, int mark, const char *exec_id)
+void df__task_undo(df__task_t *k, int mark, const char *exec_id)
 {
         char *err = NULL;
         df__collector_truncate(&k->out, mark);
@@ -351,6 +351,30 @@ static int df__task_apply_schedule(df__task_t *k, const df__event_t *ev, int par
         return ret;
 }
 
+/* This execution alone failed: undo its changes in the batch (its records
+ * from mark on; the caller set the store's save point) and park it, so that
+ * its content never costs the others theirs.  0, -2 (not even parked: the
+ * caller dead-letters the event), -1 (a store read error: abort). */
+int df__task_park(df__task_t *k, const df__event_t *ev, int part, const df__buf_t *raw, const char *reason, int mark)
+{
+        df__engine_out_t out = df__engine_out(k);
+        df__pstate_t ps = {k, part};
+        df__exec_state_t *st;
+        char errstr[512] = "";
+
+        k->store_err = 0;
+        k->cur_part = part;
+        df__task_undo(k, mark, ev->execution_id);
+        st = df__task_load(k, &ps, ev->execution_id, errstr, sizeof(errstr));
+        if (!st || df__engine_quarantine(k->eng, st, ev, raw, reason, &out) ||
+            df__state_flush_dirty(st, df__ps_put, &ps, errstr, sizeof(errstr))) {
+                df__task_undo(k, mark, ev->execution_id);
+                return k->store_err ? -1 : -2;
+        }
+        __atomic_add_fetch(&k->events, 1, __ATOMIC_RELAXED);
+        return 0;
+}
+
 int df__task_apply(df__task_t *k, const df__event_t *ev, int part, int committed, const df__buf_t *raw)
 {
         df__engine_out_t out = df__engine_out(k);
@@ -378,19 +402,8 @@ int df__task_apply(df__task_t *k, const df__event_t *ev, int part, int committed
                 __atomic_add_fetch(&k->events, 1, __ATOMIC_RELAXED);
                 goto out;
         }
-        /* This execution alone failed: undo its changes in the batch and
-         * park it, so that its content never costs the others theirs. */
         snprintf(reason, sizeof(reason), "%s", errstr[0] ? errstr : "internal error in the replay engine");
-        errstr[0] = '\0';
-        df__task_undo(k, mark, ev->execution_id);
-        st = df__task_load(k, &ps, ev->execution_id, errstr, sizeof(errstr));
-        if (!st || df__engine_quarantine(k->eng, st, ev, raw, reason, &out) ||
-            df__state_flush_dirty(st, df__ps_put, &ps, errstr, sizeof(errstr))) {
-                df__task_undo(k, mark, ev->execution_id);
-                ret = k->store_err ? -1 : -2;
-                goto out;
-        }
-        __atomic_add_fetch(&k->events, 1, __ATOMIC_RELAXED);
+        ret = df__task_park(k, ev, part, raw, reason, mark);
 out:
         df__crashlog_leave(k->crashlog, 0);
         rocksdb_writebatch_pop_save_point(k->wb, &err);
@@ -463,14 +476,21 @@ int df__task_apply_record(df__task_t *k, const rd_kafka_message_t *m, int src, i
         raw.data = m->payload;
         raw.len = m->len;
         rc = df__task_apply(k, &ev, m->partition, 0, &raw);
-        if (rc == -2) {
-                snprintf(errstr, sizeof(errstr), "the state of execution %s cannot be read or recorded; see the "
-                                                 "worker log", ev.execution_id);
-                rc = df__task_dead_letter(k, m, errstr, 1);
-                if (!rc)
-                        rc = df__reply_rejected(k, &ev, errstr);
-        }
+        if (rc == -2)
+                rc = df__task_state_dead_letter(k, m, &ev);
         df__event_clear(&ev);
+        return rc;
+}
+
+int df__task_state_dead_letter(df__task_t *k, const rd_kafka_message_t *m, const df__event_t *ev)
+{
+        char errstr[512];
+        int rc;
+        snprintf(errstr, sizeof(errstr), "the state of execution %s cannot be read or recorded; see the worker log",
+                 ev->execution_id);
+        rc = df__task_dead_letter(k, m, errstr, 1);
+        if (!rc)
+                rc = df__reply_rejected(k, ev, errstr);
         return rc;
 }
 

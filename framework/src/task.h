@@ -76,6 +76,19 @@ int df__task_apply(df__task_t *k, const df__event_t *ev, int part, int committed
  * (its processing failed twice).  0, or -1 when the batch must abort.
  */
 int df__task_apply_record(df__task_t *k, const rd_kafka_message_t *m, int src, int poison);
+/**
+ * Apply the records msgs[0..n-1] of a batch (task_lanes.c): the events of
+ * each execution in their order on one thread, different executions at once
+ * on up to worker.threads lanes; records that are not an execution's event
+ * (undecodable, a schedule's, the poison record at poison_part/poison_off)
+ * one by one on this thread.  No new execution starts after budget_ms since
+ * t0_ms (df__mono_ms) or once the batch holds batch.max.bytes.  Returns how
+ * many records (a prefix, at least 1 when n >= 1) were applied, or -1 when
+ * the batch must abort (a store I/O error, no memory).  Called by the
+ * worker's thread only.
+ */
+int df__task_apply_batch(df__task_t *k, rd_kafka_message_t **msgs, int n, int poison_part, int64_t poison_off,
+                         int64_t t0_ms, int64_t budget_ms);
 /** Partition of an execution applied this batch, -1 if none. */
 int df__task_partition_of(df__task_t *k, const char *execution_id);
 /** Forget the batch (before it starts, and after an abort). */

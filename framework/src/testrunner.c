@@ -38,6 +38,7 @@ struct df_test {
         df__map_t *st_replies;
         int crash_in, crashes;
         int kill_in;                  /* df_test_kill_in_step */
+        int kill_beside;              /* df_test_kill_beside_in_step: others were in flight */
         int fault_in;                 /* df_test_fail_next */
         int killed, killed_attempt;   /* the simulated death's breadcrumb */
         char killed_exec[256], killed_op[DF__OP_ID_MAX];
@@ -196,6 +197,13 @@ void df_test_fail_next(df_test_t *t, int nth)
 void df_test_kill_in_step(df_test_t *t, int nth)
 {
         t->kill_in = nth;
+        t->kill_beside = 0;
+}
+
+void df_test_kill_beside_in_step(df_test_t *t, int nth)
+{
+        t->kill_in = nth;
+        t->kill_beside = 1;
 }
 
 int df_test_crashes(const df_test_t *t)
@@ -448,6 +456,9 @@ static void df__after_kill(df_test_t *t, const df__buf_t *raw, int depth)
         ce.op_id = t->killed_op;
         ce.seq = t->killed_attempt;
         ce.ts_ms = t->now;
+        /* as worker_crash.c reports a death with several executions in flight */
+        ce.error = t->kill_beside ? "suspect: 2 executions were being processed at once" : NULL;
+        t->kill_beside = 0;
         df__requeue_head(t, raw, t->killed_exec);
         if (!df__event_encode(&ce, &craw, errstr, sizeof(errstr)))
                 df__deliver_ev(t, &craw, 1, depth + 1);

@@ -394,10 +394,7 @@ static int df__timers_telemetry(df_timer_service_t *ts, char *errstr, size_t err
         ts->m_ready = df__metric_series(m, DF__M_READY, "timer");
         ts->m_healthy = df__metric_series(m, DF__M_HEALTHY, "timer");
         ts->m_free = df__metric_series(m, DF__M_STATE_FREE_BYTES, "timer");
-        ts->probe.component = "timer";
-        ts->probe.ready = df__timers_ready;
-        ts->probe.live = df__timers_live;
-        ts->probe.opaque = ts;
+        ts->probe = (df__telemetry_probe_t){.component = "timer", .ready = df__timers_ready, .live = df__timers_live, .opaque = ts};
         if (df__telemetry_join(&ts->s, &ts->probe, errstr, errstr_size))
                 return -1;
         ts->telemetry_joined = 1;
@@ -408,29 +405,18 @@ static int df__timers_telemetry(df_timer_service_t *ts, char *errstr, size_t err
  * is loaded when every assigned partition has been read to its end). */
 static rd_kafka_t *df__ts_consumer_new(df_timer_service_t *ts, char *errstr, size_t errstr_size)
 {
-        char cid[300], e[512];
+        char cid[300];
         rd_kafka_conf_t *kc;
-        rd_kafka_t *rk;
 
         snprintf(cid, sizeof(cid), "duraflow-timers-%s", ts->id);
         kc = df__group_consumer_conf(ts->conf, &ts->s, cid, ts->s.timer_group, 1, errstr, errstr_size);
         if (!kc)
                 return NULL;
-        if (df__telemetry_kafka_stats(kc, &ts->s, "timer", errstr, errstr_size) ||
-            df__kconf_user(kc, ts->conf, errstr, errstr_size)) {
+        if (df__telemetry_kafka_stats(kc, &ts->s, "timer", errstr, errstr_size)) {
                 rd_kafka_conf_destroy(kc);
                 return NULL;
         }
-        rd_kafka_conf_set_rebalance_cb(kc, df__ts_rebalance);
-        rd_kafka_conf_set_opaque(kc, ts);
-        rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, e, sizeof(e));
-        if (!rk) {
-                df__errf(errstr, errstr_size, "timer consumer: %s", e);
-                rd_kafka_conf_destroy(kc);
-                return NULL;
-        }
-        rd_kafka_poll_set_consumer(rk);
-        return rk;
+        return df__group_consumer_open(kc, ts->conf, df__ts_rebalance, ts, "timer consumer", errstr, errstr_size);
 }
 
 /*

@@ -172,18 +172,16 @@ static int df__run_batch(df_worker_t *w)
                 return df__batch_abort(w);
         }
         fired_here -= w->n_local;
-        for (; n < w->n_msgs; n++) {
-                rd_kafka_message_t *m = w->msgs[n];
-                int poison = m->partition == w->poison_part && m->offset == w->poison_off;
-                if (n > 0 && (df__mono_ms() - t0 > w->txn_budget_ms || w->task.out.bytes >= w->task.batch_max_bytes))
-                        break; /* commit what is done; the rest goes in the next transaction */
-                if (poison)
-                        w->poison_part = -1;
-                if (df__task_apply_record(&w->task, m, n, poison)) {
-                        rd_kafka_topic_partition_list_destroy(offs);
-                        return df__batch_abort(w);
-                }
+        /* the executions of the batch at once (task_lanes.c); past the time
+         * or byte budget the rest goes in the next transaction */
+        n = df__task_apply_batch(&w->task, w->msgs, w->n_msgs, w->poison_part, w->poison_off, t0, w->txn_budget_ms);
+        if (n < 0) {
+                rd_kafka_topic_partition_list_destroy(offs);
+                return df__batch_abort(w);
         }
+        for (i = 0; i < n && w->poison_part >= 0; i++)
+                if (w->msgs[i]->partition == w->poison_part && w->msgs[i]->offset == w->poison_off)
+                        w->poison_part = -1;
         if (n)
                 df__log(DF__LOG_DEBUG, "batch timing: %d of %d collected records processed in %.2f ms, the first "
                                        "waited %.2f ms in the worker",

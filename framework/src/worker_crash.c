@@ -14,7 +14,8 @@ void df__crashlog_load(df_worker_t *w)
         char e[512];
         int i;
 
-        w->crashlog = df__crashlog_open(w->s.crashlog, 1, &w->crashes, &w->n_crashes, e, sizeof(e));
+        w->crashlog = df__crashlog_open(w->s.crashlog, (int)w->s.worker_threads, &w->crashes, &w->n_crashes, e,
+                                        sizeof(e));
         if (!w->crashlog)
                 df__log(DF__LOG_WARN, "worker %s: %s: deaths inside step bodies will not be counted", w->id, e);
         else if (!w->s.stable_id)
@@ -45,6 +46,7 @@ void df__crashlog_load(df_worker_t *w)
 int df__report_crashes(df_worker_t *w)
 {
         rd_kafka_topic_partition_list_t *a = NULL;
+        char suspect[96] = "";
         int i, j, r;
 
         if (rd_kafka_assignment(w->consumer, &a) != RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -57,6 +59,13 @@ int df__report_crashes(df_worker_t *w)
                 rd_kafka_topic_partition_list_destroy(a);
                 return r;
         }
+        /* several executions were running at once (worker.threads): which
+         * one killed the process is not known, so none is charged an
+         * attempt; each is a suspect and runs alone next (task.c), where a
+         * death is its own */
+        if (w->n_crashes > 1)
+                snprintf(suspect, sizeof(suspect), "suspect: %d executions were being processed at once",
+                         w->n_crashes);
         for (i = 0; i < w->n_crashes && r == 0; i++) {
                 df__crash_rec_t *c = &w->crashes[i];
                 df__event_t ev;
@@ -66,6 +75,7 @@ int df__report_crashes(df_worker_t *w)
                 ev.execution_id = c->execution_id;
                 ev.op_id = c->op_id;
                 ev.seq = c->attempt;
+                ev.error = suspect;
                 ev.ts_ms = df__now_ms();
                 if (!df__execution_id_valid(c->execution_id))
                         continue;

@@ -57,28 +57,17 @@ static void df__rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_t
 rd_kafka_t *df__consumer_new(df_worker_t *w, const char *cid, char *errstr, size_t errstr_size)
 {
         rd_kafka_conf_t *kc = df__group_consumer_conf(w->conf, &w->s, cid, w->s.worker_group, 0, errstr, errstr_size);
-        char e[512], mpi[32];
-        rd_kafka_t *rk;
+        char mpi[32];
 
         if (!kc)
                 return NULL;
         snprintf(mpi, sizeof(mpi), "%lld", (long long)w->s.max_poll_interval_ms);
         if (df__kconf_set(kc, "max.poll.interval.ms", mpi, errstr, errstr_size) ||
-            df__telemetry_kafka_stats(kc, &w->s, "worker", errstr, errstr_size) ||
-            df__kconf_user(kc, w->conf, errstr, errstr_size)) {
+            df__telemetry_kafka_stats(kc, &w->s, "worker", errstr, errstr_size)) {
                 rd_kafka_conf_destroy(kc);
                 return NULL;
         }
-        rd_kafka_conf_set_rebalance_cb(kc, df__rebalance_cb);
-        rd_kafka_conf_set_opaque(kc, w);
-        rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, e, sizeof(e));
-        if (!rk) {
-                df__errf(errstr, errstr_size, "consumer: %s", e);
-                rd_kafka_conf_destroy(kc);
-                return NULL;
-        }
-        rd_kafka_poll_set_consumer(rk);
-        return rk;
+        return df__group_consumer_open(kc, w->conf, df__rebalance_cb, w, "consumer", errstr, errstr_size);
 }
 
 static void df__pause_all(df_worker_t *w, int pause)

@@ -51,10 +51,7 @@ int df__worker_telemetry(df_worker_t *w, char *errstr, size_t errstr_size)
         w->m_free = df__metric_series(m, DF__M_STATE_FREE_BYTES, "worker");
         w->m_dlq_decode = df__metric_series(m, DF__M_DLQ_RECORDS, "worker", "decode");
         w->m_dlq_process = df__metric_series(m, DF__M_DLQ_RECORDS, "worker", "process");
-        w->probe.component = "worker";
-        w->probe.ready = df__worker_ready;
-        w->probe.live = df__worker_live;
-        w->probe.opaque = w;
+        w->probe = (df__telemetry_probe_t){.component = "worker", .ready = df__worker_ready, .live = df__worker_live, .opaque = w};
         if (df__telemetry_join(&w->s, &w->probe, errstr, errstr_size))
                 return -1;
         w->telemetry_joined = 1;

@@ -3,6 +3,8 @@
  * (the real broker in $DF_BROKERS, or embedded mode when it is empty):
  *  - 8 parallel branches whose step spends 1 s in an I/O call finish in
  *    under 2 s (the worker's pool, worker.threads 16);
+ *  - 12 executions whose step spends 1 s in an I/O call run side by side
+ *    (at most worker.threads at once);
  *  - invoke across partitions: children whose ids hash to other
  *    partitions than their parent's start there and report back;
  *  - stopping a parent stops its running child.
@@ -193,8 +195,21 @@ static df_err_t wf_stopper(df_ctx_t *ctx, const df_bytes_t *input, void *opaque)
         return df_invoke(ctx, "call", "kid-long", id, NULL, NULL);
 }
 
+/* one step spending 1 s in an I/O call */
+static df_err_t wf_one_io(df_ctx_t *ctx, const df_bytes_t *input, void *opaque)
+{
+        df_bytes_t r;
+        df_err_t rc;
+        (void)input;
+        (void)opaque;
+        if ((rc = df_step(ctx, "call", io_second, NULL, NULL, &r)) != DF_OK)
+                return rc;
+        return df_ctx_set_output(ctx, r.data, r.len);
+}
+
 static void reg(df_worker_t *w)
 {
+        df_worker_register(w, "one-io", wf_one_io, NULL);
         df_worker_register(w, "fan8", wf_fan8, NULL);
         df_worker_register(w, "kid", kid, NULL);
         df_worker_register(w, "kid-long", kid_long, NULL);
@@ -230,6 +245,61 @@ START_TEST(test_parallel_io_concurrency)
         ck_assert_int_eq(atomic_load(&G_io_max), 8);
         df_exec_info_destroy(o);
         e2e_stop(&env);
+}
+END_TEST
+
+/* 12 executions, each one step spending 1 s in an I/O call, started at once
+ * (batch.max.ms 1500 collects them in one batch): their bodies run side by
+ * side on the worker's lanes, at most worker.threads at one time. */
+static void run_executions_io(int threads, int want_max)
+{
+        e2e_env_t env;
+        char errstr[512], id[32], threads_kv[64];
+        const char *extra[] = {"batch.max.ms=1500", threads_kv, NULL};
+        int64_t t0, ms;
+        int i;
+        df_exec_info_t *o;
+
+        snprintf(threads_kv, sizeof(threads_kv), "worker.threads=%d", threads);
+        ck_assert_msg(e2e_start_conf(&env, "execs", reg, extra, errstr, sizeof(errstr)) == 0, "start: %s", errstr);
+        ck_assert_int_eq(df_client_start(env.client, "kid", "warm-up", "w", 1, NULL, errstr, sizeof(errstr)), DF_OK);
+        o = wait_status(&env, "warm-up", DF_EXEC_SUCCEEDED, 30000);
+        ck_assert_ptr_nonnull(o);
+        df_exec_info_destroy(o);
+        atomic_store(&G_io_max, 0);
+        t0 = mono_ms();
+        for (i = 0; i < 12; i++) {
+                snprintf(id, sizeof(id), "ex-%d", i);
+                ck_assert_int_eq(df_client_start_async(env.client, "one-io", id, NULL, 0, errstr, sizeof(errstr)),
+                                 DF_OK);
+        }
+        ck_assert_int_eq(df_client_flush(env.client, 30000), DF_OK);
+        for (i = 0; i < 12; i++) {
+                snprintf(id, sizeof(id), "ex-%d", i);
+                o = wait_status(&env, id, DF_EXEC_SUCCEEDED, 60000);
+                ck_assert_ptr_nonnull(o);
+                ck_assert_msg(o->status == DF_EXEC_SUCCEEDED, "%s is %s", id, df_exec_status_name(o->status));
+                assert_output(o, "io-1");
+                df_exec_info_destroy(o);
+        }
+        ms = mono_ms() - t0;
+        printf("%s: 12 executions x a 1 s step, worker.threads %d: %lld ms, at most %d bodies at once\n",
+               getenv("DF_BROKERS") && *getenv("DF_BROKERS") ? "broker" : "embedded", threads, (long long)ms,
+               atomic_load(&G_io_max));
+        fflush(stdout);
+        ck_assert_int_eq(atomic_load(&G_io_max), want_max);
+        e2e_stop(&env);
+}
+
+START_TEST(test_executions_io_concurrency)
+{
+        run_executions_io(16, 12); /* all 12 at once */
+}
+END_TEST
+
+START_TEST(test_executions_io_bounded)
+{
+        run_executions_io(4, 4); /* never more than the pool */
 }
 END_TEST
 
@@ -299,6 +369,8 @@ int main(void)
         int failed;
         tcase_set_timeout(tc, 240);
         tcase_add_test(tc, test_parallel_io_concurrency);
+        tcase_add_test(tc, test_executions_io_concurrency);
+        tcase_add_test(tc, test_executions_io_bounded);
         tcase_add_test(tc, test_invoke_across_partitions);
         tcase_add_test(tc, test_stop_parent_stops_child);
         suite_add_tcase(s, tc);

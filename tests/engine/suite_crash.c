@@ -125,6 +125,24 @@ START_TEST(test_one_crash_then_success_sees_attempt_2)
 }
 END_TEST
 
+/* A death while other executions were in flight (a suspect death): the
+ * attempt is not charged; the body runs again at attempt 1 and succeeds. */
+START_TEST(test_suspect_death_is_not_charged)
+{
+        df_test_t *t = runner(3, DF_AT_LEAST_ONCE_PER_RETRY);
+
+        df_test_kill_beside_in_step(t, 1);
+        ASSERT_RC(df_test_start(t, "wf", "k3", NULL, 0), DF_OK);
+        ck_assert_int_eq(df_test_crashes(t), 1);
+        ASSERT_STATUS(t, "k3", "SUCCEEDED");
+        ASSERT_OUTPUT(t, "k3", "ok", 2);
+        ck_assert_int_eq(C.body_runs, 1);
+        ck_assert_int_eq(C.attempts[0], 1);
+        assert_op(t, "k3", "SUCCEEDED", 1, "");
+        df_test_destroy(t);
+}
+END_TEST
+
 /* A step with many attempts that keeps killing workers: at the 5th death the
  * execution is QUARANTINED (visible, not failed); a resume runs it again. */
 START_TEST(test_quarantine_after_max_crashes_then_resume)
@@ -237,6 +255,7 @@ Suite *suite_crash(void)
         tcase_add_test(tc, test_killing_step_fails_after_max_attempts_alo);
         tcase_add_test(tc, test_killing_step_fails_after_max_attempts_amo);
         tcase_add_test(tc, test_one_crash_then_success_sees_attempt_2);
+        tcase_add_test(tc, test_suspect_death_is_not_charged);
         tcase_add_test(tc, test_quarantine_after_max_crashes_then_resume);
         tcase_add_test(tc, test_other_executions_unaffected);
         tcase_add_test(tc, test_failed_delivery_quarantines_and_keeps_event);

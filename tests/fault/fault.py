@@ -1142,7 +1142,12 @@ def scenario_crash_loop(brokers):
     behind them on the same partition.  The worker is restarted whenever it
     dies (same worker.id).  Each death must be counted against the step's
     attempt: both killers FAILED with WorkerCrashed after 3 attempts (3
-    deaths each, no more), and all 20 others SUCCEEDED."""
+    deaths each, no more), and all 20 others SUCCEEDED.  The worker runs
+    executions side by side (worker.threads 16): a death while several
+    executions were in flight charges none of them (a "suspect" death); the
+    suspects then run alone, so each later death is the killer's own.  So:
+    deaths = 6 + suspect deaths, and a killer's body ran 3 times plus once
+    per suspect death it was in, attempts 1, 2, 3 in order."""
     s = Scenario("crashloop", brokers)
     CLEANUPS.append(s.cleanup)
     one = ["-X", "partitions=1"]
@@ -1171,15 +1176,21 @@ def scenario_crash_loop(brokers):
     steps = s.path("steps-w1.log")
     lines = step_lines(steps)
     runs = {k: [l for l in lines if l[:2] == [k, "1"]] for k in ("killer-alo-0", "killer-amo-0")}
+    # restarts that found several executions in flight: suspect deaths
+    recorded = [int(x) for x in re.findall(r"recorded (\d+) crash\(es\) of the previous process", w.text())]
+    suspect = sum(1 for x in recorded if x > 1)
     for k, ls in runs.items():
         d = cli_describe(s, k, one)
         s.expect(d.get("status") == "FAILED", "%s FAILED (is %s)" % (k, d.get("status")))
         err = d.get("error", "")
         s.expect(err.startswith("WorkerCrashed: the worker process died while running step \"kill\" (attempt 3)"),
                  "%s failed with the crash error (got %r)" % (k, err[:200]))
-        s.expect(len(ls) == 3, "%s: the killing body ran 3 times (ran %d)" % (k, len(ls)))
-        s.expect([l[2] for l in ls] == ["1", "2", "3"], "%s: attempts 1, 2, 3 (got %s)" % (k, [l[2] for l in ls]))
-    s.expect(len(deaths) == 6, "6 worker deaths in all (got %d)" % len(deaths))
+        att = [l[2] for l in ls]
+        dedup = [a for i, a in enumerate(att) if i == 0 or att[i - 1] != a]
+        s.expect(3 <= len(ls) <= 3 + suspect, "%s: the killing body ran 3 times plus at most once per suspect "
+                 "death (%d) (ran %d)" % (k, suspect, len(ls)))
+        s.expect(dedup == ["1", "2", "3"], "%s: attempts 1, 2, 3 (got %s)" % (k, att))
+    s.expect(len(deaths) == 6 + suspect, "6 worker deaths charged, plus %d suspect (got %d)" % (suspect, len(deaths)))
     waits = []
     for i in range(20):
         d = cli_describe(s, "five-%d" % i, one)
@@ -1190,7 +1201,7 @@ def scenario_crash_loop(brokers):
     s.expect(ok, "checker (the 20 others: each step recorded once, none lost)")
     s.figs.update({
         "killers": "2 (at-least-once, at-most-once), 3 attempts each",
-        "worker deaths": len(deaths),
+        "worker deaths": "%d (%d with several executions in flight: none charged)" % (len(deaths), suspect),
         "killer body runs (alo / amo)": "%d / %d" % (len(runs["killer-alo-0"]), len(runs["killer-amo-0"])),
         "others on the partition": "20, %d SUCCEEDED" % sum(1 for _ in waits),
         "others' start -> end (max / median)": "%.2f / %.2f s" % (max(waits), sorted(waits)[len(waits) // 2])
@@ -1200,6 +1211,62 @@ def scenario_crash_loop(brokers):
         "duplicates found": f.get("duplicates"), "lost": f.get("lost"),
     })
     s.report("scenario 9: a step that kills its worker")
+    return s.ok
+
+
+def scenario_crash_beside(brokers):
+    """One partition; a killer whose body sleeps 300 ms and then SIGKILLs the
+    worker, started together with 6 ordinary executions whose first step
+    takes 1 s, all before the worker starts, so that one batch runs the 7
+    side by side (worker.threads 16).  The first death has 7 executions in
+    flight: none is charged an attempt (which one killed the process is not
+    known); all 7 are suspects and run alone, so each later death is the
+    killer's own.  The killer FAILED with WorkerCrashed at attempt 3 after
+    4 deaths (1 suspect + 3 charged); the 6 others SUCCEEDED, their first
+    step at attempt 1 (never charged), each step recorded once."""
+    s = Scenario("beside", brokers)
+    CLEANUPS.append(s.cleanup)
+    one = ["-X", "partitions=1"]
+    run(s.load(1, workflow="killer", name_prefix="killer-slow-") + ["--input", "slow"] + one, timeout=60)
+    run(s.load(6, name_prefix="five-") + one, timeout=60)
+    s.timer_service(one)
+    w = s.worker("w1", ["--wait-ms", "200", "--sleep-in-step", "1000", "--sleep-step", "step1", "-X", "batch.max.ms=500"]
+                 + one)
+    deaths = []
+    t_load = time.monotonic()
+    waiter = Proc("waiter", s.wait_results(7, 100), s.path("wait.out"))
+    supervise([w], lambda: not waiter.alive(), 110, deaths)
+    t_done = time.monotonic() - t_load
+    waiter.p.wait()
+    s.expect(waiter.p.returncode == 0, "all 7 executions reached a result")
+    s.stop_all()
+    recorded = [int(x) for x in re.findall(r"recorded (\d+) crash\(es\) of the previous process", w.text())]
+    s.expect(recorded[:1] == [7], "the first death had the 7 executions in flight (crash records %s)" % recorded)
+    s.expect(recorded[1:] == [1, 1, 1], "each later death had the killer alone in flight (%s)" % recorded[1:])
+    s.expect(len(deaths) == 4, "4 worker deaths: 1 suspect, 3 charged (got %d)" % len(deaths))
+    d = cli_describe(s, "killer-slow-0", one)
+    s.expect(d.get("status") == "FAILED", "the killer FAILED (is %s)" % d.get("status"))
+    s.expect(d.get("error", "").startswith("WorkerCrashed: the worker process died while running step \"kill\" "
+                                           "(attempt 3)"), "the killer failed at attempt 3 (%r)" % d.get("error", "")[:200])
+    lines = step_lines(s.path("steps-w1.log"))
+    kill = [l[2] for l in lines if l[:2] == ["killer-slow-0", "1"]]
+    s.expect(kill == ["1", "1", "2", "3"], "the killing body ran at attempts 1 (suspect), 1, 2, 3 (got %s)" % kill)
+    for i in range(6):
+        k = "five-%d" % i
+        d = cli_describe(s, k, one)
+        s.expect(d.get("status") == "SUCCEEDED", "%s SUCCEEDED (is %s)" % (k, d.get("status")))
+        first = sorted(set(l[2] for l in lines if l[:2] == [k, "1"]))
+        s.expect(first == ["1"], "%s: its first step only ever ran at attempt 1 (got %s)" % (k, first))
+    ok, f = s.verify(five=6)
+    s.expect(ok, "checker (the 6 others: each step recorded once, none lost)")
+    s.figs.update({
+        "crash records per restart": recorded,
+        "worker deaths": "%d (1 with 7 executions in flight: none charged)" % len(deaths),
+        "killer body runs (attempts)": " ".join(kill),
+        "all 7 done after": "%.1f s" % t_done,
+        "duplicates found": f.get("duplicates"), "lost": f.get("lost"),
+    })
+    s.report("scenario 9b: a step that kills its worker while others run beside it")
     return s.ok
 
 
@@ -1468,6 +1535,7 @@ SCENARIOS = {
     "broker-outage": (scenario_broker_outage, 330),
     "full-disk": (scenario_full_disk, 200),
     "crash-loop": (scenario_crash_loop, 200),
+    "crash-beside": (scenario_crash_beside, 200),
     "restart-storm": (scenario_restart_storm, 200),
     "local-timers": (scenario_local_timers, 250),
     "schedule-timer-outage": (scenario_schedule_timer_outage, 200),

@@ -10,6 +10,8 @@
  *   killer: step "kill" whose body logs its line, then SIGKILLs its own
  *         process, every time (input "amo": at-most-once semantics, else
  *         at-least-once; 3 attempts, 300 ms apart); then step "after".
+ *         Input "slow": the body first sleeps 300 ms (the death comes while
+ *         other executions' step bodies run beside it).
  * Every step body appends one line
  *   "<execution id> <op id> <attempt> <idempotency key> <pid> <wall clock ms>"
  * to --log (O_APPEND, one write() per line) and returns "<execution id>:<op id>:ok",
@@ -126,6 +128,8 @@ static df_err_t kill_body(df_step_t *s, void *opaque)
         snprintf(line, sizeof(line), "%s %d %d %s %d %lld\n", df_ctx_execution_id(a->ctx), a->op, df_step_attempt(s),
                  df_step_idempotency_key(s), (int)getpid(), (long long)fc_now_ms());
         fc_write_line(log_fd, line);
+        if (!strcmp(a->name, "kill-slow"))
+                sleep_ms_total(300); /* input "slow": die while other executions' bodies run */
         raise(SIGKILL);
         return DF_OK;
 }
@@ -138,6 +142,8 @@ static df_err_t killer(df_ctx_t *ctx, const df_bytes_t *input, void *opaque)
         (void)opaque;
         if (input->len == 3 && !memcmp(input->data, "amo", 3))
                 o.semantics = DF_AT_MOST_ONCE_PER_RETRY;
+        if (input->len == 4 && !memcmp(input->data, "slow", 4))
+                a.name = "kill-slow";
         if ((rc = df_step(ctx, "kill", kill_body, &a, &o, NULL)) != DF_OK)
                 return rc;
         STEP(ctx, "after", 2);

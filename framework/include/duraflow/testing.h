@@ -105,6 +105,15 @@ DF_EXPORT void df_test_crash_next(df_test_t *t, int nth);
  */
 DF_EXPORT void df_test_kill_in_step(df_test_t *t, int nth);
 /**
+ * As df_test_kill_in_step, but the process was running other executions at
+ * the same time (worker.threads > 1), so the death is not known to be this
+ * step's: the crash event marks the execution a suspect (its crash count
+ * goes up; at "execution.max.crashes" it is QUARANTINED) without charging
+ * the attempt, and the body runs again at the same attempt.  (The worker
+ * then runs a suspect alone until it runs through: task_lanes.c.)
+ */
+DF_EXPORT void df_test_kill_beside_in_step(df_test_t *t, int nth);
+/**
  * The nth delivery from now fails inside the worker (as when its records
  * cannot be encoded or the engine runs out of memory): as the worker does,
  * its changes are dropped and the execution is QUARANTINED with the event
