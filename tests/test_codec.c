@@ -250,6 +250,7 @@ static void fill_exec(df__exec_rec_t *r)
         r->parent_op = strdup("2.1");
         r->park_seq = 3;
         r->schedule = strdup("schedule:nightly");
+        r->traceparent = strdup("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
 }
 
 static void check_exec(const df__exec_rec_t *r)
@@ -268,6 +269,7 @@ static void check_exec(const df__exec_rec_t *r)
         ck_assert_str_eq(r->parent_op, "2.1");
         ck_assert(r->park_seq == 3);
         ck_assert_str_eq(r->schedule, "schedule:nightly");
+        ck_assert_str_eq(r->traceparent, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
 }
 
 static void fill_op(df__op_rec_t *r)
@@ -957,9 +959,9 @@ START_TEST(test_enum_ranges)
 
         df__exec_rec_t ex;
         tb_hdr(&t, df__codec_fingerprint(DF__REC_EXEC));
-        tb_fmt(&t, "ssbibsll" "i" "isib" "issl" "s" "is", "e", "w", "", (size_t)0, (int32_t)11, "", (size_t)0, "",
+        tb_fmt(&t, "ssbibsll" "i" "isib" "issl" "s" "is" "s", "e", "w", "", (size_t)0, (int32_t)11, "", (size_t)0, "",
                (int64_t)0, (int64_t)0, (int32_t)0, (int32_t)0, "", (int32_t)0, "", (size_t)0, (int32_t)1, "", "",
-               (int64_t)0, "", (int32_t)0, "");
+               (int64_t)0, "", (int32_t)0, "", "");
         ck_assert_int_eq(df__exec_decode(t.p, t.len, &ex, err, sizeof err), -1);
         ck_assert_str_eq(err, "Execution.status is 11, out of range [0, 10]");
         tb_free(&t);
@@ -1229,6 +1231,35 @@ START_TEST(test_evolution_v2_records)
         ck_assert_int_eq(ex.version, 2);
         ck_assert_ptr_nonnull(ex.schedule);
         ck_assert_str_eq(ex.schedule, "");
+        df__exec_clear(&ex);
+        tb_free(&t);
+}
+END_TEST
+
+START_TEST(test_evolution_v4_execution)
+{
+        /* An Execution as written before traceparent (schemas/v4) decodes
+         * with an empty traceparent; written again, it gains the field. */
+        char err[ERRSZ] = "";
+        uint64_t ex_fp = file_fp("v4/Execution.avsc");
+        tb_t t = {0};
+        df__buf_t b = {0};
+        df__exec_rec_t ex;
+
+        ck_assert_uint_ne(ex_fp, df__codec_fingerprint(DF__REC_EXEC));
+        tb_hdr(&t, ex_fp);
+        tb_fmt(&t, "ssbibsll" "i" "isib" "issl" "s" "is", "exec-1", "orders", "in", (size_t)2,
+               (int32_t)DF__ES_SUSPENDED, "", (size_t)0, "", (int64_t)1, (int64_t)2, (int32_t)4, (int32_t)0, "",
+               (int32_t)0, "", (size_t)0, (int32_t)2, "", "", (int64_t)0, "schedule:s", (int32_t)1, "line");
+        ck_assert_msg(df__exec_decode(t.p, t.len, &ex, err, sizeof err) == 0, "%s", err);
+        ck_assert_int_eq(ex.run, 1);
+        ck_assert_str_eq(ex.run_log, "line");
+        ck_assert_ptr_nonnull(ex.traceparent);
+        ck_assert_str_eq(ex.traceparent, "");
+        ck_assert_int_eq(df__exec_encode(&ex, &b, err, sizeof err), 0);
+        ck_assert_uint_eq(hdr_fp(&b), df__codec_fingerprint(DF__REC_EXEC));
+        ck_assert_uint_eq(b.len, t.len + 1); /* + the empty traceparent */
+        df__buf_clear(&b);
         df__exec_clear(&ex);
         tb_free(&t);
 }
@@ -1568,6 +1599,7 @@ static Suite *codec_suite(void)
         tcase_add_test(tc, test_evolution_v0_event);
         tcase_add_test(tc, test_evolution_v1_records);
         tcase_add_test(tc, test_evolution_v2_records);
+        tcase_add_test(tc, test_evolution_v4_execution);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("robustness");

@@ -14,6 +14,7 @@
 #include "client.h"
 #include "schedule.h"
 #include "text.h"
+#include "trace.h"
 
 /* Delivery reports: a message librdkafka gave up on must not be reported
  * acknowledged (rd_kafka_flush also returns once messages have failed). */
@@ -445,10 +446,18 @@ static df_err_t df__send(df_client_t *c, df__event_t *ev, int wait, char *errstr
         }
         df__client_recover(c);
         for (;;) {
-                err = rd_kafka_producev(c->producer, RD_KAFKA_V_TOPIC(c->t.events),
-                                        RD_KAFKA_V_KEY(ev->execution_id, strlen(ev->execution_id)),
-                                        RD_KAFKA_V_VALUE(v.data, v.len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                        RD_KAFKA_V_END);
+                if (ev->traceparent[0])
+                        err = rd_kafka_producev(c->producer, RD_KAFKA_V_TOPIC(c->t.events),
+                                                RD_KAFKA_V_KEY(ev->execution_id, strlen(ev->execution_id)),
+                                                RD_KAFKA_V_VALUE(v.data, v.len),
+                                                RD_KAFKA_V_HEADER("traceparent", ev->traceparent,
+                                                                  (ssize_t)strlen(ev->traceparent)),
+                                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+                else
+                        err = rd_kafka_producev(c->producer, RD_KAFKA_V_TOPIC(c->t.events),
+                                                RD_KAFKA_V_KEY(ev->execution_id, strlen(ev->execution_id)),
+                                                RD_KAFKA_V_VALUE(v.data, v.len),
+                                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
                 if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
                         break;
                 rd_kafka_poll(c->producer, 10);
@@ -520,8 +529,39 @@ static df_err_t df__start_check(df_client_t *c, const char *workflow, const char
         return df__start_args_check("start", workflow, execution_id, input, len, errstr, errstr_size);
 }
 
+df_err_t df_traceparent_check(const char *traceparent, char *errstr, size_t errstr_size)
+{
+        df__traceparent_t tp;
+        if (!traceparent) {
+                df__errf(errstr, errstr_size, "traceparent: NULL");
+                return DF_ERR_INVALID_ARG;
+        }
+        return df__traceparent_parse(traceparent, strlen(traceparent), &tp, errstr, errstr_size);
+}
+
+/* A start's traceparent into ev (normalised: surrounding spaces go). */
+static df_err_t df__start_traceparent(df__event_t *ev, const char *traceparent, char *errstr, size_t errstr_size)
+{
+        df__traceparent_t tp;
+        char e[256];
+        if (!traceparent || !*traceparent)
+                return DF_OK;
+        if (df__traceparent_parse(traceparent, strlen(traceparent), &tp, e, sizeof(e)) != DF_OK) {
+                df__errf(errstr, errstr_size, "start: %s", e);
+                return DF_ERR_INVALID_ARG;
+        }
+        df__traceparent_format(&tp, ev->traceparent);
+        return DF_OK;
+}
+
 df_err_t df_client_start(df_client_t *c, const char *workflow, const char *execution_id, const void *input,
                          size_t len, int *existed, char *errstr, size_t errstr_size)
+{
+        return df_client_start_traced(c, workflow, execution_id, input, len, NULL, existed, errstr, errstr_size);
+}
+
+df_err_t df_client_start_traced(df_client_t *c, const char *workflow, const char *execution_id, const void *input,
+                                size_t len, const char *traceparent, int *existed, char *errstr, size_t errstr_size)
 {
         df__event_t ev;
         df_err_t rc;
@@ -532,6 +572,8 @@ df_err_t df_client_start(df_client_t *c, const char *workflow, const char *execu
         if ((rc = df__start_check(c, workflow, execution_id, input, len, errstr, errstr_size)) != DF_OK)
                 return rc;
         df__start_event(&ev, workflow, execution_id, input, len);
+        if ((rc = df__start_traceparent(&ev, traceparent, errstr, errstr_size)) != DF_OK)
+                return rc;
         rc = df__send(c, &ev, 1, msg, sizeof(msg));
         if (rc == DF_OK && existed && !strcmp(msg, "exists"))
                 *existed = 1;
@@ -543,11 +585,20 @@ df_err_t df_client_start(df_client_t *c, const char *workflow, const char *execu
 df_err_t df_client_start_async(df_client_t *c, const char *workflow, const char *execution_id, const void *input,
                                size_t len, char *errstr, size_t errstr_size)
 {
+        return df_client_start_async_traced(c, workflow, execution_id, input, len, NULL, errstr, errstr_size);
+}
+
+df_err_t df_client_start_async_traced(df_client_t *c, const char *workflow, const char *execution_id,
+                                      const void *input, size_t len, const char *traceparent, char *errstr,
+                                      size_t errstr_size)
+{
         df__event_t ev;
         df_err_t rc;
         if ((rc = df__start_check(c, workflow, execution_id, input, len, errstr, errstr_size)) != DF_OK)
                 return rc;
         df__start_event(&ev, workflow, execution_id, input, len);
+        if ((rc = df__start_traceparent(&ev, traceparent, errstr, errstr_size)) != DF_OK)
+                return rc;
         return df__send(c, &ev, 0, errstr, errstr_size);
 }
 

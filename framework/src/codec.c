@@ -147,6 +147,7 @@ static const fdesc_t exec_fields[] = {
         F_STR(df__exec_rec_t, schedule),
         F_INT(df__exec_rec_t, run, 0, INT32_MAX),
         F_STR(df__exec_rec_t, run_log),
+        F_STR(df__exec_rec_t, traceparent),
 };
 
 static const fdesc_t op_fields[] = {

@@ -33,6 +33,8 @@ int df__collector_add(df__collector_t *c, const char *topic, int32_t part, const
         o->key = malloc(klen ? klen : 1);
         o->val = val && val->data ? malloc(val->len ? val->len : 1) : NULL;
         o->src = src;
+        o->tp[0] = '\0';
+        o->span = NULL;
         if (!o->key || (val && val->data && !o->val)) {
                 free(o->key);
                 free(o->val);
@@ -57,6 +59,8 @@ int df__collector_event(df__collector_t *c, const char *topic, const df__event_t
                 return -1;
         }
         rc = df__collector_add(c, topic, RD_KAFKA_PARTITION_UA, ev->execution_id, strlen(ev->execution_id), &v, src);
+        if (!rc)
+                snprintf(c->outs[c->n - 1].tp, DF__TP_SIZE, "%s", ev->traceparent);
         free(v.data);
         return rc;
 }
@@ -71,6 +75,8 @@ int df__collector_timer(df__collector_t *c, const char *topic, const df__timer_r
                 return -1;
         }
         rc = df__collector_add(c, topic, RD_KAFKA_PARTITION_UA, t->timer_id, strlen(t->timer_id), &v, src);
+        if (!rc)
+                snprintf(c->outs[c->n - 1].tp, DF__TP_SIZE, "%s", t->traceparent);
         free(v.data);
         return rc;
 }
@@ -85,6 +91,8 @@ int df__collector_result(df__collector_t *c, const char *topic, const df__result
                 return -1;
         }
         rc = df__collector_add(c, topic, RD_KAFKA_PARTITION_UA, r->execution_id, strlen(r->execution_id), &v, src);
+        if (!rc)
+                snprintf(c->outs[c->n - 1].tp, DF__TP_SIZE, "%s", r->traceparent);
         free(v.data);
         return rc;
 }
@@ -132,6 +140,39 @@ int df__collector_dead_letter(df__collector_t *c, const char *dlq_topic, const r
         return rc;
 }
 
+int df__collector_span(df__collector_t *c, df__span_t *span, int src)
+{
+        df__out_t *o;
+        if (!span)
+                return 0;
+        if (c->n == c->cap) {
+                int cap = c->cap ? c->cap * 2 : 1024;
+                df__out_t *outs = realloc(c->outs, (size_t)cap * sizeof(*outs));
+                if (!outs) {
+                        df__span_destroy(span);
+                        return -1;
+                }
+                c->outs = outs;
+                c->cap = cap;
+        }
+        o = &c->outs[c->n++];
+        memset(o, 0, sizeof(*o));
+        o->src = src;
+        o->span = span;
+        return 0;
+}
+
+void df__collector_submit_spans(df__collector_t *c, df__otlp_t *exp)
+{
+        int i;
+        for (i = 0; i < c->n; i++) {
+                if (!c->outs[i].span)
+                        continue;
+                df__otlp_submit(exp, c->outs[i].span); /* owns it now, also when it drops it */
+                c->outs[i].span = NULL;
+        }
+}
+
 void df__collector_truncate(df__collector_t *c, int mark)
 {
         int i;
@@ -139,6 +180,7 @@ void df__collector_truncate(df__collector_t *c, int mark)
                 c->bytes -= c->outs[i].klen + c->outs[i].vlen;
                 free(c->outs[i].key);
                 free(c->outs[i].val);
+                df__span_destroy(c->outs[i].span);
         }
         if (mark < c->n)
                 c->n = mark;
@@ -185,7 +227,10 @@ int df__collector_produce(df__collector_t *c, df__txn_t *t, int *failed_src)
         *failed_src = -1;
         for (i = 0; i < c->n; i++) {
                 df__out_t *o = &c->outs[i];
-                rd_kafka_resp_err_t err = df__txn_produce(t, o->topic, o->part, o->key, o->klen, o->val, o->vlen);
+                rd_kafka_resp_err_t err;
+                if (o->span)
+                        continue; /* not a record */
+                err = df__txn_produce_tp(t, o->topic, o->part, o->key, o->klen, o->val, o->vlen, o->tp);
                 if (err) {
                         df__log(DF__LOG_ERROR, "produce to %s: %s", o->topic, rd_kafka_err2str(err));
                         *failed_src = o->src;

@@ -10,11 +10,20 @@
  * its source.  The records of one execution can be dropped again
  * (df__collector_truncate) when that execution alone failed.
  *
+ * Spans (trace.h) the batch's replays ended are kept here too, in order
+ * with the records, so that they share the records' fate: handed to the
+ * exporter only once the batch committed (df__collector_submit_spans), dropped
+ * with the records of an execution undone alone or of an aborted batch; a
+ * replay of the same work after a crash before the commit then emits them
+ * once, with the same deterministic ids.
+ *
  * Not thread-safe: one thread fills a collector.
  */
 #ifndef DF_COLLECTOR_H
 #define DF_COLLECTOR_H
 
+#include "records.h"
+#include "trace.h"
 #include "txn.h"
 
 /** One output record, owned (key and value copied). */
@@ -26,6 +35,8 @@ typedef struct df__out {
         void *val;         /* NULL: tombstone */
         size_t vlen;
         int src;           /* index of the input record it came from, -1: none */
+        char tp[DF__TP_SIZE]; /* Kafka header "traceparent" of the record, "" = none */
+        df__span_t *span;  /* not a record: a span held until the commit (topic, key, val unused) */
 } df__out_t;
 
 typedef struct df__collector {
@@ -51,6 +62,12 @@ int df__collector_result(df__collector_t *c, const char *topic, const df__result
  */
 int df__collector_dead_letter(df__collector_t *c, const char *dlq_topic, const rd_kafka_message_t *m,
                               const char *error, int src);
+/** Keep a span (owned from now on, also on failure) until the batch is
+ * committed.  0, or -1 (no memory: the span is dropped). */
+int df__collector_span(df__collector_t *c, df__span_t *span, int src);
+/** Hand every span kept to exp (df__otlp_submit; NULL: they are dropped)
+ * and forget them; the records stay.  After the batch's commit. */
+void df__collector_submit_spans(df__collector_t *c, df__otlp_t *exp);
 /** Drop the records from index mark on. */
 void df__collector_truncate(df__collector_t *c, int mark);
 /** Move every record of src to the end of dst, in order (src is left

@@ -660,12 +660,23 @@ static enum MHD_Result do_action(df__chttp_t *h, struct MHD_Connection *conn, co
         }
         result = json_object();
         {
+                /* the lines are about the execution acted on (a start names it in its body) */
+                const char *about = exec_id ? exec_id : json_string_value(json_object_get(body, "execution_id"));
                 areq_t r = {h, exec_id, op_id, body, token_id};
+                df__log_fields_t f;
+                memset(&f, 0, sizeof(f));
+                if (about && df__execution_id_valid(about))
+                        f.execution_id = about;
+                f.op_id = op_id;
+                df__log_ctx(DF__LOG_DEBUG, &f, "console: action %s by token \"%s\"%s%s%s%s: requested", a->name,
+                            token_id, f.execution_id ? " on execution " : "", f.execution_id ? f.execution_id : "",
+                            op_id ? " operation " : "", op_id ? op_id : "");
                 rc = a->run(&r, result, msg, sizeof(msg));
+                df__log_ctx(DF__LOG_INFO, &f, "console: action %s by token \"%s\"%s%s%s%s: %s%s%s", a->name,
+                            token_id, f.execution_id ? " on execution " : "", f.execution_id ? f.execution_id : "",
+                            op_id ? " operation " : "", op_id ? op_id : "", rc == DF_OK ? "ok" : df_err_name(rc),
+                            msg[0] ? ": " : "", msg);
         }
-        df__log(DF__LOG_INFO, "console: action %s by token \"%s\"%s%s%s%s: %s%s%s", a->name, token_id,
-                exec_id ? " on execution " : "", exec_id ? exec_id : "", op_id ? " operation " : "",
-                op_id ? op_id : "", rc == DF_OK ? "ok" : df_err_name(rc), msg[0] ? ": " : "", msg);
         json_decref(body);
         if (rc != DF_OK) {
                 json_decref(result);

@@ -37,6 +37,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine_trace.h"
 #include "internal.h"
 #include "log.h"
 #include "metrics.h"
@@ -68,6 +69,7 @@ struct df__engine {
         int64_t max_bytes;    /* history.max.bytes */
         int64_t retention_ms; /* retention.ms: a finished execution is purged this long after it ended; 0 never */
         df__metrics_t *metrics; /* NULL: none counted */
+        df__otlp_t *tracer;   /* NULL: no spans (engine_trace.h) */
         pthread_mutex_t mu;   /* amo, amo_execs, stats, pool */
         df__pool_t *pool;     /* threads - 1 threads, created at the first batch that needs them */
         df__engine_stats_t stats;
@@ -125,10 +127,13 @@ struct df_step {
         char *err_type;
         char *err_msg;
         int result_err;
+        int64_t t0_ms;         /* when the body started, the engine's clock (UTC ms): its attempt span */
 };
 
 static int df__replay(df__engine_t *eng, df__exec_state_t *st, const df__engine_out_t *out, int committed,
                       int64_t now);
+static int df__engine_apply_event(df__engine_t *eng, df__exec_state_t *st, const df__event_t *ev,
+                                  const df__engine_out_t *out, int committed);
 
 /* ---------------- engine object ---------------- */
 
@@ -270,6 +275,16 @@ void df__engine_set_threads(df__engine_t *eng, int n)
 void df__engine_set_metrics(df__engine_t *eng, df__metrics_t *m)
 {
         eng->metrics = m;
+}
+
+void df__engine_set_tracer(df__engine_t *eng, df__otlp_t *exp)
+{
+        eng->tracer = exp;
+}
+
+df__otlp_t *df__engine_tracer(const df__engine_t *eng)
+{
+        return eng->tracer;
 }
 
 void df__engine_set_retention(df__engine_t *eng, int64_t ms)
@@ -990,6 +1005,23 @@ const char *df_step_idempotency_key(const df_step_t *step)
         return step->idem_key;
 }
 
+df_err_t df_step_traceparent(const df_step_t *step, char *buf, size_t size)
+{
+        char tp[DF__TP_SIZE];
+
+        if (!step || !buf || size < DF_TRACEPARENT_SIZE) {
+                if (buf && size)
+                        buf[0] = '\0';
+                return DF_ERR_INVALID_ARG;
+        }
+        if (df__etrace_step_context(step->ctx->run->out->trace, step->op, step->attempt, tp)) {
+                buf[0] = '\0';
+                return DF_ERR_STATE;
+        }
+        memcpy(buf, tp, DF_TRACEPARENT_SIZE);
+        return DF_OK;
+}
+
 df_err_t df_step_set_result(df_step_t *step, const void *data, size_t len)
 {
         if (!step || (len && !data))
@@ -1134,6 +1166,7 @@ static int df__body_call(df_ctx_t *ctx, df_step_t *s, df__op_rec_t *op, int atte
                 df__internal(ctx);
                 return -1;
         }
+        s->t0_ms = df__engine_now(run->eng);
         df__unlock(ctx);
         t0 = df__mono_ms();
         *body_rc = call(s, arg);
@@ -1194,6 +1227,7 @@ static df_err_t df__step_run(df_ctx_t *ctx, df__op_rec_t *op, df_step_fn fn, voi
                 ctx->run->new_bytes += op->result.len + 256;
                 df__op_error(ctx->run->st, op, "");
                 df__op_touch(ctx, op);
+                df__etrace_attempt(ctx->run->out->trace, op, attempt, s.t0_ms, df__engine_now(ctx->run->eng), 1);
                 df__step_free(&s);
                 if (result) {
                         result->data = op->result.data;
@@ -1211,6 +1245,7 @@ static df_err_t df__step_run(df_ctx_t *ctx, df__op_rec_t *op, df_step_fn fn, voi
                 if (s.result_err == DF_ERR_PAYLOAD_TOO_LARGE)
                         once.max_attempts = attempt;
                 rc = df__step_failed(ctx, op, &once, attempt, type, msg);
+                df__etrace_attempt(ctx->run->out->trace, op, attempt, s.t0_ms, df__engine_now(ctx->run->eng), 0);
         }
         df__step_free(&s);
         return rc;
@@ -1242,8 +1277,12 @@ static df_err_t df__step_crashed(df_ctx_t *ctx, df__op_rec_t *op, const df_step_
 {
         char msg[DF__NAME_MAX + 128];
         snprintf(msg, sizeof(msg), "the worker process died while running step \"%s\" (attempt %d)", name, attempt);
+        df_err_t rc;
         df__log(DF__LOG_WARN, "execution %s: %s", ctx->run->st->exec.execution_id, msg);
-        return df__step_failed(ctx, op, o, attempt, "WorkerCrashed", msg);
+        rc = df__step_failed(ctx, op, o, attempt, "WorkerCrashed", msg);
+        /* the attempt that died: its span, ended now (its start went with the process) */
+        df__etrace_attempt(ctx->run->out->trace, op, attempt, 0, df__engine_now(ctx->run->eng), 0);
+        return rc;
 }
 
 static df_err_t df__step_locked(df_ctx_t *ctx, const char *name, df_step_fn fn, void *opaque,
@@ -1295,8 +1334,11 @@ static df_err_t df__step_locked(df_ctx_t *ctx, const char *name, df_step_fn fn, 
                         /* START committed by a run that never recorded a result. */
                         if (df__crash_noted(ctx, op, op->attempt))
                                 return df__step_crashed(ctx, op, &o, op->attempt, name);
-                        return df__step_failed(ctx, op, &o, op->attempt, "StepInterrupted",
-                                               "at-most-once step started but no result was recorded");
+                        rc = df__step_failed(ctx, op, &o, op->attempt, "StepInterrupted",
+                                             "at-most-once step started but no result was recorded");
+                        df__etrace_attempt(run->out->trace, op, op->attempt, op->updated_ms,
+                                           df__engine_now(run->eng), 0);
+                        return rc;
                 }
                 default:
                         return df__internal(ctx);
@@ -1839,6 +1881,7 @@ static void df__lane(void *arg)
 {
         df__batch_t *b = arg;
         df__run_t *run = b->ctx->run;
+        const df__log_fields_t *prev = df__log_scope_set(df__etrace_log_scope(run->out->trace));
 
         pthread_mutex_lock(&run->mu);
         for (;;) {
@@ -1856,6 +1899,7 @@ static void df__lane(void *arg)
         b->lanes--;
         pthread_cond_broadcast(&b->cv);
         pthread_mutex_unlock(&run->mu);
+        df__log_scope_set(prev);
 }
 
 /* The batch result from the item records (b->done). */
@@ -2451,8 +2495,13 @@ static df_err_t df__condition_locked(df_ctx_t *ctx, const char *name, df_check_f
                 df__step_free(&s);
                 return df__stopped(ctx);
         }
-        if (rc != DF_OK || s.result_err)
-                return df__condition_failed(ctx, op, &s, rc, attempt);
+        if (rc != DF_OK || s.result_err) {
+                int64_t t0 = s.t0_ms;
+                rc = df__condition_failed(ctx, op, &s, rc, attempt);
+                df__etrace_attempt(run->out->trace, op, attempt, t0, df__engine_now(run->eng), 0);
+                return rc;
+        }
+        df__etrace_attempt(run->out->trace, op, attempt, s.t0_ms, df__engine_now(run->eng), 1);
         if (s.result_set) {
                 if ((rc = df__limit_bytes(ctx, op->result.len, s.result.len, "wait_for_condition", name)) != DF_OK) {
                         df__step_free(&s);
@@ -2961,7 +3010,7 @@ static int df__apply_resume(df__engine_t *eng, df__exec_state_t *st, const df__e
         df__buf_clear(&e->stash);
         free(stashed.request_id); /* its requester was answered when it was stashed */
         stashed.request_id = NULL;
-        rc = df__engine_apply(eng, st, &stashed, out, committed);
+        rc = df__engine_apply_event(eng, st, &stashed, out, committed); /* within this apply's tracing */
         df__event_clear(&stashed);
         return rc;
 }
@@ -3334,8 +3383,8 @@ static int df__apply_purge(df__exec_state_t *st, const df__event_t *ev, const df
         return df__emit_reply(out, ev, DF_OK, NULL, now);
 }
 
-int df__engine_apply(df__engine_t *eng, df__exec_state_t *st, const df__event_t *ev, const df__engine_out_t *out,
-                     int committed)
+static int df__engine_apply_event(df__engine_t *eng, df__exec_state_t *st, const df__event_t *ev,
+                                  const df__engine_out_t *out, int committed)
 {
         int64_t now = df__engine_now(eng);
         int replay = 0;
@@ -3401,4 +3450,19 @@ int df__engine_apply(df__engine_t *eng, df__exec_state_t *st, const df__event_t 
                 return 0;
         }
         return df__replay(eng, st, out, committed, now);
+}
+
+/* Every apply goes through the tracing (engine_trace.h): its records carry
+ * the execution's traceparent, and the spans of what it ended are emitted. */
+int df__engine_apply(df__engine_t *eng, df__exec_state_t *st, const df__event_t *ev, const df__engine_out_t *out,
+                     int committed)
+{
+        df__etrace_t tr;
+        df__engine_out_t traced;
+        int rc;
+
+        df__etrace_begin(&tr, eng->tracer, st, ev, out, &traced);
+        rc = df__engine_apply_event(eng, st, ev, &traced, committed);
+        df__etrace_end(&tr, rc, df__engine_now(eng));
+        return rc;
 }

@@ -14,6 +14,9 @@
 #include "records.h"
 #include "state.h"
 
+struct df__span;   /* trace.h */
+struct df__etrace; /* engine_trace.h */
+
 /** Where the engine sends what an event produced.  Each returns 0 or -1
  * (then the batch must abort). */
 typedef struct df__engine_out {
@@ -38,6 +41,15 @@ typedef struct df__engine_out {
          * for the next batch (the execution suspends with a CONTINUE event),
          * so that a long history is never held whole in a batch's buffers. */
         int (*over_budget)(void *opaque, size_t pending);
+        /* Optional: a span the replay ended (trace.h; the callee owns it
+         * from now on, also when it returns -1).  The worker keeps it with
+         * the batch's records and exports it after the commit; NULL: the
+         * engine hands it to its tracer at once (the test runner). */
+        int (*span)(void *opaque, struct df__span *span);
+        /* The engine's own (engine_trace.h): the tracing of the apply in
+         * progress, set on the outputs df__engine_apply passes down; a
+         * caller leaves it NULL. */
+        const struct df__etrace *trace;
 } df__engine_out_t;
 
 typedef struct df__engine df__engine_t;
@@ -73,6 +85,12 @@ void df__engine_set_limits(df__engine_t *eng, int max_ops, int64_t max_bytes);
 struct df__metrics;
 /** The registry the engine counts executions, steps and replays in (metrics.h); NULL: none. */
 void df__engine_set_metrics(df__engine_t *eng, struct df__metrics *m);
+struct df__otlp;
+/** The OTLP exporter (trace.h) the engine's spans go to (engine_trace.h);
+ * NULL: no spans (the default).  Records carry their execution's
+ * traceparent header either way.  Set before the first apply. */
+void df__engine_set_tracer(df__engine_t *eng, struct df__otlp *exp);
+struct df__otlp *df__engine_tracer(const df__engine_t *eng);
 /** retention.ms: a finished execution is purged this long after it ended (a RETENTION timer); 0: never. */
 void df__engine_set_retention(df__engine_t *eng, int64_t ms);
 /** An execution that this many worker processes died while processing

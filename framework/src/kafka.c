@@ -9,6 +9,7 @@
 
 #include "kafka.h"
 #include "settings.h"
+#include "trace.h"
 
 #include <librdkafka/rdkafka_mock.h>
 
@@ -546,6 +547,22 @@ df_err_t df__subscribe(rd_kafka_t *consumer, const char *topic, const char *who)
         }
         df__log(DF__LOG_INFO, "%s: consuming %s", who, topic);
         return DF_OK;
+}
+
+void df__kafka_traceparent(const rd_kafka_message_t *m, char *out)
+{
+        rd_kafka_headers_t *hdrs = NULL;
+        const void *v = NULL;
+        size_t n = 0;
+        df__traceparent_t tp;
+
+        out[0] = '\0';
+        if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+            rd_kafka_header_get_last(hdrs, "traceparent", &v, &n) != RD_KAFKA_RESP_ERR_NO_ERROR || !v)
+                return;
+        if (df__traceparent_parse(v, n, &tp, NULL, 0) != DF_OK)
+                return; /* not a traceparent: as if there were none */
+        df__traceparent_format(&tp, out);
 }
 
 rd_kafka_t *df__group_consumer_open(rd_kafka_conf_t *kc, const df_conf_t *conf,

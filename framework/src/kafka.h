@@ -27,6 +27,10 @@ df_err_t df__topics_set_counts(df__topics_t *t, const int counts[5], char *errst
  * agree).  t->partitions must be known. */
 int32_t df__topics_partition_of(const df__topics_t *t, const char *key);
 
+/** The Kafka header "traceparent" of m into out (DF__TP_SIZE bytes) when it
+ * holds a valid W3C traceparent, else out = "". */
+void df__kafka_traceparent(const rd_kafka_message_t *m, char *out);
+
 /** A librdkafka conf with bootstrap servers (embedded cluster when "brokers"
  * is empty), the murmur2_random partitioner, and every kafka.* property.
  * client_id names the role. NULL with errstr on failure. */

@@ -382,15 +382,45 @@ size_t df__log_format_line(char *buf, size_t size, df__log_format_t format, int 
         return df__line_text(buf, size, level, ts_ms, f, worker, msg);
 }
 
+/* What this thread works on now (df__log_scope_set). */
+static _Thread_local const df__log_fields_t *df__log_scope;
+
+const df__log_fields_t *df__log_scope_set(const df__log_fields_t *f)
+{
+        const df__log_fields_t *prev = df__log_scope;
+        df__log_scope = f;
+        return prev;
+}
+
 void df__log_vctx(int level, const df__log_fields_t *f, const char *fmt, va_list ap)
 {
         char msg[DF__LOG_LINE_MAX];
         char line[DF__LOG_LINE_MAX + 2];
+        const df__log_fields_t *sc = df__log_scope;
+        df__log_fields_t merged;
         size_t n;
         int m;
 
         if (level > df__log_level)
                 return;
+        if (sc && !f) {
+                f = sc;
+        } else if (sc && f && (!f->execution_id || (sc->execution_id && !strcmp(f->execution_id, sc->execution_id)))) {
+                /* the same execution: what the line does not say, the scope does */
+                merged = *f;
+                if (!merged.execution_id)
+                        merged.execution_id = sc->execution_id;
+                if (!merged.workflow)
+                        merged.workflow = sc->workflow;
+                if (!merged.op_id) {
+                        merged.op_id = sc->op_id;
+                        if (!merged.attempt)
+                                merged.attempt = sc->attempt;
+                }
+                if (!merged.trace_id)
+                        merged.trace_id = sc->trace_id;
+                f = &merged;
+        }
         m = vsnprintf(msg, sizeof(msg), fmt, ap);
         if (m >= (int)sizeof(msg))
                 memcpy(msg + sizeof(msg) - 4, "...", 4);

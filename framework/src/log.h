@@ -73,6 +73,16 @@ void df__log_ctx(int level, const df__log_fields_t *f, const char *fmt, ...) __a
 void df__log_vctx(int level, const df__log_fields_t *f, const char *fmt, va_list ap);
 
 /**
+ * The fields of what the calling thread works on from now on (an
+ * execution being applied: the engine sets it around each apply and each
+ * branch lane), or NULL: a line written by this thread without fields gets
+ * them, and a line about the same execution gets those it lacks (trace id,
+ * workflow, operation and attempt).  f must stay valid until replaced.
+ * Returns the previous scope (to restore).  Per thread; no lock.
+ */
+const df__log_fields_t *df__log_scope_set(const df__log_fields_t *f);
+
+/**
  * Format one line into buf (NUL-terminated, no newline), without writing
  * it: what df__log_ctx writes.  ts_ms is the time (UTC ms since the
  * epoch).  Returns the length.

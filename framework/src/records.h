@@ -25,6 +25,8 @@
 #define DF__TEXT_MAX 32768
 /** Longest operation name, bytes (UTF-8, no control characters). */
 #define DF__NAME_MAX 256
+/** Bytes of a W3C traceparent with its NUL ("00-<32 hex>-<16 hex>-<2 hex>"). */
+#define DF__TP_SIZE 56
 
 /* ---- <prefix>.events: the workers' input, key = execution id ---- */
 typedef enum df__event_type {
@@ -89,6 +91,10 @@ typedef struct df__event {
         char *link;            /* START of a scheduled run: the schedule's key (its end is reported
                                 * there); SCHEDULE_RUN_DONE: the run's execution id */
         int32_t run;           /* TIMER: the execution's run that armed it (a restart discards the others) */
+        /* Not encoded: the Kafka header "traceparent" of the record (W3C;
+         * "" = none).  Read from a consumed record's headers, written as a
+         * header on a produced one (collector.c). */
+        char traceparent[DF__TP_SIZE];
 } df__event_t;
 
 /* ---- <prefix>.state: changelog, key = execution id ---- */
@@ -132,6 +138,7 @@ typedef struct df__exec_rec {
         char *schedule;        /* a scheduled run: the schedule's key, told when the run ends; "" if none */
         int32_t run;           /* restarts so far (a timer of an earlier run is a no-op) */
         char *run_log;         /* one line per restart: when, who/why, from which operation, what was discarded */
+        char *traceparent;     /* W3C traceparent of its start (its spans' trace), "" = none recorded yet */
 } df__exec_rec_t;
 
 /* ---- <prefix>.state: changelog, key = execution id + "/" + op id ---- */
@@ -208,6 +215,7 @@ typedef struct df__timer_rec {
         df__buf_t key;
         df__buf_t payload;
         int64_t created_ms;
+        char traceparent[DF__TP_SIZE]; /* not encoded: the record's Kafka header (as df__event_t's) */
 } df__timer_rec_t;
 
 /* ---- <prefix>.results: key = execution id ---- */
@@ -225,6 +233,7 @@ typedef struct df__result_rec {
         df__buf_t output;
         char *error;
         int64_t ts_ms;
+        char traceparent[DF__TP_SIZE]; /* not encoded: the record's Kafka header (as df__event_t's) */
 } df__result_rec_t;
 
 /* ---- <prefix>.dlq: key = original key ---- */

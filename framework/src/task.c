@@ -212,6 +212,13 @@ static int df__out_over_budget(void *opaque, size_t pending)
         return k->out.bytes + pending >= k->batch_max_bytes;
 }
 
+/* A span the replay ended: kept with the batch's records, exported after the commit. */
+static int df__out_span(void *opaque, df__span_t *span)
+{
+        df__task_t *k = opaque;
+        return df__collector_span(&k->out, span, k->src);
+}
+
 static df__engine_out_t df__engine_out(df__task_t *k)
 {
         df__engine_out_t out = {.timer = df__out_timer,
@@ -221,7 +228,8 @@ static df__engine_out_t df__engine_out(df__task_t *k)
                                 .cancel_timer = df__out_cancel_timer,
                                 .step_begin = df__out_step_begin,
                                 .step_end = df__out_step_end,
-                                .over_budget = df__out_over_budget};
+                                .over_budget = df__out_over_budget,
+                                .span = df__out_span};
         return out;
 }
 
@@ -376,8 +384,6 @@ int df__task_apply(df__task_t *k, const df__event_t *ev, int part, int committed
         char *err = NULL;
         int mark = k->out.n, perr, ret = 0;
 
-        df__log(DF__LOG_DEBUG, "event type %d exec %s op %s kind %d seq %lld cb %s", ev->type, ev->execution_id,
-                ev->op_id ? ev->op_id : "", ev->timer_kind, (long long)ev->seq, ev->callback_id ? ev->callback_id : "");
         if (df__schedule_key(ev->execution_id))
                 return df__task_apply_schedule(k, ev, part);
         k->store_err = 0;
@@ -459,6 +465,7 @@ int df__task_apply_record(df__task_t *k, const rd_kafka_message_t *m, int src, i
                 df__event_clear(&ev);
                 return df__task_dead_letter(k, m, "record key differs from the event's execution id", 0);
         }
+        df__kafka_traceparent(m, ev.traceparent);
         if (poison) {
                 rc = df__task_dead_letter(k, m, "processing failed twice (internal error); see the worker log", 1);
                 if (!rc)
@@ -580,6 +587,7 @@ void df__task_done(df__task_t *k)
                 df__map_foreach(k->cache, df__count_bytes, &moved);
         df__map_clear(k->cache, df__exec_state_free);
         df__map_clear(k->sched_recs, df__task_buf_free);
+        df__collector_submit_spans(&k->out, df__engine_tracer(k->eng)); /* committed: their spans go */
         df__collector_clear(&k->out);
         if (moved >= DF__TRIM_AFTER_BYTES) {
                 /* a cleared write batch keeps its buffer's capacity */

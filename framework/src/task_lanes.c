@@ -166,6 +166,14 @@ static int df__job_over_budget(void *opaque, size_t pending)
         return k->out.bytes + __atomic_load_n(&j->L->bytes, __ATOMIC_RELAXED) + pending >= k->batch_max_bytes;
 }
 
+/* A span the job's replay ended: kept with its records (moved with them at
+ * the merge), exported after the batch's commit. */
+static int df__job_span(void *opaque, df__span_t *span)
+{
+        df__job_t *j = opaque;
+        return df__collector_span(&j->out, span, j->src);
+}
+
 /* A changelog record of the job: kept in its collector; the merge stages it
  * in the store's write batch too. */
 static int df__job_put(void *opaque, const char *key, const df__buf_t *val)
@@ -190,7 +198,8 @@ static void df__job_run(df__job_t *j)
                                 .cancel_timer = df__job_cancel_timer,
                                 .step_begin = df__job_step_begin,
                                 .step_end = df__job_step_end,
-                                .over_budget = df__job_over_budget};
+                                .over_budget = df__job_over_budget,
+                                .span = df__job_span};
         int i;
 
         for (i = 0; i < j->n_recs && j->recs[i] < j->limit; i++) {
@@ -346,6 +355,7 @@ static int df__lanes_group(df__lanes_t *L)
                 if (!df__execution_id_valid(r->ev.execution_id) || m->key_len != strlen(r->ev.execution_id) ||
                     memcmp(m->key, r->ev.execution_id, m->key_len) || df__schedule_key(r->ev.execution_id))
                         continue;
+                df__kafka_traceparent(m, r->ev.traceparent); /* the record's header (engine_trace.h) */
                 ji = (intptr_t)df__map_get(idx, r->ev.execution_id);
                 if (!ji) {
                         j = &L->jobs[L->n_jobs];

@@ -25,6 +25,7 @@
 #include "settings.h"
 #include "telemetry.h"
 #include "store.h"
+#include "trace.h"
 #include "txn.h"
 
 #define DF__FIRE_BATCH 1000
@@ -79,6 +80,31 @@ static int df__index_remove(df_timer_service_t *ts, rocksdb_writebatch_t *wb, co
         return 0;
 }
 
+/* The log fields of an execution's timer: its id is "<execution id>/<op>/<kind>/<seq>"
+ * (the workers' timers); trace id from the record's traceparent header. */
+static const df__log_fields_t *df__timer_log_fields(df__log_fields_t *f, char *exec, size_t exec_size, char *trace,
+                                                    const char *timer_id, size_t len, const rd_kafka_message_t *m)
+{
+        const char *slash = memchr(timer_id, '/', len);
+        char tp[DF__TP_SIZE];
+        memset(f, 0, sizeof(*f));
+        if (slash && (size_t)(slash - timer_id) < exec_size) {
+                memcpy(exec, timer_id, (size_t)(slash - timer_id));
+                exec[slash - timer_id] = '\0';
+                if (df__execution_id_valid(exec))
+                        f->execution_id = exec;
+        }
+        if (m) {
+                df__kafka_traceparent(m, tp);
+                if (tp[0]) {
+                        memcpy(trace, tp + 3, 32);
+                        trace[32] = '\0';
+                        f->trace_id = trace;
+                }
+        }
+        return f;
+}
+
 /* Index one record of <prefix>.timers. */
 static int df__index_record(df_timer_service_t *ts, rocksdb_writebatch_t *wb, const rd_kafka_message_t *m)
 {
@@ -95,6 +121,14 @@ static int df__index_record(df_timer_service_t *ts, rocksdb_writebatch_t *wb, co
         }
         if (df__index_remove(ts, wb, m->key, m->key_len))
                 return -1;
+        if (df__log_level >= DF__LOG_DEBUG) {
+                df__log_fields_t f;
+                char exec[256], trace[33];
+                df__log_ctx(DF__LOG_DEBUG,
+                            df__timer_log_fields(&f, exec, sizeof(exec), trace, m->key, m->key_len, m),
+                            "timer %.*s %s", (int)m->key_len, (const char *)m->key,
+                            m->payload ? "pending" : "withdrawn");
+        }
         if (!m->payload)
                 return 0; /* tombstone */
         memset(&rec, 0, sizeof(rec));
@@ -108,7 +142,26 @@ static int df__index_record(df_timer_service_t *ts, rocksdb_writebatch_t *wb, co
         if (due < ts->scan_from)
                 ts->scan_from = due;
         n = df__store_due_key(dkey, sizeof(dkey), due, m->key, m->key_len);
-        rocksdb_writebatch_put(wb, dkey, n, m->payload, m->len);
+        {
+                /* The index entry: the Timer record, after "t" and the record's
+                 * traceparent header when it has one, so that the event it
+                 * fires carries it too.  (The index is rebuilt from the topic
+                 * at every assignment: its format is this program's alone.) */
+                char tp[DF__TP_SIZE];
+                df__kafka_traceparent(m, tp);
+                if (tp[0]) {
+                        char *v = malloc(1 + DF__TRACEPARENT_LEN + m->len);
+                        if (!v)
+                                return -1;
+                        v[0] = 't';
+                        memcpy(v + 1, tp, DF__TRACEPARENT_LEN);
+                        memcpy(v + 1 + DF__TRACEPARENT_LEN, m->payload, m->len);
+                        rocksdb_writebatch_put(wb, dkey, n, v, 1 + DF__TRACEPARENT_LEN + m->len);
+                        free(v);
+                } else {
+                        rocksdb_writebatch_put(wb, dkey, n, m->payload, m->len);
+                }
+        }
         n = df__store_id_key(ikey, sizeof(ikey), m->key, m->key_len);
         df__store_be64(be, (uint64_t)due ^ (1ULL << 63));
         rocksdb_writebatch_put(wb, ikey, n, (const char *)be, 8);
@@ -165,14 +218,21 @@ static int df__fire_one(df_timer_service_t *ts, const char *k, size_t klen, cons
                         rocksdb_writebatch_t *wb)
 {
         df__timer_rec_t rec;
-        char errstr[256], ikey[600];
+        char errstr[256], ikey[600], tp[DF__TP_SIZE] = "";
         rd_kafka_resp_err_t perr;
 
+        if (vlen > 1 + DF__TRACEPARENT_LEN && v[0] == 't') {
+                /* with the traceparent of its record (df__index_record) */
+                memcpy(tp, v + 1, DF__TRACEPARENT_LEN);
+                tp[DF__TRACEPARENT_LEN] = '\0';
+                v += 1 + DF__TRACEPARENT_LEN;
+                vlen -= 1 + DF__TRACEPARENT_LEN;
+        }
         memset(&rec, 0, sizeof(rec));
         if (df__timer_decode(v, vlen, &rec, errstr, sizeof(errstr)))
                 return 0; /* cannot happen: validated when indexed */
-        perr = df__txn_produce(&ts->txn, rec.topic, RD_KAFKA_PARTITION_UA, rec.key.data, rec.key.len, rec.payload.data,
-                               rec.payload.len);
+        perr = df__txn_produce_tp(&ts->txn, rec.topic, RD_KAFKA_PARTITION_UA, rec.key.data, rec.key.len,
+                                  rec.payload.data, rec.payload.len, tp);
         if (!perr)
                 perr = df__txn_produce(&ts->txn, ts->t.timers, RD_KAFKA_PARTITION_UA, rec.timer_id,
                                        strlen(rec.timer_id), NULL, 0);
@@ -181,7 +241,15 @@ static int df__fire_one(df_timer_service_t *ts, const char *k, size_t klen, cons
                 df__timer_clear(&rec);
                 return -1;
         }
-        df__log(DF__LOG_DEBUG, "timer %s fired: due %lld", rec.timer_id, (long long)df__store_due_of(k));
+        if (df__log_level >= DF__LOG_DEBUG) {
+                /* an execution's timer: the line carries it */
+                df__log_fields_t f;
+                char exec[256], trace[33];
+                df__log_ctx(DF__LOG_DEBUG,
+                            df__timer_log_fields(&f, exec, sizeof(exec), trace, rec.timer_id, strlen(rec.timer_id),
+                                                 NULL),
+                            "timer %s fired: due %lld", rec.timer_id, (long long)df__store_due_of(k));
+        }
         rocksdb_writebatch_delete(wb, k, klen);
         rocksdb_writebatch_delete(wb, ikey, df__store_id_key(ikey, sizeof(ikey), k + 9, klen - 9));
         df__timer_clear(&rec);

@@ -701,10 +701,13 @@ struct df__otlp {
         size_t qlen, qbytes;
         df__span_t *held; /* the batch being sent or retried */
         size_t held_n, held_bytes;
+        char *held_body;  /* its request body, encoded once for all its retries (the thread's) */
+        size_t held_len;
         int64_t oldest_ms; /* mono ms the oldest queued span was queued */
         int flush_req, stop;
         int64_t stop_deadline_ms;
         _Atomic int abort_transfer;
+        _Atomic int full; /* the last submit found the queue full (a hint for df__otlp_full) */
         df__otlp_stats_t st;
 
         CURL *curl;
@@ -829,31 +832,31 @@ static void df__note_held(df__otlp_t *e)
 static int df__otlp_send(df__otlp_t *e, int64_t deadline_ms)
 {
         df__span_t **arr, *sp;
-        char *body;
-        size_t len = 0;
         long code = 0;
         CURLcode rc;
         int i = 0, timeout = e->timeout_ms;
 
-        if (!(arr = malloc(e->held_n * sizeof(*arr))))
-                return 1;
-        for (sp = e->held; sp; sp = sp->next)
-                arr[i++] = sp;
-        body = df__otlp_encode(arr, i, e->service, e->instance, &len);
-        free(arr);
-        if (!body)
-                return 1;
+        if (!e->held_body) {
+                /* the held batch is the thread's alone: encoded once, however often it is retried */
+                if (!(arr = malloc(e->held_n * sizeof(*arr))))
+                        return 1;
+                for (sp = e->held; sp; sp = sp->next)
+                        arr[i++] = sp;
+                e->held_body = df__otlp_encode(arr, i, e->service, e->instance, &e->held_len);
+                free(arr);
+                if (!e->held_body)
+                        return 1;
+        }
         if (deadline_ms) {
                 int64_t left = deadline_ms - df__mono_ms();
                 if (left < timeout)
                         timeout = left < 1 ? 1 : (int)left;
         }
-        curl_easy_setopt(e->curl, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(e->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+        curl_easy_setopt(e->curl, CURLOPT_POSTFIELDS, e->held_body);
+        curl_easy_setopt(e->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)e->held_len);
         curl_easy_setopt(e->curl, CURLOPT_TIMEOUT_MS, (long)timeout);
         curl_easy_setopt(e->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)(timeout < 2000 ? timeout : 2000));
         rc = df__curl_perform(e);
-        free(body);
         if (rc != CURLE_OK)
                 return 1;
         curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &code);
@@ -906,6 +909,8 @@ static void *df__otlp_main(void *arg)
                                 e->qlen--;
                                 e->qbytes -= sp->bytes;
                         }
+                        if (e->qlen < (size_t)e->queue_max)
+                                atomic_store_explicit(&e->full, 0, memory_order_relaxed);
                         if (!e->head)
                                 e->tail = NULL;
                         e->oldest_ms = now; /* the rest waited; send them at the next turn */
@@ -920,6 +925,8 @@ static void *df__otlp_main(void *arg)
                 if (rc == 0 || rc == 2) {
                         df__span_t *done = e->held;
                         size_t n = e->held_n;
+                        free(e->held_body);
+                        e->held_body = NULL;
                         e->held = NULL;
                         e->held_n = e->held_bytes = 0;
                         if (rc == 0) {
@@ -955,6 +962,8 @@ static void *df__otlp_main(void *arg)
                 }
         }
         /* stopping: what could not be sent in time is dropped */
+        free(e->held_body);
+        e->held_body = NULL;
         {
                 df__span_t *rest = e->held;
                 size_t n = e->held_n + e->qlen;
@@ -1089,6 +1098,7 @@ int df__otlp_submit(df__otlp_t *e, df__span_t *sp)
         e->st.submitted++;
         if (e->stop || e->qlen >= (size_t)e->queue_max) {
                 e->st.dropped_full++;
+                atomic_store_explicit(&e->full, 1, memory_order_relaxed);
                 pthread_mutex_unlock(&e->mu);
                 df__counter_inc(e->m_full);
                 df__span_destroy(sp);
@@ -1107,6 +1117,22 @@ int df__otlp_submit(df__otlp_t *e, df__span_t *sp)
                 pthread_cond_signal(&e->wake);
         pthread_mutex_unlock(&e->mu);
         return 0;
+}
+
+int df__otlp_full(df__otlp_t *e)
+{
+        return !e || atomic_load_explicit(&e->full, memory_order_relaxed);
+}
+
+void df__otlp_drop(df__otlp_t *e, unsigned n)
+{
+        if (!e || !n)
+                return;
+        pthread_mutex_lock(&e->mu);
+        e->st.submitted += n;
+        e->st.dropped_full += n;
+        pthread_mutex_unlock(&e->mu);
+        df__counter_add(e->m_full, n);
 }
 
 int df__otlp_flush(df__otlp_t *e, int timeout_ms)

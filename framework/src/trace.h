@@ -244,6 +244,14 @@ df_err_t df__otlp_new_conf(const df_conf_t *conf, const char *instance_id, df__m
  */
 int df__otlp_submit(df__otlp_t *exp, df__span_t *span);
 
+/** 1 when the last submit found the queue full and the exporter thread
+ * has not taken a batch from it since (the collector is down or slow), or
+ * exp is NULL: a caller may then count the span as dropped
+ * (df__otlp_drop) without making it.  A hint: relaxed atomic, no lock. */
+int df__otlp_full(df__otlp_t *exp);
+/** Count n spans dropped because the queue was full (not made). */
+void df__otlp_drop(df__otlp_t *exp, unsigned n);
+
 /** Wait until everything queued so far was sent or dropped, at most
  * timeout_ms.  1 when drained, 0 on timeout. */
 int df__otlp_flush(df__otlp_t *exp, int timeout_ms);

@@ -115,11 +115,24 @@ df__txn_rc_t df__txn_begin(df__txn_t *t)
 rd_kafka_resp_err_t df__txn_produce(df__txn_t *t, const char *topic, int32_t part, const void *key, size_t klen,
                                     const void *val, size_t vlen)
 {
+        return df__txn_produce_tp(t, topic, part, key, klen, val, vlen, NULL);
+}
+
+rd_kafka_resp_err_t df__txn_produce_tp(df__txn_t *t, const char *topic, int32_t part, const void *key, size_t klen,
+                                       const void *val, size_t vlen, const char *traceparent)
+{
         rd_kafka_resp_err_t err;
         for (;;) {
-                err = rd_kafka_producev(t->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(part),
-                                        RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_VALUE((void *)val, vlen),
-                                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+                if (traceparent && *traceparent)
+                        err = rd_kafka_producev(t->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(part),
+                                                RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_VALUE((void *)val, vlen),
+                                                RD_KAFKA_V_HEADER("traceparent", traceparent,
+                                                                  (ssize_t)strlen(traceparent)),
+                                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+                else
+                        err = rd_kafka_producev(t->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(part),
+                                                RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_VALUE((void *)val, vlen),
+                                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
                 if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
                         return err;
                 rd_kafka_poll(t->rk, 10);

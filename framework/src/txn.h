@@ -64,6 +64,10 @@ df__txn_rc_t df__txn_begin(df__txn_t *t);
  * librdkafka's queue is full.  RD_KAFKA_RESP_ERR_NO_ERROR or the error. */
 rd_kafka_resp_err_t df__txn_produce(df__txn_t *t, const char *topic, int32_t part, const void *key, size_t klen,
                                     const void *val, size_t vlen);
+/** The same with a Kafka header "traceparent" (a W3C traceparent,
+ * NUL-terminated; NULL or "" = no header). */
+rd_kafka_resp_err_t df__txn_produce_tp(df__txn_t *t, const char *topic, int32_t part, const void *key, size_t klen,
+                                       const void *val, size_t vlen, const char *traceparent);
 /** send_offsets_to_transaction with consumer's group metadata (KIP-447:
  * fences a member that lost its partitions).  OK, ABORTED, RETRY, FATAL. */
 df__txn_rc_t df__txn_send_offsets(df__txn_t *t, rd_kafka_t *consumer, const rd_kafka_topic_partition_list_t *offsets);

@@ -279,6 +279,9 @@ df_worker_t *df_worker_new(const df_conf_t *conf, char *errstr, size_t errstr_si
         df__engine_set_limits(w->eng, (int)w->s.history_max_operations, w->s.history_max_bytes);
         df__engine_set_retention(w->eng, w->s.retention_ms);
         df__engine_set_metrics(w->eng, df__telemetry_metrics());
+        if (df__otlp_new_conf(conf, w->id, df__telemetry_metrics(), &w->tracer, errstr, errstr_size))
+                goto fail;
+        df__engine_set_tracer(w->eng, w->tracer);
         if (df__topics_ensure(conf, &w->t, errstr, errstr_size))
                 goto fail;
         /* sized by the partitions the brokers reported, not the setting */
@@ -479,6 +482,7 @@ void df_worker_destroy(df_worker_t *w)
         df__store_close(&w->store);
         df__task_destroy(&w->task);
         df__engine_destroy(w->eng);
+        df__otlp_destroy(w->tracer, 1000); /* what is queued gets 1 s to go out */
         df__crashlog_close(w->crashlog);
         free(w->crashes);
         free(w->msgs);

@@ -21,6 +21,7 @@
 #include "settings.h"
 #include "task.h"
 #include "telemetry.h"
+#include "trace.h"
 #include "txn.h"
 
 /* Counters read by df_worker_get_stats() from other threads. */
@@ -67,6 +68,7 @@ struct df_worker {
         df_worker_stats_t stats;    /* batches, aborts, healthy; the rest from the task and engine */
         df__telemetry_probe_t probe; /* /readyz, /healthz */
         int telemetry_joined;
+        df__otlp_t *tracer;         /* otlp.endpoint's exporter (the engine's spans), NULL: off */
         int n_assigned;             /* partitions assigned (atomic: read by the metrics thread) */
         df__series_t *m_commit, *m_events, *m_batch, *m_aborts, *m_assigned, *m_ready, *m_healthy, *m_free;
         df__series_t *m_dlq_decode, *m_dlq_process;

@@ -336,17 +336,18 @@ static int cmd_start(int argc, char **argv)
 {
         static const struct option opts[] = {{"input", required_argument, 0, 'i'},
                                              {"input-file", required_argument, 0, 'f'},
+                                             {"traceparent", required_argument, 0, 't'},
                                              {"help", no_argument, 0, 'h'},
                                              {0, 0, 0, 0}};
-        const char *input = NULL, *file = NULL;
-        char *buf = NULL, errstr[512] = "", msg[600];
+        const char *input = NULL, *file = NULL, *traceparent = NULL;
+        char *buf = NULL, errstr[512] = "", msg[600], tperr[300];
         size_t len = 0;
         int c, existed = 0, ex;
         df_client_t *cl;
         df_err_t rc;
 
         optind = 0; /* 0: glibc re-initialises, so options may follow the arguments */
-        while ((c = getopt_long(argc, argv, ":i:f:h", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, ":i:f:t:h", opts, NULL)) != -1) {
                 switch (c) {
                 case 'i':
                         input = optarg;
@@ -354,13 +355,25 @@ static int cmd_start(int argc, char **argv)
                 case 'f':
                         file = optarg;
                         break;
+                case 't':
+                        if (traceparent) {
+                                say(stderr, "duraflow start: --traceparent given twice");
+                                return EX_USAGE;
+                        }
+                        traceparent = optarg;
+                        break;
                 case 'h':
                         printf("usage: duraflow start <workflow> <execution-id> [--input TEXT | --input-file FILE|-]\n"
+                               "                      [--traceparent TP]\n"
                                "Starts an execution. Idempotent by execution id: the same id with the same\n"
                                "input reports the existing execution (exit 0); a different input exits 4.\n"
                                "<workflow>: 1..%d bytes of UTF-8 text, no control characters.\n"
                                "<execution-id>: 1..%d characters of A-Z a-z 0-9 . _ : @ -\n"
-                               "The input: at most %d bytes. Invalid arguments exit 2 before any topic is created.\n",
+                               "The input: at most %d bytes.\n"
+                               "--traceparent: a W3C traceparent, 00-<32 hex>-<16 hex>-<2 hex> (lowercase): the\n"
+                               "execution's spans join that trace, under that parent span; without it the\n"
+                               "worker creates a trace. Kept with the execution, carried in a Kafka header.\n"
+                               "Invalid arguments exit 2 before any topic is created.\n",
                                DF_WORKFLOW_NAME_MAX, DF_EXECUTION_ID_MAX, DF_PAYLOAD_MAX);
                         return EX_OK;
                 default:
@@ -377,6 +390,11 @@ static int cmd_start(int argc, char **argv)
         if ((ex = check_arg("start", df_workflow_name_check(argv[optind], errstr, sizeof(errstr)), errstr)) ||
             (ex = check_arg("start", df_execution_id_check(argv[optind + 1], errstr, sizeof(errstr)), errstr)))
                 return ex;
+        if (traceparent && df_traceparent_check(traceparent, tperr, sizeof(tperr)) != DF_OK) {
+                snprintf(errstr, sizeof(errstr), "--traceparent \"%.80s%s\": %s", traceparent,
+                         strlen(traceparent) > 80 ? "..." : "", tperr);
+                return check_arg("start", DF_ERR_INVALID_ARG, errstr);
+        }
         if (file) {
                 buf = read_file("start", "--input-file", file, &len, &ex);
                 if (!buf)
@@ -394,8 +412,8 @@ static int cmd_start(int argc, char **argv)
                 free(buf);
                 return ex;
         }
-        rc = df_client_start(cl, argv[optind], argv[optind + 1], buf ? buf : input, len, &existed, errstr,
-                             sizeof(errstr));
+        rc = df_client_start_traced(cl, argv[optind], argv[optind + 1], buf ? buf : input, len, traceparent,
+                                    &existed, errstr, sizeof(errstr));
         snprintf(msg, sizeof(msg), "%s %s", argv[optind + 1], existed ? "already exists (same input)" : "started");
         ex = report(rc, "start", errstr, msg);
         df_client_destroy(cl);

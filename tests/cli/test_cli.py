@@ -110,6 +110,19 @@ def offline():
           r"^duraflow describe: needs <execution-id>", max_s=5)
     check("unknown option", run(["--brokers", "127.0.0.1:1", "list", "--bogus"]), 2,
           r"^duraflow list: unrecognized option '--bogus'", max_s=5)
+    # --traceparent: checked before anything connects (127.0.0.1:1 refuses), the value and the rule named
+    for tp, rule in (("00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7", r"52 characters, a traceparent has 55"),
+                     ("00-00000000000000000000000000000000-00f067aa0ba902b7-01", r"trace-id is all zeros"),
+                     ("00-0AF7651916CD43DD8448EB211C80319C-00f067aa0ba902b7-01", r"trace-id is not 32 lowercase hex"),
+                     ("ff-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01", r"version ff is invalid")):
+        check("start --traceparent %s" % tp, run(["--brokers", "127.0.0.1:1", "start", "wf", "e1", "--traceparent", tp]),
+              2, r'^duraflow start: --traceparent "%s": traceparent: %s.*\(DF_ERR_INVALID_ARG\)' % (re.escape(tp), rule),
+              max_s=5)
+    check("start --traceparent twice", run(["--brokers", "127.0.0.1:1", "start", "wf", "e1", "--traceparent",
+                                            "00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01", "--traceparent",
+                                            "00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01"]),
+          2, r"^duraflow start: --traceparent given twice", max_s=5)
+    check("start --help names --traceparent", run(["start", "--help"]), 0, stdout_re=r"--traceparent TP")
 
     with tempfile.TemporaryDirectory() as d:
         f = os.path.join(d, "input.json")

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "duraflow/runtime.h"
 #include "engine_test.h"
 
 /* Run fn with stderr captured; returns what was written (malloc'd). */
@@ -116,10 +117,12 @@ START_TEST(test_log_once_with_fields)
         ASSERT_RC(df_test_register(G_t, "wf", wf_log, NULL), DF_OK);
         a = capture(do_start, NULL);
         ck_assert_int_eq(count(a, "handler begins"), 1);
-        ck_assert_msg(strstr(a, " INFO handler begins execution_id=log-1 workflow=wf\n"), "%s", a);
-        ck_assert_msg(strstr(a, " INFO inside the step body execution_id=log-1 workflow=wf op_id=1 attempt=1\n"),
+        ck_assert_msg(strstr(a, " INFO handler begins execution_id=log-1 workflow=wf trace_id="), "%s", a);
+        ck_assert_msg(strstr(a, " INFO inside the step body execution_id=log-1 workflow=wf op_id=1 attempt=1 "
+                                "trace_id="),
                       "%s", a);
-        ck_assert_msg(strstr(a, " WARN after first: 42 execution_id=log-1 workflow=wf op_id=1 attempt=1\n"), "%s", a);
+        ck_assert_msg(strstr(a, " WARN after first: 42 execution_id=log-1 workflow=wf op_id=1 attempt=1 trace_id="),
+                      "%s", a);
         ck_assert_int_eq(count(a, "after the wait"), 0);
 
         b = capture(do_advance, NULL); /* replays "first": its lines are not written again */
@@ -127,12 +130,14 @@ START_TEST(test_log_once_with_fields)
         ck_assert_int_eq(count(b, "after first"), 0);
         ck_assert_int_eq(count(b, "inside the step body"), 1); /* only the branch's step ran */
         ck_assert_msg(strstr(b, " INFO after the wait, hostile: \\x1B[31mred\\u{202E} rtl \\xFF end "
-                                "execution_id=log-1 workflow=wf op_id=2\n"),
+                                "execution_id=log-1 workflow=wf op_id=2 trace_id="),
                       "%s", b);
-        ck_assert_msg(strstr(b, " INFO branch begins execution_id=log-1 workflow=wf op_id=3.1\n"), "%s", b);
-        ck_assert_msg(strstr(b, " INFO inside the step body execution_id=log-1 workflow=wf op_id=3.1.1 attempt=1\n"),
+        ck_assert_msg(strstr(b, " INFO branch begins execution_id=log-1 workflow=wf op_id=3.1 trace_id="), "%s", b);
+        ck_assert_msg(strstr(b, " INFO inside the step body execution_id=log-1 workflow=wf op_id=3.1.1 attempt=1 "
+                                "trace_id="),
                       "%s", b);
-        ck_assert_msg(strstr(b, " INFO branch after its step execution_id=log-1 workflow=wf op_id=3.1.1 attempt=1\n"),
+        ck_assert_msg(strstr(b, " INFO branch after its step execution_id=log-1 workflow=wf op_id=3.1.1 attempt=1 "
+                                "trace_id="),
                       "%s", b);
         ck_assert_ptr_null(strchr(b, '\x1b'));
 
@@ -141,7 +146,25 @@ START_TEST(test_log_once_with_fields)
         ck_assert_int_eq(count(c, "after the wait"), 0);
         ck_assert_int_eq(count(c, "branch"), 0); /* the completed parallel is not re-entered */
         ck_assert_int_eq(count(c, "handler ends"), 1);
-        ck_assert_msg(strstr(c, " INFO handler ends execution_id=log-1 workflow=wf op_id=4\n"), "%s", c);
+        ck_assert_msg(strstr(c, " INFO handler ends execution_id=log-1 workflow=wf op_id=4 trace_id="), "%s", c);
+        {
+                /* one trace id (32 lowercase hex) on every line of the execution, across its replays */
+                const char *texts[3] = {a, b, c}, *p;
+                char first[33] = "";
+                int i, lines = 0;
+                for (i = 0; i < 3; i++)
+                        for (p = strstr(texts[i], "trace_id="); p; p = strstr(p + 1, "trace_id=")) {
+                                char id[33];
+                                ck_assert_int_eq((int)strspn(p + 9, "0123456789abcdef"), 32);
+                                memcpy(id, p + 9, 32);
+                                id[32] = '\0';
+                                if (!first[0])
+                                        memcpy(first, id, 33);
+                                ck_assert_str_eq(id, first);
+                                lines++;
+                        }
+                ck_assert_int_ge(lines, 8);
+        }
         ASSERT_STATUS(G_t, "log-1", "SUCCEEDED");
         free(a);
         free(b);
@@ -172,6 +195,65 @@ START_TEST(test_log_level)
 }
 END_TEST
 
+/* A step body's traceparent (df_step_traceparent): the execution's trace,
+ * the attempt's span, the same for the same attempt on every run of its
+ * body, another for the next attempt. */
+static char G_tp[4][DF_TRACEPARENT_SIZE];
+static int G_tp_runs;
+
+static df_err_t tp_body(df_step_t *s, void *opaque)
+{
+        char small[16];
+        int a = df_step_attempt(s);
+        (void)opaque;
+        ck_assert_int_eq(df_step_traceparent(s, small, sizeof(small)), DF_ERR_INVALID_ARG);
+        ck_assert_str_eq(small, "");
+        ck_assert_int_eq(df_step_traceparent(NULL, small, sizeof(small)), DF_ERR_INVALID_ARG);
+        if (a >= 1 && a <= 3) {
+                char now[DF_TRACEPARENT_SIZE];
+                ck_assert_int_eq(df_step_traceparent(s, now, sizeof(now)), DF_OK);
+                if (G_tp[a][0])
+                        ck_assert_str_eq(now, G_tp[a]); /* the same attempt run again */
+                memcpy(G_tp[a], now, sizeof(now));
+        }
+        G_tp_runs++;
+        if (a == 1) {
+                df_step_set_error(s, "Flaky", "first attempt fails");
+                return DF_ERR_STEP_FAILED;
+        }
+        return df_step_set_result(s, "ok", 2);
+}
+
+static df_err_t wf_tp(df_ctx_t *ctx, const df_bytes_t *input, void *opaque)
+{
+        df_step_opts_t o = {.max_attempts = 3, .initial_delay_ms = 1000, .backoff_rate = 1.0};
+        (void)input;
+        (void)opaque;
+        return df_step(ctx, "call", tp_body, NULL, &o, NULL);
+}
+
+START_TEST(test_step_traceparent)
+{
+        char err[256];
+        memset(G_tp, 0, sizeof(G_tp));
+        G_tp_runs = 0;
+        G_t = et_new();
+        ASSERT_RC(df_test_register(G_t, "wf", wf_tp, NULL), DF_OK);
+        ASSERT_RC(df_test_start(G_t, "wf", "tp-1", NULL, 0), DF_OK);
+        df_test_advance(G_t, 1000);
+        ASSERT_STATUS(G_t, "tp-1", "SUCCEEDED");
+        ck_assert_int_eq(G_tp_runs, 2);
+        ck_assert_int_eq(df_traceparent_check(G_tp[1], err, sizeof(err)), DF_OK);
+        ck_assert_int_eq(df_traceparent_check(G_tp[2], err, sizeof(err)), DF_OK);
+        ck_assert_uint_eq(strlen(G_tp[1]), DF_TRACEPARENT_SIZE - 1);
+        ck_assert(!strncmp(G_tp[1], "00-", 3));
+        ck_assert(!strncmp(G_tp[1], G_tp[2], 36));        /* one trace id: the execution's */
+        ck_assert(strncmp(G_tp[1] + 36, G_tp[2] + 36, 16)); /* two attempts, two spans */
+        ck_assert_str_eq(G_tp[1] + 52, "-01");             /* sampled: the worker created it */
+        df_test_destroy(G_t);
+}
+END_TEST
+
 Suite *suite_log(void)
 {
         Suite *s = suite_create("log");
@@ -179,6 +261,7 @@ Suite *suite_log(void)
 
         tcase_add_test(tc, test_log_once_with_fields);
         tcase_add_test(tc, test_log_level);
+        tcase_add_test(tc, test_step_traceparent);
         suite_add_tcase(s, tc);
         return s;
 }

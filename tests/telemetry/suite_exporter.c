@@ -79,6 +79,7 @@ START_TEST(batches_and_flush_interval)
         ck_assert_uint_eq(st.submitted, 25);
         ck_assert_uint_eq(st.exported, 25);
         ck_assert_uint_eq(st.dropped_full + st.dropped_rejected, 0);
+        ck_assert_int_eq(df__otlp_full(e), 0); /* nothing dropped: spans are made */
         ck_assert_uint_eq(st.queued, 0);
         df__otlp_destroy(e, 1000);
         tel_collector_stop(c);
@@ -249,6 +250,18 @@ static void collector_down(int port, const char *what)
         ck_assert_uint_eq(st.submitted, 200000);
         ck_assert_uint_eq(st.dropped_full, st.submitted - st.queued - st.held);
         ck_assert_uint_eq(df__counter_value(df__metric_series(m, DF__M_SPANS_DROPPED, "queue_full")), st.dropped_full);
+        /* the queue stays full while the collector is down: a producer of
+         * spans may skip making them (df__otlp_full) and count them dropped */
+        ck_assert_int_eq(df__otlp_full(e), 1);
+        df__otlp_drop(e, 7);
+        {
+                df__otlp_stats_t st2;
+                df__otlp_stats(e, &st2);
+                ck_assert_uint_eq(st2.submitted, 200007);
+                ck_assert_uint_eq(st2.dropped_full, st.dropped_full + 7);
+                ck_assert_uint_eq(df__counter_value(df__metric_series(m, DF__M_SPANS_DROPPED, "queue_full")),
+                                  st.dropped_full + 7);
+        }
 #if !defined(__SANITIZE_ADDRESS__)
         if (rss0 > 0 && rss1 > 0)
                 ck_assert_msg(rss1 - rss0 < (long)bound_bytes + 16L * 1024 * 1024,

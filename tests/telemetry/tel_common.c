@@ -312,6 +312,7 @@ int main(void)
         srunner_add_suite(sr, suite_trace());
         srunner_add_suite(sr, suite_exporter());
         srunner_add_suite(sr, suite_log());
+        srunner_add_suite(sr, suite_engine_trace());
         srunner_run_all(sr, CK_NORMAL); /* CK_RUN_SUITE selects one */
         failed = srunner_ntests_failed(sr);
         srunner_free(sr);

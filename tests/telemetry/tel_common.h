@@ -46,5 +46,6 @@ Suite *suite_metrics(void);
 Suite *suite_trace(void);
 Suite *suite_exporter(void);
 Suite *suite_log(void);
+Suite *suite_engine_trace(void);
 
 #endif

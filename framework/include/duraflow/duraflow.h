@@ -172,6 +172,29 @@ DF_EXPORT int df_step_attempt(const df_step_t *step);
 /** Stable idempotency key: "<execution id>/<operation id>", the same on every
  * attempt and every re-run.  Owned by the step. */
 DF_EXPORT const char *df_step_idempotency_key(const df_step_t *step);
+
+/** Bytes of a W3C traceparent with its terminating NUL (55 + 1). */
+#define DF_TRACEPARENT_SIZE 56
+
+/**
+ * This attempt's W3C trace context, to pass to the services the body calls
+ * (e.g. as the HTTP header "traceparent"), so that their spans become
+ * children of the attempt's span: "00-<trace id>-<span id>-<flags>", 55
+ * lowercase characters, written NUL-terminated into buf (size >= 
+ * DF_TRACEPARENT_SIZE; the caller owns buf).  The trace id is the
+ * execution's (the traceparent its start carried, else the one the worker
+ * created at START); the span id is the attempt span's, derived from
+ * (trace id, execution id, operation id, attempt), so the same attempt
+ * always gives the same value, also when its body runs again after a
+ * crash; flags are the start's (01 = sampled).  Spans are exported only
+ * when the worker has otlp.endpoint set; the context is there either way.
+ * Call it from the step body (any of a parallel's threads: it reads only
+ * this attempt's immutable data); the step handle is valid during the
+ * body only.  Errors: DF_ERR_INVALID_ARG (NULL step or buf, size too
+ * small: buf is "" when size > 0), DF_ERR_STATE (the step is not run by a
+ * worker or the test runner's engine).
+ */
+DF_EXPORT df_err_t df_step_traceparent(const df_step_t *step, char *buf, size_t size);
 /** Set the step's result (copied).  DF_ERR_PAYLOAD_TOO_LARGE over DF_PAYLOAD_MAX. */
 DF_EXPORT df_err_t df_step_set_result(df_step_t *step, const void *data, size_t len);
 /** Set the step's error: a type (matched against non_retryable) and a message. */

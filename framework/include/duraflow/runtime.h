@@ -194,6 +194,34 @@ DF_EXPORT df_err_t df_client_start(df_client_t *c, const char *workflow, const c
  * Argument errors as df_client_start's. */
 DF_EXPORT df_err_t df_client_start_async(df_client_t *c, const char *workflow, const char *execution_id,
                                          const void *input, size_t len, char *errstr, size_t errstr_size);
+
+/**
+ * df_client_start, the execution joining the caller's trace: traceparent is
+ * a W3C traceparent ("00-<32 hex>-<16 hex>-<2 hex>", the caller's span as
+ * parent-id; NULL or "" = none: the worker creates a new trace at START).
+ * It is kept with the execution (its first START wins: a repeated start
+ * keeps the recorded one) and carried in a Kafka header "traceparent" on
+ * the start and on every event, timer and result record of the execution;
+ * the execution's span is a child of the parent-id, its operations' and
+ * attempts' spans below it (when the workers export spans: otlp.endpoint).
+ * Errors as df_client_start's; a malformed traceparent is DF_ERR_INVALID_ARG
+ * with errstr naming the field and the rule (df_traceparent_check).
+ */
+DF_EXPORT df_err_t df_client_start_traced(df_client_t *c, const char *workflow, const char *execution_id,
+                                          const void *input, size_t len, const char *traceparent, int *existed,
+                                          char *errstr, size_t errstr_size);
+/** df_client_start_async with a traceparent as df_client_start_traced's. */
+DF_EXPORT df_err_t df_client_start_async_traced(df_client_t *c, const char *workflow, const char *execution_id,
+                                                const void *input, size_t len, const char *traceparent,
+                                                char *errstr, size_t errstr_size);
+/**
+ * Check a W3C traceparent (Trace Context level 1: version 00 of exactly 55
+ * characters, lowercase hex, trace-id and parent-id not all zeros, version
+ * ff invalid; surrounding spaces and tabs ignored).  DF_OK, or
+ * DF_ERR_INVALID_ARG with errstr naming the field and the rule, e.g.
+ * "traceparent: trace-id is all zeros".  Pure; thread-safe.
+ */
+DF_EXPORT df_err_t df_traceparent_check(const char *traceparent, char *errstr, size_t errstr_size);
 /** Wait until every message sent so far is acknowledged.  DF_OK; DF_ERR_DEADLINE
  * (still in flight: call again); DF_ERR_KAFKA when some message since the last
  * flush was not delivered and is gone (send those again: starts are

@@ -156,6 +156,7 @@ static void step_key(df_step_t *s, const char *suffix, char *buf, size_t size)
 static df_err_t sim_post(df_step_t *s, ow_flow_t *f, const char *path, json_t *body, json_t *result_obj)
 {
         char err[512], *text = body ? json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS) : NULL, *resp = NULL;
+        char tp[DF_TRACEPARENT_SIZE];
         long status;
         df_err_t rc = DF_OK;
         ow_http_t *h;
@@ -168,8 +169,13 @@ static df_err_t sim_post(df_step_t *s, ow_flow_t *f, const char *path, json_t *b
                 df_step_set_error(s, "NoMemory", "cannot build the request");
                 return DF_ERR_NOMEM;
         }
-        status = ow_http_request(h, "POST", path, text, HTTP_TIMEOUT_MS, &resp, err, sizeof(err));
+        /* the attempt's trace context: the simulator's span of this request is its child */
+        if (df_step_traceparent(s, tp, sizeof(tp)) != DF_OK)
+                tp[0] = '\0';
+        status = ow_http_request_tp(h, "POST", path, text, HTTP_TIMEOUT_MS, tp, &resp, err, sizeof(err));
         http_release(f, h);
+        df_step_log(s, DF_LOG_DEBUG, "POST %s: %s%ld", path, status < 0 ? "transport error " : "HTTP ",
+                    status < 0 ? 0L : status);
         free(text);
         if (status < 0) {
                 df_step_set_error(s, "SimUnavailable", err);

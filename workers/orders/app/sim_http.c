@@ -92,10 +92,17 @@ static size_t ow_write(char *ptr, size_t size, size_t nmemb, void *userdata)
 long ow_http_request(ow_http_t *h, const char *method, const char *path, const char *body, int timeout_ms,
                      char **resp, char *err, size_t err_size)
 {
-        char url[1024];
+        return ow_http_request_tp(h, method, path, body, timeout_ms, NULL, resp, err, err_size);
+}
+
+long ow_http_request_tp(ow_http_t *h, const char *method, const char *path, const char *body, int timeout_ms,
+                        const char *traceparent, char **resp, char *err, size_t err_size)
+{
+        char url[1024], tp_header[128];
         ow_buf_t b = {0};
         CURLcode rc;
         long status = 0;
+        struct curl_slist *headers = h->headers, *extra = NULL;
 
         if (resp)
                 *resp = NULL;
@@ -107,7 +114,18 @@ long ow_http_request(ow_http_t *h, const char *method, const char *path, const c
         curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
         curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, ow_write);
         curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &b);
-        curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, h->headers);
+        if (traceparent && *traceparent && strlen(traceparent) < 100) {
+                /* a copy of the fixed headers plus this request's */
+                snprintf(tp_header, sizeof(tp_header), "traceparent: %s", traceparent);
+                extra = curl_slist_append(NULL, "Content-Type: application/json");
+                if (extra && !curl_slist_append(extra, tp_header)) {
+                        curl_slist_free_all(extra);
+                        extra = NULL;
+                }
+                if (extra)
+                        headers = extra;
+        }
+        curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, headers);
         if (!strcmp(method, "POST")) {
                 curl_easy_setopt(h->curl, CURLOPT_POST, 1L);
                 curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, body ? body : "");
@@ -116,6 +134,8 @@ long ow_http_request(ow_http_t *h, const char *method, const char *path, const c
                 curl_easy_setopt(h->curl, CURLOPT_CUSTOMREQUEST, method);
         }
         rc = curl_easy_perform(h->curl);
+        curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, h->headers);
+        curl_slist_free_all(extra);
         if (rc != CURLE_OK || b.oom) {
                 snprintf(err, err_size, "%s %s: %s", method, url, b.oom ? "out of memory" : curl_easy_strerror(rc));
                 free(b.data);

@@ -32,5 +32,9 @@ const char *ow_http_base(const ow_http_t *h);
  */
 long ow_http_request(ow_http_t *h, const char *method, const char *path, const char *body, int timeout_ms,
                      char **resp, char *err, size_t err_size);
+/* The same with a W3C traceparent sent as the header "traceparent" (NULL
+ * or "" = none): the caller's trace context (df_step_traceparent). */
+long ow_http_request_tp(ow_http_t *h, const char *method, const char *path, const char *body, int timeout_ms,
+                        const char *traceparent, char **resp, char *err, size_t err_size);
 
 #endif

@@ -69,6 +69,8 @@
 
 #include "duraflow/duraflow.h"
 #include "orders_logic.h"
+#include "os.h"    /* duraflow's internal clocks (df__now_ms) */
+#include "trace.h" /* duraflow's trace context, spans and OTLP exporter: a server span per request */
 
 #define SIM_BODY_MAX (64 * 1024)
 #define SIM_KEY_MAX 512
@@ -253,6 +255,7 @@ struct orders_sim {
 
         struct MHD_Daemon *httpd;
         int port;
+        df__otlp_t *tracer; /* otlp.endpoint: a SERVER span per request; NULL: none */
         df_client_t *client;
         int64_t day_ms;
         int payment_delay_ms;
@@ -1197,7 +1200,39 @@ typedef struct conn_ctx {
         char *buf;
         size_t len, cap;
         bool too_large;
+        int64_t start_ms;          /* when the request came */
+        bool traced;               /* it carried a valid traceparent */
+        df__traceparent_t parent;  /* ... its context: the caller's span */
 } conn_ctx_t;
+
+/* The request's SERVER span, child of the span its traceparent names (the
+ * step attempt that sent it), as OpenTelemetry's HTTP server conventions
+ * name it ("POST /inventory/reserve"); exported when otlp.endpoint is set. */
+static void request_span(orders_sim_t *s, const conn_ctx_t *cx, const char *method, const char *url, int status)
+{
+        uint8_t id[8];
+        char name[300];
+        df__span_t *sp;
+
+        if (!s->tracer || !cx->traced || !(cx->parent.flags & DF__TRACE_FLAG_SAMPLED))
+                return;
+        do {
+                if (df__random_bytes(id, sizeof(id)))
+                        return;
+        } while (!(id[0] | id[1] | id[2] | id[3] | id[4] | id[5] | id[6] | id[7]));
+        snprintf(name, sizeof(name), "%s %.200s", method, url);
+        sp = df__span_new(name, DF__SPAN_SERVER, cx->parent.trace_id, id, cx->parent.span_id,
+                          cx->start_ms * 1000000LL);
+        if (!sp)
+                return;
+        df__span_attr_str(sp, "http.request.method", method);
+        df__span_attr_str(sp, "url.path", url);
+        df__span_attr_int(sp, "http.response.status_code", status);
+        df__span_set_status(sp, status >= 500 ? DF__STATUS_ERROR : DF__STATUS_UNSET,
+                            status >= 500 ? "server error" : NULL);
+        df__span_end(sp, df__now_ms() * 1000000LL);
+        df__otlp_submit(s->tracer, sp);
+}
 
 static enum MHD_Result send_reply(orders_sim_t *s, struct MHD_Connection *c, reply_t r)
 {
@@ -1240,9 +1275,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         (void)version;
 
         if (!cx) {
+                const char *tp = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "traceparent");
                 cx = calloc(1, sizeof(*cx));
                 if (!cx)
                         return MHD_NO;
+                cx->start_ms = df__now_ms();
+                cx->traced = tp && df__traceparent_parse(tp, strlen(tp), &cx->parent, NULL, 0) == DF_OK;
                 *con_cls = cx;
                 return MHD_YES;
         }
@@ -1280,7 +1318,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 if (!r.body)
                         r = no_memory();
         }
-        return send_reply(s, c, r);
+        {
+                int status = (int)r.status;
+                enum MHD_Result ret = send_reply(s, c, r);
+                request_span(s, cx, method, url, status);
+                return ret;
+        }
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
@@ -1425,6 +1468,16 @@ orders_sim_t *orders_sim_start(const orders_sim_opts_t *o, char *errstr, size_t 
         df_conf_destroy(own_conf);
         if (!s->client)
                 goto fail;
+        if (o->conf) {
+                const char *ep = df_conf_get(o->conf, "otlp.endpoint");
+                if (ep && *ep) {
+                        df__otlp_opts_t to = {0};
+                        to.endpoint = ep;
+                        to.service_name = "orders-sim";
+                        if (df__otlp_new(&to, &s->tracer, errstr, errstr_size) != DF_OK)
+                                goto fail;
+                }
+        }
 
         if (pthread_create(&s->sched, NULL, scheduler_main, s)) {
                 snprintf(errstr, errstr_size, "cannot start the scheduler thread");
@@ -1467,6 +1520,7 @@ void orders_sim_stop(orders_sim_t *s)
                 return;
         if (s->httpd)
                 MHD_stop_daemon(s->httpd);
+        df__otlp_destroy(s->tracer, 1000); /* no request left to trace */
         if (s->sched_started) {
                 pthread_mutex_lock(&s->mu);
                 s->stopping = true;
