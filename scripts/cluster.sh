@@ -229,7 +229,7 @@ start_console() { # port (0 = free)
   off="$(log_size console)"
   mkdir -p "$RUN/state/console"
   start_proc console "$DURAFLOW" --brokers "$C_BROKERS" --prefix "$C_PREFIX" \
-    -X "console.state.dir=$RUN/state/console" -X log.level=info "${SET_ARGS[@]}" \
+    -X "console.state.dir=$RUN/state/console" "${SET_ARGS[@]}" \
     console --listen "127.0.0.1:$1" || return 1
   wait_log console "$off" '^console listening on ' "'listening' line" || return 1
   line="$(tail -c +"$((off + 1))" "$(log_of console)" | grep -m1 -E '^console listening on ')"

@@ -382,7 +382,7 @@ static df_err_t act_start(const areq_t *r, json_t *result, char *msg, size_t msg
                         u[i] = u[i] == '+' ? '-' : u[i] == '/' ? '_' : u[i];
                 while (i > 0 && u[i - 1] == '=')
                         u[--i] = '\0';
-                if (df__b64url_decode(u, &bin)) {
+                if (df__b64url_decode_max(u, DF__PAYLOAD_MAX * 4 / 3 + 4, &bin)) {
                         free(u);
                         snprintf(msg, msg_size, "field \"input_b64\" is not base64");
                         return DF_ERR_INVALID_ARG;
@@ -557,6 +557,8 @@ static int action_has_field(const df__caction_t *a, const char *field)
 {
         size_t n = strlen(field);
         const char *p = a->fields;
+        if (strchr(field, ' '))
+                return 0; /* "workflow execution_id" is not two known fields */
         while (n && (p = strstr(p, field)) != NULL) {
                 if ((p == a->fields || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
                         return 1;

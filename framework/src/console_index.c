@@ -1357,11 +1357,16 @@ char *df__b64(const void *data, size_t len, int url)
 
 int df__b64url_decode(const char *s, df__buf_t *out)
 {
+        return df__b64url_decode_max(s, 8192, out);
+}
+
+int df__b64url_decode_max(const char *s, size_t max_chars, df__buf_t *out)
+{
         size_t n = strlen(s), i, o = 0;
         uint32_t acc = 0;
         int bits = 0;
         uint8_t *d;
-        if (n % 4 == 1 || n > 8192)
+        if (n % 4 == 1 || n > max_chars)
                 return -1;
         d = malloc(n * 3 / 4 + 3);
         if (!d)

@@ -151,6 +151,8 @@ json_t *df__cpayload_json(const void *data, size_t len, size_t max);
 char *df__b64(const void *data, size_t len, int url);
 /** Decode base64url (no padding); -1 on bad input. */
 int df__b64url_decode(const char *s, df__buf_t *out);
+/** The same for an input of at most max_chars characters (df__b64url_decode: 8,192, a cursor's). */
+int df__b64url_decode_max(const char *s, size_t max_chars, df__buf_t *out);
 
 /* ---- the embedded page (generated from framework/console/) ---- */
 typedef struct df__casset {

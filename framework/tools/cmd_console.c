@@ -77,7 +77,12 @@ int df_cli_console(df_conf_t *conf, int argc, char **argv)
                 return 2;
         }
         /* the library logs at warn for the CLI's commands; a server says more */
-        df_log_set_level(strcmp(df_conf_get(conf, "log.level"), "warn") ? df_conf_get(conf, "log.level") : "info");
+        if (!strcmp(df_conf_get(conf, "log.level"), "warn") &&
+            df_conf_set(conf, "log.level", "info", errstr, sizeof(errstr)) != DF_OK) {
+                fprintf(stderr, "duraflow console: log.level: %s\n", errstr);
+                return 2;
+        }
+        df_log_set_level(df_conf_get(conf, "log.level")); /* (the console and its client set it from conf too) */
         the_console = df_console_new(conf, errstr, sizeof(errstr));
         if (!the_console) {
                 fprintf(stderr, "duraflow console: %s\n", errstr);

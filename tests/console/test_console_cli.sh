@@ -81,3 +81,15 @@ grep -q "callback id" <<<"$out" && not_ok "callback id shown without the token" 
 rc=0
 "$DF" describe parked-1 --console http://127.0.0.1:1 >/dev/null 2>&1 || rc=$?
 [ "$rc" -eq 6 ] && ok "a console that does not answer: exit 6" || not_ok "unreachable console: exit $rc"
+# `duraflow console` logs its actions at info by default (it used to set the
+# level only for itself, and the console's client put the CLI's "warn" back)
+code="$(curl -s -o "$RUN/pause.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $DF_CONSOLE_TOKEN" \
+  -H 'Content-Type: application/json' -d '{"reason":"console_cli"}' "$DF_CONSOLE_URL/api/v1/executions/parked-1/pause")"
+[ "$code" = 200 ] && ok "pause through the console: 200" || not_ok "pause through the console: $code $(cat "$RUN/pause.json")"
+deadline=$((SECONDS + 10))
+until grep -q 'action pause by token "token1" on execution parked-1: ok' "$RUN/logs/console.log" 2>/dev/null; do
+  [ $SECONDS -lt $deadline ] || break
+  sleep 0.2
+done
+grep -q 'action pause by token "token1" on execution parked-1: ok' "$RUN/logs/console.log" &&
+  ok "the console logged the action (no log.level given)" || not_ok "the console did not log the action: $(tail -3 "$RUN/logs/console.log")"

@@ -211,6 +211,27 @@ static json_int_t count(const char *group, const char *name)
         return n;
 }
 
+/* A start's input_b64 may be as long as an input (1,000,000 bytes): the
+ * decoder's 8,192-character bound is a cursor's, not an input's (a 6,145-byte
+ * input was refused as "not base64"). */
+START_TEST(b64_input_longer_than_a_cursor)
+{
+        size_t n = 20000, i;
+        char *s = malloc(n + 1);
+        df__buf_t b = {0};
+        for (i = 0; i < n; i++)
+                s[i] = "AQID"[i % 4];
+        s[n] = '\0';
+        ck_assert_int_eq(df__b64url_decode(s, &b), -1); /* a cursor this long is refused */
+        ck_assert_int_eq(df__b64url_decode_max(s, 1333338, &b), 0);
+        ck_assert_uint_eq(b.len, 15000);
+        ck_assert_int_eq(b.data[0], 1);
+        ck_assert_int_eq(b.data[14999], 3);
+        free(b.data);
+        free(s);
+}
+END_TEST
+
 START_TEST(secondary_keys_follow_changes)
 {
         df__cbatch_t *b = df__cbatch_new(ix);
@@ -685,6 +706,7 @@ int main(void)
         int nf;
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_set_timeout(tc, 60);
+        tcase_add_test(tc, b64_input_longer_than_a_cursor);
         tcase_add_test(tc, secondary_keys_follow_changes);
         tcase_add_test(tc, attempts_and_point_of_failure);
         tcase_add_test(tc, unknown_status_undecodable_and_purge);
