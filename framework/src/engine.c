@@ -923,7 +923,9 @@ static df_err_t df__op_new(df_ctx_t *ctx, const char *id, int type, const char *
         op.callback_id = df__strdup0("");
         op.child_id = df__strdup0("");
         op.type = type;
-        op.started_ms = op.updated_ms = ctx->run->now;
+        /* the clock now, not the replay's start: a step's times are when it
+         * began and ended (the replay's own decisions use run->now) */
+        op.started_ms = op.updated_ms = df__engine_now(ctx->run->eng);
         if (!op.execution_id || !op.op_id || !op.parent_id || !op.name || !op.error || !op.callback_id ||
             !op.child_id || df__exec_state_put_op(st, &op)) {
                 df__op_clear(&op);
@@ -941,7 +943,7 @@ static df_err_t df__op_new(df_ctx_t *ctx, const char *id, int type, const char *
 
 static void df__op_touch(df_ctx_t *ctx, df__op_rec_t *op)
 {
-        op->updated_ms = ctx->run->now;
+        op->updated_ms = df__engine_now(ctx->run->eng);
         df__exec_state_touch(ctx->run->st, op->op_id);
 }
 

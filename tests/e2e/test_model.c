@@ -282,6 +282,18 @@ static void run_executions_io(int threads, int want_max)
                 assert_output(o, "io-1");
                 df_exec_info_destroy(o);
         }
+        {
+                /* a step's recorded times are when it began and ended, not the
+                 * replay's start (a 1 s step was recorded as taking 0 ms) */
+                df_history_t *h = NULL;
+                const df_op_info_t *op = NULL;
+                ck_assert_int_eq(df_client_history(env.client, "ex-0", &h, errstr, sizeof(errstr)), DF_OK);
+                ck_assert_int_eq(df_history_next(h, &op, errstr, sizeof(errstr)), DF_OK);
+                ck_assert_ptr_nonnull(op);
+                ck_assert_msg(op->updated_ms - op->started_ms >= 990, "the 1 s step recorded %lld ms",
+                              (long long)(op->updated_ms - op->started_ms));
+                df_history_destroy(h);
+        }
         ms = mono_ms() - t0;
         printf("%s: 12 executions x a 1 s step, worker.threads %d: %lld ms, at most %d bodies at once\n",
                getenv("DF_BROKERS") && *getenv("DF_BROKERS") ? "broker" : "embedded", threads, (long long)ms,
