@@ -460,12 +460,13 @@ int main(int argc, char **argv)
         }
 
         bench_report_text(rep,
-                          "Workflow `%s` (3 no-op steps%s, ~120-byte JSON input, ~35-byte step results), %ld "
+                          "Workflow `%s` (3 %s steps%s, ~120-byte JSON input, ~35-byte step results), %ld "
                           "executions per closed-loop run (open loop: max of that and %ld s at the offered rate: half "
                           "of the median closed-loop executions/s, and a quarter when that was not sustained), %d "
                           "partitions, batch.max.records 500, batch.max.ms 1 unless set below; workers are threads of the benchmark process, which also runs the client (start_async) and the "
                           "results reader. Settings (`%s`): %s.",
-                          workflow, !strcmp(workflow, "amo3") ? ", at-most-once: one transaction per step" : "",
+                          workflow, !strcmp(workflow, "io3") ? "50 ms (each waits for a service)" : "no-op",
+                          !strcmp(workflow, "amo3") ? ", at-most-once: one transaction per step" : "",
                           count, open_s, partitions,
                           label, *bench_conf_args_str(argc, argv) ? bench_conf_args_str(argc, argv) : "defaults");
         bench_report_text(rep, "%s", "");

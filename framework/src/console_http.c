@@ -682,7 +682,11 @@ static enum MHD_Result do_action(df__chttp_t *h, struct MHD_Connection *conn, co
         json_decref(body);
         if (rc != DF_OK) {
                 json_decref(result);
-                return send_error(h, conn, http_of(rc), "%s: %s", a->name, msg[0] ? msg : df_strerror(rc));
+                /* the client's message may name the action already ("start: ...") */
+                size_t nl = strlen(a->name);
+                int named = !strncmp(msg, a->name, nl) && msg[nl] == ':';
+                return send_error(h, conn, http_of(rc), "%s%s%s", named ? "" : a->name, named ? "" : ": ",
+                                  msg[0] ? msg : df_strerror(rc));
         }
         json_object_set_new(result, "action", json_string(a->name));
         json_object_set_new(result, "ok", json_true());

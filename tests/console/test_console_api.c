@@ -275,6 +275,10 @@ START_TEST(actions_need_the_token)
         expect(&r, 400, "stop: unknown field \"reson\" (known: reason)");
         req(con, "POST", "/api/v1/executions/x-1/resume", "{\"reason\":\"x\"}", strlen("{\"reason\":\"x\"}"), auth, &r);
         expect(&r, 400, "unknown field \"reason\" (known: none)");
+        /* the client's message names the action once ("start: start: ..." before) */
+        req(con, "POST", "/api/v1/executions", "{\"workflow\":\"order\",\"execution_id\":\"schedule:x\"}", strlen("{\"workflow\":\"order\",\"execution_id\":\"schedule:x\"}"), auth, &r);
+        expect(&r, 503, "start: no duraflow topics");
+        ck_assert_ptr_null(strstr(r.body, "start: start:"));
         /* a key made of two known names is not known (strstr on the list let it by) */
         req(con, "POST", "/api/v1/executions/x-1/restart", "{\"reason from_op\":\"x\"}", strlen("{\"reason from_op\":\"x\"}"), auth, &r);
         expect(&r, 400, "unknown field \"reason from_op\"");
