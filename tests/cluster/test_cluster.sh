@@ -66,6 +66,29 @@ RUN="$(mktemp -d "${TMPDIR:-/tmp}/df-cluster-test.XXXXXX")"
 export DF_CLUSTER_DIR="$RUN" DF_BUILD_DIR="$BUILD" DF_CLUSTER_READY_TIMEOUT=90
 LOAD_PID=""
 
+# After a failure: every order whose outcome is not the expected one, with
+# its operations (tests/cluster/diagnose_outcomes.py, through the console),
+# and per partition of <prefix>.events the last offset a read_committed
+# reader reaches against the last one written (an open transaction holding
+# the last stable offset back shows as a gap).
+diagnose() {
+  local url
+  url="$(timeout 30 "$CL" env 2>/dev/null | sed -n 's/^DF_CONSOLE_URL=//p')"
+  [ -f "$RUN/report.json" ] && [ -n "$url" ] &&
+    timeout 120 python3 "$ROOT/tests/cluster/diagnose_outcomes.py" "$ROOT/workers/orders/data" "$url" \
+      "$RUN/report.json" 10
+  if command -v kcat >/dev/null 2>&1; then
+    local p rc_off ru_off
+    for p in 0 1 2 3 4 5 6 7 8 9 10 11; do
+      ru_off="$(timeout 20 kcat -b "$DF_BROKERS" -C -t "$PREFIX.events" -p "$p" -o -3 -e -q -f '%o\n' 2>/dev/null | tail -n 1)"
+      [ -n "$ru_off" ] || continue
+      rc_off="$(timeout 20 kcat -b "$DF_BROKERS" -X isolation.level=read_committed -C -t "$PREFIX.events" -p "$p" \
+        -o -3 -e -q -f '%o\n' 2>/dev/null | tail -n 1)"
+      echo "diagnose: $PREFIX.events[$p]: last offset read_uncommitted ${ru_off:-none}, read_committed ${rc_off:-none}"
+    done
+  fi
+}
+
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
@@ -79,6 +102,7 @@ cleanup() {
       echo "---- last lines of $f ----"
       grep -v '^{' "$f" | tail -n 25 || true
     done
+    diagnose || true
   fi
   timeout 120 "$CL" down >/dev/null 2>&1 || echo "test_cluster: cluster.sh down failed" >&2
   # nothing this test started may outlive it
