@@ -12,6 +12,8 @@ Reads only; prints to stdout; exit status 0 (a diagnosis, not a check).
 
 import json
 import os
+import shutil
+import subprocess
 import sys
 import urllib.request
 
@@ -88,6 +90,25 @@ def main(argv):
             print(f"diagnose:   {op.get('op_id', ''):8} {op.get('type', ''):9} {op.get('status', ''):10} "
                   f"att {op.get('attempt', '')} {op.get('name', ''):22} start {rel(op.get('started_ms'))} "
                   f"end {rel(op.get('updated_ms'))} due {rel(op.get('due_ms'))} {str(res)[:160]}")
+    # The records of those orders in <prefix>.events, as a read_uncommitted
+    # and as a read_committed reader sees them (kcat, when installed): was a
+    # completion written, and is it visible?
+    brokers, prefix = os.environ.get("DF_BROKERS"), os.environ.get("DF_DIAG_PREFIX")
+    if wrong and brokers and prefix and shutil.which("kcat"):
+        keys = {f"order-{w[0]}" for w in wrong[:limit]}
+        for iso in ("read_uncommitted", "read_committed"):
+            try:
+                run = subprocess.run(["kcat", "-b", brokers, "-X", f"isolation.level={iso}", "-C", "-t",
+                                      f"{prefix}.events", "-o", "beginning", "-e", "-q", "-f",
+                                      "%p %o %T %k %S\n"], capture_output=True, text=True, timeout=60)
+            except Exception as e:
+                print(f"diagnose: kcat ({iso}): {e}")
+                continue
+            for line in run.stdout.splitlines():
+                f = line.split()
+                if len(f) == 5 and f[3] in keys:
+                    print(f"diagnose: {iso}: {prefix}.events[{f[0]}] offset {f[1]} ts {f[2]} key {f[3]} "
+                          f"{f[4]} bytes")
     try:
         with open(report) as f:
             sim = json.load(f).get("sim")

@@ -75,7 +75,7 @@ diagnose() {
   local url
   url="$(timeout 30 "$CL" env 2>/dev/null | sed -n 's/^DF_CONSOLE_URL=//p')"
   [ -f "$RUN/report.json" ] && [ -n "$url" ] &&
-    timeout 120 python3 "$ROOT/tests/cluster/diagnose_outcomes.py" "$ROOT/workers/orders/data" "$url" \
+    DF_DIAG_PREFIX="$PREFIX" timeout 300 python3 "$ROOT/tests/cluster/diagnose_outcomes.py" "$ROOT/workers/orders/data" "$url" \
       "$RUN/report.json" 10
   if command -v kcat >/dev/null 2>&1; then
     local p rc_off ru_off
