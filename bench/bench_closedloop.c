@@ -20,8 +20,15 @@
  * system at rest (worker + timer service attached, nothing running) for S
  * seconds: CPU of the three as % of one core.
  *
+ * --tco: after the run, what the executions left in Kafka, per topic: bytes
+ * on the broker's disk (written, before any compaction or retention), records
+ * and key + value bytes (a read_committed reader), and for the compacted
+ * topics (.state, .timers) what compaction keeps: the latest record of each
+ * key, tombstones dropped (until retention.ms purges finished executions);
+ * the inputs of a total-cost-of-ownership estimate (README).
+ *
  * Usage: bench_closedloop [--workflow noop3|sleep1|io3] [--count 2000] [--clients 50]
- *                         [--partitions 6] [--idle-s 0] [--label L] [-X name=value ...]
+ *                         [--partitions 6] [--idle-s 0] [--tco] [--label L] [-X name=value ...]
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -30,6 +37,7 @@
 
 #include "bench_common.h"
 #include "bench_workflows.h"
+#include <glib.h>
 
 typedef struct slot {
         int busy;
@@ -99,6 +107,131 @@ static void on_result(const char *id, df_exec_status_t status, const df_bytes_t 
                 start_in_slot(l, s);
 }
 
+/* --tco: one topic read from its start to its high watermarks (read_committed,
+ * no group): records, key + value bytes, and for a compacted topic the bytes
+ * of the latest record of each key (what the log cleaner keeps, tombstones
+ * dropped).  0, or -1 when the topic cannot be read. */
+typedef struct tco {
+        long long records, bytes, kept_keys, kept_bytes;
+} tco_t;
+
+static void tco_sum(gpointer key, gpointer val, gpointer opaque)
+{
+        tco_t *t = opaque;
+        long long n = (long long)(intptr_t)val - 1;
+        (void)key;
+        if (n >= 0) {
+                t->kept_keys++;
+                t->kept_bytes += n;
+        }
+}
+
+static int tco_scan(const char *topic, int compacted, tco_t *t)
+{
+        char e[512];
+        rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER,
+                                      bench_kconf("group.id", "bench-tco", "enable.auto.commit", "false",
+                                                  "isolation.level", "read_committed", "enable.partition.eof",
+                                                  "true", NULL),
+                                      e, sizeof(e));
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_topic_partition_list_t *parts;
+        rd_kafka_topic_t *rkt;
+        GHashTable *latest = compacted ? g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL) : NULL;
+        int i, n = 0, left = 0;
+        int64_t deadline = bench_mono_ns() + 120000000000LL;
+
+        memset(t, 0, sizeof(*t));
+        if (!rk)
+                return -1;
+        rkt = rd_kafka_topic_new(rk, topic, NULL);
+        if (rd_kafka_metadata(rk, 0, rkt, &md, 10000) || md->topic_cnt != 1 || md->topics[0].err) {
+                if (md)
+                        rd_kafka_metadata_destroy(md);
+                rd_kafka_topic_destroy(rkt);
+                rd_kafka_destroy(rk);
+                if (latest)
+                        g_hash_table_destroy(latest);
+                return -1;
+        }
+        n = md->topics[0].partition_cnt;
+        rd_kafka_metadata_destroy(md);
+        rd_kafka_topic_destroy(rkt);
+        parts = rd_kafka_topic_partition_list_new(n);
+        for (i = 0; i < n; i++) {
+                int64_t lo = 0, hi = 0;
+                if (rd_kafka_query_watermark_offsets(rk, topic, i, &lo, &hi, 10000) || hi <= lo)
+                        continue;
+                rd_kafka_topic_partition_list_add(parts, topic, i)->offset = RD_KAFKA_OFFSET_BEGINNING;
+                left++;
+        }
+        rd_kafka_assign(rk, parts);
+        while (left > 0 && bench_mono_ns() < deadline) {
+                rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 500);
+                if (!m)
+                        continue;
+                if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                        left--;
+                } else if (!m->err) {
+                        t->records++;
+                        t->bytes += (long long)m->key_len + (long long)m->len;
+                        if (latest && m->key_len) {
+                                /* a tombstone: nothing kept (the size is stored + 1; 0 = deleted) */
+                                g_hash_table_replace(latest, g_strndup(m->key, m->key_len),
+                                                     (gpointer)(intptr_t)(m->payload ? (long long)(m->key_len + m->len) + 1
+                                                                                     : 0));
+                        }
+                }
+                rd_kafka_message_destroy(m);
+        }
+        if (latest) {
+                g_hash_table_foreach(latest, tco_sum, t);
+                g_hash_table_destroy(latest);
+        }
+        rd_kafka_topic_partition_list_destroy(parts);
+        rd_kafka_consumer_close(rk);
+        rd_kafka_destroy(rk);
+        return left > 0 ? -1 : 0;
+}
+
+static void tco_report(bench_report_t *rep, const char *prefix, long executions)
+{
+        static const char *const names[] = {"events", "state", "timers", "results", "dlq"};
+        int i;
+        bench_report_text(rep, "%s", "");
+        bench_report_text(rep, "What %ld executions left in Kafka (`--tco`; per execution in brackets):", executions);
+        bench_report_text(rep, "%s", "");
+        bench_report_text(rep, "| topic | on the broker's disk (bytes) | records | key + value bytes | kept by "
+                               "compaction: keys, bytes |");
+        bench_report_text(rep, "%s", "| --- | --- | --- | --- | --- |");
+        for (i = 0; i < 5; i++) {
+                char topic[256];
+                tco_t t;
+                int compacted = i == 1 || i == 2;
+                long long disk;
+                snprintf(topic, sizeof(topic), "%s.%s", prefix, names[i]);
+                disk = bench_topic_disk(topic);
+                if (tco_scan(topic, compacted, &t)) {
+                        bench_report_text(rep, "| `.%s` | %lld | (not read) | | |", names[i], disk);
+                        continue;
+                }
+                if (compacted)
+                        bench_report_text(rep, "| `.%s` | %lld (%.0f) | %lld (%.2f) | %lld (%.0f) | %lld, %lld (%.0f) |",
+                                          names[i], disk, (double)disk / executions, t.records,
+                                          (double)t.records / executions, t.bytes, (double)t.bytes / executions,
+                                          t.kept_keys, t.kept_bytes, (double)t.kept_bytes / executions);
+                else
+                        bench_report_text(rep, "| `.%s` | %lld (%.0f) | %lld (%.2f) | %lld (%.0f) | (time retention) |",
+                                          names[i], disk, (double)disk / executions, t.records,
+                                          (double)t.records / executions, t.bytes, (double)t.bytes / executions);
+                {
+                        char m[64];
+                        snprintf(m, sizeof(m), "%s_disk_bytes_per_execution", names[i]);
+                        bench_report_csv(rep, "tco", m, (double)disk / executions, "B");
+                }
+        }
+}
+
 static double cpu3(pid_t w, pid_t t, pid_t b, double *cw, double *ct, double *cb)
 {
         *cw = bench_proc_cpu_s(w);
@@ -115,6 +248,7 @@ int main(int argc, char **argv)
         int partitions = (int)bench_arg_ll(argc, argv, "--partitions", 6);
         long idle_s = bench_arg_ll(argc, argv, "--idle-s", 0);
         const char *label = bench_arg(argc, argv, "--label", "default");
+        int tco = bench_flag(argc, argv, "--tco");
         char prefix[128], state[256], wlog[300], tlog[300], e[512], line[1024];
         double w0, t0c, b0, w1, t1c, b1, idle_pct[3] = {0, 0, 0};
         int64_t t0, t1, deadline;
@@ -280,9 +414,11 @@ int main(int argc, char **argv)
                 free(lat);
                 free(late);
         }
-        bench_report_finish(rep);
         bench_child_stop(&w, 30000);
         bench_child_stop(&ts, 30000);
+        if (tco)
+                tco_report(rep, prefix, l.done + 1); /* + the warm-up execution */
+        bench_report_finish(rep);
         df_results_close(rr);
         df_client_destroy(l.client);
         bench_delete_topics(prefix);
