@@ -1365,6 +1365,24 @@ static int resumable(df_exec_status_t st)
                st == DF_EXEC_VERSION_MISSING;
 }
 
+/* Whether verb can apply to an execution in status st (the worker has the
+ * last word: the status listed may be a moment old).  A bulk action counts
+ * only these as matching, so a dry run says what would really change. */
+static int applies(const char *verb, df_exec_status_t st)
+{
+        int terminal = st == DF_EXEC_SUCCEEDED || st == DF_EXEC_FAILED || st == DF_EXEC_TIMED_OUT ||
+                       st == DF_EXEC_STOPPED;
+        if (!strcmp(verb, "resume"))
+                return resumable(st);
+        if (!strcmp(verb, "pause"))
+                return st == DF_EXEC_PENDING || st == DF_EXEC_RUNNING || st == DF_EXEC_SUSPENDED;
+        if (!strcmp(verb, "restart"))
+                return st == DF_EXEC_FAILED || st == DF_EXEC_STOPPED || st == DF_EXEC_TIMED_OUT;
+        if (!strcmp(verb, "stop"))
+                return !terminal;
+        return 1;
+}
+
 static df_err_t control_one(df_client_t *cl, const char *verb, const char *id, const char *from_op,
                             const char *reason, char *errstr, size_t errstr_size)
 {
@@ -1418,8 +1436,8 @@ static int control_bulk(const char *verb, const char *wf, df_exec_status_t st, c
                 const df_exec_info_t *x = &list->items[i];
                 if ((before && x->created_ms >= *before) || (after && x->created_ms <= *after))
                         continue;
-                if (!strcmp(verb, "resume") && !resumable(x->status))
-                        continue; /* nothing to resume: not counted as matching */
+                if (!applies(verb, x->status))
+                        continue; /* e.g. a finished one for stop: not counted as matching */
                 n++;
                 json_array_append_new(ids, json_string(x->execution_id));
                 if (dry_run)

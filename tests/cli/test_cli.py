@@ -870,6 +870,13 @@ def steer():
               stdout_re=r"^stopped 3 of 3 matching executions")
         check("steer: none matches", run(b + ["pause", "--all", "--workflow", "nope"]), 3,
               r"no execution matches the filters")
+        # regression: a dry run counted executions the action does not apply to
+        # ("3 executions would be stopped" when all 3 were STOPPED already)
+        check("steer: a bulk dry run counts only what the action applies to",
+              run(b + ["stop", "--all", "--workflow", "cb", "--dry-run"]), 3, r"no execution matches the filters")
+        check("steer: restart --all --dry-run lists the stopped ones",
+              run(b + ["restart", "--all", "--workflow", "cb", "--dry-run"]), 0,
+              stdout_re=r"^3 executions would be restarted:\n  b0\n  b1\n  b2\n$")
         check("steer: purge a stopped one", run(b + ["purge", "b0"]), 0,
               stdout_re=r"^purged\n$")
         check("steer: purged is gone", run(b + ["describe", "b0"]), 3, r'no execution named "b0"')
