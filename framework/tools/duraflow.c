@@ -2010,6 +2010,10 @@ static int cmd_timer_service(int argc, char **argv)
         }
         signal(SIGINT, on_signal);
         signal(SIGTERM, on_signal);
+        /* one line that it runs, as `duraflow console` prints its address
+         * (its own log lines are at info, below the CLI's default level) */
+        say(stderr, "timer service running: brokers %s, topics %s.*, state in %s (SIGINT or SIGTERM stops)",
+            df_conf_get(conf, "brokers"), df_conf_get(conf, "topic.prefix"), df_conf_get(conf, "state.dir"));
         rc = df_timer_service_run(the_ts);
         df_timer_service_destroy(the_ts);
         return exit_code(rc);

@@ -368,6 +368,8 @@ def teardown(brokers, prefix, w, ts):
     """stop the timer service and the worker (their logs printed when a check failed), delete the topics"""
     tlog = ts.stop()
     log = w.stop()
+    check("the timer service said that it runs", (0 if "timer service running: brokers " in tlog else 1, tlog[:300], "", 0),
+          0)
     if FAILED:
         print("worker log:\n%s\ntimer service log:\n%s" % (log[-2000:], tlog[-2000:]))
     subprocess.run([ARGS.helper, "delete-topics", brokers, prefix], timeout=60)
