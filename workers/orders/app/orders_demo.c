@@ -337,14 +337,22 @@ int main(int argc, char **argv)
         fprintf(progress, "[%6.1fs] started %zu orders (acknowledged by Kafka in %lld ms)\n",
                 (double)(ow_cli_mono_ms() - t_load) / 1000.0, started, (long long)(ow_cli_mono_ms() - t_load));
 
-        fprintf(progress,
-                "           (in flight: orders not finished; awaiting shipment: dispatched, the warehouse has not "
-                "reported yet;\n"
-                "            sim queue: callback completions the simulators have still to send; timers: pending "
-                "timers, i.e.\n"
-                "            payment and shipment timeouts and late orders' 30-day grace periods: the 21 orders "
-                "that never\n"
-                "            ship wait there, at 1 day = 1 s, before they are cancelled)\n");
+        {
+                /* the loaded orders that never ship (shippedDate NULL): counted, not assumed */
+                size_t never = 0, k;
+                for (k = 0; k < started; k++)
+                        never += !ow_dataset_order_at(d.ds, k)->has_shipped;
+                fprintf(progress,
+                        "           (in flight: orders not finished; awaiting shipment: dispatched, the warehouse "
+                        "has not reported yet;\n"
+                        "            sim queue: callback completions the simulators have still to send; timers: "
+                        "pending timers, i.e.\n"
+                        "            payment and shipment timeouts and late orders' 30-day grace periods: the %zu "
+                        "order%s that never\n"
+                        "            ship wait%s there, at 1 day = %lld ms, before %s cancelled)\n",
+                        never, never == 1 ? "" : "s", never == 1 ? "s" : "", (long long)day_ms,
+                        never == 1 ? "it is" : "they are");
+        }
         /* run: results as they come, progress once per second */
         deadline = t_load + timeout_s * 1000;
         next_tick = t_load + 1000;
