@@ -609,6 +609,29 @@ static int authorize(df__chttp_t *h, struct MHD_Connection *conn, const char **t
         return ok;
 }
 
+/* An action refused before it ran (a body it cannot take): logged at warn
+ * with who and what, as the actions that run are, then answered. */
+static enum MHD_Result action_refused(df__chttp_t *h, struct MHD_Connection *conn, const df__caction_t *a,
+                                      const char *token_id, const char *exec_id, unsigned status, const char *fmt,
+                                      ...) __attribute__((format(printf, 7, 8)));
+
+static enum MHD_Result action_refused(df__chttp_t *h, struct MHD_Connection *conn, const df__caction_t *a,
+                                      const char *token_id, const char *exec_id, unsigned status, const char *fmt,
+                                      ...)
+{
+        char msg[600], shown[700], id[220];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        df_text_escape(shown, sizeof(shown), msg, strlen(msg));
+        if (exec_id)
+                df_text_escape(id, sizeof(id), exec_id, strlen(exec_id));
+        df__log(DF__LOG_WARN, "console: action %s by token \"%s\"%s%s refused: %u %s", a->name, token_id,
+                exec_id ? " on " : "", exec_id ? id : "", status, shown);
+        return send_error(h, conn, status, "%s", msg);
+}
+
 static enum MHD_Result do_action(df__chttp_t *h, struct MHD_Connection *conn, const df__caction_t *a,
                                  const char *exec_id, const char *op_id, req_t *rq)
 {
@@ -633,17 +656,19 @@ static enum MHD_Result do_action(df__chttp_t *h, struct MHD_Connection *conn, co
         }
         ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
         if (rq->len && (!ct || strncasecmp(ct, "application/json", 16)))
-                return send_error(h, conn, 415, "the body must be application/json");
+                return action_refused(h, conn, a, token_id, exec_id, 415, "the body must be application/json");
         body = rq->len ? json_loadb(rq->body, rq->len, JSON_REJECT_DUPLICATES, &je) : json_object();
         if (!body)
-                return send_error(h, conn, 400, "the body is not valid JSON: %s (line %d)", je.text, je.line);
+                return action_refused(h, conn, a, token_id, exec_id, 400, "the body is not valid JSON: %s (line %d)",
+                                      je.text, je.line);
         if (!json_is_object(body)) {
                 json_decref(body);
-                return send_error(h, conn, 400, "the body must be a JSON object");
+                return action_refused(h, conn, a, token_id, exec_id, 400, "the body must be a JSON object");
         }
         if (exec_id && !df__execution_id_valid(exec_id)) {
                 json_decref(body);
-                return send_error(h, conn, 400, "execution id: 1..200 characters of A-Z a-z 0-9 . _ : @ -");
+                return action_refused(h, conn, a, token_id, exec_id, 400,
+                                      "execution id: 1..200 characters of A-Z a-z 0-9 . _ : @ -");
         }
         {
                 /* a field the action does not know (a typo such as "reson") is
@@ -655,8 +680,9 @@ static enum MHD_Result do_action(df__chttp_t *h, struct MHD_Connection *conn, co
                                 char shown[80];
                                 df_text_escape(shown, sizeof(shown), field, strlen(field));
                                 json_decref(body);
-                                return send_error(h, conn, 400, "%s: unknown field \"%s\" (known: %s)", a->name, shown,
-                                                  *a->fields ? a->fields : "none");
+                                return action_refused(h, conn, a, token_id, exec_id, 400,
+                                                      "%s: unknown field \"%s\" (known: %s)", a->name, shown,
+                                                      *a->fields ? a->fields : "none");
                         }
                 }
         }

@@ -271,8 +271,34 @@ START_TEST(actions_need_the_token)
         expect(&r, 404, "no such action");
         /* a field the action does not know is refused, not ignored (a typo
          * would otherwise drop the operator's reason silently) */
-        req(con, "POST", "/api/v1/executions/x-1/stop", "{\"reson\":\"typo\"}", strlen("{\"reson\":\"typo\"}"), auth, &r);
-        expect(&r, 400, "stop: unknown field \"reson\" (known: reason)");
+        {
+                /* ... and logged with who and what, as the actions that run
+                 * are (regression: the console's own refusals were silent) */
+                char path[300], buf[8192];
+                FILE *f;
+                size_t n;
+                int saved;
+                snprintf(path, sizeof(path), "%s/stderr.txt", dir);
+                fflush(stderr);
+                saved = dup(2);
+                f = fopen(path, "w+");
+                ck_assert_ptr_nonnull(f);
+                dup2(fileno(f), 2);
+                df_log_set_level("warn"); /* the suite runs at error */
+                req(con, "POST", "/api/v1/executions/x-1/stop", "{\"reson\":\"typo\"}", strlen("{\"reson\":\"typo\"}"), auth,
+                    &r);
+                df_log_set_level("error");
+                fflush(stderr);
+                dup2(saved, 2);
+                close(saved);
+                rewind(f);
+                n = fread(buf, 1, sizeof(buf) - 1, f);
+                buf[n] = '\0';
+                fclose(f);
+                expect(&r, 400, "stop: unknown field \"reson\" (known: reason)");
+                ck_assert_msg(strstr(buf, "console: action stop by token \"ops\" on x-1 refused: 400 stop: unknown field"),
+                              "the refusal is not in the log: %s", buf);
+        }
         req(con, "POST", "/api/v1/executions/x-1/resume", "{\"reason\":\"x\"}", strlen("{\"reason\":\"x\"}"), auth, &r);
         expect(&r, 400, "unknown field \"reason\" (known: none)");
         /* the client's message names the action once ("start: start: ..." before) */
