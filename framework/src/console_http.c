@@ -700,7 +700,8 @@ static enum MHD_Result do_action(df__chttp_t *h, struct MHD_Connection *conn, co
                             token_id, f.execution_id ? " on execution " : "", f.execution_id ? f.execution_id : "",
                             op_id ? " operation " : "", op_id ? op_id : "");
                 rc = a->run(&r, result, msg, sizeof(msg));
-                df__log_ctx(DF__LOG_INFO, &f, "console: action %s by token \"%s\"%s%s%s%s: %s%s%s", a->name,
+                df__log_ctx(rc == DF_OK ? DF__LOG_INFO : DF__LOG_WARN, &f,
+                            "console: action %s by token \"%s\"%s%s%s%s: %s%s%s", a->name,
                             token_id, f.execution_id ? " on execution " : "", f.execution_id ? f.execution_id : "",
                             op_id ? " operation " : "", op_id ? op_id : "", rc == DF_OK ? "ok" : df_err_name(rc),
                             msg[0] ? ": " : "", msg);
