@@ -415,8 +415,14 @@ pid_t bench_broker_pid(void)
         char line[1024];
         pid_t pid = 0;
         FILE *f;
-        if (!st || !(f = fopen(st, "r")))
+        static int said;
+        if (!st || !(f = fopen(st, "r"))) {
+                if (!said++)
+                        fprintf(stderr, "bench: DF_KAFKA_STATE %s: the broker's CPU is not measured (its columns show "
+                                        "-1 or 0); set it to the state file of scripts/kafka.sh\n",
+                                st ? "cannot be read" : "is not set");
                 return 0;
+        }
         while (fgets(line, sizeof(line), f))
                 if (!strncmp(line, "DF_KAFKA_PID=", 13))
                         pid = (pid_t)atoi(line + 13);
