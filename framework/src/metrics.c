@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 
 #include "internal.h"
+#include "log.h"
 #include "metrics.h"
 
 /* ---------------- the table ---------------- */
@@ -907,6 +908,17 @@ df_err_t df__kstats_parse(const char *json, size_t len, df__kstats_t *out, char 
                                 e->partition = (int32_t)json_integer_value(pid);
                                 e->lag = json_is_integer(lag) && json_integer_value(lag) >= 0 ? json_integer_value(lag)
                                                                                              : -1;
+                                {
+                                        json_t *hi = json_object_get(p, "hi_offset"), *ls = json_object_get(p, "ls_offset"),
+                                               *nx = json_object_get(p, "next_offset"),
+                                               *fs = json_object_get(p, "fetch_state");
+                                        e->hi = json_is_integer(hi) && json_integer_value(hi) >= 0 ? json_integer_value(hi) : -1;
+                                        e->ls = json_is_integer(ls) && json_integer_value(ls) >= 0 ? json_integer_value(ls) : -1;
+                                        e->next = json_is_integer(nx) && json_integer_value(nx) >= 0 ? json_integer_value(nx)
+                                                                                                    : -1;
+                                        snprintf(e->fetch_state, sizeof(e->fetch_state), "%s",
+                                                 json_is_string(fs) ? json_string_value(fs) : "");
+                                }
                         }
                 }
         }
@@ -958,4 +970,110 @@ void df__metrics_apply_kstats(df__metrics_t *m, const char *component, const df_
                         df__counter_add(df__metric_series(m, DF__M_REBALANCES, component), (uint64_t)delta);
                 *last_rebalances = st->rebalance_cnt;
         }
+}
+
+/* ---------------- the stall watch ---------------- */
+
+static df__stall_entry_t *df__stall_entry(df__stall_t *w, const char *topic, int32_t partition)
+{
+        int i;
+        for (i = 0; i < w->n; i++)
+                if (w->e[i].partition == partition && !strcmp(w->e[i].topic, topic))
+                        return &w->e[i];
+        if (w->n == w->cap) {
+                int nc = w->cap ? w->cap * 2 : 16;
+                df__stall_entry_t *ne = realloc(w->e, (size_t)nc * sizeof(*ne));
+                if (!ne)
+                        return NULL;
+                w->e = ne;
+                w->cap = nc;
+        }
+        memset(&w->e[w->n], 0, sizeof(w->e[w->n]));
+        snprintf(w->e[w->n].topic, sizeof(w->e[w->n].topic), "%s", topic);
+        w->e[w->n].partition = partition;
+        w->e[w->n].ls = w->e[w->n].next = -1;
+        return &w->e[w->n++];
+}
+
+void df__stall_check(df__stall_t *w, const char *who, const df__kstats_t *st, int64_t now_ms, df__stall_emit_fn emit,
+                     void *opaque)
+{
+        int i;
+        char msg[700];
+        if (!w || !st)
+                return;
+        for (i = 0; i < st->n_parts; i++) {
+                const df__kstats_partition_t *p = &st->parts[i];
+                df__stall_entry_t *e;
+                int held, stuck;
+                if (p->hi < 0 || p->ls < 0)
+                        continue; /* not assigned here, or not known yet */
+                if (!(e = df__stall_entry(w, p->topic, p->partition)))
+                        return;
+                /* 1. the last stable offset held below the high watermark */
+                held = p->ls < p->hi && p->ls == e->ls;
+                if (!held) {
+                        if (e->ls_warned && emit) {
+                                snprintf(msg, sizeof(msg), "%s: %s[%d]: the last stable offset moves again (%lld, high "
+                                                           "watermark %lld) after %lld ms",
+                                         who, p->topic, (int)p->partition, (long long)p->ls, (long long)p->hi,
+                                         (long long)(now_ms - e->ls_since));
+                                emit(DF__LOG_INFO, msg, opaque);
+                        }
+                        e->ls_warned = 0;
+                        e->ls_since = p->ls < p->hi ? now_ms : 0;
+                } else if (!e->ls_since) {
+                        e->ls_since = now_ms;
+                } else if (!e->ls_warned && now_ms - e->ls_since >= w->after_ms) {
+                        e->ls_warned = 1;
+                        if (emit) {
+                                snprintf(msg, sizeof(msg),
+                                         "%s: %s[%d]: the last stable offset has stayed at %lld for %lld ms, %lld "
+                                         "record(s) below the high watermark %lld: an open transaction holds "
+                                         "read_committed readers back (what was written after it stays invisible "
+                                         "until it commits or aborts)",
+                                         who, p->topic, (int)p->partition, (long long)p->ls,
+                                         (long long)(now_ms - e->ls_since), (long long)(p->hi - p->ls), (long long)p->hi);
+                                emit(DF__LOG_WARN, msg, opaque);
+                        }
+                }
+                e->ls = p->ls;
+                /* 2. records there to read, the fetch position not moving */
+                stuck = p->next >= 0 && p->next < p->ls && p->next == e->next && !strcmp(p->fetch_state, "active");
+                if (!stuck) {
+                        if (e->next_warned && emit) {
+                                snprintf(msg, sizeof(msg), "%s: %s[%d]: the fetch position is %lld now (fetch state "
+                                                           "%s), after %lld ms",
+                                         who, p->topic, (int)p->partition, (long long)p->next,
+                                         p->fetch_state[0] ? p->fetch_state : "?", (long long)(now_ms - e->next_since));
+                                emit(DF__LOG_INFO, msg, opaque);
+                        }
+                        e->next_warned = 0;
+                        e->next_since = p->next >= 0 && p->next < p->ls ? now_ms : 0;
+                } else if (!e->next_since) {
+                        e->next_since = now_ms;
+                } else if (!e->next_warned && now_ms - e->next_since >= w->after_ms) {
+                        e->next_warned = 1;
+                        if (emit) {
+                                snprintf(msg, sizeof(msg),
+                                         "%s: %s[%d]: %lld record(s) readable (offsets %lld..%lld) but the fetch "
+                                         "position has not moved for %lld ms (fetch state %s; a batch that runs long "
+                                         "pauses fetching)",
+                                         who, p->topic, (int)p->partition, (long long)(p->ls - p->next),
+                                         (long long)p->next, (long long)p->ls - 1, (long long)(now_ms - e->next_since),
+                                         p->fetch_state);
+                                emit(DF__LOG_WARN, msg, opaque);
+                        }
+                }
+                e->next = p->next;
+        }
+}
+
+void df__stall_clear(df__stall_t *w)
+{
+        if (!w)
+                return;
+        free(w->e);
+        w->e = NULL;
+        w->n = w->cap = 0;
 }

@@ -241,6 +241,8 @@ typedef struct df__kstats_partition {
         char topic[250];
         int32_t partition;
         int64_t lag; /* consumer_lag; -1 when librdkafka does not know it */
+        int64_t hi, ls, next; /* hi_offset, ls_offset, next_offset; -1 when unknown (librdkafka's -1001) */
+        char fetch_state[24]; /* fetch_state ("active", "stopped", ...); "" when absent */
 } df__kstats_partition_t;
 
 typedef struct df__kstats {
@@ -270,6 +272,40 @@ void df__kstats_clear(df__kstats_t *st);
  */
 void df__metrics_apply_kstats(df__metrics_t *m, const char *component, const df__kstats_t *st,
                               int64_t *last_rebalances);
+
+/*
+ * The stall watch: records a consumer cannot get, said in the log instead of
+ * left to guess.  Fed each statistics document with the time it came (ms);
+ * per (topic, partition) with known offsets it tells two conditions that
+ * last at least after_ms:
+ *  - the last stable offset stays below the high watermark without moving:
+ *    an open transaction holds every read_committed reader back (records
+ *    written after it are invisible until it commits or aborts);
+ *  - records up to the last stable offset are there but the fetch position
+ *    (next_offset) does not move while the fetcher is "active".
+ * Each condition is reported once when it has lasted after_ms (emit with
+ * DF__LOG_WARN, the figures in the text) and once when it ends (INFO).
+ * Not thread-safe: one watch per consumer (librdkafka calls the statistics
+ * callback from one thread).  df__stall_clear frees it.
+ */
+typedef struct df__stall_entry {
+        char topic[250];
+        int32_t partition;
+        int64_t ls, next;             /* as last seen */
+        int64_t ls_since, next_since; /* since when unchanged while behind (ms), 0: not behind */
+        int ls_warned, next_warned;
+} df__stall_entry_t;
+
+typedef struct df__stall {
+        df__stall_entry_t *e;
+        int n, cap;
+        int64_t after_ms;
+} df__stall_t;
+
+typedef void (*df__stall_emit_fn)(int level, const char *msg, void *opaque);
+void df__stall_check(df__stall_t *w, const char *who, const df__kstats_t *st, int64_t now_ms, df__stall_emit_fn emit,
+                     void *opaque);
+void df__stall_clear(df__stall_t *w);
 
 #ifdef __cplusplus
 }

@@ -8,6 +8,7 @@
 
 #include "kafka.h"
 #include "log.h"
+#include "os.h"
 #include "telemetry.h"
 
 #define DF__MAX_PROBES 16
@@ -145,19 +146,37 @@ int df__telemetry_port(void)
         return port;
 }
 
+/* The stall watch of each component's consumer (metrics.h), fed from the
+ * statistics callback, which librdkafka calls from whichever thread polls
+ * (the worker's or its keepalive): under a lock. */
+static pthread_mutex_t df__stall_lock = PTHREAD_MUTEX_INITIALIZER;
+static df__stall_t df__stall_watch[2];
+static int64_t df__stall_interval_ms = 5000;
+
+static void df__tel_stall_log(int level, const char *msg, void *opaque)
+{
+        (void)opaque;
+        df__log(level, "%s", msg);
+}
+
 /* librdkafka's statistics callback: the component is the client's name prefix. */
 static int df__tel_stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 {
         static __thread int64_t last_worker = -1, last_timer = -1;
         const char *name = rd_kafka_name(rk);
-        const char *component = !strncmp(name, "duraflow-timers-", 16) ? "timer" : "worker";
+        int timer = !strncmp(name, "duraflow-timers-", 16);
+        const char *component = timer ? "timer" : "worker";
         df__kstats_t st;
         char errstr[128];
         (void)opaque;
         memset(&st, 0, sizeof(st));
-        if (df__kstats_parse(json, len, &st, errstr, sizeof(errstr)) == DF_OK)
-                df__metrics_apply_kstats(df__telemetry_metrics(), component, &st,
-                                         !strcmp(component, "timer") ? &last_timer : &last_worker);
+        if (df__kstats_parse(json, len, &st, errstr, sizeof(errstr)) == DF_OK) {
+                df__metrics_apply_kstats(df__telemetry_metrics(), component, &st, timer ? &last_timer : &last_worker);
+                pthread_mutex_lock(&df__stall_lock);
+                df__stall_watch[timer].after_ms = df__stall_interval_ms * 2 > 10000 ? df__stall_interval_ms * 2 : 10000;
+                df__stall_check(&df__stall_watch[timer], name, &st, df__mono_ms(), df__tel_stall_log, NULL);
+                pthread_mutex_unlock(&df__stall_lock);
+        }
         df__kstats_clear(&st);
         return 0; /* librdkafka frees json */
 }
@@ -167,8 +186,9 @@ int df__telemetry_kafka_stats(rd_kafka_conf_t *kc, const df__settings_t *s, cons
 {
         char v[32];
         (void)component;
-        if (!*s->metrics_listen)
-                return 0;
+        /* on also without metrics.listen: the stall watch reads them (one
+         * small JSON document every metrics.statistics.interval.ms) */
+        df__stall_interval_ms = s->metrics_statistics_interval_ms;
         snprintf(v, sizeof(v), "%lld", (long long)s->metrics_statistics_interval_ms);
         if (df__kconf_set(kc, "statistics.interval.ms", v, errstr, errstr_size))
                 return -1;

@@ -367,6 +367,80 @@ START_TEST(http_endpoints)
 }
 END_TEST
 
+/* ---------------- the stall watch ---------------- */
+
+typedef struct emitted {
+        int n, warn;
+        char last[800];
+} emitted_t;
+
+static void stall_emit(int level, const char *msg, void *opaque)
+{
+        emitted_t *e = opaque;
+        e->n++;
+        e->warn += level == 1; /* DF__LOG_WARN */
+        snprintf(e->last, sizeof(e->last), "%s", msg);
+}
+
+/* one document: partition 1 of t with the three offsets */
+static void stall_feed(df__stall_t *w, long long hi, long long ls, long long next, const char *fetch, int64_t now,
+                       emitted_t *e)
+{
+        char doc[600], err[128];
+        df__kstats_t st;
+        snprintf(doc, sizeof(doc),
+                 "{\"topics\":{\"p.events\":{\"partitions\":{\"1\":{\"partition\":1,\"consumer_lag\":0,"
+                 "\"hi_offset\":%lld,\"ls_offset\":%lld,\"next_offset\":%lld,\"fetch_state\":\"%s\"},"
+                 "\"-1\":{\"partition\":-1,\"hi_offset\":-1001,\"ls_offset\":-1001}}}}}",
+                 hi, ls, next, fetch);
+        ck_assert_int_eq(df__kstats_parse(doc, strlen(doc), &st, err, sizeof(err)), DF_OK);
+        df__stall_check(w, "worker w1", &st, now, stall_emit, e);
+        df__kstats_clear(&st);
+}
+
+START_TEST(stall_watch)
+{
+        df__stall_t w = {.after_ms = 10000};
+        emitted_t e = {0};
+
+        /* caught up, idle: nothing to say however long */
+        stall_feed(&w, 100, 100, 100, "active", 0, &e);
+        stall_feed(&w, 100, 100, 100, "active", 60000, &e);
+        ck_assert_int_eq(e.n, 0);
+        /* an open transaction: the high watermark grows, the LSO stays at 100 */
+        stall_feed(&w, 130, 100, 100, "active", 65000, &e);
+        stall_feed(&w, 140, 100, 100, "active", 70000, &e);
+        ck_assert_int_eq(e.n, 0); /* 5 s: not yet */
+        stall_feed(&w, 150, 100, 100, "active", 75000, &e);
+        ck_assert_int_eq(e.warn, 1);
+        ck_assert_msg(strstr(e.last, "p.events[1]: the last stable offset has stayed at 100 for 10000 ms, 50 "
+                                     "record(s) below the high watermark 150: an open transaction"),
+                      "%s", e.last);
+        stall_feed(&w, 160, 100, 100, "active", 80000, &e);
+        ck_assert_int_eq(e.n, 1); /* once per episode */
+        /* it commits: the LSO moves, said once at info */
+        stall_feed(&w, 160, 160, 160, "active", 85000, &e);
+        ck_assert_int_eq(e.n, 2);
+        ck_assert_int_eq(e.warn, 1);
+        ck_assert_ptr_nonnull(strstr(e.last, "the last stable offset moves again (160, high watermark 160) after"));
+
+        /* records there to read, the fetch position stuck at 160 */
+        stall_feed(&w, 170, 170, 160, "active", 90000, &e);
+        stall_feed(&w, 170, 170, 160, "active", 95000, &e);
+        stall_feed(&w, 170, 170, 160, "active", 100000, &e);
+        ck_assert_int_eq(e.warn, 2);
+        ck_assert_msg(strstr(e.last, "p.events[1]: 10 record(s) readable (offsets 160..169) but the fetch position "
+                                     "has not moved for 10000 ms (fetch state active"),
+                      "%s", e.last);
+        /* a fetcher that is stopped (partition revoked, paused) is not stuck */
+        stall_feed(&w, 170, 170, 165, "stopped", 105000, &e);
+        ck_assert_int_eq(e.n, 4); /* the "fetching again" line */
+        stall_feed(&w, 170, 170, 165, "stopped", 200000, &e);
+        ck_assert_int_eq(e.n, 4);
+        df__stall_clear(&w);
+}
+END_TEST
+
 /* ---------------- librdkafka statistics ---------------- */
 
 static const char stats_doc[] =
@@ -565,6 +639,7 @@ Suite *suite_metrics(void)
         tcase_set_timeout(th, 60);
         suite_add_tcase(s, th);
         tcase_add_test(tk, kstats_document);
+        tcase_add_test(tk, stall_watch);
         tcase_add_test(tk, kstats_from_librdkafka);
         tcase_set_timeout(tk, 60);
         suite_add_tcase(s, tk);
