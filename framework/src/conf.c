@@ -123,8 +123,8 @@ static const df__prop_def_t df__props[] = {
           "127.0.0.1:0 = any free port"},
          DF__P_STR, 0, 0, DF__S(metrics_listen)},
         {{"metrics.statistics.interval.ms", "5000",
-          "how often librdkafka's statistics (consumer lag, rebalances) refresh the metrics when metrics.listen is "
-          "set (librdkafka's statistics.interval.ms), ms"},
+          "how often librdkafka's statistics (consumer lag, rebalances, the stall watch's offsets) refresh, ms "
+          "(librdkafka's statistics.interval.ms); the stall watch warns after max(10 s, twice this)"},
          DF__P_INT, 100, 3600000, DF__S(metrics_statistics_interval_ms)},
         {{"otlp.endpoint", "",
           "OTLP/HTTP collector base URL (spans go to <endpoint>/v1/traces, JSON), e.g. http://127.0.0.1:4318; "
