@@ -27,7 +27,7 @@ while [ $# -gt 0 ]; do
     --count) COUNT="$2"; shift ;;
     --rounds) ROUNDS="$2"; shift ;;
     --workflow) WORKFLOW="$2"; shift ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "trace_overhead.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
