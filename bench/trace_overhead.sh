@@ -7,10 +7,13 @@
 # operation and 3 attempt spans per execution), one worker, --count
 # executions, run in alternating rounds: "off" (otlp.endpoint empty) then "on"
 # (otlp.endpoint = http://127.0.0.1:PORT, a port nothing listens on: every
-# export is refused, the exporter backs off, its bounded queue drops).
-# Prints each run's executions/s, steady executions/s and failed executions,
-# then the medians and on/off.  Writes nothing under bench/ (bench_throughput's
-# own RESULTS.md / results.csv go to a temporary directory).
+# export is refused; after 3 refusals in a row export is down and the
+# engine makes no span until a retry gets through).  Prints each run's
+# executions/s, steady executions/s, failed executions, CPU per 1,000
+# executions and (on) the worker's log lines saying export went down and
+# came back up, then the medians and on/off.  Writes nothing under bench/
+# (bench_throughput's own RESULTS.md / results.csv go to a temporary
+# directory).
 #
 # Usage: bench/trace_overhead.sh [--count 3000] [--rounds 3] [--workflow noop3]
 # Environment: DF_BROKERS (required: a real broker), BUILD_DIR (default <repo>/build).
@@ -24,7 +27,7 @@ while [ $# -gt 0 ]; do
     --count) COUNT="$2"; shift ;;
     --rounds) ROUNDS="$2"; shift ;;
     --workflow) WORKFLOW="$2"; shift ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "trace_overhead.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -40,28 +43,35 @@ trap 'rm -rf "$OUT"' EXIT
 # a loopback port nothing listens on (bound, then closed)
 PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
 
-# One closed-loop run; prints "executions/s steady/s failed cpu" of its median
-# run (cpu: CPU seconds of the benchmark process per 1,000 executions, less
-# sensitive than the rates to other load on the machine).
+# One closed-loop run; prints "executions/s steady/s failed cpu down up" of
+# its median run (cpu: CPU seconds of the benchmark process per 1,000
+# executions, less sensitive than the rates to other load on the machine;
+# down / up: the worker's log lines "OTLP export to ... is down" / "is up
+# again": one of each at most per outage).
 one() {
   local label="$1"; shift
   BENCH_OUT_DIR="$OUT" "$B" --count "$COUNT" --workers 1 --modes closed --repeat 1 --warmup 200 \
     --workflow "$WORKFLOW" --label "$label" "$@" >"$OUT/$label.txt" 2>"$OUT/$label.err" || {
     echo "trace_overhead.sh: bench_throughput ($label) failed:" >&2; tail -20 "$OUT/$label.err" >&2; exit 1; }
-  awk -F'|' '/closed #1 \(median\)/ && NF > 10 { gsub(/ /, "", $5); gsub(/ /, "", $6); gsub(/ /, "", $11);
-              split($10, c, "/"); gsub(/ /, "", c[1]); print $5, $6, $11, c[1]; exit }' "$OUT/$label.txt"
+  local down up
+  down="$(grep -c 'OTLP export to .* is down' "$OUT/$label.err" || true)"
+  up="$(grep -c 'OTLP export to .* is up again' "$OUT/$label.err" || true)"
+  awk -F'|' -v down="$down" -v up="$up" '/closed #1 \(median\)/ && NF > 10 { gsub(/ /, "", $5); gsub(/ /, "", $6);
+              gsub(/ /, "", $11); split($10, c, "/"); gsub(/ /, "", c[1]); print $5, $6, $11, c[1], down, up; exit }' \
+    "$OUT/$label.txt"
 }
 
 printf 'bench_throughput closed loop, workflow %s, 1 worker, %s executions a run; on = otlp.endpoint http://127.0.0.1:%s (nothing listening)\n' \
   "$WORKFLOW" "$COUNT" "$PORT"
-printf '%-6s %-4s %14s %14s %7s %22s\n' round mode "executions/s" "steady/s" failed "CPU s per 1k exec"
+printf '%-6s %-4s %14s %14s %7s %22s %12s\n' round mode "executions/s" "steady/s" failed "CPU s per 1k exec" \
+  "down/up log"
 OFF=() ON=() COFF=() CON=()
 for r in $(seq 1 "$ROUNDS"); do
-  read -r e s f c < <(one "off$r")
-  printf '%-6s %-4s %14s %14s %7s %22s\n' "$r" off "$e" "$s" "$f" "$c"; OFF+=("$e"); COFF+=("$c")
+  read -r e s f c d u < <(one "off$r")
+  printf '%-6s %-4s %14s %14s %7s %22s %12s\n' "$r" off "$e" "$s" "$f" "$c" -; OFF+=("$e"); COFF+=("$c")
   [ "$f" = 0 ] || { echo "trace_overhead.sh: $f executions failed with tracing off" >&2; exit 1; }
-  read -r e s f c < <(one "on$r" -X "otlp.endpoint=http://127.0.0.1:$PORT")
-  printf '%-6s %-4s %14s %14s %7s %22s\n' "$r" on "$e" "$s" "$f" "$c"; ON+=("$e"); CON+=("$c")
+  read -r e s f c d u < <(one "on$r" -X "otlp.endpoint=http://127.0.0.1:$PORT")
+  printf '%-6s %-4s %14s %14s %7s %22s %12s\n' "$r" on "$e" "$s" "$f" "$c" "$d/$u"; ON+=("$e"); CON+=("$c")
   [ "$f" = 0 ] || { echo "trace_overhead.sh: $f executions failed with tracing on (backend down)" >&2; exit 1; }
 done
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

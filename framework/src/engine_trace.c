@@ -177,15 +177,13 @@ static int64_t df__ns(int64_t ms)
         return ms * 1000000LL;
 }
 
-/* 0 when a span may be made; 1 when the exporter's queue is full (the
- * collector down): the span is counted as dropped without being made, so
- * that a worker whose collector is away pays next to nothing for tracing. */
+/* 0 when a span may be made; 1 when the exporter would drop it (export
+ * down, or its queue full): the span is counted as dropped without being
+ * made, so that a worker whose collector is away pays next to nothing for
+ * tracing (a relaxed atomic load per span; no lock, no allocation). */
 static int df__etrace_skip(const df__etrace_t *tr)
 {
-        if (!df__otlp_full(tr->exp))
-                return 0;
-        df__otlp_drop(tr->exp, 1);
-        return 1;
+        return df__otlp_skip(tr->exp);
 }
 
 static void df__etrace_emit(const df__etrace_t *tr, df__span_t *sp)

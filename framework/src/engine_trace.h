@@ -22,6 +22,9 @@
  * Ids are trace.h's deterministic derivation, so the same work replayed
  * after a crash before its commit derives the same spans; the worker holds
  * them with the batch's records until the commit (df__engine_out_t.span).
+ * No span is made while the exporter would drop it (export down, or its
+ * queue full: df__otlp_skip, one relaxed atomic load); it is counted as
+ * dropped instead, and a span not made is only missing, never wrong.
  * An operation of a restarted run (Execution.run > 0) derives its ids from
  * "<op id>#<run>", so that its fresh attempts are new spans.
  *

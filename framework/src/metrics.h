@@ -118,9 +118,12 @@ extern "C" {
         X(SPANS_EXPORTED, COUNTER, "duraflow_otlp_spans_exported_total",                                         \
           "Spans the OTLP collector accepted.", "", 0)                                                           \
         X(SPANS_DROPPED, COUNTER, "duraflow_otlp_spans_dropped_total",                                           \
-          "Spans dropped, by reason (queue_full, rejected, shutdown).", "reason", 0)                            \
+          "Spans dropped or not made, by reason (queue_full, backend_down, rejected, shutdown).", "reason", 0)   \
         X(OTLP_FAILURES, COUNTER, "duraflow_otlp_export_failures_total",                                         \
           "Failed OTLP export requests (the batch is retried with backoff).", "", 0)                             \
+        X(OTLP_DOWN, GAUGE, "duraflow_otlp_export_down",                                                         \
+          "OTLP exporters of this process whose export is down (failed requests in a row; no span is made "    \
+          "until a retry gets through).", "", 0)                                                                 \
         X(SERIES_DROPPED, COUNTER, "duraflow_metrics_series_dropped_total",                                      \
           "Label sets folded into a family's overflow series (cardinality limit).", "", 0)                      \
         X(BUILD_INFO, GAUGE, "duraflow_build_info", "Always 1; the labels name the duraflow version.",          \

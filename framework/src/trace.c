@@ -691,7 +691,7 @@ done:
 
 struct df__otlp {
         char *url, *service, *instance;
-        int batch_max, queue_max, flush_ms, timeout_ms, backoff_initial_ms, backoff_max_ms;
+        int batch_max, queue_max, flush_ms, timeout_ms, backoff_initial_ms, backoff_max_ms, down_after;
 
         pthread_mutex_t mu;
         pthread_cond_t wake;    /* the thread: work, flush or stop */
@@ -707,12 +707,20 @@ struct df__otlp {
         int flush_req, stop;
         int64_t stop_deadline_ms;
         _Atomic int abort_transfer;
-        _Atomic int full; /* the last submit found the queue full (a hint for df__otlp_full) */
+        _Atomic int full; /* the last submit found the queue full (a hint for df__otlp_skip) */
+        /* export down (trace.h): written by the thread with mu held, read
+         * anywhere; while it is 1 the thread holds a batch (the probe) */
+        _Atomic int down;
+        _Atomic uint64_t skip_full, skip_down; /* spans not made (df__otlp_skip): counted without mu */
+        int fails;                /* failed requests in a row (the thread's) */
+        int64_t down_since_ms;    /* mono ms export went down */
+        uint64_t down_dropped0;   /* spans dropped as backend_down before it went down */
+        char last_error[128];     /* why the last request failed (the thread's) */
         df__otlp_stats_t st;
 
         CURL *curl;
         struct curl_slist *headers;
-        df__series_t *m_exported, *m_full, *m_rejected, *m_shutdown, *m_failures;
+        df__series_t *m_exported, *m_full, *m_rejected, *m_shutdown, *m_down, *m_failures, *m_down_gauge;
 };
 
 df_err_t df__otlp_endpoint_check(const char *endpoint, char *errstr, size_t errstr_size)
@@ -857,14 +865,67 @@ static int df__otlp_send(df__otlp_t *e, int64_t deadline_ms)
         curl_easy_setopt(e->curl, CURLOPT_TIMEOUT_MS, (long)timeout);
         curl_easy_setopt(e->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)(timeout < 2000 ? timeout : 2000));
         rc = df__curl_perform(e);
-        if (rc != CURLE_OK)
+        if (rc != CURLE_OK) {
+                snprintf(e->last_error, sizeof(e->last_error), "%s", curl_easy_strerror(rc));
                 return 1;
+        }
         curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &code);
         if (code >= 200 && code < 300)
                 return 0;
-        if (code == 408 || code == 429 || code == 502 || code == 503 || code == 504)
+        if (code == 408 || code == 429 || code == 502 || code == 503 || code == 504) {
+                snprintf(e->last_error, sizeof(e->last_error), "HTTP status %ld", code);
                 return 1;
+        }
         return 2;
+}
+
+/* Spans dropped as backend_down so far (mu held). */
+static uint64_t df__otlp_down_total(df__otlp_t *e)
+{
+        return e->st.dropped_down + atomic_load_explicit(&e->skip_down, memory_order_relaxed);
+}
+
+/* down_after requests in a row failed: export is down.  Drops the queue
+ * (the held batch stays: the probe), tells producers (df__otlp_skip), and
+ * writes the one line that says so.  Called and returns with mu held. */
+static void df__otlp_go_down(df__otlp_t *e, int next_ms)
+{
+        df__span_t *rest = e->head;
+        size_t n = e->qlen;
+
+        e->down_dropped0 = df__otlp_down_total(e);
+        e->head = e->tail = NULL;
+        e->qlen = e->qbytes = 0;
+        e->st.dropped_down += n;
+        e->st.downs++;
+        e->down_since_ms = df__mono_ms();
+        atomic_store_explicit(&e->down, 1, memory_order_relaxed);
+        atomic_store_explicit(&e->full, 0, memory_order_relaxed);
+        pthread_cond_broadcast(&e->drained); /* flushers stop waiting */
+        pthread_mutex_unlock(&e->mu);
+        df__counter_add(e->m_down, n);
+        df__gauge_add(e->m_down_gauge, 1);
+        df__free_list(rest);
+        df__log(DF__LOG_WARN,
+                "OTLP export to %s is down: %d requests in a row failed (the last: %s); spans are not made until a "
+                "retry gets through (the next in about %d ms, then every %d ms at most)",
+                e->url, e->fails, e->last_error[0] ? e->last_error : "failed", next_ms, e->backoff_max_ms);
+        pthread_mutex_lock(&e->mu);
+}
+
+/* A request got an answer while export was down: it is up again.  Called
+ * and returns with mu held. */
+static void df__otlp_go_up(df__otlp_t *e)
+{
+        uint64_t dropped = df__otlp_down_total(e) - e->down_dropped0;
+        int64_t down_ms = df__mono_ms() - e->down_since_ms;
+
+        atomic_store_explicit(&e->down, 0, memory_order_relaxed);
+        pthread_mutex_unlock(&e->mu);
+        df__gauge_add(e->m_down_gauge, -1);
+        df__log(DF__LOG_INFO, "OTLP export to %s is up again after %.1f s down (%llu spans dropped meanwhile)", e->url,
+                (double)down_ms / 1000.0, (unsigned long long)dropped);
+        pthread_mutex_lock(&e->mu);
 }
 
 static void *df__otlp_main(void *arg)
@@ -894,8 +955,9 @@ static void *df__otlp_main(void *arg)
                         pthread_cond_timedwait(&e->wake, &e->mu, &ts);
                 }
                 now = df__mono_ms();
-                if (e->stop && (now >= e->stop_deadline_ms || (!e->qlen && !e->held)))
-                        break;
+                if (e->stop && (now >= e->stop_deadline_ms || (!e->qlen && !e->held) ||
+                                atomic_load_explicit(&e->down, memory_order_relaxed)))
+                        break; /* (while down nothing is sent at shutdown) */
                 if (!e->held) {
                         df__span_t **pp = &e->held, *sp;
                         while (e->head && e->held_n < (size_t)e->batch_max) {
@@ -937,6 +999,9 @@ static void *df__otlp_main(void *arg)
                                 df__counter_add(e->m_rejected, n);
                         }
                         backoff = 0;
+                        e->fails = 0;
+                        if (atomic_load_explicit(&e->down, memory_order_relaxed))
+                                df__otlp_go_up(e); /* the probe got an answer */
                         if (!e->qlen)
                                 e->flush_req = 0;
                         pthread_cond_broadcast(&e->drained);
@@ -946,15 +1011,21 @@ static void *df__otlp_main(void *arg)
                         continue;
                 }
                 /* retry later: exponential backoff with jitter (half to all
-                 * of the delay), cut short only by stop */
+                 * of the delay), cut short only by stop; down_after
+                 * failures in a row take export down (once: a failed probe
+                 * only backs off further) */
                 e->st.failures++;
                 df__counter_inc(e->m_failures);
+                e->fails++;
                 backoff = backoff ? (backoff * 2 > e->backoff_max_ms ? e->backoff_max_ms : backoff * 2)
                                   : e->backoff_initial_ms;
                 {
                         int delay = backoff / 2 + (int)(rand_r(&seed) % (unsigned)(backoff / 2 + 1));
                         int64_t until = df__mono_ms() + delay;
                         struct timespec ts;
+                        if (e->fails >= e->down_after && !e->stop &&
+                            !atomic_load_explicit(&e->down, memory_order_relaxed))
+                                df__otlp_go_down(e, delay);
                         while (!e->stop && df__mono_ms() < until) {
                                 df__timespec_at(&ts, until);
                                 pthread_cond_timedwait(&e->wake, &e->mu, &ts);
@@ -1017,6 +1088,7 @@ df_err_t df__otlp_new(const df__otlp_opts_t *o, df__otlp_t **out, char *errstr, 
         e->backoff_max_ms = o->backoff_max_ms > 0 ? o->backoff_max_ms : 30000;
         if (e->backoff_max_ms < e->backoff_initial_ms)
                 e->backoff_max_ms = e->backoff_initial_ms;
+        e->down_after = o->down_after > 0 ? o->down_after : 3;
         e->curl = curl_easy_init();
         e->headers = curl_slist_append(NULL, "Content-Type: application/json");
         if (!e->url || !e->service || (o->instance_id && *o->instance_id && !e->instance) || !e->curl ||
@@ -1035,7 +1107,9 @@ df_err_t df__otlp_new(const df__otlp_opts_t *o, df__otlp_t **out, char *errstr, 
                 e->m_full = df__metric_series(o->metrics, DF__M_SPANS_DROPPED, "queue_full");
                 e->m_rejected = df__metric_series(o->metrics, DF__M_SPANS_DROPPED, "rejected");
                 e->m_shutdown = df__metric_series(o->metrics, DF__M_SPANS_DROPPED, "shutdown");
+                e->m_down = df__metric_series(o->metrics, DF__M_SPANS_DROPPED, "backend_down");
                 e->m_failures = df__metric_series(o->metrics, DF__M_OTLP_FAILURES);
+                e->m_down_gauge = df__metric_series(o->metrics, DF__M_OTLP_DOWN);
         }
         pthread_mutex_init(&e->mu, NULL);
         pthread_condattr_init(&ca);
@@ -1096,6 +1170,13 @@ int df__otlp_submit(df__otlp_t *e, df__span_t *sp)
         sp->next = NULL;
         pthread_mutex_lock(&e->mu);
         e->st.submitted++;
+        if (atomic_load_explicit(&e->down, memory_order_relaxed)) {
+                e->st.dropped_down++;
+                pthread_mutex_unlock(&e->mu);
+                df__counter_inc(e->m_down);
+                df__span_destroy(sp);
+                return -1;
+        }
         if (e->stop || e->qlen >= (size_t)e->queue_max) {
                 e->st.dropped_full++;
                 atomic_store_explicit(&e->full, 1, memory_order_relaxed);
@@ -1119,20 +1200,26 @@ int df__otlp_submit(df__otlp_t *e, df__span_t *sp)
         return 0;
 }
 
-int df__otlp_full(df__otlp_t *e)
+int df__otlp_skip(df__otlp_t *e)
 {
-        return !e || atomic_load_explicit(&e->full, memory_order_relaxed);
+        if (!e)
+                return 1;
+        if (atomic_load_explicit(&e->down, memory_order_relaxed)) {
+                atomic_fetch_add_explicit(&e->skip_down, 1, memory_order_relaxed);
+                df__counter_inc(e->m_down);
+                return 1;
+        }
+        if (atomic_load_explicit(&e->full, memory_order_relaxed)) {
+                atomic_fetch_add_explicit(&e->skip_full, 1, memory_order_relaxed);
+                df__counter_inc(e->m_full);
+                return 1;
+        }
+        return 0;
 }
 
-void df__otlp_drop(df__otlp_t *e, unsigned n)
+int df__otlp_down(df__otlp_t *e)
 {
-        if (!e || !n)
-                return;
-        pthread_mutex_lock(&e->mu);
-        e->st.submitted += n;
-        e->st.dropped_full += n;
-        pthread_mutex_unlock(&e->mu);
-        df__counter_add(e->m_full, n);
+        return e && atomic_load_explicit(&e->down, memory_order_relaxed);
 }
 
 int df__otlp_flush(df__otlp_t *e, int timeout_ms)
@@ -1144,7 +1231,8 @@ int df__otlp_flush(df__otlp_t *e, int timeout_ms)
         pthread_mutex_lock(&e->mu);
         e->flush_req = 1;
         pthread_cond_signal(&e->wake);
-        while ((e->qlen || e->held) && df__mono_ms() < until) {
+        while ((e->qlen || e->held) && !atomic_load_explicit(&e->down, memory_order_relaxed) &&
+               df__mono_ms() < until) {
                 struct timespec ts;
                 df__timespec_at(&ts, until);
                 pthread_cond_timedwait(&e->drained, &e->mu, &ts);
@@ -1161,6 +1249,15 @@ void df__otlp_stats(df__otlp_t *e, df__otlp_stats_t *out)
                 return;
         pthread_mutex_lock(&e->mu);
         *out = e->st;
+        {
+                uint64_t full = atomic_load_explicit(&e->skip_full, memory_order_relaxed);
+                uint64_t down = atomic_load_explicit(&e->skip_down, memory_order_relaxed);
+                out->submitted += full + down;
+                out->not_made = full + down;
+                out->dropped_full += full;
+                out->dropped_down += down;
+        }
+        out->down = atomic_load_explicit(&e->down, memory_order_relaxed);
         out->queued = e->qlen;
         out->queued_bytes = e->qbytes + e->held_bytes;
         out->held = e->held_n;
@@ -1178,7 +1275,8 @@ void df__otlp_destroy(df__otlp_t *e, int flush_timeout_ms)
         /* the thread sends what it can until the deadline (a request's
          * timeout is cut to it); at the deadline a request still in flight
          * is aborted */
-        while ((e->qlen || e->held) && df__mono_ms() < e->stop_deadline_ms) {
+        while ((e->qlen || e->held) && !atomic_load_explicit(&e->down, memory_order_relaxed) &&
+               df__mono_ms() < e->stop_deadline_ms) {
                 struct timespec ts;
                 df__timespec_at(&ts, e->stop_deadline_ms);
                 pthread_cond_timedwait(&e->drained, &e->mu, &ts);
@@ -1186,6 +1284,8 @@ void df__otlp_destroy(df__otlp_t *e, int flush_timeout_ms)
         pthread_mutex_unlock(&e->mu);
         atomic_store(&e->abort_transfer, 1);
         pthread_join(e->thread, NULL);
+        if (atomic_load_explicit(&e->down, memory_order_relaxed))
+                df__gauge_add(e->m_down_gauge, -1); /* this exporter is gone */
         curl_slist_free_all(e->headers);
         curl_easy_cleanup(e->curl);
         pthread_mutex_destroy(&e->mu);

@@ -42,6 +42,21 @@
  * the queue keeps its bound; other 4xx/5xx answers drop the batch
  * (counted as rejected).  Memory: at most queue_max + batch_max spans, each
  * at most df__span_max_bytes().
+ *
+ * Export down (a circuit breaker): after down_after failed requests in a
+ * row the exporter is down.  It then drops its queue, refuses every span
+ * submitted (counted dropped, reason "backend_down"), and says so to
+ * producers of spans through df__otlp_skip, a relaxed atomic load, so that
+ * they make none (the engine's span ids are deterministic: a span not made
+ * is only missing, never wrong); the batch it holds is kept and sent again
+ * as the probe, after the backoff, which goes on doubling up to
+ * backoff_max_ms.  The first request that gets an answer (accepted or
+ * rejected: the collector is there) brings it up again: spans are made and
+ * exported from then on, at most backoff_max_ms (plus one request) after
+ * the collector came back.  One log line (warning) when export goes down,
+ * one (info) when it is up again, none per failed request; the gauge
+ * duraflow_otlp_export_down counts the exporters of the process that are
+ * down.
  */
 #ifndef DF_TRACE_H
 #define DF_TRACE_H
@@ -210,12 +225,19 @@ typedef struct df__otlp_opts {
         int flush_ms;             /* longest wait of a queued span before a request; 0 = 1000 */
         int timeout_ms;           /* one request, connect included; 0 = 5000 */
         int backoff_initial_ms;   /* 0 = 100 */
-        int backoff_max_ms;       /* 0 = 30000 */
+        int backoff_max_ms;       /* 0 = 30000; also the longest wait between probes while down */
+        int down_after;           /* failed requests in a row that take export down; 0 = 3 */
         df__metrics_t *metrics;   /* duraflow_otlp_* counters; NULL = none */
 } df__otlp_opts_t;
 
 typedef struct df__otlp_stats {
-        uint64_t submitted, exported, dropped_full, dropped_rejected, dropped_shutdown, failures, requests;
+        uint64_t submitted; /* spans submitted, and spans not made (df__otlp_skip) */
+        uint64_t not_made;  /* of those, not made (counted in dropped_full or dropped_down too) */
+        uint64_t exported, dropped_full, dropped_rejected, dropped_shutdown;
+        uint64_t dropped_down; /* while down: not made, refused, and the queue dropped when it went down */
+        uint64_t failures, requests;
+        uint64_t downs;   /* times export went down */
+        int down;         /* export is down now */
         size_t queued, queued_bytes, held; /* held: spans of the batch being sent or retried */
         size_t max_queued, max_bytes;      /* high-water marks of queued + held */
 } df__otlp_stats_t;
@@ -240,20 +262,27 @@ df_err_t df__otlp_new_conf(const df_conf_t *conf, const char *instance_id, df__m
 /**
  * Hand span to the exporter, which owns it from now on (also when it is
  * dropped).  Never blocks on the network; any thread.  0 when queued, -1
- * when dropped (queue full, exporter NULL or shutting down).
+ * when dropped (export down, queue full, exporter NULL or shutting down).
  */
 int df__otlp_submit(df__otlp_t *exp, df__span_t *span);
 
-/** 1 when the last submit found the queue full and the exporter thread
- * has not taken a batch from it since (the collector is down or slow), or
- * exp is NULL: a caller may then count the span as dropped
- * (df__otlp_drop) without making it.  A hint: relaxed atomic, no lock. */
-int df__otlp_full(df__otlp_t *exp);
-/** Count n spans dropped because the queue was full (not made). */
-void df__otlp_drop(df__otlp_t *exp, unsigned n);
+/**
+ * Before making a span: 1 when a span made now would be dropped, and then
+ * it is counted as dropped (not made): export is down (reason
+ * "backend_down"), or the last submit found the queue full and the
+ * exporter's thread has not taken a batch from it since (the collector is
+ * slow or down; reason "queue_full"), or exp is NULL (not counted).  0
+ * when a span may be made and submitted.  A hint, lock-free (relaxed
+ * atomic loads and adds, no allocation): a few nanoseconds, any thread.
+ */
+int df__otlp_skip(df__otlp_t *exp);
+/** 1 while export is down (see the top of this file), 0 when up or exp is
+ * NULL.  Relaxed atomic load, any thread. */
+int df__otlp_down(df__otlp_t *exp);
 
 /** Wait until everything queued so far was sent or dropped, at most
- * timeout_ms.  1 when drained, 0 on timeout. */
+ * timeout_ms.  1 when drained, 0 on timeout or at once while export is
+ * down (its held batch waits for the probe). */
 int df__otlp_flush(df__otlp_t *exp, int timeout_ms);
 
 void df__otlp_stats(df__otlp_t *exp, df__otlp_stats_t *out);
@@ -261,7 +290,8 @@ void df__otlp_stats(df__otlp_t *exp, df__otlp_stats_t *out);
 /**
  * Stop: try to send what is queued for at most flush_timeout_ms (a request
  * in flight is aborted at the deadline, within 50 ms), drop the rest (counted as
- * shutdown), join the thread, free.  NULL is a no-op.
+ * shutdown), join the thread, free.  While export is down it sends nothing
+ * and returns at once (within 50 ms of a probe in flight).  NULL is a no-op.
  */
 void df__otlp_destroy(df__otlp_t *exp, int flush_timeout_ms);
 

@@ -3,7 +3,8 @@
  * ns per counter increment (one thread; two threads on one series; two
  * threads on two series), histogram observation, gauge set, series lookup
  * by label values, a /metrics rendering, building an attempt span,
- * df__otlp_submit (queued, and dropped when the queue is full), formatting
+ * df__otlp_submit (queued, and dropped when the queue is full),
+ * df__otlp_skip while export is down (the span not made), formatting
  * a JSON log line.  Each figure is the median of --repeat runs (default 5)
  * of --count operations (default 10,000,000; lookups and log lines a
  * tenth, spans a tenth up to 100,000), except the spans, the exporter and
@@ -225,6 +226,7 @@ int main(int argc, char **argv)
                 o.endpoint = ep;
                 o.queue_max = (int)(cnt > 1000000 ? 1000000 : cnt);
                 o.batch_max = 512;
+                o.down_after = 1000000; /* the queue's paths, not export down (below) */
                 if (df__otlp_new(&o, &e, err, sizeof(err)) != DF_OK)
                         return 1;
                 {
@@ -246,6 +248,24 @@ int main(int argc, char **argv)
                         free(pre);
                 }
                 df__otlp_stats(e, &st);
+                df__otlp_destroy(e, 0);
+                /* export down (3 refused requests): the producer's check before each span it would make */
+                o.queue_max = 0;
+                o.down_after = 0;
+                o.backoff_initial_ms = 10;
+                if (df__otlp_new(&o, &e, err, sizeof(err)) != DF_OK)
+                        return 1;
+                df__otlp_submit(e, df__span_attempt(&tp, "order-10248", "orders", "2", "STEP", "reserve", 1, 0));
+                t0 = now_ns();
+                while (!df__otlp_down(e) && now_ns() - t0 < 5000000000LL)
+                        usleep(1000);
+                if (df__otlp_down(e)) {
+                        t0 = now_ns();
+                        for (n = 0; n < count; n++)
+                                sink += df__otlp_skip(e);
+                        printf("  %-70s %8.1f\n", "df__otlp_skip while export is down (span not made, counted)",
+                               (double)(now_ns() - t0) / (double)count);
+                }
                 df__otlp_destroy(e, 0);
         }
         /* a JSON log line */

@@ -4,9 +4,12 @@
  * start's traceparent kept with the execution and carried on every record,
  * the spans each apply ends (execution, operation, attempt) with their
  * deterministic ids and parents, none twice across replays, none made while
- * the exporter's queue is full, and an invoked child's START under the
- * INVOKE operation's span.
+ * the exporter's queue is full or its export is down (and made again once
+ * the collector is back), and an invoked child's START under the INVOKE
+ * operation's span.
  */
+#include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,6 +17,7 @@
 #include "duraflow/runtime.h"
 #include "engine.h"
 #include "internal.h"
+#include "metrics.h"
 #include "tel_common.h"
 #include "trace.h"
 
@@ -117,12 +121,20 @@ static df_err_t kid(df_ctx_t *ctx, const df_bytes_t *input, void *opaque)
 
 static const df__engine_out_t OUT = {.timer = out_timer, .event = out_event, .result = out_result, .span = out_span};
 
+/* The same without the span hook: the engine hands its spans to its tracer. */
+static const df__engine_out_t OUT_EXPORT = {.timer = out_timer, .event = out_event, .result = out_result};
+
 /* Apply ev, flush (the dirty flags clear as the worker's flush clears them). */
-static void apply(df__engine_t *eng, df__exec_state_t *st, const df__event_t *ev)
+static void apply_to(df__engine_t *eng, df__exec_state_t *st, const df__event_t *ev, const df__engine_out_t *out)
 {
         char err[256];
-        ck_assert_int_eq(df__engine_apply(eng, st, ev, &OUT, 1), 0);
+        ck_assert_int_eq(df__engine_apply(eng, st, ev, out, 1), 0);
         ck_assert_int_eq(df__state_flush_dirty(st, put_nothing, NULL, err, sizeof(err)), 0);
+}
+
+static void apply(df__engine_t *eng, df__exec_state_t *st, const df__event_t *ev)
+{
+        apply_to(eng, st, ev, &OUT);
 }
 
 static df__span_t *find(const uint8_t id[8])
@@ -274,7 +286,7 @@ START_TEST(created_at_start_and_skipped_when_full)
                 if (i == 0)
                         usleep(200 * 1000); /* the thread takes it and fails to send it */
         }
-        ck_assert_int_eq(df__otlp_full(exp), 1);
+        ck_assert_int_eq(df__otlp_skip(exp), 1); /* (counted: one span not made) */
         df__otlp_stats(exp, &s0);
         df__engine_set_tracer(eng, exp);
         ck_assert_int_eq(df__engine_register(eng, "wf", wf, NULL), DF_OK);
@@ -290,6 +302,7 @@ START_TEST(created_at_start_and_skipped_when_full)
         ck_assert_int_eq(R.n_spans, 0); /* the failed attempt's span: not made */
         df__otlp_stats(exp, &s1);
         ck_assert_uint_eq(s1.dropped_full, s0.dropped_full + 1);
+        ck_assert_uint_eq(s1.not_made, s0.not_made + 1);
         apply(eng, st, &R.timers[0]);
         ck_assert_str_eq(st->exec.traceparent, kept); /* kept, not made again */
         ck_assert_int_eq(R.n_spans, 0);
@@ -304,6 +317,128 @@ START_TEST(created_at_start_and_skipped_when_full)
 }
 END_TEST
 
+/* Spans in the OTLP/JSON bodies the collector got. */
+static int collector_spans(tel_collector_t *c)
+{
+        int i, n = 0;
+        for (i = 0; i < tel_collector_requests(c); i++) {
+                json_t *root = json_loads(tel_collector_body(c, i), 0, NULL);
+                ck_assert_ptr_nonnull(root);
+                n += (int)json_array_size(json_object_get(
+                    json_array_get(
+                        json_object_get(json_array_get(json_object_get(root, "resourceSpans"), 0), "scopeSpans"), 0),
+                    "spans"));
+                json_decref(root);
+        }
+        return n;
+}
+
+static void start_event(df__event_t *ev, const char *id)
+{
+        memset(ev, 0, sizeof(*ev));
+        ev->type = DF__EV_START;
+        ev->execution_id = (char *)id;
+        ev->workflow = "wf";
+        ev->request_id = "";
+}
+
+/* Issue 14: with the collector down for good the engine makes no span.
+ * The endpoint is a port nothing listens on: the first span's export is
+ * refused down_after (3) times, export goes down; then 10 executions'
+ * applies, which would each end a (failed) attempt span, make none (counted
+ * dropped, reason backend_down, and submit none).  A collector comes back
+ * on that port: export is up again within the backoff cap, the next
+ * applies make their spans and the collector receives them. */
+START_TEST(no_span_made_while_export_down)
+{
+        static const int ok[] = {200, 0};
+        df__engine_t *eng = df__engine_new("t.events");
+        df__exec_state_t *st[11];
+        df__metrics_t *m = df__metrics_new();
+        df__otlp_opts_t o = {.batch_max = 64, .flush_ms = 10, .backoff_initial_ms = 20, .backoff_max_ms = 200,
+                             .down_after = 3, .metrics = m};
+        df__otlp_t *exp;
+        df__otlp_stats_t s0, s1, s2;
+        df__event_t start;
+        tel_collector_t *c;
+        char err[256], ep[64], id[11][16];
+        int i, port = tel_closed_port();
+        int64_t t0;
+
+        memset(&R, 0, sizeof(R));
+        snprintf(ep, sizeof(ep), "http://127.0.0.1:%d", port);
+        o.endpoint = ep;
+        ck_assert_int_eq(df__otlp_new(&o, &exp, err, sizeof(err)), DF_OK);
+        df__engine_set_tracer(eng, exp);
+        ck_assert_int_eq(df__engine_register(eng, "wf", wf, NULL), DF_OK);
+        for (i = 0; i < 11; i++) {
+                st[i] = df__exec_state_new();
+                snprintf(id[i], sizeof(id[i]), "tr-d%d", i);
+        }
+
+        /* one execution's first attempt fails: its span goes to the exporter, whose requests are refused */
+        start_event(&start, id[0]);
+        apply_to(eng, st[0], &start, &OUT_EXPORT);
+        ck_assert_int_eq(R.n_timers, 1);
+        t0 = tel_mono_ms();
+        while (!df__otlp_down(exp) && tel_mono_ms() - t0 < 5000)
+                usleep(2000);
+        ck_assert_msg(df__otlp_down(exp), "export not down 5 s after the first refused request");
+        df__otlp_stats(exp, &s0);
+        ck_assert_uint_eq(s0.submitted, 1);
+        ck_assert_uint_eq(s0.held, 1); /* the probe */
+        ck_assert_uint_ge(s0.failures, 3);
+
+        /* down: 10 executions, 10 failed attempts, no span made nor queued */
+        for (i = 1; i < 11; i++) {
+                start_event(&start, id[i]);
+                apply_to(eng, st[i], &start, &OUT_EXPORT);
+        }
+        ck_assert_int_eq(R.n_timers, 11);
+        df__otlp_stats(exp, &s1);
+        ck_assert_uint_eq(s1.not_made - s0.not_made, 10);
+        ck_assert_uint_eq(s1.submitted - s0.submitted, 10); /* all of them the spans not made */
+        ck_assert_uint_eq(s1.dropped_down - s0.dropped_down, 10);
+        ck_assert_uint_eq(s1.queued, 0);
+        ck_assert_uint_eq(s1.held, 1);
+        ck_assert_uint_eq(df__counter_value(df__metric_series(m, DF__M_SPANS_DROPPED, "backend_down")),
+                          s1.dropped_down);
+        ck_assert_int_eq(df__gauge_value(df__metric_series(m, DF__M_OTLP_DOWN)), 1);
+        ck_assert_int_eq(R.n_no_tp, 0); /* the records still carry their traceparent */
+
+        /* the collector is back: the probe goes through, spans are made again */
+        c = tel_collector_start_on(ok, port);
+        t0 = tel_mono_ms();
+        while (df__otlp_down(exp) && tel_mono_ms() - t0 < 5000)
+                usleep(2000);
+        ck_assert_msg(!df__otlp_down(exp), "export still down 5 s after the collector came back");
+        printf("engine: export down after %llu failed requests, %llu spans not made while down; up again %lld ms "
+               "after the collector came back (backoff cap 200 ms)\n",
+               (unsigned long long)s0.failures, (unsigned long long)(s1.not_made - s0.not_made),
+               (long long)(tel_mono_ms() - t0));
+        fflush(stdout);
+        ck_assert_int_lt(tel_mono_ms() - t0, 200 + 800);
+        /* the retry timers: each second attempt succeeds: its attempt span and the step's operation span */
+        for (i = 1; i < 11; i++)
+                apply_to(eng, st[i], &R.timers[i], &OUT_EXPORT);
+        ck_assert_int_eq(df__otlp_flush(exp, 5000), 1);
+        df__otlp_stats(exp, &s2);
+        ck_assert_uint_eq(s2.not_made, s1.not_made);
+        ck_assert_uint_eq(s2.exported, 1 + 20);
+        ck_assert_int_eq(collector_spans(c), 1 + 20);
+        ck_assert_int_eq(df__gauge_value(df__metric_series(m, DF__M_OTLP_DOWN)), 0);
+
+        for (i = 0; i < R.n_timers; i++)
+                df__event_clear(&R.timers[i]);
+        for (i = 0; i < 11; i++)
+                df__exec_state_free(st[i]);
+        df__engine_destroy(eng);
+        df__otlp_destroy(exp, 1000);
+        tel_collector_stop(c);
+        df__metrics_destroy(m);
+}
+END_TEST
+
 Suite *suite_engine_trace(void)
 {
         Suite *s = suite_create("engine_trace");
@@ -311,6 +446,7 @@ Suite *suite_engine_trace(void)
         tcase_set_timeout(tc, 60);
         tcase_add_test(tc, spans_and_headers);
         tcase_add_test(tc, created_at_start_and_skipped_when_full);
+        tcase_add_test(tc, no_span_made_while_export_down);
         suite_add_tcase(s, tc);
         return s;
 }

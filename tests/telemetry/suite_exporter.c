@@ -4,7 +4,8 @@
  * friends, dropping on 400, flush at shutdown; and with the collector down
  * (nothing listening, or a listener that never answers): submit never
  * blocks, the queue and its bytes stay within their bound, shutdown is
- * bounded in time.
+ * bounded in time; export down after failed requests in a row (no span
+ * made, counted, one log line) and up again when the collector is back.
  */
 #include <jansson.h>
 #include <pthread.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "metrics.h"
 #include "tel_common.h"
 #include "trace.h"
@@ -79,7 +81,8 @@ START_TEST(batches_and_flush_interval)
         ck_assert_uint_eq(st.submitted, 25);
         ck_assert_uint_eq(st.exported, 25);
         ck_assert_uint_eq(st.dropped_full + st.dropped_rejected, 0);
-        ck_assert_int_eq(df__otlp_full(e), 0); /* nothing dropped: spans are made */
+        ck_assert_int_eq(df__otlp_skip(e), 0); /* nothing dropped: spans are made */
+        ck_assert_int_eq(df__otlp_down(e), 0);
         ck_assert_uint_eq(st.queued, 0);
         df__otlp_destroy(e, 1000);
         tel_collector_stop(c);
@@ -91,8 +94,9 @@ START_TEST(retries_with_backoff)
         static const int script[] = {503, 429, 502, 504, 200, 0};
         tel_collector_t *c = tel_collector_start(script);
         df__metrics_t *m = df__metrics_new();
+        /* down_after above the 4 failures: the retries alone (export_down_and_back has the breaker) */
         df__otlp_opts_t o = {.batch_max = 100, .flush_ms = 50, .backoff_initial_ms = 100, .backoff_max_ms = 400,
-                             .metrics = m};
+                             .down_after = 10, .metrics = m};
         df__otlp_t *e = start(tel_collector_port(c), &o);
         df__otlp_stats_t st;
         int i;
@@ -115,6 +119,7 @@ START_TEST(retries_with_backoff)
         ck_assert_uint_eq(st.requests, 5);
         ck_assert_uint_eq(df__counter_value(df__metric_series(m, DF__M_SPANS_EXPORTED)), 5);
         ck_assert_uint_eq(df__counter_value(df__metric_series(m, DF__M_OTLP_FAILURES)), 4);
+        ck_assert_uint_eq(st.downs, 0);
         df__otlp_destroy(e, 1000);
         tel_collector_stop(c);
         df__metrics_destroy(m);
@@ -194,7 +199,10 @@ static void *flood_main(void *p)
         return NULL;
 }
 
-static void collector_down(int port, const char *what)
+/* expect_down: the requests fail at once (refused), so that down_after (3)
+ * of them fail within the flood and export goes down; else (a hung
+ * collector, 3 s a request) it is the full queue that drops. */
+static void collector_down(int port, const char *what, int expect_down)
 {
         df__metrics_t *m = df__metrics_new();
         df__otlp_opts_t o = {.batch_max = 256, .queue_max = 1024, .flush_ms = 10, .timeout_ms = 3000,
@@ -226,11 +234,13 @@ static void collector_down(int port, const char *what)
         rss1 = tel_rss_bytes();
         printf("collector %s: 200000 spans submitted in %.0f ms (span creation included), mean submit %.0f ns, "
                "max %.2f ms, %lld over 1 ms; queued %zu + held %zu, high-water %zu spans / %zu bytes "
-               "(bound %zu / %zu); dropped %llu; failures %llu; RSS %+ld kB\n",
+               "(bound %zu / %zu); dropped %llu (queue full) + %llu (export down); failures %llu; down %d; "
+               "RSS %+ld kB\n",
                what, took / 1e6, (double)(f[0].total_ns + f[1].total_ns) / 200000.0,
                (f[0].max_ns > f[1].max_ns ? f[0].max_ns : f[1].max_ns) / 1e6, (long long)(f[0].slow + f[1].slow),
                st.queued, st.held, st.max_queued, st.max_bytes, bound_spans, bound_bytes,
-               (unsigned long long)st.dropped_full, (unsigned long long)st.failures, (rss1 - rss0) / 1024);
+               (unsigned long long)st.dropped_full, (unsigned long long)st.dropped_down,
+               (unsigned long long)st.failures, st.down, (rss1 - rss0) / 1024);
         fflush(stdout);
         /* never blocks: no submit waits for the network.  A hung request
          * holds the exporter's thread for timeout_ms (3000 ms here), so a
@@ -248,19 +258,33 @@ static void collector_down(int port, const char *what)
         ck_assert_uint_le(st.held, (size_t)o.batch_max);
         ck_assert_uint_eq(st.exported, 0);
         ck_assert_uint_eq(st.submitted, 200000);
-        ck_assert_uint_eq(st.dropped_full, st.submitted - st.queued - st.held);
+        ck_assert_uint_eq(st.dropped_full + st.dropped_down, st.submitted - st.queued - st.held);
         ck_assert_uint_eq(df__counter_value(df__metric_series(m, DF__M_SPANS_DROPPED, "queue_full")), st.dropped_full);
-        /* the queue stays full while the collector is down: a producer of
-         * spans may skip making them (df__otlp_full) and count them dropped */
-        ck_assert_int_eq(df__otlp_full(e), 1);
-        df__otlp_drop(e, 7);
+        ck_assert_uint_eq(df__counter_value(df__metric_series(m, DF__M_SPANS_DROPPED, "backend_down")),
+                          st.dropped_down);
+        ck_assert_uint_eq(st.not_made, 0);
+        /* refused: export went down (once), its queue dropped, the batch in
+         * hand kept for the probe; hung: the queue stays full.  Either way
+         * a producer of spans skips making them (df__otlp_skip), counted
+         * as dropped for the reason */
+        ck_assert_int_eq(st.down, expect_down);
+        ck_assert_uint_eq(st.downs, (uint64_t)expect_down);
+        if (expect_down) {
+                ck_assert_uint_eq(st.queued, 0);
+                ck_assert_uint_gt(st.dropped_down, 0);
+                ck_assert_int_eq(df__gauge_value(df__metric_series(m, DF__M_OTLP_DOWN)), 1);
+        }
+        for (i = 0; i < 7; i++)
+                ck_assert_int_eq(df__otlp_skip(e), 1);
         {
                 df__otlp_stats_t st2;
+                const char *reason = expect_down ? "backend_down" : "queue_full";
                 df__otlp_stats(e, &st2);
                 ck_assert_uint_eq(st2.submitted, 200007);
-                ck_assert_uint_eq(st2.dropped_full, st.dropped_full + 7);
-                ck_assert_uint_eq(df__counter_value(df__metric_series(m, DF__M_SPANS_DROPPED, "queue_full")),
-                                  st.dropped_full + 7);
+                ck_assert_uint_eq(st2.not_made, 7);
+                ck_assert_uint_eq(st2.dropped_full + st2.dropped_down, st.dropped_full + st.dropped_down + 7);
+                ck_assert_uint_eq(df__counter_value(df__metric_series(m, DF__M_SPANS_DROPPED, reason)),
+                                  (expect_down ? st.dropped_down : st.dropped_full) + 7);
         }
 #if !defined(__SANITIZE_ADDRESS__)
         if (rss0 > 0 && rss1 > 0)
@@ -279,7 +303,7 @@ static void collector_down(int port, const char *what)
 START_TEST(collector_refuses)
 {
         df__otlp_stats_t st;
-        collector_down(tel_closed_port(), "refusing (nothing listens)");
+        collector_down(tel_closed_port(), "refusing (nothing listens)", 1);
         (void)st;
 }
 END_TEST
@@ -287,8 +311,151 @@ END_TEST
 START_TEST(collector_hangs)
 {
         int fd, port = tel_blackhole_port(&fd);
-        collector_down(port, "hung (listens, never answers)");
+        collector_down(port, "hung (listens, never answers)", 0);
         close(fd);
+}
+END_TEST
+
+/* ---------------- export down, and up again ---------------- */
+
+/* Lines of the log file at path holding needle. */
+static int log_lines(const char *path, const char *needle)
+{
+        char line[4096];
+        int n = 0;
+        FILE *f = fopen(path, "r");
+        ck_assert_ptr_nonnull(f);
+        while (fgets(line, sizeof(line), f))
+                if (strstr(line, needle))
+                        n++;
+        fclose(f);
+        return n;
+}
+
+/* Poll until export is down (want 1) or up (want 0), at most timeout_ms;
+ * the ms it took, -1 on timeout. */
+static int64_t wait_down(df__otlp_t *e, int want, int timeout_ms)
+{
+        int64_t t0 = tel_mono_ms();
+        while (df__otlp_down(e) != want) {
+                if (tel_mono_ms() - t0 > timeout_ms)
+                        return -1;
+                usleep(2 * 1000);
+        }
+        return tel_mono_ms() - t0;
+}
+
+/* Nothing listens: after down_after refused requests export is down (one
+ * log line, the gauge), spans are not made and are counted dropped, flush
+ * and destroy do not wait for it; failed probes back off up to the cap and
+ * log nothing more.  A collector comes back on the same port: within the
+ * cap (and one request) the probe (the batch held since) is exported,
+ * export is up (one line), new spans are made and exported. */
+START_TEST(export_down_and_back)
+{
+        static const int ok[] = {200, 0};
+        char logpath[] = "/tmp/df-test-otlp-log.XXXXXX";
+        int logfd = mkstemp(logpath), port = tel_closed_port(), i, made = 0, total = 0;
+        df__metrics_t *m = df__metrics_new();
+        df__otlp_opts_t o = {.batch_max = 10, .flush_ms = 10, .backoff_initial_ms = 20, .backoff_max_ms = 200,
+                             .down_after = 3, .metrics = m};
+        df__otlp_t *e;
+        df__otlp_stats_t s0, s1, s2;
+        tel_collector_t *c;
+        int64_t t_down, t_back, t0;
+        uint64_t fails0;
+
+        ck_assert_int_ge(logfd, 0);
+        df__log_set_fd(logfd);
+        e = start(port, &o);
+        for (i = 0; i < 5; i++)
+                ck_assert_int_eq(df__otlp_submit(e, mkspan(i)), 0);
+        /* 3 refusals 10-20 ms and 20-40 ms apart */
+        t_down = wait_down(e, 1, 5000);
+        ck_assert_msg(t_down >= 0, "export did not go down within 5 s");
+        df__otlp_stats(e, &s0);
+        ck_assert_uint_ge(s0.failures, 3);
+        ck_assert_uint_eq(s0.downs, 1);
+        ck_assert_uint_eq(s0.held, 5); /* kept: the probe */
+        ck_assert_uint_eq(s0.queued, 0);
+        ck_assert_int_eq(df__gauge_value(df__metric_series(m, DF__M_OTLP_DOWN)), 1);
+
+        /* down: the producer asks first, makes nothing, and it is counted */
+        for (i = 0; i < 1000; i++)
+                if (!df__otlp_skip(e)) {
+                        made++;
+                        df__otlp_submit(e, mkspan(100 + i));
+                }
+        ck_assert_int_eq(made, 0);
+        ck_assert_int_eq(df__otlp_submit(e, mkspan(99)), -1); /* one made anyway: refused, counted */
+        ck_assert_int_eq(df__otlp_flush(e, 5000), 0);          /* at once: the probe waits for the collector */
+        df__otlp_stats(e, &s1);
+        ck_assert_uint_eq(s1.not_made, 1000);
+        ck_assert_uint_eq(s1.dropped_down, s0.dropped_down + 1001);
+        ck_assert_uint_eq(s1.submitted, 1006);
+        ck_assert_uint_eq(s1.queued, 0);
+        ck_assert_uint_eq(df__counter_value(df__metric_series(m, DF__M_SPANS_DROPPED, "backend_down")),
+                          s1.dropped_down);
+        ck_assert_uint_eq(df__counter_value(df__metric_series(m, DF__M_SPANS_DROPPED, "queue_full")), 0);
+
+        /* probes go on failing, backing off to 200 ms: no more lines */
+        fails0 = s1.failures;
+        usleep(1000 * 1000);
+        df__otlp_stats(e, &s1);
+        ck_assert_uint_ge(s1.failures, fails0 + 3);  /* 1 s at most 200 ms apart (and at least 100) */
+        ck_assert_uint_le(s1.failures, fails0 + 12); /* backed off: not every 20 ms */
+        ck_assert_int_eq(df__otlp_down(e), 1);
+        ck_assert_int_eq(log_lines(logpath, "is down"), 1);
+        ck_assert_int_eq(log_lines(logpath, "is up again"), 0);
+
+        /* the collector comes back on the same port */
+        c = tel_collector_start_on(ok, port);
+        t0 = tel_mono_ms();
+        ck_assert(tel_collector_wait(c, 1, 5000));
+        t_back = wait_down(e, 0, 5000);
+        ck_assert_msg(t_back >= 0, "export still down 5 s after the collector came back");
+        t_back = tel_mono_ms() - t0;
+        printf("export down %lld ms after the first refusal (3 failed requests); up again %lld ms after the "
+               "collector came back (backoff cap 200 ms); %llu failed requests, %llu spans not made\n",
+               (long long)t_down, (long long)t_back, (unsigned long long)s1.failures,
+               (unsigned long long)s1.not_made);
+        fflush(stdout);
+        ck_assert_int_lt(t_back, 200 + 800); /* the cap, one request, slack for a loaded machine */
+        ck_assert_int_eq(body_spans(tel_collector_body(c, 0)), 5); /* the probe: the batch held */
+        ck_assert_int_eq(df__otlp_skip(e), 0);
+        for (i = 0; i < 20; i++)
+                ck_assert_int_eq(df__otlp_submit(e, mkspan(200 + i)), 0);
+        ck_assert_int_eq(df__otlp_flush(e, 5000), 1);
+        for (i = 0; i < tel_collector_requests(c); i++)
+                total += body_spans(tel_collector_body(c, i));
+        ck_assert_int_eq(total, 25);
+        df__otlp_stats(e, &s2);
+        ck_assert_uint_eq(s2.exported, 25);
+        ck_assert_int_eq(s2.down, 0);
+        ck_assert_uint_eq(s2.downs, 1);
+        ck_assert_uint_eq(s2.dropped_down, s1.dropped_down);
+        ck_assert_int_eq(df__gauge_value(df__metric_series(m, DF__M_OTLP_DOWN)), 0);
+        ck_assert_int_eq(log_lines(logpath, "is down"), 1);
+        ck_assert_int_eq(log_lines(logpath, "is up again"), 1);
+        ck_assert_int_eq(log_lines(logpath, "(1001 spans dropped meanwhile)"), 1);
+        df__otlp_destroy(e, 1000);
+        tel_collector_stop(c);
+
+        /* down at shutdown: destroy does not wait for the flush timeout */
+        port = tel_closed_port();
+        e = start(port, &o);
+        df__otlp_submit(e, mkspan(1));
+        ck_assert(wait_down(e, 1, 5000) >= 0);
+        t0 = tel_mono_ms();
+        df__otlp_destroy(e, 5000);
+        ck_assert_int_lt(tel_mono_ms() - t0, 500);
+        ck_assert_int_eq(df__gauge_value(df__metric_series(m, DF__M_OTLP_DOWN)), 0);
+        ck_assert_int_eq(log_lines(logpath, "is down"), 2);
+
+        df__log_set_fd(2);
+        close(logfd);
+        unlink(logpath);
+        df__metrics_destroy(m);
 }
 END_TEST
 
@@ -334,6 +501,7 @@ Suite *suite_exporter(void)
         suite_add_tcase(s, tc);
         tcase_add_test(td, collector_refuses);
         tcase_add_test(td, collector_hangs);
+        tcase_add_test(td, export_down_and_back);
         tcase_set_timeout(td, 120);
         suite_add_tcase(s, td);
         return s;

@@ -170,6 +170,11 @@ static void tel_completed(void *cls, struct MHD_Connection *conn, void **con_cls
 
 tel_collector_t *tel_collector_start(const int *script)
 {
+        return tel_collector_start_on(script, 0);
+}
+
+tel_collector_t *tel_collector_start_on(const int *script, int port)
+{
         tel_collector_t *c = calloc(1, sizeof(*c));
         struct sockaddr_in sa;
         const union MHD_DaemonInfo *info;
@@ -185,6 +190,7 @@ tel_collector_t *tel_collector_start(const int *script)
         memset(&sa, 0, sizeof(sa));
         sa.sin_family = AF_INET;
         sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        sa.sin_port = htons((uint16_t)port);
         c->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL, NULL, tel_handler, c,
                                 MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED,
                                 tel_completed, c, MHD_OPTION_END);

@@ -21,6 +21,9 @@ typedef struct tel_collector tel_collector_t;
 /** A collector on 127.0.0.1 (any free port) answering POST /v1/traces with
  * the codes of script in turn (0-terminated; the last one repeats). */
 tel_collector_t *tel_collector_start(const int *script);
+/** The same on a given port of 127.0.0.1 (e.g. one tel_closed_port gave:
+ * the collector comes back); 0 = any free port. */
+tel_collector_t *tel_collector_start_on(const int *script, int port);
 int tel_collector_port(tel_collector_t *c);
 /** Requests seen so far. */
 int tel_collector_requests(tel_collector_t *c);
