@@ -678,6 +678,7 @@ static int counter_of(const df__buf_t *key, char *buf, size_t size)
 struct df__cbatch {
         df__cidx_t *ix;
         rocksdb_writebatch_t *wb;
+        rocksdb_iterator_t *it; /* reads of the executions loaded, until the commit */
         df__map_t *execs; /* id -> cex_t* */
         df__map_t *delta; /* counter name -> int64_t* change */
         struct {
@@ -793,6 +794,8 @@ void df__cbatch_destroy(df__cbatch_t *b)
 {
         if (!b)
                 return;
+        if (b->it)
+                rocksdb_iter_destroy(b->it);
         if (b->wb)
                 rocksdb_writebatch_destroy(b->wb);
         df__map_destroy(b->execs, cex_free);
@@ -878,8 +881,7 @@ static cex_t *cex_get(df__cbatch_t *b, const char *id)
         df__cidx_t *ix = b->ix;
         cex_t *e = df__map_get(b->execs, id);
         kb_t k = {0};
-        char *v, e2[256];
-        size_t vl = 0;
+        char e2[256];
         rocksdb_iterator_t *it;
         int err = 0;
 
@@ -888,19 +890,28 @@ static cex_t *cex_get(df__cbatch_t *b, const char *id)
         e = calloc(1, sizeof(*e));
         if (!e || !(e->id = strdup(id)))
                 goto fail;
-        if (kb_u8(&k, 'X') || kb_str(&k, id))
+        if (kb_u8(&k, DF__CK_EXEC) || kb_str(&k, id))
                 goto fail;
-        v = ix_get(ix, k.p, k.n, &vl);
-        if (v) {
-                if (!df__exec_decode_any(v, vl, &e->rec, e2, sizeof(e2)) && !df__buf_set(&e->raw, v, vl))
-                        e->exists = 1;
-                free(v);
+        /* one iterator for the whole batch (the store as it was before
+         * the batch: nothing of it is written until the commit), one seek
+         * per execution: its Execution record, then its operations */
+        if (!b->it)
+                b->it = rocksdb_create_iterator(ix->db, ix->ro);
+        it = b->it;
+        rocksdb_iter_seek(it, k.p, k.n);
+        if (rocksdb_iter_valid(it)) {
+                size_t kl, vl;
+                const char *kk = rocksdb_iter_key(it, &kl), *v;
+                if (kl == k.n && !memcmp(kk, k.p, k.n)) {
+                        v = rocksdb_iter_value(it, &vl);
+                        if (!df__exec_decode_any(v, vl, &e->rec, e2, sizeof(e2)) && !df__buf_set(&e->raw, v, vl))
+                                e->exists = 1;
+                        rocksdb_iter_next(it);
+                }
         }
-        k.n = 0;
-        if (kb_u8(&k, 'P') || kb_str(&k, id) || kb_u8(&k, 0))
+        if (kb_u8(&k, 0)) /* 'P' exec 00: the operations follow */
                 goto fail;
-        it = rocksdb_create_iterator(ix->db, ix->ro);
-        for (rocksdb_iter_seek(it, k.p, k.n); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+        for (; rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
                 size_t kl, ol;
                 const char *kk = rocksdb_iter_key(it, &kl), *ov;
                 df__op_rec_t rec;
@@ -914,12 +925,10 @@ static cex_t *cex_get(df__cbatch_t *b, const char *id)
                 o = cex_op(e, rec.op_id, 1);
                 if (!o || df__buf_set(&o->raw, ov, ol)) {
                         df__op_clear(&rec);
-                        rocksdb_iter_destroy(it);
                         goto fail;
                 }
                 o->rec = rec;
         }
-        rocksdb_iter_destroy(it);
         if (cex_keys(ix, e, &e->old))
                 goto fail;
         df__map_put(b->execs, id, e, &err);
@@ -1203,7 +1212,7 @@ static void commit_one(const char *id, void *val, void *opaque)
                 }
         }
         kset_clear(&now);
-        if (kb_u8(&k, 'X') || kb_str(&k, e->id)) {
+        if (kb_u8(&k, DF__CK_EXEC) || kb_str(&k, e->id)) {
                 b->failed = 1;
                 free(k.p);
                 return;
@@ -1272,6 +1281,10 @@ int df__cbatch_commit(df__cbatch_t *b, char *errstr, size_t errstr_size)
         int i, rc = 0;
 
         rocksdb_set_perf_level(1); /* this thread: no per-comparison counters (a TLS access each) */
+        if (b->it) {
+                rocksdb_iter_destroy(b->it);
+                b->it = NULL;
+        }
         df__map_foreach(b->execs, commit_one, &cc);
         if (!b->failed)
                 df__map_foreach(b->delta, delta_one, &dc);
@@ -1562,7 +1575,7 @@ static int list_item(df__cidx_t *ix, const df__cquery_t *q, const char *id, json
         int ok = 1;
 
         *out = NULL;
-        if (kb_u8(&xk, 'X') || kb_str(&xk, id)) {
+        if (kb_u8(&xk, DF__CK_EXEC) || kb_str(&xk, id)) {
                 free(xk.p);
                 return -1;
         }
@@ -1892,7 +1905,7 @@ static int load_exec(df__cidx_t *ix, const char *id, df__exec_rec_t *x)
         size_t vl = 0;
         int rc = -1;
         memset(x, 0, sizeof(*x));
-        if (kb_u8(&k, 'X') || kb_str(&k, id))
+        if (kb_u8(&k, DF__CK_EXEC) || kb_str(&k, id))
                 goto out;
         v = ix_get(ix, k.p, k.n, &vl);
         if (v && !df__exec_decode_any(v, vl, x, e2, sizeof(e2)))

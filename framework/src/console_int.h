@@ -5,8 +5,10 @@
  * (generated console_assets.c) and the object gluing them (console.c).
  *
  * Index layout (one RocksDB; every key starts with a one-byte tag):
- *   'X' exec                         -> Execution record (Avro, as the worker wrote it)
+ *   'P' exec                         -> Execution record (Avro, as the worker wrote it)
  *   'P' exec 00 opsort               -> Operation record (Avro), the latest version
+ *                                       (an execution's records side by side: one seek
+ *                                       reads them all; 00 sorts before any id byte)
  *   'H' exec 00 opsort FFFFFFFF off8 -> Operation record (Avro), each version that changed
  *                                       status, attempt, error, result or due time (its
  *                                       attempts); off8 = the record's offset in <p>.state
@@ -59,8 +61,11 @@
 /** The index's format: an index of another format is dropped and rebuilt
  * from the topics (its secondary keys were derived by other rules).
  * 2: VERSION_MISSING is a waiting kind; a context waits only when nothing
- * inside it does; wait_for_condition waits on a timer. */
-#define DF__CIDX_FORMAT "2"
+ * inside it does; wait_for_condition waits on a timer.
+ * 3: the Execution record under 'P' exec (was 'X' exec). */
+#define DF__CIDX_FORMAT "3"
+/** Tag of an execution's Execution record ('P' exec) and operations ('P' exec 00 opsort). */
+#define DF__CK_EXEC 'P'
 
 const char *df__cw_name(int kind);
 /** Kind from its name ("timer", "retry", ...); -1 if unknown. */
