@@ -90,7 +90,12 @@ int64_t df__cidx_offset(df__cidx_t *ix, char topic, int32_t part);
 int64_t df__cidx_counter(df__cidx_t *ix, const char *name);
 
 /* Ingest: records go into a batch, applied in one RocksDB write batch
- * together with the offsets.  One ingesting thread. */
+ * together with the offsets.  A batch belongs to one thread; several
+ * threads may each fill and commit their own batches at once, provided no
+ * two of them take records of the same partition (an execution's records
+ * are on one partition, so no two batches touch one execution); commits
+ * are serialized inside (the counters).  A wipe only while no batch
+ * holds records. */
 typedef struct df__cbatch df__cbatch_t;
 df__cbatch_t *df__cbatch_new(df__cidx_t *ix);
 void df__cbatch_destroy(df__cbatch_t *b);

@@ -5,14 +5,17 @@
  * 10% FAILED), spread over --partitions by execution id as the workers
  * co-partition them, fed to the index as the follower feeds them (chunks of
  * --chunk records per partition in turn, a commit every --batch records),
- * into an empty index.  Prints records per wall second and the process's
- * CPU seconds (the ingest thread and RocksDB's background threads).  The
+ * into an empty index, by --threads ingesting threads (thread k takes the
+ * partitions p with p % threads == k, as the follower's shards do).
+ * Prints records per wall second and the process's CPU seconds (the
+ * ingesting threads and RocksDB's background threads).  The
  * cost of the index alone: the console's Kafka fetch is not in it (that is
  * bench/bench_console's figure).
  *
- * Usage: bench_console_index [--count 200000] [--partitions 6] [--chunk 500] [--batch 5000]
+ * Usage: bench_console_index [--count 200000] [--partitions 6] [--chunk 500] [--batch 5000] [--threads 1]
  */
 #include <ftw.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,19 +122,68 @@ static void make(long i, rec_t out[3])
         }
 }
 
+static rec_t **pr;
+static long *pn, chunk, bsize;
+static int parts, threads;
+static df__cidx_t *ix;
+
+/* Thread k: its partitions in turn, chunk records each, a commit every bsize. */
+static void *feed(void *arg)
+{
+        int k = (int)(intptr_t)arg, p, more = 1;
+        long *pos = calloc((size_t)parts, sizeof(*pos));
+        df__cbatch_t *b = df__cbatch_new(ix);
+        char e[512];
+        if (!pos || !b)
+                exit(1);
+        while (more) {
+                more = 0;
+                for (p = k; p < parts; p += threads) {
+                        long n;
+                        for (n = 0; n < chunk && pos[p] < pn[p]; n++, pos[p]++) {
+                                rec_t *r = &pr[p][pos[p]];
+                                if (df__cbatch_state(b, r->key, strlen(r->key), r->v, r->vlen, p, pos[p])) {
+                                        fprintf(stderr, "bench_console_index: cannot index a record\n");
+                                        exit(1);
+                                }
+                                df__cbatch_offset(b, 's', p, pos[p] + 1);
+                                if ((long)df__cbatch_size(b) >= bsize && df__cbatch_commit(b, e, sizeof(e))) {
+                                        fprintf(stderr, "bench_console_index: %s\n", e);
+                                        exit(1);
+                                }
+                        }
+                        if (pos[p] < pn[p])
+                                more = 1;
+                }
+        }
+        if (df__cbatch_size(b) && df__cbatch_commit(b, e, sizeof(e))) {
+                fprintf(stderr, "bench_console_index: %s\n", e);
+                exit(1);
+        }
+        df__cbatch_destroy(b);
+        free(pos);
+        return NULL;
+}
+
 int main(int argc, char **argv)
 {
-        long count = arg(argc, argv, "--count", 200000);
-        int parts = (int)arg(argc, argv, "--partitions", 6);
-        long chunk = arg(argc, argv, "--chunk", 500), bsize = arg(argc, argv, "--batch", 5000);
-        rec_t **pr = calloc((size_t)parts, sizeof(*pr));
-        long *pn = calloc((size_t)parts, sizeof(*pn)), *pos = calloc((size_t)parts, sizeof(*pos)), i, done = 0;
+        long count = arg(argc, argv, "--count", 200000), i;
         char dir[256], e[512];
-        df__cidx_t *ix;
-        df__cbatch_t *b;
+        pthread_t th[64];
         int64_t t0, t;
         double c0, c;
         int p;
+
+        parts = (int)arg(argc, argv, "--partitions", 6);
+        chunk = arg(argc, argv, "--chunk", 500);
+        bsize = arg(argc, argv, "--batch", 5000);
+        threads = (int)arg(argc, argv, "--threads", 1);
+        if (threads < 1 || threads > 64 || threads > parts) {
+                fprintf(stderr, "bench_console_index: --threads 1..min(64, partitions)\n");
+                return 2;
+        }
+        pr = calloc((size_t)parts, sizeof(*pr));
+        pn = calloc((size_t)parts, sizeof(*pn));
 
         if (df__codec_init(e, sizeof(e))) {
                 fprintf(stderr, "bench_console_index: %s\n", e);
@@ -150,41 +202,23 @@ int main(int argc, char **argv)
                         pr[p][pn[p]++] = r[k];
         }
         snprintf(dir, sizeof(dir), "%s/bench-console-index-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-        if (!mkdtemp(dir) || !(ix = df__cidx_open(dir, "outcome", e, sizeof(e))) || !(b = df__cbatch_new(ix))) {
+        if (!mkdtemp(dir) || !(ix = df__cidx_open(dir, "outcome", e, sizeof(e)))) {
                 fprintf(stderr, "bench_console_index: cannot open an index in %s: %s\n", dir, e);
                 return 1;
         }
         t0 = now_ns();
         c0 = cpu_s();
-        while (done < count * 3) {
-                for (p = 0; p < parts; p++) {
-                        long n;
-                        for (n = 0; n < chunk && pos[p] < pn[p]; n++, pos[p]++, done++) {
-                                rec_t *r = &pr[p][pos[p]];
-                                if (df__cbatch_state(b, r->key, strlen(r->key), r->v, r->vlen, p, pos[p])) {
-                                        fprintf(stderr, "bench_console_index: cannot index a record\n");
-                                        return 1;
-                                }
-                                df__cbatch_offset(b, 's', p, pos[p] + 1);
-                                if ((long)df__cbatch_size(b) >= bsize && df__cbatch_commit(b, e, sizeof(e))) {
-                                        fprintf(stderr, "bench_console_index: %s\n", e);
-                                        return 1;
-                                }
-                        }
-                }
-        }
-        if (df__cbatch_size(b) && df__cbatch_commit(b, e, sizeof(e))) {
-                fprintf(stderr, "bench_console_index: %s\n", e);
-                return 1;
-        }
+        for (p = 0; p < threads; p++)
+                pthread_create(&th[p], NULL, feed, (void *)(intptr_t)p);
+        for (p = 0; p < threads; p++)
+                pthread_join(th[p], NULL);
         t = now_ns() - t0;
         c = cpu_s() - c0;
-        printf("bench_console_index: %ld executions, %ld records, %d partitions, chunk %ld, batch %ld\n", count,
-               count * 3, parts, chunk, bsize);
+        printf("bench_console_index: %ld executions, %ld records, %d partitions, chunk %ld, batch %ld, %d threads\n",
+               count, count * 3, parts, chunk, bsize, threads);
         printf("ingest: %.2f s = %.0f records/s; process CPU %.2f s = %.2f us/record; counters A=%lld\n",
                (double)t / 1e9, (double)count * 3 / ((double)t / 1e9), c, c * 1e6 / (double)(count * 3),
                (long long)df__cidx_counter(ix, "A"));
-        df__cbatch_destroy(b);
         df__cidx_close(ix);
         nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
         for (p = 0; p < parts; p++) {
@@ -194,6 +228,5 @@ int main(int argc, char **argv)
         }
         free(pr);
         free(pn);
-        free(pos);
         return 0;
 }
