@@ -31,6 +31,7 @@
 #define DF__CF_BATCH_MS 100
 #define DF__CF_MAX_PARTS 256
 #define DF__CF_MAX_SHARDS 64
+#define DF__CF_POLL 1000 /* most records one fetch call returns */
 
 typedef struct df__cfshard {
         struct df__cfollow *f;
@@ -312,80 +313,105 @@ static int df__cf_stopped(df__cfollow_t *f, const int *stop)
         return __atomic_load_n(stop, __ATOMIC_RELAXED) || __atomic_load_n(&f->halt, __ATOMIC_RELAXED);
 }
 
+/* Commit sh's batch (every record or offset it holds); 0 or -1 (logged). */
+static int df__cf_commit(df__cfshard_t *sh, int64_t *batch_start)
+{
+        char errstr[512];
+        size_t n = df__cbatch_size(sh->batch);
+        *batch_start = 0;
+        if (df__cbatch_commit(sh->batch, errstr, sizeof(errstr))) {
+                df__log(DF__LOG_ERROR, "console: %s", errstr);
+                return -1;
+        }
+        __atomic_add_fetch(&sh->records, n, __ATOMIC_RELAXED);
+        return 0;
+}
+
+/* One record or event into sh's batch; 0, or -1 on a store error. */
+static int df__cf_apply(df__cfshard_t *sh, rd_kafka_message_t *m)
+{
+        df__cfollow_t *f = sh->f;
+        const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "";
+        int is_state = !strcmp(topic, f->t.state), is_dlq = !strcmp(topic, f->t.dlq);
+        int32_t p = m->partition;
+        if (p < 0 || p >= DF__CF_MAX_PARTS || (!is_state && !is_dlq))
+                return 0; /* not ours */
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                if (is_state) {
+                        f->eof_s[p] = 1;
+                        if (m->offset > f->next_s[p]) {
+                                f->next_s[p] = m->offset;
+                                df__cbatch_offset(sh->batch, 's', p, m->offset);
+                        }
+                } else if (m->offset > f->next_d[p]) {
+                        f->next_d[p] = m->offset;
+                        df__cbatch_offset(sh->batch, 'd', p, m->offset);
+                }
+        } else if (m->err) {
+                df__log(DF__LOG_WARN, "console: %s[%d]: %s", topic, (int)p, rd_kafka_message_errstr(m));
+        } else if (is_state) {
+                if (df__cbatch_state(sh->batch, m->key, m->key_len, m->payload, m->len, p, m->offset)) {
+                        df__log(DF__LOG_ERROR, "console: cannot index %s[%d] offset %lld", topic, (int)p,
+                                (long long)m->offset);
+                        return -1;
+                }
+                f->next_s[p] = m->offset + 1;
+                df__cbatch_offset(sh->batch, 's', p, m->offset + 1);
+        } else {
+                rd_kafka_timestamp_type_t tt;
+                int64_t ts = rd_kafka_message_timestamp(m, &tt);
+                if (df__cbatch_dlq(sh->batch, m->key, m->key_len, m->payload, m->len, p, m->offset,
+                                   ts > 0 ? ts : df__now_ms()))
+                        return -1;
+                f->next_d[p] = m->offset + 1;
+                df__cbatch_offset(sh->batch, 'd', p, m->offset + 1);
+        }
+        return 0;
+}
+
 /* One shard: its consumer's records into its batches until a stop (or
- * another shard's failure).  DF_OK, or DF_ERR_STORE. */
+ * another shard's failure).  DF_OK, or DF_ERR_STORE / DF_ERR_KAFKA.  A
+ * batch is committed at DF__CF_BATCH_RECORDS records, DF__CF_BATCH_MS after
+ * its first record, or when a fetch call brought fewer than it asked for
+ * (the partitions' ends are near: what arrived shows at once). */
 static df_err_t df__cf_follow(df__cfshard_t *sh, const int *stop)
 {
         df__cfollow_t *f = sh->f;
-        char errstr[512];
+        rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(sh->rk);
+        rd_kafka_message_t *msgs[DF__CF_POLL];
         int64_t batch_start = 0, last_lag = 0;
+        df_err_t rc = DF_OK;
 
-        while (!df__cf_stopped(f, stop)) {
-                rd_kafka_message_t *m = rd_kafka_consumer_poll(sh->rk, 20);
+        if (!q) {
+                df__log(DF__LOG_ERROR, "console: the consumer has no queue");
+                return DF_ERR_KAFKA;
+        }
+        while (rc == DF_OK && !df__cf_stopped(f, stop)) {
+                ssize_t n = rd_kafka_consume_batch_queue(q, 20, msgs, DF__CF_POLL), i;
                 int64_t now = df__mono_ms();
-                if (m) {
-                        const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "";
-                        int is_state = !strcmp(topic, f->t.state), is_dlq = !strcmp(topic, f->t.dlq);
-                        int32_t p = m->partition;
-                        if (!batch_start)
-                                batch_start = now;
-                        if (p < 0 || p >= DF__CF_MAX_PARTS || (!is_state && !is_dlq)) {
-                                /* not ours */
-                        } else if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-                                if (is_state) {
-                                        f->eof_s[p] = 1;
-                                        if (m->offset > f->next_s[p]) {
-                                                f->next_s[p] = m->offset;
-                                                df__cbatch_offset(sh->batch, 's', p, m->offset);
-                                        }
-                                } else if (m->offset > f->next_d[p]) {
-                                        f->next_d[p] = m->offset;
-                                        df__cbatch_offset(sh->batch, 'd', p, m->offset);
-                                }
-                        } else if (m->err) {
-                                df__log(DF__LOG_WARN, "console: %s[%d]: %s", topic, (int)p,
-                                        rd_kafka_message_errstr(m));
-                        } else if (is_state) {
-                                if (df__cbatch_state(sh->batch, m->key, m->key_len, m->payload, m->len, p,
-                                                     m->offset)) {
-                                        rd_kafka_message_destroy(m);
-                                        df__log(DF__LOG_ERROR, "console: cannot index %s[%d] offset %lld",
-                                                topic, (int)p, (long long)m->offset);
-                                        return DF_ERR_STORE;
-                                }
-                                f->next_s[p] = m->offset + 1;
-                                df__cbatch_offset(sh->batch, 's', p, m->offset + 1);
-                        } else {
-                                rd_kafka_timestamp_type_t tt;
-                                int64_t ts = rd_kafka_message_timestamp(m, &tt);
-                                if (df__cbatch_dlq(sh->batch, m->key, m->key_len, m->payload, m->len, p,
-                                                   m->offset, ts > 0 ? ts : df__now_ms())) {
-                                        rd_kafka_message_destroy(m);
-                                        return DF_ERR_STORE;
-                                }
-                                f->next_d[p] = m->offset + 1;
-                                df__cbatch_offset(sh->batch, 'd', p, m->offset + 1);
+                for (i = 0; i < n; i++) {
+                        if (rc == DF_OK) {
+                                if (!batch_start)
+                                        batch_start = now;
+                                if (df__cf_apply(sh, msgs[i]) ||
+                                    (df__cbatch_size(sh->batch) >= DF__CF_BATCH_RECORDS &&
+                                     df__cf_commit(sh, &batch_start)))
+                                        rc = DF_ERR_STORE;
                         }
-                        rd_kafka_message_destroy(m);
+                        rd_kafka_message_destroy(msgs[i]);
                 }
-                if (batch_start && (df__cbatch_size(sh->batch) >= DF__CF_BATCH_RECORDS || !m ||
-                                    now - batch_start >= DF__CF_BATCH_MS)) {
-                        size_t n = df__cbatch_size(sh->batch);
-                        if (df__cbatch_commit(sh->batch, errstr, sizeof(errstr))) {
-                                df__log(DF__LOG_ERROR, "console: %s", errstr);
-                                return DF_ERR_STORE;
-                        }
-                        __atomic_add_fetch(&sh->records, n, __ATOMIC_RELAXED);
-                        batch_start = 0;
-                }
+                if (rc == DF_OK && batch_start && (n < DF__CF_POLL || now - batch_start >= DF__CF_BATCH_MS) &&
+                    df__cf_commit(sh, &batch_start))
+                        rc = DF_ERR_STORE;
                 if (now - last_lag >= 500) {
                         df__cf_lag(sh);
                         last_lag = now;
                 }
         }
-        if (df__cbatch_size(sh->batch) && df__cbatch_commit(sh->batch, errstr, sizeof(errstr)))
-                df__log(DF__LOG_ERROR, "console: %s", errstr);
-        return DF_OK;
+        if (rc == DF_OK && batch_start)
+                df__cf_commit(sh, &batch_start);
+        rd_kafka_queue_destroy(q);
+        return rc;
 }
 
 struct df__cf_arg {
