@@ -9,7 +9,8 @@
  * SUCCEEDED, 30% SUSPENDED waiting on the callback, 10% FAILED), then `duraflow console`
  * runs as a child process and indexes them from the beginning.
  *
- * Usage: bench_console [--count 1000000] [--partitions 6] [--queries 1000] [--timeout-s 1800]
+ * Usage: bench_console [--count 1000000] [--partitions 6] [--queries 1000] [--timeout-s 1800] [-X name=value]...
+ * (-X: the console's configuration, e.g. -X console.ingest.threads=1)
  */
 #include <libgen.h>
 #include <signal.h>
@@ -157,7 +158,7 @@ int main(int argc, char **argv)
         long queries = bench_arg_ll(argc, argv, "--queries", 1000);
         long timeout_s = bench_arg_ll(argc, argv, "--timeout-s", 1800);
         char prefix[96], topic[256], state[256], cli[1200], self[1024], url[128] = "", line[512], q[512];
-        char *args[16];
+        char *args[48];
         int64_t t0, t_prod, t_idx = 0, *lat_list, *lat_desc, *lat_counts;
         long hwm, rss, i;
         long long idx_disk;
@@ -196,8 +197,20 @@ int main(int argc, char **argv)
                 snprintf(b2, sizeof(b2), "%s", prefix);
                 snprintf(b3, sizeof(b3), "%s", bench_brokers());
                 args[0] = cli, args[1] = "--brokers", args[2] = b3, args[3] = "--prefix", args[4] = b2;
-                args[5] = "-X", args[6] = b1, args[7] = "-X", args[8] = "log.level=warn", args[9] = "console";
-                args[10] = "--listen", args[11] = "127.0.0.1:0", args[12] = NULL;
+                args[5] = "-X", args[6] = b1, args[7] = "-X", args[8] = "log.level=warn";
+                {
+                        /* -X name=value of this command line go to the console */
+                        int a, n = 9;
+                        for (a = 1; a + 1 < argc && n < 40; a++)
+                                if (!strcmp(argv[a], "-X")) {
+                                        args[n++] = "-X";
+                                        args[n++] = argv[++a];
+                                }
+                        args[n++] = "console";
+                        args[n++] = "--listen";
+                        args[n++] = "127.0.0.1:0";
+                        args[n] = NULL;
+                }
                 snprintf(line, sizeof(line), "%s/console.log", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
                 t0 = bench_mono_ns();
                 if (bench_spawn(&c, args, NULL)) {

@@ -153,6 +153,10 @@ static const df__prop_def_t df__props[] = {
         {{"console.outcome.field", "outcome",
           "string field of an execution's JSON output indexed as its outcome (filters, counts); empty = none"},
          DF__P_STR, 0, 0, DF__S(console_outcome_field)},
+        {{"console.ingest.threads", "2",
+          "threads the console indexes <prefix>.state with, each with its own consumer over its share of the "
+          "partitions (partition p to thread p mod threads; at most one per partition)"},
+         DF__P_INT, 1, 64, DF__S(console_ingest_threads)},
         {{"console.payload.max", "4096",
           "bytes of a payload the console's API shows inline (the rest with the full bytes on request), bytes"},
          DF__P_INT, 0, 1000000, DF__S(console_payload_max)},

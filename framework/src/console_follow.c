@@ -9,7 +9,15 @@
  * recreated, or records it never saw are gone), is dropped and rebuilt from
  * the beginning of the topics.  A DLQ partition's offsets out of range only
  * move its reading position (the DLQ's retention deletes).
+ *
+ * Then "console.ingest.threads" shards (at most one per state partition),
+ * each a consumer of its own over partitions p with p % shards == k of both
+ * topics and its own index batches, on its own thread (shard 0 on the
+ * caller's): an execution's records are all on one partition, so no two
+ * shards touch one execution; the index serializes their commits.  A
+ * shard's fatal error stops the others.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,25 +25,42 @@
 
 #include "console_follow.h"
 #include "kafka.h"
+#include "settings.h"
 
 #define DF__CF_BATCH_RECORDS 5000
 #define DF__CF_BATCH_MS 100
 #define DF__CF_MAX_PARTS 256
+#define DF__CF_MAX_SHARDS 64
+#define DF__CF_POLL 1000 /* most records one fetch call returns */
+
+typedef struct df__cfshard {
+        struct df__cfollow *f;
+        int k;             /* takes the partitions p with p % n_shards == k */
+        rd_kafka_t *rk;    /* its consumer (shard 0: f->rk) */
+        df__cbatch_t *batch;
+        pthread_t th;
+        int started;
+        df_err_t rc;
+        /* figures, read by other threads */
+        uint64_t records;
+        int64_t lag;
+        int caught_up;
+} df__cfshard_t;
 
 struct df__cfollow {
         df_conf_t *conf;
         df__cidx_t *ix;
         df__topics_t t;
-        rd_kafka_t *rk;
-        df__cbatch_t *batch;
+        rd_kafka_t *rk; /* metadata, the plan, and shard 0's partitions */
+        int threads;    /* console.ingest.threads */
         int n_state, n_dlq;
+        /* per partition, each written only by the shard that owns it */
         int64_t next_s[DF__CF_MAX_PARTS], next_d[DF__CF_MAX_PARTS];
         unsigned char eof_s[DF__CF_MAX_PARTS];
-        /* figures, read by other threads */
-        uint64_t records;
-        int64_t lag;
-        int caught_up;
-        int state; /* 0 waiting for topics, 1 following */
+        df__cfshard_t sh[DF__CF_MAX_SHARDS];
+        int n_shards; /* set before the shards start, read by other threads */
+        int halt;     /* a shard failed: the others stop (atomic) */
+        int state;    /* 0 waiting for topics, 1 following (atomic) */
 };
 
 static void df__cf_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
@@ -44,28 +69,14 @@ static void df__cf_log(const rd_kafka_t *rk, int level, const char *fac, const c
         df__log(level <= 3 ? DF__LOG_WARN : DF__LOG_DEBUG, "console librdkafka %s: %s", fac, buf);
 }
 
-df__cfollow_t *df__cfollow_new(const df_conf_t *conf, df__cidx_t *ix, char *errstr, size_t errstr_size)
+/* A consumer of the follower's settings; NULL with errstr. */
+static rd_kafka_t *df__cf_consumer(const df_conf_t *conf, char *errstr, size_t errstr_size)
 {
-        df__cfollow_t *f = calloc(1, sizeof(*f));
-        rd_kafka_conf_t *kc = NULL;
+        rd_kafka_conf_t *kc = df__kafka_conf(conf, "duraflow-console", errstr, errstr_size);
+        rd_kafka_t *rk;
         char e[512];
-
-        if (!f) {
-                df__errf(errstr, errstr_size, "out of memory");
-                return NULL;
-        }
-        f->conf = df_conf_dup(conf);
-        f->ix = ix;
-        f->lag = -1;
-        f->batch = df__cbatch_new(ix);
-        if (!f->conf || !f->batch) {
-                df__errf(errstr, errstr_size, "out of memory");
-                goto fail;
-        }
-        df__topics_init(&f->t, conf);
-        kc = df__kafka_conf(conf, "duraflow-console", errstr, errstr_size);
         if (!kc)
-                goto fail;
+                return NULL;
         if (df__kconf_set(kc, "group.id", "duraflow-console-unused", errstr, errstr_size) ||
             df__kconf_set(kc, "enable.auto.commit", "false", errstr, errstr_size) ||
             df__kconf_set(kc, "enable.auto.offset.store", "false", errstr, errstr_size) ||
@@ -75,47 +86,102 @@ df__cfollow_t *df__cfollow_new(const df_conf_t *conf, df__cidx_t *ix, char *errs
             df__kconf_set(kc, "fetch.wait.max.ms", DF__FETCH_WAIT_MS, errstr, errstr_size) ||
             /* a rebuild reads far ahead otherwise (64 MB): memory, not speed */
             df__kconf_set(kc, "queued.max.messages.kbytes", "16384", errstr, errstr_size) ||
-            df__kconf_user(kc, conf, errstr, errstr_size))
-                goto fail;
+            df__kconf_user(kc, conf, errstr, errstr_size)) {
+                rd_kafka_conf_destroy(kc);
+                return NULL;
+        }
         rd_kafka_conf_set_log_cb(kc, df__cf_log);
-        f->rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, e, sizeof(e));
-        if (!f->rk) {
+        rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, e, sizeof(e));
+        if (!rk) {
                 df__errf(errstr, errstr_size, "console consumer: %s", e);
+                rd_kafka_conf_destroy(kc);
+                return NULL;
+        }
+        return rk;
+}
+
+df__cfollow_t *df__cfollow_new(const df_conf_t *conf, df__cidx_t *ix, char *errstr, size_t errstr_size)
+{
+        df__cfollow_t *f = calloc(1, sizeof(*f));
+        df__settings_t s;
+        int k;
+
+        if (!f) {
+                df__errf(errstr, errstr_size, "out of memory");
+                return NULL;
+        }
+        f->conf = df_conf_dup(conf);
+        f->ix = ix;
+        for (k = 0; k < DF__CF_MAX_SHARDS; k++) {
+                f->sh[k].f = f;
+                f->sh[k].k = k;
+                f->sh[k].lag = -1;
+        }
+        if (!f->conf) {
+                df__errf(errstr, errstr_size, "out of memory");
                 goto fail;
         }
+        if (df__settings_load(&s, conf)) {
+                df__errf(errstr, errstr_size, "console: bad settings");
+                goto fail;
+        }
+        f->threads = (int)s.console_ingest_threads;
+        df__topics_init(&f->t, conf);
+        f->rk = df__cf_consumer(conf, errstr, errstr_size);
+        if (!f->rk)
+                goto fail;
         return f;
 fail:
-        if (kc)
-                rd_kafka_conf_destroy(kc);
         df__cfollow_destroy(f);
         return NULL;
 }
 
 void df__cfollow_destroy(df__cfollow_t *f)
 {
+        int k;
         if (!f)
                 return;
+        for (k = 0; k < DF__CF_MAX_SHARDS; k++) {
+                df__cfshard_t *sh = &f->sh[k];
+                if (sh->rk && sh->rk != f->rk) {
+                        rd_kafka_assign(sh->rk, NULL);
+                        rd_kafka_destroy(sh->rk);
+                }
+                df__cbatch_destroy(sh->batch);
+        }
         if (f->rk) {
                 rd_kafka_assign(f->rk, NULL);
                 rd_kafka_destroy(f->rk);
         }
-        df__cbatch_destroy(f->batch);
         df_conf_destroy(f->conf);
         free(f);
 }
 
 void df__cfollow_stats(df__cfollow_t *f, uint64_t *records, int64_t *lag, int *caught_up, int *following)
 {
+        int k, n;
         if (!f) { /* not created yet (df_console_new serves before it) */
                 *records = 0;
                 *lag = -1;
                 *caught_up = *following = 0;
                 return;
         }
-        *records = __atomic_load_n(&f->records, __ATOMIC_RELAXED);
-        *lag = __atomic_load_n(&f->lag, __ATOMIC_RELAXED);
-        *caught_up = __atomic_load_n(&f->caught_up, __ATOMIC_RELAXED);
-        *following = __atomic_load_n(&f->state, __ATOMIC_RELAXED);
+        *following = __atomic_load_n(&f->state, __ATOMIC_ACQUIRE);
+        n = *following ? __atomic_load_n(&f->n_shards, __ATOMIC_RELAXED) : 0;
+        *records = 0;
+        *lag = n ? 0 : -1;
+        *caught_up = n > 0;
+        for (k = 0; k < n; k++) {
+                df__cfshard_t *sh = &f->sh[k];
+                int64_t l = __atomic_load_n(&sh->lag, __ATOMIC_RELAXED);
+                *records += __atomic_load_n(&sh->records, __ATOMIC_RELAXED);
+                if (l < 0 || *lag < 0)
+                        *lag = -1;
+                else
+                        *lag += l;
+                if (!__atomic_load_n(&sh->caught_up, __ATOMIC_RELAXED))
+                        *caught_up = 0;
+        }
 }
 
 /* Partition counts of the state and dlq topics; 0 when a topic is missing. */
@@ -199,30 +265,34 @@ static int df__cf_plan(df__cfollow_t *f, char *errstr, size_t errstr_size)
         return 0;
 }
 
-static int df__cf_assign(df__cfollow_t *f)
+/* Shard sh's partitions, from the offsets the plan found. */
+static int df__cf_assign(df__cfshard_t *sh)
 {
+        df__cfollow_t *f = sh->f;
         rd_kafka_topic_partition_list_t *tp = rd_kafka_topic_partition_list_new(f->n_state + f->n_dlq);
         rd_kafka_resp_err_t err;
         int p;
-        for (p = 0; p < f->n_state; p++)
+        for (p = sh->k; p < f->n_state; p += f->n_shards)
                 rd_kafka_topic_partition_list_add(tp, f->t.state, p)->offset =
                         f->next_s[p] >= 0 ? f->next_s[p] : RD_KAFKA_OFFSET_BEGINNING;
-        for (p = 0; p < f->n_dlq; p++)
+        for (p = sh->k; p < f->n_dlq; p += f->n_shards)
                 rd_kafka_topic_partition_list_add(tp, f->t.dlq, p)->offset =
                         f->next_d[p] >= 0 ? f->next_d[p] : RD_KAFKA_OFFSET_BEGINNING;
-        err = rd_kafka_assign(f->rk, tp);
+        err = rd_kafka_assign(sh->rk, tp);
         rd_kafka_topic_partition_list_destroy(tp);
         return err ? -1 : 0;
 }
 
-/* Records behind the partitions' ends (librdkafka's cached high watermarks). */
-static void df__cf_lag(df__cfollow_t *f)
+/* Records behind the ends of sh's state partitions (its consumer's cached
+ * high watermarks). */
+static void df__cf_lag(df__cfshard_t *sh)
 {
+        df__cfollow_t *f = sh->f;
         int64_t lag = 0;
         int p, all_eof = 1;
-        for (p = 0; p < f->n_state; p++) {
+        for (p = sh->k; p < f->n_state; p += f->n_shards) {
                 int64_t lo = 0, hi = 0, next = f->next_s[p] < 0 ? 0 : f->next_s[p];
-                if (rd_kafka_get_watermark_offsets(f->rk, f->t.state, p, &lo, &hi) || hi < 0) {
+                if (rd_kafka_get_watermark_offsets(sh->rk, f->t.state, p, &lo, &hi) || hi < 0) {
                         lag = -1;
                         break;
                 }
@@ -233,15 +303,138 @@ static void df__cf_lag(df__cfollow_t *f)
                 if (!f->eof_s[p])
                         all_eof = 0;
         }
-        __atomic_store_n(&f->lag, lag, __ATOMIC_RELAXED);
+        __atomic_store_n(&sh->lag, lag, __ATOMIC_RELAXED);
         if (all_eof)
-                __atomic_store_n(&f->caught_up, 1, __ATOMIC_RELAXED);
+                __atomic_store_n(&sh->caught_up, 1, __ATOMIC_RELAXED);
+}
+
+static int df__cf_stopped(df__cfollow_t *f, const int *stop)
+{
+        return __atomic_load_n(stop, __ATOMIC_RELAXED) || __atomic_load_n(&f->halt, __ATOMIC_RELAXED);
+}
+
+/* Commit sh's batch (every record or offset it holds); 0 or -1 (logged). */
+static int df__cf_commit(df__cfshard_t *sh, int64_t *batch_start)
+{
+        char errstr[512];
+        size_t n = df__cbatch_size(sh->batch);
+        *batch_start = 0;
+        if (df__cbatch_commit(sh->batch, errstr, sizeof(errstr))) {
+                df__log(DF__LOG_ERROR, "console: %s", errstr);
+                return -1;
+        }
+        __atomic_add_fetch(&sh->records, n, __ATOMIC_RELAXED);
+        return 0;
+}
+
+/* One record or event into sh's batch; 0, or -1 on a store error. */
+static int df__cf_apply(df__cfshard_t *sh, rd_kafka_message_t *m)
+{
+        df__cfollow_t *f = sh->f;
+        const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "";
+        int is_state = !strcmp(topic, f->t.state), is_dlq = !strcmp(topic, f->t.dlq);
+        int32_t p = m->partition;
+        if (p < 0 || p >= DF__CF_MAX_PARTS || (!is_state && !is_dlq))
+                return 0; /* not ours */
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                if (is_state) {
+                        f->eof_s[p] = 1;
+                        if (m->offset > f->next_s[p]) {
+                                f->next_s[p] = m->offset;
+                                df__cbatch_offset(sh->batch, 's', p, m->offset);
+                        }
+                } else if (m->offset > f->next_d[p]) {
+                        f->next_d[p] = m->offset;
+                        df__cbatch_offset(sh->batch, 'd', p, m->offset);
+                }
+        } else if (m->err) {
+                df__log(DF__LOG_WARN, "console: %s[%d]: %s", topic, (int)p, rd_kafka_message_errstr(m));
+        } else if (is_state) {
+                if (df__cbatch_state(sh->batch, m->key, m->key_len, m->payload, m->len, p, m->offset)) {
+                        df__log(DF__LOG_ERROR, "console: cannot index %s[%d] offset %lld", topic, (int)p,
+                                (long long)m->offset);
+                        return -1;
+                }
+                f->next_s[p] = m->offset + 1;
+                df__cbatch_offset(sh->batch, 's', p, m->offset + 1);
+        } else {
+                rd_kafka_timestamp_type_t tt;
+                int64_t ts = rd_kafka_message_timestamp(m, &tt);
+                if (df__cbatch_dlq(sh->batch, m->key, m->key_len, m->payload, m->len, p, m->offset,
+                                   ts > 0 ? ts : df__now_ms()))
+                        return -1;
+                f->next_d[p] = m->offset + 1;
+                df__cbatch_offset(sh->batch, 'd', p, m->offset + 1);
+        }
+        return 0;
+}
+
+/* One shard: its consumer's records into its batches until a stop (or
+ * another shard's failure).  DF_OK, or DF_ERR_STORE / DF_ERR_KAFKA.  A
+ * batch is committed at DF__CF_BATCH_RECORDS records, DF__CF_BATCH_MS after
+ * its first record, or when a fetch call brought fewer than it asked for
+ * (the partitions' ends are near: what arrived shows at once). */
+static df_err_t df__cf_follow(df__cfshard_t *sh, const int *stop)
+{
+        df__cfollow_t *f = sh->f;
+        rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(sh->rk);
+        rd_kafka_message_t *msgs[DF__CF_POLL];
+        int64_t batch_start = 0, last_lag = 0;
+        df_err_t rc = DF_OK;
+
+        if (!q) {
+                df__log(DF__LOG_ERROR, "console: the consumer has no queue");
+                return DF_ERR_KAFKA;
+        }
+        while (rc == DF_OK && !df__cf_stopped(f, stop)) {
+                ssize_t n = rd_kafka_consume_batch_queue(q, 20, msgs, DF__CF_POLL), i;
+                int64_t now = df__mono_ms();
+                for (i = 0; i < n; i++) {
+                        if (rc == DF_OK) {
+                                if (!batch_start)
+                                        batch_start = now;
+                                if (df__cf_apply(sh, msgs[i]) ||
+                                    (df__cbatch_size(sh->batch) >= DF__CF_BATCH_RECORDS &&
+                                     df__cf_commit(sh, &batch_start)))
+                                        rc = DF_ERR_STORE;
+                        }
+                        rd_kafka_message_destroy(msgs[i]);
+                }
+                if (rc == DF_OK && batch_start && (n < DF__CF_POLL || now - batch_start >= DF__CF_BATCH_MS) &&
+                    df__cf_commit(sh, &batch_start))
+                        rc = DF_ERR_STORE;
+                if (now - last_lag >= 500) {
+                        df__cf_lag(sh);
+                        last_lag = now;
+                }
+        }
+        if (rc == DF_OK && batch_start)
+                df__cf_commit(sh, &batch_start);
+        rd_kafka_queue_destroy(q);
+        return rc;
+}
+
+struct df__cf_arg {
+        df__cfshard_t *sh;
+        const int *stop;
+};
+
+static void *df__cf_thread(void *p)
+{
+        struct df__cf_arg *a = p;
+        a->sh->rc = df__cf_follow(a->sh, a->stop);
+        if (a->sh->rc != DF_OK)
+                __atomic_store_n(&a->sh->f->halt, 1, __ATOMIC_RELAXED);
+        return NULL;
 }
 
 df_err_t df__cfollow_run(df__cfollow_t *f, const int *stop)
 {
         char errstr[512];
-        int64_t batch_start = 0, last_lag = 0, last_wait_log = 0;
+        int64_t last_wait_log = 0;
+        struct df__cf_arg args[DF__CF_MAX_SHARDS];
+        df_err_t rc = DF_OK;
+        int k, n;
 
         /* wait for the topics (the console does not create them) */
         while (!__atomic_load_n(stop, __ATOMIC_RELAXED)) {
@@ -259,77 +452,55 @@ df_err_t df__cfollow_run(df__cfollow_t *f, const int *stop)
                 df__log(DF__LOG_ERROR, "console: %s", errstr);
                 return DF_ERR_STORE;
         }
-        if (df__cf_assign(f)) {
-                df__log(DF__LOG_ERROR, "console: cannot assign the partitions");
-                return DF_ERR_KAFKA;
-        }
-        __atomic_store_n(&f->state, 1, __ATOMIC_RELAXED);
-        df__log(DF__LOG_INFO, "console: following %s (%d partitions) and %s (%d partitions)", f->t.state,
-                f->n_state, f->t.dlq, f->n_dlq);
-        while (!__atomic_load_n(stop, __ATOMIC_RELAXED)) {
-                rd_kafka_message_t *m = rd_kafka_consumer_poll(f->rk, 20);
-                int64_t now = df__mono_ms();
-                if (m) {
-                        const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "";
-                        int is_state = !strcmp(topic, f->t.state), is_dlq = !strcmp(topic, f->t.dlq);
-                        int32_t p = m->partition;
-                        if (!batch_start)
-                                batch_start = now;
-                        if (p < 0 || p >= DF__CF_MAX_PARTS || (!is_state && !is_dlq)) {
-                                /* not ours */
-                        } else if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-                                if (is_state) {
-                                        f->eof_s[p] = 1;
-                                        if (m->offset > f->next_s[p]) {
-                                                f->next_s[p] = m->offset;
-                                                df__cbatch_offset(f->batch, 's', p, m->offset);
-                                        }
-                                } else if (m->offset > f->next_d[p]) {
-                                        f->next_d[p] = m->offset;
-                                        df__cbatch_offset(f->batch, 'd', p, m->offset);
-                                }
-                        } else if (m->err) {
-                                df__log(DF__LOG_WARN, "console: %s[%d]: %s", topic, (int)p,
-                                        rd_kafka_message_errstr(m));
-                        } else if (is_state) {
-                                if (df__cbatch_state(f->batch, m->key, m->key_len, m->payload, m->len, p,
-                                                     m->offset)) {
-                                        rd_kafka_message_destroy(m);
-                                        df__log(DF__LOG_ERROR, "console: cannot index %s[%d] offset %lld",
-                                                topic, (int)p, (long long)m->offset);
-                                        return DF_ERR_STORE;
-                                }
-                                f->next_s[p] = m->offset + 1;
-                                df__cbatch_offset(f->batch, 's', p, m->offset + 1);
-                        } else {
-                                rd_kafka_timestamp_type_t tt;
-                                int64_t ts = rd_kafka_message_timestamp(m, &tt);
-                                if (df__cbatch_dlq(f->batch, m->key, m->key_len, m->payload, m->len, p, m->offset,
-                                                   ts > 0 ? ts : df__now_ms())) {
-                                        rd_kafka_message_destroy(m);
-                                        return DF_ERR_STORE;
-                                }
-                                f->next_d[p] = m->offset + 1;
-                                df__cbatch_offset(f->batch, 'd', p, m->offset + 1);
-                        }
-                        rd_kafka_message_destroy(m);
+        /* shards: partition p to shard p % n, at most one per partition */
+        n = f->threads < f->n_state ? f->threads : f->n_state;
+        if (n > DF__CF_MAX_SHARDS)
+                n = DF__CF_MAX_SHARDS;
+        if (n < 1)
+                n = 1;
+        f->n_shards = n;
+        for (k = 0; k < n; k++) {
+                df__cfshard_t *sh = &f->sh[k];
+                sh->rk = k ? df__cf_consumer(f->conf, errstr, sizeof(errstr)) : f->rk;
+                if (!sh->rk) {
+                        df__log(DF__LOG_ERROR, "console: %s", errstr);
+                        return DF_ERR_KAFKA;
                 }
-                if (batch_start && (df__cbatch_size(f->batch) >= DF__CF_BATCH_RECORDS || !m ||
-                                    now - batch_start >= DF__CF_BATCH_MS)) {
-                        size_t n = df__cbatch_size(f->batch);
-                        if (df__cbatch_commit(f->batch, errstr, sizeof(errstr))) {
-                                df__log(DF__LOG_ERROR, "console: %s", errstr);
-                                return DF_ERR_STORE;
-                        }
-                        __atomic_add_fetch(&f->records, n, __ATOMIC_RELAXED);
-                        batch_start = 0;
+                sh->batch = df__cbatch_new(f->ix);
+                if (!sh->batch) {
+                        df__log(DF__LOG_ERROR, "console: out of memory");
+                        return DF_ERR_STORE;
                 }
-                if (now - last_lag >= 500) {
-                        df__cf_lag(f);
-                        last_lag = now;
+                if (df__cf_assign(sh)) {
+                        df__log(DF__LOG_ERROR, "console: cannot assign the partitions");
+                        return DF_ERR_KAFKA;
                 }
         }
-        if (df__cbatch_size(f->batch) && df__cbatch_commit(f->batch, errstr, sizeof(errstr)))
-                df__log(DF__LOG_ERROR, "console: %s", errstr);
-        return DF_OK;
+        __atomic_store_n(&f->state, 1, __ATOMIC_RELEASE);
+        df__log(DF__LOG_INFO, "console: following %s (%d partitions) and %s (%d partitions), %d ingest thread%s",
+                f->t.state, f->n_state, f->t.dlq, f->n_dlq, n, n == 1 ? "" : "s");
+        for (k = 1; k < n; k++) {
+                args[k].sh = &f->sh[k];
+                args[k].stop = stop;
+                if (pthread_create(&f->sh[k].th, NULL, df__cf_thread, &args[k])) {
+                        df__log(DF__LOG_ERROR, "console: cannot start an ingest thread");
+                        __atomic_store_n(&f->halt, 1, __ATOMIC_RELAXED);
+                        rc = DF_ERR_STORE;
+                        break;
+                }
+                f->sh[k].started = 1;
+        }
+        if (rc == DF_OK) {
+                f->sh[0].rc = df__cf_follow(&f->sh[0], stop);
+                if (f->sh[0].rc != DF_OK)
+                        __atomic_store_n(&f->halt, 1, __ATOMIC_RELAXED);
+        }
+        for (k = 1; k < n; k++)
+                if (f->sh[k].started) {
+                        pthread_join(f->sh[k].th, NULL);
+                        f->sh[k].started = 0;
+                }
+        for (k = 0; k < n && rc == DF_OK; k++)
+                rc = f->sh[k].rc;
+        return rc;
 }

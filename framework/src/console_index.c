@@ -3,12 +3,15 @@
  * read from <prefix>.state and <prefix>.dlq, its secondary indexes and
  * counters, and the queries the HTTP API answers.  Layout: console_int.h.
  *
- * Ingest (one thread): a batch gathers the executions its records touch,
- * each loaded once (execution record and operations); at commit the
+ * Ingest: a batch gathers the executions its records touch, each loaded
+ * once (execution record and operations, one seek); at commit the
  * secondary keys of each execution are computed from its final records and
  * the difference with the keys it had is written, with the records, the
  * counters and the consumed offsets, in one RocksDB write batch: the index
- * and its offsets never disagree.
+ * and its offsets never disagree.  Several threads may ingest at once, each
+ * with its own batches over its own partitions (an execution's records are
+ * all on one partition): only the counters are shared, updated with the
+ * write under the index's commit lock.
  *
  * Queries (any thread) read the store through RocksDB's own thread safety;
  * a read lock keeps the database open while a wipe (rebuild) replaces it.
@@ -32,7 +35,10 @@ struct df__cidx {
         rocksdb_readoptions_t *ro;
         rocksdb_writeoptions_t *wo;
         pthread_rwlock_t lock; /* db pointer: queries read-lock, wipe write-locks */
-        df__map_t *counters;   /* name -> int64_t* (ingest thread only) */
+        pthread_mutex_t commit_lock; /* counters and the write of a batch (several ingesting threads) */
+        uint64_t commits;            /* batches written (atomic): a batch's iterator older than one
+                                      * is renewed (what it cannot see, a seek steps over) */
+        df__map_t *counters;   /* name -> int64_t* (under commit_lock) */
 };
 
 /* ------------------------------------------------------------------ */
@@ -268,6 +274,7 @@ df__cidx_t *df__cidx_open(const char *path, const char *outcome_field, char *err
                 return NULL;
         }
         pthread_rwlock_init(&ix->lock, NULL);
+        pthread_mutex_init(&ix->commit_lock, NULL);
         ix->path = strdup(path);
         ix->outcome_field = strdup(outcome_field ? outcome_field : "");
         ix->counters = df__map_new();
@@ -309,6 +316,7 @@ void df__cidx_close(df__cidx_t *ix)
                 rocksdb_writeoptions_destroy(ix->wo);
         df__map_destroy(ix->counters, counters_free);
         pthread_rwlock_destroy(&ix->lock);
+        pthread_mutex_destroy(&ix->commit_lock);
         free(ix->path);
         free(ix->outcome_field);
         free(ix);
@@ -678,6 +686,8 @@ static int counter_of(const df__buf_t *key, char *buf, size_t size)
 struct df__cbatch {
         df__cidx_t *ix;
         rocksdb_writebatch_t *wb;
+        rocksdb_iterator_t *it; /* reads of the executions loaded, until the commit */
+        uint64_t it_commits;    /* ix->commits when it was created */
         df__map_t *execs; /* id -> cex_t* */
         df__map_t *delta; /* counter name -> int64_t* change */
         struct {
@@ -793,6 +803,8 @@ void df__cbatch_destroy(df__cbatch_t *b)
 {
         if (!b)
                 return;
+        if (b->it)
+                rocksdb_iter_destroy(b->it);
         if (b->wb)
                 rocksdb_writebatch_destroy(b->wb);
         df__map_destroy(b->execs, cex_free);
@@ -878,8 +890,7 @@ static cex_t *cex_get(df__cbatch_t *b, const char *id)
         df__cidx_t *ix = b->ix;
         cex_t *e = df__map_get(b->execs, id);
         kb_t k = {0};
-        char *v, e2[256];
-        size_t vl = 0;
+        char e2[256];
         rocksdb_iterator_t *it;
         int err = 0;
 
@@ -888,19 +899,37 @@ static cex_t *cex_get(df__cbatch_t *b, const char *id)
         e = calloc(1, sizeof(*e));
         if (!e || !(e->id = strdup(id)))
                 goto fail;
-        if (kb_u8(&k, 'X') || kb_str(&k, id))
+        if (kb_u8(&k, DF__CK_EXEC) || kb_str(&k, id))
                 goto fail;
-        v = ix_get(ix, k.p, k.n, &vl);
-        if (v) {
-                if (!df__exec_decode_any(v, vl, &e->rec, e2, sizeof(e2)) && !df__buf_set(&e->raw, v, vl))
-                        e->exists = 1;
-                free(v);
+        /* one iterator for the whole batch (the store as it was before
+         * the batch: nothing of it is written until the commit), one seek
+         * per execution: its Execution record, then its operations */
+        if (b->it && b->it_commits != __atomic_load_n(&ix->commits, __ATOMIC_ACQUIRE)) {
+                /* another thread's batch was written since: the keys it
+                 * wrote are invisible to this iterator but still in the
+                 * memtable, and a seek landing among them walks over each */
+                rocksdb_iter_destroy(b->it);
+                b->it = NULL;
         }
-        k.n = 0;
-        if (kb_u8(&k, 'P') || kb_str(&k, id) || kb_u8(&k, 0))
+        if (!b->it) {
+                b->it_commits = __atomic_load_n(&ix->commits, __ATOMIC_ACQUIRE);
+                b->it = rocksdb_create_iterator(ix->db, ix->ro);
+        }
+        it = b->it;
+        rocksdb_iter_seek(it, k.p, k.n);
+        if (rocksdb_iter_valid(it)) {
+                size_t kl, vl;
+                const char *kk = rocksdb_iter_key(it, &kl), *v;
+                if (kl == k.n && !memcmp(kk, k.p, k.n)) {
+                        v = rocksdb_iter_value(it, &vl);
+                        if (!df__exec_decode_any(v, vl, &e->rec, e2, sizeof(e2)) && !df__buf_set(&e->raw, v, vl))
+                                e->exists = 1;
+                        rocksdb_iter_next(it);
+                }
+        }
+        if (kb_u8(&k, 0)) /* 'P' exec 00: the operations follow */
                 goto fail;
-        it = rocksdb_create_iterator(ix->db, ix->ro);
-        for (rocksdb_iter_seek(it, k.p, k.n); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+        for (; rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
                 size_t kl, ol;
                 const char *kk = rocksdb_iter_key(it, &kl), *ov;
                 df__op_rec_t rec;
@@ -914,12 +943,10 @@ static cex_t *cex_get(df__cbatch_t *b, const char *id)
                 o = cex_op(e, rec.op_id, 1);
                 if (!o || df__buf_set(&o->raw, ov, ol)) {
                         df__op_clear(&rec);
-                        rocksdb_iter_destroy(it);
                         goto fail;
                 }
                 o->rec = rec;
         }
-        rocksdb_iter_destroy(it);
         if (cex_keys(ix, e, &e->old))
                 goto fail;
         df__map_put(b->execs, id, e, &err);
@@ -1203,7 +1230,7 @@ static void commit_one(const char *id, void *val, void *opaque)
                 }
         }
         kset_clear(&now);
-        if (kb_u8(&k, 'X') || kb_str(&k, e->id)) {
+        if (kb_u8(&k, DF__CK_EXEC) || kb_str(&k, e->id)) {
                 b->failed = 1;
                 free(k.p);
                 return;
@@ -1255,12 +1282,14 @@ static void delta_one(const char *name, void *val, void *opaque)
         }
         *c += d;
         snprintf(key, sizeof(key), "#%s", name);
+        /* straight into the write batch: one key per counter and batch,
+         * after the sorted rest (the commit lock is held) */
         if (*c <= 0) {
-                stage(dc->b, key, strlen(key), NULL, 0, 1);
+                rocksdb_writebatch_delete(dc->b->wb, key, strlen(key));
                 *c = 0;
         } else {
                 le64_put(v, *c);
-                stage(dc->b, key, strlen(key), v, 8, 0);
+                rocksdb_writebatch_put(dc->b->wb, key, strlen(key), v, 8);
         }
 }
 
@@ -1272,9 +1301,11 @@ int df__cbatch_commit(df__cbatch_t *b, char *errstr, size_t errstr_size)
         int i, rc = 0;
 
         rocksdb_set_perf_level(1); /* this thread: no per-comparison counters (a TLS access each) */
+        if (b->it) {
+                rocksdb_iter_destroy(b->it);
+                b->it = NULL;
+        }
         df__map_foreach(b->execs, commit_one, &cc);
-        if (!b->failed)
-                df__map_foreach(b->delta, delta_one, &dc);
         for (i = 0; i < b->n_offs; i++) {
                 char key[64], v[8];
                 snprintf(key, sizeof(key), "moff/%c/%d", b->offs[i].topic, (int)b->offs[i].part);
@@ -1297,14 +1328,25 @@ int df__cbatch_commit(df__cbatch_t *b, char *errstr, size_t errstr_size)
                                 rocksdb_writebatch_put(b->wb, st->k, st->kl, st->v, st->vl);
                 }
         }
+        if (!b->failed) {
+                /* the counters are the index's, shared by the batches of
+                 * every ingesting thread: a batch's new values and its
+                 * write go together, in the order of the commits */
+                pthread_mutex_lock(&b->ix->commit_lock);
+                df__map_foreach(b->delta, delta_one, &dc);
+                if (!b->failed) {
+                        pthread_rwlock_rdlock(&b->ix->lock);
+                        if (b->ix->db)
+                                rocksdb_write(b->ix->db, b->ix->wo, b->wb, &err);
+                        pthread_rwlock_unlock(&b->ix->lock);
+                        __atomic_add_fetch(&b->ix->commits, 1, __ATOMIC_RELEASE);
+                }
+                pthread_mutex_unlock(&b->ix->commit_lock);
+        }
         if (b->failed) {
                 df__errf(errstr, errstr_size, "console index: out of memory building a batch");
                 rc = -1;
         } else {
-                pthread_rwlock_rdlock(&b->ix->lock);
-                if (b->ix->db)
-                        rocksdb_write(b->ix->db, b->ix->wo, b->wb, &err);
-                pthread_rwlock_unlock(&b->ix->lock);
                 if (err) {
                         df__errf(errstr, errstr_size, "console index: write: %s", err);
                         free(err);
@@ -1562,7 +1604,7 @@ static int list_item(df__cidx_t *ix, const df__cquery_t *q, const char *id, json
         int ok = 1;
 
         *out = NULL;
-        if (kb_u8(&xk, 'X') || kb_str(&xk, id)) {
+        if (kb_u8(&xk, DF__CK_EXEC) || kb_str(&xk, id)) {
                 free(xk.p);
                 return -1;
         }
@@ -1892,7 +1934,7 @@ static int load_exec(df__cidx_t *ix, const char *id, df__exec_rec_t *x)
         size_t vl = 0;
         int rc = -1;
         memset(x, 0, sizeof(*x));
-        if (kb_u8(&k, 'X') || kb_str(&k, id))
+        if (kb_u8(&k, DF__CK_EXEC) || kb_str(&k, id))
                 goto out;
         v = ix_get(ix, k.p, k.n, &vl);
         if (v && !df__exec_decode_any(v, vl, x, e2, sizeof(e2)))

@@ -5,8 +5,10 @@
  * (generated console_assets.c) and the object gluing them (console.c).
  *
  * Index layout (one RocksDB; every key starts with a one-byte tag):
- *   'X' exec                         -> Execution record (Avro, as the worker wrote it)
+ *   'P' exec                         -> Execution record (Avro, as the worker wrote it)
  *   'P' exec 00 opsort               -> Operation record (Avro), the latest version
+ *                                       (an execution's records side by side: one seek
+ *                                       reads them all; 00 sorts before any id byte)
  *   'H' exec 00 opsort FFFFFFFF off8 -> Operation record (Avro), each version that changed
  *                                       status, attempt, error, result or due time (its
  *                                       attempts); off8 = the record's offset in <p>.state
@@ -59,8 +61,11 @@
 /** The index's format: an index of another format is dropped and rebuilt
  * from the topics (its secondary keys were derived by other rules).
  * 2: VERSION_MISSING is a waiting kind; a context waits only when nothing
- * inside it does; wait_for_condition waits on a timer. */
-#define DF__CIDX_FORMAT "2"
+ * inside it does; wait_for_condition waits on a timer.
+ * 3: the Execution record under 'P' exec (was 'X' exec). */
+#define DF__CIDX_FORMAT "3"
+/** Tag of an execution's Execution record ('P' exec) and operations ('P' exec 00 opsort). */
+#define DF__CK_EXEC 'P'
 
 const char *df__cw_name(int kind);
 /** Kind from its name ("timer", "retry", ...); -1 if unknown. */
@@ -85,7 +90,12 @@ int64_t df__cidx_offset(df__cidx_t *ix, char topic, int32_t part);
 int64_t df__cidx_counter(df__cidx_t *ix, const char *name);
 
 /* Ingest: records go into a batch, applied in one RocksDB write batch
- * together with the offsets.  One ingesting thread. */
+ * together with the offsets.  A batch belongs to one thread; several
+ * threads may each fill and commit their own batches at once, provided no
+ * two of them take records of the same partition (an execution's records
+ * are on one partition, so no two batches touch one execution); commits
+ * are serialized inside (the counters).  A wipe only while no batch
+ * holds records. */
 typedef struct df__cbatch df__cbatch_t;
 df__cbatch_t *df__cbatch_new(df__cidx_t *ix);
 void df__cbatch_destroy(df__cbatch_t *b);

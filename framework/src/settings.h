@@ -28,6 +28,7 @@ typedef struct df__settings {
         int64_t transaction_timeout_ms, session_timeout_ms, max_poll_interval_ms, timer_poll_max_ms;
         int64_t client_timeout_ms, state_min_free_bytes, startup_timeout_ms, execution_max_crashes;
         int64_t metrics_statistics_interval_ms, otlp_batch_max, otlp_queue_max, console_payload_max;
+        int64_t console_ingest_threads;
         int64_t worker_threads, history_max_operations, history_max_bytes;
         int64_t timer_local_max_ms, timer_local_grace_ms, retention_ms, results_retention_ms;
         /* derived, computed once by df__settings_load */

@@ -4,7 +4,8 @@
  * a restart resumes from the offsets stored with the index (reads only the
  * new records), a lost index is rebuilt from the topic, and an index built
  * for a topic that was recreated (offsets beyond its end) is dropped and
- * rebuilt.  Records are produced directly (no worker), with a fresh prefix.
+ * rebuilt; a restart with another console.ingest.threads resumes too.
+ * Records are produced directly (no worker), with a fresh prefix.
  */
 #include <check.h>
 #include <ftw.h>
@@ -161,10 +162,21 @@ START_TEST(resume_rebuild_recreate)
         follow(400, &st);
         ck_assert_msg(st.records == 100, "restart read %llu records, want 100 (resume from stored offsets)",
                       (unsigned long long)st.records);
-        /* the index lost: rebuilt from the topic */
+        /* so does a restart with another number of ingest threads (the
+         * offsets are per partition, whichever thread read it) */
+        ck_assert_int_eq(df_conf_set(conf, "console.ingest.threads", "1", e, sizeof(e)), DF_OK);
+        produce(400, 50);
+        follow(450, &st);
+        ck_assert_msg(st.records == 50, "1 thread: restart read %llu records, want 50", (unsigned long long)st.records);
+        ck_assert_int_eq(df_conf_set(conf, "console.ingest.threads", "3", e, sizeof(e)), DF_OK);
+        produce(450, 50);
+        follow(500, &st);
+        ck_assert_msg(st.records == 50, "3 threads: restart read %llu records, want 50",
+                      (unsigned long long)st.records);
+        /* the index lost: rebuilt from the topic (3 threads, one per partition) */
         nftw(idx, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-        follow(400, &st);
-        ck_assert_int_eq(st.records, 400);
+        follow(500, &st);
+        ck_assert_int_eq(st.records, 500);
         /* the topic recreated with fewer records: the index is dropped, rebuilt */
         recreate_topics();
         produce(1000, 50);

@@ -3,15 +3,19 @@
  * records as the workers write them: secondary indexes and counters follow
  * each change, offsets land with the batch, attempts come from the versions
  * of a step's record, unknown statuses stay visible, undecodable records are
- * kept aside, purges remove everything, cursors page without duplicates.
- * No Kafka.
+ * kept aside, purges remove everything, cursors page without duplicates;
+ * the same records give the same index applied one per batch, all in one
+ * batch or by two threads.  No Kafka.
  */
 #include <check.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <rocksdb/c.h>
 
 #include "console_int.h"
 
@@ -698,6 +702,338 @@ START_TEST(payload_rendering)
 }
 END_TEST
 
+/* ---- the same records, applied record by record, coalesced in one
+ * batch, and by two threads: the same index, key for key ---- */
+
+typedef struct trec {
+        char key[128];
+        df__buf_t v; /* data NULL: a tombstone */
+        int part;
+        int64_t off;
+} trec_t;
+
+#define EQ_EXECS 36
+#define EQ_PARTS 4
+static trec_t eq_recs[EQ_EXECS * 16];
+static int eq_n;
+static int64_t eq_next[EQ_PARTS];
+
+static void eq_add(const char *key, const df__buf_t *v, int part)
+{
+        trec_t *r = &eq_recs[eq_n++];
+        ck_assert_int_lt(eq_n, (int)(sizeof(eq_recs) / sizeof(eq_recs[0])));
+        snprintf(r->key, sizeof(r->key), "%s", key);
+        r->v.data = NULL;
+        r->v.len = 0;
+        if (v) {
+                r->v.data = malloc(v->len);
+                ck_assert_ptr_nonnull(r->v.data);
+                memcpy(r->v.data, v->data, v->len);
+                r->v.len = v->len;
+        }
+        r->part = part;
+        r->off = eq_next[part]++;
+}
+
+static void eq_exec(const char *id, int part, int status, const char *output, int64_t t)
+{
+        df__exec_rec_t x;
+        df__buf_t v = {0};
+        char e[256];
+        memset(&x, 0, sizeof(x));
+        x.execution_id = (char *)id;
+        x.workflow = part % 2 ? "order" : "refund";
+        x.status = status;
+        x.error = status == DF__ES_FAILED ? "boom" : "";
+        x.output.data = (uint8_t *)output;
+        x.output.len = output ? strlen(output) : 0;
+        x.created_ms = 1000;
+        x.updated_ms = t;
+        x.op_count = 3;
+        ck_assert_msg(df__exec_encode(&x, &v, e, sizeof(e)) == 0, "%s", e);
+        eq_add(id, &v, part);
+        free(v.data);
+}
+
+static void eq_op(const char *id, int part, const char *op_id, const char *parent, int type, int status, int attempt,
+                  const char *error, int64_t t, int64_t due)
+{
+        df__op_rec_t o;
+        df__buf_t v = {0};
+        char e[256], key[128];
+        memset(&o, 0, sizeof(o));
+        o.execution_id = (char *)id;
+        o.op_id = (char *)op_id;
+        o.parent_id = (char *)parent;
+        o.name = type == DF__OP_CALLBACK ? "payment" : type == DF__OP_CHILD ? "branch" : "reserve";
+        o.type = type;
+        o.status = status;
+        o.attempt = attempt;
+        o.error = (char *)(error ? error : "");
+        o.started_ms = 1000;
+        o.updated_ms = t;
+        o.due_ms = due;
+        o.callback_id = type == DF__OP_CALLBACK ? "0123456789abcdef0123456789abcdef_3_x" : "";
+        ck_assert_msg(df__op_encode(&o, &v, e, sizeof(e)) == 0, "%s", e);
+        snprintf(key, sizeof(key), "%s/%s", id, op_id);
+        eq_add(key, &v, part);
+        free(v.data);
+}
+
+/* Execution i's records, in the order a worker writes them; the records of
+ * the executions of one partition interleaved. */
+static void eq_generate(void)
+{
+        int i, step;
+        eq_n = 0;
+        memset(eq_next, 0, sizeof(eq_next));
+        for (step = 0; step < 9; step++)
+                for (i = 0; i < EQ_EXECS; i++) {
+                        char id[32], k[64];
+                        int part = i % EQ_PARTS;
+                        int64_t t = 2000 + step * 100 + i;
+                        snprintf(id, sizeof(id), "eq-%03d", i);
+                        switch (step) {
+                        case 0:
+                                eq_op(id, part, "1", "", DF__OP_STEP, DF__OS_STARTED, 1, NULL, t, 0);
+                                eq_exec(id, part, DF__ES_RUNNING, NULL, t);
+                                break;
+                        case 1: /* a retry backoff, then the second attempt */
+                                eq_op(id, part, "1", "", DF__OP_STEP, DF__OS_PENDING, 1, "timeout", t, t + 500);
+                                if (i % 3 == 0)
+                                        eq_op(id, part, "1", "", DF__OP_STEP, DF__OS_STARTED, 2, NULL, t + 1, 0);
+                                break;
+                        case 2:
+                                eq_op(id, part, "1", "", DF__OP_STEP, DF__OS_SUCCEEDED, 2, NULL, t, 0);
+                                eq_op(id, part, "2", "", DF__OP_CALLBACK, DF__OS_STARTED, 0, NULL, t, t + 60000);
+                                eq_exec(id, part, DF__ES_SUSPENDED, NULL, t);
+                                break;
+                        case 3: /* a heartbeat: no new version */
+                                eq_op(id, part, "2", "", DF__OP_CALLBACK, DF__OS_STARTED, 0, NULL, t + 7, t + 60000);
+                                if (i % 4 == 1) { /* a child context with a wait inside */
+                                        eq_op(id, part, "3", "", DF__OP_CHILD, DF__OS_STARTED, 0, NULL, t, 0);
+                                        eq_op(id, part, "3.1", "3", DF__OP_WAIT, DF__OS_PENDING, 0, NULL, t, t + 9000);
+                                }
+                                break;
+                        case 4:
+                                if (i % 5 == 0) {
+                                        eq_op(id, part, "2", "", DF__OP_CALLBACK, DF__OS_SUCCEEDED, 0, NULL, t, 0);
+                                        eq_exec(id, part, DF__ES_SUCCEEDED, "{\"outcome\":\"shipped\"}", t);
+                                } else if (i % 5 == 1) {
+                                        eq_op(id, part, "2", "", DF__OP_CALLBACK, DF__OS_TIMED_OUT, 0, "timed out", t,
+                                              0);
+                                        eq_exec(id, part, DF__ES_FAILED, NULL, t);
+                                } else if (i % 5 == 2) {
+                                        eq_exec(id, part, DF__ES_PAUSED, NULL, t);
+                                }
+                                break;
+                        case 5: /* purged: tombstones of its operations, then of it */
+                                if (i % 5 == 0 && i % 2 == 0) {
+                                        snprintf(k, sizeof(k), "%s/1", id);
+                                        eq_add(k, NULL, part);
+                                        snprintf(k, sizeof(k), "%s/2", id);
+                                        eq_add(k, NULL, part);
+                                        eq_add(id, NULL, part);
+                                }
+                                if (i % 5 == 2)
+                                        eq_exec(id, part, DF__ES_SUSPENDED, NULL, t);
+                                break;
+                        case 6: /* the same id started again after its purge */
+                                if (i % 10 == 0) {
+                                        eq_op(id, part, "1", "", DF__OP_STEP, DF__OS_STARTED, 1, NULL, t, 0);
+                                        eq_exec(id, part, DF__ES_RUNNING, NULL, t);
+                                }
+                                if (i == 7) /* and one record no console can read */
+                                        eq_add("eq-007/9", &(df__buf_t){(uint8_t *)"\xc3\x01zz", 4}, part);
+                                break;
+                        case 7:
+                                if (i % 4 == 1 && i % 5 > 1)
+                                        eq_op(id, part, "3.1", "3", DF__OP_WAIT, DF__OS_SUCCEEDED, 0, NULL, t, 0);
+                                break;
+                        case 8:
+                                if (i % 4 == 1 && i % 5 > 1) {
+                                        eq_op(id, part, "3", "", DF__OP_CHILD, DF__OS_SUCCEEDED, 0, NULL, t, 0);
+                                        snprintf(k, sizeof(k), "%s/3.1", id); /* an operation's tombstone */
+                                        eq_add(k, NULL, part);
+                                }
+                                break;
+                        }
+                }
+}
+
+/* Partition part's records from *pos on, at most n (n < 0: all) into b. */
+static void eq_feed(df__cbatch_t *b, int part, int *pos, int n)
+{
+        for (; *pos < eq_n && n; (*pos)++) {
+                trec_t *r = &eq_recs[*pos];
+                if (r->part != part)
+                        continue;
+                ck_assert_int_eq(df__cbatch_state(b, r->key, strlen(r->key), r->v.data, r->v.len, r->part, r->off),
+                                 0);
+                df__cbatch_offset(b, 's', r->part, r->off + 1);
+                if (n > 0)
+                        n--;
+        }
+}
+
+struct eq_thread {
+        df__cidx_t *ix;
+        int first, step, batch;
+};
+
+/* Partitions first, first + step, ... in turn, batch records of one at a
+ * time, a commit every batch records. */
+static void *eq_thread(void *p)
+{
+        struct eq_thread *a = p;
+        df__cbatch_t *b = df__cbatch_new(a->ix);
+        int pos[EQ_PARTS] = {0}, part, more = 1;
+        char e[256];
+        ck_assert_ptr_nonnull(b);
+        while (more) {
+                more = 0;
+                for (part = a->first; part < EQ_PARTS; part += a->step) {
+                        eq_feed(b, part, &pos[part], a->batch);
+                        ck_assert_int_eq(df__cbatch_commit(b, e, sizeof(e)), 0);
+                        if (pos[part] < eq_n)
+                                more = 1;
+                }
+        }
+        df__cbatch_destroy(b);
+        return NULL;
+}
+
+/* Every key and value of the index at path ('Z' values carry the time they
+ * were kept: their keys only), as one string. */
+static char *eq_dump(const char *path)
+{
+        rocksdb_options_t *o = rocksdb_options_create();
+        rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+        char *err = NULL, *out = NULL;
+        size_t n = 0, keys = 0;
+        FILE *f = open_memstream(&out, &n);
+        rocksdb_t *db = rocksdb_open_for_read_only(o, path, 0, &err);
+        rocksdb_iterator_t *it;
+        ck_assert_msg(db != NULL, "%s", err ? err : "open");
+        it = rocksdb_create_iterator(db, ro);
+        for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+                size_t kl, vl, i;
+                const char *k = rocksdb_iter_key(it, &kl), *v = rocksdb_iter_value(it, &vl);
+                for (i = 0; i < kl; i++)
+                        fprintf(f, "%02x", (unsigned char)k[i]);
+                fputc('=', f);
+                for (i = 0; k[0] != 'Z' && i < vl; i++)
+                        fprintf(f, "%02x", (unsigned char)v[i]);
+                fputc('\n', f);
+                keys++;
+        }
+        rocksdb_iter_destroy(it);
+        rocksdb_close(db);
+        rocksdb_options_destroy(o);
+        rocksdb_readoptions_destroy(ro);
+        fclose(f);
+        ck_assert_uint_gt(keys, 500);
+        return out;
+}
+
+/* Two dumps are equal; else the first line that differs. */
+static void eq_same(const char *a, const char *b, const char *what)
+{
+        size_t line = 1;
+        const char *la = a, *lb = b;
+        while (*a && *a == *b) {
+                if (*a == '\n') {
+                        line++;
+                        la = a + 1;
+                        lb = b + 1;
+                }
+                a++;
+                b++;
+        }
+        ck_assert_msg(!*a && !*b, "%s: entry %zu differs: %.200s <> %.200s", what, line, la, lb);
+}
+
+/* A fresh index in a directory of its own; *path malloc'd. */
+static df__cidx_t *eq_open(char **path)
+{
+        char e[256];
+        df__cidx_t *x;
+        *path = malloc(300);
+        snprintf(*path, 300, "%s/console-eq-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+        ck_assert_ptr_nonnull(mkdtemp(*path));
+        x = df__cidx_open(*path, "outcome", e, sizeof(e));
+        ck_assert_msg(x != NULL, "%s", e);
+        return x;
+}
+
+START_TEST(batching_and_threads_give_one_index)
+{
+        /* the same records: one per batch (each execution read back from
+         * the store at every record), all in one batch (each execution read
+         * once, its keys written once), and two threads over two
+         * partitions each, 5 records a batch */
+        char *p1, *p2, *p3, *d1, *d2, *d3, e[256];
+        df__cidx_t *x1, *x2, *x3;
+        df__cbatch_t *b;
+        pthread_t th[2];
+        struct eq_thread a[2];
+        int i, part;
+
+        eq_generate();
+        x1 = eq_open(&p1);
+        b = df__cbatch_new(x1);
+        for (i = 0; i < eq_n; i++) {
+                int pos = i;
+                eq_feed(b, eq_recs[i].part, &pos, 1);
+                ck_assert_int_eq(df__cbatch_commit(b, e, sizeof(e)), 0);
+        }
+        df__cbatch_destroy(b);
+
+        x2 = eq_open(&p2);
+        b = df__cbatch_new(x2);
+        for (part = 0; part < EQ_PARTS; part++) {
+                int pos = 0;
+                eq_feed(b, part, &pos, -1);
+        }
+        ck_assert_int_eq((int)df__cbatch_size(b), eq_n);
+        ck_assert_int_eq(df__cbatch_commit(b, e, sizeof(e)), 0);
+        df__cbatch_destroy(b);
+
+        x3 = eq_open(&p3);
+        for (i = 0; i < 2; i++) {
+                a[i].ix = x3;
+                a[i].first = i;
+                a[i].step = 2;
+                a[i].batch = 5;
+                ck_assert_int_eq(pthread_create(&th[i], NULL, eq_thread, &a[i]), 0);
+        }
+        for (i = 0; i < 2; i++)
+                pthread_join(th[i], NULL);
+
+        ck_assert_int_eq(df__cidx_counter(x1, "A"), EQ_EXECS);
+        ck_assert_int_eq(df__cidx_counter(x1, "Z"), 1);
+        df__cidx_close(x1);
+        df__cidx_close(x2);
+        df__cidx_close(x3);
+        d1 = eq_dump(p1);
+        d2 = eq_dump(p2);
+        d3 = eq_dump(p3);
+        eq_same(d1, d2, "one batch against one record per batch");
+        eq_same(d1, d3, "two threads against one record per batch");
+        free(d1);
+        free(d2);
+        free(d3);
+        nftw(p1, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        nftw(p2, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        nftw(p3, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        free(p1);
+        free(p2);
+        free(p3);
+        for (i = 0; i < eq_n; i++)
+                free(eq_recs[i].v.data);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("console_index");
@@ -716,6 +1052,7 @@ int main(void)
         tcase_add_test(tc, wipe_empties_the_index);
         tcase_add_test(tc, dead_letters);
         tcase_add_test(tc, payload_rendering);
+        tcase_add_test(tc, batching_and_threads_give_one_index);
         suite_add_tcase(s, tc);
         sr = srunner_create(s);
         srunner_run_all(sr, CK_NORMAL);
