@@ -260,6 +260,14 @@ int main(int argc, char **argv)
         loop_t l;
         int s;
 
+        if (bench_flag(argc, argv, "--help") || bench_flag(argc, argv, "-h")) {
+                /* (it ran the benchmark with the defaults before) */
+                printf("Usage: bench_closedloop [--workflow noop3|sleep1|io3] [--count 2000] [--clients 50]\n"
+                       "                        [--partitions 6] [--idle-s 0] [--tco] [--label L] [-X name=value ...]\n"
+                       "C clients in a closed loop against one worker and one timer service (child processes);\n"
+                       "needs DF_BROKERS (and DF_KAFKA_STATE to measure the broker's CPU). See the file's comment.\n");
+                return 0;
+        }
         if (strcmp(wf, "noop3") && strcmp(wf, "sleep1") && strcmp(wf, "io3")) {
                 fprintf(stderr, "bench_closedloop: --workflow is noop3, sleep1 or io3\n");
                 return 2;

@@ -63,7 +63,7 @@ static const df__prop_def_t df__props[] = {
          DF__P_INT, 1000, 300000, DF__S(session_timeout_ms)},
         {{"max.poll.interval.ms", "300000", "longest processing of one batch before the worker leaves the group, ms"},
          DF__P_INT, 1000, 86400000, DF__S(max_poll_interval_ms)},
-        {{"timer.poll.max.ms", "50", "longest sleep of the timer service between checks, ms"}, DF__P_INT, 1, 1000,
+        {{"timer.poll.max.ms", "500", "longest sleep of the timer service between checks, ms (it wakes at the next due time and when a timer record arrives; this bounds a sleep across a wall-clock step and how soon a stop is seen)"}, DF__P_INT, 1, 1000,
          DF__S(timer_poll_max_ms)},
         {{"timer.local.max.ms", "60000",
           "a timer of an execution (a wait, a retry backoff, a callback timeout) due within this long is fired by "

@@ -339,9 +339,9 @@ DF_EXPORT df_err_t df_timer_id_check(const char *id, char *errstr, size_t errstr
  * DF_PAYLOAD_MAX; may be NULL when plen is 0) with record key key (klen
  * bytes, at most DF_TIMER_KEY_MAX; klen 0 = no key) to topic at due_ms, an
  * absolute UTC time in ms since the epoch.  A due time already past fires
- * as soon as the service reads the timer.  Accuracy: the service looks at
- * least every "timer.poll.max.ms" (50 ms); a delivery is never early by its
- * clock.
+ * as soon as the service reads the timer.  Accuracy: the service sleeps until
+ * the next due time (or a new timer record), at most "timer.poll.max.ms"
+ * (500 ms); a delivery is never early by its clock.
  *
  * timer_id names the timer (df_timer_id_check): scheduling an id that is
  * pending replaces it (new due time, target and payload); an id that has
