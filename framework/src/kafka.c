@@ -533,6 +533,38 @@ rd_kafka_conf_t *df__group_consumer_conf(const df_conf_t *conf, const df__settin
         return kc;
 }
 
+int df__consumer_replace_allowed(int64_t *window_ms, int *count, const char *who)
+{
+        int64_t now = df__mono_ms();
+        if (now - *window_ms > 60000) {
+                *window_ms = now;
+                *count = 0;
+        }
+        if (++*count > 3) {
+                df__log(DF__LOG_ERROR, "%s: the group consumer keeps failing fatally: stopping", who);
+                return -1;
+        }
+        df__log(DF__LOG_WARN, "%s: recreating the group consumer", who);
+        return 0;
+}
+
+rd_kafka_t *df__consumer_until_ready(rd_kafka_t *(*make)(void *arg, char *errstr, size_t errstr_size), void *arg,
+                                     const char *topic, const char *who, volatile int *stop)
+{
+        char errstr[512];
+        for (;;) {
+                rd_kafka_t *c = make(arg, errstr, sizeof(errstr));
+                if (c && df__subscribe(c, topic, who) == DF_OK)
+                        return c;
+                if (c)
+                        rd_kafka_destroy(c);
+                if (*stop)
+                        return NULL;
+                df__log(DF__LOG_WARN, "%s: consumer not ready: %s; retrying in 1 s", who, errstr);
+                sleep(1);
+        }
+}
+
 df_err_t df__subscribe(rd_kafka_t *consumer, const char *topic, const char *who)
 {
         rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);

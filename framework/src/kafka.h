@@ -65,6 +65,17 @@ rd_kafka_t *df__group_consumer_open(rd_kafka_conf_t *kc, const df_conf_t *conf,
 /** Subscribe consumer to topic (logged as "<who>: consuming <topic>").
  * DF_OK or DF_ERR_KAFKA (logged). */
 df_err_t df__subscribe(rd_kafka_t *consumer, const char *topic, const char *who);
+
+/** A group consumer that failed fatally is replaced at most 3 times in a
+ * 60 s window (*window_ms, *count: the caller's, monotonic ms): 0 when one
+ * more replacement is allowed, -1 (logged at error, naming who) when not. */
+int df__consumer_replace_allowed(int64_t *window_ms, int *count, const char *who);
+
+/** Make a group consumer with make(arg, ...) and subscribe it to topic,
+ * every 1 s until both work (each failure logged at warn) or *stop is set.
+ * The subscribed consumer (the caller's), or NULL when stopped. */
+rd_kafka_t *df__consumer_until_ready(rd_kafka_t *(*make)(void *arg, char *errstr, size_t errstr_size), void *arg,
+                                     const char *topic, const char *who, volatile int *stop);
 /** Apply the kafka.* properties (again: after a role's own defaults, so the
  * user's word is last). */
 int df__kconf_user(rd_kafka_conf_t *kc, const df_conf_t *conf, char *errstr, size_t errstr_size);

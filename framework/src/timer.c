@@ -425,36 +425,21 @@ static rd_kafka_t *df__ts_consumer_new(df_timer_service_t *ts, char *errstr, siz
  * (the same group.instance.id), the index rebuilt on its assignment.  At
  * most 3 times a minute.  0, or -1 (give up).
  */
+static rd_kafka_t *df__ts_consumer_make(void *arg, char *errstr, size_t errstr_size)
+{
+        return df__ts_consumer_new(arg, errstr, errstr_size);
+}
+
 static int df__ts_consumer_replace(df_timer_service_t *ts, const char *who)
 {
-        char errstr[512];
-        int64_t now = df__mono_ms();
-
-        if (now - ts->consumer_window_ms > 60000) {
-                ts->consumer_window_ms = now;
-                ts->consumer_replacements = 0;
-        }
-        if (++ts->consumer_replacements > 3) {
-                df__log(DF__LOG_ERROR, "%s: the group consumer keeps failing fatally: stopping", who);
+        if (df__consumer_replace_allowed(&ts->consumer_window_ms, &ts->consumer_replacements, who))
                 return -1;
-        }
-        df__log(DF__LOG_WARN, "%s: recreating the group consumer", who);
         rd_kafka_destroy(ts->consumer); /* no close: a fatally failed member cannot leave */
         memset(ts->loaded, 0, (size_t)ts->t.timers_partitions);
         memset(ts->assigned, 0, (size_t)ts->t.timers_partitions);
         ts->n_loaded = ts->n_assigned = 0;
-        for (;;) {
-                ts->consumer = df__ts_consumer_new(ts, errstr, sizeof(errstr));
-                if (ts->consumer && df__subscribe(ts->consumer, ts->t.timers, who) == DF_OK)
-                        return 0;
-                if (ts->consumer)
-                        rd_kafka_destroy(ts->consumer);
-                ts->consumer = NULL;
-                if (ts->stop)
-                        return -1;
-                df__log(DF__LOG_WARN, "%s: consumer not ready: %s; retrying in 1 s", who, errstr);
-                sleep(1);
-        }
+        ts->consumer = df__consumer_until_ready(df__ts_consumer_make, ts, ts->t.timers, who, &ts->stop);
+        return ts->consumer ? 0 : -1;
 }
 
 df_timer_service_t *df_timer_service_new(const df_conf_t *conf, char *errstr, size_t errstr_size)

@@ -152,21 +152,25 @@ void df__busy_end(df_worker_t *w)
  * the records are consumed again from the committed offsets.  At most 3
  * times a minute.  0, or -1 (give up: the worker stops with DF_ERR_KAFKA).
  */
+typedef struct consumer_arg {
+        df_worker_t *w;
+        const char *cid;
+} consumer_arg_t;
+
+static rd_kafka_t *df__consumer_make(void *arg, char *errstr, size_t errstr_size)
+{
+        consumer_arg_t *a = arg;
+        return df__consumer_new(a->w, a->cid, errstr, errstr_size);
+}
+
 int df__consumer_replace(df_worker_t *w, const char *who)
 {
-        char cid[300], errstr[512];
-        int64_t now = df__mono_ms();
+        char cid[300];
+        consumer_arg_t a = {w, cid};
 
         w->consumer_fatal = 0;
-        if (now - w->consumer_window_ms > 60000) {
-                w->consumer_window_ms = now;
-                w->consumer_replacements = 0;
-        }
-        if (++w->consumer_replacements > 3) {
-                df__log(DF__LOG_ERROR, "worker %s: the group consumer keeps failing fatally: stopping", w->id);
+        if (df__consumer_replace_allowed(&w->consumer_window_ms, &w->consumer_replacements, who))
                 return -1;
-        }
-        df__log(DF__LOG_WARN, "worker %s: recreating the group consumer", w->id);
         df__drop_msgs(w);
         df__engine_amo_reset(w->eng);
         df__batch_reset(w);
@@ -175,16 +179,6 @@ int df__consumer_replace(df_worker_t *w, const char *who)
         __atomic_store_n(&w->n_assigned, 0, __ATOMIC_RELAXED);
         rd_kafka_destroy(w->consumer); /* no close: a fatally failed member cannot leave */
         snprintf(cid, sizeof(cid), "duraflow-worker-%s", w->id);
-        for (;;) {
-                w->consumer = df__consumer_new(w, cid, errstr, sizeof(errstr));
-                if (w->consumer && df__subscribe(w->consumer, w->t.events, who) == DF_OK)
-                        return 0;
-                if (w->consumer)
-                        rd_kafka_destroy(w->consumer);
-                w->consumer = NULL;
-                if (w->stop)
-                        return -1;
-                df__log(DF__LOG_WARN, "worker %s: consumer not ready: %s; retrying in 1 s", w->id, errstr);
-                sleep(1);
-        }
+        w->consumer = df__consumer_until_ready(df__consumer_make, &a, w->t.events, who, &w->stop);
+        return w->consumer ? 0 : -1;
 }

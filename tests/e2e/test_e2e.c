@@ -14,6 +14,8 @@
 #include <librdkafka/rdkafka.h>
 
 #include "codec.h"
+#include "kafka.h"
+#include "os.h"
 #include "e2e_common.h"
 
 #define N_EXEC 20
@@ -521,6 +523,58 @@ START_TEST(test_step_longer_than_transaction_timeout)
 }
 END_TEST
 
+/* The one consumer-replacement path of the worker and the timer service
+ * (kafka.c): at most 3 replacements in a 60 s window, and a new consumer
+ * made and subscribed every 1 s until it works or the program stops. */
+START_TEST(test_consumer_replace_allowed_3_a_minute)
+{
+        int64_t window = df__mono_ms();
+        int count = 0, i;
+        for (i = 0; i < 3; i++)
+                ck_assert_int_eq(df__consumer_replace_allowed(&window, &count, "test"), 0);
+        ck_assert_int_eq(df__consumer_replace_allowed(&window, &count, "test"), -1);
+        window = df__mono_ms() - 60001; /* the minute is over */
+        ck_assert_int_eq(df__consumer_replace_allowed(&window, &count, "test"), 0);
+        ck_assert_int_eq(count, 1);
+}
+END_TEST
+
+typedef struct make_arg {
+        int calls, fail_first;
+} make_arg_t;
+
+static rd_kafka_t *make_consumer(void *arg, char *errstr, size_t errstr_size)
+{
+        make_arg_t *a = arg;
+        rd_kafka_conf_t *kc;
+        if (++a->calls <= a->fail_first) {
+                snprintf(errstr, errstr_size, "refused %d", a->calls);
+                return NULL;
+        }
+        kc = rd_kafka_conf_new();
+        rd_kafka_conf_set(kc, "bootstrap.servers", "127.0.0.1:1", NULL, 0);
+        rd_kafka_conf_set(kc, "group.id", "df-test-replace", NULL, 0);
+        return rd_kafka_new(RD_KAFKA_CONSUMER, kc, errstr, errstr_size);
+}
+
+START_TEST(test_consumer_until_ready_retries_then_stops)
+{
+        make_arg_t a = {0, 2};
+        volatile int stop = 0;
+        int64_t t0 = df__mono_ms();
+        rd_kafka_t *c = df__consumer_until_ready(make_consumer, &a, "df-test-topic", "test", &stop);
+        ck_assert_ptr_nonnull(c);
+        ck_assert_int_eq(a.calls, 3);               /* two refusals, then one that works */
+        ck_assert_int_ge(df__mono_ms() - t0, 1900); /* 1 s between tries */
+        rd_kafka_destroy(c);
+        a.calls = 0;
+        a.fail_first = 1000;
+        stop = 1; /* stopping: no retry */
+        ck_assert_ptr_null(df__consumer_until_ready(make_consumer, &a, "df-test-topic", "test", &stop));
+        ck_assert_int_eq(a.calls, 1);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create(getenv("DF_BROKERS") && *getenv("DF_BROKERS") ? "e2e-broker" : "e2e-embedded");
@@ -533,6 +587,10 @@ int main(void)
         tcase_add_test(tc, test_hostile_text_in_a_batch);
         tcase_add_test(tc, test_slow_batch_commits_within_transaction_timeout);
         tcase_add_test(tc, test_step_longer_than_transaction_timeout);
+        suite_add_tcase(s, tc);
+        tc = tcase_create("consumer");
+        tcase_add_test(tc, test_consumer_replace_allowed_3_a_minute);
+        tcase_add_test(tc, test_consumer_until_ready_retries_then_stops);
         suite_add_tcase(s, tc);
         sr = srunner_create(s);
         srunner_run_all(sr, CK_NORMAL);
