@@ -990,7 +990,13 @@ static int split_path(df__chttp_t *h, struct MHD_Connection *conn, const char *u
                         *ret = send_error(h, conn, 400, "path: %s", why);
                         return -1;
                 }
-                if (!strcmp(segs[*nseg], ".") || !strcmp(segs[*nseg], "..") || (!n && end)) {
+                /* "." and ".." are refused, except as the execution id of
+                 * /api/v1/executions/ID[/...]: they are valid ids, and no
+                 * path of this server maps to a file */
+                if (((!strcmp(segs[*nseg], ".") || !strcmp(segs[*nseg], "..")) &&
+                     !(*nseg == 3 && !strcmp(segs[0], "api") && !strcmp(segs[1], "v1") &&
+                       !strcmp(segs[2], "executions"))) ||
+                    (!n && end)) {
                         *ret = send_error(h, conn, 400, "path: empty, \".\" and \"..\" segments are refused");
                         return -1;
                 }

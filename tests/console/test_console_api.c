@@ -208,7 +208,24 @@ START_TEST(path_tricks)
         char longp[3000];
         get("/api/v1/../../etc/passwd", &r);
         expect(&r, 400, "\"..\"");
+        /* "." and ".." are valid execution ids: as the id segment of
+         * /api/v1/executions/ID they are looked up (they were refused, 400),
+         * anywhere else still refused */
         get("/api/v1/executions/%2e%2e", &r);
+        expect(&r, 404, "no execution named \"..\"");
+        get("/api/v1/executions/..", &r);
+        expect(&r, 404, "no execution named \"..\"");
+        get("/api/v1/executions/%2E", &r);
+        expect(&r, 404, "no execution named \".\"");
+        get("/api/v1/executions/%2E%2E/input", &r);
+        expect(&r, 404, "no payload input of execution \"..\"");
+        get("/api/v1/%2e%2e/executions", &r);
+        expect(&r, 400, "\"..\"");
+        get("/api/v1/executions/x-1/%2e%2e", &r);
+        expect(&r, 400, "\"..\"");
+        get("/api/v1/executions/x-1/operations/%2e/result", &r);
+        expect(&r, 400, "\"..\"");
+        get("/%2e%2e/index.html", &r);
         expect(&r, 400, "\"..\"");
         get("/api/v1/executions/a%00b", &r);
         expect(&r, 400, "NUL");
@@ -267,6 +284,10 @@ START_TEST(actions_need_the_token)
         expect(&r, 400, "\"error\" is required");
         req(con, "POST", "/api/v1/executions/x-1/operations/3/complete", "{\"outcome\":\"success\"}", strlen("{\"outcome\":\"success\"}"), auth, &r);
         expect(&r, 404, "no execution named");
+        req(con, "POST", "/api/v1/executions/%2E%2E/operations/3/complete", "{\"outcome\":\"success\"}", strlen("{\"outcome\":\"success\"}"), auth, &r);
+        expect(&r, 404, "no execution named");
+        req(con, "POST", "/api/v1/executions/%2E%2E/operations/%2E%2E/complete", "{\"outcome\":\"success\"}", strlen("{\"outcome\":\"success\"}"), auth, &r);
+        expect(&r, 400, "\"..\"");
         req(con, "POST", "/api/v1/executions/x-1/fly", "{}", strlen("{}"), auth, &r);
         expect(&r, 404, "no such action");
         /* a field the action does not know is refused, not ignored (a typo
