@@ -202,9 +202,11 @@ static enum MHD_Result q_iter(void *cls, enum MHD_ValueKind kind, const char *ke
                         break;
         if (i == q->n) {
                 char k[64];
+                char shown[160];
                 if (pct_decode(key, strlen(key), 1, 0, k, sizeof(k), &why))
                         snprintf(k, sizeof(k), "?");
-                snprintf(q->bad, sizeof(q->bad), "unknown parameter \"%s\"", k);
+                df_text_escape(shown, sizeof(shown), k, strlen(k));
+                snprintf(q->bad, sizeof(q->bad), "unknown parameter \"%s\"", shown);
                 return MHD_NO;
         }
         if (q->p[i].set) {
@@ -1110,6 +1112,15 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
                 return ret;
         if (is_post)
                 return post_api(h, conn, segs, nseg, rq);
+        /* the GET endpoints that take no parameter refuse any (400), as
+         * those that take some refuse the others */
+        if ((nseg == 3 && (!strcmp(segs[2], "status") || !strcmp(segs[2], "counts") || !strcmp(segs[2], "actions"))) ||
+            ((nseg == 5 || nseg == 7) && !strcmp(segs[2], "executions"))) {
+                char bad[300];
+                qparam_t none[1] = {{"_", "", 0}};
+                if (parse_query(conn, none, 0, bad, sizeof(bad)))
+                        return send_error(h, conn, 400, "%s", bad);
+        }
         if (nseg == 3 && !strcmp(segs[2], "status"))
                 return send_json(h, conn, 200, df__console_status_json(h->c));
         if (nseg == 3 && !strcmp(segs[2], "counts"))

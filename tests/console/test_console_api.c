@@ -195,6 +195,24 @@ START_TEST(reads_and_bad_filters)
         get("/api/v1/executions?status=FAILED&limit=10", &r);
         expect(&r, 200, NULL);
         ck_assert_ptr_nonnull(strstr(r.body, "\"items\":[]"));
+        /* every GET endpoint refuses an unknown parameter, naming it
+         * (status, counts, actions and the payloads answered 200) */
+        get("/api/v1/status?x=1", &r);
+        expect(&r, 400, "unknown parameter \"x\"");
+        get("/api/v1/counts?x=1", &r);
+        expect(&r, 400, "unknown parameter \"x\"");
+        get("/api/v1/actions?verbose", &r);
+        expect(&r, 400, "unknown parameter \"verbose\"");
+        get("/api/v1/executions/order-1?x=1", &r);
+        expect(&r, 400, "unknown parameter \"x\"");
+        get("/api/v1/executions/order-1/input?x=1", &r);
+        expect(&r, 400, "unknown parameter \"x\"");
+        get("/api/v1/executions/order-1/operations/3/result?x=1", &r);
+        expect(&r, 400, "unknown parameter \"x\"");
+        get("/api/v1/dlq?x=1", &r);
+        expect(&r, 400, "unknown parameter \"x\"");
+        get("/api/v1/status?a%E2%80%AEb=1", &r); /* the name escaped (U+202E) */
+        expect(&r, 400, "unknown parameter \"a\\u202Eb\"");
         get("/api/v9/executions", &r);
         expect(&r, 404, "v9");
         get("/api/v1/nothing", &r);
