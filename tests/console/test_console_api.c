@@ -367,6 +367,15 @@ START_TEST(actions_need_the_token)
         expect(&r, 200, NULL);
         req(con, "DELETE", "/api/v1/executions/x-1", NULL, 0, auth, &r);
         expect(&r, 405, NULL);
+        /* a GET on an action (POST only) is 405 with Allow: POST (it was 404) */
+        get("/api/v1/executions/x-1/stop", &r);
+        expect(&r, 405, "POST");
+        ck_assert_msg(strstr(r.headers, "Allow: POST\r\n"), "no Allow: POST in %s", r.headers);
+        req(con, "GET", "/api/v1/executions/x-1/operations/3/complete", NULL, 0, auth, &r);
+        expect(&r, 405, "POST");
+        ck_assert_msg(strstr(r.headers, "Allow: POST\r\n"), "no Allow: POST in %s", r.headers);
+        get("/api/v1/executions/x-1/fly", &r);
+        expect(&r, 404, NULL);
 }
 END_TEST
 
