@@ -429,6 +429,17 @@ START_TEST(bad_configuration)
         df_conf_set(c, "console.token", "short", e, sizeof(e));
         ck_assert_ptr_null(df_console_new(c, e, sizeof(e)));
         ck_assert_msg(strstr(e, "console.token") && strstr(e, "16"), "%s", e);
+        /* two tokens of one name: the action log could not tell them apart */
+        df_conf_set(c, "console.token", "a:secret1-0123456789abcdef,a:secret2-0123456789abcdef", e, sizeof(e));
+        ck_assert_ptr_null(df_console_new(c, e, sizeof(e)));
+        ck_assert_msg(strstr(e, "console.token") && strstr(e, "two tokens named \"a\""), "%s", e);
+        /* an explicit name equal to a default one ("token2" of the 2nd) */
+        df_conf_set(c, "console.token", "token2:secret1-0123456789abcdef,secret2-0123456789abcdef", e, sizeof(e));
+        ck_assert_ptr_null(df_console_new(c, e, sizeof(e)));
+        ck_assert_msg(strstr(e, "two tokens named \"token2\""), "%s", e);
+        df_conf_set(c, "console.token", "a:secret1-0123456789abcdef,b:secret1-0123456789abcdef", e, sizeof(e));
+        ck_assert_ptr_null(df_console_new(c, e, sizeof(e)));
+        ck_assert_msg(strstr(e, "tokens \"a\" and \"b\" have the same secret"), "%s", e);
         df_conf_destroy(c);
 }
 END_TEST

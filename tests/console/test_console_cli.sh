@@ -98,6 +98,12 @@ for id in %2E %2E%2E; do
     -H 'Content-Type: application/json' -d '{"reason":"console_cli"}' "$DF_CONSOLE_URL/api/v1/executions/$id/pause")"
   [ "$code" = 200 ] && ok "pause $id through the console: 200" || not_ok "pause $id through the console: $code $(cat "$RUN/dotpause.json")"
 done
+# two tokens of one name: refused at startup (the action log names tokens)
+rc=0
+out="$(timeout 20 "$DF" --brokers "$DF_BROKERS" -X console.token=a:secret1-0123456789abcdef,a:secret2-0123456789abcdef \
+  console --listen 127.0.0.1:0 --state-dir "$RUN/dup-token" 2>&1)" || rc=$?
+[ "$rc" -eq 2 ] && grep -q 'two tokens named "a"' <<<"$out" && ok "console.token with a name twice: exit 2 naming it" ||
+  not_ok "console.token with a name twice: exit $rc: $out"
 # `duraflow console` logs its actions at info by default (it used to set the
 # level only for itself, and the console's client put the CLI's "warn" back)
 code="$(curl -s -o "$RUN/pause.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $DF_CONSOLE_TOKEN" \
