@@ -9,12 +9,25 @@
   let refreshTimer = null;
 
   // ---------- helpers ----------
+  // Text shown as the CLI shows it (df_text_escape): C0 controls and DEL as
+  // \xNN, C1 controls, the bidi controls (U+061C, U+200E, U+200F,
+  // U+202A..U+202E, U+2066..U+2069) and U+2028/U+2029 as \uNNNN, so that
+  // no text of an execution can reorder or hide what the page shows.  A
+  // <pre> keeps its newlines and tabs.
+  const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+  const UNSAFE_PRE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+  function hex(c, n) { return c.charCodeAt(0).toString(16).toUpperCase().padStart(n, '0'); }
+  function safe(s, pre) {
+    return String(s).replace(pre ? UNSAFE_PRE : UNSAFE, c => c.charCodeAt(0) < 0x80 ? '\\x' + hex(c, 2) : '\\u' + hex(c, 4));
+  }
   function el(tag, attrs, ...kids) {
     const e = document.createElement(tag);
+    const pre = tag === 'pre' || tag === 'textarea';
     if (attrs) {
       for (const [k, v] of Object.entries(attrs)) {
         if (v === undefined || v === null || v === false) continue;
-        if (k === 'text') e.textContent = String(v);
+        if (k === 'text') e.textContent = safe(v, pre);
+        else if (k === 'title' || k === 'aria-label') e.setAttribute(k, safe(v));
         else if (k === 'class') e.className = v;
         else if (k === 'style') {
           // through the CSSOM: the Content-Security-Policy refuses style attributes
@@ -29,7 +42,7 @@
     }
     for (const kid of kids) {
       if (kid === null || kid === undefined || kid === false) continue;
-      e.appendChild(typeof kid === 'string' || typeof kid === 'number' ? document.createTextNode(String(kid)) : kid);
+      e.appendChild(typeof kid === 'string' || typeof kid === 'number' ? document.createTextNode(safe(kid, pre)) : kid);
     }
     return e;
   }
@@ -93,9 +106,9 @@
     const s = document.getElementById('status');
     try {
       const st = await api('/api/v1/status');
-      s.textContent = 'prefix ' + st.prefix + ' · ' + st.executions + ' executions · lag ' +
-        (st.lag === null ? '?' : st.lag) + (st.caught_up ? '' : ' (catching up)') + (st.actions ? '' : ' · read-only');
-    } catch (e) { s.textContent = 'status: ' + e.message; }
+      s.textContent = safe('prefix ' + st.prefix + ' · ' + st.executions + ' executions · lag ' +
+        (st.lag === null ? '?' : st.lag) + (st.caught_up ? '' : ' (catching up)') + (st.actions ? '' : ' · read-only'));
+    } catch (e) { s.textContent = safe('status: ' + e.message); }
   }
   function tokenState() {
     document.getElementById('tokenstate').textContent = token() ? 'token set' : 'no token';

@@ -130,6 +130,25 @@ static int df__parse_tokens(df_console_t *c, const char *spec, char *errstr, siz
                                          t->name);
                                 return -1;
                         }
+                /* the action log names the token: two of one name (or of one
+                 * secret, the first name would always be logged) could not
+                 * be told apart */
+                for (i = 0; i < (size_t)c->n_tokens; i++) {
+                        if (!strcmp(c->tokens[i].name, t->name)) {
+                                df__errf(errstr, errstr_size,
+                                         "property \"console.token\": two tokens named \"%s\" (each name once: "
+                                         "the action log tells the tokens apart by name)",
+                                         t->name);
+                                return -1;
+                        }
+                        if (strlen(c->tokens[i].secret) == n && !memcmp(c->tokens[i].secret, p, n)) {
+                                df__errf(errstr, errstr_size,
+                                         "property \"console.token\": tokens \"%s\" and \"%s\" have the same "
+                                         "secret",
+                                         c->tokens[i].name, t->name);
+                                return -1;
+                        }
+                }
                 t->secret = strndup(p, n);
                 if (!t->secret) {
                         df__errf(errstr, errstr_size, "out of memory");

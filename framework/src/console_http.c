@@ -74,7 +74,8 @@ static enum MHD_Result send_bytes(df__chttp_t *h, struct MHD_Connection *conn, u
         return ret;
 }
 
-static enum MHD_Result send_json(df__chttp_t *h, struct MHD_Connection *conn, unsigned status, json_t *j)
+static enum MHD_Result send_json_h(df__chttp_t *h, struct MHD_Connection *conn, unsigned status, json_t *j,
+                                   const char *extra_name, const char *extra_value)
 {
         char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
         struct MHD_Response *r;
@@ -92,9 +93,16 @@ static enum MHD_Result send_json(df__chttp_t *h, struct MHD_Connection *conn, un
         common_headers(h, conn, r);
         if (status == 401)
                 MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"duraflow-console\"");
+        if (extra_name)
+                MHD_add_response_header(r, extra_name, extra_value);
         ret = MHD_queue_response(conn, status, r);
         MHD_destroy_response(r);
         return ret;
+}
+
+static enum MHD_Result send_json(df__chttp_t *h, struct MHD_Connection *conn, unsigned status, json_t *j)
+{
+        return send_json_h(h, conn, status, j, NULL, NULL);
 }
 
 static enum MHD_Result send_error(df__chttp_t *h, struct MHD_Connection *conn, unsigned status, const char *fmt,
@@ -112,6 +120,14 @@ static enum MHD_Result send_error(df__chttp_t *h, struct MHD_Connection *conn, u
         if (!df__utf8_valid(msg, strlen(msg)))
                 snprintf(msg, sizeof(msg), "bad request (the input is not valid UTF-8)");
         return send_json(h, conn, status, json_pack("{s:s, s:i}", "error", msg, "status", (int)status));
+}
+
+/* 405 for a path that takes only POST (an action), with its Allow header */
+static enum MHD_Result send_post_only(df__chttp_t *h, struct MHD_Connection *conn, const char *method)
+{
+        char msg[100];
+        snprintf(msg, sizeof(msg), "method %.16s not allowed: this action takes POST", method);
+        return send_json_h(h, conn, 405, json_pack("{s:s, s:i}", "error", msg, "status", 405), "Allow", "POST");
 }
 
 /* ------------------------------------------------------------------ */
@@ -202,9 +218,11 @@ static enum MHD_Result q_iter(void *cls, enum MHD_ValueKind kind, const char *ke
                         break;
         if (i == q->n) {
                 char k[64];
+                char shown[160];
                 if (pct_decode(key, strlen(key), 1, 0, k, sizeof(k), &why))
                         snprintf(k, sizeof(k), "?");
-                snprintf(q->bad, sizeof(q->bad), "unknown parameter \"%s\"", k);
+                df_text_escape(shown, sizeof(shown), k, strlen(k));
+                snprintf(q->bad, sizeof(q->bad), "unknown parameter \"%s\"", shown);
                 return MHD_NO;
         }
         if (q->p[i].set) {
@@ -990,7 +1008,13 @@ static int split_path(df__chttp_t *h, struct MHD_Connection *conn, const char *u
                         *ret = send_error(h, conn, 400, "path: %s", why);
                         return -1;
                 }
-                if (!strcmp(segs[*nseg], ".") || !strcmp(segs[*nseg], "..") || (!n && end)) {
+                /* "." and ".." are refused, except as the execution id of
+                 * /api/v1/executions/ID[/...]: they are valid ids, and no
+                 * path of this server maps to a file */
+                if (((!strcmp(segs[*nseg], ".") || !strcmp(segs[*nseg], "..")) &&
+                     !(*nseg == 3 && !strcmp(segs[0], "api") && !strcmp(segs[1], "v1") &&
+                       !strcmp(segs[2], "executions"))) ||
+                    (!n && end)) {
                         *ret = send_error(h, conn, 400, "path: empty, \".\" and \"..\" segments are refused");
                         return -1;
                 }
@@ -1018,6 +1042,22 @@ static enum MHD_Result preflight(df__chttp_t *h, struct MHD_Connection *conn)
                 return ret;
         }
         return send_error(h, conn, 403, "cross-origin requests are not allowed (console.cors.origin)");
+}
+
+/* an execution's or operation's action: .../executions/ID/ACTION or
+ * .../executions/ID/operations/OP/ACTION (POST only) */
+static int is_action_path(char (*segs)[256], int nseg)
+{
+        size_t i;
+        for (i = 0; i < DF__N_ACTIONS; i++) {
+                const df__caction_t *a = &df__actions[i];
+                if (a->scope == 'e' && nseg == 5 && !strcmp(segs[2], "executions") && !strcmp(segs[4], a->name))
+                        return 1;
+                if (a->scope == 'o' && nseg == 7 && !strcmp(segs[2], "executions") &&
+                    !strcmp(segs[4], "operations") && !strcmp(segs[6], a->name))
+                        return 1;
+        }
+        return 0;
 }
 
 /* POST /api/v1/executions | .../executions/ID/ACTION | .../executions/ID/operations/OP/ACTION */
@@ -1104,6 +1144,17 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
                 return ret;
         if (is_post)
                 return post_api(h, conn, segs, nseg, rq);
+        if (is_action_path(segs, nseg))
+                return send_post_only(h, conn, method);
+        /* the GET endpoints that take no parameter refuse any (400), as
+         * those that take some refuse the others */
+        if ((nseg == 3 && (!strcmp(segs[2], "status") || !strcmp(segs[2], "counts") || !strcmp(segs[2], "actions"))) ||
+            ((nseg == 5 || nseg == 7) && !strcmp(segs[2], "executions"))) {
+                char bad[300];
+                qparam_t none[1] = {{"_", "", 0}};
+                if (parse_query(conn, none, 0, bad, sizeof(bad)))
+                        return send_error(h, conn, 400, "%s", bad);
+        }
         if (nseg == 3 && !strcmp(segs[2], "status"))
                 return send_json(h, conn, 200, df__console_status_json(h->c));
         if (nseg == 3 && !strcmp(segs[2], "counts"))

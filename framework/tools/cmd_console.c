@@ -175,6 +175,8 @@ df_err_t df_cli_console_get(const char *base, const char *path, char **body, siz
         curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 30000L);
         curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+        /* no dot-segment removal: "." and ".." are execution ids */
+        curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
         if (token && *token) {
                 snprintf(auth, sizeof(auth), "Authorization: Bearer %.300s", token);
                 hl = curl_slist_append(hl, auth);
@@ -211,9 +213,16 @@ df_err_t df_cli_console_get(const char *base, const char *path, char **body, siz
         return *body ? DF_OK : DF_ERR_NOMEM;
 }
 
+/* s percent-encoded for a path segment or a query value; "." and ".."
+ * (valid execution ids) as %2E and %2E%2E, never a dot segment. */
 char *df_cli_console_escape(const char *s)
 {
-        char *e = curl_easy_escape(NULL, s, 0), *out;
+        char *e, *out;
+        if (!strcmp(s, "."))
+                return strdup("%2E");
+        if (!strcmp(s, ".."))
+                return strdup("%2E%2E");
+        e = curl_easy_escape(NULL, s, 0);
         if (!e)
                 return NULL;
         out = strdup(e);

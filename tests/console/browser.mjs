@@ -126,6 +126,17 @@ try {
   check(true, 'parked-1: completed from the page, it finished (SUCCEEDED)');
   await page.screenshot({ path: path.join(outDir, 'console-execution-parked.png'), fullPage: true });
 
+  // ---- controls in an execution's text are shown escaped, as the CLI does
+  // (the RLO U+202E reversed the text after it; ESC and BEL reached the page) ----
+  await page.goto(url + '/#/e/bidi-1');
+  await page.waitForSelector('[data-testid="exec-header"]');
+  await page.waitForFunction(() => /rtl/.test(document.querySelector('main').textContent));
+  const mainText = await page.textContent('main');
+  const escaped = 'a\\x1B[2Jb\\x07\\u0085 \\u202E rtl \\u2066x\\u2069 \\u200F';
+  check(mainText.includes(escaped), `bidi-1: the input is shown escaped (${JSON.stringify(mainText.slice(Math.max(0, mainText.indexOf('rtl') - 40), mainText.indexOf('rtl') + 40))})`);
+  check(!/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/.test(mainText),
+    'bidi-1: no control or bidi character reaches the page raw');
+
   // ---- dead letters page renders ----
   await page.goto(url + '/#/dlq');
   await page.waitForSelector('[data-testid="dlq"]');

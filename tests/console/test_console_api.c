@@ -195,6 +195,24 @@ START_TEST(reads_and_bad_filters)
         get("/api/v1/executions?status=FAILED&limit=10", &r);
         expect(&r, 200, NULL);
         ck_assert_ptr_nonnull(strstr(r.body, "\"items\":[]"));
+        /* every GET endpoint refuses an unknown parameter, naming it
+         * (status, counts, actions and the payloads answered 200) */
+        get("/api/v1/status?x=1", &r);
+        expect(&r, 400, "unknown parameter \"x\"");
+        get("/api/v1/counts?x=1", &r);
+        expect(&r, 400, "unknown parameter \"x\"");
+        get("/api/v1/actions?verbose", &r);
+        expect(&r, 400, "unknown parameter \"verbose\"");
+        get("/api/v1/executions/order-1?x=1", &r);
+        expect(&r, 400, "unknown parameter \"x\"");
+        get("/api/v1/executions/order-1/input?x=1", &r);
+        expect(&r, 400, "unknown parameter \"x\"");
+        get("/api/v1/executions/order-1/operations/3/result?x=1", &r);
+        expect(&r, 400, "unknown parameter \"x\"");
+        get("/api/v1/dlq?x=1", &r);
+        expect(&r, 400, "unknown parameter \"x\"");
+        get("/api/v1/status?a%E2%80%AEb=1", &r); /* the name escaped (U+202E) */
+        expect(&r, 400, "unknown parameter \"a\\u202Eb\"");
         get("/api/v9/executions", &r);
         expect(&r, 404, "v9");
         get("/api/v1/nothing", &r);
@@ -208,7 +226,24 @@ START_TEST(path_tricks)
         char longp[3000];
         get("/api/v1/../../etc/passwd", &r);
         expect(&r, 400, "\"..\"");
+        /* "." and ".." are valid execution ids: as the id segment of
+         * /api/v1/executions/ID they are looked up (they were refused, 400),
+         * anywhere else still refused */
         get("/api/v1/executions/%2e%2e", &r);
+        expect(&r, 404, "no execution named \"..\"");
+        get("/api/v1/executions/..", &r);
+        expect(&r, 404, "no execution named \"..\"");
+        get("/api/v1/executions/%2E", &r);
+        expect(&r, 404, "no execution named \".\"");
+        get("/api/v1/executions/%2E%2E/input", &r);
+        expect(&r, 404, "no payload input of execution \"..\"");
+        get("/api/v1/%2e%2e/executions", &r);
+        expect(&r, 400, "\"..\"");
+        get("/api/v1/executions/x-1/%2e%2e", &r);
+        expect(&r, 400, "\"..\"");
+        get("/api/v1/executions/x-1/operations/%2e/result", &r);
+        expect(&r, 400, "\"..\"");
+        get("/%2e%2e/index.html", &r);
         expect(&r, 400, "\"..\"");
         get("/api/v1/executions/a%00b", &r);
         expect(&r, 400, "NUL");
@@ -267,6 +302,10 @@ START_TEST(actions_need_the_token)
         expect(&r, 400, "\"error\" is required");
         req(con, "POST", "/api/v1/executions/x-1/operations/3/complete", "{\"outcome\":\"success\"}", strlen("{\"outcome\":\"success\"}"), auth, &r);
         expect(&r, 404, "no execution named");
+        req(con, "POST", "/api/v1/executions/%2E%2E/operations/3/complete", "{\"outcome\":\"success\"}", strlen("{\"outcome\":\"success\"}"), auth, &r);
+        expect(&r, 404, "no execution named");
+        req(con, "POST", "/api/v1/executions/%2E%2E/operations/%2E%2E/complete", "{\"outcome\":\"success\"}", strlen("{\"outcome\":\"success\"}"), auth, &r);
+        expect(&r, 400, "\"..\"");
         req(con, "POST", "/api/v1/executions/x-1/fly", "{}", strlen("{}"), auth, &r);
         expect(&r, 404, "no such action");
         /* a field the action does not know is refused, not ignored (a typo
@@ -328,6 +367,15 @@ START_TEST(actions_need_the_token)
         expect(&r, 200, NULL);
         req(con, "DELETE", "/api/v1/executions/x-1", NULL, 0, auth, &r);
         expect(&r, 405, NULL);
+        /* a GET on an action (POST only) is 405 with Allow: POST (it was 404) */
+        get("/api/v1/executions/x-1/stop", &r);
+        expect(&r, 405, "POST");
+        ck_assert_msg(strstr(r.headers, "Allow: POST\r\n"), "no Allow: POST in %s", r.headers);
+        req(con, "GET", "/api/v1/executions/x-1/operations/3/complete", NULL, 0, auth, &r);
+        expect(&r, 405, "POST");
+        ck_assert_msg(strstr(r.headers, "Allow: POST\r\n"), "no Allow: POST in %s", r.headers);
+        get("/api/v1/executions/x-1/fly", &r);
+        expect(&r, 404, NULL);
 }
 END_TEST
 
@@ -381,6 +429,17 @@ START_TEST(bad_configuration)
         df_conf_set(c, "console.token", "short", e, sizeof(e));
         ck_assert_ptr_null(df_console_new(c, e, sizeof(e)));
         ck_assert_msg(strstr(e, "console.token") && strstr(e, "16"), "%s", e);
+        /* two tokens of one name: the action log could not tell them apart */
+        df_conf_set(c, "console.token", "a:secret1-0123456789abcdef,a:secret2-0123456789abcdef", e, sizeof(e));
+        ck_assert_ptr_null(df_console_new(c, e, sizeof(e)));
+        ck_assert_msg(strstr(e, "console.token") && strstr(e, "two tokens named \"a\""), "%s", e);
+        /* an explicit name equal to a default one ("token2" of the 2nd) */
+        df_conf_set(c, "console.token", "token2:secret1-0123456789abcdef,secret2-0123456789abcdef", e, sizeof(e));
+        ck_assert_ptr_null(df_console_new(c, e, sizeof(e)));
+        ck_assert_msg(strstr(e, "two tokens named \"token2\""), "%s", e);
+        df_conf_set(c, "console.token", "a:secret1-0123456789abcdef,b:secret1-0123456789abcdef", e, sizeof(e));
+        ck_assert_ptr_null(df_console_new(c, e, sizeof(e)));
+        ck_assert_msg(strstr(e, "tokens \"a\" and \"b\" have the same secret"), "%s", e);
         df_conf_destroy(c);
 }
 END_TEST

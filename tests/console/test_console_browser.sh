@@ -77,6 +77,9 @@ eval "$("$CL" env)"
 log "console at $DF_CONSOLE_URL"
 "$BUILD/framework/tools/duraflow" --brokers "$DF_BROKERS" --prefix "$PREFIX" start parked parked-1 --input '{}' ||
   fail "cannot start the parked execution"
+# an input with C0/C1 and bidi controls: the page shows them escaped
+"$BUILD/framework/tools/duraflow" --brokers "$DF_BROKERS" --prefix "$PREFIX" start parked bidi-1 \
+  --input $'a\x1b[2Jb\x07\u0085 \u202E rtl \u2066x\u2069 \u200F' || fail "cannot start the execution bidi-1"
 timeout 300 "$CL" load >"$RUN/load.out" 2>&1 || { tail -n 5 "$RUN/load.out"; fail "orders-load failed"; }
 log "$(tail -n 1 "$RUN/load.out")"
 timeout 560 "$CL" report --json --expect 830 --timeout 500 >"$RUN/report.json" 2>"$RUN/report.err" ||

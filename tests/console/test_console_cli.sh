@@ -37,16 +37,19 @@ timeout 240 "$CL" up --workers 1 --prefix "$PREFIX" --day-ms 200 --console-port 
   { cat "$RUN/up.out"; not_ok "cluster.sh up"; exit 1; }
 eval "$("$CL" env)"
 "$DF" --brokers "$DF_BROKERS" --prefix "$PREFIX" start parked parked-1 --input '{"x":1}' >/dev/null
+# "." and ".." are valid execution ids: the console must serve them too
+"$DF" --brokers "$DF_BROKERS" --prefix "$PREFIX" start parked . --input '{"x":2}' >/dev/null
+"$DF" --brokers "$DF_BROKERS" --prefix "$PREFIX" start parked .. --input '{"x":3}' >/dev/null
 timeout 120 "$CL" load --limit 40 >"$RUN/load.out" 2>&1 || { not_ok "orders-load"; exit 1; }
 timeout 200 "$CL" report --json --expect 40 --timeout 150 >"$RUN/report.json" 2>&1 || { not_ok "40 orders finished"; exit 1; }
-# the console has all 41 executions with their last records
+# the console has all 43 executions with their last records
 deadline=$((SECONDS + 60))
-until [ "$(curl -s "$DF_CONSOLE_URL/api/v1/status" | python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["executions"] if s["lag"] == 0 else -1)')" = 41 ]; do
-  [ $SECONDS -lt $deadline ] || { not_ok "console indexed 41 executions"; exit 1; }
+until [ "$(curl -s "$DF_CONSOLE_URL/api/v1/status" | python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["executions"] if s["lag"] == 0 else -1)')" = 43 ]; do
+  [ $SECONDS -lt $deadline ] || { not_ok "console indexed 43 executions"; exit 1; }
   sleep 1
 done
 sleep 1
-ok "console at $DF_CONSOLE_URL indexed 41 executions"
+ok "console at $DF_CONSOLE_URL indexed 43 executions"
 
 cmp_out() { # name args...: the same output with and without the console
   local name="$1"; shift
@@ -65,7 +68,7 @@ for id in $ids; do
     cmp_out "--json $cmd $id" --json "$cmd" "$id" || bad=$((bad + 1))
   done
 done
-[ "$bad" -eq 0 ] && ok "describe and history, text and --json, of all 41: the same through the console" ||
+[ "$bad" -eq 0 ] && ok "describe and history, text and --json, of all 43 (with \".\" and \"..\"): the same through the console" ||
   not_ok "$bad outputs differ"
 for args in "list" "--json list" "list --status SUCCEEDED" "list --workflow parked" "list --status FAILED"; do
   # shellcheck disable=SC2086
@@ -81,6 +84,26 @@ grep -q "callback id" <<<"$out" && not_ok "callback id shown without the token" 
 rc=0
 "$DF" describe parked-1 --console http://127.0.0.1:1 >/dev/null 2>&1 || rc=$?
 [ "$rc" -eq 6 ] && ok "a console that does not answer: exit 6" || not_ok "unreachable console: exit $rc"
+# the ids "." and ".." through the console: describe finds them (it printed
+# "not found" before: curl removed the dot segment, the server refused it)
+for id in . ..; do
+  out="$("$DF" describe "$id" --console "$DF_CONSOLE_URL" 2>&1)" && grep -q "parked" <<<"$out" &&
+    ok "describe $id --console: found" || not_ok "describe $id --console: $out"
+done
+code="$(curl -s --path-as-is -o "$RUN/dotdot.json" -w '%{http_code}' "$DF_CONSOLE_URL/api/v1/executions/%2E%2E")"
+[ "$code" = 200 ] && grep -q '"execution_id":"\.\."' "$RUN/dotdot.json" && ok "GET /api/v1/executions/%2E%2E: 200, execution \"..\"" ||
+  not_ok "GET /api/v1/executions/%2E%2E: $code $(cat "$RUN/dotdot.json")"
+for id in %2E %2E%2E; do
+  code="$(curl -s --path-as-is -o "$RUN/dotpause.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $DF_CONSOLE_TOKEN" \
+    -H 'Content-Type: application/json' -d '{"reason":"console_cli"}' "$DF_CONSOLE_URL/api/v1/executions/$id/pause")"
+  [ "$code" = 200 ] && ok "pause $id through the console: 200" || not_ok "pause $id through the console: $code $(cat "$RUN/dotpause.json")"
+done
+# two tokens of one name: refused at startup (the action log names tokens)
+rc=0
+out="$(timeout 20 "$DF" --brokers "$DF_BROKERS" -X console.token=a:secret1-0123456789abcdef,a:secret2-0123456789abcdef \
+  console --listen 127.0.0.1:0 --state-dir "$RUN/dup-token" 2>&1)" || rc=$?
+[ "$rc" -eq 2 ] && grep -q 'two tokens named "a"' <<<"$out" && ok "console.token with a name twice: exit 2 naming it" ||
+  not_ok "console.token with a name twice: exit $rc: $out"
 # `duraflow console` logs its actions at info by default (it used to set the
 # level only for itself, and the console's client put the CLI's "warn" back)
 code="$(curl -s -o "$RUN/pause.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $DF_CONSOLE_TOKEN" \
