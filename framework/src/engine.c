@@ -1627,6 +1627,27 @@ static void df__ctx_release(df_ctx_t *c)
  * Records the CHILD op's result or failure unless the replay stopped or the
  * context was abandoned.  1 = completed (succeeded), 2 = failed, 0 = not
  * completed (suspended, stopped, abandoned). */
+/* A child context's end: the clock now (not the replay's start, run->now,
+ * which is before the child began when it began in this replay), and never
+ * before its start or the last change of an operation in it. */
+static void df__op_end_time(df__run_t *run, df__op_rec_t *op)
+{
+        int64_t t = df__engine_now(run->eng);
+        char id[DF__OP_ID_MAX + 16];
+        int i;
+
+        if (t < op->started_ms)
+                t = op->started_ms;
+        for (i = 1; i <= op->child_count; i++) {
+                const df__op_rec_t *k;
+                snprintf(id, sizeof(id), "%s.%d", op->op_id, i);
+                if ((k = df__exec_state_find(run->st, id)) && k->updated_ms > t)
+                        t = k->updated_ms;
+        }
+        op->updated_ms = t;
+        df__exec_state_touch(run->st, op->op_id);
+}
+
 static int df__child_outcome(df_ctx_t *c, df__op_rec_t *op, df_err_t rc)
 {
         df__run_t *run = c->run;
@@ -1657,8 +1678,7 @@ static int df__child_outcome(df_ctx_t *c, df__op_rec_t *op, df_err_t rc)
                 df__op_error(run->st, op, msg && *msg ? msg : df_strerror(rc));
                 op->status = DF__OS_FAILED;
         }
-        op->updated_ms = run->now;
-        df__exec_state_touch(run->st, op->op_id);
+        df__op_end_time(run, op);
         return rc == DF_OK ? 1 : 2;
 }
 
@@ -2407,8 +2427,7 @@ static df_err_t df__condition_after_check(df_ctx_t *ctx, df__op_rec_t *op, const
 
         op->attempt = attempt;
         ctx->last_attempt = attempt;
-        op->updated_ms = run->now;
-        df__exec_state_touch(run->st, op->op_id);
+        df__op_touch(ctx, op); /* the clock now, as its start: not run->now */
         if (done) {
                 op->status = DF__OS_SUCCEEDED;
                 op->due_ms = 0;
