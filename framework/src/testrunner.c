@@ -975,6 +975,7 @@ df_err_t df_test_schedule_delete(df_test_t *t, const char *name)
 df_err_t df_test_schedule_trigger(df_test_t *t, const char *name, char *run_id, size_t run_id_size)
 {
         df_err_t rc = df__sched_request(t, DF__EV_SCHEDULE_TRIGGER, name, NULL);
+        df__sched_trigger_reply(t->last_reply, NULL);
         if (run_id && run_id_size)
                 snprintf(run_id, run_id_size, "%s", rc == DF_OK ? t->last_reply : "");
         return rc;

@@ -1682,8 +1682,9 @@ static const char sched_usage[] =
         "  while the last one runs) or allow.\n"
         "<name>: 1..%d characters of A-Z a-z 0-9 . _ : @ -; the input: at most %d bytes.\n"
         "pause: no runs until resume (times meanwhile are not caught up); trigger: a run\n"
-        "now (exit 4 when the last run runs and the overlap policy is skip); delete: no\n"
-        "more runs (those started go on).\n";
+        "now (exit 4 when the last run runs and the overlap policy is skip; a second\n"
+        "trigger in the same second starts and counts nothing more: exit 0, \"already\n"
+        "started\"); delete: no more runs (those started go on).\n";
 
 /* errstr without the library's leading "schedule <verb>: ". */
 static const char *sched_strip(const char *verb, const char *errstr)
@@ -1929,19 +1930,25 @@ static int cmd_schedule(int argc, char **argv)
                 df_schedule_list_destroy(l);
         } else if (!strcmp(verb, "trigger")) {
                 char run[DF_EXECUTION_ID_MAX + 1] = "";
-                rc = df_client_schedule_trigger(cl, name, run, sizeof(run), errstr, sizeof(errstr));
+                int existed = 0;
+                rc = df_client_schedule_trigger_ex(cl, name, run, sizeof(run), &existed, errstr, sizeof(errstr));
                 if (rc == DF_OK && json_out) {
                         json_t *o = json_object();
                         json_object_set_new(o, "ok", json_true());
                         json_object_set_new(o, "code", json_string(df_err_name(rc)));
-                        json_object_set_new(o, "message", json_string("triggered"));
+                        json_object_set_new(o, "message", json_string(existed ? "already started" : "triggered"));
                         json_object_set_new(o, "run_id", json_string(run));
                         json_dumpf(o, stdout, JSON_COMPACT);
                         fputc('\n', stdout);
                         json_decref(o);
                         ex = EX_OK;
                 } else {
-                        snprintf(msg, sizeof(msg), "schedule %s triggered: started %s", name, run);
+                        if (existed)
+                                snprintf(msg, sizeof(msg),
+                                         "schedule %s: run %s was already started this second: not started again",
+                                         name, run);
+                        else
+                                snprintf(msg, sizeof(msg), "schedule %s triggered: started %s", name, run);
                         ex = report(rc, what, sched_strip(verb, errstr), msg);
                 }
         } else {

@@ -602,6 +602,40 @@ def schedule():
         after = json.loads(run(b + ["--json", "schedule", "describe", "s2"])[1])
         check("schedule: paused, only the trigger ran", (0 if after["fires"] == n0 + 1 and after["paused"] and
                                                          after["next_fire_ms"] == 0 else 1, json.dumps(after), "", 0), 0)
+        # two triggers in one second: one run, counted once, the second says so
+        # (it printed "triggered: started" twice and describe counted 6 runs for 5)
+        check("schedule: create s3 (allow)", run(b + ["schedule", "create", "s3", "--cron", "0 0 1 1 *",
+                                                      "--workflow", "echo", "--overlap", "allow"]), 0)
+        ids, dup = set(), None
+        for _ in range(6):
+            time.sleep(1.05 - time.time() % 1)  # just after a second begins: a new run, then the same second
+            r1 = run(b + ["--json", "schedule", "trigger", "s3"])
+            r2 = run(b + ["--json", "schedule", "trigger", "s3"])
+            d1 = json.loads(r1[1]) if r1[0] == 0 else {}
+            d2 = json.loads(r2[1]) if r2[0] == 0 else {}
+            ids.update(x for x in (d1.get("run_id"), d2.get("run_id")) if x)
+            if r1[0] or r2[0] or d1.get("message") != "triggered":
+                dup = (1, json.dumps([r1, r2]), "", 0)
+                break
+            if d1.get("run_id") == d2.get("run_id"):
+                dup = (0 if d2.get("message") == "already started" and d2.get("ok") is True else 1,
+                       json.dumps([d1, d2]), "", 0)
+                break
+        check("schedule: a second trigger in the same second", dup or (1, "never twice in one second", "", 0), 0)
+        if dup and dup[0] == 0:
+            rid = d2["run_id"]
+            check("schedule: a second trigger in the same second (text)", run(b + ["schedule", "trigger", "s3"]), 0,
+                  stdout_re=r"^schedule s3( triggered: started s3-\d{8}T\d{6}Z|: run %s was already started this "
+                            r"second: not started again)\n$" % re.escape(rid))
+        time.sleep(1)
+        ids.update(x for x in [json.loads(run(b + ["--json", "schedule", "describe", "s3"])[1]).get("last_run_id")]
+                   if x)
+        after = json.loads(run(b + ["--json", "schedule", "describe", "s3"])[1])
+        runs = [x for x in json.loads(run(b + ["--json", "list"])[1] or "[]")
+                if x.get("execution_id", "").startswith("s3-")]
+        check("schedule: runs counted are the runs started", (0 if after["fires"] == len(ids) == len(runs) else 1,
+              "fires %s, run ids %s, executions %s" % (after["fires"], sorted(ids), len(runs)), "", 0), 0)
+        check("schedule: delete s3", run(b + ["schedule", "delete", "s3"]), 0)
         check("schedule: resume", run(b + ["schedule", "resume", "s2"]), 0, stdout_re=r"^schedule s2 resumed\n$")
         check("schedule: delete", run(b + ["schedule", "delete", "s2"]), 0, stdout_re=r"^schedule s2 deleted\n$")
         check("schedule: describe a deleted one", run(b + ["schedule", "describe", "s2"]), 3,

@@ -696,6 +696,12 @@ DF_EXPORT df_err_t df_client_schedule_delete(df_client_t *c, const char *name, c
  */
 DF_EXPORT df_err_t df_client_schedule_trigger(df_client_t *c, const char *name, char *run_id, size_t run_id_size,
                                               char *errstr, size_t errstr_size);
+/** As df_client_schedule_trigger; *existed (may be NULL) is 1 when the run of
+ * this second had been started already (DF_OK, nothing more started nor
+ * counted), else 0. */
+DF_EXPORT df_err_t df_client_schedule_trigger_ex(df_client_t *c, const char *name, char *run_id,
+                                                 size_t run_id_size, int *existed, char *errstr,
+                                                 size_t errstr_size);
 /**
  * The schedule name as recorded in <prefix>.state (read_committed; only the
  * partition of its key), in *out (free with df_schedule_info_destroy).
