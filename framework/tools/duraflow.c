@@ -1182,6 +1182,8 @@ static int cmd_callback(int argc, char **argv)
                         printf("usage: duraflow callback succeed <callback-id> [--payload TEXT | --payload-file F]\n"
                                "       duraflow callback fail <callback-id> --error MESSAGE\n"
                                "       duraflow callback heartbeat <callback-id>\n"
+                               "<callback-id>: <32 lowercase hex>_<op id>_<execution id>, checked before\n"
+                               "connecting (exit 2 when malformed).\n"
                                "Waits for the worker's verdict unless --no-wait: exit 5 when the callback id is\n"
                                "unknown or forged, or the callback already completed or timed out.\n"
                                "--error: UTF-8 text of at most %d bytes; the payload: at most %d bytes.\n",
@@ -1223,6 +1225,13 @@ static int cmd_callback(int argc, char **argv)
         if ((ex = check_arg("callback", df_text_check("the failure message (--error)", error, DF_MESSAGE_MAX, errstr,
                                                       sizeof(errstr)),
                             errstr)))
+                return ex;
+        /* the id's form offline (exit 2), not after connecting (it waited for
+         * Kafka, exit 6, or the worker said malformed, exit 5); the brokers
+         * first, so that none configured says so */
+        if ((ex = need_brokers("callback")))
+                return ex;
+        if ((ex = check_arg("callback", df_callback_id_check(argv[optind + 1], errstr, sizeof(errstr)), errstr)))
                 return ex;
         if (file) {
                 buf = read_file("callback", "--payload-file", file, &len, &ex);

@@ -146,6 +146,13 @@ def offline():
         check("--payload with heartbeat",
               run(["--brokers", "127.0.0.1:1", "callback", "heartbeat", "x", "--payload", "{}"]),
               2, r"^duraflow callback: --payload and --payload-file go with succeed only", max_s=5)
+        # the callback id's form is checked before anything connects: it waited 10 s and exited 6 (no broker),
+        # or exited 5 with one
+        for cb in ("garbage", "0123456789abcdef0123456789abcdef_5_bad/id", "0123456789ABCDEF0123456789abcdef_1_e1",
+                   "0123456789abcdef0123456789abcdef__e1"):
+            check("callback id %s malformed" % cb, run(["--brokers", "127.0.0.1:1", "callback", "succeed", cb]), 2,
+                  r'^duraflow callback: callback id "%s" is malformed \(expected <32 hex>_<op id>_<execution id>\) '
+                  r'\(DF_ERR_INVALID_ARG\)\n$' % re.escape(cb), max_s=2)
         check("--input-file a directory", run(["--brokers", "127.0.0.1:1", "start", "wf", "e1", "--input-file", d]),
               2, r"^duraflow start: --input-file %s: is a directory" % re.escape(d), max_s=5)
         missing = os.path.join(d, "nope.json")
