@@ -39,6 +39,7 @@ enum { EX_OK = 0, EX_FAIL = 1, EX_USAGE = 2, EX_NOTFOUND = 3, EX_CONFLICT = 4, E
 #define CLI_STARTUP_TIMEOUT_MS "10000"
 
 int df_cli_console(df_conf_t *conf, int argc, char **argv); /* cmd_console.c */
+int df_cli_brokers_check(const char *what, const char *brokers); /* here, for cmd_console.c: 0 or 2 */
 /* describe, history and list through a console's API (below) */
 static const char *console_url; /* --console, else $DF_CONSOLE_URL */
 static int console_describe(const char *what, const char *id, int history);
@@ -149,7 +150,8 @@ static void usage_main(FILE *f)
                 "  config                            print the configuration reference\n"
                 "\n"
                 "Options (before the command):\n"
-                "  -b, --brokers HOST:PORT   Kafka bootstrap servers (default $DF_BROKERS)\n"
+                "  -b, --brokers HOST:PORT   Kafka bootstrap servers, comma separated, port 1..65535\n"
+                "                            (default $DF_BROKERS; checked before connecting)\n"
                 "  -p, --prefix NAME         topic prefix (default duraflow)\n"
                 "  -X, --set NAME=VALUE      any configuration property (see `duraflow config`);\n"
                 "                            kafka.* passes through to librdkafka\n"
@@ -176,11 +178,80 @@ static int set(const char *name, const char *value)
 
 /* The brokers the CLI needs (embedded mode lives inside one process: another
  * process cannot see it).  0, or EX_USAGE with the message printed. */
+/* 1 if e (len bytes) is [scheme://]HOST:PORT: HOST a name or address
+ * ([...] for IPv6), PORT 1..65535; spaces around it allowed. */
+static int broker_ok(const char *e, size_t len)
+{
+        const char *end = e + len, *p, *colon;
+        long port = 0;
+
+        while (e < end && *e == ' ')
+                e++;
+        while (end > e && end[-1] == ' ')
+                end--;
+        for (p = e; p < end && ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || *p == '_'); p++)
+                ;
+        if (p > e && end - p > 3 && !memcmp(p, "://", 3))
+                e = p + 3; /* librdkafka's PLAINTEXT://, SSL:// ... */
+        if (e < end && *e == '[') {
+                for (p = e + 1; p < end && *p != ']'; p++)
+                        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') || (*p >= 'A' && *p <= 'F') ||
+                              *p == ':' || *p == '.' || *p == '%'))
+                                return 0;
+                if (p == end || p == e + 1)
+                        return 0;
+                colon = p + 1;
+                if (colon >= end || *colon != ':')
+                        return 0;
+        } else {
+                for (p = e; p < end && *p != ':'; p++)
+                        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                              *p == '.' || *p == '-' || *p == '_'))
+                                return 0;
+                if (p == e || p == end)
+                        return 0;
+                colon = p;
+        }
+        if (colon + 1 >= end)
+                return 0;
+        for (p = colon + 1; p < end; p++) {
+                if (*p < '0' || *p > '9')
+                        return 0;
+                port = port * 10 + (*p - '0');
+                if (port > 65535)
+                        return 0;
+        }
+        return port >= 1;
+}
+
+/* 0 when brokers (non-empty) is HOST:PORT[,HOST:PORT...]; else EX_USAGE
+ * with the bad entry named. */
+int df_cli_brokers_check(const char *what, const char *b)
+{
+        {
+                const char *e = b, *comma;
+                for (;; e = comma + 1) {
+                        size_t n;
+                        comma = strchr(e, ',');
+                        n = comma ? (size_t)(comma - e) : strlen(e);
+                        if (!broker_ok(e, n)) {
+                                say(stderr, "duraflow %s: the brokers list \"%s\" has the entry \"%.*s\": not "
+                                            "HOST:PORT with a port 1..65535 (--brokers or DF_BROKERS: HOST:PORT, "
+                                            "comma separated)",
+                                    what, b, (int)n, e);
+                                return EX_USAGE;
+                        }
+                        if (!comma)
+                                return 0;
+                }
+        }
+}
+
 static int need_brokers(const char *what)
 {
         const char *b = df_conf_get(conf, "brokers");
         if (b && *b)
-                return 0;
+                return df_cli_brokers_check(what, b);
         fprintf(stderr, "duraflow %s: no brokers: give --brokers HOST:PORT or set DF_BROKERS (embedded mode lives "
                         "inside one process, so the CLI cannot reach it)\n", what);
         return EX_USAGE;

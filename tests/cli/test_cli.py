@@ -97,6 +97,15 @@ def offline():
                 ["callback", "succeed", "x"], ["timer-service"]):
         check("no brokers: %s" % " ".join(cmd), run(cmd), 2, r"^duraflow %s: %s" % (cmd[0], no_brokers))
     check("no brokers, DF_BROKERS empty: list", run(["list"], env_brokers=""), 2, no_brokers)
+    # the brokers list's form before connecting: "-b host:notaport" waited 10 s and exited 6
+    for bl, bad in (("host:notaport", "host:notaport"), ("127.0.0.1:1,k2:0", "k2:0"), ("k1:65536", "k1:65536"),
+                    ("k1:9092,", ""), (":9092", ":9092"), ("k1", "k1")):
+        for cmd in (["list"], ["callback", "succeed", "0123456789abcdef0123456789abcdef_1_e1"], ["console"]):
+            check("brokers %s: %s" % (bl, cmd[0]), run(["-b", bl] + cmd), 2,
+                  r'^duraflow %s: the brokers list "%s" has the entry "%s": not HOST:PORT with a port 1\.\.65535 '
+                  % (cmd[0], re.escape(bl), re.escape(bad)), max_s=2)
+    check("brokers from DF_BROKERS checked", run(["list"], env_brokers="h:x"), 2,
+          r'^duraflow list: the brokers list "h:x" has the entry "h:x"', max_s=2)
     check("no brokers: list --help still works", run(["list", "--help"]), 0, stdout_re=r"usage: duraflow list")
     check("config --help", run(["config", "--help"]), 0, stdout_re=r"usage: duraflow \[--json\] config")
 
