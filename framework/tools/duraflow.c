@@ -257,6 +257,18 @@ static int need_brokers(const char *what)
         return EX_USAGE;
 }
 
+/* An option that takes one value: *var = optarg, or 1 with the message
+ * printed when it was given already (a second one silently won). */
+static int once(const char *what, const char *opt, const char **var)
+{
+        if (*var) {
+                say(stderr, "duraflow %s: --%s given twice", what, opt);
+                return 1;
+        }
+        *var = optarg;
+        return 0;
+}
+
 /* Exactly n positional arguments (names: what they are, for the message).
  * 0, or EX_USAGE with the message printed. */
 static int positional(const char *what, int argc, char **argv, int n, const char *names)
@@ -421,10 +433,12 @@ static int cmd_start(int argc, char **argv)
         while ((c = getopt_long(argc, argv, ":i:f:t:h", opts, NULL)) != -1) {
                 switch (c) {
                 case 'i':
-                        input = optarg;
+                        if (once("start", "input", &input))
+                                return EX_USAGE;
                         break;
                 case 'f':
-                        file = optarg;
+                        if (once("start", "input-file", &file))
+                                return EX_USAGE;
                         break;
                 case 't':
                         if (traceparent) {
@@ -1238,13 +1252,16 @@ static int cmd_callback(int argc, char **argv)
         while ((c = getopt_long(argc, argv, ":p:f:e:nh", opts, NULL)) != -1) {
                 switch (c) {
                 case 'p':
-                        payload = optarg;
+                        if (once("callback", "payload", &payload))
+                                return EX_USAGE;
                         break;
                 case 'f':
-                        file = optarg;
+                        if (once("callback", "payload-file", &file))
+                                return EX_USAGE;
                         break;
                 case 'e':
-                        error = optarg;
+                        if (once("callback", "error", &error))
+                                return EX_USAGE;
                         break;
                 case 'n':
                         wait = 0;
@@ -1344,7 +1361,8 @@ static int cmd_stop(int argc, char **argv)
         while ((c = getopt_long(argc, argv, ":r:h", opts, NULL)) != -1) {
                 switch (c) {
                 case 'r':
-                        reason = optarg;
+                        if (once("stop", "reason", &reason))
+                                return EX_USAGE;
                         break;
                 case 'h':
                         printf("usage: duraflow stop <execution-id> [--reason TEXT]\n"
@@ -1599,10 +1617,12 @@ static int cmd_control(const char *verb, int argc, char **argv)
         while ((c = getopt_long(argc, argv, ":r:o:aw:s:B:A:nh", opts, NULL)) != -1) {
                 switch (c) {
                 case 'r':
-                        reason = optarg;
+                        if (once(verb, "reason", &reason))
+                                return EX_USAGE;
                         break;
                 case 'o':
-                        from_op = optarg;
+                        if (once(verb, "from-op", &from_op))
+                                return EX_USAGE;
                         break;
                 case 'a':
                         all = 1;
@@ -1854,22 +1874,28 @@ static int cmd_schedule(int argc, char **argv)
         while ((c = getopt_long(argc, argv, ":c:z:w:i:f:o:h", opts, NULL)) != -1) {
                 switch (c) {
                 case 'c':
-                        cron = optarg;
+                        if (once("schedule", "cron", &cron))
+                                return EX_USAGE;
                         break;
                 case 'z':
-                        zone = optarg;
+                        if (once("schedule", "timezone", &zone))
+                                return EX_USAGE;
                         break;
                 case 'w':
-                        workflow = optarg;
+                        if (once("schedule", "workflow", &workflow))
+                                return EX_USAGE;
                         break;
                 case 'i':
-                        input = optarg;
+                        if (once("schedule", "input", &input))
+                                return EX_USAGE;
                         break;
                 case 'f':
-                        file = optarg;
+                        if (once("schedule", "input-file", &file))
+                                return EX_USAGE;
                         break;
                 case 'o':
-                        overlap = optarg;
+                        if (once("schedule", "overlap", &overlap))
+                                return EX_USAGE;
                         break;
                 case 'h':
                         printf(sched_usage, DF_CRON_MAX, DF_SCHEDULE_NAME_MAX, DF_SCHEDULE_INPUT_MAX);

@@ -131,6 +131,18 @@ def offline():
                                             "00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01", "--traceparent",
                                             "00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01"]),
           2, r"^duraflow start: --traceparent given twice", max_s=5)
+    # an option of one value given twice is refused: "--input a --input b" silently kept b
+    for cmd, opt in ((["start", "wf", "e1", "--input", "a", "--input", "b"], "input"),
+                     (["start", "wf", "e1", "--input-file", "/dev/null", "--input-file", "/dev/null"], "input-file"),
+                     (["callback", "succeed", "x", "--payload", "a", "--payload", "b"], "payload"),
+                     (["callback", "fail", "x", "--error", "a", "--error", "b"], "error"),
+                     (["stop", "e1", "--reason", "a", "--reason", "b"], "reason"),
+                     (["restart", "e1", "--from-op", "1", "--from-op", "2"], "from-op"),
+                     (["schedule", "create", "s", "--cron", "* * * * *", "--cron", "* * * * *", "--workflow", "w"],
+                      "cron"),
+                     (["schedule", "create", "s", "--workflow", "w", "--workflow", "v"], "workflow")):
+        check("--%s twice: %s" % (opt, cmd[0]), run(["--brokers", "127.0.0.1:1"] + cmd), 2,
+              r"^duraflow %s: --%s given twice\n$" % (cmd[0], opt), max_s=2)
     check("start --help names --traceparent", run(["start", "--help"]), 0, stdout_re=r"--traceparent TP")
 
     with tempfile.TemporaryDirectory() as d:
