@@ -43,6 +43,7 @@
 #include "metrics.h"
 #include "pool.h"
 #include "schedule.h"
+#include "text.h"
 
 typedef struct df__wfver {
         int version;
@@ -3135,11 +3136,15 @@ static int df__apply_start(df__engine_t *eng, df__exec_state_t *st, const df__ev
                 return df__start_existing(st, ev, out, now);
         }
         if (!df__wf_newest(eng, ev->workflow)) {
-                if (df__child_refused(out, ev, "no workflow registered under that name on the worker that owns the "
-                                               "child execution", now) ||
-                    df__schedule_start_seen(out, st, ev, now))
+                char q[100], msg[200], cmsg[240];
+                df__quote(q, sizeof(q), ev->workflow ? ev->workflow : "");
+                snprintf(msg, sizeof(msg), "no workflow \"%s\" is registered on the worker that owns the execution",
+                         q);
+                snprintf(cmsg, sizeof(cmsg), "no workflow \"%s\" is registered on the worker that owns the child "
+                         "execution", q);
+                if (df__child_refused(out, ev, cmsg, now) || df__schedule_start_seen(out, st, ev, now))
                         return -1;
-                return df__emit_reply(out, ev, DF_ERR_UNKNOWN_WORKFLOW, NULL, now);
+                return df__emit_reply(out, ev, DF_ERR_UNKNOWN_WORKFLOW, msg, now);
         }
         if (st->exists) {
                 cc = st->exec.crash_count;
@@ -3417,8 +3422,13 @@ static int df__engine_apply_event(df__engine_t *eng, df__exec_state_t *st, const
         if (ev->type == DF__EV_STOP && (!st->exists || !*st->exec.workflow) && ev->parent_id && *ev->parent_id &&
             !(st->exists && df__exec_status_terminal(st->exec.status)))
                 return df__stop_placeholder(st, ev, out, now);
-        if (!st->exists || !*st->exec.workflow)
-                return df__emit_reply(out, ev, DF_ERR_NOT_FOUND, "no such execution", now);
+        if (!st->exists || !*st->exec.workflow) {
+                /* as describe and resume say it */
+                char q[100], msg[160];
+                snprintf(msg, sizeof(msg), "no execution named \"%s\"",
+                         df__quote(q, sizeof(q), ev->execution_id ? ev->execution_id : ""));
+                return df__emit_reply(out, ev, DF_ERR_NOT_FOUND, msg, now);
+        }
         if (ev->type == DF__EV_RESTART)
                 return df__apply_restart(eng, st, ev, out, committed, now);
         if (ev->type == DF__EV_PURGE)

@@ -1575,7 +1575,9 @@ static int control_bulk(const char *verb, const char *wf, df_exec_status_t st, c
                 json_decref(o);
         } else {
                 if (dry_run) {
-                        say(stdout, "%zu execution%s would be %s:", n, n == 1 ? "" : "s", done_word(verb));
+                        /* the colon introduces the list: none when there is nothing to list */
+                        say(stdout, "%zu execution%s would be %s%s", n, n == 1 ? "" : "s", done_word(verb),
+                            json_array_size(ids) ? ":" : "");
                         for (i = 0; i < json_array_size(ids); i++)
                                 say(stdout, "  %s", json_string_value(json_array_get(ids, i)));
                 } else if (n) {

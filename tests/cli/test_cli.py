@@ -934,6 +934,17 @@ def steer():
               stdout_re=r"^stopped 3 of 3 matching executions")
         check("steer: none matches", run(b + ["pause", "--all", "--workflow", "nope"]), 3,
               r"no execution matches the filters")
+        # no dangling colon when nothing is listed (it printed "0 executions would be paused:")
+        check("steer: a dry run that matches none", run(b + ["pause", "--all", "--workflow", "nope", "--dry-run"]), 3,
+              r"no execution matches the filters", stdout_re=r"^0 executions would be paused\n$")
+        # one form for a missing execution: restart said "no such execution", resume and describe named it
+        for verb in ("restart", "resume", "pause", "stop", "purge"):
+            check("steer: %s of a missing id names it" % verb, run(b + [verb, "nosuch-1"]), 3,
+                  r'^duraflow %s: no execution named "nosuch-1" \(DF_ERR_NOT_FOUND\)\n$' % verb, max_s=30)
+        # an unknown workflow is named: it said "no workflow registered under that name"
+        check("steer: start of an unknown workflow names it", run(b + ["start", "nosuchwf", "u1"]), 3,
+              r'^duraflow start: no workflow "nosuchwf" is registered on the worker that owns the '
+              r'execution \(DF_ERR_UNKNOWN_WORKFLOW\)\n$', max_s=30)
         # regression: a dry run counted executions the action does not apply to
         # ("3 executions would be stopped" when all 3 were STOPPED already)
         check("steer: a bulk dry run counts only what the action applies to",
