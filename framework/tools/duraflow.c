@@ -228,22 +228,20 @@ static int broker_ok(const char *e, size_t len)
  * with the bad entry named. */
 int df_cli_brokers_check(const char *what, const char *b)
 {
-        {
-                const char *e = b, *comma;
-                for (;; e = comma + 1) {
-                        size_t n;
-                        comma = strchr(e, ',');
-                        n = comma ? (size_t)(comma - e) : strlen(e);
-                        if (!broker_ok(e, n)) {
-                                say(stderr, "duraflow %s: the brokers list \"%s\" has the entry \"%.*s\": not "
-                                            "HOST:PORT with a port 1..65535 (--brokers or DF_BROKERS: HOST:PORT, "
-                                            "comma separated)",
-                                    what, b, (int)n, e);
-                                return EX_USAGE;
-                        }
-                        if (!comma)
-                                return 0;
+        const char *e = b, *comma;
+        for (;; e = comma + 1) {
+                size_t n;
+                comma = strchr(e, ',');
+                n = comma ? (size_t)(comma - e) : strlen(e);
+                if (!broker_ok(e, n)) {
+                        say(stderr, "duraflow %s: the brokers list \"%s\" has the entry \"%.*s\": not "
+                                    "HOST:PORT with a port 1..65535 (--brokers or DF_BROKERS: HOST:PORT, "
+                                    "comma separated)",
+                            what, b, (int)n, e);
+                        return EX_USAGE;
                 }
+                if (!comma)
+                        return 0;
         }
 }
 
