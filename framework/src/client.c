@@ -610,6 +610,18 @@ df_err_t df_client_flush(df_client_t *c, int timeout_ms)
         return df__client_flush(c, timeout_ms, NULL, 0);
 }
 
+df_err_t df_callback_id_check(const char *callback_id, char *errstr, size_t errstr_size)
+{
+        char opid[16], q[100];
+        const char *ex;
+
+        if (callback_id && !df__callback_id_parse(callback_id, opid, sizeof(opid), &ex))
+                return DF_OK;
+        df__errf(errstr, errstr_size, "callback id \"%s\" is malformed (expected <32 hex>_<op id>_<execution id>)",
+                 callback_id ? df__quote(q, sizeof(q), callback_id) : "(null)");
+        return DF_ERR_INVALID_ARG;
+}
+
 /* mode: 1 wait for the worker's reply, 0 wait for Kafka's ack, -1 enqueue only */
 static df_err_t df__callback(df_client_t *c, const char *callback_id, df_callback_outcome_t outcome,
                              const void *payload, size_t len, const char *error, int mode, char *errstr,

@@ -43,6 +43,7 @@
 #include "metrics.h"
 #include "pool.h"
 #include "schedule.h"
+#include "text.h"
 
 typedef struct df__wfver {
         int version;
@@ -1627,6 +1628,27 @@ static void df__ctx_release(df_ctx_t *c)
  * Records the CHILD op's result or failure unless the replay stopped or the
  * context was abandoned.  1 = completed (succeeded), 2 = failed, 0 = not
  * completed (suspended, stopped, abandoned). */
+/* A child context's end: the clock now (not the replay's start, run->now,
+ * which is before the child began when it began in this replay), and never
+ * before its start or the last change of an operation in it. */
+static void df__op_end_time(df__run_t *run, df__op_rec_t *op)
+{
+        int64_t t = df__engine_now(run->eng);
+        char id[DF__OP_ID_MAX + 16];
+        int i;
+
+        if (t < op->started_ms)
+                t = op->started_ms;
+        for (i = 1; i <= op->child_count; i++) {
+                const df__op_rec_t *k;
+                snprintf(id, sizeof(id), "%s.%d", op->op_id, i);
+                if ((k = df__exec_state_find(run->st, id)) && k->updated_ms > t)
+                        t = k->updated_ms;
+        }
+        op->updated_ms = t;
+        df__exec_state_touch(run->st, op->op_id);
+}
+
 static int df__child_outcome(df_ctx_t *c, df__op_rec_t *op, df_err_t rc)
 {
         df__run_t *run = c->run;
@@ -1657,8 +1679,7 @@ static int df__child_outcome(df_ctx_t *c, df__op_rec_t *op, df_err_t rc)
                 df__op_error(run->st, op, msg && *msg ? msg : df_strerror(rc));
                 op->status = DF__OS_FAILED;
         }
-        op->updated_ms = run->now;
-        df__exec_state_touch(run->st, op->op_id);
+        df__op_end_time(run, op);
         return rc == DF_OK ? 1 : 2;
 }
 
@@ -2407,8 +2428,7 @@ static df_err_t df__condition_after_check(df_ctx_t *ctx, df__op_rec_t *op, const
 
         op->attempt = attempt;
         ctx->last_attempt = attempt;
-        op->updated_ms = run->now;
-        df__exec_state_touch(run->st, op->op_id);
+        df__op_touch(ctx, op); /* the clock now, as its start: not run->now */
         if (done) {
                 op->status = DF__OS_SUCCEEDED;
                 op->due_ms = 0;
@@ -3116,11 +3136,15 @@ static int df__apply_start(df__engine_t *eng, df__exec_state_t *st, const df__ev
                 return df__start_existing(st, ev, out, now);
         }
         if (!df__wf_newest(eng, ev->workflow)) {
-                if (df__child_refused(out, ev, "no workflow registered under that name on the worker that owns the "
-                                               "child execution", now) ||
-                    df__schedule_start_seen(out, st, ev, now))
+                char q[100], msg[200], cmsg[240];
+                df__quote(q, sizeof(q), ev->workflow ? ev->workflow : "");
+                snprintf(msg, sizeof(msg), "no workflow \"%s\" is registered on the worker that owns the execution",
+                         q);
+                snprintf(cmsg, sizeof(cmsg), "no workflow \"%s\" is registered on the worker that owns the child "
+                         "execution", q);
+                if (df__child_refused(out, ev, cmsg, now) || df__schedule_start_seen(out, st, ev, now))
                         return -1;
-                return df__emit_reply(out, ev, DF_ERR_UNKNOWN_WORKFLOW, NULL, now);
+                return df__emit_reply(out, ev, DF_ERR_UNKNOWN_WORKFLOW, msg, now);
         }
         if (st->exists) {
                 cc = st->exec.crash_count;
@@ -3398,8 +3422,13 @@ static int df__engine_apply_event(df__engine_t *eng, df__exec_state_t *st, const
         if (ev->type == DF__EV_STOP && (!st->exists || !*st->exec.workflow) && ev->parent_id && *ev->parent_id &&
             !(st->exists && df__exec_status_terminal(st->exec.status)))
                 return df__stop_placeholder(st, ev, out, now);
-        if (!st->exists || !*st->exec.workflow)
-                return df__emit_reply(out, ev, DF_ERR_NOT_FOUND, "no such execution", now);
+        if (!st->exists || !*st->exec.workflow) {
+                /* as describe and resume say it */
+                char q[100], msg[160];
+                snprintf(msg, sizeof(msg), "no execution named \"%s\"",
+                         df__quote(q, sizeof(q), ev->execution_id ? ev->execution_id : ""));
+                return df__emit_reply(out, ev, DF_ERR_NOT_FOUND, msg, now);
+        }
         if (ev->type == DF__EV_RESTART)
                 return df__apply_restart(eng, st, ev, out, committed, now);
         if (ev->type == DF__EV_PURGE)

@@ -251,7 +251,10 @@ static int df__run_id(char *buf, size_t size, const char *name, int64_t at_ms)
                        : 0;
 }
 
-/* Start the run for the fire time at_ms: a START keyed by its id. */
+/* Start the run for the fire time at_ms: a START keyed by its id.  0, or 1
+ * when that run is the last one started (a second trigger in the same
+ * second, or a fire in the second of a trigger): nothing sent nor counted,
+ * as its START would start nothing; -1 on a failure. */
 static int df__start_run(df__sched_state_t *s, const char *key, int64_t at_ms, const df__engine_out_t *out,
                          int64_t now, char *run_id, size_t run_id_size)
 {
@@ -261,6 +264,10 @@ static int df__start_run(df__sched_state_t *s, const char *key, int64_t at_ms, c
 
         if (df__run_id(run_id, run_id_size, r->name, at_ms))
                 return -1;
+        if (r->last_run_id && !strcmp(r->last_run_id, run_id)) {
+                df__log(DF__LOG_INFO, "%s: %s already started: not started again", key, run_id);
+                return 1;
+        }
         memset(&ev, 0, sizeof(ev));
         ev.type = DF__EV_START;
         ev.execution_id = run_id;
@@ -280,6 +287,19 @@ static int df__start_run(df__sched_state_t *s, const char *key, int64_t at_ms, c
         r->fires++;
         df__log(DF__LOG_INFO, "%s: started %s", key, run_id);
         return 0;
+}
+
+void df__sched_trigger_reply(char *reply, int *existed)
+{
+        char *sp = reply ? strchr(reply, ' ') : NULL;
+
+        if (existed)
+                *existed = 0;
+        if (sp) {
+                if (existed)
+                        *existed = !strcmp(sp + 1, DF__SCHED_TRIGGER_EXISTS);
+                *sp = 0;
+        }
 }
 
 /* ---------------- events ---------------- */
@@ -398,7 +418,7 @@ static int df__apply_fire(df__engine_t *eng, df__sched_state_t *s, const df__eve
                 r->skipped++;
                 df__log(DF__LOG_INFO, "%s: fire of %lld skipped: %s has not ended (overlap skip)", key, (long long)at,
                         r->last_run_id);
-        } else if (df__start_run(s, key, at, out, now, run_id, sizeof(run_id))) {
+        } else if (df__start_run(s, key, at, out, now, run_id, sizeof(run_id)) < 0) {
                 return -1;
         }
         r->updated_ms = now;
@@ -463,8 +483,15 @@ int df__schedule_apply(df__engine_t *eng, df__sched_state_t *s, const df__event_
                                  df__quote(q, sizeof(q), r->last_run_id));
                         return df__sched_reply(out, ev, DF_ERR_CONFLICT, msg, now);
                 }
-                if (df__start_run(s, key, now / 1000 * 1000, out, now, run_id, sizeof(run_id)))
+                switch (df__start_run(s, key, now / 1000 * 1000, out, now, run_id, sizeof(run_id))) {
+                case 0:
+                        break;
+                case 1: /* the run of this second exists: the same run, idempotent */
+                        snprintf(msg, sizeof(msg), "%s " DF__SCHED_TRIGGER_EXISTS, run_id);
+                        return df__sched_reply(out, ev, DF_OK, msg, now);
+                default:
                         return -1;
+                }
                 r->updated_ms = now;
                 s->dirty = 1;
                 return df__sched_reply(out, ev, DF_OK, run_id, now);

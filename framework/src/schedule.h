@@ -27,6 +27,11 @@
 
 /** Prefix of schedule keys; an execution id may not start with it. */
 #define DF__SCHEDULE_PREFIX "schedule:"
+/* A trigger's reply is the run id; "<run id> exists" when the run of that
+ * second had been started already (run ids have no spaces). */
+#define DF__SCHED_TRIGGER_EXISTS "exists"
+/* Split a trigger's reply in place: *existed 1 for "<run id> exists". */
+void df__sched_trigger_reply(char *reply, int *existed);
 #define DF__SCHEDULE_PREFIX_LEN 9
 
 /** 1 if key is a schedule's ("schedule:" and at least one character). */

@@ -101,8 +101,20 @@ df_err_t df_client_schedule_delete(df_client_t *c, const char *name, char *errst
 df_err_t df_client_schedule_trigger(df_client_t *c, const char *name, char *run_id, size_t run_id_size,
                                     char *errstr, size_t errstr_size)
 {
-        return df__sched_send(c, "trigger", DF__EV_SCHEDULE_TRIGGER, name, NULL, run_id, run_id_size, errstr,
-                              errstr_size);
+        return df_client_schedule_trigger_ex(c, name, run_id, run_id_size, NULL, errstr, errstr_size);
+}
+
+df_err_t df_client_schedule_trigger_ex(df_client_t *c, const char *name, char *run_id, size_t run_id_size,
+                                       int *existed, char *errstr, size_t errstr_size)
+{
+        char reply[DF_EXECUTION_ID_MAX + 64] = "";
+        df_err_t rc = df__sched_send(c, "trigger", DF__EV_SCHEDULE_TRIGGER, name, NULL, reply, sizeof(reply),
+                                     errstr, errstr_size);
+
+        df__sched_trigger_reply(reply, existed);
+        if (run_id && run_id_size)
+                snprintf(run_id, run_id_size, "%s", rc == DF_OK ? reply : "");
+        return rc;
 }
 
 /* ---------------- reading ---------------- */

@@ -26,6 +26,7 @@ typedef struct df__staged_timer {
 struct df_test {
         df__engine_t *eng;
         int64_t now;
+        int64_t clock_tick; /* df_test_set_clock_tick */
         df__map_t *store;  /* changelog key -> df__buf_t * (committed) */
         df__map_t *timers; /* timer id -> df__timer_rec_t * (pending) */
         df__map_t *replies; /* request id -> (intptr) code + 1 */
@@ -55,7 +56,17 @@ struct df_test {
 
 static int64_t df__test_clock(void *opaque)
 {
-        return ((df_test_t *)opaque)->now;
+        df_test_t *t = opaque;
+        int64_t tick = __atomic_load_n(&t->clock_tick, __ATOMIC_RELAXED);
+
+        if (tick)
+                return __atomic_add_fetch(&t->now, tick, __ATOMIC_RELAXED);
+        return __atomic_load_n(&t->now, __ATOMIC_RELAXED);
+}
+
+void df_test_set_clock_tick(df_test_t *t, int64_t ms)
+{
+        __atomic_store_n(&t->clock_tick, ms > 0 ? ms : 0, __ATOMIC_RELAXED);
 }
 
 static void df__buf_free(void *p)
@@ -872,6 +883,8 @@ static void df__op_view(const df__op_rec_t *op, df_test_op_t *out)
         out->parent_id = op->parent_id;
         out->child_id = op->child_id;
         out->child_count = op->child_count;
+        out->started_ms = op->started_ms;
+        out->updated_ms = op->updated_ms;
 }
 
 df_err_t df_test_op(df_test_t *t, const char *execution_id, int op_id, df_test_op_t *out)
@@ -962,6 +975,7 @@ df_err_t df_test_schedule_delete(df_test_t *t, const char *name)
 df_err_t df_test_schedule_trigger(df_test_t *t, const char *name, char *run_id, size_t run_id_size)
 {
         df_err_t rc = df__sched_request(t, DF__EV_SCHEDULE_TRIGGER, name, NULL);
+        df__sched_trigger_reply(t->last_reply, NULL);
         if (run_id && run_id_size)
                 snprintf(run_id, run_id_size, "%s", rc == DF_OK ? t->last_reply : "");
         return rc;

@@ -14,6 +14,8 @@
 #include "duraflow/console.h"
 #include "duraflow/duraflow.h"
 
+int df_cli_brokers_check(const char *what, const char *brokers); /* duraflow.c: 0 or 2 */
+
 int df_cli_console(df_conf_t *conf, int argc, char **argv);
 
 static df_console_t *the_console;
@@ -71,6 +73,8 @@ int df_cli_console(df_conf_t *conf, int argc, char **argv)
                                 "mode lives inside one process; orders-demo runs a console in-process)\n");
                 return 2;
         }
+        if (df_cli_brokers_check("console", b))
+                return 2;
         if (env && *env && !*df_conf_get(conf, "console.token") &&
             df_conf_set(conf, "console.token", env, errstr, sizeof(errstr)) != DF_OK) {
                 fprintf(stderr, "duraflow console: DF_CONSOLE_TOKEN: %s\n", errstr);

@@ -39,6 +39,7 @@ enum { EX_OK = 0, EX_FAIL = 1, EX_USAGE = 2, EX_NOTFOUND = 3, EX_CONFLICT = 4, E
 #define CLI_STARTUP_TIMEOUT_MS "10000"
 
 int df_cli_console(df_conf_t *conf, int argc, char **argv); /* cmd_console.c */
+int df_cli_brokers_check(const char *what, const char *brokers); /* here, for cmd_console.c: 0 or 2 */
 /* describe, history and list through a console's API (below) */
 static const char *console_url; /* --console, else $DF_CONSOLE_URL */
 static int console_describe(const char *what, const char *id, int history);
@@ -149,7 +150,8 @@ static void usage_main(FILE *f)
                 "  config                            print the configuration reference\n"
                 "\n"
                 "Options (before the command):\n"
-                "  -b, --brokers HOST:PORT   Kafka bootstrap servers (default $DF_BROKERS)\n"
+                "  -b, --brokers HOST:PORT   Kafka bootstrap servers, comma separated, port 1..65535\n"
+                "                            (default $DF_BROKERS; checked before connecting)\n"
                 "  -p, --prefix NAME         topic prefix (default duraflow)\n"
                 "  -X, --set NAME=VALUE      any configuration property (see `duraflow config`);\n"
                 "                            kafka.* passes through to librdkafka\n"
@@ -176,14 +178,93 @@ static int set(const char *name, const char *value)
 
 /* The brokers the CLI needs (embedded mode lives inside one process: another
  * process cannot see it).  0, or EX_USAGE with the message printed. */
+/* 1 if e (len bytes) is [scheme://]HOST:PORT: HOST a name or address
+ * ([...] for IPv6), PORT 1..65535; spaces around it allowed. */
+static int broker_ok(const char *e, size_t len)
+{
+        const char *end = e + len, *p, *colon;
+        long port = 0;
+
+        while (e < end && *e == ' ')
+                e++;
+        while (end > e && end[-1] == ' ')
+                end--;
+        for (p = e; p < end && ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || *p == '_'); p++)
+                ;
+        if (p > e && end - p > 3 && !memcmp(p, "://", 3))
+                e = p + 3; /* librdkafka's PLAINTEXT://, SSL:// ... */
+        if (e < end && *e == '[') {
+                for (p = e + 1; p < end && *p != ']'; p++)
+                        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') || (*p >= 'A' && *p <= 'F') ||
+                              *p == ':' || *p == '.' || *p == '%'))
+                                return 0;
+                if (p == end || p == e + 1)
+                        return 0;
+                colon = p + 1;
+                if (colon >= end || *colon != ':')
+                        return 0;
+        } else {
+                for (p = e; p < end && *p != ':'; p++)
+                        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                              *p == '.' || *p == '-' || *p == '_'))
+                                return 0;
+                if (p == e || p == end)
+                        return 0;
+                colon = p;
+        }
+        if (colon + 1 >= end)
+                return 0;
+        for (p = colon + 1; p < end; p++) {
+                if (*p < '0' || *p > '9')
+                        return 0;
+                port = port * 10 + (*p - '0');
+                if (port > 65535)
+                        return 0;
+        }
+        return port >= 1;
+}
+
+/* 0 when brokers (non-empty) is HOST:PORT[,HOST:PORT...]; else EX_USAGE
+ * with the bad entry named. */
+int df_cli_brokers_check(const char *what, const char *b)
+{
+        const char *e = b, *comma;
+        for (;; e = comma + 1) {
+                size_t n;
+                comma = strchr(e, ',');
+                n = comma ? (size_t)(comma - e) : strlen(e);
+                if (!broker_ok(e, n)) {
+                        say(stderr, "duraflow %s: the brokers list \"%s\" has the entry \"%.*s\": not "
+                                    "HOST:PORT with a port 1..65535 (--brokers or DF_BROKERS: HOST:PORT, "
+                                    "comma separated)",
+                            what, b, (int)n, e);
+                        return EX_USAGE;
+                }
+                if (!comma)
+                        return 0;
+        }
+}
+
 static int need_brokers(const char *what)
 {
         const char *b = df_conf_get(conf, "brokers");
         if (b && *b)
-                return 0;
+                return df_cli_brokers_check(what, b);
         fprintf(stderr, "duraflow %s: no brokers: give --brokers HOST:PORT or set DF_BROKERS (embedded mode lives "
                         "inside one process, so the CLI cannot reach it)\n", what);
         return EX_USAGE;
+}
+
+/* An option that takes one value: *var = optarg, or 1 with the message
+ * printed when it was given already (a second one silently won). */
+static int once(const char *what, const char *opt, const char **var)
+{
+        if (*var) {
+                say(stderr, "duraflow %s: --%s given twice", what, opt);
+                return 1;
+        }
+        *var = optarg;
+        return 0;
 }
 
 /* Exactly n positional arguments (names: what they are, for the message).
@@ -350,10 +431,12 @@ static int cmd_start(int argc, char **argv)
         while ((c = getopt_long(argc, argv, ":i:f:t:h", opts, NULL)) != -1) {
                 switch (c) {
                 case 'i':
-                        input = optarg;
+                        if (once("start", "input", &input))
+                                return EX_USAGE;
                         break;
                 case 'f':
-                        file = optarg;
+                        if (once("start", "input-file", &file))
+                                return EX_USAGE;
                         break;
                 case 't':
                         if (traceparent) {
@@ -1167,13 +1250,16 @@ static int cmd_callback(int argc, char **argv)
         while ((c = getopt_long(argc, argv, ":p:f:e:nh", opts, NULL)) != -1) {
                 switch (c) {
                 case 'p':
-                        payload = optarg;
+                        if (once("callback", "payload", &payload))
+                                return EX_USAGE;
                         break;
                 case 'f':
-                        file = optarg;
+                        if (once("callback", "payload-file", &file))
+                                return EX_USAGE;
                         break;
                 case 'e':
-                        error = optarg;
+                        if (once("callback", "error", &error))
+                                return EX_USAGE;
                         break;
                 case 'n':
                         wait = 0;
@@ -1182,6 +1268,8 @@ static int cmd_callback(int argc, char **argv)
                         printf("usage: duraflow callback succeed <callback-id> [--payload TEXT | --payload-file F]\n"
                                "       duraflow callback fail <callback-id> --error MESSAGE\n"
                                "       duraflow callback heartbeat <callback-id>\n"
+                               "<callback-id>: <32 lowercase hex>_<op id>_<execution id>, checked before\n"
+                               "connecting (exit 2 when malformed).\n"
                                "Waits for the worker's verdict unless --no-wait: exit 5 when the callback id is\n"
                                "unknown or forged, or the callback already completed or timed out.\n"
                                "--error: UTF-8 text of at most %d bytes; the payload: at most %d bytes.\n",
@@ -1224,6 +1312,13 @@ static int cmd_callback(int argc, char **argv)
                                                       sizeof(errstr)),
                             errstr)))
                 return ex;
+        /* the id's form offline (exit 2), not after connecting (it waited for
+         * Kafka, exit 6, or the worker said malformed, exit 5); the brokers
+         * first, so that none configured says so */
+        if ((ex = need_brokers("callback")))
+                return ex;
+        if ((ex = check_arg("callback", df_callback_id_check(argv[optind + 1], errstr, sizeof(errstr)), errstr)))
+                return ex;
         if (file) {
                 buf = read_file("callback", "--payload-file", file, &len, &ex);
                 if (!buf)
@@ -1264,7 +1359,8 @@ static int cmd_stop(int argc, char **argv)
         while ((c = getopt_long(argc, argv, ":r:h", opts, NULL)) != -1) {
                 switch (c) {
                 case 'r':
-                        reason = optarg;
+                        if (once("stop", "reason", &reason))
+                                return EX_USAGE;
                         break;
                 case 'h':
                         printf("usage: duraflow stop <execution-id> [--reason TEXT]\n"
@@ -1477,7 +1573,9 @@ static int control_bulk(const char *verb, const char *wf, df_exec_status_t st, c
                 json_decref(o);
         } else {
                 if (dry_run) {
-                        say(stdout, "%zu execution%s would be %s:", n, n == 1 ? "" : "s", done_word(verb));
+                        /* the colon introduces the list: none when there is nothing to list */
+                        say(stdout, "%zu execution%s would be %s%s", n, n == 1 ? "" : "s", done_word(verb),
+                            json_array_size(ids) ? ":" : "");
                         for (i = 0; i < json_array_size(ids); i++)
                                 say(stdout, "  %s", json_string_value(json_array_get(ids, i)));
                 } else if (n) {
@@ -1519,10 +1617,12 @@ static int cmd_control(const char *verb, int argc, char **argv)
         while ((c = getopt_long(argc, argv, ":r:o:aw:s:B:A:nh", opts, NULL)) != -1) {
                 switch (c) {
                 case 'r':
-                        reason = optarg;
+                        if (once(verb, "reason", &reason))
+                                return EX_USAGE;
                         break;
                 case 'o':
-                        from_op = optarg;
+                        if (once(verb, "from-op", &from_op))
+                                return EX_USAGE;
                         break;
                 case 'a':
                         all = 1;
@@ -1682,8 +1782,9 @@ static const char sched_usage[] =
         "  while the last one runs) or allow.\n"
         "<name>: 1..%d characters of A-Z a-z 0-9 . _ : @ -; the input: at most %d bytes.\n"
         "pause: no runs until resume (times meanwhile are not caught up); trigger: a run\n"
-        "now (exit 4 when the last run runs and the overlap policy is skip); delete: no\n"
-        "more runs (those started go on).\n";
+        "now (exit 4 when the last run runs and the overlap policy is skip; a second\n"
+        "trigger in the same second starts and counts nothing more: exit 0, \"already\n"
+        "started\"); delete: no more runs (those started go on).\n";
 
 /* errstr without the library's leading "schedule <verb>: ". */
 static const char *sched_strip(const char *verb, const char *errstr)
@@ -1773,22 +1874,28 @@ static int cmd_schedule(int argc, char **argv)
         while ((c = getopt_long(argc, argv, ":c:z:w:i:f:o:h", opts, NULL)) != -1) {
                 switch (c) {
                 case 'c':
-                        cron = optarg;
+                        if (once("schedule", "cron", &cron))
+                                return EX_USAGE;
                         break;
                 case 'z':
-                        zone = optarg;
+                        if (once("schedule", "timezone", &zone))
+                                return EX_USAGE;
                         break;
                 case 'w':
-                        workflow = optarg;
+                        if (once("schedule", "workflow", &workflow))
+                                return EX_USAGE;
                         break;
                 case 'i':
-                        input = optarg;
+                        if (once("schedule", "input", &input))
+                                return EX_USAGE;
                         break;
                 case 'f':
-                        file = optarg;
+                        if (once("schedule", "input-file", &file))
+                                return EX_USAGE;
                         break;
                 case 'o':
-                        overlap = optarg;
+                        if (once("schedule", "overlap", &overlap))
+                                return EX_USAGE;
                         break;
                 case 'h':
                         printf(sched_usage, DF_CRON_MAX, DF_SCHEDULE_NAME_MAX, DF_SCHEDULE_INPUT_MAX);
@@ -1929,19 +2036,25 @@ static int cmd_schedule(int argc, char **argv)
                 df_schedule_list_destroy(l);
         } else if (!strcmp(verb, "trigger")) {
                 char run[DF_EXECUTION_ID_MAX + 1] = "";
-                rc = df_client_schedule_trigger(cl, name, run, sizeof(run), errstr, sizeof(errstr));
+                int existed = 0;
+                rc = df_client_schedule_trigger_ex(cl, name, run, sizeof(run), &existed, errstr, sizeof(errstr));
                 if (rc == DF_OK && json_out) {
                         json_t *o = json_object();
                         json_object_set_new(o, "ok", json_true());
                         json_object_set_new(o, "code", json_string(df_err_name(rc)));
-                        json_object_set_new(o, "message", json_string("triggered"));
+                        json_object_set_new(o, "message", json_string(existed ? "already started" : "triggered"));
                         json_object_set_new(o, "run_id", json_string(run));
                         json_dumpf(o, stdout, JSON_COMPACT);
                         fputc('\n', stdout);
                         json_decref(o);
                         ex = EX_OK;
                 } else {
-                        snprintf(msg, sizeof(msg), "schedule %s triggered: started %s", name, run);
+                        if (existed)
+                                snprintf(msg, sizeof(msg),
+                                         "schedule %s: run %s was already started this second: not started again",
+                                         name, run);
+                        else
+                                snprintf(msg, sizeof(msg), "schedule %s triggered: started %s", name, run);
                         ex = report(rc, what, sched_strip(verb, errstr), msg);
                 }
         } else {

@@ -97,6 +97,15 @@ def offline():
                 ["callback", "succeed", "x"], ["timer-service"]):
         check("no brokers: %s" % " ".join(cmd), run(cmd), 2, r"^duraflow %s: %s" % (cmd[0], no_brokers))
     check("no brokers, DF_BROKERS empty: list", run(["list"], env_brokers=""), 2, no_brokers)
+    # the brokers list's form before connecting: "-b host:notaport" waited 10 s and exited 6
+    for bl, bad in (("host:notaport", "host:notaport"), ("127.0.0.1:1,k2:0", "k2:0"), ("k1:65536", "k1:65536"),
+                    ("k1:9092,", ""), (":9092", ":9092"), ("k1", "k1")):
+        for cmd in (["list"], ["callback", "succeed", "0123456789abcdef0123456789abcdef_1_e1"], ["console"]):
+            check("brokers %s: %s" % (bl, cmd[0]), run(["-b", bl] + cmd), 2,
+                  r'^duraflow %s: the brokers list "%s" has the entry "%s": not HOST:PORT with a port 1\.\.65535 '
+                  % (cmd[0], re.escape(bl), re.escape(bad)), max_s=2)
+    check("brokers from DF_BROKERS checked", run(["list"], env_brokers="h:x"), 2,
+          r'^duraflow list: the brokers list "h:x" has the entry "h:x"', max_s=2)
     check("no brokers: list --help still works", run(["list", "--help"]), 0, stdout_re=r"usage: duraflow list")
     check("config --help", run(["config", "--help"]), 0, stdout_re=r"usage: duraflow \[--json\] config")
 
@@ -122,6 +131,18 @@ def offline():
                                             "00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01", "--traceparent",
                                             "00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01"]),
           2, r"^duraflow start: --traceparent given twice", max_s=5)
+    # an option of one value given twice is refused: "--input a --input b" silently kept b
+    for cmd, opt in ((["start", "wf", "e1", "--input", "a", "--input", "b"], "input"),
+                     (["start", "wf", "e1", "--input-file", "/dev/null", "--input-file", "/dev/null"], "input-file"),
+                     (["callback", "succeed", "x", "--payload", "a", "--payload", "b"], "payload"),
+                     (["callback", "fail", "x", "--error", "a", "--error", "b"], "error"),
+                     (["stop", "e1", "--reason", "a", "--reason", "b"], "reason"),
+                     (["restart", "e1", "--from-op", "1", "--from-op", "2"], "from-op"),
+                     (["schedule", "create", "s", "--cron", "* * * * *", "--cron", "* * * * *", "--workflow", "w"],
+                      "cron"),
+                     (["schedule", "create", "s", "--workflow", "w", "--workflow", "v"], "workflow")):
+        check("--%s twice: %s" % (opt, cmd[0]), run(["--brokers", "127.0.0.1:1"] + cmd), 2,
+              r"^duraflow %s: --%s given twice\n$" % (cmd[0], opt), max_s=2)
     check("start --help names --traceparent", run(["start", "--help"]), 0, stdout_re=r"--traceparent TP")
 
     with tempfile.TemporaryDirectory() as d:
@@ -146,6 +167,13 @@ def offline():
         check("--payload with heartbeat",
               run(["--brokers", "127.0.0.1:1", "callback", "heartbeat", "x", "--payload", "{}"]),
               2, r"^duraflow callback: --payload and --payload-file go with succeed only", max_s=5)
+        # the callback id's form is checked before anything connects: it waited 10 s and exited 6 (no broker),
+        # or exited 5 with one
+        for cb in ("garbage", "0123456789abcdef0123456789abcdef_5_bad/id", "0123456789ABCDEF0123456789abcdef_1_e1",
+                   "0123456789abcdef0123456789abcdef__e1"):
+            check("callback id %s malformed" % cb, run(["--brokers", "127.0.0.1:1", "callback", "succeed", cb]), 2,
+                  r'^duraflow callback: callback id "%s" is malformed \(expected <32 hex>_<op id>_<execution id>\) '
+                  r'\(DF_ERR_INVALID_ARG\)\n$' % re.escape(cb), max_s=2)
         check("--input-file a directory", run(["--brokers", "127.0.0.1:1", "start", "wf", "e1", "--input-file", d]),
               2, r"^duraflow start: --input-file %s: is a directory" % re.escape(d), max_s=5)
         missing = os.path.join(d, "nope.json")
@@ -602,6 +630,40 @@ def schedule():
         after = json.loads(run(b + ["--json", "schedule", "describe", "s2"])[1])
         check("schedule: paused, only the trigger ran", (0 if after["fires"] == n0 + 1 and after["paused"] and
                                                          after["next_fire_ms"] == 0 else 1, json.dumps(after), "", 0), 0)
+        # two triggers in one second: one run, counted once, the second says so
+        # (it printed "triggered: started" twice and describe counted 6 runs for 5)
+        check("schedule: create s3 (allow)", run(b + ["schedule", "create", "s3", "--cron", "0 0 1 1 *",
+                                                      "--workflow", "echo", "--overlap", "allow"]), 0)
+        ids, dup = set(), None
+        for _ in range(6):
+            time.sleep(1.05 - time.time() % 1)  # just after a second begins: a new run, then the same second
+            r1 = run(b + ["--json", "schedule", "trigger", "s3"])
+            r2 = run(b + ["--json", "schedule", "trigger", "s3"])
+            d1 = json.loads(r1[1]) if r1[0] == 0 else {}
+            d2 = json.loads(r2[1]) if r2[0] == 0 else {}
+            ids.update(x for x in (d1.get("run_id"), d2.get("run_id")) if x)
+            if r1[0] or r2[0] or d1.get("message") != "triggered":
+                dup = (1, json.dumps([r1, r2]), "", 0)
+                break
+            if d1.get("run_id") == d2.get("run_id"):
+                dup = (0 if d2.get("message") == "already started" and d2.get("ok") is True else 1,
+                       json.dumps([d1, d2]), "", 0)
+                break
+        check("schedule: a second trigger in the same second", dup or (1, "never twice in one second", "", 0), 0)
+        if dup and dup[0] == 0:
+            rid = d2["run_id"]
+            check("schedule: a second trigger in the same second (text)", run(b + ["schedule", "trigger", "s3"]), 0,
+                  stdout_re=r"^schedule s3( triggered: started s3-\d{8}T\d{6}Z|: run %s was already started this "
+                            r"second: not started again)\n$" % re.escape(rid))
+        time.sleep(1)
+        ids.update(x for x in [json.loads(run(b + ["--json", "schedule", "describe", "s3"])[1]).get("last_run_id")]
+                   if x)
+        after = json.loads(run(b + ["--json", "schedule", "describe", "s3"])[1])
+        runs = [x for x in json.loads(run(b + ["--json", "list"])[1] or "[]")
+                if x.get("execution_id", "").startswith("s3-")]
+        check("schedule: runs counted are the runs started", (0 if after["fires"] == len(ids) == len(runs) else 1,
+              "fires %s, run ids %s, executions %s" % (after["fires"], sorted(ids), len(runs)), "", 0), 0)
+        check("schedule: delete s3", run(b + ["schedule", "delete", "s3"]), 0)
         check("schedule: resume", run(b + ["schedule", "resume", "s2"]), 0, stdout_re=r"^schedule s2 resumed\n$")
         check("schedule: delete", run(b + ["schedule", "delete", "s2"]), 0, stdout_re=r"^schedule s2 deleted\n$")
         check("schedule: describe a deleted one", run(b + ["schedule", "describe", "s2"]), 3,
@@ -872,6 +934,17 @@ def steer():
               stdout_re=r"^stopped 3 of 3 matching executions")
         check("steer: none matches", run(b + ["pause", "--all", "--workflow", "nope"]), 3,
               r"no execution matches the filters")
+        # no dangling colon when nothing is listed (it printed "0 executions would be paused:")
+        check("steer: a dry run that matches none", run(b + ["pause", "--all", "--workflow", "nope", "--dry-run"]), 3,
+              r"no execution matches the filters", stdout_re=r"^0 executions would be paused\n$")
+        # one form for a missing execution: restart said "no such execution", resume and describe named it
+        for verb in ("restart", "resume", "pause", "stop", "purge"):
+            check("steer: %s of a missing id names it" % verb, run(b + [verb, "nosuch-1"]), 3,
+                  r'^duraflow %s: no execution named "nosuch-1" \(DF_ERR_NOT_FOUND\)\n$' % verb, max_s=30)
+        # an unknown workflow is named: it said "no workflow registered under that name"
+        check("steer: start of an unknown workflow names it", run(b + ["start", "nosuchwf", "u1"]), 3,
+              r'^duraflow start: no workflow "nosuchwf" is registered on the worker that owns the '
+              r'execution \(DF_ERR_UNKNOWN_WORKFLOW\)\n$', max_s=30)
         # regression: a dry run counted executions the action does not apply to
         # ("3 executions would be stopped" when all 3 were STOPPED already)
         check("steer: a bulk dry run counts only what the action applies to",

@@ -728,6 +728,90 @@ START_TEST(test_parallel_nested_small_pool)
 }
 END_TEST
 
+/* Every operation under op_id (and it) began no later than it changed, and a
+ * CHILD / PARALLEL / MAP changed last no earlier than any operation in it:
+ * the clock moves on every read, as the wall clock does during a replay. */
+static int64_t check_times(df_test_t *t, const char *exec, const char *op_id)
+{
+        df_test_op_t op;
+        int64_t started, updated;
+        int i, n;
+        char id[64];
+
+        ASSERT_RC(df_test_op_at(t, exec, op_id, &op), DF_OK);
+        started = op.started_ms;
+        updated = op.updated_ms;
+        n = op.child_count;
+        ck_assert_msg(started > 0 && started <= updated, "%s %s: started_ms %lld > updated_ms %lld", exec, op_id,
+                      (long long)started, (long long)updated);
+        for (i = 1; i <= n; i++) {
+                int64_t k;
+                snprintf(id, sizeof(id), "%s.%d", op_id, i);
+                k = check_times(t, exec, id);
+                ck_assert_msg(updated >= k, "%s %s: updated_ms %lld before its %s's %lld", exec, op_id,
+                              (long long)updated, id, (long long)k);
+        }
+        return updated;
+}
+
+static df_err_t wf_par_times(df_ctx_t *ctx, const df_bytes_t *input, void *opaque)
+{
+        df_branch_t b[3];
+        df_batch_t batch;
+        df_err_t rc;
+        int i;
+        (void)input;
+        (void)opaque;
+        for (i = 0; i < 3; i++)
+                b[i] = (df_branch_t){NULL, inner_branch, (void *)(intptr_t)i};
+        if ((rc = df_parallel(ctx, "trio", b, 3, NULL, &batch)) != DF_OK)
+                return rc;
+        return batch.succeeded == 3 ? df_wait(ctx, "after", 1000) : DF_ERR_STATE;
+}
+
+/* Map items and parallel branches (CHILD operations) end after they begin
+ * and after their own steps: their end was the replay's start time, before
+ * the child began (history showed 2.1 CHILD started ...162 updated ...161). */
+START_TEST(test_batch_child_times)
+{
+        df_test_t *t = et_new();
+        const char *ex[2] = {"tm", "tp"};
+        int i, j;
+
+        G_map_n = 3;
+        for (i = 0; i < 3; i++) {
+                G_items[i] = i + 1;
+                G_ptrs[i] = &G_items[i];
+        }
+        df_test_set_clock_tick(t, 1);
+        ASSERT_RC(df_test_register(t, "wfm", wf_map, NULL), DF_OK);
+        ASSERT_RC(df_test_register(t, "wfp", wf_par_times, NULL), DF_OK);
+        ASSERT_RC(df_test_start(t, "wfm", "tm", NULL, 0), DF_OK);
+        ASSERT_RC(df_test_start(t, "wfp", "tp", NULL, 0), DF_OK);
+        ASSERT_STATUS(t, "tm", "SUSPENDED");
+        ASSERT_STATUS(t, "tp", "SUSPENDED");
+        ASSERT_OP(t, "tm", 1, "lines", "MAP", "SUCCEEDED");
+        ASSERT_OP(t, "tp", 1, "trio", "PARALLEL", "SUCCEEDED");
+        for (j = 0; j < 2; j++) {
+                df_test_op_t op;
+                ASSERT_RC(df_test_op_at(t, ex[j], "1", &op), DF_OK);
+                ck_assert_int_eq(op.child_count, 3);
+                check_times(t, ex[j], "1");
+        }
+        df_test_advance(t, 1000);
+        ASSERT_STATUS(t, "tm", "SUCCEEDED");
+        ASSERT_STATUS(t, "tp", "SUCCEEDED");
+        for (j = 0; j < 2; j++)
+                for (i = 1; i <= 2; i++) {
+                        char id[8];
+                        snprintf(id, sizeof(id), "%d", i);
+                        check_times(t, ex[j], id);
+                }
+        df_test_destroy(t);
+}
+END_TEST
+
+
 /* Bad arguments name the rule. */
 static int G_bad;
 static df_err_t wf_bad(df_ctx_t *ctx, const df_bytes_t *input, void *opaque)
@@ -784,6 +868,7 @@ Suite *suite_parallel(void)
         tcase_add_test(tc, test_map_namer);
         tcase_add_test(tc, test_map_empty);
         tcase_add_test(tc, test_parallel_nested_small_pool);
+        tcase_add_test(tc, test_batch_child_times);
         tcase_add_test(tc, test_parallel_bad_arguments);
         suite_add_tcase(s, tc);
         return s;

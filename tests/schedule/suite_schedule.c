@@ -346,8 +346,16 @@ START_TEST(test_trigger)
         d = def_of("0 0 1 1 *", NULL, "job", DF_OVERLAP_ALLOW);
         ASSERT_RC(df_test_schedule_create(t, "manual", &d), DF_OK);
         ASSERT_RC(df_test_schedule_trigger(t, "manual", run, sizeof(run)), DF_OK);
+        ck_assert_str_eq(run, st_run_id(want, "manual", T0));
         ASSERT_RC(df_test_schedule_trigger(t, "manual", run, sizeof(run)), DF_OK);
+        ck_assert_str_eq(run, st_run_id(want, "manual", T0)); /* the run id alone */
         RUNS(t, "manual", "SUCCEEDED", T0);
+        /* counted once: describe counted a run per trigger, 6 runs for 5 executions */
+        ck_assert_int_eq(df_test_schedule(t, "manual")->fires, 1);
+        advance(t, 1000, 1);
+        ASSERT_RC(df_test_schedule_trigger(t, "manual", run, sizeof(run)), DF_OK); /* a new second: a new run */
+        ck_assert_str_eq(run, st_run_id(want, "manual", T0 + 1000));
+        ck_assert_int_eq(df_test_schedule(t, "manual")->fires, 2);
         df_test_destroy(t);
 }
 END_TEST

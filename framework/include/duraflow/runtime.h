@@ -236,6 +236,14 @@ typedef enum df_callback_outcome {
 } df_callback_outcome_t;
 
 /**
+ * DF_OK when callback_id has the form of one (<32 lowercase hex>_<op id>_<a
+ * valid execution id>, as workers issue them); otherwise DF_ERR_INVALID_ARG
+ * with errstr naming it (escaped) and the form.  Offline: whether it is a
+ * real one only the worker knows.  Thread-safe.
+ */
+DF_EXPORT df_err_t df_callback_id_check(const char *callback_id, char *errstr, size_t errstr_size);
+
+/**
  * Complete (or heartbeat) a callback.  With wait_reply, waits for the
  * worker's verdict: DF_OK, DF_ERR_UNKNOWN_CALLBACK (forged, unknown or
  * malformed id), DF_ERR_FINISHED (already completed or timed out),
@@ -696,6 +704,12 @@ DF_EXPORT df_err_t df_client_schedule_delete(df_client_t *c, const char *name, c
  */
 DF_EXPORT df_err_t df_client_schedule_trigger(df_client_t *c, const char *name, char *run_id, size_t run_id_size,
                                               char *errstr, size_t errstr_size);
+/** As df_client_schedule_trigger; *existed (may be NULL) is 1 when the run of
+ * this second had been started already (DF_OK, nothing more started nor
+ * counted), else 0. */
+DF_EXPORT df_err_t df_client_schedule_trigger_ex(df_client_t *c, const char *name, char *run_id,
+                                                 size_t run_id_size, int *existed, char *errstr,
+                                                 size_t errstr_size);
 /**
  * The schedule name as recorded in <prefix>.state (read_committed; only the
  * partition of its key), in *out (free with df_schedule_info_destroy).

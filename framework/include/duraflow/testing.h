@@ -66,6 +66,9 @@ DF_EXPORT df_err_t df_test_start(df_test_t *t, const char *workflow, const char 
 /** Move the fake clock by ms (>= 0) and fire every timer due by then, in due order. */
 DF_EXPORT void df_test_advance(df_test_t *t, int64_t ms);
 DF_EXPORT int64_t df_test_now(const df_test_t *t);
+/** Make every read of the fake clock move it on by ms (>= 0; default 0), as a
+ * wall clock moves while a replay runs. */
+DF_EXPORT void df_test_set_clock_tick(df_test_t *t, int64_t ms);
 /** Complete a callback as an external system would; returns the verdict
  * (DF_OK, DF_ERR_UNKNOWN_CALLBACK, DF_ERR_FINISHED, DF_ERR_NOT_FOUND). */
 DF_EXPORT df_err_t df_test_callback(df_test_t *t, const char *callback_id, int outcome, const void *payload,
@@ -174,6 +177,8 @@ typedef struct df_test_op {
         const char *parent_id; /* "" at top level */
         const char *child_id;  /* INVOKE: the child execution */
         int child_count;       /* CHILD, PARALLEL, MAP: operations in its context */
+        int64_t started_ms;    /* the clock when it began */
+        int64_t updated_ms;    /* the clock when it last changed (its end, once it ended) */
 } df_test_op_t;
 
 /** Top-level operations of an execution (ids "1".."n"), -1 if unknown. */
