@@ -1624,10 +1624,6 @@ static void df__ctx_release(df_ctx_t *c)
         c->output.len = 0;
 }
 
-/* Outcome of a child context's function fn returned rc (run->mu held).
- * Records the CHILD op's result or failure unless the replay stopped or the
- * context was abandoned.  1 = completed (succeeded), 2 = failed, 0 = not
- * completed (suspended, stopped, abandoned). */
 /* A child context's end: the clock now (not the replay's start, run->now,
  * which is before the child began when it began in this replay), and never
  * before its start or the last change of an operation in it. */
@@ -1649,6 +1645,10 @@ static void df__op_end_time(df__run_t *run, df__op_rec_t *op)
         df__exec_state_touch(run->st, op->op_id);
 }
 
+/* Outcome of a child context's function fn returned rc (run->mu held).
+ * Records the CHILD op's result or failure unless the replay stopped or the
+ * context was abandoned.  1 = completed (succeeded), 2 = failed, 0 = not
+ * completed (suspended, stopped, abandoned). */
 static int df__child_outcome(df_ctx_t *c, df__op_rec_t *op, df_err_t rc)
 {
         df__run_t *run = c->run;
