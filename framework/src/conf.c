@@ -142,7 +142,8 @@ static const df__prop_def_t df__props[] = {
          DF__P_STR, 0, 0, DF__S(console_listen)},
         {{"console.token", "",
           "bearer token(s) of the console's actions (start, stop, pause, resume, restart, purge, complete a callback): SECRET or "
-          "NAME:SECRET,...; 16..256 printable characters each; empty = read-only console (also from "
+          "NAME:SECRET,...; 16..256 printable characters each; each name (given, or the default `tokenN`) and "
+          "each secret once (a duplicate is refused at startup: exit 2 naming it); empty = read-only console (also from "
           "$DF_CONSOLE_TOKEN with `duraflow console`)"},
          DF__P_STR, 0, 0, DF__S(console_token)},
         {{"console.cors.origin", "",
