@@ -17,6 +17,7 @@
 #                  stop (TERM, or KILL with --kill: a crash) and start the same
 #                  broker again, same port and data; for fault tests
 #   logs [N]       print the last N (default 100) lines of the broker log
+#   cluster-ids [N]  print N new KRaft cluster ids (never starting with "-")
 #
 # Cluster mode (--brokers N, N >= 2; 3 is what the tests use):
 #   start          N nodes on free ports of ADDR (default 127.0.0.1), each a
@@ -132,6 +133,23 @@ kafka_version_of_lib() {
   [ -n "$j" ] || { echo unknown; return; }
   j="${j##*/kafka_2.13-}"
   echo "${j%.jar}"
+}
+
+# N cluster ids, one a line: a Kafka Uuid is 16 random bytes in base64url
+# without padding, and, as Kafka's own Uuid.randomUuid() makes sure, never
+# one that starts with "-": kafka-storage format would read "-t -abc..." as
+# an option ("argument --cluster-id/-t: expected one argument"; one start in
+# 64 failed so in CI's fault_broker_outage).
+new_cluster_ids() {
+  python3 - "$1" <<'PY'
+import base64, os, sys
+for _ in range(int(sys.argv[1])):
+    while True:
+        u = base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")
+        if not u.startswith("-"):
+            break
+    print(u)
+PY
 }
 
 cmd_fetch() {
@@ -311,8 +329,7 @@ EOF
   </Loggers>
 </Configuration>
 EOF
-  # A Kafka Uuid: 16 random bytes, base64url without padding.
-  cluster_id="$(python3 -c 'import base64,os;print(base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("="))')"
+  cluster_id="$(new_cluster_ids 1)"
   if ! java -Xmx256m -Dlog4j2.configurationFile="$DIR/log4j2.xml" -cp "$LIB/*" \
        kafka.tools.StorageTool format -t "$cluster_id" -c "$DIR/server.properties" \
        </dev/null >"$DIR/logs/format.log" 2>&1; then
@@ -714,7 +731,7 @@ c_start_once() { # 0 ok, 1 failed, 3 port clash
     C_PORT[i]="${ports[2 * i - 2]}" C_CPORT[i]="${ports[2 * i - 1]}" C_PID[i]=""
   done
   C_DIR="$(mktemp -d "${TMPDIR:-/tmp}/df-kafka-cluster.XXXXXX")"
-  cid="$(python3 -c 'import base64,os;print(base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("="))')"
+  cid="$(new_cluster_ids 1)"
   # the nodes' storage is formatted in parallel (a JVM each)
   local -a fpids=()
   for ((i = 1; i <= NODES; i++)); do
@@ -934,7 +951,8 @@ if [ "$NODES" -ge 2 ]; then
     kill-node|stop-node|start-node|restart-node) c_cmd_node "$@" ;;
     logs)    shift; c_logs "$@" ;;
     restart) die "in cluster mode: restart-node I [--kill]" ;;
-    -h|--help|help) usage; exit 0 ;;
+    cluster-ids) new_cluster_ids "${2:-1}" ;;
+  -h|--help|help) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
   esac
   exit $?
@@ -949,6 +967,7 @@ case "${1:-}" in
   restart) shift; cmd_restart "$@" ;;
   logs)    shift; cmd_logs "$@" ;;
   kill-node|stop-node|start-node|restart-node) die "$1 is for a cluster (--brokers N)" ;;
+  cluster-ids) new_cluster_ids "${2:-1}" ;;
   -h|--help|help) usage; exit 0 ;;
   *) usage >&2; exit 2 ;;
 esac
