@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "changelog.h"
+#include "schedule.h"
 #include "telemetry.h"
 
 #define DF__RESTORE_TIMEOUT_MS 120000
@@ -139,6 +140,24 @@ static int df__changelog_stable_end(df__changelog_t *cl, int part, int64_t *lo, 
         }
 }
 
+/* An execution record (a key without '/', not a schedule's): its entry in
+ * the end-time index (store.h) at the record's timestamp, which is at or
+ * after the execution's last change.  A hint, not decoded here: the sweep
+ * reads the execution when the entry falls due and drops what is not
+ * finished (it is indexed again when it ends). */
+static void df__restore_rkey(rocksdb_writebatch_t *wb, int part, const rd_kafka_message_t *m)
+{
+        char id[512];
+        int64_t ts = rd_kafka_message_timestamp(m, NULL), now = df__now_ms();
+        if (m->key_len >= sizeof(id) || memchr(m->key, '/', m->key_len))
+                return;
+        memcpy(id, m->key, m->key_len);
+        id[m->key_len] = '\0';
+        if (df__schedule_key(id))
+                return;
+        df__store_wb_rkey(wb, part, ts > 0 && ts < now ? ts : now, id, m->key_len);
+}
+
 int df__changelog_restore(df__changelog_t *cl, df__store_t *store, int part)
 {
         df__ckpt_t ck = df__store_ckpt(store, part);
@@ -191,9 +210,10 @@ int df__changelog_restore(df__changelog_t *cl, df__store_t *store, int part)
                         df__log(DF__LOG_WARN, "restore %s[%d]: %s", cl->topic, part, rd_kafka_message_errstr(m));
                 } else if (m->partition == part && m->key && m->key_len < 400) {
                         size_t kl = df__store_pkey(k, sizeof(k), part, m->key, m->key_len);
-                        if (m->payload)
+                        if (m->payload) {
                                 rocksdb_writebatch_put(wb, k, kl, m->payload, m->len);
-                        else
+                                df__restore_rkey(wb, part, m);
+                        } else
                                 rocksdb_writebatch_delete(wb, k, kl);
                         next = m->offset + 1;
                         df__ckpt_of(&ck, m);

@@ -91,8 +91,10 @@ static const df__prop_def_t df__props[] = {
         {{"retention.ms", "1209600000",
           "how long a finished execution (SUCCEEDED, FAILED, TIMED_OUT, STOPPED) keeps its state and history, "
           "ms (default 14 days, as AWS durable functions); then the worker that owns it tombstones its records "
-          "in the compacted <prefix>.state and its RocksDB store (duraflow purge does it at once); 0 = keep "
-          "for ever. A restart before then keeps it; its next end starts the period again"},
+          "in the compacted <prefix>.state and its RocksDB store (duraflow purge does it at once), within about "
+          "a second (a sweep of the store's end-time index; no timer per execution). It applies to every "
+          "finished execution, also one that ended before it was set; 0 = keep for ever. A restart before then "
+          "keeps it; its next end starts the period again"},
          DF__P_INT, 0, 1LL << 42, DF__S(retention_ms)},
         {{"results.retention.ms", "604800000",
           "retention.ms of the <prefix>.results topic (results and replies) when duraflow creates it, ms "

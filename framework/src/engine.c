@@ -293,6 +293,17 @@ void df__engine_set_retention(df__engine_t *eng, int64_t ms)
         eng->retention_ms = ms > 0 ? ms : 0;
 }
 
+int64_t df__engine_retention(const df__engine_t *eng)
+{
+        return eng ? eng->retention_ms : 0;
+}
+
+int df__engine_retention_over(const df__engine_t *eng, const df__exec_state_t *st, int64_t now)
+{
+        return eng && eng->retention_ms > 0 && st->exists && *st->exec.workflow &&
+               df__exec_status_terminal(st->exec.status) && st->exec.updated_ms + eng->retention_ms <= now;
+}
+
 void df__engine_set_limits(df__engine_t *eng, int max_ops, int64_t max_bytes)
 {
         eng->max_ops = max_ops < 1 ? 1 : max_ops;
@@ -555,8 +566,11 @@ static int df__emit_child_done(const df__engine_out_t *out, const df__exec_rec_t
 static int df__arm(const df__engine_t *eng, const df__engine_out_t *out, int64_t now, const char *exec,
                    const char *op_id, int kind, int64_t seq, int64_t due_ms, int32_t run);
 
-/* A terminal status was recorded: the result record, the parent's event,
- * and (retention.ms) the timer that purges it later. */
+/* A terminal status was recorded: the result record and the parent's event.
+ * (retention.ms purges it later: the worker's sweep of its end-time index,
+ * not a timer per execution, which cost a record and a partition in every
+ * finishing transaction and grew the timer service's index to retention.ms
+ * × the finishing rate.) */
 static int df__emit_result(const df__engine_t *eng, const df__engine_out_t *out, const df__exec_state_t *st,
                            int64_t now)
 {
@@ -576,10 +590,6 @@ static int df__emit_result(const df__engine_t *eng, const df__engine_out_t *out,
                 df__counter_inc(df__metric_series(eng->metrics, DF__M_EXECUTIONS_FINISHED, st->exec.workflow,
                                                   df__exec_status_name(st->exec.status)));
         if (df__emit_child_done(out, &st->exec, now))
-                return -1;
-        if (eng && eng->retention_ms > 0 &&
-            df__arm(eng, out, now, st->exec.execution_id, "", DF__TK_RETENTION, st->exec.run,
-                    now + eng->retention_ms, st->exec.run))
                 return -1;
         return df__schedule_run_ended(out, &st->exec, now); /* a scheduled run tells its schedule */
 }
@@ -3434,8 +3444,13 @@ static int df__engine_apply_event(df__engine_t *eng, df__exec_state_t *st, const
         if (ev->type == DF__EV_PURGE)
                 return df__apply_purge(st, ev, out, now);
         if (ev->type == DF__EV_TIMER && ev->timer_kind == DF__TK_RETENTION) {
-                if (!df__exec_status_terminal(st->exec.status) || ev->run != st->exec.run)
-                        return 0; /* restarted since: its own end arms another */
+                /* the sweep's: purge when its own end is retention.ms ago
+                 * (restarted and ended again since: not yet); a timer of an
+                 * earlier version (one per finished run): its run's */
+                if (ev->seq == DF__RETENTION_SWEEP ? !df__engine_retention_over(eng, st, now)
+                                                   : !df__exec_status_terminal(st->exec.status) ||
+                                                             ev->run != st->exec.run)
+                        return 0;
                 return df__apply_purge(st, ev, out, now);
         }
         if (df__exec_status_terminal(st->exec.status) && ev->type != DF__EV_CALLBACK)

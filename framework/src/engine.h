@@ -91,8 +91,14 @@ struct df__otlp;
  * traceparent header either way.  Set before the first apply. */
 void df__engine_set_tracer(df__engine_t *eng, struct df__otlp *exp);
 struct df__otlp *df__engine_tracer(const df__engine_t *eng);
-/** retention.ms: a finished execution is purged this long after it ended (a RETENTION timer); 0: never. */
+/** retention.ms: a finished execution is purged this long after it ended
+ * (its updated_ms), by the worker's sweep of its store's end-time index
+ * (worker_retention.c), which hands the engine a DF__EV_TIMER of kind
+ * DF__TK_RETENTION with seq DF__RETENTION_SWEEP; 0: never. */
 void df__engine_set_retention(df__engine_t *eng, int64_t ms);
+int64_t df__engine_retention(const df__engine_t *eng);
+/** 1 when st is finished and its retention.ms is over at now (UTC ms), else 0. */
+int df__engine_retention_over(const df__engine_t *eng, const df__exec_state_t *st, int64_t now);
 /** An execution that this many worker processes died while processing
  * (crash events) is QUARANTINED; default 5 ("execution.max.crashes"). */
 void df__engine_set_max_crashes(df__engine_t *eng, int n);

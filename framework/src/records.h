@@ -60,10 +60,15 @@ typedef enum df__timer_kind {
         DF__TK_RETRY = 1,        /* a step's backoff delay is over */
         DF__TK_CB_TIMEOUT = 2,   /* a callback's timeout */
         DF__TK_CB_HEARTBEAT = 3, /* a callback's heartbeat timeout */
-        DF__TK_RETENTION = 5,    /* a finished execution's retention.ms is over: purge it (seq = its run) */
+        DF__TK_RETENTION = 5,    /* a finished execution's retention.ms is over: purge it (seq = its run;
+                                  * DF__RETENTION_SWEEP: from the worker's sweep, never on a topic) */
         DF__TK_VERSION = 4,      /* look again for the workflow version of a VERSION_MISSING execution
                                   * (op_id "", seq = the execution's park_seq) */
 } df__timer_kind_t;
+
+/* seq of a RETENTION timer event made by the worker's sweep (worker_retention.c):
+ * purge when the execution's own end is retention.ms ago, whatever its run. */
+#define DF__RETENTION_SWEEP (-1)
 
 typedef enum df__callback_kind {
         DF__CB_SUCCESS = 0,

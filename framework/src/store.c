@@ -199,10 +199,43 @@ int df__store_wipe_partition(df__store_t *s, int part)
         snprintf(lo, sizeof(lo), "s%04d:", part);
         snprintf(hi, sizeof(hi), "s%04d;", part); /* ';' follows ':' */
         rocksdb_writebatch_delete_range(wb, lo, strlen(lo), hi, strlen(hi));
+        snprintf(lo, sizeof(lo), "r%04d:", part);
+        snprintf(hi, sizeof(hi), "r%04d;", part);
+        rocksdb_writebatch_delete_range(wb, lo, strlen(lo), hi, strlen(hi));
         df__store_wb_ckpt(wb, part, &zero);
         rc = df__store_write(s, wb, "wipe of a partition");
         rocksdb_writebatch_destroy(wb);
         return rc;
+}
+
+size_t df__store_rkey_bound(char *buf, size_t size, int part, int64_t end_ms)
+{
+        char head[24];
+        int h = snprintf(head, sizeof(head), "r%04d:", part);
+        if (h < 0 || size < (size_t)h + 8)
+                return 0;
+        memcpy(buf, head, (size_t)h);
+        df__store_be64((unsigned char *)buf + h, (uint64_t)end_ms ^ (1ULL << 63));
+        return (size_t)h + 8;
+}
+
+size_t df__store_rkey(char *buf, size_t size, int part, int64_t end_ms, const char *id, size_t idlen)
+{
+        size_t n = df__store_rkey_bound(buf, size, part, end_ms);
+        if (!n)
+                return 0;
+        if (idlen > size - n)
+                idlen = size - n;
+        memcpy(buf + n, id, idlen);
+        return n + idlen;
+}
+
+void df__store_wb_rkey(rocksdb_writebatch_t *wb, int part, int64_t end_ms, const char *id, size_t idlen)
+{
+        char k[512];
+        size_t kl = df__store_rkey(k, sizeof(k), part, end_ms, id, idlen);
+        if (kl)
+                rocksdb_writebatch_put(wb, k, kl, "", 0);
 }
 
 /* ---------------- the timer service's index ---------------- */

@@ -83,8 +83,25 @@ void df__ckpt_of(df__ckpt_t *c, const rd_kafka_message_t *m);
 df__ckpt_t df__store_ckpt(df__store_t *s, int part);
 /** Stage part's checkpoint in wb. */
 void df__store_wb_ckpt(rocksdb_writebatch_t *wb, int part, const df__ckpt_t *c);
-/** Drop everything of part and reset its checkpoint.  0 or -1. */
+/** Drop everything of part (its records and its end-time index) and reset
+ * its checkpoint.  0 or -1. */
 int df__store_wipe_partition(df__store_t *s, int part);
+
+/*
+ * The end-time index of a partition's finished executions (retention.ms):
+ * "r%04d:" + 8 bytes big-endian end time (UTC ms, sign bit flipped) + the
+ * execution id, empty values, in the store only (never on the changelog:
+ * a restore rebuilds it, from each execution record's timestamp).  An entry
+ * is a hint: the sweep (worker_retention.c) reads the execution and purges
+ * it only when it is finished and its own end is retention.ms ago, and
+ * drops entries that name nothing or a later end.
+ */
+/** The index key of (part, end_ms, id) into buf; its length (id cut to fit), 0 when buf is too small. */
+size_t df__store_rkey(char *buf, size_t size, int part, int64_t end_ms, const char *id, size_t idlen);
+/** The first key of part's index at or after end_ms (no id); its length (14 below partition 10000). */
+size_t df__store_rkey_bound(char *buf, size_t size, int part, int64_t end_ms);
+/** Stage the index entry of a finished execution (store only). */
+void df__store_wb_rkey(rocksdb_writebatch_t *wb, int part, int64_t end_ms, const char *id, size_t idlen);
 
 /* ---- the timer service's index ---- */
 

@@ -397,10 +397,16 @@ int df__task_apply(df__task_t *k, const df__event_t *ev, int part, int committed
                 goto out;
         }
         df__map_put(k->exec_part, ev->execution_id, (void *)(intptr_t)(part + 1), &perr);
-        if (df__engine_apply(k->eng, st, ev, &out, committed) == 0 &&
-            df__state_flush_dirty(st, df__ps_put, &ps, errstr, sizeof(errstr)) == 0) {
-                __atomic_add_fetch(&k->events, 1, __ATOMIC_RELAXED);
-                goto out;
+        if (df__engine_apply(k->eng, st, ev, &out, committed) == 0) {
+                int ended = st->exists && st->exec_dirty && df__exec_status_terminal(st->exec.status);
+                if (df__state_flush_dirty(st, df__ps_put, &ps, errstr, sizeof(errstr)) == 0) {
+                        /* its entry in the end-time index, for retention.ms (store.h) */
+                        if (ended)
+                                df__store_wb_rkey(k->wb, part, st->exec.updated_ms, st->exec.execution_id,
+                                                  strlen(st->exec.execution_id));
+                        __atomic_add_fetch(&k->events, 1, __ATOMIC_RELAXED);
+                        goto out;
+                }
         }
         snprintf(reason, sizeof(reason), "%s", errstr[0] ? errstr : "internal error in the replay engine");
         ret = df__task_park(k, ev, part, raw, reason, mark);

@@ -57,6 +57,7 @@ typedef struct df__job {
         int slot;               /* crash breadcrumb slot of the lane running it */
         int src;                /* the record being applied */
         int yielded;            /* a CONTINUE went out: it goes on in the next batch */
+        int64_t end_ms;         /* > 0: it finished then (updated_ms), for the end-time index (store.h) */
         df__collector_t out;    /* its output records, state records included */
         df__local_timer_t *local; /* timers it armed to fire here */
         int n_local, cap_local;
@@ -210,8 +211,11 @@ static void df__job_run(df__job_t *j)
 
                 j->src = j->recs[i];
                 df__crashlog_enter(k->crashlog, j->slot, j->exec_id, j->part);
-                if (df__engine_apply(k->eng, j->st, ev, &out, 0) == 0 &&
-                    df__state_flush_dirty(j->st, df__job_put, j, errstr, sizeof(errstr)) == 0) {
+                int ok = df__engine_apply(k->eng, j->st, ev, &out, 0) == 0;
+                int ended = ok && j->st->exists && j->st->exec_dirty && df__exec_status_terminal(j->st->exec.status);
+                if (ok && df__state_flush_dirty(j->st, df__job_put, j, errstr, sizeof(errstr)) == 0) {
+                        if (ended)
+                                j->end_ms = j->st->exec.updated_ms;
                         df__crashlog_leave(k->crashlog, j->slot);
                         j->done++;
                         __atomic_add_fetch(&k->events, 1, __ATOMIC_RELAXED);
@@ -436,6 +440,8 @@ static int df__lanes_merge_job(df__lanes_t *L, df__job_t *j)
                 else
                         rocksdb_writebatch_delete(k->wb, key, kl);
         }
+        if (j->end_ms > 0)
+                df__store_wb_rkey(k->wb, j->part, j->end_ms, j->exec_id, strlen(j->exec_id));
         if (df__collector_move(&k->out, &j->out))
                 return -1;
         for (i = 0; i < j->n_local; i++) {

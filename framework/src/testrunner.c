@@ -624,6 +624,46 @@ static void df__find_earliest(const char *key, void *val, void *opaque)
                 e->t = t;
 }
 
+static df__exec_state_t *df__inspect(df_test_t *t, const char *execution_id);
+
+/* retention.ms, as a worker's sweep (worker_retention.c): every finished
+ * execution whose end is retention.ms ago gets the sweep's RETENTION event. */
+static void df__test_sweep(df_test_t *t)
+{
+        const char *const *ids;
+        char **copy;
+        size_t n, i, m = 0;
+
+        if (df__engine_retention(t->eng) <= 0)
+                return;
+        n = df_test_executions(t, &ids);
+        copy = n ? calloc(n, sizeof(*copy)) : NULL;
+        for (i = 0; copy && i < n; i++) {
+                df__exec_state_t *st = df__inspect(t, ids[i]);
+                if (st && df__engine_retention_over(t->eng, st, t->now) && (copy[m] = df__strdup0(ids[i])))
+                        m++;
+        }
+        for (i = 0; i < m; i++) {
+                df__event_t ev;
+                df__buf_t raw = {0};
+                char errstr[256];
+                memset(&ev, 0, sizeof(ev));
+                ev.type = DF__EV_TIMER;
+                ev.timer_kind = DF__TK_RETENTION;
+                ev.seq = DF__RETENTION_SWEEP;
+                ev.execution_id = copy[i];
+                ev.op_id = "";
+                ev.ts_ms = t->now;
+                if (!df__event_encode(&ev, &raw, errstr, sizeof(errstr))) {
+                        df__deliver(t, &raw, 0);
+                        df__run_queue(t);
+                }
+                free(raw.data);
+                free(copy[i]);
+        }
+        free(copy);
+}
+
 void df_test_advance(df_test_t *t, int64_t ms)
 {
         if (ms > 0)
@@ -640,6 +680,7 @@ void df_test_advance(df_test_t *t, int64_t ms)
                 df__timer_free(tr);
                 df__run_queue(t);
         }
+        df__test_sweep(t);
 }
 
 void df_test_hold(df_test_t *t, const char *execution_id, int hold)

@@ -161,7 +161,7 @@ static int df__run_batch(df_worker_t *w)
 {
         int64_t t0 = df__mono_ms();
         rd_kafka_topic_partition_list_t *offs;
-        int n = 0, i, r, fired_here = 0;
+        int n = 0, i, r, fired_here = 0, swept = 0;
 
         if ((r = df__batch_begin(w)) != 0)
                 return r;
@@ -172,6 +172,10 @@ static int df__run_batch(df_worker_t *w)
                 return df__batch_abort(w);
         }
         fired_here -= w->n_local;
+        if (df__retention_sweep(w, offs, &swept)) {
+                rd_kafka_topic_partition_list_destroy(offs);
+                return df__batch_abort(w);
+        }
         /* the executions of the batch at once (task_lanes.c); past the time
          * or byte budget the rest goes in the next transaction */
         n = df__task_apply_batch(&w->task, w->msgs, w->n_msgs, w->poison_part, w->poison_off, t0, w->txn_budget_ms);
@@ -182,6 +186,8 @@ static int df__run_batch(df_worker_t *w)
         for (i = 0; i < n && w->poison_part >= 0; i++)
                 if (w->msgs[i]->partition == w->poison_part && w->msgs[i]->offset == w->poison_off)
                         w->poison_part = -1;
+        if (swept)
+                df__log(DF__LOG_DEBUG, "worker %s: retention sweep: %d index entries", w->id, swept);
         if (n)
                 df__log(DF__LOG_DEBUG, "batch timing: %d of %d collected records processed in %.2f ms, the first "
                                        "waited %.2f ms in the worker",
@@ -430,7 +436,8 @@ df_err_t df_worker_run(df_worker_t *w)
                                 continue;
                         }
                 }
-                if ((!w->n_msgs && df__local_next(w) > df__now_ms()) || !df__store_ready(w, &backoff_ms))
+                if ((!w->n_msgs && df__local_next(w) > df__now_ms() && !df__retention_due(w)) ||
+                    !df__store_ready(w, &backoff_ms))
                         continue;
                 df__busy_begin(w);
                 r = df__run_batch(w);

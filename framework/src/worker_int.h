@@ -6,6 +6,7 @@
  *   worker_group.c    the group consumer: rebalances, keepalive, replacement
  *   worker_store.c    the store after a commit, free disk, restore
  *   worker_local.c    timers fired here (timer.local.max.ms), fault injection
+ *   worker_retention.c retention.ms: the sweep of the store's end-time index
  *   worker_amo.c      at-most-once steps, run once their START committed
  *   worker_crash.c    the previous process's deaths, reported at startup
  *   worker_probe.c    /readyz, /healthz and the worker's metric series
@@ -80,6 +81,9 @@ struct df_worker {
          * SIGKILL this process before (1) or after (2) the commit of the
          * kill_nth batch that fires timers here */
         int kill_when, kill_nth;
+        /* retention.ms's sweep (worker_retention.c) */
+        int64_t sweep_next_ms;      /* monotonic ms of the next look at the index */
+        int sweep_due;              /* entries are due: the next batch sweeps */
         int consumer_fatal;         /* the group consumer failed fatally: replace it */
         int consumer_replacements;  /* in the current minute */
         int64_t consumer_window_ms;
@@ -114,6 +118,15 @@ int64_t df__local_next(const df_worker_t *w);
 int df__local_fire(df_worker_t *w, rd_kafka_topic_partition_list_t *parts);
 void df__fault_inject_load(df_worker_t *w);
 void df__fault_inject(df_worker_t *w, int when, int fired_here);
+
+/* worker_retention.c */
+/** 1 when an assigned partition has finished executions whose retention.ms
+ * may be over (looked at once a second at most; cheap otherwise). */
+int df__retention_due(df_worker_t *w);
+/** In the open batch: purge what is due (at most 1,000 index entries; the
+ * rest in the next batch), adding each partition touched to parts (offset
+ * -1).  *visited gets the entries visited.  0, or -1 when the batch must abort. */
+int df__retention_sweep(df_worker_t *w, rd_kafka_topic_partition_list_t *parts, int *visited);
 
 /* worker_amo.c */
 int df__run_amo(df_worker_t *w);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 
@@ -389,6 +390,171 @@ static void reg_simple(df_worker_t *w)
         df_worker_register(w, "simple", simple, NULL);
 }
 
+/* Records on a topic of the test's prefix, read_committed, tombstones included. */
+static int count_topic(e2e_env_t *env, const char *suffix)
+{
+        char errstr[512], topic[128], gid[160];
+        rd_kafka_conf_t *kc = rd_kafka_conf_new();
+        rd_kafka_t *rk;
+        rd_kafka_topic_partition_list_t *tp = rd_kafka_topic_partition_list_new(3);
+        const char *b = df_conf_get(env->conf, "brokers");
+        int n = 0, eofs = 0, p;
+        snprintf(topic, sizeof(topic), "%s.%s", env->prefix, suffix);
+        snprintf(gid, sizeof(gid), "%s-%s-reader", env->prefix, suffix);
+        rd_kafka_conf_set(kc, "bootstrap.servers", b && *b ? b : df_embedded_bootstrap(env->conf), errstr,
+                          sizeof(errstr));
+        rd_kafka_conf_set(kc, "group.id", gid, errstr, sizeof(errstr));
+        rd_kafka_conf_set(kc, "enable.partition.eof", "true", errstr, sizeof(errstr));
+        rd_kafka_conf_set(kc, "isolation.level", "read_committed", errstr, sizeof(errstr));
+        rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, errstr, sizeof(errstr));
+        ck_assert_msg(rk != NULL, "%s", errstr);
+        for (p = 0; p < 3; p++)
+                rd_kafka_topic_partition_list_add(tp, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+        rd_kafka_assign(rk, tp);
+        rd_kafka_topic_partition_list_destroy(tp);
+        while (eofs < 3) {
+                rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 10000);
+                ck_assert_msg(m != NULL, "%s read timed out", topic);
+                if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                        eofs++;
+                else if (!m->err)
+                        n++;
+                rd_kafka_message_destroy(m);
+        }
+        rd_kafka_consumer_close(rk);
+        rd_kafka_destroy(rk);
+        return n;
+}
+
+static void *run_worker(void *p)
+{
+        df_worker_run(p);
+        return NULL;
+}
+
+static int64_t mono_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits for id to succeed; its end (updated_ms, UTC ms). */
+static int64_t wait_succeeded(e2e_env_t *env, const char *id)
+{
+        int64_t end;
+        char errstr[256];
+        df_exec_info_t *x = NULL;
+        int tries;
+        for (tries = 0; tries < 400; tries++) {
+                ck_assert_int_eq(df_client_describe(env->client, id, &x, errstr, sizeof(errstr)), DF_OK);
+                if (x->status == DF_EXEC_SUCCEEDED)
+                        break;
+                df_exec_info_destroy(x);
+                x = NULL;
+                usleep(50000);
+        }
+        ck_assert_msg(x && x->status == DF_EXEC_SUCCEEDED, "%s did not succeed in 20 s", id);
+        end = x->updated_ms;
+        df_exec_info_destroy(x);
+        return end;
+}
+
+static int64_t wall_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* 1 when describe says the execution is not there, 0 when it is. */
+static int gone(e2e_env_t *env, const char *id)
+{
+        char errstr[256];
+        df_exec_info_t *x = NULL;
+        df_err_t rc = df_client_describe(env->client, id, &x, errstr, sizeof(errstr));
+        df_exec_info_destroy(x);
+        ck_assert_msg(rc == DF_OK || rc == DF_ERR_NOT_FOUND, "describe %s: %s", id, errstr);
+        return rc == DF_ERR_NOT_FOUND;
+}
+
+/*
+ * retention.ms on the worker: its sweep of the store's end-time index
+ * purges the finished executions of its partitions, with no timer per
+ * execution (<prefix>.timers stays empty: 6 records and up to 6 partitions
+ * a finishing transaction before, bench_throughput −23 %), also after its
+ * store is lost and rebuilt from the changelog (the index from the
+ * records' timestamps).  The ids start again as new.
+ */
+START_TEST(test_retention_sweep_purges_without_timers)
+{
+        static const char *const conf[] = {"retention.ms=600000", NULL};
+        e2e_env_t env;
+        char errstr[512], id[32], cmd[600];
+        int existed, i, left;
+        int64_t t0, dt, prev;
+
+        ck_assert_msg(e2e_start_conf(&env, "retention", reg_simple, conf, errstr, sizeof(errstr)) == 0, "start: %s",
+                      errstr);
+        for (i = 0; i < 6; i++) {
+                snprintf(id, sizeof(id), "r%d", i);
+                ck_assert_int_eq(df_client_start(env.client, "simple", id, "x", 1, &existed, errstr, sizeof(errstr)),
+                                 DF_OK);
+        }
+        for (i = 0; i < 6; i++) {
+                snprintf(id, sizeof(id), "r%d", i);
+                wait_succeeded(&env, id);
+        }
+        ck_assert_int_eq(count_topic(&env, "timers"), 0);
+        /* the worker goes and its store with it; the next one, with
+         * retention.ms 4 s, rebuilds it from the changelog and purges them */
+        df_worker_stop(env.worker);
+        pthread_join(env.worker_thr, NULL);
+        df_worker_destroy(env.worker);
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'/worker-*", env.state_dir);
+        ck_assert_int_eq(system(cmd), 0);
+        for (i = 0; i < 6; i++) {
+                snprintf(id, sizeof(id), "r%d", i);
+                ck_assert_int_eq(gone(&env, id), 0);
+        }
+        ck_assert_int_eq(df_conf_set(env.conf, "retention.ms", "4000", errstr, sizeof(errstr)), 0);
+        env.worker = df_worker_new(env.conf, errstr, sizeof(errstr));
+        ck_assert_msg(env.worker != NULL, "worker: %s", errstr);
+        reg_simple(env.worker);
+        pthread_create(&env.worker_thr, NULL, run_worker, env.worker);
+        for (t0 = mono_ms(), left = 6; left && mono_ms() - t0 < 30000;) {
+                usleep(100000);
+                for (i = 0, left = 0; i < 6; i++) {
+                        snprintf(id, sizeof(id), "r%d", i);
+                        left += !gone(&env, id);
+                }
+        }
+        ck_assert_msg(left == 0, "%d of 6 executions not purged 30 s after the store's rebuild", left);
+        /* one that ends now: kept 4 s, then purged within about a second */
+        ck_assert_int_eq(df_client_start(env.client, "simple", "r0", "y", 1, &existed, errstr, sizeof(errstr)), DF_OK);
+        ck_assert_int_eq(existed, 0); /* a purged id starts again as new */
+        t0 = wait_succeeded(&env, "r0");
+        /* the purge came before the describe that says so ended, and after
+         * the one before it began */
+        for (prev = wall_ms();;) {
+                int64_t before = wall_ms();
+                if (gone(&env, "r0")) {
+                        dt = wall_ms() - t0;
+                        break;
+                }
+                prev = before;
+                ck_assert_msg(wall_ms() - t0 < 30000, "r0 not purged 30 s after its end");
+                usleep(50000);
+        }
+        ck_assert_msg(dt >= 3950, "r0 purged by %lld ms after its end, before its retention.ms (4,000)",
+                      (long long)dt);
+        ck_assert_msg(prev - t0 <= 7000, "r0 still there %lld ms after its end (retention.ms 4,000)",
+                      (long long)(prev - t0));
+        ck_assert_int_eq(count_topic(&env, "timers"), 0);
+        e2e_stop(&env);
+}
+END_TEST
+
 /* Regression: a batch whose steps together outlast the transaction timeout
  * was aborted by the broker again and again (the demo on a loaded machine
  * stalled with 500 executions in flight).  The worker now commits what it
@@ -587,6 +753,7 @@ int main(void)
         tcase_add_test(tc, test_hostile_text_in_a_batch);
         tcase_add_test(tc, test_slow_batch_commits_within_transaction_timeout);
         tcase_add_test(tc, test_step_longer_than_transaction_timeout);
+        tcase_add_test(tc, test_retention_sweep_purges_without_timers);
         suite_add_tcase(s, tc);
         tc = tcase_create("consumer");
         tcase_add_test(tc, test_consumer_replace_allowed_3_a_minute);
