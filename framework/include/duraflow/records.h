@@ -111,7 +111,8 @@ typedef enum df_timer_kind {
         DF_TIMER_KIND_VERSION = 4,           /* look again for the workflow version of a VERSION_MISSING
                                               * execution (op_id "", seq = the generation it was parked with) */
         DF_TIMER_KIND_RETENTION = 5,         /* a finished execution's retention.ms is over: it is purged
-                                              * (op_id "", seq = its run) */
+                                              * (op_id "", seq = its run). Armed by versions before 2026-12-03
+                                              * only: the worker now sweeps its store instead */
 } df_timer_kind_t;
 /** "WAIT", "RETRY", "CALLBACK_TIMEOUT", "HEARTBEAT_TIMEOUT", "VERSION", "RETENTION";
  * "UNKNOWN" for another value.  Static. */
