@@ -211,8 +211,10 @@ static void produce_raw(e2e_env_t *env, const char *key, const void *val, size_t
         rd_kafka_destroy(rk);
 }
 
-/* Count DLQ records (read to the end) and check their coordinates. */
-static int count_dlq(e2e_env_t *env, const char *want_topic)
+/* Records on a topic of the test's prefix (read_committed, to the end,
+ * tombstones included), each handed to each (NULL: counted only). */
+static int read_topic(e2e_env_t *env, const char *suffix, void (*each)(const rd_kafka_message_t *, void *),
+                      void *opaque)
 {
         char errstr[512], topic[128], gid[160];
         rd_kafka_conf_t *kc = rd_kafka_conf_new();
@@ -220,8 +222,8 @@ static int count_dlq(e2e_env_t *env, const char *want_topic)
         rd_kafka_topic_partition_list_t *tp = rd_kafka_topic_partition_list_new(3);
         const char *b = df_conf_get(env->conf, "brokers");
         int n = 0, eofs = 0, p;
-        snprintf(topic, sizeof(topic), "%s.dlq", env->prefix);
-        snprintf(gid, sizeof(gid), "%s-dlq-reader", env->prefix);
+        snprintf(topic, sizeof(topic), "%s.%s", env->prefix, suffix);
+        snprintf(gid, sizeof(gid), "%s-%s-reader", env->prefix, suffix);
         rd_kafka_conf_set(kc, "bootstrap.servers", b && *b ? b : df_embedded_bootstrap(env->conf), errstr,
                           sizeof(errstr));
         rd_kafka_conf_set(kc, "group.id", gid, errstr, sizeof(errstr));
@@ -235,17 +237,12 @@ static int count_dlq(e2e_env_t *env, const char *want_topic)
         rd_kafka_topic_partition_list_destroy(tp);
         while (eofs < 3) {
                 rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 10000);
-                ck_assert_msg(m != NULL, "DLQ read timed out");
+                ck_assert_msg(m != NULL, "%s read timed out", topic);
                 if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
                         eofs++;
                 } else if (!m->err) {
-                        df__dlq_rec_t d;
-                        memset(&d, 0, sizeof(d));
-                        ck_assert_int_eq(df__dlq_decode(m->payload, m->len, &d, errstr, sizeof(errstr)), 0);
-                        ck_assert_str_eq(d.topic, want_topic);
-                        ck_assert(d.offset >= 0);
-                        ck_assert(strlen(d.error) > 0);
-                        df__dlq_clear(&d);
+                        if (each)
+                                each(m, opaque);
                         n++;
                 }
                 rd_kafka_message_destroy(m);
@@ -253,6 +250,30 @@ static int count_dlq(e2e_env_t *env, const char *want_topic)
         rd_kafka_consumer_close(rk);
         rd_kafka_destroy(rk);
         return n;
+}
+
+static int count_topic(e2e_env_t *env, const char *suffix)
+{
+        return read_topic(env, suffix, NULL, NULL);
+}
+
+/* A DLQ record names the topic it came from, its offset and an error. */
+static void check_dlq_rec(const rd_kafka_message_t *m, void *want_topic)
+{
+        char errstr[512];
+        df__dlq_rec_t d;
+        memset(&d, 0, sizeof(d));
+        ck_assert_int_eq(df__dlq_decode(m->payload, m->len, &d, errstr, sizeof(errstr)), 0);
+        ck_assert_str_eq(d.topic, (const char *)want_topic);
+        ck_assert(d.offset >= 0);
+        ck_assert(strlen(d.error) > 0);
+        df__dlq_clear(&d);
+}
+
+/* Count DLQ records (read to the end) and check their coordinates. */
+static int count_dlq(e2e_env_t *env, const char *want_topic)
+{
+        return read_topic(env, "dlq", check_dlq_rec, (void *)want_topic);
 }
 
 
@@ -388,42 +409,6 @@ static df_err_t simple(df_ctx_t *ctx, const df_bytes_t *input, void *opaque)
 static void reg_simple(df_worker_t *w)
 {
         df_worker_register(w, "simple", simple, NULL);
-}
-
-/* Records on a topic of the test's prefix, read_committed, tombstones included. */
-static int count_topic(e2e_env_t *env, const char *suffix)
-{
-        char errstr[512], topic[128], gid[160];
-        rd_kafka_conf_t *kc = rd_kafka_conf_new();
-        rd_kafka_t *rk;
-        rd_kafka_topic_partition_list_t *tp = rd_kafka_topic_partition_list_new(3);
-        const char *b = df_conf_get(env->conf, "brokers");
-        int n = 0, eofs = 0, p;
-        snprintf(topic, sizeof(topic), "%s.%s", env->prefix, suffix);
-        snprintf(gid, sizeof(gid), "%s-%s-reader", env->prefix, suffix);
-        rd_kafka_conf_set(kc, "bootstrap.servers", b && *b ? b : df_embedded_bootstrap(env->conf), errstr,
-                          sizeof(errstr));
-        rd_kafka_conf_set(kc, "group.id", gid, errstr, sizeof(errstr));
-        rd_kafka_conf_set(kc, "enable.partition.eof", "true", errstr, sizeof(errstr));
-        rd_kafka_conf_set(kc, "isolation.level", "read_committed", errstr, sizeof(errstr));
-        rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, errstr, sizeof(errstr));
-        ck_assert_msg(rk != NULL, "%s", errstr);
-        for (p = 0; p < 3; p++)
-                rd_kafka_topic_partition_list_add(tp, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
-        rd_kafka_assign(rk, tp);
-        rd_kafka_topic_partition_list_destroy(tp);
-        while (eofs < 3) {
-                rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 10000);
-                ck_assert_msg(m != NULL, "%s read timed out", topic);
-                if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
-                        eofs++;
-                else if (!m->err)
-                        n++;
-                rd_kafka_message_destroy(m);
-        }
-        rd_kafka_consumer_close(rk);
-        rd_kafka_destroy(rk);
-        return n;
 }
 
 static void *run_worker(void *p)
